@@ -1,0 +1,301 @@
+"""One normalised Profile / Event model over every Tracardi shape from 0.7.x to 1.x.
+
+Tracardi changed its profile document several times (tracardi-api.md section 9): 0.7 keeps traits in
+`private`/`public` and personal data in `pii`; 0.8.0 adds `ids`; 0.8.1 makes traits free-form and replaces
+`pii` by `data`; 0.9 adds `primary_id`; 1.x adds `trash`. Everything downstream sees only the models here.
+Unknown fields are kept in `extra` (never dropped), and a malformed record raises `RecordError` naming the
+record and the field, so a caller can report it and go on with the rest of the batch.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+# Prefixes of hashed merge keys that Tracardi stores in `ids` (email, phone, identifier): not profile ids.
+HASHED_ID_PREFIXES = ("emm-", "emb-", "emp-", "phm-", "phb-", "pho-", "pwa-", "iid-", "ipk-")
+
+_PROFILE_KNOWN = {
+    "id", "ids", "primary_id", "active", "metadata", "stats", "traits", "pii", "data", "segments",
+    "interests", "consents", "aux", "trash", "_meta", "operation",
+}
+_EVENT_KNOWN = {
+    "id", "type", "name", "metadata", "source", "session", "profile", "properties", "traits", "context",
+    "request", "config", "tags", "aux", "utm", "device", "os", "app", "hit", "journey", "data", "_meta",
+    "operation",
+}
+
+
+class RecordError(ValueError):
+    """A record that cannot be normalised: says which record and which field."""
+
+    def __init__(self, location: str, field: str, message: str) -> None:
+        self.location = location
+        self.field = field
+        self.message = message
+        super().__init__(f"{location}: field '{field}': {message}")
+
+
+def parse_time(value: Any, *, location: str = "record", field: str = "time") -> datetime | None:
+    """Read a Tracardi timestamp: ISO 8601 with or without offset (naive = UTC, as before 0.8.2),
+    `Z`, or epoch seconds/milliseconds. Returns an aware UTC datetime, or None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, bool):
+        raise RecordError(location, field, f"expected a timestamp, got {value!r}")
+    elif isinstance(value, int | float):
+        seconds = value / 1000.0 if value > 1e11 else float(value)
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise RecordError(location, field, f"not an ISO 8601 timestamp: {value!r}") from None
+    else:
+        raise RecordError(location, field, f"expected a timestamp, got {type(value).__name__}")
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _dict(raw: dict[str, Any], key: str, location: str, prefix: str = "") -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(location, prefix + key, f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _str_or_none(value: Any, location: str, field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)
+    raise RecordError(location, field, f"expected a string, got {type(value).__name__}")
+
+
+def _int(value: Any, location: str, field: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RecordError(location, field, f"expected a number, got {type(value).__name__}")
+    return int(value)
+
+
+class Profile(BaseModel):
+    """A customer profile, whatever Tracardi version it came from."""
+
+    id: str
+    ids: list[str] = Field(default_factory=list)
+    primary_id: str | None = None
+    active: bool = True
+    merged_with: str | None = None  # 0.7.x: the survivor this profile was merged into
+    created_at: datetime | None = None
+    inserted_at: datetime | None = None
+    updated_at: datetime | None = None  # metadata.time.update (0.8.1+); None before
+    last_visit_at: datetime | None = None
+    visits: int = 0
+    views: int = 0
+    traits: dict[str, Any] = Field(default_factory=dict)
+    # Personal data in the 0.8.1+ layout (`pii`, `contact`, `identifier`, `job`, ...). 0.7/0.8.0 `pii` is
+    # mapped into it so that one redaction rule covers every version.
+    data: dict[str, Any] = Field(default_factory=dict)
+    segments: list[str] = Field(default_factory=list)
+    interests: dict[str, Any] = Field(default_factory=dict)
+    consents: dict[str, Any] = Field(default_factory=dict)
+    shape: str = "1.x"  # the Tracardi shape the record was read as
+    extra: dict[str, Any] = Field(default_factory=dict)  # unknown fields, kept as they came
+
+    @property
+    def absorbed_ids(self) -> list[str]:
+        """Ids of profiles merged into this one (not its own id, not hashed merge keys)."""
+        return [i for i in self.ids if i != self.id and not i.startswith(HASHED_ID_PREFIXES)]
+
+    @property
+    def changed_at(self) -> datetime | None:
+        return self.updated_at or self.inserted_at or self.created_at
+
+
+class Event(BaseModel):
+    """One event of a profile's history."""
+
+    id: str
+    type: str
+    name: str | None = None
+    time: datetime
+    profile_id: str | None = None
+    session_id: str | None = None
+    source_id: str | None = None
+    channel: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    utm: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def detect_shape(raw: dict[str, Any]) -> str:
+    """Which Tracardi profile shape a document has (section 9 of tracardi-api.md)."""
+    traits = raw.get("traits")
+    time = (raw.get("metadata") or {}).get("time") or {}
+    if "trash" in raw:
+        return "1.x"
+    if "primary_id" in raw:
+        return "0.9"
+    if "data" in raw or "update" in time:
+        return "0.8.1+"
+    if isinstance(traits, dict) and set(traits) <= {"private", "public"} and traits:
+        return "0.8.0" if "ids" in raw else "0.7"
+    if "pii" in raw:
+        return "0.8.0" if "ids" in raw else "0.7"
+    return "1.x"
+
+
+def _pii_to_data(pii: dict[str, Any]) -> dict[str, Any]:
+    """Map 0.7/0.8.0 `pii` onto the 0.8.1+ `data` layout."""
+    data: dict[str, Any] = {"pii": {}, "contact": {}}
+    person = data["pii"]
+    contact = data["contact"]
+    for src, dst in (("name", "firstname"), ("surname", "lastname"), ("birth_date", "birthday")):
+        if pii.get(src) not in (None, ""):
+            person[dst] = pii[src]
+    if pii.get("marital_status") not in (None, ""):
+        person["civil"] = {"status": pii["marital_status"]}
+    if pii.get("email"):
+        contact["email"] = {"main": pii["email"]}
+    if pii.get("telephone"):
+        contact["phone"] = {"main": pii["telephone"]}
+    apps = {k: pii[k] for k in ("twitter", "facebook", "whatsapp") if pii.get(k)}
+    if apps:
+        contact["app"] = apps
+    if pii.get("other"):
+        person["other"] = pii["other"]
+    return {k: v for k, v in data.items() if v}
+
+
+def parse_profile(raw: Any, *, location: str = "profile") -> Profile:
+    """Normalise one Tracardi profile document of any version; raises RecordError when malformed."""
+    if not isinstance(raw, dict):
+        raise RecordError(location, "<record>", f"expected a JSON object, got {type(raw).__name__}")
+    pid = raw.get("id")
+    if not isinstance(pid, str) or not pid.strip():
+        raise RecordError(location, "id", "missing or not a non-empty string")
+    location = f"{location} (id={pid})"
+    shape = detect_shape(raw)
+    metadata = _dict(raw, "metadata", location)
+    time = _dict(metadata, "time", location, "metadata.")
+    visit = time.get("visit") if isinstance(time.get("visit"), dict) else {}
+    stats = _dict(raw, "stats", location)
+
+    traits = _dict(raw, "traits", location)
+    if shape in ("0.7", "0.8.0") and set(traits) <= {"private", "public"}:
+        private = traits.get("private") or {}
+        public = traits.get("public") or {}
+        if not isinstance(private, dict) or not isinstance(public, dict):
+            raise RecordError(location, "traits", "private/public must be objects")
+        traits = {**private, **public}
+
+    if "data" in raw:
+        data = _dict(raw, "data", location)
+    else:
+        data = _pii_to_data(_dict(raw, "pii", location))
+
+    ids_raw = raw.get("ids") or []
+    if not isinstance(ids_raw, list) or not all(isinstance(i, str) for i in ids_raw):
+        raise RecordError(location, "ids", "expected a list of strings")
+    segments = raw.get("segments") or []
+    if not isinstance(segments, list):
+        raise RecordError(location, "segments", "expected a list")
+    active = raw.get("active", True)
+    if not isinstance(active, bool):
+        raise RecordError(location, "active", f"expected true/false, got {active!r}")
+
+    def t(key: str, value: Any) -> datetime | None:
+        return parse_time(value, location=location, field=key)
+
+    return Profile(
+        id=pid,
+        ids=list(dict.fromkeys(ids_raw)),
+        primary_id=_str_or_none(raw.get("primary_id"), location, "primary_id"),
+        active=active,
+        merged_with=_str_or_none(metadata.get("merged_with"), location, "metadata.merged_with"),
+        created_at=t("metadata.time.create", time.get("create")),
+        inserted_at=t("metadata.time.insert", time.get("insert")),
+        updated_at=t("metadata.time.update", time.get("update")),
+        last_visit_at=t("metadata.time.visit.last", (visit or {}).get("last")),
+        visits=_int(stats.get("visits"), location, "stats.visits"),
+        views=_int(stats.get("views"), location, "stats.views"),
+        traits=traits,
+        data=data,
+        segments=[str(s) for s in segments],
+        interests=_dict(raw, "interests", location),
+        consents=_dict(raw, "consents", location),
+        shape=shape,
+        extra={k: v for k, v in raw.items() if k not in _PROFILE_KNOWN},
+    )
+
+
+def normalise_event_type(value: str) -> str:
+    """Tracardi stores event types lower case with spaces turned into dashes."""
+    return "-".join(value.strip().lower().split())
+
+
+def parse_event(raw: Any, *, location: str = "event") -> Event:
+    """Normalise one Tracardi event document; raises RecordError when malformed."""
+    if not isinstance(raw, dict):
+        raise RecordError(location, "<record>", f"expected a JSON object, got {type(raw).__name__}")
+    eid = raw.get("id")
+    if not isinstance(eid, str) or not eid.strip():
+        raise RecordError(location, "id", "missing or not a non-empty string")
+    location = f"{location} (id={eid})"
+    etype = raw.get("type")
+    if not isinstance(etype, str) or not etype.strip():
+        raise RecordError(location, "type", "missing or not a non-empty string")
+    metadata = _dict(raw, "metadata", location)
+    time = _dict(metadata, "time", location, "metadata.")
+    when = parse_time(time.get("insert"), location=location, field="metadata.time.insert") or parse_time(
+        time.get("create"), location=location, field="metadata.time.create"
+    )
+    if when is None:
+        raise RecordError(location, "metadata.time.insert", "missing: an event needs a time")
+    profile = raw.get("profile")
+    if profile is not None and not isinstance(profile, dict):
+        raise RecordError(location, "profile", "expected an object with an id")
+    session = raw.get("session") if isinstance(raw.get("session"), dict) else {}
+    source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+    tags_raw = raw.get("tags") or {}
+    tags = tags_raw.get("values", []) if isinstance(tags_raw, dict) else tags_raw
+    if not isinstance(tags, list):
+        raise RecordError(location, "tags", "expected a list of values")
+    return Event(
+        id=eid,
+        type=normalise_event_type(etype),
+        name=_str_or_none(raw.get("name"), location, "name"),
+        time=when,
+        profile_id=_str_or_none((profile or {}).get("id"), location, "profile.id"),
+        session_id=_str_or_none((session or {}).get("id"), location, "session.id"),
+        source_id=_str_or_none((source or {}).get("id"), location, "source.id"),
+        channel=_str_or_none(metadata.get("channel"), location, "metadata.channel"),
+        properties=_dict(raw, "properties", location),
+        traits=_dict(raw, "traits", location),
+        context=_dict(raw, "context", location),
+        tags=[str(x) for x in tags],
+        utm=_dict(raw, "utm", location),
+        extra={k: v for k, v in raw.items() if k not in _EVENT_KNOWN},
+    )
+
+
+class ProfileWithEvents(BaseModel):
+    """A profile and its whole event history, oldest event first."""
+
+    profile: Profile
+    events: list[Event] = Field(default_factory=list)
