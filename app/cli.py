@@ -1,0 +1,276 @@
+"""`profile-ai`: the command line. Thin: parse, call the services, print a table or --json.
+
+Every command takes --json (machine-readable on stdout, logs on stderr) and --data-dir, reads the same
+settings as the server, exits 0 on success and non-zero with a one-line error on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.config import Settings, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="profile-ai: the AI layer for Tracardi.")
+source_app = typer.Typer(no_args_is_help=True, help="Inspect a profile source.")
+app.add_typer(source_app, name="source")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar="PROFILE_AI_DATA_DIR",
+                                                  help="where index and state live (default ./.profile-ai)")]
+SourceOpt = Annotated[str | None, typer.Option("--source", help="export directory or Tracardi URL")]
+
+DEMO_QUERIES = ["horror movie fans", "people who love documentaries", "sci-fi and action enthusiasts",
+                "young students who like comedies", "film noir and classic cinema lovers"]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return load_settings(**({"data_dir": data_dir} if data_dir else {}))
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(coro_fn())
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # one line, non-zero exit: the contract of every command
+        err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _emit(as_json: bool, data: Any, render: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+    else:
+        render()
+
+
+def _container(settings: Settings) -> Any:
+    from app.container import Container
+
+    return Container.build(settings)
+
+
+def _progress_printer(as_json: bool) -> Callable[[Any], None]:
+    def show(result: Any) -> None:
+        if as_json:
+            err.print(json.dumps({"progress": {"seen": result.seen, "embedded": result.embedded,
+                                               "unchanged": result.unchanged}}), markup=False, highlight=False)
+        elif err.is_terminal:
+            err.print(f"\rsynced {result.seen} profiles ({result.embedded} embedded, {result.unchanged} unchanged)",
+                      end="")
+    return show
+
+
+async def _sync(settings: Settings, source: str | None, full: bool, as_json: bool) -> dict[str, Any]:
+    c = _container(settings)
+    try:
+        res = await c.sync.run(c.source(source), full=full, progress=_progress_printer(as_json))
+        return res.as_dict()
+    finally:
+        await c.aclose()
+
+
+@app.command()
+def sync(source: SourceOpt = None, full: Annotated[bool, typer.Option("--full")] = False,
+         as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Sync profiles from an export directory or Tracardi into the index."""
+    _setup_logging()
+    result = _run(lambda: _sync(_settings(data_dir), source, full, as_json))
+
+    def render() -> None:
+        err.print("")
+        out.print(f"{result['mode']} sync of {result['source']}: {result['seen']} profiles seen, "
+                  f"{result['embedded']} embedded, {result['unchanged']} unchanged, {result['deleted']} deleted, "
+                  f"{result['error_count']} malformed records skipped, in {result['seconds']:.1f}s")
+        for e in result["errors"][:5]:
+            err.print(f"  skipped: {e}", markup=False)
+    _emit(as_json, result, render)
+
+
+def _print_hits(results: list[dict[str, Any]]) -> None:
+    table = Table("#", "profile", "score", "why it matched", show_lines=False)
+    for i, r in enumerate(results, 1):
+        table.add_row(str(i), r["profile_id"], f"{r['score']:.3f}", " | ".join(r.get("why") or [])[:160])
+    out.print(table)
+
+
+@app.command()
+def search(query: str, limit: Annotated[int, typer.Option("--limit")] = 10,
+           filter: Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY>=N, KEY<=DATE")] = None,
+           mode: Annotated[str, typer.Option("--mode", help="hybrid | dense | sparse")] = "hybrid",
+           as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Search customers by meaning."""
+    _setup_logging()
+    from app.search.schemas import SearchRequest
+
+    async def go() -> dict[str, Any]:
+        req = SearchRequest(query=query, limit=limit, filters=filter or None, mode=mode)  # type: ignore[arg-type]
+        c = _container(_settings(data_dir))
+        try:
+            return (await c.search.search(req)).model_dump()
+        finally:
+            await c.aclose()
+
+    res = _run(go)
+    _emit(as_json, res, lambda: _print_hits(res["results"]))
+
+
+@app.command()
+def similar(profile_id: str, limit: Annotated[int, typer.Option("--limit")] = 10, as_json: JsonOpt = False,
+            data_dir: DataDirOpt = None) -> None:
+    """Lookalikes of a customer, with similarity percentiles."""
+    _setup_logging()
+
+    async def go() -> dict[str, Any]:
+        c = _container(_settings(data_dir))
+        try:
+            return (await c.search.similar(profile_id, limit)).model_dump()
+        finally:
+            await c.aclose()
+
+    res = _run(go)
+
+    def render() -> None:
+        table = Table("#", "profile", "similarity", "percentile", "summary")
+        for i, r in enumerate(res["results"], 1):
+            table.add_row(str(i), r["profile_id"], f"{r['similarity']:.3f}", f"{r['percentile']:.1f}",
+                          r["summary"][:100])
+        out.print(table)
+    _emit(as_json, res, render)
+
+
+@app.command()
+def profile(profile_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """A customer's card (merged ids answer with the survivor)."""
+    _setup_logging()
+
+    async def go() -> dict[str, Any]:
+        c = _container(_settings(data_dir))
+        try:
+            return (await c.search.profile(profile_id)).model_dump()
+        finally:
+            await c.aclose()
+
+    res = _run(go)
+
+    def render() -> None:
+        if res["merged_from"]:
+            out.print(f"{profile_id} was merged into {res['profile_id']}")
+        out.print(f"[bold]{res['profile_id']}[/bold]  events: {res['event_count']}  last seen: {res['last_seen']}")
+        out.print(res["document"], markup=False)
+    _emit(as_json, res, render)
+
+
+@source_app.command("stats")
+def source_stats(source: SourceOpt = None, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Counts of profiles and events a source holds."""
+    _setup_logging()
+    settings = _settings(data_dir)
+
+    async def go() -> dict[str, Any]:
+        from app.sync.sources import ExportSource, TracardiSource
+
+        spec = source or settings.sync.source or settings.tracardi.url
+        if not spec:
+            raise ValueError("no source: pass --source DIR|URL")
+        if spec.startswith(("http://", "https://")):
+            import httpx
+
+            from app.tracardi.client import TracardiClient
+
+            t = settings.tracardi
+            async with httpx.AsyncClient(base_url=spec, timeout=t.timeout_s) as http:
+                src = TracardiSource(TracardiClient(http, username=t.username, password=t.password,
+                                                    context=t.context), spec)
+                return {"source": spec, **await src.stats()}
+        return {"source": spec, **await ExportSource(spec).stats()}
+
+    res = _run(go)
+    _emit(as_json, res, lambda: out.print(f"{res['source']}: {res['profiles']} profiles, {res['events']} events"))
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option("--host")] = None,
+          port: Annotated[int | None, typer.Option("--port")] = None, data_dir: DataDirOpt = None,
+          as_json: JsonOpt = False) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    _setup_logging()
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings(data_dir)
+    uvicorn.run(create_app(settings), host=host or settings.server.host, port=port or settings.server.port,
+                log_level="warning")
+
+
+@app.command()
+def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = True,
+         port: Annotated[int | None, typer.Option("--port")] = None, as_json: JsonOpt = False,
+         data_dir: DataDirOpt = None) -> None:
+    """Build the MovieLens 100k export, sync it, run example searches, then serve the API."""
+    _setup_logging()
+    settings = _settings(data_dir)
+
+    async def go() -> dict[str, Any]:
+        from app.demo.movielens import build_movielens_export
+        from app.search.schemas import SearchRequest
+
+        export = Path(settings.data_dir) / "exports" / "movielens"
+        if not (export / "profiles.ndjson").is_file():
+            err.print(f"building the MovieLens 100k export in {export} ...")
+            await asyncio.to_thread(build_movielens_export, export)
+        c = _container(settings)
+        try:
+            err.print("syncing (embedding 943 profiles takes about half a minute on 2 cores; a re-run skips them)")
+            res = await c.sync.run(c.source(str(export)), progress=_progress_printer(as_json))
+            searches = []
+            for q in DEMO_QUERIES:
+                r = await c.search.search(SearchRequest(query=q, limit=5))
+                searches.append(r.model_dump())
+            return {"sync": res.as_dict(), "searches": searches, "export": str(export)}
+        finally:
+            await c.aclose()
+
+    res = _run(go)
+
+    def render() -> None:
+        s = res["sync"]
+        err.print("")
+        out.print(f"synced {s['seen']} profiles ({s['embedded']} embedded, {s['unchanged']} unchanged) "
+                  f"in {s['seconds']:.1f}s")
+        for r in res["searches"]:
+            out.print(f"\n[bold]search:[/bold] {r['query']}")
+            _print_hits(r["results"])
+    _emit(as_json, res, render)
+    if serve_after:
+        h = settings.server.host
+        err.print(f"serving on http://{h}:{port or settings.server.port} (docs at /docs; open, no API keys: "
+                  "loopback only)")
+        serve(host=h, port=port, data_dir=data_dir)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

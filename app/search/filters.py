@@ -1,0 +1,93 @@
+"""Filters from users (CLI `--filter key=value`, HTTP JSON) to index conditions, validated."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from app.errors import InvalidRequestError
+from embeddings.index import Condition
+
+_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
+_EXPR = re.compile(r"^\s*([^=<>!]+?)\s*(>=|<=|!=|=|>|<)\s*(.*?)\s*$")
+# Top-level payload fields; any other key is taken as a trait (`plan=gold` means `traits.plan=gold`).
+PAYLOAD_FIELDS = {"profile_id", "traits", "data", "segments", "event_count", "event_types", "counts", "active_days",
+                  "first_seen", "last_seen", "spend_total", "purchases", "rating_mean", "top", "source",
+                  "source_version", "updated_at", "ai"}
+_OPS = {">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
+MAX_FILTERS = 20
+
+
+def _key(key: str) -> str:
+    key = key.strip()
+    if not _KEY.match(key) or ".." in key:
+        raise InvalidRequestError(f"invalid filter field {key!r}: use a dotted path such as traits.plan")
+    return key if key.split(".", 1)[0] in PAYLOAD_FIELDS else f"traits.{key}"
+
+
+def _range_value(raw: Any, key: str) -> float | str:
+    if isinstance(raw, bool):
+        raise InvalidRequestError(f"filter {key}: a range needs a number or a date, got {raw!r}")
+    if isinstance(raw, int | float):
+        return float(raw)
+    text = str(raw).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequestError(f"filter {key}: {raw!r} is neither a number nor an ISO date") from None
+    return dt.isoformat() if dt.tzinfo else dt.isoformat() + "Z"
+
+
+def parse_expression(expr: str) -> Condition:
+    """`traits.plan=gold`, `event_count>=10`, `last_seen>=2024-01-01`, `segments=a,b` (any of)."""
+    m = _EXPR.match(expr)
+    if not m:
+        raise InvalidRequestError(f"invalid filter {expr!r}: expected KEY=VALUE, KEY>=N, KEY<=N, KEY>N or KEY<N")
+    key, op, value = _key(m.group(1)), m.group(2), m.group(3)
+    if op == "!=":
+        raise InvalidRequestError(f"filter {expr!r}: '!=' is not supported; filter on what you want")
+    if op == "=":
+        parts = [v.strip() for v in value.split(",")] if "," in value else [value]
+        return Condition(key, "eq", parts if len(parts) > 1 else parts[0])
+    return Condition(key, "range", {_OPS[op]: _range_value(value, key)})
+
+
+def parse_filters(filters: Any) -> list[Condition]:
+    """HTTP form: {"traits.plan": "gold", "event_count": {"gte": 10}, "segments": ["a", "b"]}
+    or a list of CLI-style expressions."""
+    if filters in (None, {}, []):
+        return []
+    out: list[Condition] = []
+    if isinstance(filters, list):
+        if not all(isinstance(f, str) for f in filters):
+            raise InvalidRequestError("filters: a list must hold strings like 'traits.plan=gold'")
+        out = [parse_expression(f) for f in filters]
+    elif isinstance(filters, dict):
+        for raw_key, value in filters.items():
+            key = _key(str(raw_key))
+            if isinstance(value, dict):
+                bad = set(value) - {"gte", "gt", "lte", "lt"}
+                if bad or not value:
+                    raise InvalidRequestError(f"filter {key}: a range takes gte/gt/lte/lt, got {sorted(bad) or 'nothing'}")
+                bounds = {op: _range_value(v, key) for op, v in value.items()}
+                if len({type(v) for v in bounds.values()}) > 1:
+                    raise InvalidRequestError(f"filter {key}: mixes numbers and dates")
+                out.append(Condition(key, "range", bounds))
+            elif isinstance(value, list):
+                if not value or not all(isinstance(v, str | int | bool) for v in value):
+                    raise InvalidRequestError(f"filter {key}: a list must hold strings, numbers or booleans")
+                out.append(Condition(key, "eq", list(value)))
+            elif isinstance(value, str | int | float | bool):
+                out.append(Condition(key, "eq", value))
+            else:
+                raise InvalidRequestError(f"filter {key}: unsupported value {value!r}")
+    else:
+        raise InvalidRequestError("filters must be an object or a list of 'KEY=VALUE' strings")
+    if len(out) > MAX_FILTERS:
+        raise InvalidRequestError(f"at most {MAX_FILTERS} filters")
+    return out

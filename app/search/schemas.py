@@ -1,0 +1,62 @@
+"""Request and response models of search, profile cards and lookalikes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(..., min_length=1, max_length=1000, description="What you are looking for, in words")
+    limit: int = Field(10, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=10_000)
+    filters: dict[str, Any] | list[str] | None = Field(
+        None, description='{"traits.plan": "gold", "event_count": {"gte": 10}} or ["traits.plan=gold"]')
+    mode: Literal["dense", "hybrid", "sparse"] = "hybrid"
+
+
+class SearchHit(BaseModel):
+    profile_id: str
+    score: float
+    why: list[str] = Field(default_factory=list, description="the parts of the profile that best match the query")
+    summary: str = ""
+    traits: dict[str, Any] = Field(default_factory=dict)
+    segments: list[str] = Field(default_factory=list)
+    event_count: int = 0
+    last_seen: str | None = None
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: str
+    results: list[SearchHit]
+
+
+class ProfileCard(BaseModel):
+    profile_id: str
+    asked_id: str
+    merged_from: str | None = None
+    document: str
+    traits: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
+    segments: list[str] = Field(default_factory=list)
+    event_count: int = 0
+    counts: dict[str, int] = Field(default_factory=dict)
+    first_seen: str | None = None
+    last_seen: str | None = None
+    spend_total: float = 0.0
+    top: dict[str, list[str]] = Field(default_factory=dict)
+    ai: dict[str, Any] = Field(default_factory=dict)
+
+
+class SimilarHit(BaseModel):
+    profile_id: str
+    similarity: float
+    percentile: float = Field(..., description="share of all customers less similar than this one, 0-100")
+    summary: str = ""
+
+
+class SimilarResponse(BaseModel):
+    profile_id: str
+    results: list[SimilarHit]

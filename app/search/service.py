@@ -1,0 +1,137 @@
+"""Semantic / hybrid search, profile cards and lookalikes over the vector index."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import numpy as np
+
+from app.errors import InvalidRequestError, NotFoundError
+from app.search.filters import parse_filters
+from app.search.schemas import (
+    ProfileCard,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+    SimilarHit,
+    SimilarResponse,
+)
+from app.sync.state import SyncState
+from embeddings.encoder import Encoder
+from embeddings.index import Hit, VectorIndex
+from embeddings.sparse import Bm25Encoder
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = {"the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers",
+         "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was",
+         "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much"}
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def explain(document: str, query: str, n: int = 2) -> list[str]:
+    """The document lines that share most (prefix-stemmed) words with the query; the summary line otherwise."""
+    q = _stems(query)
+    lines = [ln for ln in document.split("\n") if ln.strip()]
+    scored = sorted(((len(q & _stems(ln)), -i, ln) for i, ln in enumerate(lines)), reverse=True)
+    best = [ln for score, _, ln in scored if score > 0][:n]
+    return best or lines[:1]
+
+
+def _summary(payload: dict[str, Any]) -> str:
+    doc = str(payload.get("document") or "")
+    return doc.split("\n", 1)[0][:300]
+
+
+class SearchService:
+    def __init__(self, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex, state: SyncState,
+                 *, max_limit: int = 100, reference_size: int = 1000) -> None:
+        self.encoder = encoder
+        self.sparse = sparse
+        self.index = index
+        self.state = state
+        self.max_limit = max_limit
+        self.reference_size = reference_size
+        self._reference: np.ndarray | None = None
+
+    async def search(self, req: SearchRequest) -> SearchResponse:
+        query = " ".join(req.query.split())
+        if not query:
+            raise InvalidRequestError("query is empty")
+        if req.limit > self.max_limit:
+            raise InvalidRequestError(f"limit is at most {self.max_limit}")
+        conditions = parse_filters(req.filters)
+        dense = await asyncio.to_thread(self.encoder.encode_query, query) if req.mode != "sparse" else None
+        sparse = self.sparse.query(query) if req.mode != "dense" else None
+        if req.mode == "sparse" and (sparse is None or not sparse.indices):
+            return SearchResponse(query=query, mode=req.mode, results=[])
+        if req.mode == "hybrid" and (sparse is None or not sparse.indices):
+            mode = "dense"
+        else:
+            mode = req.mode
+        hits = await asyncio.to_thread(self.index.search, dense=dense, sparse=sparse, filters=conditions,
+                                       limit=req.limit, offset=req.offset, mode=mode)
+        return SearchResponse(query=query, mode=mode, results=[self._hit(h, query) for h in hits])
+
+    @staticmethod
+    def _hit(h: Hit, query: str) -> SearchHit:
+        p = h.payload
+        return SearchHit(profile_id=p.get("profile_id", ""), score=round(h.score, 6),
+                         why=explain(str(p.get("document") or ""), query), summary=_summary(p),
+                         traits=p.get("traits") or {}, segments=p.get("segments") or [],
+                         event_count=int(p.get("event_count") or 0), last_seen=p.get("last_seen"))
+
+    async def _lookup(self, profile_id: str, with_vector: bool = False) -> tuple[str, Hit]:
+        if not profile_id or len(profile_id) > 200:
+            raise InvalidRequestError("profile id must be 1-200 characters")
+        resolved = await asyncio.to_thread(self.state.resolve, profile_id)
+        hits = await asyncio.to_thread(self.index.retrieve, [resolved], with_vector)
+        if not hits:
+            raise NotFoundError(f"profile {profile_id} is not in the index (never synced, or deleted)")
+        return resolved, hits[0]
+
+    async def profile(self, profile_id: str) -> ProfileCard:
+        resolved, hit = await self._lookup(profile_id)
+        p = hit.payload
+        return ProfileCard(profile_id=resolved, asked_id=profile_id,
+                           merged_from=profile_id if resolved != profile_id else None,
+                           document=p.get("document") or "", traits=p.get("traits") or {}, data=p.get("data") or {},
+                           segments=p.get("segments") or [], event_count=int(p.get("event_count") or 0),
+                           counts=p.get("counts") or {}, first_seen=p.get("first_seen"), last_seen=p.get("last_seen"),
+                           spend_total=float(p.get("spend_total") or 0), top=p.get("top") or {},
+                           ai=p.get("ai") or {})
+
+    def _reference_vectors(self) -> np.ndarray:
+        """A fixed sample of profile vectors: similarity percentiles are read against it."""
+        if self._reference is None:
+            vecs: list[list[float]] = []
+            for page in self.index.scroll(batch=min(self.reference_size, 1000), with_vector=True, fields=[]):
+                vecs.extend(h.vector for h in page if h.vector is not None)
+                if len(vecs) >= self.reference_size:
+                    break
+            self._reference = np.asarray(vecs[: self.reference_size], dtype=np.float32).reshape(-1, self.index.dim)
+        return self._reference
+
+    def invalidate(self) -> None:
+        self._reference = None
+
+    async def similar(self, profile_id: str, limit: int = 10) -> SimilarResponse:
+        if not 1 <= limit <= self.max_limit:
+            raise InvalidRequestError(f"limit must be between 1 and {self.max_limit}")
+        resolved, hit = await self._lookup(profile_id, with_vector=True)
+        if hit.vector is None:
+            raise NotFoundError(f"profile {profile_id} has no vector")
+        hits = await asyncio.to_thread(self.index.search, dense=hit.vector, sparse=None, limit=limit, mode="dense",
+                                       exclude_profile_ids=[resolved])
+        ref = await asyncio.to_thread(self._reference_vectors)
+        sims = np.sort(ref @ np.asarray(hit.vector, dtype=np.float32)) if len(ref) else np.zeros(0)
+        results = []
+        for h in hits:
+            pct = 100.0 * float(np.searchsorted(sims, h.score, side="left")) / len(sims) if len(sims) else 100.0
+            results.append(SimilarHit(profile_id=h.payload.get("profile_id", ""), similarity=round(h.score, 6),
+                                      percentile=round(pct, 2), summary=_summary(h.payload)))
+        return SimilarResponse(profile_id=resolved, results=results)

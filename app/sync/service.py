@@ -1,0 +1,142 @@
+"""The sync pipeline: source -> normalised profile -> document -> hash (skip unchanged) -> encode -> upsert.
+
+Merges (absorbed ids in `ids`, 0.7's inactive `merged_with` duplicates) and deletions (profiles missing
+from a complete read) remove points. State is committed per batch only after the index has flushed, and
+the watermark moves only when the whole run is durable, so a crash at any point resumes without loss or
+duplicates: a re-run skips what was committed (same content hash) and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from app.sync.sources import ProfileSource
+from app.sync.state import IndexedRow, SyncState
+from app.tracardi.schemas import ProfileWithEvents
+from embeddings.documents import DocumentBuilder, ProfileDocument
+from embeddings.encoder import Encoder
+from embeddings.index import IndexPoint, VectorIndex
+from embeddings.payload import profile_payload
+from embeddings.sparse import Bm25Encoder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    source: str
+    mode: str  # full | incremental
+    seen: int = 0
+    embedded: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    merged: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    encode_seconds: float = 0.0
+    watermark: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "errors": self.errors[:50], "error_count": len(self.errors)}
+
+
+Progress = Callable[[SyncResult], None]
+
+
+class SyncService:
+    def __init__(self, builder: DocumentBuilder, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex,
+                 state: SyncState, *, batch_size: int = 256) -> None:
+        self.builder = builder
+        self.encoder = encoder
+        self.sparse = sparse
+        self.index = index
+        self.state = state
+        self.batch_size = batch_size
+
+    async def run(self, source: ProfileSource, *, full: bool = False, progress: Progress | None = None,
+                  ) -> SyncResult:
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        model_key = f"{self.encoder.model_id}"
+        if self.state.get_meta("model_id") not in (None, model_key):
+            log.warning("embedding model changed: re-embedding every profile")
+            self.state.reset()
+            full = True
+        self.state.set_meta("model_id", model_key)
+        since = None if full else self.state.watermark(source.key)
+        result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
+        seen: set[str] = set()
+        batch: list[ProfileWithEvents] = []
+        async for item in source.stream(since):
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                await self._batch(batch, result, seen, source.key)
+                batch = []
+                if progress:
+                    progress(result)
+        if batch:
+            await self._batch(batch, result, seen, source.key)
+        if source.complete and since is None:
+            gone = sorted(self.state.all_profile_ids() - seen)
+            if gone:
+                await asyncio.to_thread(self._apply, [], gone, {})
+                result.deleted += len(gone)
+        result.errors = list(source.errors)
+        self.state.set_watermark(source.key, started)
+        result.watermark = started.isoformat()
+        result.seconds = time.perf_counter() - t0
+        if progress:
+            progress(result)
+        return result
+
+    async def _batch(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str) -> None:
+        deletes: list[str] = []
+        aliases: dict[str, str] = {}
+        live: list[ProfileWithEvents] = []
+        for item in items:
+            p = item.profile
+            result.seen += 1
+            if not p.active or (p.merged_with and p.merged_with != p.id):
+                deletes.append(p.id)  # 0.7: an inactive duplicate kept after a merge
+                if p.merged_with:
+                    aliases[p.id] = p.merged_with
+                    result.merged += 1
+                continue
+            seen.add(p.id)
+            for absorbed in p.absorbed_ids:
+                aliases[absorbed] = p.id
+                seen.discard(absorbed)
+                deletes.append(absorbed)
+                result.merged += 1
+            live.append(item)
+        docs: list[ProfileDocument] = await asyncio.to_thread(lambda: [self.builder.build(i) for i in live])
+        known = self.state.hashes([d.profile_id for d in docs])
+        changed = [(i, d) for i, d in zip(live, docs, strict=True) if known.get(d.profile_id) != d.content_hash]
+        result.unchanged += len(docs) - len(changed)
+        points: list[IndexPoint] = []
+        if changed:
+            t = time.perf_counter()
+            vectors = await asyncio.to_thread(self.encoder.encode, [d.text for _, d in changed])
+            result.encode_seconds += time.perf_counter() - t
+            for (item, doc), vec in zip(changed, vectors, strict=True):
+                points.append(IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
+                                         profile_payload(item.profile, doc, self.builder.redactor, source=source)))
+        rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at.isoformat()
+                           if i.profile.changed_at else None) for i, d in changed]
+        deletes = list(dict.fromkeys(deletes))
+        seen.difference_update(deletes)  # an id absorbed by a merge is gone, even if read earlier in this run
+        await asyncio.to_thread(self._apply, points, deletes, aliases, rows)
+        result.embedded += len(points)
+        result.deleted += len(deletes)
+
+    def _apply(self, points: list[IndexPoint], deletes: list[str], aliases: dict[str, str],
+               rows: list[IndexedRow] | None = None) -> None:
+        self.index.upsert(points)
+        self.index.delete(deletes)
+        self.index.flush()  # durable in the index before the state says so
+        self.state.commit_batch(rows or [], deletes, aliases)

@@ -1,0 +1,91 @@
+"""Where profiles come from: an export directory or a Tracardi server, behind one interface."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Protocol
+
+from app.tracardi.client import ReadReport, TracardiClient
+from app.tracardi.export import ExportDirectory, ExportReport
+from app.tracardi.schemas import ProfileWithEvents
+
+
+class ProfileSource(Protocol):
+    key: str  # identifies the source for its watermark
+
+    async def stream(self, since: datetime | None) -> AsyncIterator[ProfileWithEvents]:
+        """Profiles with their whole history; everything when `since` is None."""
+        yield  # type: ignore[misc]
+
+    @property
+    def complete(self) -> bool:
+        """True when the last stream covered every profile (so missing ones were deleted)."""
+        ...
+
+    @property
+    def errors(self) -> list[str]: ...
+
+    async def stats(self) -> dict[str, int]: ...
+
+
+class ExportSource:
+    def __init__(self, directory: Path | str, chunk: int = 256) -> None:
+        self.export = ExportDirectory(directory)
+        self.key = f"export:{self.export.directory.resolve()}"
+        self.chunk = chunk
+        self.report = ExportReport()
+        self._complete = False
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    @property
+    def errors(self) -> list[str]:
+        return self.report.errors
+
+    async def stream(self, since: datetime | None) -> AsyncIterator[ProfileWithEvents]:
+        # An export is a snapshot: always read whole; unchanged profiles are skipped by content hash.
+        self.report = ExportReport()
+        self._complete = False
+        it = self.export.iter_profiles_with_events(self.report)
+        while chunk := await asyncio.to_thread(lambda: list(islice(it, self.chunk))):
+            for item in chunk:
+                yield item
+        self._complete = True
+
+    async def stats(self) -> dict[str, int]:
+        return await asyncio.to_thread(self.export.stats)
+
+
+class TracardiSource:
+    def __init__(self, client: TracardiClient, url: str) -> None:
+        self.client = client
+        self.key = f"tracardi:{url.rstrip('/')}:{client.context}"
+        self.report = ReadReport()
+        self._complete = False
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    @property
+    def errors(self) -> list[str]:
+        return self.report.errors
+
+    async def stream(self, since: datetime | None) -> AsyncIterator[ProfileWithEvents]:
+        self.report = ReadReport(started_at=datetime.now(UTC))
+        self._complete = False
+        profiles = self.client.iter_updated_since(since, self.report)
+        async for item in self.client.with_events(profiles, self.report):
+            yield item
+        self._complete = self.report.full_resync or since is None
+
+    async def stats(self) -> dict[str, int]:
+        info = await self.client.server_info()
+        return {"profiles": await self.client.count_profiles(), "events": await self.client.count_events(),
+                "shape": info.shape}  # type: ignore[dict-item]

@@ -1,0 +1,128 @@
+"""Aggregates over a profile's WHOLE event history: counts, category shares, spend, ratings, recency.
+
+They feed the document text, the index payload (filterable facts) and, later, prediction features.
+Computed from the event dictionary's hints (facets, value, rating), so any event type contributes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.tracardi.schemas import Event
+    from embeddings.documents import EventDictionary
+
+
+def get_path(obj: Any, path: str) -> Any:
+    cur = obj
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "").strip())
+        except ValueError:
+            return None
+    return None
+
+
+def facet_values(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if isinstance(v, str | int | float) and str(v).strip()]
+    return []
+
+
+@dataclass
+class ProfileSummary:
+    event_count: int = 0
+    counts_by_type: Counter[str] = field(default_factory=Counter)
+    first_event_at: datetime | None = None
+    last_event_at: datetime | None = None
+    active_days: int = 0
+    facets: dict[str, Counter[str]] = field(default_factory=dict)  # facet -> value -> events
+    liked_facets: dict[str, Counter[str]] = field(default_factory=dict)  # only events rated "liked"
+    liked_items: Counter[str] = field(default_factory=Counter)
+    items: Counter[str] = field(default_factory=Counter)
+    spend_total: float = 0.0
+    spend_count: int = 0
+    currency: str | None = None
+    rating_sum: float = 0.0
+    rating_count: int = 0
+    rating_scale: float = 5.0
+
+    @property
+    def rating_mean(self) -> float | None:
+        return self.rating_sum / self.rating_count if self.rating_count else None
+
+    @property
+    def tenure_days(self) -> int:
+        if self.first_event_at is None or self.last_event_at is None:
+            return 0
+        return (self.last_event_at - self.first_event_at).days
+
+    def top_facet(self, name: str, n: int = 3, liked: bool = False) -> list[tuple[str, float]]:
+        counter = (self.liked_facets if liked else self.facets).get(name)
+        if not counter:
+            return []
+        total = sum(counter.values())
+        return [(v, c / total) for v, c in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+def summarise(events: list[Event], dictionary: EventDictionary) -> ProfileSummary:
+    s = ProfileSummary()
+    days: set[Any] = set()
+    currencies: Counter[str] = Counter()
+    for ev in events:
+        spec = dictionary.spec(ev.type)
+        s.event_count += 1
+        s.counts_by_type[ev.type] += 1
+        days.add(ev.time.date())
+        if s.first_event_at is None or ev.time < s.first_event_at:
+            s.first_event_at = ev.time
+        if s.last_event_at is None or ev.time > s.last_event_at:
+            s.last_event_at = ev.time
+        liked = False
+        if spec.rating:
+            score = as_number(get_path(ev.properties, spec.rating["property"]))
+            if score is not None:
+                s.rating_sum += score
+                s.rating_count += 1
+                s.rating_scale = float(spec.rating.get("scale", 5))
+                liked = score >= float(spec.rating.get("liked", s.rating_scale * 0.8))
+        for facet in spec.facets:
+            for v in facet_values(get_path(ev.properties, facet)):
+                name = facet.rsplit(".", 1)[-1]
+                s.facets.setdefault(name, Counter())[v] += 1
+                if liked:
+                    s.liked_facets.setdefault(name, Counter())[v] += 1
+        if spec.item:
+            item = get_path(ev.properties, spec.item)
+            if isinstance(item, str | int) and str(item).strip():
+                s.items[str(item).strip()] += 1
+                if liked:
+                    s.liked_items[str(item).strip()] += 1
+        if spec.value:
+            amount = as_number(get_path(ev.properties, spec.value))
+            if amount is not None:
+                s.spend_total += amount
+                s.spend_count += 1
+                cur = get_path(ev.properties, spec.currency) if spec.currency else None
+                if isinstance(cur, str) and cur:
+                    currencies[cur] += 1
+    s.active_days = len(days)
+    s.currency = currencies.most_common(1)[0][0] if currencies else None
+    return s

@@ -1,0 +1,287 @@
+"""Profile -> document text: what the embedding model reads, and what "why it matched" quotes.
+
+A document summarises the whole history first (favourite and most frequent categories with shares, the
+traits that describe the person, activity counts, tenure, spend), then quotes the most recent and the most
+salient events, and stops near the model's token window. It is deterministic (same profile, same text,
+same hash) and free of contact details and identifiers (see redaction.py). Dates are written as month and
+year so that no digit run can be mistaken for (or hide) a phone number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.tracardi.schemas import Event, Profile, ProfileWithEvents
+from embeddings.aggregates import ProfileSummary, as_number, get_path, summarise
+from embeddings.redaction import Redactor
+
+DOCUMENT_VERSION = "doc-v1"  # bump when the text layout changes: every profile is re-embedded
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    label: str
+    text: str | None = None
+    item: str | None = None
+    facets: tuple[str, ...] = ()
+    value: str | None = None
+    currency: str | None = None
+    rating: dict[str, Any] | None = None
+    salience: int = 1
+
+
+class EventDictionary:
+    """How event types read as text: the bundled YAML, extended by a user's file or dict."""
+
+    def __init__(self, types: dict[str, dict[str, Any]], default_facets: list[str]) -> None:
+        self.default_facets = tuple(default_facets)
+        self._specs = {k: self._spec(k, v or {}) for k, v in types.items()}
+        self._cache: dict[str, EventSpec] = {}
+
+    def _spec(self, etype: str, raw: dict[str, Any]) -> EventSpec:
+        return EventSpec(
+            type=etype,
+            label=raw.get("label") or etype.replace("-", " ") + " events",
+            text=raw.get("text"),
+            item=raw.get("item"),
+            facets=tuple(raw.get("facets") or self.default_facets),
+            value=raw.get("value"),
+            currency=raw.get("currency"),
+            rating=raw.get("rating"),
+            salience=int(raw.get("salience", 1)),
+        )
+
+    @classmethod
+    def load(cls, extra: Path | str | dict[str, Any] | None = None) -> EventDictionary:
+        text = resources.files("embeddings").joinpath("event_dictionary.yaml").read_text(encoding="utf-8")
+        base = yaml.safe_load(text)
+        types: dict[str, dict[str, Any]] = dict(base.get("event_types") or {})
+        facets = list(base.get("default_facets") or [])
+        if extra is not None:
+            more = extra if isinstance(extra, dict) else yaml.safe_load(Path(extra).read_text(encoding="utf-8"))
+            types.update(more.get("event_types") or {})
+            facets = list(more.get("default_facets") or facets)
+        return cls(types, facets)
+
+    def spec(self, etype: str) -> EventSpec:
+        if etype in self._specs:
+            return self._specs[etype]
+        if etype not in self._cache:  # unknown type: generic rendering, default facets
+            self._cache[etype] = self._spec(etype, {"salience": 1})
+        return self._cache[etype]
+
+
+@dataclass
+class ProfileDocument:
+    profile_id: str
+    text: str
+    content_hash: str
+    summary: ProfileSummary
+    lines: list[str] = field(default_factory=list)
+
+
+def _month(dt: Any) -> str:
+    return dt.strftime("%B %Y") if dt else "unknown"
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}"
+
+
+def _pct(x: float) -> str:
+    return f"{round(x * 100)}%"
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        value = " ".join(value.split())
+        return value[:60] if value else None
+    if isinstance(value, list):
+        items = [s for s in (_scalar(v) for v in value[:5]) if s]
+        return ", ".join(items) if items else None
+    return None
+
+
+def _flatten(obj: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k in sorted(obj):
+        v = obj[k]
+        path = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict):
+            out.extend(_flatten(v, path))
+        else:
+            out.append((path, v))
+    return out
+
+
+def _humanise(path: str) -> str:
+    return " ".join(path.replace("_", " ").replace("-", " ").split(".")).strip()
+
+
+class DocumentBuilder:
+    def __init__(self, dictionary: EventDictionary | None = None, redactor: Redactor | None = None,
+                 max_words: int = 190, recent_events: int = 5, salient_events: int = 3) -> None:
+        self.dictionary = dictionary or EventDictionary.load()
+        self.redactor = redactor or Redactor()
+        self.max_words = max_words
+        self.recent_events = recent_events
+        self.salient_events = salient_events
+
+    # -- one event as a phrase
+    def render_event(self, ev: Event) -> str:
+        spec = self.dictionary.spec(ev.type)
+        props = self.redactor.clean(ev.properties) or {}
+        if spec.text:
+            def fill(part: str) -> str:
+                missing = False
+
+                def sub(m: re.Match[str]) -> str:
+                    nonlocal missing
+                    val = _scalar(get_path(props, m.group(1)))
+                    if val is None:
+                        missing = True
+                        return ""
+                    return val
+
+                rendered = _PLACEHOLDER.sub(sub, part)
+                return "" if missing else rendered
+
+            optional = _OPTIONAL.sub(lambda m: fill(m.group(1)), spec.text)
+            text = fill(optional)
+            if not text:  # a required placeholder is missing: say what we know
+                text = self._generic(ev.type, props)
+        else:
+            text = self._generic(ev.type, props)
+        return " ".join(text.split())
+
+    @staticmethod
+    def _generic(etype: str, props: dict[str, Any]) -> str:
+        parts = []
+        for path, value in _flatten(props)[:4]:
+            val = _scalar(value)
+            if val:
+                parts.append(f"{_humanise(path)}: {val}")
+        name = etype.replace("-", " ").replace("_", " ")
+        return f"{name} ({'; '.join(parts)})" if parts else name
+
+    # -- the whole profile
+    def build(self, item: ProfileWithEvents) -> ProfileDocument:
+        profile, events = item.profile, item.events
+        summary = summarise(events, self.dictionary)
+        lines = [ln for ln in (self._facet_lines(summary) + [self._about(profile), self._activity(summary),
+                 self._spend(summary), self._items(summary)] + self._events(events)) if ln]
+        kept: list[str] = []
+        words = 0
+        for line in lines:
+            n = len(line.split())
+            if words + n > self.max_words:
+                if not kept:  # at least one (cut) line
+                    kept.append(" ".join(line.split()[: self.max_words]))
+                break
+            kept.append(line)
+            words += n
+        if not kept:
+            kept = ["Customer profile with no recorded activity."]
+        text = self.redactor.scrub_text("\n".join(kept))
+        digest = hashlib.sha256(f"{DOCUMENT_VERSION}\n{text}".encode()).hexdigest()
+        return ProfileDocument(profile.id, text, digest, summary, text.split("\n"))
+
+    def _facet_lines(self, s: ProfileSummary) -> list[str]:
+        out = []
+        names = sorted(set(s.facets), key=lambda n: (-sum(s.facets[n].values()), n))[:3]
+        for name in names:
+            liked = s.top_facet(name, 5, liked=True)
+            if liked and sum(s.liked_facets[name].values()) >= 3:
+                out.append(f"Favourite {_humanise(name)}: " + ", ".join(f"{v} {_pct(p)}" for v, p in liked) + ".")
+            top = s.top_facet(name, 5)
+            if top:
+                out.append(f"Most frequent {_humanise(name)}: " + ", ".join(f"{v} {_pct(p)}" for v, p in top) + ".")
+        return out
+
+    def _about(self, profile: Profile) -> str:
+        facts: list[str] = []
+        described = self.redactor.describing_data(profile.data)
+        for path, value in _flatten(described):
+            val = _scalar(value)
+            if val:
+                last = path.rsplit(".", 1)[-1]
+                facts.append(val if last in ("gender", "position") else f"{_humanise(last)} {val}")
+        traits = self.redactor.clean(profile.traits) or {}
+        for path, value in _flatten(traits)[:12]:
+            val = _scalar(value)
+            if val:
+                facts.append(f"{_humanise(path)} {val}")
+        interests = self.redactor.clean(profile.interests) or {}
+        if interests:
+            facts.append("interests " + ", ".join(sorted(map(str, interests))[:5]))
+        if profile.segments:
+            facts.append("in segments " + ", ".join(sorted(profile.segments)[:5]))
+        return ("About: " + "; ".join(facts) + ".") if facts else ""
+
+    def _activity(self, s: ProfileSummary) -> str:
+        if not s.event_count:
+            return "Activity: no events recorded."
+        kinds = ", ".join(f"{n} {self.dictionary.spec(t).label}" for t, n in
+                          sorted(s.counts_by_type.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        text = (f"Activity: {s.event_count} events from {_month(s.first_event_at)} to {_month(s.last_event_at)} "
+                f"on {s.active_days} days: {kinds}.")
+        if s.rating_mean is not None:
+            text += f" Average rating {s.rating_mean:.1f}/{s.rating_scale:g}."
+        return text
+
+    def _spend(self, s: ProfileSummary) -> str:
+        if not s.spend_count:
+            return ""
+        cur = f" {s.currency}" if s.currency else ""
+        return (f"Spend: {s.spend_count} purchases totalling {_money(s.spend_total)}{cur}, "
+                f"average {_money(s.spend_total / s.spend_count)}{cur}.")
+
+    def _items(self, s: ProfileSummary) -> str:
+        if s.liked_items:
+            top = [v for v, _ in sorted(s.liked_items.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
+            return "Liked: " + "; ".join(top) + "."
+        if s.items and max(s.items.values()) > 1:
+            top = [v for v, _ in sorted(s.items.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
+            return "Most often: " + "; ".join(top) + "."
+        return ""
+
+    def _events(self, events: list[Event]) -> list[str]:
+        if not events:
+            return []
+        recent = events[-self.recent_events:][::-1]
+        chosen = {e.id for e in recent}
+
+        def salience(ev: Event) -> tuple[float, Any, str]:
+            spec = self.dictionary.spec(ev.type)
+            score = float(spec.salience)
+            if spec.rating:
+                r = as_number(get_path(ev.properties, spec.rating["property"]))
+                if r is not None:
+                    score += r / float(spec.rating.get("scale", 5))
+            if spec.value:
+                v = as_number(get_path(ev.properties, spec.value))
+                if v is not None:
+                    score += min(v, 10_000) / 10_000
+            return (score, ev.time, ev.id)
+
+        salient = [e for e in sorted(events, key=salience, reverse=True) if e.id not in chosen][: self.salient_events]
+        out = ["Recently: " + "; ".join(f"{self.render_event(e)} ({_month(e.time)})" for e in recent) + "."]
+        if salient:
+            out.append("Notable: " + "; ".join(f"{self.render_event(e)} ({_month(e.time)})" for e in salient) + ".")
+        return out

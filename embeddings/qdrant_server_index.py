@@ -1,0 +1,158 @@
+"""Production twin: a Qdrant server or cluster through qdrant-client (`QDRANT_URL`).
+
+Tested against qdrant-client's local mode (`path=` or `:memory:`), which implements the same API.
+Same payload, same vectors, same filters and RRF fusion as the embedded Edge backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from embeddings.index import (
+    DENSE,
+    PAYLOAD_INDEXES,
+    SPARSE,
+    Condition,
+    Hit,
+    IndexPoint,
+    SearchMode,
+    SparseVector,
+    point_id,
+)
+
+_SCHEMA = {
+    "keyword": models.PayloadSchemaType.KEYWORD,
+    "integer": models.PayloadSchemaType.INTEGER,
+    "float": models.PayloadSchemaType.FLOAT,
+    "datetime": models.PayloadSchemaType.DATETIME,
+    "bool": models.PayloadSchemaType.BOOL,
+}
+
+
+def _alternatives(value: Any) -> list[Any]:
+    alts: list[Any] = [value]
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "false"):
+            alts.append(low == "true")
+        else:
+            try:
+                alts.append(int(value))
+            except ValueError:
+                pass
+    return alts
+
+
+def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) -> models.Filter | None:
+    must: list[Any] = []
+    for c in conditions:
+        if c.op == "eq":
+            values = c.value if isinstance(c.value, list) else [c.value]
+            alts = [a for v in values for a in _alternatives(v)]
+            should = [models.FieldCondition(key=c.key, match=models.MatchValue(value=a)) for a in alts]
+            must.append(should[0] if len(should) == 1 else models.Filter(should=should))
+        elif c.op == "range":
+            bounds = dict(c.value)
+            if any(isinstance(v, str) for v in bounds.values()):
+                must.append(models.FieldCondition(key=c.key, range=models.DatetimeRange(**bounds)))
+            else:
+                must.append(models.FieldCondition(key=c.key, range=models.Range(**bounds)))
+        elif c.op == "exists":
+            must.append(models.Filter(must_not=[models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key))]))
+    must_not = [models.HasIdCondition(has_id=[point_id(p) for p in exclude])] if exclude else None
+    if not must and not must_not:
+        return None
+    return models.Filter(must=must or None, must_not=must_not)
+
+
+def _hit(p: Any) -> Hit:
+    vec = None
+    if isinstance(p.vector, dict) and DENSE in p.vector:
+        vec = list(p.vector[DENSE])
+    return Hit(str(p.id), float(getattr(p, "score", 0.0) or 0.0), dict(p.payload or {}), vec)
+
+
+class QdrantServerIndex:
+    def __init__(self, client: QdrantClient, collection: str, dim: int) -> None:
+        self.client = client
+        self.collection = collection
+        self.dim = dim
+        if not client.collection_exists(collection):
+            client.create_collection(
+                collection,
+                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            )
+            for key, kind in PAYLOAD_INDEXES.items():
+                client.create_payload_index(collection, key, _SCHEMA[kind])
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        if not points:
+            return
+        self.client.upsert(self.collection, points=[
+            models.PointStruct(id=p.id, vector={
+                DENSE: np.asarray(p.dense, dtype=np.float32).tolist(),
+                SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values)},
+                payload=p.payload)
+            for p in points
+        ], wait=True)
+
+    def delete(self, profile_ids: Sequence[str]) -> None:
+        if profile_ids:
+            self.client.delete(self.collection, points_selector=models.PointIdsList(
+                points=[point_id(p) for p in profile_ids]), wait=True)
+
+    def set_payload(self, profile_id: str, payload: dict[str, Any]) -> None:
+        self.client.set_payload(self.collection, payload=payload, points=[point_id(profile_id)], wait=True)
+
+    def search(self, *, dense: Sequence[float] | None, sparse: SparseVector | None,
+               filters: Sequence[Condition] = (), limit: int = 10, offset: int = 0,
+               mode: SearchMode = "dense", exclude_profile_ids: Sequence[str] = ()) -> list[Hit]:
+        flt = server_filter(filters, exclude_profile_ids)
+        dq = np.asarray(dense, dtype=np.float32).tolist() if dense is not None else None
+        sq = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse else None
+        if mode == "hybrid" and dq is not None and sq is not None:
+            depth = max(50, (limit + offset) * 4)
+            res = self.client.query_points(
+                self.collection, prefetch=[models.Prefetch(query=dq, using=DENSE, limit=depth, filter=flt),
+                                           models.Prefetch(query=sq, using=SPARSE, limit=depth, filter=flt)],
+                query=models.RrfQuery(rrf=models.Rrf(k=60)), limit=limit, offset=offset, with_payload=True)
+        else:
+            query: Any = sq if mode == "sparse" else dq
+            if query is None:
+                raise ValueError(f"search mode {mode} needs a {'sparse' if mode == 'sparse' else 'dense'} vector")
+            res = self.client.query_points(self.collection, query=query, using=SPARSE if mode == "sparse" else DENSE,
+                                           query_filter=flt, limit=limit, offset=offset, with_payload=True)
+        return [_hit(p) for p in res.points]
+
+    def retrieve(self, profile_ids: Sequence[str], with_vector: bool = False) -> list[Hit]:
+        if not profile_ids:
+            return []
+        recs = self.client.retrieve(self.collection, ids=[point_id(p) for p in profile_ids], with_payload=True,
+                                    with_vectors=[DENSE] if with_vector else False)
+        return [_hit(r) for r in recs]
+
+    def count(self, filters: Sequence[Condition] = ()) -> int:
+        return int(self.client.count(self.collection, count_filter=server_filter(filters), exact=True).count)
+
+    def scroll(self, batch: int = 1000, with_vector: bool = False,
+               fields: Sequence[str] | None = None) -> Iterator[list[Hit]]:
+        offset = None
+        while True:
+            recs, offset = self.client.scroll(self.collection, limit=batch, offset=offset,
+                                              with_payload=list(fields) if fields is not None else True,
+                                              with_vectors=[DENSE] if with_vector else False)
+            if recs:
+                yield [_hit(r) for r in recs]
+            if offset is None:
+                return
+
+    def flush(self) -> None:
+        """Writes are acknowledged with wait=True: durable on return."""
+
+    def close(self) -> None:
+        self.client.close()
