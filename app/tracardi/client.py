@@ -249,22 +249,53 @@ class TracardiClient:
                 start += self.page_size
 
     async def iter_profiles(self, report: ReadReport | None = None, *, where: str = "",
-                            since: datetime | None = None) -> AsyncIterator[Profile]:
-        """All profiles (optionally inserted/updated since a time), deduplicated by id, normalised."""
+                            since: datetime | None = None, catch_up: bool = True) -> AsyncIterator[Profile]:
+        """All profiles (optionally inserted/updated since a time), deduplicated by id, normalised.
+
+        A read takes time and Tracardi keeps writing: on 1.x a profile saved during the read jumps to the
+        front of the update-time order, past pages already read, and a merge during the read changes the
+        survivor. So a full read ends with a catch-up pass over what changed since it started, re-yielding a
+        profile only when it is newer than the copy already yielded.
+        """
         report = report or ReadReport()
-        seen: set[str] = set()
+        started = datetime.now(UTC)
+        seen: dict[str, datetime | None] = {}
+        async for p in self._profiles_once(report, where=where, since=since, seen=seen):
+            yield p
+        if not catch_up:
+            return
+        info = await self.server_info()
+        if not info.has_update_time:
+            return
+        margin = started - timedelta(minutes=5)
+        if info.range_sorts_by_update:
+            more = self._profiles_once(report, where=where, since=margin, seen=seen)
+        else:
+            stamp = margin.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            clause = f"metadata.time.update >= {_quote(stamp)}"
+            more = self._profiles_once(report, where=f"({where}) AND {clause}" if where else clause,
+                                       since=since, seen=seen)
+        async for p in more:
+            yield p
+
+    async def _profiles_once(self, report: ReadReport, *, where: str, since: datetime | None,
+                             seen: dict[str, datetime | None]) -> AsyncIterator[Profile]:
         async for page in self.iter_range("profile", where=where, since=since):
             for raw in page:
                 pid = raw.get("id") if isinstance(raw, dict) else None
-                if pid in seen:
+                if pid in seen and seen[pid] is None:
                     continue
                 try:
                     profile = parse_profile(raw, location="tracardi profile")
                 except RecordError as err:
                     self._report(report, err)
                     continue
-                seen.add(profile.id)
-                report.profiles += 1
+                if profile.id in seen and (profile.updated_at is None or seen[profile.id] is None
+                                           or profile.updated_at <= seen[profile.id]):  # type: ignore[operator]
+                    continue
+                if profile.id not in seen:
+                    report.profiles += 1
+                seen[profile.id] = profile.updated_at
                 yield profile
 
     async def iter_updated_since(self, watermark: datetime | None, report: ReadReport | None = None, *,

