@@ -51,7 +51,8 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # one line, non-zero exit: the contract of every command
-        err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        message = " ".join(str(exc).split())
+        sys.stderr.write(f"error: {type(exc).__name__}: {message}\n")
         raise typer.Exit(1) from None
 
 
@@ -122,7 +123,10 @@ def search(query: str, limit: Annotated[int, typer.Option("--limit")] = 10,
     from app.search.schemas import SearchRequest
 
     async def go() -> dict[str, Any]:
+        from app.search.filters import parse_filters
+
         req = SearchRequest(query=query, limit=limit, filters=filter or None, mode=mode)  # type: ignore[arg-type]
+        parse_filters(req.filters)  # fail fast, before the model loads
         c = _container(_settings(data_dir))
         try:
             return (await c.search.search(req)).model_dump()

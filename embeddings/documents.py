@@ -182,7 +182,8 @@ class DocumentBuilder:
 
     # -- the whole profile
     def build(self, item: ProfileWithEvents) -> ProfileDocument:
-        profile, events = item.profile, item.events
+        profile = item.profile
+        events = sorted(item.events, key=lambda e: (e.time, e.id))  # same history, same text, whatever the order
         summary = summarise(events, self.dictionary)
         lines = [ln for ln in (self._facet_lines(summary) + [self._about(profile), self._activity(summary),
                  self._spend(summary), self._items(summary)] + self._events(events)) if ln]
@@ -257,7 +258,7 @@ class DocumentBuilder:
             top = [v for v, _ in sorted(s.liked_items.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
             return "Liked: " + "; ".join(top) + "."
         if s.items and max(s.items.values()) > 1:
-            top = [v for v, _ in sorted(s.items.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
+            top = [v for v, n in sorted(s.items.items(), key=lambda kv: (-kv[1], kv[0]))[:5] if n > 1]
             return "Most often: " + "; ".join(top) + "."
         return ""
 

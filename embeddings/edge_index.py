@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -39,10 +40,8 @@ def _match(value: Any) -> list[Any]:
         if low in ("true", "false"):
             alts.append(low == "true")
         else:
-            try:
+            with contextlib.suppress(ValueError):
                 alts.append(int(value))
-            except ValueError:
-                pass
     return alts
 
 
@@ -68,7 +67,7 @@ def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) ->
                 must.append(qe.FieldCondition(key=c.key, range=qe.RangeFloat(**bounds)))
         elif c.op == "exists":
             must.append(qe.Filter(must_not=[qe.IsEmptyCondition(c.key)]))
-    must_not = [qe.HasIdCondition({point_id(p) for p in exclude})] if exclude else None
+    must_not: list[Any] | None = [qe.HasIdCondition({point_id(p) for p in exclude})] if exclude else None
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not)
@@ -120,7 +119,7 @@ class EdgeIndex:
         with self._lock:
             self.shard.update(qe.UpdateOperation.set_payload([point_id(profile_id)], payload))
 
-    def search(self, *, dense: Sequence[float] | None, sparse: SparseVector | None,
+    def search(self, *, dense: Sequence[float] | np.ndarray | None, sparse: SparseVector | None,
                filters: Sequence[Condition] = (), limit: int = 10, offset: int = 0,
                mode: SearchMode = "dense", exclude_profile_ids: Sequence[str] = ()) -> list[Hit]:
         flt = edge_filter(filters, exclude_profile_ids)
@@ -128,7 +127,7 @@ class EdgeIndex:
         sq = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
         if mode == "hybrid" and dq is not None and sq is not None:
             depth = max(50, (limit + offset) * 4)
-            req = qe.QueryRequest(limit=limit, offset=offset, query=qe.Fusion.Rrf(k=60),
+            req = qe.QueryRequest(limit=limit, offset=offset, query=qe.Fusion.Rrf(k=60),  # type: ignore[arg-type]
                                   prefetches=[qe.Prefetch(limit=depth, query=dq, filter=flt),
                                               qe.Prefetch(limit=depth, query=sq, filter=flt)],
                                   with_payload=True)

@@ -30,7 +30,11 @@ class Encoder:
                  max_seq_length: int | None = None, threads: int | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import torch
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         from sentence_transformers import SentenceTransformer
 
         if threads:

@@ -81,7 +81,7 @@ class VectorIndex(Protocol):
 
     def delete(self, profile_ids: Sequence[str]) -> None: ...
 
-    def search(self, *, dense: Sequence[float] | None, sparse: SparseVector | None,
+    def search(self, *, dense: Sequence[float] | np.ndarray | None, sparse: SparseVector | None,
                filters: Sequence[Condition] = (), limit: int = 10, offset: int = 0,
                mode: SearchMode = "dense", exclude_profile_ids: Sequence[str] = ()) -> list[Hit]: ...
 

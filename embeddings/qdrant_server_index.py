@@ -6,6 +6,7 @@ Same payload, same vectors, same filters and RRF fusion as the embedded Edge bac
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -40,10 +41,8 @@ def _alternatives(value: Any) -> list[Any]:
         if low in ("true", "false"):
             alts.append(low == "true")
         else:
-            try:
+            with contextlib.suppress(ValueError):
                 alts.append(int(value))
-            except ValueError:
-                pass
     return alts
 
 
@@ -53,7 +52,7 @@ def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) 
         if c.op == "eq":
             values = c.value if isinstance(c.value, list) else [c.value]
             alts = [a for v in values for a in _alternatives(v)]
-            should = [models.FieldCondition(key=c.key, match=models.MatchValue(value=a)) for a in alts]
+            should: list[Any] = [models.FieldCondition(key=c.key, match=models.MatchValue(value=a)) for a in alts]
             must.append(should[0] if len(should) == 1 else models.Filter(should=should))
         elif c.op == "range":
             bounds = dict(c.value)
@@ -63,7 +62,7 @@ def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) 
                 must.append(models.FieldCondition(key=c.key, range=models.Range(**bounds)))
         elif c.op == "exists":
             must.append(models.Filter(must_not=[models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key))]))
-    must_not = [models.HasIdCondition(has_id=[point_id(p) for p in exclude])] if exclude else None
+    must_not: list[Any] | None = [models.HasIdCondition(has_id=[point_id(p) for p in exclude])] if exclude else None
     if not must and not must_not:
         return None
     return models.Filter(must=must or None, must_not=must_not)
@@ -109,7 +108,7 @@ class QdrantServerIndex:
     def set_payload(self, profile_id: str, payload: dict[str, Any]) -> None:
         self.client.set_payload(self.collection, payload=payload, points=[point_id(profile_id)], wait=True)
 
-    def search(self, *, dense: Sequence[float] | None, sparse: SparseVector | None,
+    def search(self, *, dense: Sequence[float] | np.ndarray | None, sparse: SparseVector | None,
                filters: Sequence[Condition] = (), limit: int = 10, offset: int = 0,
                mode: SearchMode = "dense", exclude_profile_ids: Sequence[str] = ()) -> list[Hit]:
         flt = server_filter(filters, exclude_profile_ids)

@@ -59,3 +59,19 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     d = tmp_path / "data"
     d.mkdir()
     yield d
+
+
+@pytest.fixture(scope="session")
+def movielens_container(encoder, movielens_export: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The MovieLens demo export synced once with the real model into a real Qdrant Edge shard."""
+    import asyncio
+
+    from app.config import Settings
+    from app.container import Container
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("movielens-data"))
+    container = Container.build(settings, encoder=encoder)
+    result = asyncio.run(container.sync.run(container.source(str(movielens_export))))
+    assert result.embedded == 943
+    yield container
+    container.close()

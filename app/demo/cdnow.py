@@ -36,9 +36,9 @@ def load_cdnow(limit_customers: int | None = None) -> tuple[list[dict[str, Any]]
             parts = line.split()
             if len(parts) != 4:
                 continue
-            cid, day, qty, value = parts
-            purchases[cid].append((datetime.strptime(day, "%Y%m%d").replace(hour=12, tzinfo=UTC), int(qty),
-                                   float(value)))
+            cid, day, qty_text, value_text = parts
+            purchases[cid].append((datetime.strptime(day, "%Y%m%d").replace(hour=12, tzinfo=UTC), int(qty_text),
+                                   float(value_text)))
     profiles: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for n, (cid, rows) in enumerate(sorted(purchases.items())):

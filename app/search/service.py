@@ -69,10 +69,7 @@ class SearchService:
         sparse = self.sparse.query(query) if req.mode != "dense" else None
         if req.mode == "sparse" and (sparse is None or not sparse.indices):
             return SearchResponse(query=query, mode=req.mode, results=[])
-        if req.mode == "hybrid" and (sparse is None or not sparse.indices):
-            mode = "dense"
-        else:
-            mode = req.mode
+        mode = "dense" if req.mode == "hybrid" and (sparse is None or not sparse.indices) else req.mode
         hits = await asyncio.to_thread(self.index.search, dense=dense, sparse=sparse, filters=conditions,
                                        limit=req.limit, offset=req.offset, mode=mode)
         return SearchResponse(query=query, mode=mode, results=[self._hit(h, query) for h in hits])

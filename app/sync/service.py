@@ -81,7 +81,7 @@ class SyncService:
                     progress(result)
         if batch:
             await self._batch(batch, result, seen, source.key)
-        if source.complete and since is None:
+        if source.complete:  # the read covered every profile: what it did not see is gone
             gone = sorted(self.state.all_profile_ids() - seen)
             if gone:
                 await asyncio.to_thread(self._apply, [], gone, {})

@@ -204,10 +204,7 @@ def parse_profile(raw: Any, *, location: str = "profile") -> Profile:
             raise RecordError(location, "traits", "private/public must be objects")
         traits = {**private, **public}
 
-    if "data" in raw:
-        data = _dict(raw, "data", location)
-    else:
-        data = _pii_to_data(_dict(raw, "pii", location))
+    data = _dict(raw, "data", location) if "data" in raw else _pii_to_data(_dict(raw, "pii", location))
 
     ids_raw = raw.get("ids") or []
     if not isinstance(ids_raw, list) or not all(isinstance(i, str) for i in ids_raw):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from datetime import timedelta
 
 import httpx
@@ -268,7 +267,7 @@ async def test_over_a_real_socket_with_timeouts() -> None:
         for _ in range(100):
             if server.started:
                 break
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.01,
                                     timeout=0.5, page_size=500)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import hashlib
 import json
 import uuid
@@ -574,11 +575,9 @@ class TracardiEmulator:
             cred = resource.get("credentials") or resource.get("config") or {}
             self.outbox.append({"url": cred.get("url"), "body": payload})
             if self.push_client is not None and cred.get("url"):
-                try:  # Tracardi does not retry destinations
+                with contextlib.suppress(httpx.HTTPError):  # Tracardi does not retry destinations
                     await self.push_client.post(cred["url"], json=payload,
                                                 auth=(cred.get("username") or "", cred.get("password") or ""))
-                except httpx.HTTPError:
-                    pass
 
 
 def _get_dotted(doc: Any, path: str) -> Any:

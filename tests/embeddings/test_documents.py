@@ -1,0 +1,112 @@
+"""Profile documents: whole-history summaries, readable unknown events, no contact details, deterministic."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.tracardi.schemas import ProfileWithEvents, parse_event, parse_profile
+from embeddings.documents import DocumentBuilder, EventDictionary
+from embeddings.payload import profile_payload
+from embeddings.redaction import Redactor
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+EMAIL = "jane.doe@example.com"
+PHONE = "+48 600 100 200"
+
+
+def event(i: int, etype: str, props: dict, days: float = 0) -> dict:
+    return {"id": f"e{i}", "type": etype, "profile": {"id": "p1"}, "properties": props,
+            "metadata": {"time": {"insert": (T0 + timedelta(days=days)).isoformat()}}}
+
+
+def person(events: list[dict], **extra: object) -> ProfileWithEvents:
+    raw = {"id": "p1", "ids": ["p1", "emm-abc"], "traits": {"plan": {"contract": "Month-to-month"},
+           "email": EMAIL, "favourite_colour": "green", "backup": f"write to {EMAIL}"},
+           "data": {"pii": {"firstname": "Jane", "lastname": "Doe", "gender": "female", "birthday": "1990-02-03"},
+                    "contact": {"email": {"main": EMAIL}, "phone": {"mobile": PHONE},
+                                "address": {"street": "12 Long Road", "town": "Leeds", "postcode": "LS1 4AP"}},
+                    "identifier": {"passport": "ZX1234567", "id": "CRM-991"},
+                    "job": {"position": "nurse"}}, **extra}
+    return ProfileWithEvents(profile=parse_profile(raw), events=[parse_event(e) for e in events])
+
+
+def test_document_summarises_the_whole_history() -> None:
+    evs = [event(i, "purchase-order", {"value": 10 + i, "currency": "EUR", "category": "shoes" if i % 3 else "bags",
+                                       "product": f"sku-{i % 4}"}, days=i) for i in range(40)]
+    evs += [event(100 + i, "page-view", {"page": {"title": f"Page {i}", "category": "blog"}}, days=50 + i)
+            for i in range(10)]
+    doc = DocumentBuilder().build(person(evs))
+    text = doc.text
+    assert "Most frequent category: shoes 52%, bags 28%, blog 20%" in text  # over all 50 events, not the last few
+    assert "50 events from January 2024 to February 2024" in text
+    assert "40 purchases totalling 1,180.00 EUR" in text
+    assert "nurse" in text and "female" in text and "plan contract Month-to-month" in text
+    assert "Recently:" in text and 'viewed page "Page 9"' in text
+    assert len(text.split()) <= 190
+
+
+def test_no_contact_details_or_identifiers_in_text_or_payload() -> None:
+    evs = [event(1, "ticket-opened", {"subject": f"call me on {PHONE}", "email": EMAIL, "category": "billing"}),
+           event(2, "newsletter-signup", {"address": "12 Long Road", "list": "weekly"})]
+    item = person(evs)
+    builder = DocumentBuilder()
+    doc = builder.build(item)
+    payload = profile_payload(item.profile, doc, builder.redactor, source="test")
+    blob = doc.text + repr(payload)
+    for secret in (EMAIL, "jane.doe", "600 100 200", "Long Road", "Leeds", "LS1 4AP", "ZX1234567", "CRM-991",
+                   "Jane", "Doe", "1990", "emm-abc"):
+        assert secret not in blob, secret
+    assert "favourite colour green" in doc.text  # harmless traits stay
+
+
+def test_allow_list_lets_configured_fields_in() -> None:
+    builder = DocumentBuilder(redactor=Redactor(allow=["data.contact.address.town"]))
+    assert "Leeds" in builder.build(person([])).text
+
+
+def test_unknown_event_types_read_readably() -> None:
+    evs = [event(1, "warranty-claim-filed", {"product_line": "kettles", "reason": "leaks", "nested": {"x": 2}})]
+    doc = DocumentBuilder().build(person(evs))
+    assert "warranty claim filed (nested x: 2; product line: kettles; reason: leaks)" in doc.text
+    assert "1 warranty claim filed events" in doc.text
+
+
+def test_extended_dictionary() -> None:
+    d = EventDictionary.load({"event_types": {"warranty-claim-filed": {"label": "warranty claims",
+                                                                      "text": "claimed warranty on {product_line}"}}})
+    doc = DocumentBuilder(dictionary=d).build(person([event(1, "warranty-claim-filed", {"product_line": "kettles"})]))
+    assert "claimed warranty on kettles" in doc.text and "1 warranty claims" in doc.text
+
+
+def test_deterministic_text_and_hash() -> None:
+    rnd = random.Random(5)
+    evs = [event(i, rnd.choice(["page-view", "purchase-order", "content-rated"]),
+                 {"value": rnd.randint(1, 99), "genres": ["Drama"], "rating": rnd.randint(1, 5), "title": f"m{i}"},
+                 days=rnd.uniform(0, 100)) for i in range(60)]
+    a = DocumentBuilder().build(person(evs))
+    b = DocumentBuilder().build(person(list(reversed(evs))))
+    assert a.text == b.text and a.content_hash == b.content_hash
+    c = DocumentBuilder().build(person(evs[:-1]))
+    assert c.content_hash != a.content_hash
+
+
+@pytest.mark.parametrize("value", ["555-123-4567", "+1 (415) 555 0199", "4111 1111 1111 1111",
+                                   "0f8fad5b-d9cb-469f-a165-70867728950e", "x@y.io"])
+def test_free_text_scrubbing(value: str) -> None:
+    out = Redactor().scrub_text(f"note: {value} end")
+    assert value not in out and "end" in out
+
+
+def test_scrubbing_keeps_scores_years_and_money() -> None:
+    text = 'rated "Heat" (1995) 5/5 (March 1998); totalling 12,345.50 USD'
+    assert Redactor().scrub_text(text) == text
+
+
+def test_empty_profile_has_a_document() -> None:
+    item = ProfileWithEvents(profile=parse_profile({"id": "z"}), events=[])
+    doc = DocumentBuilder().build(item)
+    assert doc.text and re.search(r"no events", doc.text)

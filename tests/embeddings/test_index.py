@@ -1,0 +1,126 @@
+"""Both index backends (Qdrant Edge, Qdrant server via qdrant-client local mode) behave the same."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient
+
+from embeddings.edge_index import EdgeIndex
+from embeddings.index import Condition, IndexPoint, VectorIndex
+from embeddings.qdrant_server_index import QdrantServerIndex
+from embeddings.sparse import Bm25Encoder
+
+DIM = 16
+WORDS = ["horror", "comedy", "drama", "documentary", "western", "musical", "shoes", "bags", "refund", "delivery"]
+
+
+def corpus(n: int = 300) -> list[IndexPoint]:
+    rnd = random.Random(1)
+    bm25 = Bm25Encoder()
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    points = []
+    for i in range(n):
+        vec = np.array([rnd.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
+        vec /= np.linalg.norm(vec)
+        text = " ".join(rnd.choice(WORDS) for _ in range(8))
+        points.append(IndexPoint(f"p{i}", vec, bm25.document(text), {
+            "profile_id": f"p{i}", "document": text, "traits": {"plan": rnd.choice(["free", "pro"]), "age": 20 + i % 50},
+            "segments": [f"s{i % 3}"], "event_count": i, "spend_total": float(i % 17),
+            "last_seen": (t0 + timedelta(days=i)).isoformat()}))
+    return points
+
+
+@pytest.fixture(params=["edge", "server"])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorIndex]:
+    idx: VectorIndex
+    if request.param == "edge":
+        idx = EdgeIndex(tmp_path / "edge", DIM)
+    else:
+        idx = QdrantServerIndex(QdrantClient(path=str(tmp_path / "local")), "profiles", DIM)
+    idx.upsert(corpus())
+    idx.flush()
+    yield idx
+    idx.close()
+
+
+def exact_top(points: list[IndexPoint], q: np.ndarray, k: int, keep=lambda p: True) -> list[str]:
+    scored = sorted(((float(np.dot(p.dense, q)), p.profile_id) for p in points if keep(p)), reverse=True)
+    return [pid for _, pid in scored[:k]]
+
+
+def ids(hits) -> list[str]:
+    return [h.payload["profile_id"] for h in hits]
+
+
+def test_dense_search_is_exact_at_this_size(index: VectorIndex) -> None:
+    pts = corpus()
+    q = np.asarray(pts[7].dense)
+    assert ids(index.search(dense=q, sparse=None, limit=10)) == exact_top(pts, q, 10)
+
+
+def test_filters(index: VectorIndex) -> None:
+    pts = corpus()
+    q = np.asarray(pts[3].dense)
+    got = ids(index.search(dense=q, sparse=None, limit=50, filters=[
+        Condition("traits.plan", "eq", "pro"), Condition("event_count", "range", {"gte": 100.0}),
+        Condition("last_seen", "range", {"lt": "2024-09-01T00:00:00+00:00"})]))
+    expected = exact_top(pts, q, 50, lambda p: p.payload["traits"]["plan"] == "pro" and p.payload["event_count"] >= 100
+                         and p.payload["last_seen"] < "2024-09-01")
+    assert got == expected and got
+    by_number = ids(index.search(dense=q, sparse=None, limit=300, filters=[Condition("traits.age", "eq", "25")]))
+    assert by_number and all(int(p[1:]) % 50 == 5 for p in by_number)  # "25" matches the number 25
+    any_of = ids(index.search(dense=q, sparse=None, limit=300, filters=[Condition("segments", "eq", ["s0", "s1"])]))
+    assert len(any_of) == 200
+    assert index.count([Condition("segments", "eq", "s2")]) == 100
+
+
+def test_sparse_and_hybrid_agree_across_backends(tmp_path: Path) -> None:
+    pts = corpus()
+    edge = EdgeIndex(tmp_path / "e", DIM)
+    server = QdrantServerIndex(QdrantClient(path=str(tmp_path / "s")), "profiles", DIM)
+    for idx in (edge, server):
+        idx.upsert(pts)
+    bm25 = Bm25Encoder()
+    q = np.asarray(pts[11].dense)
+    for text in ("documentary western", "refund delivery"):
+        sq = bm25.query(text)
+        e = edge.search(dense=None, sparse=sq, mode="sparse", limit=10)
+        s = server.search(dense=None, sparse=sq, mode="sparse", limit=10)
+        assert [round(h.score, 3) for h in e] == [round(h.score, 3) for h in s]
+        assert {h.payload["profile_id"] for h in e if h.score > e[-1].score} <= {h.payload["profile_id"] for h in s}
+        assert all(any(w in h.payload["document"] for w in text.split()) for h in e)
+        eh = ids(edge.search(dense=q, sparse=sq, mode="hybrid", limit=10))
+        sh = ids(server.search(dense=q, sparse=sq, mode="hybrid", limit=10))
+        assert len(set(eh) & set(sh)) >= 8
+    edge.close()
+    server.close()
+
+
+def test_exclude_retrieve_delete_scroll(index: VectorIndex) -> None:
+    pts = corpus()
+    q = np.asarray(pts[0].dense)
+    hits = index.search(dense=q, sparse=None, limit=5, exclude_profile_ids=["p0"])
+    assert "p0" not in ids(hits)
+    got = index.retrieve(["p1", "p2", "missing"], with_vector=True)
+    assert sorted(ids(got)) == ["p1", "p2"] and got[0].vector is not None and len(got[0].vector) == DIM
+    index.delete(["p1", "p2"])
+    assert index.count() == 298
+    seen = [h.payload["profile_id"] for page in index.scroll(batch=64, fields=["profile_id"]) for h in page]
+    assert len(seen) == 298 and "p1" not in seen
+    index.upsert(pts[:5])  # idempotent re-upsert
+    assert index.count() == 300
+
+
+def test_edge_index_persists(tmp_path: Path) -> None:
+    idx = EdgeIndex(tmp_path / "persist", DIM)
+    idx.upsert(corpus(20))
+    idx.close()
+    again = EdgeIndex(tmp_path / "persist", DIM)
+    assert again.count() == 20
+    again.close()

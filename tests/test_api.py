@@ -1,0 +1,53 @@
+"""The HTTP API over the synced MovieLens index (FastAPI app, real services)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from app.config import Settings
+from app.main import create_app
+
+
+def call(container, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
+    async def go() -> httpx.Response:
+        app = create_app(Settings(data_dir=container.settings.data_dir), container=container)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://t") as http:
+            return await http.request(method, path, **kwargs)
+    return asyncio.run(go())
+
+
+def test_search_endpoint(movielens_container) -> None:
+    r = call(movielens_container, "POST", "/v1/search", json={"query": "sci-fi fans", "limit": 3,
+                                                                "filters": {"age": {"lte": 30}}})
+    assert r.status_code == 200
+    body = r.json()
+    assert len(body["results"]) == 3 and body["results"][0]["score"] >= body["results"][-1]["score"]
+    assert all(x["traits"]["age"] <= 30 and x["why"] for x in body["results"])
+
+
+def test_profile_and_similar_endpoints(movielens_container) -> None:
+    pid = call(movielens_container, "POST", "/v1/search", json={"query": "war movies"}).json()["results"][0]["profile_id"]
+    card = call(movielens_container, "GET", f"/v1/profiles/{pid}")
+    assert card.status_code == 200 and card.json()["profile_id"] == pid
+    sim = call(movielens_container, "GET", f"/v1/profiles/{pid}/similar", params={"limit": 4})
+    assert sim.status_code == 200 and len(sim.json()["results"]) == 4
+    missing = call(movielens_container, "GET", "/v1/profiles/nope")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_bad_requests_are_4xx(movielens_container) -> None:
+    for body in ({"query": ""}, {"query": "x", "limit": 0}, {"query": "x", "limit": 1000}, {"query": "x" * 2000},
+                 {"query": "x", "filters": ["nonsense"]}, {"query": "x", "mode": "magic"}, {"limit": 3}):
+        r = call(movielens_container, "POST", "/v1/search", json=body)
+        assert r.status_code == 422, (body, r.text)
+
+
+def test_ops_endpoints(movielens_container) -> None:
+    assert call(movielens_container, "GET", "/health").json() == {"status": "ok"}
+    ready = call(movielens_container, "GET", "/ready")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert "profile_ai_indexed_profiles 943" in call(movielens_container, "GET", "/metrics").text
+    assert "/v1/search" in call(movielens_container, "GET", "/openapi.json").json()["paths"]

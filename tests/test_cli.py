@@ -1,0 +1,84 @@
+"""The CLI contract: --json on stdout, one-line errors with a non-zero exit, --data-dir everywhere."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from app.cli import app
+from tests.tracardi_emulator.app import TracardiEmulator
+from tests.tracardi_emulator.generate import make_profiles
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    r = runner.invoke(app, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("cli-export")
+    profiles, events = make_profiles(25, seed=21, events_per_profile=4)
+    (d / "profiles.ndjson").write_text("".join(json.dumps(p) + "\n" for p in profiles) + "{not json\n")
+    (d / "events.ndjson").write_text("".join(json.dumps(e) + "\n" for e in events))
+    return d
+
+
+def test_sync_search_profile_similar(export: Path, tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    code, out, _ = cli("sync", "--source", str(export), "--json", "--data-dir", data)
+    assert code == 0
+    res = json.loads(out)
+    assert res["embedded"] == 25 and res["error_count"] == 1 and "profiles.ndjson:26" in res["errors"][0]
+    code, out, _ = cli("search", "customers who buy watches", "--limit", "3", "--filter", "plan=pro", "--json",
+                       "--data-dir", data)
+    assert code == 0
+    hits = json.loads(out)["results"]
+    assert 0 < len(hits) <= 3 and all(h["traits"]["plan"] == "pro" for h in hits)
+    pid = hits[0]["profile_id"]
+    code, out, _ = cli("profile", pid, "--json", "--data-dir", data)
+    assert code == 0 and json.loads(out)["profile_id"] == pid
+    code, out, _ = cli("similar", pid, "--limit", "2", "--json", "--data-dir", data)
+    assert code == 0 and len(json.loads(out)["results"]) == 2
+
+
+def test_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
+    code, out, err = cli("search", "x", "--filter", "nonsense", "--data-dir", str(tmp_path))
+    assert code == 1 and out == "" and err.strip().count("\n") == 0 and "invalid filter" in err
+    code, _, err = cli("source", "stats", "--source", str(tmp_path / "missing"), "--json")
+    assert code == 1 and "not an export directory" in err
+
+
+def test_source_stats_of_export_and_of_tracardi_over_http(export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = cli("source", "stats", "--source", str(export), "--json")
+    assert code == 0 and json.loads(out)["profiles"] == 26 and json.loads(out)["events"] == 100
+    emu = TracardiEmulator("0.8.2")
+    profiles, events = make_profiles(120, seed=22, events_per_profile=2)
+    emu.seed(profiles, events)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(emu.app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        monkeypatch.setenv("PROFILE_AI_TRACARDI__USERNAME", "admin@profile.ai")
+        monkeypatch.setenv("PROFILE_AI_TRACARDI__PASSWORD", "admin")
+        code, out, err = cli("source", "stats", "--source", f"http://127.0.0.1:{port}", "--json")
+        assert code == 0, err
+        assert json.loads(out) == {"source": f"http://127.0.0.1:{port}", "profiles": 120, "events": 240,
+                                   "shape": "0.8.1+"}
+    finally:
+        server.should_exit = True
+        thread.join(5)
