@@ -29,6 +29,7 @@ class EmbeddingSettings(BaseModel):
     device: str = "cpu"
     batch_size: int = 64
     threads: int | None = None
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see embeddings/encoder.py)
 
 
 class DatabaseSettings(BaseModel):

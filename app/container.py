@@ -62,7 +62,8 @@ class Container:
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         encoder = encoder or Encoder(settings.embedding.model, device=settings.embedding.device,
-                                     batch_size=settings.embedding.batch_size, threads=settings.embedding.threads)
+                                     batch_size=settings.embedding.batch_size, threads=settings.embedding.threads,
+                                     precision=settings.embedding.precision)
         index = build_index(settings, encoder.dim)
         state = SqliteSyncState(data_dir / "state.sqlite")
         builder = build_builder(settings)

@@ -136,7 +136,7 @@ def _humanise(path: str) -> str:
 
 class DocumentBuilder:
     def __init__(self, dictionary: EventDictionary | None = None, redactor: Redactor | None = None,
-                 max_words: int = 190, recent_events: int = 5, salient_events: int = 3) -> None:
+                 max_words: int = 150, recent_events: int = 5, salient_events: int = 3) -> None:
         self.dictionary = dictionary or EventDictionary.load()
         self.redactor = redactor or Redactor()
         self.max_words = max_words

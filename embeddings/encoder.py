@@ -25,9 +25,30 @@ def resolve_model_path(model: str | None) -> str:
     return str(model)
 
 
+def cpu_has_bf16() -> bool:
+    """True where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated, slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_precision(precision: str, device: str) -> str:
+    if precision != "auto":
+        return precision
+    if device.startswith("cuda"):
+        return "fp16"
+    return "bf16" if device == "cpu" and cpu_has_bf16() else "fp32"
+
+
 class Encoder:
+    """`precision`: "auto" (bf16 autocast on CPUs with native bf16, fp16 on CUDA, else fp32), "fp32", "bf16",
+    "fp16". bf16 autocast measured 2.3x faster than fp32 here with a mean cosine of 0.99998 to the fp32
+    vectors (bench/encode_throughput.py); int8 dynamic quantisation was faster too but only 0.91: rejected."""
+
     def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 64,
-                 max_seq_length: int | None = None, threads: int | None = None) -> None:
+                 max_seq_length: int | None = None, threads: int | None = None, precision: str = "auto") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -45,6 +66,9 @@ class Encoder:
         if max_seq_length:
             self.model.max_seq_length = max_seq_length
         self.batch_size = batch_size
+        self.device = device
+        self.precision = pick_precision(precision, device)
+        self._autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         dim = self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") \
             else self.model.get_sentence_embedding_dimension()
         self.dim = int(dim or 0)
@@ -61,11 +85,15 @@ class Encoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         # Length-sorted batches waste no padding; sentence-transformers sorts inside encode, we sort across
         # calls too by handing it the whole list.
-        with self._lock:
+        import torch
+
+        device_type = "cuda" if self.device.startswith("cuda") else "cpu"
+        with self._lock, torch.inference_mode(), torch.autocast(
+                device_type, dtype=self._autocast_dtype or torch.bfloat16, enabled=self._autocast_dtype is not None):
             vecs = self.model.encode(list(texts), batch_size=batch_size or self.batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=False)
-        return np.asarray(vecs, dtype=np.float32)
+                                     normalize_embeddings=True, convert_to_tensor=True, show_progress_bar=False)
+            vecs = torch.nn.functional.normalize(vecs.float(), dim=-1)  # re-normalise in fp32
+        return np.ascontiguousarray(vecs.cpu().numpy(), dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
