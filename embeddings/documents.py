@@ -142,6 +142,10 @@ class DocumentBuilder:
         self.max_words = max_words
         self.recent_events = recent_events
         self.salient_events = salient_events
+        # Anything that changes the text for the same profile: part of every profile's sync fingerprint.
+        config = repr((DOCUMENT_VERSION, sorted(self.dictionary._specs.items()), self.dictionary.default_facets,
+                       self.redactor.allow, max_words, recent_events, salient_events))
+        self.config_key = hashlib.sha256(config.encode()).hexdigest()[:16]
 
     # -- one event as a phrase
     def render_event(self, ev: Event) -> str:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from app.sync.sources import ProfileSource
 from app.sync.state import IndexedRow, SyncState
-from app.tracardi.schemas import ProfileWithEvents
+from app.tracardi.schemas import Profile, ProfileWithEvents
 from embeddings.documents import DocumentBuilder, ProfileDocument
 from embeddings.encoder import Encoder
 from embeddings.index import IndexPoint, VectorIndex
@@ -72,15 +72,21 @@ class SyncService:
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
-        async for item in source.stream(since):
+        salt = f"{self.builder.config_key}:{model_key}"
+
+        async def known(profiles: list[Profile]) -> set[str]:
+            stored = await asyncio.to_thread(self.state.fingerprints, [p.id for p in profiles])
+            return {p.id for p in profiles if p.active and stored.get(p.id) == p.fingerprint(salt)}
+
+        async for item in source.stream(since, known):
             batch.append(item)
             if len(batch) >= self.batch_size:
-                await self._batch(batch, result, seen, source.key)
+                await self._batch(batch, result, seen, source.key, salt)
                 batch = []
                 if progress:
                     progress(result)
         if batch:
-            await self._batch(batch, result, seen, source.key)
+            await self._batch(batch, result, seen, source.key, salt)
         if source.complete:  # the read covered every profile: what it did not see is gone
             gone = sorted(self.state.all_profile_ids() - seen)
             if gone:
@@ -94,7 +100,8 @@ class SyncService:
             progress(result)
         return result
 
-    async def _batch(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str) -> None:
+    async def _batch(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str,
+                     salt: str) -> None:
         deletes: list[str] = []
         aliases: dict[str, str] = {}
         live: list[ProfileWithEvents] = []
@@ -108,6 +115,9 @@ class SyncService:
                     result.merged += 1
                 continue
             seen.add(p.id)
+            if item.unchanged:  # exactly as last synced: nothing to render, embed or delete
+                result.unchanged += 1
+                continue
             for absorbed in p.absorbed_ids:
                 aliases[absorbed] = p.id
                 seen.discard(absorbed)
@@ -115,7 +125,7 @@ class SyncService:
                 result.merged += 1
             live.append(item)
         docs: list[ProfileDocument] = await asyncio.to_thread(lambda: [self.builder.build(i) for i in live])
-        known = self.state.hashes([d.profile_id for d in docs])
+        known = await asyncio.to_thread(self.state.hashes, [d.profile_id for d in docs])
         changed = [(i, d) for i, d in zip(live, docs, strict=True) if known.get(d.profile_id) != d.content_hash]
         result.unchanged += len(docs) - len(changed)
         points: list[IndexPoint] = []
@@ -126,8 +136,10 @@ class SyncService:
             for (item, doc), vec in zip(changed, vectors, strict=True):
                 points.append(IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
                                          profile_payload(item.profile, doc, self.builder.redactor, source=source)))
-        rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at.isoformat()
-                           if i.profile.changed_at else None) for i, d in changed]
+        # every live profile's row records its fingerprint, so the next unchanged read can skip it early
+        rows = [IndexedRow(d.profile_id, d.content_hash,
+                           i.profile.changed_at.isoformat() if i.profile.changed_at else None,
+                           i.profile.fingerprint(salt)) for i, d in zip(live, docs, strict=True)]
         deletes = list(dict.fromkeys(deletes))
         seen.difference_update(deletes)  # an id absorbed by a merge is gone, even if read earlier in this run
         await asyncio.to_thread(self._apply, points, deletes, aliases, rows)

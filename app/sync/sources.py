@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -11,13 +11,15 @@ from typing import Protocol
 
 from app.tracardi.client import ReadReport, TracardiClient
 from app.tracardi.export import ExportDirectory, ExportReport
-from app.tracardi.schemas import ProfileWithEvents
+from app.tracardi.schemas import Profile, ProfileWithEvents
+
+Known = Callable[[list[Profile]], Awaitable[set[str]]]
 
 
 class ProfileSource(Protocol):
     key: str  # identifies the source for its watermark
 
-    async def stream(self, since: datetime | None) -> AsyncIterator[ProfileWithEvents]:
+    async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
         """Profiles with their whole history; everything when `since` is None."""
         yield  # type: ignore[misc]
 
@@ -48,7 +50,7 @@ class ExportSource:
     def errors(self) -> list[str]:
         return self.report.errors
 
-    async def stream(self, since: datetime | None) -> AsyncIterator[ProfileWithEvents]:
+    async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
         # An export is a snapshot: always read whole; unchanged profiles are skipped by content hash.
         self.report = ExportReport()
         self._complete = False
@@ -77,11 +79,14 @@ class TracardiSource:
     def errors(self) -> list[str]:
         return self.report.errors
 
-    async def stream(self, since: datetime | None) -> AsyncIterator[ProfileWithEvents]:
+    async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
         self.report = ReadReport(started_at=datetime.now(UTC))
         self._complete = False
+        info = await self.client.server_info()
+        # Without an update time (0.7/0.8.0) a new event need not change the profile: always read events.
+        skip = known if info.has_update_time else None
         profiles = self.client.iter_updated_since(since, self.report)
-        async for item in self.client.with_events(profiles, self.report):
+        async for item in self.client.with_events(profiles, self.report, skip):
             yield item
         self._complete = self.report.full_resync or since is None
 

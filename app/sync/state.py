@@ -21,10 +21,13 @@ class IndexedRow:
     profile_id: str
     content_hash: str
     updated_at: str | None
+    fingerprint: str | None = None
 
 
 class SyncState(Protocol):
     def hashes(self, profile_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def fingerprints(self, profile_ids: Sequence[str]) -> dict[str, str]: ...
 
     def commit_batch(self, rows: Sequence[IndexedRow], deleted: Sequence[str], aliases: dict[str, str]) -> None: ...
 
@@ -46,7 +49,8 @@ class SyncState(Protocol):
 
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS indexed (profile_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS indexed (profile_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, updated_at TEXT,
+                                    fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS aliases (absorbed_id TEXT PRIMARY KEY, survivor_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS watermarks (source TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,24 +66,30 @@ class SqliteSyncState:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
-    def hashes(self, profile_ids: Sequence[str]) -> dict[str, str]:
+    def _column(self, column: str, profile_ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         with self._lock:
             for i in range(0, len(profile_ids), 500):
                 chunk = list(profile_ids[i:i + 500])
-                q = f"SELECT profile_id, content_hash FROM indexed WHERE profile_id IN ({','.join('?' * len(chunk))})"
-                out.update(dict(self._db.execute(q, chunk).fetchall()))
+                q = f"SELECT profile_id, {column} FROM indexed WHERE profile_id IN ({','.join('?' * len(chunk))})"
+                out.update({k: v for k, v in self._db.execute(q, chunk).fetchall() if v is not None})
         return out
+
+    def hashes(self, profile_ids: Sequence[str]) -> dict[str, str]:
+        return self._column("content_hash", profile_ids)
+
+    def fingerprints(self, profile_ids: Sequence[str]) -> dict[str, str]:
+        return self._column("fingerprint", profile_ids)
 
     def commit_batch(self, rows: Sequence[IndexedRow], deleted: Sequence[str], aliases: dict[str, str]) -> None:
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
-                    "INSERT INTO indexed(profile_id, content_hash, updated_at) VALUES (?,?,?) "
+                    "INSERT INTO indexed(profile_id, content_hash, updated_at, fingerprint) VALUES (?,?,?,?) "
                     "ON CONFLICT(profile_id) DO UPDATE SET content_hash=excluded.content_hash, "
-                    "updated_at=excluded.updated_at",
-                    [(r.profile_id, r.content_hash, r.updated_at) for r in rows])
+                    "updated_at=excluded.updated_at, fingerprint=excluded.fingerprint",
+                    [(r.profile_id, r.content_hash, r.updated_at, r.fingerprint) for r in rows])
                 self._db.executemany("DELETE FROM indexed WHERE profile_id=?", [(d,) for d in deleted])
                 self._db.executemany(
                     "INSERT INTO aliases(absorbed_id, survivor_id) VALUES (?,?) "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -368,17 +368,22 @@ class TracardiClient:
         return out
 
     async def with_events(self, profiles: AsyncIterator[Profile], report: ReadReport | None = None,
+                          unchanged: Callable[[list[Profile]], Awaitable[set[str]]] | None = None,
                           ) -> AsyncIterator[ProfileWithEvents]:
-        """Attach each profile's history; up to `concurrency` event batches are in flight at once."""
+        """Attach each profile's history; up to `concurrency` event batches are in flight at once.
+
+        `unchanged` names the profiles of a batch that the caller already holds exactly as they are: their
+        events are not read (the item says `unchanged`), which makes an unchanged re-sync cheap."""
         report = report or ReadReport()
         sem = asyncio.Semaphore(self.concurrency)
         queue: asyncio.Queue[asyncio.Task[list[ProfileWithEvents]] | None] = asyncio.Queue(self.concurrency)
 
         async def load(batch: list[Profile]) -> list[ProfileWithEvents]:
             async with sem:
-                active = [p.id for p in batch if p.active]
+                same = await unchanged(batch) if unchanged is not None else set()
+                active = [p.id for p in batch if p.active and p.id not in same]
                 events = await self.events_of(active, report) if active else {}
-            return [ProfileWithEvents(profile=p, events=events.get(p.id, [])) for p in batch]
+            return [ProfileWithEvents(profile=p, events=events.get(p.id, []), unchanged=p.id in same) for p in batch]
 
         async def produce() -> None:
             batch: list[Profile] = []

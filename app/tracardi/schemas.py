@@ -9,9 +9,11 @@ record and the field, so a caller can report it and go on with the rest of the b
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field
 
 # Prefixes of hashed merge keys that Tracardi stores in `ids` (email, phone, identifier): not profile ids.
@@ -122,6 +124,12 @@ class Profile(BaseModel):
     @property
     def changed_at(self) -> datetime | None:
         return self.updated_at or self.inserted_at or self.created_at
+
+    def fingerprint(self, salt: str = "") -> str:
+        """A hash of the whole normalised profile. On 0.8.1+ every tracked event saves the profile (its
+        update time moves), so an equal fingerprint means an unchanged history too."""
+        body = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(salt.encode() + b"\n" + body).hexdigest()
 
 
 class Event(BaseModel):
@@ -296,3 +304,5 @@ class ProfileWithEvents(BaseModel):
 
     profile: Profile
     events: list[Event] = Field(default_factory=list)
+    # The source found the profile exactly as last synced and did not read its events (see fingerprint).
+    unchanged: bool = False

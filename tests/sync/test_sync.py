@@ -79,9 +79,9 @@ class Crashing:
     def __init__(self, inner: ExportSource, after: int) -> None:
         self.inner, self.after, self.key = inner, after, inner.key
 
-    async def stream(self, since: datetime | None) -> AsyncIterator[ProfileWithEvents]:
+    async def stream(self, since: datetime | None, known=None) -> AsyncIterator[ProfileWithEvents]:  # type: ignore[no-untyped-def]
         n = 0
-        async for item in self.inner.stream(since):
+        async for item in self.inner.stream(since, known):
             if n == self.after:
                 raise ConnectionResetError("source died half way")
             n += 1
@@ -114,6 +114,25 @@ async def test_resume_after_a_crash_equals_a_clean_sync(encoder, tmp_path: Path)
     await clean.run(ExportSource(export))
     assert index_state(crashed) == index_state(clean)
     assert {r.profile_id: r.content_hash for r in crashed.state.rows()} == index_state(clean)
+
+
+async def test_unchanged_full_resync_reads_no_events(encoder, tmp_path: Path) -> None:
+    emu = TracardiEmulator("1.x")
+    profiles, events = make_profiles(30, seed=15, events_per_profile=3)
+    emu.seed(profiles, events)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+        source = TracardiSource(TracardiClient(http, username="admin@profile.ai", password="admin"), "http://t")
+        svc = make_service(encoder, tmp_path)
+        await svc.run(source, full=True)
+        emu.calls.clear()
+        again = await svc.run(source, full=True)
+        assert (again.unchanged, again.embedded) == (30, 0)
+        assert not [c for c in emu.calls if c[1].startswith("/event/")]
+        emu.put_event({**events[0], "id": "new-event", "properties": {"category": "watches"}})
+        emu.touch(profiles[0]["id"])  # Tracardi saves the profile with every tracked event
+        third = await svc.run(source, full=True)
+        assert (third.unchanged, third.embedded) == (29, 1)
+        assert "watches" in svc.index.retrieve([profiles[0]["id"]])[0].payload["document"]
 
 
 @pytest.mark.parametrize("version", ["0.7", "0.8.2", "1.x"])

@@ -1,0 +1,154 @@
+"""Benchmark: search at 100,000 indexed profiles through the HTTP API, on this machine's cores.
+
+Method: the 943 MovieLens profiles are synced for real (documents, model, BM25); 100,000 points are then
+written to a Qdrant Edge shard: each is a real profile's vector plus Gaussian noise (renormalised, cosine to
+its base about 0.9), with that profile's payload and sparse vector. `profile-ai serve` runs in its own
+process on loopback; a client sends natural-language queries to POST /v1/search one at a time (latency
+includes query encoding, index search and the response), then with 4 in flight (throughput).
+recall@10 = overlap of the index's dense top 10 with exact brute-force top 10 over all 100,000 vectors,
+for 200 query vectors. Peak RSS of the server = VmHWM from /proc.
+Run: .venv/bin/python bench/search_latency.py [--points 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+import numpy as np
+
+from app.config import Settings
+from app.container import Container
+from app.demo.movielens import build_movielens_export
+from bench.common import free_port
+from embeddings.index import IndexPoint, SparseVector
+
+QUERIES = ["horror movie fans", "people who love documentaries", "science fiction enthusiasts",
+           "customers who enjoy romantic movies", "fans of westerns", "people who like musicals",
+           "film noir lovers", "war movie fans", "people who love animated films", "crime and gangster movie fans",
+           "kids and family movie watchers", "mystery lovers", "young students who like comedies",
+           "retired people who rate many dramas", "engineers who love sci-fi", "users who rate harshly"]
+
+
+def build(data_dir: Path, points: int) -> Container:
+    c = Container.build(Settings(data_dir=data_dir))
+    export = build_movielens_export(data_dir / "exports" / "movielens")
+    asyncio.run(c.sync.run(c.source(str(export))))
+    base = [h for page in c.index.scroll(with_vector=True) for h in page]
+    rnd = np.random.default_rng(0)
+    sparse = {h.payload["profile_id"]: c.sparse.document(h.payload["document"]) for h in base}
+    t = time.perf_counter()
+    batch: list[IndexPoint] = []
+    for i in range(points - len(base)):
+        b = base[i % len(base)]
+        v = np.asarray(b.vector, dtype=np.float32) + rnd.normal(0, 0.021, c.encoder.dim).astype(np.float32)
+        v /= np.linalg.norm(v)
+        pid = f"synthetic-{i}"
+        sv: SparseVector = sparse[b.payload["profile_id"]]
+        batch.append(IndexPoint(pid, v, sv, {**b.payload, "profile_id": pid}))
+        if len(batch) == 2000:
+            c.index.upsert(batch)
+            batch = []
+    c.index.upsert(batch)
+    c.index.flush()
+    shard = getattr(c.index, "shard", None)
+    if shard is not None:
+        shard.optimize()  # build the HNSW graph now, as the engine would in the background
+    print(f"indexed {c.index.count()} points in {time.perf_counter() - t:.0f}s")
+    return c
+
+
+def recall(c: Container, n: int = 200) -> float:
+    allv, ids = [], []
+    for page in c.index.scroll(batch=5000, with_vector=True, fields=["profile_id"]):
+        for h in page:
+            allv.append(h.vector)
+            ids.append(h.payload["profile_id"])
+    mat = np.asarray(allv, dtype=np.float32)
+    rnd = np.random.default_rng(1)
+    hits = 0
+    for qi in rnd.choice(len(mat), n, replace=False):
+        q = mat[qi] + rnd.normal(0, 0.02, mat.shape[1]).astype(np.float32)
+        q /= np.linalg.norm(q)
+        exact = {ids[i] for i in np.argsort(-(mat @ q))[:10]}
+        got = {h.payload["profile_id"] for h in c.index.search(dense=q, sparse=None, limit=10)}
+        hits += len(exact & got)
+    return hits / (10 * n)
+
+
+async def latency(url: str, mode: str, n: int) -> list[float]:
+    out = []
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for i in range(n):
+            t = time.perf_counter()
+            r = await http.post("/v1/search", json={"query": QUERIES[i % len(QUERIES)] + f" {i % 7}", "limit": 10,
+                                                    "mode": mode})
+            out.append(time.perf_counter() - t)
+            assert r.status_code == 200, r.text
+    return out
+
+
+async def throughput(url: str, seconds: float = 15, concurrency: int = 4) -> tuple[int, int]:
+    done = errors = 0
+    stop = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        async def worker(k: int) -> None:
+            nonlocal done, errors
+            i = k
+            while time.perf_counter() < stop:
+                r = await http.post("/v1/search", json={"query": QUERIES[i % len(QUERIES)], "limit": 10})
+                done += 1
+                errors += r.status_code != 200
+                i += concurrency
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return done, errors
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--points", type=int, default=100_000)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        c = build(data, a.points)
+        rec = recall(c)
+        c.close()
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--data-dir", str(data), "--port", str(port)],
+                                cwd=str(Path(__file__).resolve().parents[1]), env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.2)
+            asyncio.run(latency(url, "dense", 20))  # warm-up
+            for mode in ("dense", "hybrid"):
+                lat = np.asarray(asyncio.run(latency(url, mode, 300))) * 1000
+                print(f"{mode}: p50 {np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms "
+                      f"(300 sequential queries, query encoding included)")
+            done, errors = asyncio.run(throughput(url))
+            print(f"4 in flight for 15 s: {done / 15:.0f} searches/s, {errors} errors")
+            hwm = next(line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                       if line.startswith("VmHWM"))
+            print(f"server peak RSS: {int(hwm.split()[1]) / 1024:.0f} MB with {a.points} profiles")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"recall@10 of the index vs exact search: {rec:.3f} (200 queries)")
+
+
+if __name__ == "__main__":
+    main()
