@@ -14,6 +14,8 @@ from app import exception_handlers
 from app.config import Settings, load_settings
 from app.container import Container
 from app.search.endpoints import router as search_router
+from app.sync.endpoints import router as sync_router
+from app.sync.runner import SyncRunner
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -23,10 +25,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
         app.state.container = container or await asyncio.to_thread(Container.build, settings)
+        app.state.sync_runner = SyncRunner(app.state.container)
         app.state.started = time.time()
         try:
             yield
         finally:
+            await app.state.sync_runner.wait()
             if owned:
                 await app.state.container.aclose()
 
@@ -34,6 +38,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                   description="Semantic search, smart segments and predictions over Tracardi customer profiles.")
     exception_handlers.install(app)
     app.include_router(search_router)
+    app.include_router(sync_router)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

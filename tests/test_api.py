@@ -51,3 +51,21 @@ def test_ops_endpoints(movielens_container) -> None:
     assert ready.status_code == 200 and ready.json()["ready"] is True
     assert "profile_ai_indexed_profiles 943" in call(movielens_container, "GET", "/metrics").text
     assert "/v1/search" in call(movielens_container, "GET", "/openapi.json").json()["paths"]
+
+
+def test_sync_through_the_server(movielens_container, movielens_export) -> None:
+    async def go() -> None:
+        app = create_app(Settings(data_dir=movielens_container.settings.data_dir), container=movielens_container)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://t") as http:
+            bad = await http.post("/v1/sync", json={"source": "/no/such/dir"})
+            assert bad.status_code == 422
+            r = await http.post("/v1/sync", json={"source": str(movielens_export)})
+            assert r.status_code == 202 and r.json()["running"] is True
+            again = await http.post("/v1/sync", json={"source": str(movielens_export)})
+            assert again.status_code == 409
+            await app.state.sync_runner.wait()
+            status = (await http.get("/v1/sync")).json()
+            assert status["running"] is False and status["last_error"] is None
+            assert status["last_result"]["unchanged"] == 943 and status["last_result"]["embedded"] == 0
+    asyncio.run(go())

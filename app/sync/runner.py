@@ -1,0 +1,58 @@
+"""Runs one sync at a time inside the server (the embedded index is single-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from app.errors import DomainError
+from app.sync.schemas import SyncStatus
+from app.sync.service import SyncResult
+
+log = logging.getLogger(__name__)
+
+
+class SyncAlreadyRunningError(DomainError):
+    status = 409
+    code = "sync_running"
+
+
+class SyncRunner:
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self._task: asyncio.Task[None] | None = None
+        self._status = SyncStatus(running=False)
+
+    def status(self) -> SyncStatus:
+        return self._status.model_copy()
+
+    def start(self, source: str | None, full: bool) -> SyncStatus:
+        if self._task is not None and not self._task.done():
+            raise SyncAlreadyRunningError("a sync is already running; GET /v1/sync shows its progress")
+        src = self.container.source(source)  # a bad source fails now, as a 4xx, not later in the task
+        self._status = SyncStatus(running=True, started_at=datetime.now(UTC).isoformat(),
+                                  last_result=self._status.last_result)
+
+        def progress(r: SyncResult) -> None:
+            self._status.progress = {"seen": r.seen, "embedded": r.embedded, "unchanged": r.unchanged}
+
+        async def run() -> None:
+            try:
+                result = await self.container.sync.run(src, full=full, progress=progress)
+                self._status.last_result = result.as_dict()
+                self._status.last_error = None
+                self.container.search.invalidate()
+            except Exception as exc:  # noqa: BLE001 - reported through the status, logged
+                log.exception("sync failed")
+                self._status.last_error = f"{type(exc).__name__}: {exc}"
+            finally:
+                self._status.running = False
+
+        self._task = asyncio.create_task(run())
+        return self.status()
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            await asyncio.shield(self._task)

@@ -1,0 +1,20 @@
+"""Request and status models of syncs started over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class SyncRequest(BaseModel):
+    source: str | None = Field(None, max_length=2000, description="export directory or Tracardi URL; default: settings")
+    full: bool = Field(False, description="read everything (also removes profiles deleted in the source)")
+
+
+class SyncStatus(BaseModel):
+    running: bool
+    started_at: str | None = None
+    progress: dict[str, Any] = Field(default_factory=dict)
+    last_result: dict[str, Any] | None = None
+    last_error: str | None = None
