@@ -23,6 +23,7 @@ from embeddings.index import (
     point_id,
 )
 
+
 class IndexInUseError(RuntimeError):
     """An embedded shard is single-process: another process holds its write-ahead log."""
 

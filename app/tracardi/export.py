@@ -24,7 +24,7 @@ EVENTS_FILE = "events.ndjson"
 BUCKET_BYTES = 32 * 1024 * 1024  # join at most about this much event JSON in memory at once
 
 
-class ExportDirectoryError(Exception):
+class ExportDirectoryError(ValueError):
     """The directory is not an export directory."""
 
 
