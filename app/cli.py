@@ -63,10 +63,10 @@ def _emit(as_json: bool, data: Any, render: Callable[[], None]) -> None:
         render()
 
 
-def _container(settings: Settings) -> Any:
+async def _container(settings: Settings) -> Any:
     from app.container import Container
 
-    return Container.build(settings)
+    return await Container.create(settings)
 
 
 def _progress_printer(as_json: bool) -> Callable[[Any], None]:
@@ -81,7 +81,7 @@ def _progress_printer(as_json: bool) -> Callable[[Any], None]:
 
 
 async def _sync(settings: Settings, source: str | None, full: bool, as_json: bool) -> dict[str, Any]:
-    c = _container(settings)
+    c = await _container(settings)
     try:
         res = await c.sync.run(c.source(source), full=full, progress=_progress_printer(as_json))
         return res.as_dict()
@@ -127,7 +127,7 @@ def search(query: str, limit: Annotated[int, typer.Option("--limit")] = 10,
 
         req = SearchRequest(query=query, limit=limit, filters=filter or None, mode=mode)  # type: ignore[arg-type]
         parse_filters(req.filters)  # fail fast, before the model loads
-        c = _container(_settings(data_dir))
+        c = await _container(_settings(data_dir))
         try:
             return (await c.search.search(req)).model_dump()
         finally:
@@ -144,7 +144,7 @@ def similar(profile_id: str, limit: Annotated[int, typer.Option("--limit")] = 10
     _setup_logging()
 
     async def go() -> dict[str, Any]:
-        c = _container(_settings(data_dir))
+        c = await _container(_settings(data_dir))
         try:
             return (await c.search.similar(profile_id, limit)).model_dump()
         finally:
@@ -167,7 +167,7 @@ def profile(profile_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = No
     _setup_logging()
 
     async def go() -> dict[str, Any]:
-        c = _container(_settings(data_dir))
+        c = await _container(_settings(data_dir))
         try:
             return (await c.search.profile(profile_id)).model_dump()
         finally:
@@ -242,7 +242,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
         if not (export / "profiles.ndjson").is_file():
             err.print(f"building the MovieLens 100k export in {export} ...")
             await asyncio.to_thread(build_movielens_export, export)
-        c = _container(settings)
+        c = await _container(settings)
         try:
             err.print("syncing (embedding 943 profiles takes about half a minute on 2 cores; a re-run skips them)")
             res = await c.sync.run(c.source(str(export)), progress=_progress_printer(as_json))

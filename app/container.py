@@ -5,6 +5,7 @@ Used by the FastAPI lifespan, the CLI and the notebook API alike, so all three b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,10 @@ import httpx
 
 from app.config import Settings
 from app.search.service import SearchService
+from app.store.database import Database
+from app.store.sync_repository import PostgresSyncState
 from app.sync.service import SyncService
 from app.sync.sources import ExportSource, ProfileSource, TracardiSource
-from app.sync.state import SqliteSyncState
 from app.tracardi.client import TracardiClient
 from embeddings.documents import DocumentBuilder, EventDictionary
 from embeddings.encoder import Encoder
@@ -50,7 +52,8 @@ class Container:
     settings: Settings
     encoder: Encoder
     index: VectorIndex
-    state: SqliteSyncState
+    database: Database
+    state: PostgresSyncState
     builder: DocumentBuilder
     sparse: Bm25Encoder
     sync: SyncService
@@ -58,17 +61,25 @@ class Container:
     _http: list[httpx.AsyncClient] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, encoder: Encoder | None = None) -> Container:
+    async def create(cls, settings: Settings, encoder: Encoder | None = None) -> Container:
+        """Build everything once: the model and the index load in threads, the database pool on the loop."""
         data_dir = Path(settings.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        encoder = encoder or Encoder(settings.embedding.model, device=settings.embedding.device,
-                                     batch_size=settings.embedding.batch_size, threads=settings.embedding.threads,
-                                     precision=settings.embedding.precision)
-        index = build_index(settings, encoder.dim)
-        state = SqliteSyncState(data_dir / "state.sqlite")
+        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+        database = await Database.connect(settings.database.url, data_dir)
+        try:
+            if encoder is None:
+                e = settings.embedding
+                encoder = await asyncio.to_thread(Encoder, e.model, device=e.device, batch_size=e.batch_size,
+                                                  threads=e.threads, precision=e.precision)
+            index = await asyncio.to_thread(build_index, settings, encoder.dim)
+        except BaseException:
+            await database.close()
+            raise
+        state = PostgresSyncState(database.pool)
         builder = build_builder(settings)
         sparse = Bm25Encoder()
-        return cls(settings=settings, encoder=encoder, index=index, state=state, builder=builder, sparse=sparse,
+        return cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
+                   builder=builder, sparse=sparse,
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size),
                    search=SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit))
 
@@ -89,10 +100,7 @@ class Container:
     async def aclose(self) -> None:
         for http in self._http:
             await http.aclose()
-        self.close()
-
-    def close(self) -> None:
         try:
-            self.index.close()
+            await asyncio.to_thread(self.index.close)
         finally:
-            self.state.close()
+            await self.database.close()

@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or await asyncio.to_thread(Container.build, settings)
+        app.state.container = container or await Container.create(settings)
         app.state.sync_runner = SyncRunner(app.state.container)
         app.state.started = time.time()
         try:

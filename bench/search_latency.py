@@ -39,10 +39,13 @@ QUERIES = ["horror movie fans", "people who love documentaries", "science fictio
            "retired people who rate many dramas", "engineers who love sci-fi", "users who rate harshly"]
 
 
+LOOP = asyncio.new_event_loop()  # the container's database pool lives on this loop
+
+
 def build(data_dir: Path, points: int) -> Container:
-    c = Container.build(Settings(data_dir=data_dir))
+    c = LOOP.run_until_complete(Container.create(Settings(data_dir=data_dir)))
     export = build_movielens_export(data_dir / "exports" / "movielens")
-    asyncio.run(c.sync.run(c.source(str(export))))
+    LOOP.run_until_complete(c.sync.run(c.source(str(export))))
     base = [h for page in c.index.scroll(with_vector=True) for h in page]
     rnd = np.random.default_rng(0)
     sparse = {h.payload["profile_id"]: c.sparse.document(h.payload["document"]) for h in base}
@@ -154,7 +157,7 @@ def main() -> None:
         c = build(data, a.points)
         rec = recall(c)
         hnsw_profile, hnsw_text = hnsw_recall(c)
-        c.close()
+        LOOP.run_until_complete(c.aclose())
         port = free_port()
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--data-dir", str(data), "--port", str(port)],
                                 cwd=str(Path(__file__).resolve().parents[1]), env={**os.environ, "HF_HUB_OFFLINE": "1"})

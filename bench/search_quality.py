@@ -28,7 +28,7 @@ async def main(data_dir: Path) -> None:
     export = data_dir / "exports" / "movielens"
     if not (export / "profiles.ndjson").is_file():
         build_movielens_export(export)
-    c = Container.build(settings)
+    c = await Container.create(settings)
     await c.sync.run(c.source(str(export)))
     ids, docs = [], []
     for page in c.index.scroll(fields=["profile_id", "document"]):

@@ -26,7 +26,7 @@ from bench.common import emulator, peak_rss_mb
 
 
 async def run(url: str, data_dir: Path) -> None:
-    c = Container.build(Settings(data_dir=data_dir))
+    c = await Container.create(Settings(data_dir=data_dir))
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         client = TracardiClient(http, username="admin@profile.ai", password="admin")
         src = TracardiSource(client, url)

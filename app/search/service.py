@@ -85,7 +85,7 @@ class SearchService:
     async def _lookup(self, profile_id: str, with_vector: bool = False) -> tuple[str, Hit]:
         if not profile_id or len(profile_id) > 200:
             raise InvalidRequestError("profile id must be 1-200 characters")
-        resolved = await asyncio.to_thread(self.state.resolve, profile_id)
+        resolved = await self.state.resolve(profile_id)
         hits = await asyncio.to_thread(self.index.retrieve, [resolved], with_vector)
         if not hits:
             raise NotFoundError(f"profile {profile_id} is not in the index (never synced, or deleted)")

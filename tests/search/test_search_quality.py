@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -27,7 +25,7 @@ def test_semantic_search_beats_keyword_baseline_and_random(movielens_container) 
 
     def ours(mode: str):  # type: ignore[no-untyped-def]
         def rank(q: str, k: int) -> list[str]:
-            res = asyncio.run(c.search.search(SearchRequest(query=q, limit=k, mode=mode)))  # type: ignore[arg-type]
+            res = c.run(c.search.search(SearchRequest(query=q, limit=k, mode=mode)))  # type: ignore[arg-type]
             return [r.profile_id for r in res.results]
         return rank
 

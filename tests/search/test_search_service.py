@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from app.errors import InvalidRequestError, NotFoundError
@@ -12,11 +10,12 @@ from app.search.schemas import SearchRequest
 from embeddings.index import Condition
 
 
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)
+@pytest.fixture
+def run(movielens_container):  # type: ignore[no-untyped-def]
+    return movielens_container.run
 
 
-def test_filters_restrict_results(movielens_container) -> None:
+def test_filters_restrict_results(movielens_container, run) -> None:
     s = movielens_container.search
     res = run(s.search(SearchRequest(query="horror movie fans", limit=20,
                                      filters=["data.pii.gender=female", "age>=40", "event_count>=50"])))
@@ -28,7 +27,7 @@ def test_filters_restrict_results(movielens_container) -> None:
     assert all(r.last_seen < "1997-12-01" for r in dated.results)
 
 
-def test_every_mode_answers_and_explains(movielens_container) -> None:
+def test_every_mode_answers_and_explains(movielens_container, run) -> None:
     s = movielens_container.search
     for mode in ("dense", "hybrid", "sparse"):
         res = run(s.search(SearchRequest(query="people who love documentaries", limit=5, mode=mode)))
@@ -40,7 +39,7 @@ def test_every_mode_answers_and_explains(movielens_container) -> None:
     assert [r.profile_id for r in offset.results] == [r.profile_id for r in hybrid.results[2:5]]
 
 
-def test_similar_profiles_with_percentiles(movielens_container) -> None:
+def test_similar_profiles_with_percentiles(movielens_container, run) -> None:
     s = movielens_container.search
     pid = run(s.search(SearchRequest(query="horror movie fans", limit=1))).results[0].profile_id
     res = run(s.similar(pid, limit=10))
@@ -50,7 +49,7 @@ def test_similar_profiles_with_percentiles(movielens_container) -> None:
     assert all(90 <= r.percentile <= 100 for r in res.results)  # nearest neighbours are in the top decile
 
 
-def test_profile_card_and_unknown_profile(movielens_container) -> None:
+def test_profile_card_and_unknown_profile(movielens_container, run) -> None:
     s = movielens_container.search
     pid = run(s.search(SearchRequest(query="comedy", limit=1))).results[0].profile_id
     card = run(s.profile(pid))

@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.store.database import Database
+from app.store.sync_repository import PostgresSyncState
 from app.sync.service import SyncService
 from app.sync.sources import ExportSource, TracardiSource
-from app.sync.state import SqliteSyncState
 from app.tracardi.client import TracardiClient
 from app.tracardi.schemas import ProfileWithEvents
 from embeddings.documents import DocumentBuilder
@@ -22,9 +23,21 @@ from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles
 
 
-def make_service(encoder, root: Path, batch_size: int = 16) -> SyncService:  # type: ignore[no-untyped-def]
+async def make_service(encoder, root: Path, db_url: str, batch_size: int = 16) -> SyncService:  # type: ignore[no-untyped-def]
+    db = await Database.connect(db_url, root)
+    _open.append(db)
     return SyncService(DocumentBuilder(), encoder, Bm25Encoder(), EdgeIndex(root / "index", encoder.dim),
-                       SqliteSyncState(root / "state.sqlite"), batch_size=batch_size)
+                       PostgresSyncState(db.pool), batch_size=batch_size)
+
+
+_open: list[Database] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_pools():  # type: ignore[no-untyped-def]
+    yield
+    while _open:
+        await _open.pop().close()
 
 
 def index_state(svc: SyncService) -> dict[str, str]:
@@ -40,10 +53,10 @@ def write_export(d: Path, profiles: list, events: list) -> Path:
     return d
 
 
-async def test_export_sync_is_idempotent_and_skips_unchanged(encoder, tmp_path: Path) -> None:
+async def test_export_sync_is_idempotent_and_skips_unchanged(encoder, tmp_path: Path, pg_url: str) -> None:
     profiles, events = make_profiles(40, seed=11, events_per_profile=6)
     export = write_export(tmp_path / "exp", profiles, events)
-    svc = make_service(encoder, tmp_path)
+    svc = await make_service(encoder, tmp_path, pg_url)
     first = await svc.run(ExportSource(export))
     assert (first.seen, first.embedded, first.unchanged) == (40, 40, 0)
     assert svc.index.count() == 40
@@ -61,9 +74,9 @@ async def test_export_sync_is_idempotent_and_skips_unchanged(encoder, tmp_path: 
     assert fourth.deleted == 2 and svc.index.count() == 38
 
 
-async def test_no_pii_in_any_payload(encoder, tmp_path: Path) -> None:
+async def test_no_pii_in_any_payload(encoder, tmp_path: Path, pg_url: str) -> None:
     profiles, events = make_profiles(20, seed=12, events_per_profile=3)
-    svc = make_service(encoder, tmp_path)
+    svc = await make_service(encoder, tmp_path, pg_url)
     await svc.run(ExportSource(write_export(tmp_path / "exp", profiles, events)))
     blob = json.dumps([h.payload for page in svc.index.scroll() for h in page])
     for p in profiles:
@@ -99,30 +112,35 @@ class Crashing:
         return await self.inner.stats()
 
 
-async def test_resume_after_a_crash_equals_a_clean_sync(encoder, tmp_path: Path) -> None:
+async def test_resume_after_a_crash_equals_a_clean_sync(encoder, tmp_path: Path, new_database) -> None:
     profiles, events = make_profiles(60, seed=13, events_per_profile=4)
     export = write_export(tmp_path / "exp", profiles, events)
-    crashed = make_service(encoder, tmp_path / "crashed")
+    crashed = await make_service(encoder, tmp_path / "crashed", await new_database())
     with pytest.raises(ConnectionResetError):
         await crashed.run(Crashing(ExportSource(export), after=37))
-    assert crashed.state.watermark(ExportSource(export).key) is None  # not advanced
+    assert await crashed.state.watermark(ExportSource(export).key) is None  # not advanced
     partial = crashed.index.count()
     assert 0 < partial < 60
     resumed = await crashed.run(ExportSource(export))
     assert resumed.unchanged == partial and resumed.embedded == 60 - partial
-    clean = make_service(encoder, tmp_path / "clean")
+    clean = await make_service(encoder, tmp_path / "clean", await new_database())
     await clean.run(ExportSource(export))
     assert index_state(crashed) == index_state(clean)
-    assert {r.profile_id: r.content_hash for r in crashed.state.rows()} == index_state(clean)
+    assert {r.profile_id: r.content_hash for r in await crashed.state.rows()} == index_state(clean)
+
+    async def features(svc: SyncService) -> list[dict]:
+        return [{k: v for k, v in r.items() if k != "computed_at"} for r in await svc.state.feature_rows()]  # type: ignore[attr-defined]
+
+    assert await features(crashed) == await features(clean) and len(await features(clean)) == 60
 
 
-async def test_unchanged_full_resync_reads_no_events(encoder, tmp_path: Path) -> None:
+async def test_unchanged_full_resync_reads_no_events(encoder, tmp_path: Path, pg_url: str) -> None:
     emu = TracardiEmulator("1.x")
     profiles, events = make_profiles(30, seed=15, events_per_profile=3)
     emu.seed(profiles, events)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
         source = TracardiSource(TracardiClient(http, username="admin@profile.ai", password="admin"), "http://t")
-        svc = make_service(encoder, tmp_path)
+        svc = await make_service(encoder, tmp_path, pg_url)
         await svc.run(source, full=True)
         emu.calls.clear()
         again = await svc.run(source, full=True)
@@ -136,14 +154,15 @@ async def test_unchanged_full_resync_reads_no_events(encoder, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("version", ["0.7", "0.8.2", "1.x"])
-async def test_incremental_sync_with_merges_updates_and_deletes(version: str, encoder, tmp_path: Path) -> None:
+async def test_incremental_sync_with_merges_updates_and_deletes(version: str, encoder, tmp_path: Path,
+                                                                  new_database) -> None:
     emu = TracardiEmulator(version)
     profiles, events = make_profiles(50, seed=14, events_per_profile=3)
     emu.seed(profiles, events)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
         client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001)
         source = TracardiSource(client, "http://t")
-        svc = make_service(encoder, tmp_path / "live")
+        svc = await make_service(encoder, tmp_path / "live", await new_database())
         first = await svc.run(source)
         assert first.embedded == 50 and svc.index.count() == 50
         a, b, c, gone, changed = (p["id"] for p in profiles[:5])
@@ -155,12 +174,14 @@ async def test_incremental_sync_with_merges_updates_and_deletes(version: str, en
         assert a in ids and b not in ids and c not in ids
         assert svc.index.retrieve([changed])[0].payload["traits"]["plan"] == "vip"
         # an id that was merged answers with the survivor
-        assert svc.state.resolve(b) == a
+        assert await svc.state.resolve(b) == a
+        features = {r["profile_id"]: r for r in await svc.state.feature_rows()}  # type: ignore[attr-defined]
+        assert b not in features and c not in features and features[a]["event_count"] == 9
         if version in ("0.7",):
             assert second.mode == "incremental"  # a full re-read under the hood: no update time
         # deletions are invisible to an incremental read on 0.8+; a full sync removes them
         await svc.run(source, full=True)
         assert gone not in set(index_state(svc))
-        clean = make_service(encoder, tmp_path / "clean")
+        clean = await make_service(encoder, tmp_path / "clean", await new_database())
         await clean.run(source, full=True)
         assert index_state(svc) == index_state(clean)

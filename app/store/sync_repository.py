@@ -1,0 +1,111 @@
+"""Sync state and per-profile aggregates in PostgreSQL (schema profile_ai). The SQL lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from app.sync.state import IndexedRow, ProfileFeatures
+
+
+class PostgresSyncState:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def _column(self, column: str, profile_ids: Sequence[str]) -> dict[str, str]:
+        if not profile_ids:
+            return {}
+        rows = await self.pool.fetch(
+            f"SELECT profile_id, {column} AS v FROM profile_ai.indexed_profiles WHERE profile_id = ANY($1::text[])",
+            list(profile_ids))
+        return {r["profile_id"]: r["v"] for r in rows if r["v"] is not None}
+
+    async def hashes(self, profile_ids: Sequence[str]) -> dict[str, str]:
+        return await self._column("content_hash", profile_ids)
+
+    async def fingerprints(self, profile_ids: Sequence[str]) -> dict[str, str]:
+        return await self._column("fingerprint", profile_ids)
+
+    async def commit_batch(self, rows: Sequence[IndexedRow], deleted: Sequence[str], aliases: dict[str, str],
+                           features: Sequence[ProfileFeatures] = ()) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if rows:
+                await conn.executemany(
+                    "INSERT INTO profile_ai.indexed_profiles(profile_id, content_hash, updated_at, fingerprint, "
+                    "synced_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (profile_id) DO UPDATE SET "
+                    "content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at, "
+                    "fingerprint = EXCLUDED.fingerprint, synced_at = now()",
+                    [(r.profile_id, r.content_hash, r.updated_at, r.fingerprint) for r in rows])
+                # a live profile is never an alias of another one
+                await conn.execute("DELETE FROM profile_ai.aliases WHERE absorbed_id = ANY($1::text[])",
+                                   [r.profile_id for r in rows])
+            if features:
+                await conn.executemany(
+                    "INSERT INTO profile_ai.profile_features(profile_id, event_count, counts, first_seen, last_seen, "
+                    "active_days, tenure_days, frequency, monetary, purchases, rating_mean, top, computed_at) "
+                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12, now()) ON CONFLICT (profile_id) DO UPDATE SET "
+                    "event_count = EXCLUDED.event_count, counts = EXCLUDED.counts, first_seen = EXCLUDED.first_seen, "
+                    "last_seen = EXCLUDED.last_seen, active_days = EXCLUDED.active_days, "
+                    "tenure_days = EXCLUDED.tenure_days, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary, "
+                    "purchases = EXCLUDED.purchases, rating_mean = EXCLUDED.rating_mean, top = EXCLUDED.top, "
+                    "computed_at = now()",
+                    [(f.profile_id, f.event_count, f.counts, f.first_seen, f.last_seen, f.active_days, f.tenure_days,
+                      f.frequency, f.monetary, f.purchases, f.rating_mean, f.top) for f in features])
+            if deleted:
+                # a merged or deleted profile takes its features and predictions with it
+                for table in ("indexed_profiles", "profile_features", "predictions"):
+                    await conn.execute(f"DELETE FROM profile_ai.{table} WHERE profile_id = ANY($1::text[])",
+                                       list(deleted))
+            if aliases:
+                await conn.executemany(
+                    "INSERT INTO profile_ai.aliases(absorbed_id, survivor_id) VALUES ($1, $2) "
+                    "ON CONFLICT (absorbed_id) DO UPDATE SET survivor_id = EXCLUDED.survivor_id, merged_at = now()",
+                    list(aliases.items()))
+
+    async def all_profile_ids(self) -> set[str]:
+        return {r["profile_id"] for r in await self.pool.fetch("SELECT profile_id FROM profile_ai.indexed_profiles")}
+
+    async def rows(self) -> list[IndexedRow]:
+        return [IndexedRow(r["profile_id"], r["content_hash"], r["updated_at"], r["fingerprint"]) for r in
+                await self.pool.fetch("SELECT profile_id, content_hash, updated_at, fingerprint "
+                                      "FROM profile_ai.indexed_profiles ORDER BY profile_id")]
+
+    async def resolve(self, profile_id: str) -> str:
+        """Follow merge aliases to the surviving profile (chains included, cycles stopped)."""
+        row = await self.pool.fetchval("""
+            WITH RECURSIVE chain(id, depth) AS (
+                SELECT $1::text, 0
+                UNION ALL
+                SELECT a.survivor_id, c.depth + 1 FROM chain c JOIN profile_ai.aliases a ON a.absorbed_id = c.id
+                WHERE c.depth < 32)
+            SELECT id FROM chain ORDER BY depth DESC LIMIT 1""", profile_id)
+        return str(row or profile_id)
+
+    async def watermark(self, source: str) -> datetime | None:
+        value: datetime | None = await self.pool.fetchval(
+            "SELECT watermark FROM profile_ai.sync_state WHERE source = $1", source)
+        return value
+
+    async def set_watermark(self, source: str, value: datetime) -> None:
+        await self.pool.execute(
+            "INSERT INTO profile_ai.sync_state(source, watermark) VALUES ($1, $2) ON CONFLICT (source) "
+            "DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()", source, value)
+
+    async def get_meta(self, key: str) -> str | None:
+        value: str | None = await self.pool.fetchval("SELECT value FROM profile_ai.meta WHERE key = $1", key)
+        return value
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.pool.execute("INSERT INTO profile_ai.meta(key, value) VALUES ($1, $2) ON CONFLICT (key) "
+                                "DO UPDATE SET value = EXCLUDED.value", key, value)
+
+    async def reset(self) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM profile_ai.indexed_profiles")
+            await conn.execute("DELETE FROM profile_ai.sync_state")
+
+    async def feature_rows(self) -> list[dict[str, object]]:
+        return [dict(r) for r in await self.pool.fetch(
+            "SELECT * FROM profile_ai.profile_features ORDER BY profile_id")]
