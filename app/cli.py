@@ -23,6 +23,8 @@ from app.config import Settings, load_settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="profile-ai: the AI layer for Tracardi.")
 source_app = typer.Typer(no_args_is_help=True, help="Inspect a profile source.")
 app.add_typer(source_app, name="source")
+tracardi_app = typer.Typer(no_args_is_help=True, help="Set up and run the write-back to Tracardi.")
+app.add_typer(tracardi_app, name="tracardi")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -209,6 +211,78 @@ def source_stats(source: SourceOpt = None, as_json: JsonOpt = False, data_dir: D
 
     res = _run(go)
     _emit(as_json, res, lambda: out.print(f"{res['source']}: {res['profiles']} profiles, {res['events']} events"))
+
+
+def _tracardi_client(settings: Settings, http: Any) -> Any:
+    from app.tracardi.client import TracardiClient
+
+    t = settings.tracardi
+    return TracardiClient(http, username=t.username, password=t.password, context=t.context, timeout=t.timeout_s)
+
+
+def _tracardi_url(settings: Settings, url: str | None) -> str:
+    url = url or settings.tracardi.url
+    if not url:
+        raise ValueError("no Tracardi URL: pass --url or set PROFILE_AI_TRACARDI__URL")
+    return url
+
+
+UrlOpt = Annotated[str | None, typer.Option("--url", help="Tracardi API URL (default: settings)")]
+
+
+@tracardi_app.command("setup")
+def tracardi_setup(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Create (idempotently) the event source and the event-to-profile mapping used for write-back."""
+    _setup_logging()
+    settings = _settings(data_dir)
+
+    async def go() -> dict[str, Any]:
+        import httpx
+
+        from app.tracardi.setup import setup_writeback
+
+        base = _tracardi_url(settings, url)
+        async with httpx.AsyncClient(base_url=base, timeout=settings.tracardi.timeout_s) as http:
+            r = await setup_writeback(_tracardi_client(settings, http))
+        return {"source_id": r.source_id, "mapping_id": r.mapping_id, "created": r.created}
+
+    res = _run(go)
+    _emit(as_json, res, lambda: out.print(f"event source {res['source_id']}, mapping {res['mapping_id']}: "
+                                          f"{'created ' + ', '.join(res['created']) if res['created'] else 'already there'}"))
+
+
+@tracardi_app.command("writeback")
+def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Queue every profile's current AI traits and deliver the queue to Tracardi (pending items are retried)."""
+    _setup_logging()
+    settings = _settings(data_dir)
+
+    async def go() -> dict[str, Any]:
+        import httpx
+
+        from app.store.database import Database
+        from app.store.predictions_repository import PredictionsRepository
+        from app.store.writeback_repository import WritebackRepository
+        from app.writeback.service import TracardiWriteback
+
+        base = _tracardi_url(settings, url)
+        db = await Database.connect(settings.database.url, Path(settings.data_dir))
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=settings.tracardi.timeout_s) as http:
+                wb = TracardiWriteback(_tracardi_client(settings, http), WritebackRepository(db.pool),
+                                       PredictionsRepository(db.pool))
+                ids = [r["profile_id"] for r in await db.pool.fetch(
+                    "SELECT DISTINCT profile_id FROM profile_ai.predictions UNION "
+                    "SELECT DISTINCT profile_id FROM profile_ai.segment_memberships")]
+                queued = await wb.enqueue_profiles(ids)
+                report = await wb.deliver()
+            return {"queued": queued, **report.__dict__}
+        finally:
+            await db.close()
+
+    res = _run(go)
+    _emit(as_json, res, lambda: out.print(f"queued {res['queued']}; delivered {res['delivered']}, will retry "
+                                          f"{res['failed']}, dead {res['dead']}, pending {res['pending']}"))
 
 
 @app.command()

@@ -47,6 +47,12 @@ class SyncSettings(BaseModel):
     event_dictionary: Path | None = None  # YAML extending the bundled event dictionary
 
 
+class WebhookSettings(BaseModel):
+    secret: str | None = None  # sent by Tracardi's destination in the X-Profile-AI-Secret header
+    username: str | None = None  # or HTTP Basic (Tracardi's `api` resource username/password)
+    password: str | None = None
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -65,6 +71,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
 
 
 def load_settings(**overrides: object) -> Settings:

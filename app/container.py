@@ -59,6 +59,8 @@ class Container:
     sync: SyncService
     search: SearchService
     _http: list[httpx.AsyncClient] = field(default_factory=list)
+    tracardi_transport: Any = None  # tests pass the emulator's ASGI transport; None = real HTTP
+    _pushed_source: TracardiSource | None = None
 
     @classmethod
     async def create(cls, settings: Settings, encoder: Encoder | None = None) -> Container:
@@ -96,6 +98,33 @@ class Container:
                                     timeout=t.timeout_s, page_size=t.page_size, concurrency=t.concurrency)
             return TracardiSource(client, spec)
         return ExportSource(spec)
+
+    async def sync_pushed(self, pushes: list[Any]) -> Any:
+        """Re-sync profiles named by Tracardi pushes: read each (merges resolved) with its events, embed,
+        and apply the merges the push reports."""
+        if self._pushed_source is None:
+            src = self.source(self.settings.tracardi.url, transport=self.tracardi_transport)
+            assert isinstance(src, TracardiSource)
+            self._pushed_source = src
+        source = self._pushed_source
+        client = source.client
+        items, merged = [], {}
+        for push in pushes:
+            found = await client.get_profile(push.profile_id)
+            if found.profile is None:
+                merged_gone = [push.profile_id]  # deleted in Tracardi: remove it here too
+                await self.sync._apply([], merged_gone, {})
+                continue
+            for absorbed in [*push.absorbed_ids, *found.profile.absorbed_ids]:
+                merged[absorbed] = found.profile.id
+            items.append(found.profile)
+        events = await client.events_of([p.id for p in items]) if items else {}
+        from app.tracardi.schemas import ProfileWithEvents
+
+        batch = [ProfileWithEvents(profile=p, events=events.get(p.id, [])) for p in items]
+        result = await self.sync.sync_items(batch, source.key, merged)
+        self.search.invalidate()
+        return result
 
     async def aclose(self) -> None:
         for http in self._http:

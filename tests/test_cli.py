@@ -79,6 +79,11 @@ def test_source_stats_of_export_and_of_tracardi_over_http(export: Path, monkeypa
         assert code == 0, err
         assert json.loads(out) == {"source": f"http://127.0.0.1:{port}", "profiles": 120, "events": 240,
                                    "shape": "0.8.1+"}
+        code, out, err = cli("tracardi", "setup", "--url", f"http://127.0.0.1:{port}", "--json")
+        assert code == 0, err
+        assert json.loads(out)["created"] == ["event-source", "event-to-profile"]
+        code, out, _ = cli("tracardi", "setup", "--url", f"http://127.0.0.1:{port}", "--json")
+        assert json.loads(out)["created"] == [] and len(emu.mappings) == 1
     finally:
         server.should_exit = True
         thread.join(5)

@@ -21,3 +21,19 @@ async def start_sync(body: SyncRequest, request: Request) -> SyncStatus:
 @router.get("/sync", response_model=SyncStatus, summary="Progress and result of the last sync")
 async def sync_status(request: Request) -> SyncStatus:
     return request.app.state.sync_runner.status()  # type: ignore[no-any-return]
+
+
+@router.post("/webhooks/tracardi", status_code=202, summary="Tracardi destination push: re-sync these profiles")
+async def tracardi_push(request: Request) -> dict[str, object]:
+    from app.tracardi.webhook import parse_push, verify
+
+    settings = request.app.state.container.settings.webhook
+    verify({k.lower(): v for k, v in request.headers.items()}, secret=settings.secret,
+           username=settings.username, password=settings.password)
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InvalidRequestError("push body is not JSON") from exc
+    pushes = parse_push(body)
+    result = await request.app.state.container.sync_pushed(pushes)
+    return {"accepted": [p.profile_id for p in pushes], "embedded": result.embedded, "merged": result.merged}

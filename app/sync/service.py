@@ -100,6 +100,24 @@ class SyncService:
             progress(result)
         return result
 
+    async def sync_items(self, items: list[ProfileWithEvents], source: str,
+                         merged: dict[str, str] | None = None) -> SyncResult:
+        """Sync just these profiles now (a webhook push); `merged` maps absorbed ids to their survivor."""
+        t0 = time.perf_counter()
+        result = SyncResult(source=source, mode="push")
+        model_key = self.encoder.model_id
+        salt = f"{self.builder.config_key}:{model_key}"
+        if items:
+            await self._batch(items, result, set(), source, salt)
+        handled = {a for i in items for a in i.profile.absorbed_ids}  # counted by the batch already
+        extra = {k: v for k, v in (merged or {}).items() if k not in handled}
+        if extra:
+            await self._apply([], list(extra), extra)
+            result.merged += len(extra)
+            result.deleted += len(extra)
+        result.seconds = time.perf_counter() - t0
+        return result
+
     async def _batch(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str,
                      salt: str) -> None:
         deletes: list[str] = []

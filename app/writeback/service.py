@@ -1,0 +1,90 @@
+"""Write-back of AI traits to Tracardi: `/track` events carrying an object under `traits.ai`.
+
+Items come from the persistent queue in PostgreSQL. Each delivery first resolves the profile (a merged id is
+sent to its survivor; an unknown id is dead-lettered, because `/track` would create a new profile), then
+checks that Tracardi answered with that profile. Failures stay pending for the next run; after
+`max_attempts` they are dead. Bounded concurrency, retries inside the client. `/profiles/import` is never used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from app.store.predictions_repository import PredictionsRepository
+from app.store.writeback_repository import QueueItem, WritebackRepository
+from app.tracardi.client import TracardiClient
+from app.tracardi.errors import TracardiError
+from app.tracardi.setup import EVENT_TYPE
+
+log = logging.getLogger(__name__)
+TARGET = "tracardi"
+
+
+@dataclass
+class WritebackReport:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    pending: int = 0
+
+
+class TracardiWriteback:
+    def __init__(self, client: TracardiClient, queue: WritebackRepository, predictions: PredictionsRepository,
+                 *, source_id: str = "profile-ai", concurrency: int = 8, max_attempts: int = 5) -> None:
+        self.client = client
+        self.queue = queue
+        self.predictions = predictions
+        self.source_id = source_id
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+
+    async def enqueue_profiles(self, profile_ids: list[str]) -> int:
+        """Queue the current AI traits (predictions of active models, segments) of these profiles."""
+        traits = await self.predictions.current_traits(profile_ids)
+        return await self.queue.enqueue(TARGET, [(pid, t) for pid, t in sorted(traits.items())])
+
+    async def deliver(self, batch: int = 1000) -> WritebackReport:
+        report = WritebackReport()
+        sem = asyncio.Semaphore(self.concurrency)
+        seen: set[int] = set()
+        while True:
+            items = [i for i in await self.queue.pending(TARGET, batch) if i.id not in seen]
+            if not items:
+                break
+            seen.update(i.id for i in items)
+
+            async def one(item: QueueItem) -> None:
+                async with sem:
+                    await self._deliver(item, report)
+
+            await asyncio.gather(*(one(i) for i in items))
+        report.pending = (await self.queue.counts(TARGET)).get("pending", 0)
+        return report
+
+    async def _deliver(self, item: QueueItem, report: WritebackReport) -> None:
+        try:
+            found = await self.client.get_profile(item.profile_id)
+            if found.profile is None:
+                await self.queue.failed(item.id, "profile not in Tracardi (deleted?): not sent, /track would "
+                                                 "create a new profile", dead=True)
+                report.dead += 1
+                return
+            target = found.profile.id  # the survivor when the id was merged
+            body: dict[str, Any] = {"type": EVENT_TYPE, "properties": {"ai": item.payload}}
+            answer = await self.client.track(self.source_id, target, [body])
+            got = (answer.get("profile") or {}).get("id")
+            if got != target:
+                await self.queue.failed(item.id, f"Tracardi answered for profile {got}, expected {target}", dead=True)
+                report.dead += 1
+                return
+            await self.queue.delivered(item.id, target)
+            report.delivered += 1
+        except TracardiError as exc:
+            dead = item.attempts + 1 >= self.max_attempts
+            await self.queue.failed(item.id, f"{type(exc).__name__}: {exc}", dead=dead)
+            report.dead += dead
+            report.failed += not dead
+            log.warning("write-back of %s failed (%s): %s", item.profile_id, "dead" if dead else "will retry", exc)

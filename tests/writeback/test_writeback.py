@@ -1,0 +1,119 @@
+"""Write-back to PostgreSQL (bulk upserts) and to Tracardi (/track + mapping), with a real PostgreSQL and the
+emulator: idempotent, survives outages, lands merged profiles' traits on the survivor, keeps 0.0 values."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.store.database import Database
+from app.store.predictions_repository import PredictionRow, PredictionsRepository
+from app.store.writeback_repository import WritebackRepository
+from app.tracardi.client import TracardiClient
+from app.tracardi.setup import EVENT_TYPE, setup_writeback
+from app.writeback.service import TARGET, TracardiWriteback
+from tests.tracardi_emulator.app import TracardiEmulator
+from tests.tracardi_emulator.generate import make_profiles
+
+AS_OF = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(pg_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.connect(pg_url, tmp_path)
+    yield database
+    await database.close()
+
+
+async def seed_predictions(db: Database, profile_ids: list[str]) -> PredictionsRepository:
+    repo = PredictionsRepository(db.pool)
+    await repo.register_model("churn-v1", "churn", 1, 90, AS_OF, {"auc": 0.81})
+    await db.pool.executemany("INSERT INTO profile_ai.profile_features(profile_id, event_count) VALUES ($1, 1) "
+                              "ON CONFLICT DO NOTHING", [(p,) for p in profile_ids])
+    await repo.upsert_predictions([PredictionRow(p, "churn-v1", "churn", 0.0 if i == 0 else i / 10, None, 50.0,
+                                                 "top 50%", AS_OF) for i, p in enumerate(profile_ids)])
+    return repo
+
+
+async def test_prediction_upserts_are_idempotent_with_lineage(db: Database) -> None:
+    repo = await seed_predictions(db, ["a", "b", "c"])
+    await repo.upsert_predictions([PredictionRow("a", "churn-v1", "churn", 0.9, None, 99.0, "top 1%", AS_OF)])
+    await repo.upsert_predictions([PredictionRow("a", "churn-v1", "churn", 0.9, None, 99.0, "top 1%", AS_OF)])
+    rows = await db.pool.fetch("SELECT profile_id, model_id, probability, tier FROM profile_ai.predictions "
+                               "ORDER BY profile_id")
+    assert [(r["profile_id"], r["probability"]) for r in rows] == [("a", 0.9), ("b", 0.1), ("c", 0.2)]
+    assert all(r["model_id"] == "churn-v1" for r in rows)  # which model wrote the value
+    await repo.register_model("churn-v2", "churn", 2, 90, AS_OF, {"auc": 0.83})
+    assert await db.pool.fetchval("SELECT status FROM profile_ai.models WHERE model_id = 'churn-v1'") == "retired"
+
+
+@pytest.fixture
+async def tracardi() -> AsyncIterator[tuple[TracardiEmulator, TracardiClient]]:
+    emu = TracardiEmulator("1.x")
+    emu.seed(make_profiles(6, seed=31)[0])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+        yield emu, TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001, max_retries=1)
+
+
+async def test_setup_is_idempotent(tracardi) -> None:  # type: ignore[no-untyped-def]
+    emu, client = tracardi
+    first = await setup_writeback(client)
+    second = await setup_writeback(client)
+    assert first.created == ["event-source", "event-to-profile"] and second.created == []
+    assert len(emu.sources) == 1 and len(emu.mappings) == 1
+
+
+async def test_writeback_keeps_zero_values_and_is_idempotent(db: Database, tracardi) -> None:  # type: ignore[no-untyped-def]
+    emu, client = tracardi
+    ids = list(emu.dataset().profiles)[:3]
+    await setup_writeback(client)
+    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids))
+    assert await wb.enqueue_profiles(ids) == 3
+    report = await wb.deliver()
+    assert (report.delivered, report.failed, report.dead, report.pending) == (3, 0, 0, 0)
+    ai = emu.dataset().profiles[ids[0]]["traits"]["ai"]
+    assert ai["predictions"]["churn"]["probability"] == 0.0  # 0.0 survives inside the object
+    assert ai["predictions"]["churn"]["model_id"] == "churn-v1"
+    # the same traits again: nothing new to queue, nothing sent
+    assert await wb.enqueue_profiles(ids) == 0
+    assert (await wb.deliver()).delivered == 0
+    tracked = [e for e in emu.dataset().events.values() if e["type"] == EVENT_TYPE]
+    assert len(tracked) == 3
+
+
+async def test_outage_leaves_items_queued_and_a_later_run_delivers_once(db: Database, tracardi) -> None:  # type: ignore[no-untyped-def]
+    emu, client = tracardi
+    ids = list(emu.dataset().profiles)[:4]
+    await setup_writeback(client)
+    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids))
+    await wb.enqueue_profiles(ids)
+    emu.faults.status_burst = 10_000  # Tracardi is down
+    down = await wb.deliver()
+    assert (down.delivered, down.failed, down.pending) == (0, 4, 4)
+    emu.faults.status_burst = 0
+    up = await wb.deliver()
+    assert (up.delivered, up.pending) == (4, 0)
+    assert (await wb.deliver()).delivered == 0
+    per_profile = [sum(1 for e in emu.dataset().events.values() if e["type"] == EVENT_TYPE
+                       and e["profile"]["id"] == p) for p in ids]
+    assert per_profile == [1, 1, 1, 1]  # exactly once
+
+
+async def test_merged_profile_lands_on_survivor_and_unknown_is_dead_lettered(db: Database, tracardi) -> None:  # type: ignore[no-untyped-def]
+    emu, client = tracardi
+    a, b = list(emu.dataset().profiles)[:2]
+    emu.merge(a, [b])
+    await setup_writeback(client)
+    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, [b, "ghost"]))
+    await wb.enqueue_profiles([b, "ghost"])
+    before = len(emu.dataset().profiles)
+    report = await wb.deliver()
+    assert (report.delivered, report.dead) == (1, 1)
+    assert "ai" in emu.dataset().profiles[a]["traits"]
+    assert len(emu.dataset().profiles) == before  # no stray profile was created for "ghost"
+    counts = await WritebackRepository(db.pool).counts(TARGET)
+    assert counts == {"delivered": 1, "dead": 1}
