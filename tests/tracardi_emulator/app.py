@@ -88,6 +88,7 @@ class Dataset:
     events_rendered: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_time: dict[str, datetime] = field(default_factory=dict)
     events_by_profile: dict[str, set[str]] = field(default_factory=dict)
+    by_any_id: dict[str, set[str]] = field(default_factory=dict)  # every entry of `ids` -> profile ids (ES term index)
     _profile_order: list[tuple[datetime, str]] | None = None
     _event_order: list[tuple[datetime, str]] | None = None
 
@@ -142,6 +143,11 @@ class TracardiEmulator:
     def put_profile(self, doc: dict[str, Any], context: str = "production") -> None:
         ds = self.data[context]
         canon = to_canonical(doc)
+        old = ds.profiles.get(canon["id"])
+        for i in (old or {}).get("ids") or []:
+            ds.by_any_id.get(i, set()).discard(canon["id"])
+        for i in {canon["id"], *(canon.get("ids") or [])}:
+            ds.by_any_id.setdefault(i, set()).add(canon["id"])
         ds.profiles[canon["id"]] = canon
         ds.rendered[canon["id"]] = render_profile(canon, self.version)
         ds._profile_order = None
@@ -186,7 +192,9 @@ class TracardiEmulator:
 
     def delete_profile(self, profile_id: str, context: str = "production") -> None:
         ds = self.data[context]
-        ds.profiles.pop(profile_id, None)
+        old = ds.profiles.pop(profile_id, None)
+        for i in {profile_id, *((old or {}).get("ids") or [])}:
+            ds.by_any_id.get(i, set()).discard(profile_id)
         ds.rendered.pop(profile_id, None)
         ds._profile_order = None
 
@@ -437,7 +445,7 @@ class TracardiEmulator:
             if self.v < (0, 8, 0):
                 doc = ds.rendered.get(profile_id)
                 return _json(doc, 200) if doc else _json(None, 404)
-            hits = [d for d in ds.rendered.values() if d["id"] == profile_id or profile_id in (d.get("ids") or [])]
+            hits = [ds.rendered[p] for p in sorted(ds.by_any_id.get(profile_id, ())) if p in ds.rendered]
             if not hits:
                 return _json(None, 404)
             if len(hits) > 1 and self.v < (0, 8, 2):
@@ -520,8 +528,7 @@ class TracardiEmulator:
         asked = (body.get("profile") or {}).get("id")
         pid = None
         if asked:
-            pid = asked if asked in ds.profiles else next(
-                (p for p, d in ds.profiles.items() if asked in (d.get("ids") or [])), None)
+            pid = asked if asked in ds.profiles else next(iter(sorted(ds.by_any_id.get(asked, ()))), None)
         now = self.clock.now().isoformat()
         if pid is None:  # unknown profile id: Tracardi creates a NEW random profile
             pid = str(uuid.uuid4())
