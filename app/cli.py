@@ -286,6 +286,29 @@ def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: D
 
 
 @app.command()
+def mcp(allow_writes: Annotated[bool, typer.Option("--allow-writes", help="also offer tools that change state")] = False,
+        data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+    """The MCP server on stdio (read-only unless --allow-writes)."""
+    _setup_logging()
+    settings = _settings(data_dir)
+
+    async def go() -> None:
+        from app.agents.mcp_server import build_mcp_server
+        from app.agents.tools import CustomerTools
+        from app.sync.runner import SyncRunner
+
+        c = await _container(settings)
+        try:
+            server = build_mcp_server(CustomerTools(c.search, c.builder.redactor), allow_writes=allow_writes,
+                                      sync=SyncRunner(c))
+            await server.run_stdio_async()
+        finally:
+            await c.aclose()
+
+    _run(go)
+
+
+@app.command()
 def serve(host: Annotated[str | None, typer.Option("--host")] = None,
           port: Annotated[int | None, typer.Option("--port")] = None, data_dir: DataDirOpt = None,
           as_json: JsonOpt = False) -> None:

@@ -87,3 +87,25 @@ def test_source_stats_of_export_and_of_tracardi_over_http(export: Path, monkeypa
     finally:
         server.should_exit = True
         thread.join(5)
+
+
+def test_mcp_over_stdio(export: Path, tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    from mcp.client.client import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    data = str(tmp_path / "mcp-data")
+    code, _, err = cli("sync", "--source", str(export), "--data-dir", data)
+    assert code == 0, err
+    exe = str(Path(sys.executable).parent / "profile-ai")
+
+    async def go() -> None:
+        async with Client(StdioServerParameters(command=exe, args=["mcp", "--data-dir", data])) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert names == {"search_customers", "get_customer", "similar_customers"}
+            res = await client.call_tool("search_customers", {"query": "customers who buy bags", "limit": 2})
+            assert len(json.loads(res.content[0].text)["results"]) == 2
+
+    asyncio.run(go())
