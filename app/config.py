@@ -57,6 +57,7 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_limit: int = 100
+    mcp_allow_writes: bool = False  # offer state-changing MCP tools (e.g. start_sync)
 
 
 class Settings(BaseSettings):

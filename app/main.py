@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,6 +19,19 @@ from app.sync.endpoints import router as sync_router
 from app.sync.runner import SyncRunner
 
 
+def _mcp_app(container: Container, runner: SyncRunner, settings: Settings) -> Any:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from app.agents.mcp_server import build_mcp_server
+    from app.agents.tools import CustomerTools
+
+    server = build_mcp_server(CustomerTools(container.search, container.builder.redactor),
+                              allow_writes=settings.server.mcp_allow_writes, sync=runner)
+    # DNS-rebinding protection is for browsers reaching a local server; API keys (hardening issue) guard /mcp.
+    return server.streamable_http_app(
+        streamable_http_path="/", transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -27,8 +41,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container or await Container.create(settings)
         app.state.sync_runner = SyncRunner(app.state.container)
         app.state.started = time.time()
+        mcp_app = _mcp_app(app.state.container, app.state.sync_runner, settings)
+        app.mount("/mcp", mcp_app)  # MCP over streamable HTTP, the same tools as `profile-ai mcp`
         try:
-            yield
+            async with mcp_app.router.lifespan_context(mcp_app):  # runs the MCP session manager
+                yield
         finally:
             await app.state.sync_runner.wait()
             if owned:

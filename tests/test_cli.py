@@ -109,3 +109,40 @@ def test_mcp_over_stdio(export: Path, tmp_path: Path) -> None:
             assert len(json.loads(res.content[0].text)["results"]) == 2
 
     asyncio.run(go())
+
+
+def test_mcp_over_streamable_http_in_the_server(export: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    from mcp.client.client import Client
+
+    from app.config import load_settings
+    from app.main import create_app
+
+    data = tmp_path / "http-data"
+    code, _, err = cli("sync", "--source", str(export), "--data-dir", str(data))
+    assert code == 0, err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(load_settings(data_dir=data)), host="127.0.0.1", port=port,
+                                           log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(600):
+            if server.started:
+                break
+            time.sleep(0.05)
+
+        async def go() -> None:
+            async with Client(f"http://127.0.0.1:{port}/mcp/") as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                assert names == {"search_customers", "get_customer", "similar_customers"}
+                res = await client.call_tool("search_customers", {"query": "customers who buy shoes", "limit": 2})
+                assert len(json.loads(res.content[0].text)["results"]) == 2
+
+        asyncio.run(go())
+    finally:
+        server.should_exit = True
+        thread.join(10)

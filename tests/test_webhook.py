@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -28,14 +29,25 @@ async def setup(encoder, pg_url: str, tmp_path: Path) -> AsyncIterator[tuple]:  
     container.tracardi_transport = httpx.ASGITransport(emu.app)
     await container.sync.run(container.source("http://tracardi", transport=container.tracardi_transport))
     app = create_app(settings, container=container)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://t") as http:
-        yield emu, container, http, profiles
+    yield emu, container, app, profiles
     await container.aclose()
 
 
+@asynccontextmanager
+async def serving(app):  # type: ignore[no-untyped-def]
+    # entered and left in the test's own task: the MCP session manager's task group requires it
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://t") as http:
+        yield http
+
+
 async def test_wrong_or_missing_secret_is_refused(setup) -> None:  # type: ignore[no-untyped-def]
-    _, _, http, profiles = setup
+    _, _, app, profiles = setup
+    async with serving(app) as http:
+        await _refused(http, profiles)
+
+
+async def _refused(http, profiles) -> None:  # type: ignore[no-untyped-def]
     body = {"data": {"id": profiles[0]["id"], "ids": [profiles[0]["id"]]}, "changes": []}
     assert (await http.post("/v1/webhooks/tracardi", json=body)).status_code == 401
     wrong = await http.post("/v1/webhooks/tracardi", json=body, headers={"X-Profile-AI-Secret": "nope"})
@@ -45,7 +57,12 @@ async def test_wrong_or_missing_secret_is_refused(setup) -> None:  # type: ignor
 
 
 async def test_push_resyncs_the_profile_and_applies_merges(setup) -> None:  # type: ignore[no-untyped-def]
-    emu, container, http, profiles = setup
+    emu, container, app, profiles = setup
+    async with serving(app) as http:
+        await _pushes(emu, container, http, profiles)
+
+
+async def _pushes(emu, container, http, profiles) -> None:  # type: ignore[no-untyped-def]
     a, b = profiles[0]["id"], profiles[1]["id"]
     emu.touch(a, {"plan": "platinum"})
     emu.merge(a, [b])
