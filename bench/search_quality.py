@@ -14,11 +14,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from app.config import load_settings
 from app.container import Container
-from app.demo.evaluation import evaluate
+from app.demo.evaluation import evaluate, tfidf_ranker
 from app.demo.movielens import build_movielens_export
 from app.search.schemas import SearchRequest
 
@@ -35,12 +34,7 @@ async def main(data_dir: Path) -> None:
         for h in page:
             ids.append(h.payload["profile_id"])
             docs.append(h.payload["document"])
-    tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english")
-    matrix = tfidf.fit_transform(docs)
-
-    def tfidf_rank(q: str, k: int) -> list[str]:
-        scores = (matrix @ tfidf.transform([q]).T).toarray().ravel()
-        return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
+    tfidf_rank = tfidf_ranker(ids, docs)
 
     loop_results: dict[tuple[str, str], list[str]] = {}
     for mode in ("dense", "hybrid", "sparse"):

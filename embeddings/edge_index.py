@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from embeddings.index import (
     IndexPoint,
     SearchMode,
     SparseVector,
+    eq_alternatives,
     point_id,
 )
 
@@ -37,25 +37,11 @@ _SCHEMA = {
 }
 
 
-def _match(value: Any) -> list[Any]:
-    """Alternatives for an equality: "30" also matches the number 30, "true" the boolean."""
-    alts: list[Any] = [value]
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low in ("true", "false"):
-            alts.append(low == "true")
-        else:
-            with contextlib.suppress(ValueError):
-                alts.append(int(value))
-    return alts
-
-
 def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) -> qe.Filter | None:
     must: list[Any] = []
     for c in conditions:
         if c.op == "eq":
-            values = c.value if isinstance(c.value, list) else [c.value]
-            alts = [a for v in values for a in _match(v)]
+            alts = eq_alternatives(c)
             strings = [a for a in alts if isinstance(a, str)]
             others = [a for a in alts if not isinstance(a, str)]
             should: list[Any] = []

@@ -53,6 +53,22 @@ class Condition:
     value: Any = None  # eq: scalar or list (any of); range: dict with gte/gt/lte/lt
 
 
+def eq_alternatives(condition: Condition) -> list[Any]:
+    """The values an equality accepts: "30" also matches the number 30, "true" the boolean (filters arrive as
+    text from the CLI and URLs, payloads keep JSON types)."""
+    values = condition.value if isinstance(condition.value, list) else [condition.value]
+    alts: list[Any] = []
+    for value in values:
+        alts.append(value)
+        if isinstance(value, str):
+            low = value.strip().lower()
+            if low in ("true", "false"):
+                alts.append(low == "true")
+            elif low.lstrip("-").isdigit():
+                alts.append(int(low))
+    return alts
+
+
 @dataclass(frozen=True)
 class Hit:
     point_id: str

@@ -6,7 +6,6 @@ Same payload, same vectors, same filters and RRF fusion as the embedded Edge bac
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from embeddings.index import (
     IndexPoint,
     SearchMode,
     SparseVector,
+    eq_alternatives,
     point_id,
 )
 
@@ -34,24 +34,11 @@ _SCHEMA = {
 }
 
 
-def _alternatives(value: Any) -> list[Any]:
-    alts: list[Any] = [value]
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low in ("true", "false"):
-            alts.append(low == "true")
-        else:
-            with contextlib.suppress(ValueError):
-                alts.append(int(value))
-    return alts
-
-
 def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) -> models.Filter | None:
     must: list[Any] = []
     for c in conditions:
         if c.op == "eq":
-            values = c.value if isinstance(c.value, list) else [c.value]
-            alts = [a for v in values for a in _alternatives(v)]
+            alts = eq_alternatives(c)
             should: list[Any] = [models.FieldCondition(key=c.key, match=models.MatchValue(value=a)) for a in alts]
             must.append(should[0] if len(should) == 1 else models.Filter(should=should))
         elif c.op == "range":

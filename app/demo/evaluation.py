@@ -53,6 +53,21 @@ def relevant_users(min_lift: float = 1.5, min_liked: int = 3) -> dict[str, set[s
     return out
 
 
+def tfidf_ranker(ids: Sequence[str], docs: Sequence[str]) -> Callable[[str, int], list[str]]:
+    """The keyword baseline: TF-IDF (sublinear tf, English stop words) cosine over the same documents."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english")
+    matrix = tfidf.fit_transform(docs)
+
+    def rank(query: str, k: int) -> list[str]:
+        scores = (matrix @ tfidf.transform([query]).T).toarray().ravel()
+        return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
+
+    return rank
+
+
 def precision_at_k(ranked: Sequence[str], relevant: set[str], k: int = 10) -> float:
     top = list(ranked)[:k]
     return sum(1 for r in top if r in relevant) / k if top else 0.0

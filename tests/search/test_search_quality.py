@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from app.demo.evaluation import evaluate
+from app.demo.evaluation import evaluate, tfidf_ranker
 from app.search.schemas import SearchRequest
 
 
@@ -16,12 +15,7 @@ def test_semantic_search_beats_keyword_baseline_and_random(movielens_container) 
         for h in page:
             ids.append(h.payload["profile_id"])
             docs.append(h.payload["document"])
-    tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english")
-    matrix = tfidf.fit_transform(docs)
-
-    def tfidf_rank(q: str, k: int) -> list[str]:
-        scores = (matrix @ tfidf.transform([q]).T).toarray().ravel()
-        return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
+    tfidf_rank = tfidf_ranker(ids, docs)
 
     def ours(mode: str):  # type: ignore[no-untyped-def]
         def rank(q: str, k: int) -> list[str]:
