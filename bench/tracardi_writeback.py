@@ -1,8 +1,9 @@
 """Benchmark: write-back of N profiles' AI traits to Tracardi (the emulator, own process, loopback HTTP).
 
 Method: the emulator holds N synthetic 1.x profiles; predictions for all N sit in the embedded PostgreSQL;
-`tracardi setup` runs, then every profile's traits are queued and delivered: per profile one
-`GET /profile/{id}` (merge resolution, no stray profiles) and one `POST /track`, 8 in flight.
+`tracardi setup` runs, then every profile's traits are queued and delivered: per 1,000-item batch, bulk
+lookups (`/profile/select`, 200 ids each: merge resolution, no stray profiles), then one `POST /track` per
+profile, 8 in flight.
 Run: .venv/bin/python bench/tracardi_writeback.py [--profiles 10000]
 """
 
@@ -52,7 +53,7 @@ async def run(url: str, n: int) -> None:
             secs = time.perf_counter() - t
         print(f"write-back: queued {queued} in {t_queue:.1f}s; delivered {report.delivered} (dead {report.dead}, "
               f"pending {report.pending}) in {secs:.1f}s = {report.delivered / secs:.0f} profiles/s "
-              f"(2 HTTP calls each, 8 in flight, emulator in its own process)")
+              f"(one /track each + bulk lookups, 8 in flight, emulator in its own process)")
         await db.close()
 
 

@@ -423,6 +423,31 @@ class TracardiClient:
             return ProfileLookup(profile_id, profile)
         raise TracardiError(f"merge chain from {profile_id} is longer than 16 hops (a cycle?)")
 
+    async def lookup_many(self, profile_ids: Sequence[str], chunk: int = 200) -> dict[str, Profile | None]:
+        """Resolve many ids at once (`id = X OR ids = X ...`): asked id -> its profile or merge survivor, or None.
+        0.7 has no `ids`: an id found inactive with `merged_with` is followed with `get_profile`."""
+        out: dict[str, Profile | None] = {}
+        for i in range(0, len(profile_ids), chunk):
+            part = list(profile_ids[i:i + chunk])
+            where = " OR ".join(f"id = {_quote(p)} OR ids = {_quote(p)}" for p in part)
+            body = await self._json("POST", "/profile/select?query_type=tql", json={"where": where, "limit": PAGE_LIMIT})
+            found: dict[str, Profile] = {}
+            for raw in (body or {}).get("result") or []:
+                try:
+                    prof = parse_profile(raw, location="tracardi profile")
+                except RecordError:
+                    continue
+                for key in {prof.id, *prof.ids}:
+                    # the newest document wins when two claim an id (0.8.2+ behaviour of GET /profile)
+                    if key not in found or (prof.changed_at or EARLIEST) > (found[key].changed_at or EARLIEST):
+                        found[key] = prof
+            for p in part:
+                hit: Profile | None = found.get(p)
+                if hit is not None and hit.merged_with and not hit.active:
+                    hit = (await self.get_profile(p)).profile
+                out[p] = hit
+        return out
+
     async def get_events(self, profile_id: str) -> list[Event]:
         return (await self.events_of([profile_id]))[profile_id]
 

@@ -1,7 +1,7 @@
 """Write-back of AI traits to Tracardi: `/track` events carrying an object under `traits.ai`.
 
-Items come from the persistent queue in PostgreSQL. Each delivery first resolves the profile (a merged id is
-sent to its survivor; an unknown id is dead-lettered, because `/track` would create a new profile), then
+Items come from the persistent queue in PostgreSQL. Each batch first resolves its profiles in bulk (a merged id
+is sent to its survivor; an unknown id is dead-lettered, because `/track` would create a new profile), then
 checks that Tracardi answered with that profile. Failures stay pending for the next run; after
 `max_attempts` they are dead. Bounded concurrency, retries inside the client. `/profiles/import` is never used.
 """
@@ -17,6 +17,7 @@ from app.store.predictions_repository import PredictionsRepository
 from app.store.writeback_repository import QueueItem, WritebackRepository
 from app.tracardi.client import TracardiClient
 from app.tracardi.errors import TracardiError
+from app.tracardi.schemas import Profile
 from app.tracardi.setup import EVENT_TYPE
 
 log = logging.getLogger(__name__)
@@ -55,24 +56,29 @@ class TracardiWriteback:
             if not items:
                 break
             seen.update(i.id for i in items)
+            try:
+                resolved = await self.client.lookup_many(sorted({i.profile_id for i in items}))
+            except TracardiError as exc:  # Tracardi down: every item of the batch stays pending
+                for item in items:
+                    await self._failed(item, exc, report)
+                continue
 
-            async def one(item: QueueItem) -> None:
+            async def one(item: QueueItem, profile: Profile | None) -> None:
                 async with sem:
-                    await self._deliver(item, report)
+                    await self._deliver(item, profile, report)
 
-            await asyncio.gather(*(one(i) for i in items))
+            await asyncio.gather(*(one(i, resolved.get(i.profile_id)) for i in items))
         report.pending = (await self.queue.counts(TARGET)).get("pending", 0)
         return report
 
-    async def _deliver(self, item: QueueItem, report: WritebackReport) -> None:
+    async def _deliver(self, item: QueueItem, profile: Profile | None, report: WritebackReport) -> None:
         try:
-            found = await self.client.get_profile(item.profile_id)
-            if found.profile is None:
+            if profile is None:
                 await self.queue.failed(item.id, "profile not in Tracardi (deleted?): not sent, /track would "
                                                  "create a new profile", dead=True)
                 report.dead += 1
                 return
-            target = found.profile.id  # the survivor when the id was merged
+            target = profile.id  # the survivor when the id was merged
             body: dict[str, Any] = {"type": EVENT_TYPE, "properties": {"ai": item.payload}}
             answer = await self.client.track(self.source_id, target, [body])
             got = (answer.get("profile") or {}).get("id")
@@ -83,8 +89,11 @@ class TracardiWriteback:
             await self.queue.delivered(item.id, target)
             report.delivered += 1
         except TracardiError as exc:
-            dead = item.attempts + 1 >= self.max_attempts
-            await self.queue.failed(item.id, f"{type(exc).__name__}: {exc}", dead=dead)
-            report.dead += dead
-            report.failed += not dead
-            log.warning("write-back of %s failed (%s): %s", item.profile_id, "dead" if dead else "will retry", exc)
+            await self._failed(item, exc, report)
+
+    async def _failed(self, item: QueueItem, exc: Exception, report: WritebackReport) -> None:
+        dead = item.attempts + 1 >= self.max_attempts
+        await self.queue.failed(item.id, f"{type(exc).__name__}: {exc}", dead=dead)
+        report.dead += dead
+        report.failed += not dead
+        log.warning("write-back of %s failed (%s): %s", item.profile_id, "dead" if dead else "will retry", exc)

@@ -279,3 +279,18 @@ async def test_over_a_real_socket_with_timeouts() -> None:
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 5)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_lookup_many_resolves_merges_in_bulk(version: str, emulator_client) -> None:
+    emu = TracardiEmulator(version)
+    docs = profiles(50)
+    emu.seed(docs)
+    a, b, c = (d["id"] for d in docs[:3])
+    emu.merge(a, [b])
+    client: TracardiClient = emulator_client(emu)
+    found = await client.lookup_many([a, b, c, "ghost"])
+    assert found[a] is not None and found[a].id == a
+    assert found[b] is not None and found[b].id == a  # merged: the survivor
+    assert found[c] is not None and found[c].id == c
+    assert found["ghost"] is None

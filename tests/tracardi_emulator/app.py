@@ -28,7 +28,13 @@ from fastapi import Body, FastAPI, Form, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.tracardi_emulator.shapes import VERSIONS, render_event, render_profile, to_canonical
-from tests.tracardi_emulator.tql import QueryError, compile_query, equality_values, is_pure_equality
+from tests.tracardi_emulator.tql import (
+    QueryError,
+    compile_query,
+    equality_values,
+    is_pure_equality,
+    pure_equality_values,
+)
 
 PAGE_LIMIT = 10_000
 TOKEN_TTL = timedelta(minutes=30)
@@ -295,6 +301,9 @@ class TracardiEmulator:
         if kind == "profile":
             order = self._profile_order(ds)
             docs = ds.rendered
+            if is_pure_equality(pred, ("id", "ids")):  # a lookup by ids: the term index answers
+                wanted = set().union(*(ds.by_any_id.get(v, set()) for v in pure_equality_values(pred)))
+                order = sorted((self.time_key(ds.profiles[i]), i) for i in wanted if i in ds.profiles)
         else:
             order = self._event_order(ds)
             docs = ds.events

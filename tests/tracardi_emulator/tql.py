@@ -257,10 +257,20 @@ def equality_values(pred: Predicate | None, field: str) -> set[str] | None:
     return None
 
 
-def is_pure_equality(pred: Predicate | None, field: str) -> bool:
+def is_pure_equality(pred: Predicate | None, field: str | tuple[str, ...]) -> bool:
     """True when the query is exactly `field = v1 OR field = v2 ...` (no other condition)."""
+    fields = (field,) if isinstance(field, str) else field
     if isinstance(pred, Condition):
-        return pred.field == field and pred.op == "=" and isinstance(pred.value, str) and "*" not in pred.value
+        return pred.field in fields and pred.op == "=" and isinstance(pred.value, str) and "*" not in pred.value
     if isinstance(pred, BoolNode) and pred.kind == "OR":
-        return all(is_pure_equality(c, field) for c in pred.children)
+        return all(is_pure_equality(c, fields) for c in pred.children)
     return False
+
+
+def pure_equality_values(pred: Predicate | None) -> set[str]:
+    """The values of a query that `is_pure_equality` accepted."""
+    if isinstance(pred, Condition):
+        return {str(pred.value)}
+    if isinstance(pred, BoolNode):
+        return set().union(*(pure_equality_values(c) for c in pred.children))
+    return set()
