@@ -200,12 +200,8 @@ def source_stats(source: SourceOpt = None, as_json: JsonOpt = False, data_dir: D
         if spec.startswith(("http://", "https://")):
             import httpx
 
-            from app.tracardi.client import TracardiClient
-
-            t = settings.tracardi
-            async with httpx.AsyncClient(base_url=spec, timeout=t.timeout_s) as http:
-                src = TracardiSource(TracardiClient(http, username=t.username, password=t.password,
-                                                    context=t.context), spec)
+            async with httpx.AsyncClient(base_url=spec, timeout=settings.tracardi.timeout_s) as http:
+                src = TracardiSource(_tracardi_client(settings, http), spec)
                 return {"source": spec, **await src.stats()}
         return {"source": spec, **await ExportSource(spec).stats()}
 

@@ -17,9 +17,11 @@ from app.config import Settings
 from app.search.service import SearchService
 from app.store.database import Database
 from app.store.sync_repository import PostgresSyncState
-from app.sync.service import SyncService
+from app.sync.push import sync_pushed
+from app.sync.service import SyncResult, SyncService
 from app.sync.sources import ExportSource, ProfileSource, TracardiSource
 from app.tracardi.client import TracardiClient
+from app.tracardi.webhook import Push
 from embeddings.documents import DocumentBuilder, EventDictionary
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
@@ -99,30 +101,13 @@ class Container:
             return TracardiSource(client, spec)
         return ExportSource(spec)
 
-    async def sync_pushed(self, pushes: list[Any]) -> Any:
-        """Re-sync profiles named by Tracardi pushes: read each (merges resolved) with its events, embed,
-        and apply the merges the push reports."""
+    async def sync_pushed(self, pushes: list[Push]) -> SyncResult:
+        """Re-sync the profiles Tracardi pushed, through one Tracardi source kept for the purpose."""
         if self._pushed_source is None:
             src = self.source(self.settings.tracardi.url, transport=self.tracardi_transport)
             assert isinstance(src, TracardiSource)
             self._pushed_source = src
-        source = self._pushed_source
-        client = source.client
-        items, merged = [], {}
-        for push in pushes:
-            found = await client.get_profile(push.profile_id)
-            if found.profile is None:
-                merged_gone = [push.profile_id]  # deleted in Tracardi: remove it here too
-                await self.sync._apply([], merged_gone, {})
-                continue
-            for absorbed in [*push.absorbed_ids, *found.profile.absorbed_ids]:
-                merged[absorbed] = found.profile.id
-            items.append(found.profile)
-        events = await client.events_of([p.id for p in items]) if items else {}
-        from app.tracardi.schemas import ProfileWithEvents
-
-        batch = [ProfileWithEvents(profile=p, events=events.get(p.id, [])) for p in items]
-        result = await self.sync.sync_items(batch, source.key, merged)
+        result = await sync_pushed(self.sync, self._pushed_source, pushes)
         self.search.invalidate()
         return result
 

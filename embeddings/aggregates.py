@@ -81,6 +81,10 @@ class ProfileSummary:
         total = sum(counter.values())
         return [(v, c / total) for v, c in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
+    def top_values(self, n: int = 5) -> dict[str, list[str]]:
+        """The n most frequent values of every facet (filterable in the payload, stored with the features)."""
+        return {name: [v for v, _ in self.top_facet(name, n)] for name in sorted(self.facets)}
+
 
 def summarise(events: list[Event], dictionary: EventDictionary) -> ProfileSummary:
     s = ProfileSummary()

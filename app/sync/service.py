@@ -62,7 +62,7 @@ class SyncService:
                   ) -> SyncResult:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
-        model_key = f"{self.encoder.model_id}"
+        model_key = self.encoder.model_id
         if await self.state.get_meta("model_id") not in (None, model_key):
             log.warning("embedding model changed: re-embedding every profile")
             await self.state.reset()
@@ -72,7 +72,7 @@ class SyncService:
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
-        salt = f"{self.builder.config_key}:{model_key}"
+        salt = self._salt()
 
         async def known(profiles: list[Profile]) -> set[str]:
             stored = await self.state.fingerprints([p.id for p in profiles])
@@ -100,21 +100,24 @@ class SyncService:
             progress(result)
         return result
 
+    def _salt(self) -> str:
+        """What a profile's fingerprint is taken with: the document layout and the vector space."""
+        return f"{self.builder.config_key}:{self.encoder.model_id}"
+
     async def sync_items(self, items: list[ProfileWithEvents], source: str,
-                         merged: dict[str, str] | None = None) -> SyncResult:
-        """Sync just these profiles now (a webhook push); `merged` maps absorbed ids to their survivor."""
+                         merged: dict[str, str] | None = None, deleted: list[str] | None = None) -> SyncResult:
+        """Sync just these profiles now (a webhook push); `merged` maps absorbed ids to their survivor,
+        `deleted` names profiles gone from the source."""
         t0 = time.perf_counter()
         result = SyncResult(source=source, mode="push")
-        model_key = self.encoder.model_id
-        salt = f"{self.builder.config_key}:{model_key}"
         if items:
-            await self._batch(items, result, set(), source, salt)
+            await self._batch(items, result, set(), source, self._salt())
         handled = {a for i in items for a in i.profile.absorbed_ids}  # counted by the batch already
         extra = {k: v for k, v in (merged or {}).items() if k not in handled}
-        if extra:
-            await self._apply([], list(extra), extra)
+        if extra or deleted:
+            await self._apply([], [*extra, *(deleted or [])], extra)
             result.merged += len(extra)
-            result.deleted += len(extra)
+            result.deleted += len(extra) + len(deleted or [])
         result.seconds = time.perf_counter() - t0
         return result
 
@@ -182,4 +185,4 @@ def features_of(doc: ProfileDocument) -> ProfileFeatures:
         first_seen=s.first_event_at, last_seen=s.last_event_at, active_days=s.active_days,
         tenure_days=s.tenure_days, frequency=s.event_count / s.active_days if s.active_days else 0.0,
         monetary=round(s.spend_total, 2), purchases=s.spend_count,
-        rating_mean=s.rating_mean, top={n: [v for v, _ in s.top_facet(n, 5)] for n in sorted(s.facets)})
+        rating_mean=s.rating_mean, top=s.top_values())

@@ -34,13 +34,11 @@ class ProfileSource(Protocol):
     async def stats(self) -> dict[str, int]: ...
 
 
-class ExportSource:
-    def __init__(self, directory: Path | str, chunk: int = 256) -> None:
-        self.export = ExportDirectory(directory)
-        self.key = f"export:{self.export.directory.resolve()}"
-        self.chunk = chunk
-        self.report = ExportReport()
-        self._complete = False
+class _ReadState:
+    """What the last `stream` saw: its report (with the malformed records) and whether it covered everything."""
+
+    report: ExportReport | ReadReport
+    _complete: bool = False
 
     @property
     def complete(self) -> bool:
@@ -49,6 +47,14 @@ class ExportSource:
     @property
     def errors(self) -> list[str]:
         return self.report.errors
+
+
+class ExportSource(_ReadState):
+    def __init__(self, directory: Path | str, chunk: int = 256) -> None:
+        self.export = ExportDirectory(directory)
+        self.key = f"export:{self.export.directory.resolve()}"
+        self.chunk = chunk
+        self.report = ExportReport()
 
     async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
         # An export is a snapshot: always read whole; unchanged profiles are skipped by content hash.
@@ -64,20 +70,11 @@ class ExportSource:
         return await asyncio.to_thread(self.export.stats)
 
 
-class TracardiSource:
+class TracardiSource(_ReadState):
     def __init__(self, client: TracardiClient, url: str) -> None:
         self.client = client
         self.key = f"tracardi:{url.rstrip('/')}:{client.context}"
         self.report = ReadReport()
-        self._complete = False
-
-    @property
-    def complete(self) -> bool:
-        return self._complete
-
-    @property
-    def errors(self) -> list[str]:
-        return self.report.errors
 
     async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
         self.report = ReadReport(started_at=datetime.now(UTC))

@@ -306,7 +306,7 @@ class TracardiEmulator:
                 order = sorted((self.time_key(ds.profiles[i]), i) for i in wanted if i in ds.profiles)
         else:
             order = self._event_order(ds)
-            docs = ds.events
+            docs = ds.events_rendered  # filters see what the index stores: the version's shape
             hint = equality_values(pred, "profile.id")
             if hint is not None:  # Elasticsearch's term index, in effect
                 wanted = set().union(*(ds.events_by_profile.get(p, set()) for p in hint)) if hint else set()
@@ -326,21 +326,12 @@ class TracardiEmulator:
                 out.append(doc)
         return out
 
-    def _page(self, kind: str, docs: list[dict[str, Any]], start: int, limit: int) -> dict[str, Any]:
+    @staticmethod
+    def _page(docs: list[dict[str, Any]], start: int, limit: int) -> dict[str, Any]:
         if start + limit > PAGE_LIMIT:  # the silent loss of Elasticsearch's max_result_window
             return {"total": 0, "result": [], "buckets": []}
-        page = docs[start:start + limit]
-        if kind == "event":
-            page = [self._rendered_event(d) for d in page]
-        else:
-            page = [{**d, "id": d["id"]} for d in page]
+        page = [{**d, "id": d["id"]} for d in docs[start:start + limit]]
         return {"total": min(len(docs), PAGE_LIMIT), "result": page, "buckets": []}
-
-    def _rendered_event(self, doc: dict[str, Any]) -> dict[str, Any]:
-        for ds in self.data.values():
-            if ds.events.get(doc["id"]) is doc:
-                return ds.events_rendered[doc["id"]]
-        return {**render_event(doc, self.version), "id": doc["id"]}
 
     # ------------------------------------------------------------------ the API
     def _build(self) -> FastAPI:  # noqa: C901 - one place that lists the routes, like Tracardi's routers
@@ -389,7 +380,7 @@ class TracardiEmulator:
             if page is not None:
                 limit = 25 if self.v < (0, 9, 0) else limit
                 start = page * limit
-            return _json(self._page(kind, self._select(kind, ds, pred, lo, hi), start, limit))
+            return _json(self._page(self._select(kind, ds, pred, lo, hi), start, limit))
 
         @api.post("/profile/select/range")
         async def profile_range(request: Request, body: dict = Body(...), authorization: str | None = Header(None),
@@ -420,7 +411,7 @@ class TracardiEmulator:
             except QueryError as e:
                 return _json({"detail": str(e)}, 500)
             docs = self._select(kind, ds, pred, None, None)
-            out = self._page(kind, docs, 0, limit)
+            out = self._page(docs, 0, limit)
             return _json({"total": out["total"], "result": out["result"]})
 
         @api.post("/profile/select")
@@ -471,7 +462,7 @@ class TracardiEmulator:
                 return denied
             ds = self.data[self._context(x_context)]
             docs = self._select("event", ds, compile_query(f'profile.id="{profile_id}"'), None, None)
-            return _json({"total": len(docs), "result": [render_event(d, self.version) for d in docs[:limit]]})
+            return _json({"total": len(docs), "result": docs[:limit]})
 
         @api.get("/event/{event_id}")
         async def get_event(event_id: str, authorization: str | None = Header(None),
