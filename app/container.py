@@ -15,13 +15,18 @@ import httpx
 
 from app.config import Settings
 from app.search.service import SearchService
+from app.segments.repository import SegmentRepository
+from app.segments.service import SegmentService
 from app.store.database import Database
+from app.store.predictions_repository import PredictionsRepository
 from app.store.sync_repository import PostgresSyncState
+from app.store.writeback_repository import WritebackRepository
 from app.sync.push import sync_pushed
 from app.sync.service import SyncResult, SyncService
 from app.sync.sources import ExportSource, ProfileSource, TracardiSource
 from app.tracardi.client import TracardiClient
 from app.tracardi.webhook import Push
+from app.writeback.service import TracardiWriteback, WritebackReport, enqueue_traits
 from embeddings.documents import DocumentBuilder, EventDictionary
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
@@ -60,6 +65,9 @@ class Container:
     sparse: Bm25Encoder
     sync: SyncService
     search: SearchService
+    segments: SegmentService
+    predictions_repo: PredictionsRepository
+    writeback_queue: WritebackRepository
     _http: list[httpx.AsyncClient] = field(default_factory=list)
     tracardi_transport: Any = None  # tests pass the emulator's ASGI transport; None = real HTTP
     _pushed_source: TracardiSource | None = None
@@ -82,8 +90,15 @@ class Container:
         state = PostgresSyncState(database.pool)
         builder = build_builder(settings)
         sparse = Bm25Encoder()
+        predictions_repo = PredictionsRepository(database.pool)
+        queue = WritebackRepository(database.pool)
+
+        async def enqueue(profile_ids: list[str]) -> int:
+            return await enqueue_traits(queue, predictions_repo, profile_ids)
+
         return cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
-                   builder=builder, sparse=sparse,
+                   builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
+                   segments=SegmentService(index, encoder, SegmentRepository(database.pool), enqueue),
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size),
                    search=SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit))
 
@@ -108,8 +123,25 @@ class Container:
             assert isinstance(src, TracardiSource)
             self._pushed_source = src
         result = await sync_pushed(self.sync, self._pushed_source, pushes)
-        self.search.invalidate()
+        await self.after_sync()
         return result
+
+    async def after_sync(self) -> dict[str, int]:
+        """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,
+        description and lookalike segments re-evaluated)."""
+        self.search.invalidate()
+        return await self.segments.refresh()
+
+    async def deliver_writeback(self) -> WritebackReport | None:
+        """Deliver the write-back queue to Tracardi when one is configured (None when not)."""
+        url = self.settings.tracardi.url
+        if not url:
+            return None
+        t = self.settings.tracardi
+        async with httpx.AsyncClient(base_url=url, transport=self.tracardi_transport, timeout=t.timeout_s) as http:
+            client = TracardiClient(http, username=t.username, password=t.password, context=t.context,
+                                    timeout=t.timeout_s)
+            return await TracardiWriteback(client, self.writeback_queue, self.predictions_repo).deliver()
 
     async def aclose(self) -> None:
         for http in self._http:

@@ -15,6 +15,7 @@ from app import exception_handlers
 from app.config import Settings, load_settings
 from app.container import Container
 from app.search.endpoints import router as search_router
+from app.segments.endpoints import router as segments_router
 from app.sync.endpoints import router as sync_router
 from app.sync.runner import SyncRunner
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     exception_handlers.install(app)
     app.include_router(search_router)
     app.include_router(sync_router)
+    app.include_router(segments_router)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -22,7 +22,7 @@ from app.tracardi.schemas import Event, Profile, ProfileWithEvents
 from embeddings.aggregates import ProfileSummary, as_number, get_path, summarise
 from embeddings.redaction import Redactor
 
-DOCUMENT_VERSION = "doc-v1"  # bump when the text layout changes: every profile is re-embedded
+DOCUMENT_VERSION = "doc-v2"  # bump when the text layout changes: every profile is re-embedded
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
@@ -286,7 +286,9 @@ class DocumentBuilder:
             return (score, ev.time, ev.id)
 
         salient = [e for e in sorted(events, key=salience, reverse=True) if e.id not in chosen][: self.salient_events]
-        out = ["Recently: " + "; ".join(f"{self.render_event(e)} ({_month(e.time)})" for e in recent) + "."]
+        # no per-event dates: repeated month names made "when" outweigh "what" in the vector (profiles clustered
+        # by the month they were active in); the activity line keeps the time span
+        out = ["Recently: " + "; ".join(self.render_event(e) for e in recent) + "."]
         if salient:
-            out.append("Notable: " + "; ".join(f"{self.render_event(e)} ({_month(e.time)})" for e in salient) + ".")
+            out.append("Notable: " + "; ".join(self.render_event(e) for e in salient) + ".")
         return out

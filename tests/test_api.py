@@ -67,3 +67,25 @@ def test_sync_through_the_server(movielens_container, movielens_export) -> None:
             assert status["running"] is False and status["last_error"] is None
             assert status["last_result"]["unchanged"] == 943 and status["last_result"]["embedded"] == 0
     movielens_container.run(go())
+
+
+def test_segments_endpoints_on_movielens(movielens_container) -> None:
+    r = call(movielens_container, "POST", "/v1/segments/discover", json={"random_state": 0})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert 3 <= body["k"] <= 10 and sum(s["size"] for s in body["segments"]) == 943
+    # on MovieLens the segments are about tastes and demographics: genres and traits among their features
+    labels = {f["label"] for s in body["segments"] for f in s["features"]}
+    genres = {"Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+              "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War",
+              "Western"}
+    assert labels & genres and labels & {"male", "female", "student", "educator", "programmer", "engineer"}
+    listed = call(movielens_container, "GET", "/v1/segments").json()["segments"]
+    sid = listed[0]["segment_id"]
+    assert {s["segment_id"] for s in listed} == {s["segment_id"] for s in body["segments"]}
+    shown = call(movielens_container, "GET", f"/v1/segments/{sid}").json()
+    assert shown["rules"]["sql"]["sql"] and shown["features"]
+    page = call(movielens_container, "GET", f"/v1/segments/{sid}/members", params={"limit": 5}).json()
+    assert len(page["members"]) == 5 and page["total"] == shown["size"]
+    assert call(movielens_container, "GET", "/v1/segments/nope").status_code == 404
+    assert call(movielens_container, "POST", "/v1/segments/discover", json={"n_clusters": 1}).status_code == 422

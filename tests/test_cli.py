@@ -146,3 +146,24 @@ def test_mcp_over_streamable_http_in_the_server(export: Path, tmp_path: Path) ->
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_segments_commands(export: Path, tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert cli("sync", "--source", str(export), "--json", "--data-dir", data)[0] == 0
+    code, out, err = cli("segments", "discover", "--k", "2", "--json", "--data-dir", data)
+    assert code == 0, err
+    found = json.loads(out)
+    assert found["k"] == 2 and sum(s["size"] for s in found["segments"]) == 25
+    sid = found["segments"][0]["segment_id"]
+    code, out, _ = cli("segments", "list", "--json", "--data-dir", data)
+    assert code == 0 and len(json.loads(out)["segments"]) == 2
+    code, out, _ = cli("segments", "show", sid, "--json", "--data-dir", data)
+    assert code == 0 and json.loads(out)["segment_id"] == sid
+    code, out, _ = cli("segments", "members", sid, "--limit", "3", "--json", "--data-dir", data)
+    assert code == 0 and len(json.loads(out)["members"]) == 3
+    code, out, _ = cli("segments", "publish", sid, "--json", "--data-dir", data)
+    res = json.loads(out)
+    assert code == 0 and res["queued"] == res["members"] and res["delivered"] is None
+    code, out, err = cli("segments", "show", "seg-missing", "--data-dir", data)
+    assert code == 1 and err.startswith("error: NotFoundError") and len(err.strip().splitlines()) == 1

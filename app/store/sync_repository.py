@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
+import orjson
 
-from app.sync.state import IndexedRow, ProfileFeatures
+from app.sync.state import EventRow, IndexedRow, ProfileFeatures
 
 
 class PostgresSyncState:
@@ -29,7 +30,9 @@ class PostgresSyncState:
         return await self._column("fingerprint", profile_ids)
 
     async def commit_batch(self, rows: Sequence[IndexedRow], deleted: Sequence[str], aliases: dict[str, str],
-                           features: Sequence[ProfileFeatures] = ()) -> None:
+                           features: Sequence[ProfileFeatures] = (),
+                           events: dict[str, list[EventRow]] | None = None) -> None:
+        """`events` replaces the whole stored history of each profile it names."""
         async with self.pool.acquire() as conn, conn.transaction():
             if rows:
                 await conn.executemany(
@@ -44,18 +47,30 @@ class PostgresSyncState:
             if features:
                 await conn.executemany(
                     "INSERT INTO profile_ai.profile_features(profile_id, event_count, counts, first_seen, last_seen, "
-                    "active_days, tenure_days, frequency, monetary, purchases, rating_mean, top, computed_at) "
-                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12, now()) ON CONFLICT (profile_id) DO UPDATE SET "
+                    "active_days, tenure_days, frequency, monetary, purchases, rating_mean, top, attributes, computed_at) "
+                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13, now()) ON CONFLICT (profile_id) DO UPDATE SET "
                     "event_count = EXCLUDED.event_count, counts = EXCLUDED.counts, first_seen = EXCLUDED.first_seen, "
                     "last_seen = EXCLUDED.last_seen, active_days = EXCLUDED.active_days, "
                     "tenure_days = EXCLUDED.tenure_days, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary, "
                     "purchases = EXCLUDED.purchases, rating_mean = EXCLUDED.rating_mean, top = EXCLUDED.top, "
-                    "computed_at = now()",
+                    "attributes = EXCLUDED.attributes, computed_at = now()",
                     [(f.profile_id, f.event_count, f.counts, f.first_seen, f.last_seen, f.active_days, f.tenure_days,
-                      f.frequency, f.monetary, f.purchases, f.rating_mean, f.top) for f in features])
+                      f.frequency, f.monetary, f.purchases, f.rating_mean, f.top, f.attributes) for f in features])
+            if events:
+                await conn.execute("DELETE FROM profile_ai.events WHERE profile_id = ANY($1::text[])", list(events))
+                # COPY (binary) has no jsonb encoder here: properties travel as text and are cast once
+                await conn.execute("CREATE TEMP TABLE _events (profile_id text, event_id text, type text, "
+                                   "time timestamptz, value float8, properties text) ON COMMIT DROP")
+                await conn.copy_records_to_table(
+                    "_events", columns=["profile_id", "event_id", "type", "time", "value", "properties"],
+                    records=[(e.profile_id, e.event_id, e.type, e.time, e.value, orjson.dumps(e.properties).decode())
+                             for rows_ in events.values() for e in _unique(rows_)])
+                await conn.execute("INSERT INTO profile_ai.events SELECT profile_id, event_id, type, time, value, "
+                                   "properties::jsonb FROM _events")
             if deleted:
                 # a merged or deleted profile takes its features and predictions with it
-                for table in ("indexed_profiles", "profile_features", "predictions"):
+                for table in ("indexed_profiles", "profile_features", "predictions", "segment_memberships",
+                              "events"):
                     await conn.execute(f"DELETE FROM profile_ai.{table} WHERE profile_id = ANY($1::text[])",
                                        list(deleted))
             if aliases:
@@ -109,3 +124,8 @@ class PostgresSyncState:
     async def feature_rows(self) -> list[dict[str, object]]:
         return [dict(r) for r in await self.pool.fetch(
             "SELECT * FROM profile_ai.profile_features ORDER BY profile_id")]
+
+
+def _unique(rows: list[EventRow]) -> list[EventRow]:
+    """One row per event id (a source may repeat an event across overlapping windows)."""
+    return list({e.event_id: e for e in rows}.values())

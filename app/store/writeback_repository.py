@@ -35,16 +35,24 @@ class WritebackRepository:
         async with self.pool.acquire() as conn, conn.transaction():
             for profile_id, payload in items:
                 h = payload_hash(payload)
+                # what Tracardi holds (or is about to): the newest live item of the profile
+                latest = await conn.fetchval(
+                    "SELECT payload_hash FROM profile_ai.writeback_queue WHERE target = $1 AND profile_id = $2 "
+                    "AND status IN ('pending', 'delivered') ORDER BY updated_at DESC, id DESC LIMIT 1",
+                    target, profile_id)
+                if latest == h:
+                    continue
+                # A -> B -> A: the old identical row is due again, so it is revived rather than skipped
                 row = await conn.fetchval(
                     "INSERT INTO profile_ai.writeback_queue(target, profile_id, payload, payload_hash) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT (target, profile_id, payload_hash) DO NOTHING RETURNING id",
-                    target, profile_id, payload, h)
-                if row is not None:
-                    added += 1
-                    await conn.execute(
-                        "UPDATE profile_ai.writeback_queue SET status = 'superseded', updated_at = now() "
-                        "WHERE target = $1 AND profile_id = $2 AND status = 'pending' AND id <> $3",
-                        target, profile_id, row)
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT (target, profile_id, payload_hash) DO UPDATE SET "
+                    "status = 'pending', attempts = 0, last_error = NULL, updated_at = clock_timestamp() "
+                    "RETURNING id", target, profile_id, payload, h)
+                added += 1
+                await conn.execute(
+                    "UPDATE profile_ai.writeback_queue SET status = 'superseded', updated_at = now() "
+                    "WHERE target = $1 AND profile_id = $2 AND status = 'pending' AND id <> $3",
+                    target, profile_id, row)
         return added
 
     async def pending(self, target: str, limit: int = 1000) -> list[QueueItem]:

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.sync.sources import ProfileSource
-from app.sync.state import IndexedRow, ProfileFeatures, SyncState
+from app.sync.state import EventRow, IndexedRow, ProfileFeatures, SyncState
 from app.tracardi.schemas import Profile, ProfileWithEvents
+from embeddings.aggregates import as_number, get_path
 from embeddings.documents import DocumentBuilder, ProfileDocument
 from embeddings.encoder import Encoder
 from embeddings.index import IndexPoint, VectorIndex
 from embeddings.payload import profile_payload
+from embeddings.redaction import Redactor
 from embeddings.sparse import Bm25Encoder
 
 log = logging.getLogger(__name__)
@@ -145,7 +147,15 @@ class SyncService:
                 deletes.append(absorbed)
                 result.merged += 1
             live.append(item)
-        docs: list[ProfileDocument] = await asyncio.to_thread(lambda: [self.builder.build(i) for i in live])
+        redactor = self.builder.redactor
+
+        def render() -> tuple[list[ProfileDocument], list[ProfileFeatures], dict[str, list[EventRow]]]:
+            docs = [self.builder.build(i) for i in live]
+            # features and the event log for every live profile: a history can change without changing the text
+            return (docs, [features_of(d, i.profile, redactor) for i, d in zip(live, docs, strict=True)],
+                    {i.profile.id: event_rows(i, self.builder) for i in live})
+
+        docs, features, events = await asyncio.to_thread(render)
         known = await self.state.hashes([d.profile_id for d in docs])
         changed = [(i, d) for i, d in zip(live, docs, strict=True) if known.get(d.profile_id) != d.content_hash]
         result.unchanged += len(docs) - len(changed)
@@ -160,29 +170,40 @@ class SyncService:
         # every live profile's row records its fingerprint, so the next unchanged read can skip it early
         rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at, i.profile.fingerprint(salt))
                 for i, d in zip(live, docs, strict=True)]
-        features = [features_of(d) for _, d in changed]
         deletes = list(dict.fromkeys(deletes))
         seen.difference_update(deletes)  # an id absorbed by a merge is gone, even if read earlier in this run
-        await self._apply(points, deletes, aliases, rows, features)
+        await self._apply(points, deletes, aliases, rows, features, events)
         result.embedded += len(points)
         result.deleted += len(deletes)
 
     async def _apply(self, points: list[IndexPoint], deletes: list[str], aliases: dict[str, str],
-                     rows: list[IndexedRow] | None = None, features: list[ProfileFeatures] | None = None) -> None:
+                     rows: list[IndexedRow] | None = None, features: list[ProfileFeatures] | None = None,
+                     events: dict[str, list[EventRow]] | None = None) -> None:
         def write_index() -> None:
             self.index.upsert(points)
             self.index.delete(deletes)
             self.index.flush()  # durable in the index before the state says so
 
         await asyncio.to_thread(write_index)
-        await self.state.commit_batch(rows or [], deletes, aliases, features or [])
+        await self.state.commit_batch(rows or [], deletes, aliases, features or [], events)
 
 
-def features_of(doc: ProfileDocument) -> ProfileFeatures:
+def features_of(doc: ProfileDocument, profile: Profile, redactor: Redactor) -> ProfileFeatures:
     s = doc.summary
+    attributes = {"traits": redactor.clean(profile.traits) or {}, "data": redactor.describing_data(profile.data)}
     return ProfileFeatures(
         profile_id=doc.profile_id, event_count=s.event_count, counts=dict(s.counts_by_type),
         first_seen=s.first_event_at, last_seen=s.last_event_at, active_days=s.active_days,
         tenure_days=s.tenure_days, frequency=s.event_count / s.active_days if s.active_days else 0.0,
         monetary=round(s.spend_total, 2), purchases=s.spend_count,
-        rating_mean=s.rating_mean, top=s.top_values())
+        rating_mean=s.rating_mean, top=s.top_values(), attributes=attributes)
+
+
+def event_rows(item: ProfileWithEvents, builder: DocumentBuilder) -> list[EventRow]:
+    out = []
+    for e in item.events:
+        spec = builder.dictionary.spec(e.type)
+        value = as_number(get_path(e.properties, spec.value)) if spec.value else None
+        out.append(EventRow(item.profile.id, e.id, e.type, e.time, value,
+                            builder.redactor.clean(e.properties) or {}))
+    return out

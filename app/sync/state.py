@@ -37,6 +37,19 @@ class ProfileFeatures:
     purchases: int
     rating_mean: float | None
     top: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)  # traits and describing data, PII removed
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One event as the prediction layer needs it: type, time, money value, properties without PII."""
+
+    profile_id: str
+    event_id: str
+    type: str
+    time: datetime
+    value: float | None
+    properties: dict[str, Any]
 
 
 class SyncState(Protocol):
@@ -45,7 +58,8 @@ class SyncState(Protocol):
     async def fingerprints(self, profile_ids: Sequence[str]) -> dict[str, str]: ...
 
     async def commit_batch(self, rows: Sequence[IndexedRow], deleted: Sequence[str], aliases: dict[str, str],
-                           features: Sequence[ProfileFeatures] = ()) -> None: ...
+                           features: Sequence[ProfileFeatures] = (),
+                           events: dict[str, list[EventRow]] | None = None) -> None: ...
 
     async def all_profile_ids(self) -> set[str]: ...
 

@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 TARGET = "tracardi"
 
 
+async def enqueue_traits(queue: WritebackRepository, predictions: PredictionsRepository,
+                         profile_ids: list[str]) -> int:
+    """Queue the current AI traits (predictions of active models, published segments) of these profiles.
+    Idempotent: the queue keeps one item per profile and payload."""
+    traits = await predictions.current_traits(profile_ids)
+    return await queue.enqueue(TARGET, [(pid, t) for pid, t in sorted(traits.items())])
+
+
 @dataclass
 class WritebackReport:
     delivered: int = 0
@@ -43,9 +51,7 @@ class TracardiWriteback:
         self.max_attempts = max_attempts
 
     async def enqueue_profiles(self, profile_ids: list[str]) -> int:
-        """Queue the current AI traits (predictions of active models, segments) of these profiles."""
-        traits = await self.predictions.current_traits(profile_ids)
-        return await self.queue.enqueue(TARGET, [(pid, t) for pid, t in sorted(traits.items())])
+        return await enqueue_traits(self.queue, self.predictions, profile_ids)
 
     async def deliver(self, batch: int = 1000) -> WritebackReport:
         report = WritebackReport()

@@ -1,0 +1,64 @@
+"""HTTP routes of smart segments (thin: parse, call the service, deliver write-back when Tracardi is set)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from app.segments.schemas import (
+    DescriptionSegmentRequest,
+    DiscoverRequest,
+    DiscoverResponse,
+    LookalikeRequest,
+    MemberPage,
+    PublishResponse,
+    Segment,
+    SegmentList,
+)
+from app.segments.service import SegmentService
+
+router = APIRouter(prefix="/v1/segments", tags=["segments"])
+
+
+def _service(request: Request) -> SegmentService:
+    return request.app.state.container.segments  # type: ignore[no-any-return]
+
+
+@router.post("/discover", response_model=DiscoverResponse, summary="Cluster profiles into named segments")
+async def discover(body: DiscoverRequest, request: Request) -> DiscoverResponse:
+    return await _service(request).discover(body)
+
+
+@router.get("", response_model=SegmentList, summary="Current segments")
+async def list_segments(request: Request, include_retired: bool = False) -> SegmentList:
+    return SegmentList(segments=await _service(request).current(include_retired))
+
+
+@router.post("", response_model=Segment, summary="A segment from a description (refreshed on each sync)")
+async def create_description(body: DescriptionSegmentRequest, request: Request) -> Segment:
+    return await _service(request).create_description(body)
+
+
+@router.post("/lookalike", response_model=Segment, summary="The N non-members most similar to a segment")
+async def create_lookalike(body: LookalikeRequest, request: Request) -> Segment:
+    return await _service(request).create_lookalike(body)
+
+
+@router.get("/{segment_id}", response_model=Segment, summary="One segment: name, explanation, rules")
+async def show(segment_id: str, request: Request) -> Segment:
+    return await _service(request).show(segment_id)
+
+
+@router.get("/{segment_id}/members", response_model=MemberPage, summary="Members, closest to the centre first")
+async def members(segment_id: str, request: Request, limit: int = Query(100, ge=1, le=10000),
+                  offset: int = Query(0, ge=0)) -> MemberPage:
+    return await _service(request).members(segment_id, limit, offset)
+
+
+@router.post("/{segment_id}/publish", response_model=PublishResponse,
+             summary="Publish membership to PostgreSQL traits and Tracardi (traits.ai.segments)")
+async def publish(segment_id: str, request: Request) -> PublishResponse:
+    res = await _service(request).publish(segment_id)
+    report = await request.app.state.container.deliver_writeback()
+    if report is not None:
+        res.delivered = report.delivered
+    return res

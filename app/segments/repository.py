@@ -1,0 +1,148 @@
+"""Segment definitions (versioned), memberships and fitted segmentations in PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    segment_id: str
+    version: int
+    name: str
+    description: str
+    kind: str
+    status: str
+    definition: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    size: int
+
+
+_CURRENT = ("SELECT d.*, (SELECT count(*) FROM profile_ai.segment_memberships m WHERE m.segment_id = d.segment_id "
+            "AND m.version = d.version) AS size FROM profile_ai.current_segments d")
+
+
+def _row(r: asyncpg.Record) -> SegmentRow:
+    return SegmentRow(r["segment_id"], r["version"], r["name"], r["description"], r["kind"], r["status"],
+                      r["definition"], r["created_at"], r["updated_at"], r["published_at"], r["size"])
+
+
+class SegmentRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def current(self, include_retired: bool = False) -> list[SegmentRow]:
+        where = "" if include_retired else " WHERE d.status <> 'retired'"
+        return [_row(r) for r in await self.pool.fetch(_CURRENT + where + " ORDER BY d.kind, size DESC")]
+
+    async def get(self, segment_id: str) -> SegmentRow | None:
+        r = await self.pool.fetchrow(_CURRENT + " WHERE d.segment_id = $1", segment_id)
+        return _row(r) if r else None
+
+    async def members(self, segment_id: str, version: int, limit: int | None = None, offset: int = 0,
+                      ) -> list[tuple[str, float | None]]:
+        rows = await self.pool.fetch(
+            "SELECT profile_id, score FROM profile_ai.segment_memberships WHERE segment_id = $1 AND version = $2 "
+            "ORDER BY score DESC NULLS LAST, profile_id LIMIT $3 OFFSET $4", segment_id, version, limit, offset)
+        return [(r["profile_id"], r["score"]) for r in rows]
+
+    async def member_sets(self, kind: str = "discovered") -> dict[str, set[str]]:
+        """Members of the current version of every live segment of a kind."""
+        rows = await self.pool.fetch(
+            "SELECT m.segment_id, m.profile_id FROM profile_ai.segment_memberships m JOIN profile_ai.current_segments d "
+            "ON d.segment_id = m.segment_id AND d.version = m.version WHERE d.kind = $1 AND d.status <> 'retired'",
+            kind)
+        out: dict[str, set[str]] = {}
+        for r in rows:
+            out.setdefault(r["segment_id"], set()).add(r["profile_id"])
+        return out
+
+    async def next_run_version(self) -> int:
+        return int(await self.pool.fetchval("SELECT COALESCE(max(version), 0) + 1 FROM profile_ai.segmentations"))
+
+    async def latest_segmentation(self) -> dict[str, Any] | None:
+        r = await self.pool.fetchrow("SELECT * FROM profile_ai.segmentations ORDER BY version DESC LIMIT 1")
+        return dict(r) if r else None
+
+    async def save_discovery(self, run_version: int, params: dict[str, Any], model: dict[str, Any],
+                             quality: dict[str, Any], segments: Sequence[dict[str, Any]],
+                             memberships: Sequence[tuple[str, int, str, float]], retired: Sequence[str]) -> None:
+        """One transaction: the fitted model, each segment's new version, its members, and the retirement of
+        previous segments nothing matched."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO profile_ai.segmentations(version, params, model, quality) "
+                               "VALUES ($1, $2, $3, $4)", run_version, params, model, quality)
+            for s in segments:
+                await conn.execute(
+                    "INSERT INTO profile_ai.segment_definitions(segment_id, version, name, description, definition, "
+                    "kind, status, run_version, published_at) VALUES ($1,$2,$3,$4,$5,'discovered',$6,$7,$8)",
+                    s["segment_id"], s["version"], s["name"], s["description"], s["definition"], s["status"],
+                    run_version, s.get("published_at"))
+            await self._copy_members(conn, memberships)
+            if retired:
+                await conn.execute(
+                    "UPDATE profile_ai.segment_definitions d SET status = 'retired', updated_at = now() "
+                    "FROM profile_ai.current_segments c WHERE d.segment_id = c.segment_id AND d.version = c.version "
+                    "AND d.segment_id = ANY($1::text[])", list(retired))
+
+    @staticmethod
+    async def _copy_members(conn: asyncpg.Connection, rows: Sequence[tuple[str, int, str, float]]) -> None:
+        if rows:
+            await conn.copy_records_to_table("segment_memberships", schema_name="profile_ai",
+                                             columns=["segment_id", "version", "profile_id", "score"],
+                                             records=list(rows))
+
+    async def upsert_saved(self, segment_id: str, name: str, description: str, kind: str,
+                           definition: dict[str, Any]) -> None:
+        """A description or lookalike segment: one version, its definition editable."""
+        await self.pool.execute(
+            "INSERT INTO profile_ai.segment_definitions(segment_id, version, name, description, definition, kind) "
+            "VALUES ($1, 1, $2, $3, $4, $5) ON CONFLICT (segment_id, version) DO UPDATE SET name = EXCLUDED.name, "
+            "description = EXCLUDED.description, definition = EXCLUDED.definition, updated_at = now()",
+            segment_id, name, description, definition, kind)
+
+    async def replace_members(self, segment_id: str, version: int, rows: Sequence[tuple[str, float]],
+                              definition: dict[str, Any] | None = None) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM profile_ai.segment_memberships WHERE segment_id = $1 AND version = $2",
+                               segment_id, version)
+            await self._copy_members(conn, [(segment_id, version, pid, score) for pid, score in rows])
+            if definition is not None:
+                await conn.execute("UPDATE profile_ai.segment_definitions SET definition = $3, updated_at = now() "
+                                   "WHERE segment_id = $1 AND version = $2", segment_id, version, definition)
+
+    async def add_members(self, rows: Sequence[tuple[str, int, str, float]]) -> None:
+        """Assignment of new profiles: idempotent (a profile re-assigned keeps one row per segment version)."""
+        if not rows:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            pids = sorted({r[2] for r in rows})
+            versions = sorted({(r[0], r[1]) for r in rows})
+            # a profile belongs to one discovered segment of a run: drop any earlier assignment in this run
+            await conn.execute(
+                "DELETE FROM profile_ai.segment_memberships m USING profile_ai.segment_definitions d "
+                "WHERE m.segment_id = d.segment_id AND m.version = d.version AND d.kind = 'discovered' "
+                "AND d.run_version = (SELECT run_version FROM profile_ai.segment_definitions WHERE segment_id = $2 "
+                "AND version = $3) AND m.profile_id = ANY($1::text[])", pids, versions[0][0], versions[0][1])
+            await self._copy_members(conn, rows)
+
+    async def set_status(self, segment_id: str, version: int, status: str) -> None:
+        await self.pool.execute(
+            "UPDATE profile_ai.segment_definitions SET status = $3, updated_at = now(), published_at = "
+            "CASE WHEN $3 = 'published' THEN now() ELSE published_at END WHERE segment_id = $1 AND version = $2",
+            segment_id, version, status)
+
+    async def delete(self, segment_id: str) -> None:
+        await self.pool.execute("DELETE FROM profile_ai.segment_definitions WHERE segment_id = $1", segment_id)
+
+    async def previous_members(self, segment_id: str) -> set[str]:
+        """Everyone who was ever a member of any version (to clear a trait from people who left)."""
+        return {r["profile_id"] for r in await self.pool.fetch(
+            "SELECT DISTINCT profile_id FROM profile_ai.segment_memberships WHERE segment_id = $1", segment_id)}

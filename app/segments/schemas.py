@@ -1,0 +1,85 @@
+"""Segments as the API and CLI show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class DiscoverRequest(BaseModel):
+    n_clusters: int | None = Field(None, ge=2, le=50, description="fix k; default: chosen by silhouette + stability")
+    k_min: int = Field(3, ge=2, le=50)
+    k_max: int = Field(10, ge=2, le=50)
+    vector_weight: float = Field(1.0, ge=0)
+    behaviour_weight: float = Field(0.2, ge=0)
+    random_state: int = 0
+
+
+class Segment(BaseModel):
+    segment_id: str
+    version: int
+    name: str
+    description: str
+    kind: str  # discovered | description | lookalike
+    status: str  # draft | published | retired
+    size: int
+    share: float | None = None
+    stability: float | None = None
+    features: list[dict[str, Any]] = []
+    terms: list[dict[str, Any]] = []
+    exemplars: list[str] = []
+    rules: dict[str, Any] = {}
+    definition: dict[str, Any] = {}
+    created_at: str
+    updated_at: str
+    published_at: str | None = None
+
+
+class DiscoverResponse(BaseModel):
+    run_version: int
+    k: int
+    stability: float
+    selection: list[dict[str, float]]
+    kept_ids: int
+    retired: list[str]
+    seconds: float
+    segments: list[Segment]
+
+
+class SegmentList(BaseModel):
+    segments: list[Segment]
+
+
+class Member(BaseModel):
+    profile_id: str
+    score: float | None
+
+
+class MemberPage(BaseModel):
+    segment_id: str
+    version: int
+    total: int
+    members: list[Member]
+
+
+class DescriptionSegmentRequest(BaseModel):
+    name: str = Field(..., min_length=1, max_length=200)
+    description: str = Field(..., min_length=3, max_length=1000, description="who the segment is, in words")
+    filters: dict[str, Any] | list[str] | None = None
+    threshold: float = Field(0.45, ge=-1, le=1, description="minimum cosine similarity to the description")
+    max_members: int = Field(10000, ge=1, le=1_000_000)
+
+
+class LookalikeRequest(BaseModel):
+    seed_segment_id: str
+    size: int = Field(100, ge=1, le=100_000)
+    name: str | None = None
+
+
+class PublishResponse(BaseModel):
+    segment_id: str
+    version: int
+    members: int
+    queued: int
+    delivered: int | None = None

@@ -1,0 +1,300 @@
+"""Smart segments: discover (cluster, name, explain, export rules), keep ids across refreshes, assign new
+profiles, description and lookalike segments, publish membership to PostgreSQL and Tracardi.
+
+The heavy parts (reading every vector, clustering, naming) run in a thread; the library in segmentation/
+does the maths, this module does identity, versions and storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.errors import InvalidRequestError, NotFoundError
+from app.search.filters import parse_filters
+from app.segments.repository import SegmentRepository, SegmentRow
+from app.segments.schemas import (
+    DescriptionSegmentRequest,
+    DiscoverRequest,
+    DiscoverResponse,
+    LookalikeRequest,
+    Member,
+    MemberPage,
+    PublishResponse,
+    Segment,
+)
+from embeddings.encoder import Encoder
+from embeddings.index import VectorIndex
+from segmentation import SegmentModel, discover, match_segments
+
+log = logging.getLogger(__name__)
+
+RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "active_days", "spend_total",
+                 "purchases", "rating_mean", "last_seen", "document"]
+Enqueue = Callable[[list[str]], Awaitable[int]]
+
+
+@dataclass
+class Population:
+    ids: list[str]
+    vectors: np.ndarray
+    records: list[dict[str, Any]]
+
+
+def _segment(row: SegmentRow) -> Segment:
+    d = row.definition or {}
+    return Segment(segment_id=row.segment_id, version=row.version, name=row.name, description=row.description,
+                   kind=row.kind, status=row.status, size=row.size, share=d.get("share"),
+                   stability=d.get("stability"), features=d.get("features", []), terms=d.get("terms", []),
+                   exemplars=d.get("exemplars", []), rules=d.get("rules", {}),
+                   definition={k: v for k, v in d.items()
+                               if k not in ("features", "terms", "exemplars", "rules", "share", "stability")},
+                   created_at=row.created_at.isoformat(), updated_at=row.updated_at.isoformat(),
+                   published_at=row.published_at.isoformat() if row.published_at else None)
+
+
+def _new_id(seed: str) -> str:
+    return "seg-" + hashlib.sha1(seed.encode()).hexdigest()[:10]
+
+
+class SegmentService:
+    def __init__(self, index: VectorIndex, encoder: Encoder, repo: SegmentRepository, enqueue: Enqueue,
+                 *, min_jaccard: float = 0.5) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.repo = repo
+        self.enqueue = enqueue  # queues the current AI traits of profiles for write-back
+        self.min_jaccard = min_jaccard
+        self._lock = asyncio.Lock()  # one discovery/refresh at a time: versions stay consecutive
+
+    # -- reading the population from the index
+    def _population(self, profile_ids: list[str] | None = None) -> Population:
+        if profile_ids is None:
+            hits = [h for batch in self.index.scroll(batch=2000, with_vector=True, fields=RECORD_FIELDS)
+                    for h in batch]
+        else:
+            hits = self.index.retrieve(profile_ids, with_vector=True)
+        hits = [h for h in hits if h.vector is not None]
+        hits.sort(key=lambda h: str(h.payload.get("profile_id")))  # scroll order is not a contract
+        vectors = (np.asarray([h.vector for h in hits], dtype=np.float32) if hits
+                   else np.zeros((0, self.index.dim), dtype=np.float32))
+        return Population([str(h.payload["profile_id"]) for h in hits], vectors, [h.payload for h in hits])
+
+    # -- discovery
+    async def discover(self, req: DiscoverRequest) -> DiscoverResponse:
+        if req.k_min > req.k_max:
+            raise InvalidRequestError(f"k_min {req.k_min} > k_max {req.k_max}")
+        async with self._lock:
+            t0 = time.perf_counter()
+            pop = await asyncio.to_thread(self._population)
+            if len(pop.ids) < 10:
+                raise InvalidRequestError(f"{len(pop.ids)} profiles indexed: sync at least 10 before discovering "
+                                          "segments")
+            if req.n_clusters is not None and req.n_clusters > len(pop.ids) // 2:
+                raise InvalidRequestError(f"n_clusters={req.n_clusters} is too many for {len(pop.ids)} profiles")
+            found = await asyncio.to_thread(
+                discover, pop.vectors, pop.records, [str(r.get("document") or "") for r in pop.records],
+                n_clusters=req.n_clusters, k_min=req.k_min, k_max=req.k_max, vector_weight=req.vector_weight,
+                behaviour_weight=req.behaviour_weight, random_state=req.random_state)
+            run = await self.repo.next_run_version()
+            k = found.clusterer.n_clusters_
+            member_sets = [{pop.ids[i] for i in np.flatnonzero(found.labels == c)} for c in range(k)]
+            previous = await self.repo.member_sets("discovered")
+            matched = match_segments(previous, member_sets, min_jaccard=self.min_jaccard)
+            current = {r.segment_id: r for r in await self.repo.current() if r.kind == "discovered"}
+            segments: list[dict[str, Any]] = []
+            memberships: list[tuple[str, int, str, float]] = []
+            for c in range(k):
+                desc = found.descriptions[c]
+                prev = matched.get(c)
+                old = current.get(prev[0]) if prev else None
+                sid = old.segment_id if old else _new_id(f"{run}:{c}:{sorted(member_sets[c])[:3]}")
+                definition = {
+                    "share": desc.share, "stability": round(float(found.clusterer.cluster_stability_[c]), 3),
+                    "features": desc.features, "terms": desc.terms,
+                    "exemplars": [pop.ids[i] for i in found.exemplars[c]], "rules": found.rules[c],
+                    "label": c, "generated_name": desc.name,
+                    "matched": {"previous_version": old.version, "jaccard": prev[1]} if old and prev else None,
+                }
+                segments.append({"segment_id": sid, "version": run, "definition": definition,
+                                 "name": old.name if old else desc.name,  # a kept segment keeps its name
+                                 "description": desc.description,
+                                 "status": old.status if old else "draft",
+                                 "published_at": old.published_at if old else None})
+                idx = np.flatnonzero(found.labels == c)
+                memberships.extend((sid, run, pop.ids[i], round(float(-found.distances[i]), 5)) for i in idx)
+            kept = {s["segment_id"] for s in segments}
+            retired = sorted(set(current) - kept)
+            quality = {"k": k, "stability": found.clusterer.stability_, "selection": found.clusterer.selection_,
+                       "profiles": len(pop.ids)}
+            params = req.model_dump()
+            await self.repo.save_discovery(run, params, found.model.to_dict(), quality, segments, memberships,
+                                           retired)
+            # published segments changed membership: their members' traits are due again in Tracardi
+            touched = {sid for sid in kept | set(retired)
+                       if (current.get(sid) and current[sid].status == "published")}
+            if touched:
+                await self._enqueue_segments(touched)
+            out = [await self.show(s["segment_id"]) for s in segments]
+            return DiscoverResponse(run_version=run, k=k, stability=round(found.clusterer.stability_, 3),
+                                    selection=[{kk: round(v, 4) for kk, v in s.items()}
+                                               for s in found.clusterer.selection_],
+                                    kept_ids=sum(1 for s in segments if current.get(s["segment_id"])),
+                                    retired=retired, seconds=round(time.perf_counter() - t0, 2), segments=out)
+
+    # -- reading
+    async def current(self, include_retired: bool = False) -> list[Segment]:
+        return [_segment(r) for r in await self.repo.current(include_retired)]
+
+    async def _row(self, segment_id: str) -> SegmentRow:
+        row = await self.repo.get(segment_id)
+        if row is None:
+            raise NotFoundError(f"segment {segment_id!r} not found")
+        return row
+
+    async def show(self, segment_id: str) -> Segment:
+        return _segment(await self._row(segment_id))
+
+    async def members(self, segment_id: str, limit: int = 100, offset: int = 0) -> MemberPage:
+        if not 1 <= limit <= 10_000 or offset < 0:
+            raise InvalidRequestError("limit must be 1..10000 and offset >= 0")
+        row = await self._row(segment_id)
+        rows = await self.repo.members(segment_id, row.version, limit, offset)
+        return MemberPage(segment_id=segment_id, version=row.version, total=row.size,
+                          members=[Member(profile_id=p, score=s) for p, s in rows])
+
+    # -- publishing
+    async def _enqueue_segments(self, segment_ids: set[str]) -> int:
+        ids: set[str] = set()
+        for sid in segment_ids:
+            ids |= await self.repo.previous_members(sid)  # leavers too: their trait must lose the segment
+        return await self.enqueue(sorted(ids)) if ids else 0
+
+    async def publish(self, segment_id: str) -> PublishResponse:
+        """Mark the current version published and queue every member's (and former member's) traits."""
+        row = await self._row(segment_id)
+        if row.status == "retired":
+            raise InvalidRequestError(f"segment {segment_id!r} is retired; discover again or publish a live one")
+        await self.repo.set_status(segment_id, row.version, "published")
+        queued = await self._enqueue_segments({segment_id})
+        return PublishResponse(segment_id=segment_id, version=row.version, members=row.size, queued=queued)
+
+    async def unpublish(self, segment_id: str) -> PublishResponse:
+        row = await self._row(segment_id)
+        await self.repo.set_status(segment_id, row.version, "draft")
+        queued = await self._enqueue_segments({segment_id})
+        return PublishResponse(segment_id=segment_id, version=row.version, members=row.size, queued=queued)
+
+    # -- description and lookalike segments
+    async def create_description(self, req: DescriptionSegmentRequest) -> Segment:
+        filters = parse_filters(req.filters)  # a bad filter fails before anything is stored
+        sid = "desc-" + hashlib.sha1(req.name.strip().lower().encode()).hexdigest()[:10]
+        definition = {"query": req.description, "filters": req.filters, "threshold": req.threshold,
+                      "max_members": req.max_members}
+        await self.repo.upsert_saved(sid, req.name, req.description, "description", definition)
+        await self._refresh_description(sid, definition, filters)
+        return await self.show(sid)
+
+    async def _refresh_description(self, sid: str, definition: dict[str, Any], filters: list[Any] | None = None,
+                                   ) -> int:
+        conditions = parse_filters(definition.get("filters")) if filters is None else filters
+        vec = await asyncio.to_thread(self.encoder.encode_query, definition["query"])
+        hits = await asyncio.to_thread(self.index.search, dense=vec, sparse=None, filters=conditions,
+                                       limit=int(definition.get("max_members", 10000)), mode="dense")
+        rows = [(str(h.payload.get("profile_id")), round(float(h.score), 5)) for h in hits
+                if h.score >= float(definition["threshold"])]
+        row = await self._row(sid)
+        await self.repo.replace_members(sid, row.version, rows)
+        return len(rows)
+
+    async def create_lookalike(self, req: LookalikeRequest) -> Segment:
+        seed = await self._row(req.seed_segment_id)
+        seed_ids = {p for p, _ in await self.repo.members(seed.segment_id, seed.version)}
+        if not seed_ids:
+            raise InvalidRequestError(f"segment {seed.segment_id!r} has no members to look alike")
+        sid = "look-" + hashlib.sha1(f"{seed.segment_id}:{req.size}".encode()).hexdigest()[:10]
+        name = req.name or f"Lookalikes of {seed.name}"
+        definition = {"seed_segment_id": seed.segment_id, "size": req.size}
+        await self.repo.upsert_saved(sid, name, f"The {req.size} non-members most similar to '{seed.name}'.",
+                                     "lookalike", definition)
+        await self._refresh_lookalike(sid, definition)
+        return await self.show(sid)
+
+    async def _refresh_lookalike(self, sid: str, definition: dict[str, Any]) -> int:
+        seed = await self._row(definition["seed_segment_id"])
+        seed_ids = {p for p, _ in await self.repo.members(seed.segment_id, seed.version)}
+        pop = await asyncio.to_thread(self._population)
+
+        def rank() -> tuple[list[tuple[str, float]], dict[str, float | None]]:
+            member = np.array([p in seed_ids for p in pop.ids])
+            if not member.any() or member.all():
+                return [], {}
+            centre = pop.vectors[member].mean(axis=0)
+            centre /= np.linalg.norm(centre) or 1.0
+            others = np.flatnonzero(~member)
+            sims = pop.vectors[others] @ centre
+            order = np.argsort(-sims, kind="stable")
+            # percentile of each candidate's similarity among all non-members (100 = most similar)
+            pct = 100.0 * (1.0 - np.arange(len(order)) / len(order))
+            top = order[: int(definition["size"])]
+            rows = [(pop.ids[others[i]], round(float(sims[i]), 5)) for i in top]
+            cut = {"min_similarity": round(float(sims[top[-1]]), 5) if len(top) else None,
+                   "min_percentile": round(float(pct[len(top) - 1]), 2) if len(top) else None}
+            return rows, cut
+
+        rows, cut = await asyncio.to_thread(rank)
+        row = await self._row(sid)
+        await self.repo.replace_members(sid, row.version, rows, {**definition, **cut})
+        return len(rows)
+
+    # -- after every sync
+    async def refresh(self) -> dict[str, int]:
+        """Assign profiles no discovered segment holds yet to the nearest segment of the current run (no
+        re-clustering), and re-evaluate description and lookalike segments. Idempotent."""
+        async with self._lock:
+            report = {"assigned": 0, "description_segments": 0, "lookalike_segments": 0}
+            seg = await self.repo.latest_segmentation()
+            segments = await self.repo.current()
+            discovered = [s for s in segments if s.kind == "discovered" and s.definition.get("label") is not None
+                          and seg is not None and s.version == seg["version"]]
+            if seg is not None and discovered:
+                held = set().union(*(await self.repo.member_sets("discovered")).values()) \
+                    if discovered else set()
+                indexed = await asyncio.to_thread(
+                    lambda: [str(h.payload["profile_id"]) for b in self.index.scroll(fields=["profile_id"])
+                             for h in b])
+                new = sorted(set(indexed) - held)
+                if new:
+                    pop = await asyncio.to_thread(self._population, new)
+                    model = SegmentModel.from_dict(seg["model"])
+                    labels, dist = await asyncio.to_thread(model.assign, pop.vectors, pop.records)
+                    by_label = {int(s.definition["label"]): s for s in discovered}
+                    rows = [(by_label[int(lab)].segment_id, seg["version"], pid, round(float(-d), 5))
+                            for pid, lab, d in zip(pop.ids, labels, dist, strict=True) if int(lab) in by_label]
+                    await self.repo.add_members(rows)
+                    report["assigned"] = len(rows)
+                    published = {r[0] for r in rows if by_label and any(
+                        s.segment_id == r[0] and s.status == "published" for s in discovered)}
+                    if published:
+                        await self.enqueue(sorted({r[2] for r in rows if r[0] in published}))
+            for s in segments:
+                if s.kind not in ("description", "lookalike"):
+                    continue
+                before = {p for p, _ in await self.repo.members(s.segment_id, s.version)}
+                if s.kind == "description":
+                    await self._refresh_description(s.segment_id, s.definition)
+                else:
+                    await self._refresh_lookalike(s.segment_id, s.definition)
+                report[f"{s.kind}_segments"] += 1
+                if s.status == "published":  # joiners and leavers get their traits re-sent
+                    after = {p for p, _ in await self.repo.members(s.segment_id, s.version)}
+                    if before ^ after:
+                        await self.enqueue(sorted(before ^ after))
+            return report

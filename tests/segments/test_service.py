@@ -1,0 +1,143 @@
+"""Segments end to end on real parts: MovieLens profiles synced with the real model into Qdrant Edge and a
+real PostgreSQL; discovery, stable ids, assignment of new profiles, description and lookalike segments,
+publishing through the write-back queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.errors import InvalidRequestError, NotFoundError
+from app.segments.schemas import DescriptionSegmentRequest, DiscoverRequest, LookalikeRequest
+from tests.conftest import LoopRunner, create_database
+
+
+def subset(export: Path, n: int, out: Path) -> Path:
+    """The first n profiles of an export directory and their events."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = (export / "profiles.ndjson").read_text().splitlines()[:n]
+    ids = {json.loads(ln)["id"] for ln in lines}
+    (out / "profiles.ndjson").write_text("\n".join(lines) + "\n")
+    with (export / "events.ndjson").open() as src, (out / "events.ndjson").open("w") as dst:
+        for ln in src:
+            if json.loads(ln)["profile"]["id"] in ids:
+                dst.write(ln)
+    return out
+
+
+@pytest.fixture(scope="module")
+def seg(encoder, movielens_export: Path, tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+        pg_server: str) -> Iterator[Any]:
+    """A container over the first 160 MovieLens users (its own index and database: tests here may write)."""
+    from app.config import DatabaseSettings, Settings
+    from app.container import Container
+
+    root = tmp_path_factory.mktemp("segments")
+    runner = LoopRunner()
+    settings = Settings(data_dir=root / "data", database=DatabaseSettings(url=create_database(pg_server)))
+    c = runner.run(Container.create(settings, encoder=encoder))
+    c.run = runner.run
+    c.exports = {n: subset(movielens_export, n, root / f"export-{n}") for n in (160, 190)}
+    assert runner.run(c.sync.run(c.source(str(c.exports[160])))).embedded == 160
+    yield c
+    runner.run(c.aclose())
+    runner.close()
+
+
+def test_discover_names_explains_and_stores_segments(seg: Any) -> None:
+    res = seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=5, random_state=0)))
+    assert 3 <= res.k <= 5 and len(res.segments) == res.k
+    assert sum(s.size for s in res.segments) == 160
+    assert len({s.name for s in res.segments}) == res.k
+    for s in res.segments:
+        assert s.status == "draft" and s.kind == "discovered"
+        assert s.description.startswith(f"{s.size:,} profiles")
+        assert s.exemplars and len(s.exemplars) <= 5
+        assert 0 <= s.rules["sql"]["precision"] <= 1 and s.rules["sql"]["sql"]
+        assert s.stability is not None
+    # the SQL rule runs on the real tables and its measured precision matches what PostgreSQL selects
+    best = max(res.segments, key=lambda s: s.rules["sql"]["precision"] * s.rules["sql"]["recall"])
+    members = {m.profile_id for m in seg.run(seg.segments.members(best.segment_id, limit=1000)).members}
+    rows = seg.run(seg.database.pool.fetch(
+        f"SELECT profile_id FROM profile_ai.profile_features f WHERE {best.rules['sql']['sql']}"))
+    selected = {r["profile_id"] for r in rows}
+    assert selected, best.rules["sql"]["sql"]
+    assert len(selected & members) / len(selected) == pytest.approx(best.rules["sql"]["precision"], abs=0.02)
+    assert len(selected & members) / len(members) == pytest.approx(best.rules["sql"]["recall"], abs=0.02)
+
+
+def test_rerun_keeps_ids_and_names_and_versions(seg: Any) -> None:
+    first = seg.run(seg.segments.current())
+    again = seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=5, random_state=0)))
+    assert again.kept_ids == len(first)
+    assert {s.segment_id for s in again.segments} == {s.segment_id for s in first}
+    assert {s.name for s in again.segments} == {s.name for s in first}
+    assert all(s.version == again.run_version > first[0].version for s in again.segments)
+    # the old version and its members are kept
+    n = seg.run(seg.database.pool.fetchval("SELECT count(DISTINCT version) FROM profile_ai.segment_definitions"))
+    assert n >= 2
+
+
+def test_publish_is_idempotent_and_feeds_the_traits_view(seg: Any) -> None:
+    s = seg.run(seg.segments.current())[0]
+    pub = seg.run(seg.segments.publish(s.segment_id))
+    assert pub.members == s.size and pub.queued == s.size
+    assert seg.run(seg.segments.publish(s.segment_id)).queued == 0  # nothing changed: nothing re-queued
+    some = seg.run(seg.segments.members(s.segment_id, limit=3)).members
+    traits = seg.run(seg.predictions_repo.current_traits([m.profile_id for m in some]))
+    assert all(s.segment_id in t["segments"] for t in traits.values())
+    queued = seg.run(seg.database.pool.fetch(
+        "SELECT payload FROM profile_ai.writeback_queue WHERE status = 'pending' LIMIT 5"))
+    assert all(s.segment_id in r["payload"]["segments"] for r in queued)
+    assert seg.run(seg.segments.show(s.segment_id)).status == "published"
+
+
+def test_new_profiles_are_assigned_without_reclustering(seg: Any) -> None:
+    runs = seg.run(seg.database.pool.fetchval("SELECT count(*) FROM profile_ai.segmentations"))
+    result = seg.run(seg.sync.run(seg.source(str(seg.exports[190]))))
+    assert result.embedded == 30
+    report = seg.run(seg.after_sync())
+    assert report["assigned"] == 30
+    assert seg.run(seg.database.pool.fetchval("SELECT count(*) FROM profile_ai.segmentations")) == runs
+    total = sum(s.size for s in seg.run(seg.segments.current()) if s.kind == "discovered")
+    assert total == 190
+    assert seg.run(seg.after_sync())["assigned"] == 0  # idempotent
+
+
+def test_description_segment_refreshes_and_lookalikes_rank_non_members(seg: Any) -> None:
+    req = DescriptionSegmentRequest(name="Sci-fi fans", description="science fiction and space adventure fans",
+                                    threshold=0.3)
+    s = seg.run(seg.segments.create_description(req))
+    assert s.kind == "description" and s.size > 0
+    before = s.size
+    seg.run(seg.database.pool.execute(
+        "DELETE FROM profile_ai.segment_memberships WHERE segment_id = $1", s.segment_id))
+    assert seg.run(seg.segments.show(s.segment_id)).size == 0
+    assert seg.run(seg.after_sync())["description_segments"] == 1
+    assert seg.run(seg.segments.show(s.segment_id)).size == before
+    # a higher bar selects a subset
+    tight = seg.run(seg.segments.create_description(req.model_copy(update={"threshold": 0.45})))
+    assert tight.segment_id == s.segment_id and tight.size < before
+
+    look = seg.run(seg.segments.create_lookalike(LookalikeRequest(seed_segment_id=s.segment_id, size=10)))
+    assert look.kind == "lookalike" and look.size == 10
+    seeds = {m.profile_id for m in seg.run(seg.segments.members(s.segment_id, limit=1000)).members}
+    found = seg.run(seg.segments.members(look.segment_id, limit=100)).members
+    assert not seeds & {m.profile_id for m in found}
+    scores = [m.score for m in found]
+    assert scores == sorted(scores, reverse=True)
+    assert look.definition["min_percentile"] > 90
+
+
+def test_bad_requests_are_clear(seg: Any) -> None:
+    with pytest.raises(NotFoundError):
+        seg.run(seg.segments.show("seg-nope"))
+    with pytest.raises(InvalidRequestError, match="k_min"):
+        seg.run(seg.segments.discover(DiscoverRequest(k_min=6, k_max=4)))
+    with pytest.raises(InvalidRequestError):
+        seg.run(seg.segments.create_description(DescriptionSegmentRequest(
+            name="x", description="anyone", filters=["no-operator-here"])))
