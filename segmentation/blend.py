@@ -27,8 +27,14 @@ class ProfileBlender(TransformerMixin, BaseEstimator):
         self.n_components = n_components
         self.random_state = random_state
 
+    max_fit_rows = 50_000  # PCA directions and block variances converge long before 1M rows
+
     def fit(self, X: Any, y: Any = None) -> ProfileBlender:
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        if X.shape[0] > self.max_fit_rows:
+            rng = np.random.default_rng(self.random_state)
+            X = X[np.sort(rng.choice(X.shape[0], self.max_fit_rows, replace=False))]
+        X = X.astype(np.float64)
         nv = X.shape[1] if self.n_vector_columns is None else int(self.n_vector_columns)
         if not 0 <= nv <= X.shape[1]:
             raise ValueError(f"n_vector_columns={nv} outside 0..{X.shape[1]}")
@@ -57,12 +63,15 @@ class ProfileBlender(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        out_dtype = X.dtype  # float32 in, float32 out (the clustering space of 1M profiles stays small)
-        X = X.astype(np.float64, copy=False)
+        out = np.empty((X.shape[0], self.components_.shape[0] + X.shape[1] - self.n_vector_columns_),
+                       dtype=X.dtype)  # float32 in, float32 out: the space of 1M profiles stays small
         nv = self.n_vector_columns_
-        P = (X[:, :nv] - self.vector_mean_) @ self.components_.T * self.vector_scale_
-        Bz = (X[:, nv:] - self.behaviour_mean_) / self.behaviour_std_ * self.behaviour_scale_
-        return np.hstack([P, Bz]).astype(out_dtype)
+        for start in range(0, X.shape[0], 50_000):  # in chunks: never a float64 copy of all rows
+            chunk = X[start:start + 50_000].astype(np.float64)
+            P = (chunk[:, :nv] - self.vector_mean_) @ self.components_.T * self.vector_scale_
+            Bz = (chunk[:, nv:] - self.behaviour_mean_) / self.behaviour_std_ * self.behaviour_scale_
+            out[start:start + len(chunk)] = np.hstack([P, Bz])
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Fitted state as plain lists (stored in PostgreSQL, so assignment needs no pickles)."""

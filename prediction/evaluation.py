@@ -1,0 +1,86 @@
+"""Model-card metrics, quality bands in plain words, and the data-sufficiency verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+MIN_ROWS = 50
+MIN_CLASS = 10  # fewer positives (or negatives) than this: refuse, the estimate would be noise
+THIN_CLASS = 100
+
+
+class InsufficientDataError(ValueError):
+    """Too little data for an honest model; the message says what is missing."""
+
+
+def sufficiency(y: np.ndarray, regression: bool) -> dict[str, Any]:
+    n = int(len(y))
+    pos = int((y > 0).sum())
+    neg = n - pos
+    reasons = []
+    if n < MIN_ROWS:
+        reasons.append(f"only {n} profiles in the training snapshot (need {MIN_ROWS})")
+    if pos < MIN_CLASS:
+        reasons.append(f"only {pos} {'profiles with spend' if regression else 'positives'} in the label window "
+                       f"(need {MIN_CLASS})")
+    if not regression and neg < MIN_CLASS:
+        reasons.append(f"only {neg} negatives in the label window (need {MIN_CLASS})")
+    if reasons:
+        return {"verdict": "insufficient", "reasons": reasons, "rows": n, "positives": pos}
+    thin = []
+    if pos < THIN_CLASS or (not regression and neg < THIN_CLASS):
+        thin.append(f"{min(pos, neg) if not regression else pos} examples in the rarer class: metrics are "
+                    "uncertain (wide confidence intervals)")
+    return {"verdict": "thin" if thin else "sufficient", "reasons": thin, "rows": n, "positives": pos}
+
+
+def lift_at(y: np.ndarray, score: np.ndarray, top: float = 0.1) -> float:
+    k = max(1, int(round(top * len(y))))
+    base = float(np.mean(y > 0))
+    if base == 0:
+        return 0.0
+    best = np.argsort(-score, kind="stable")[:k]
+    return float(np.mean(y[best] > 0) / base)
+
+
+def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | None]:
+    if len(np.unique(y)) < 2:
+        return {"auc": None, "pr_auc": None, "brier": None, "lift_top10": None, "base_rate": float(np.mean(y))}
+    probs = np.clip(p, 0, 1)
+    return {"auc": round(float(roc_auc_score(y, p)), 4), "pr_auc": round(float(average_precision_score(y, p)), 4),
+            "brier": round(float(brier_score_loss(y, probs)), 4), "lift_top10": round(lift_at(y, p), 3),
+            "base_rate": round(float(np.mean(y)), 4)}
+
+
+def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float | None]:
+    k = max(1, int(round(0.1 * len(y))))
+    top = np.argsort(-pred, kind="stable")[:k]
+    total = float(y.sum())
+    rho = spearmanr(y, pred).statistic if np.std(pred) > 0 and np.std(y) > 0 else np.nan
+    return {"mae": round(float(np.mean(np.abs(y - pred))), 4),
+            "rmse": round(float(np.sqrt(np.mean((y - pred) ** 2))), 4),
+            "spearman": None if np.isnan(rho) else round(float(rho), 4),
+            "top10_spend_share": round(float(y[top].sum() / total), 4) if total > 0 else None,
+            "total_actual": round(total, 2), "total_predicted": round(float(pred.sum()), 2)}
+
+
+def quality_band(metrics: dict[str, Any], regression: bool) -> tuple[str, str | None]:
+    """(band in plain words, a warning when results look too good to be true)."""
+    score = metrics.get("spearman") if regression else metrics.get("auc")
+    if score is None:
+        return "unknown: the holdout has a single class", None
+    cuts = [(0.85, "strong"), (0.75, "good"), (0.65, "fair"), (0.55, "weak")] if not regression else \
+        [(0.7, "strong"), (0.5, "good"), (0.3, "fair"), (0.1, "weak")]
+    band = next((name for cut, name in cuts if score >= cut), "no better than chance")
+    words = {"strong": "ranks customers very well", "good": "ranks customers well",
+             "fair": "ranks customers somewhat better than chance", "weak": "only slightly better than chance",
+             "no better than chance": "do not use for decisions"}[band]
+    warning = None
+    if (not regression and score >= 0.97) or (regression and score >= 0.95):
+        warning = ("results look too good: check for leakage (a trait or event that records the outcome "
+                   "itself, or events timestamped after they happened)")
+    return f"{band}: {words}", warning

@@ -1,0 +1,242 @@
+"""Train, evaluate and score a behaviour model, point in time.
+
+Snapshots: the model is evaluated at `as_of` (features before it, labels in (as_of, as_of + horizon]) after
+being fitted on an earlier snapshot `t_train` whose label window ends at as_of, so the holdout is strictly
+later than everything the evaluated model saw. When the history before as_of - horizon is too short (a
+young customer base, as in CDNOW), t_train moves to the middle of the history and its label window is
+shortened: the card says so. The model that is kept for scoring is refitted on the as_of snapshot.
+
+Profile vectors are deliberately not features: they summarise the whole history, the label window
+included, so a model trained on a past as_of would learn from the future.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from prediction.bgnbd import BetaGeoFitter, GammaGammaFitter, summarise
+from prediction.evaluation import (
+    InsufficientDataError,
+    classification_metrics,
+    quality_band,
+    regression_metrics,
+    sufficiency,
+)
+from prediction.events import DAY, EventLog, Goal
+from prediction.features import FeatureSpec, features, labels, population
+
+TIERS = ((99.0, "top 1%"), (90.0, "top 10%"), (50.0, "top 50%"))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def tier_of(percentile: float) -> str:
+    return next((name for cut, name in TIERS if percentile > cut), "rest")
+
+
+def percentiles(scores: np.ndarray) -> np.ndarray:
+    """Percent of scored profiles at or below each score (ties share the higher rank); 100 = the best."""
+    if scores.size == 0:
+        return scores
+    order = np.sort(scores)
+    return 100.0 * np.searchsorted(order, scores, side="right") / scores.size
+
+
+def _estimator(regression: bool, n: int, random_state: int | None) -> Any:
+    if regression:
+        return HistGradientBoostingRegressor(loss="poisson", max_iter=200, learning_rate=0.05,
+                                             random_state=random_state)
+    gbm = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=random_state)
+    # calibrated probabilities: isotonic needs data, Platt scaling is safer on small samples
+    return CalibratedClassifierCV(gbm, method="isotonic" if n >= 2000 else "sigmoid", cv=3)
+
+
+def _rfm(X: np.ndarray, names: list[str]) -> np.ndarray:
+    cols = [names.index(c) for c in ("recency_days", "events", "spend", "tenure_days")]
+    R = X[:, cols].copy()
+    R[:, 0] = np.nan_to_num(R[:, 0], nan=10_000.0)
+    R[:, 3] = np.nan_to_num(R[:, 3])
+    return np.log1p(np.maximum(R, 0))
+
+
+@dataclass
+class TrainedModel:
+    goal: Goal
+    horizon_days: float
+    as_of: float
+    spec: FeatureSpec
+    estimator: Any
+    feature_names: list[str]
+    static_names: list[str]
+    medians: np.ndarray
+    drivers: list[str]
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def matrix(self, log: EventLog, as_of: float, static: np.ndarray | None) -> np.ndarray:
+        X = features(log, self.spec, as_of)
+        if self.static_names:
+            S = static if static is not None else np.full((log.n_profiles, len(self.static_names)), np.nan)
+            X = np.hstack([X, S])
+        return X
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.goal.is_regression:
+            return np.maximum(self.estimator.predict(X), 0.0)
+        return np.asarray(self.estimator.predict_proba(X)[:, 1])
+
+
+def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = None, *,
+          purchase_types: Sequence[str] = (), activity_types: Sequence[str] | None = None,
+          static: np.ndarray | None = None, static_names: Sequence[str] = (),
+          random_state: int | None = 0) -> TrainedModel:
+    if log.time.size == 0:
+        raise InsufficientDataError("no events: sync a source before training")
+    start, end = log.span()
+    h = horizon_days * DAY
+    if as_of is None:
+        as_of = end - h  # the latest snapshot whose label window is fully observed
+    if as_of + h > end + DAY:
+        raise InsufficientDataError(
+            f"the label window ({_iso(as_of)} + {horizon_days:g} days) ends after the last event "
+            f"({_iso(end)}): choose an earlier --as-of or a shorter --horizon-days")
+    if as_of <= start:
+        raise InsufficientDataError(f"as_of {_iso(as_of)} is before the first event ({_iso(start)})")
+    t_train, train_h = as_of - h, h
+    notes = []
+    if population(log, t_train).sum() < 0.5 * population(log, as_of).sum():
+        t_train = start + (as_of - start) / 2  # young base: a shorter label window, more customers
+        train_h = as_of - t_train
+        notes.append(f"training snapshot moved to {_iso(t_train)} with a {train_h / DAY:.0f}-day label window, "
+                     f"because fewer than half of the customers existed {horizon_days:g} days before as_of")
+    regression = goal.is_regression
+    spec = FeatureSpec.fit(log, as_of, purchase_types, activity_types)
+    names = spec.names() + list(static_names)
+
+    def snapshot(t: float, window: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pop = population(log, t)
+        X = features(log, spec, t)
+        if static_names:
+            X = np.hstack([X, static if static is not None else np.full((log.n_profiles, len(static_names)),
+                                                                          np.nan)])
+        y = labels(log, goal, spec, t, window / DAY)
+        return X[pop], y[pop], np.flatnonzero(pop)
+
+    X_tr, y_tr, _ = snapshot(t_train, train_h)
+    if regression and train_h < h:  # a shortened window sees less spend: scale to the horizon (constant rate)
+        y_tr = y_tr * (h / train_h)
+    X_ev, y_ev, ev_rows = snapshot(as_of, h)
+    suff = sufficiency(y_tr, regression)
+    if suff["verdict"] == "insufficient":
+        raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]))
+    model = _estimator(regression, len(y_tr), random_state).fit(X_tr, y_tr)
+    pred_ev = np.maximum(model.predict(X_ev), 0) if regression else model.predict_proba(X_ev)[:, 1]
+    metrics = regression_metrics(y_ev, pred_ev) if regression else classification_metrics(y_ev, pred_ev)
+    band, warning = quality_band(metrics, regression)
+
+    # baselines on the same holdout
+    baselines: dict[str, Any] = {}
+    R_tr, R_ev = _rfm(X_tr, names), _rfm(X_ev, names)
+    if regression:
+        spend_rate = X_ev[:, names.index("spend")] / np.maximum(np.nan_to_num(X_ev[:, names.index("tenure_days")]),
+                                                                1.0) * (h / DAY)
+        baselines["historical_rate"] = regression_metrics(y_ev, spend_rate)
+    else:
+        rule = -np.nan_to_num(X_ev[:, names.index("recency_days")], nan=1e9) + 1e-3 * X_ev[:, names.index("events")]
+        if goal.kind == "churn":
+            rule = -rule
+        baselines["recency_frequency_rule"] = classification_metrics(y_ev, rule)
+        if len(np.unique(y_tr)) == 2:
+            lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(R_tr, y_tr)
+            baselines["logistic_rfm"] = classification_metrics(y_ev, lr.predict_proba(R_ev)[:, 1])
+    buy = log.type_mask(purchase_types) | np.isfinite(log.value)
+    if goal.kind in ("purchase", "ltv") and buy.any():
+        s = summarise(log, buy, as_of)
+        c = s.customer[ev_rows]
+        if c.sum() >= 50:
+            bg = BetaGeoFitter().fit(s.x[s.customer], s.t_x[s.customer], s.T[s.customer])
+            exp = np.zeros(len(ev_rows))
+            xi, txi, Ti = s.x[ev_rows], s.t_x[ev_rows], s.T[ev_rows]
+            exp[c] = bg.expected_purchases(h / DAY / 7.0, xi[c], txi[c], Ti[c])
+            params = {"r": round(bg.r_, 4), "alpha": round(bg.alpha_, 4), "a": round(bg.a_, 4), "b": round(bg.b_, 4)}
+            if regression:
+                gg = GammaGammaFitter().fit(s.x[s.customer], s.m[s.customer])
+                value = exp * gg.expected_value(xi, s.m[ev_rows])
+                baselines["bgnbd_gamma_gamma"] = {**regression_metrics(y_ev, value), "params": {
+                    **params, "p": round(gg.p_, 4), "q": round(gg.q_, 4), "v": round(gg.v_, 4)}}
+            else:
+                baselines["bgnbd"] = {**classification_metrics(y_ev, exp), "params": params}
+
+    # global drivers: permutation importance on the holdout (a sample keeps it cheap)
+    rng = np.random.default_rng(random_state)
+    sample = rng.choice(len(y_ev), min(3000, len(y_ev)), replace=False)
+    importances: list[dict[str, Any]] = []
+    if len(np.unique(y_ev[sample])) > 1:
+        pi = permutation_importance(model, X_ev[sample], y_ev[sample], n_repeats=3, random_state=random_state,
+                                    scoring="neg_mean_absolute_error" if regression else "roc_auc")
+        order = np.argsort(-pi.importances_mean)
+        importances = [{"feature": names[i], "importance": round(float(pi.importances_mean[i]), 4)}
+                       for i in order[:10] if pi.importances_mean[i] > 0]
+
+    # the kept model: refitted on the latest fully observed snapshot
+    final = _estimator(regression, len(y_ev), random_state).fit(X_ev, y_ev)
+    card = {
+        "goal": goal.name, "horizon_days": horizon_days, "as_of": _iso(as_of),
+        "training_snapshot": {"as_of": _iso(t_train), "label_window_days": round(train_h / DAY, 1)},
+        "rows": int(len(y_ev)), "positives": int((y_ev > 0).sum()),
+        "training_rows": int(len(y_tr)), "training_positives": int((y_tr > 0).sum()),
+        "sufficiency": suff, "holdout": metrics, "baselines": baselines, "quality": band, "warning": warning,
+        "drivers": importances, "features": len(names), "notes": notes,
+        "estimator": ("HistGradientBoostingRegressor(poisson)" if regression
+                      else "HistGradientBoostingClassifier + CalibratedClassifierCV"),
+        "excluded": "profile vectors (they summarise the whole history, label window included)",
+    }
+    drivers = [d["feature"] for d in importances[:8]] or names[:8]
+    medians = np.nanmedian(np.where(np.isfinite(X_ev), X_ev, np.nan), axis=0)
+    return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
+                        np.nan_to_num(medians), drivers, card)
+
+
+@dataclass
+class Scores:
+    rows: np.ndarray  # profile indices in the log
+    values: np.ndarray  # probability, or spend for ltv
+    percentile: np.ndarray
+    tier: list[str]
+    drivers: list[list[dict[str, Any]]]
+
+
+def score(model: TrainedModel, log: EventLog, as_of: float, static: np.ndarray | None = None,
+          n_drivers: int = 3) -> Scores:
+    """Scores for every profile that exists at as_of, with percentile, tier and its top drivers (how much the
+    prediction moves when that feature is set to the population's median)."""
+    pop = population(log, as_of)
+    X = model.matrix(log, as_of, static)[pop]
+    values = model.predict(X) if len(X) else np.zeros(0)
+    pct = percentiles(values)
+    deltas = []
+    for name in model.drivers:
+        j = model.feature_names.index(name)
+        Xm = X.copy()
+        Xm[:, j] = model.medians[j]
+        deltas.append(values - (model.predict(Xm) if len(X) else np.zeros(0)))
+    D = np.column_stack(deltas) if deltas else np.zeros((len(values), 0))
+    drivers = []
+    for i in range(len(values)):
+        best: list[int] = np.argsort(-np.abs(D[i]))[:n_drivers].tolist() if D.shape[1] else []
+        drivers.append([{"feature": model.drivers[j], "value": None if not np.isfinite(X[i, model.feature_names.index(
+            model.drivers[j])]) else round(float(X[i, model.feature_names.index(model.drivers[j])]), 3),
+            "effect": round(float(D[i, j]), 4)} for j in best if abs(D[i, j]) > 0])
+    return Scores(np.flatnonzero(pop), values, pct, [tier_of(p) for p in pct], drivers)
