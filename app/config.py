@@ -53,6 +53,14 @@ class WebhookSettings(BaseModel):
     password: str | None = None
 
 
+class PredictionSettings(BaseModel):
+    # event types that are purchases; empty: every type whose event-dictionary entry names a money value
+    purchase_types: list[str] = Field(default_factory=list)
+    # event types that count as activity for churn; empty: every type
+    activity_types: list[str] = Field(default_factory=list)
+    default_horizon_days: int = 90
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -73,6 +81,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    prediction: PredictionSettings = Field(default_factory=PredictionSettings)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from app.config import Settings
+from app.predictions.service import PredictionService
 from app.search.service import SearchService
 from app.segments.repository import SegmentRepository
 from app.segments.service import SegmentService
@@ -66,6 +67,7 @@ class Container:
     sync: SyncService
     search: SearchService
     segments: SegmentService
+    predictions: PredictionService
     predictions_repo: PredictionsRepository
     writeback_queue: WritebackRepository
     _http: list[httpx.AsyncClient] = field(default_factory=list)
@@ -99,6 +101,8 @@ class Container:
         return cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
                    segments=SegmentService(index, encoder, SegmentRepository(database.pool), enqueue),
+                   predictions=PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
+                                                 settings.prediction),
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size),
                    search=SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit))
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from app import exception_handlers
 from app.config import Settings, load_settings
 from app.container import Container
+from app.predictions.endpoints import router as predictions_router
 from app.search.endpoints import router as search_router
 from app.segments.endpoints import router as segments_router
 from app.sync.endpoints import router as sync_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(search_router)
     app.include_router(sync_router)
     app.include_router(segments_router)
+    app.include_router(predictions_router)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -21,21 +21,24 @@ class FeatureSpec:
     types: list[str]
     purchase_types: list[str]
     activity_types: list[str] | None  # None = every type counts as activity
+    condition: str | None = None  # a goal with a property condition: its past matching events are features
 
     @classmethod
     def fit(cls, log: EventLog, as_of: float, purchase_types: Sequence[str],
-            activity_types: Sequence[str] | None = None) -> FeatureSpec:
+            activity_types: Sequence[str] | None = None, condition: str | None = None) -> FeatureSpec:
         before = log.time < as_of
         counts = np.bincount(log.type[before], minlength=len(log.types))
         top = [log.types[i] for i in np.argsort(-counts, kind="stable")[:MAX_TYPES] if counts[i] > 0]
-        return cls(sorted(top), list(purchase_types), list(activity_types) if activity_types else None)
+        return cls(sorted(top), list(purchase_types), list(activity_types) if activity_types else None, condition)
 
     def names(self) -> list[str]:
         base = ["events", "recency_days", "tenure_days", "active_span_days", "events_per_30d",
                 *[f"events_{w}d" for w in WINDOWS], "events_prev_90d", "trend_90d",
                 "purchases", "purchase_recency_days", "spend", "spend_mean", *[f"spend_{w}d" for w in WINDOWS]]
         per_type = [f"{kind}[{t}]" for t in self.types for kind in ("count", "recency_days", "count_90d")]
-        return base + per_type
+        goal = [f"{kind}[{self.condition}]" for kind in ("count", "recency_days", "count_90d")] if self.condition \
+            else []
+        return base + per_type + goal
 
 
 def _per_profile(n: int, idx: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -92,6 +95,11 @@ def features(log: EventLog, spec: FeatureSpec, as_of: float) -> np.ndarray:
         lt = _last(n, p[sel], t[sel])
         cols += [c, np.where(c > 0, (as_of - lt) / DAY, np.nan),
                  _per_profile(n, p[sel & (t >= as_of - 90 * DAY)])]
+    if spec.condition:
+        sel = log.matches[spec.condition][m]
+        c = _per_profile(n, p[sel])
+        lt = _last(n, p[sel], t[sel])
+        cols += [c, np.where(c > 0, (as_of - lt) / DAY, np.nan), _per_profile(n, p[sel & (t >= as_of - 90 * DAY)])]
     return np.column_stack(cols)
 
 

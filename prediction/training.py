@@ -56,10 +56,14 @@ def percentiles(scores: np.ndarray) -> np.ndarray:
 
 
 def _estimator(regression: bool, n: int, random_state: int | None) -> Any:
+    # small data: shallower trees, bigger leaves, more shrinkage (what the big CDPs refuse to model, we regularise)
+    small = n < 5000
+    opts: dict[str, Any] = {"max_iter": 150 if small else 250, "learning_rate": 0.05, "random_state": random_state,
+                            "max_depth": 3 if small else None, "min_samples_leaf": 30 if small else 20,
+                            "l2_regularization": 1.0 if small else 0.0}
     if regression:
-        return HistGradientBoostingRegressor(loss="poisson", max_iter=200, learning_rate=0.05,
-                                             random_state=random_state)
-    gbm = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=random_state)
+        return HistGradientBoostingRegressor(loss="poisson", **opts)
+    gbm = HistGradientBoostingClassifier(**opts)
     # calibrated probabilities: isotonic needs data, Platt scaling is safer on small samples
     return CalibratedClassifierCV(gbm, method="isotonic" if n >= 2000 else "sigmoid", cv=3)
 
@@ -70,6 +74,37 @@ def _rfm(X: np.ndarray, names: list[str]) -> np.ndarray:
     R[:, 0] = np.nan_to_num(R[:, 0], nan=10_000.0)
     R[:, 3] = np.nan_to_num(R[:, 3])
     return np.log1p(np.maximum(R, 0))
+
+
+def probabilistic_features(log: EventLog, buy: np.ndarray, as_of: float, horizon_days: float) -> np.ndarray:
+    """BG/NBD expected purchases and BG/NBD x Gamma-Gamma expected spend over the horizon, fitted on the
+    purchases before as_of only: the marketing-science forecast as two features the boosting can refine."""
+    out = np.full((log.n_profiles, 2), np.nan)
+    s = summarise(log, buy, as_of)
+    c = s.customer
+    if c.sum() < 50 or (s.x[c] > 0).sum() < 10:
+        return out
+    try:
+        bg = BetaGeoFitter().fit(s.x[c], s.t_x[c], s.T[c])
+        exp = bg.expected_purchases(horizon_days / 7.0, s.x[c], s.t_x[c], s.T[c])
+        gg = GammaGammaFitter().fit(s.x[c], s.m[c])
+        out[c, 0] = exp
+        out[c, 1] = exp * gg.expected_value(s.x[c], s.m[c])
+    except (ValueError, FloatingPointError, ZeroDivisionError):
+        pass  # a fit that does not converge leaves the features missing, never the model broken
+    return out
+
+
+def _horizon_ratio(log: EventLog, buy: np.ndarray, t: float, short_days: float, long_days: float) -> float:
+    s = summarise(log, buy, t)
+    c = s.customer
+    if c.sum() >= 50 and (s.x[c] > 0).sum() >= 10:
+        bg = BetaGeoFitter().fit(s.x[c], s.t_x[c], s.T[c])
+        short = bg.expected_purchases(short_days / 7.0, s.x[c], s.t_x[c], s.T[c]).sum()
+        long = bg.expected_purchases(long_days / 7.0, s.x[c], s.t_x[c], s.T[c]).sum()
+        if short > 0 and np.isfinite(long / short):
+            return float(long / short)
+    return long_days / short_days
 
 
 @dataclass
@@ -84,9 +119,13 @@ class TrainedModel:
     medians: np.ndarray
     drivers: list[str]
     card: dict[str, Any] = field(default_factory=dict)
+    probabilistic: bool = False
 
     def matrix(self, log: EventLog, as_of: float, static: np.ndarray | None) -> np.ndarray:
         X = features(log, self.spec, as_of)
+        if self.probabilistic:
+            buy = log.type_mask(self.spec.purchase_types) | np.isfinite(log.value)
+            X = np.hstack([X, probabilistic_features(log, buy, as_of, self.horizon_days)])
         if self.static_names:
             S = static if static is not None else np.full((log.n_profiles, len(self.static_names)), np.nan)
             X = np.hstack([X, S])
@@ -122,21 +161,30 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         notes.append(f"training snapshot moved to {_iso(t_train)} with a {train_h / DAY:.0f}-day label window, "
                      f"because fewer than half of the customers existed {horizon_days:g} days before as_of")
     regression = goal.is_regression
-    spec = FeatureSpec.fit(log, as_of, purchase_types, activity_types)
-    names = spec.names() + list(static_names)
+    spec = FeatureSpec.fit(log, as_of, purchase_types, activity_types, goal.name if goal.key else None)
+    buy = log.type_mask(purchase_types) | np.isfinite(log.value)
+    use_prob = goal.kind in ("purchase", "ltv", "churn") and bool(buy.any())
+    names = spec.names() + (["bgnbd_expected_purchases", "bgnbd_expected_spend"] if use_prob else []) \
+        + list(static_names)
 
     def snapshot(t: float, window: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pop = population(log, t)
         X = features(log, spec, t)
+        if use_prob:  # always over the target horizon, also for a shortened training window
+            X = np.hstack([X, probabilistic_features(log, buy, t, horizon_days)])
         if static_names:
             X = np.hstack([X, static if static is not None else np.full((log.n_profiles, len(static_names)),
                                                                           np.nan)])
         y = labels(log, goal, spec, t, window / DAY)
-        return X[pop], y[pop], np.flatnonzero(pop)
+        X = X[pop]
+        X[:, np.isnan(X).all(axis=0)] = 0.0  # an all-missing column breaks HistGradientBoosting; constant is inert
+        return X, y[pop], np.flatnonzero(pop)
 
     X_tr, y_tr, _ = snapshot(t_train, train_h)
-    if regression and train_h < h:  # a shortened window sees less spend: scale to the horizon (constant rate)
-        y_tr = y_tr * (h / train_h)
+    if regression and train_h < h:
+        # a shortened window sees less spend: scale it to the horizon along the decay BG/NBD expects for the
+        # whole base (a constant rate would overshoot: customers drop out as time passes)
+        y_tr = y_tr * _horizon_ratio(log, buy, t_train, train_h / DAY, horizon_days)
     X_ev, y_ev, ev_rows = snapshot(as_of, h)
     suff = sufficiency(y_tr, regression)
     if suff["verdict"] == "insufficient":
@@ -161,7 +209,6 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         if len(np.unique(y_tr)) == 2:
             lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(R_tr, y_tr)
             baselines["logistic_rfm"] = classification_metrics(y_ev, lr.predict_proba(R_ev)[:, 1])
-    buy = log.type_mask(purchase_types) | np.isfinite(log.value)
     if goal.kind in ("purchase", "ltv") and buy.any():
         s = summarise(log, buy, as_of)
         c = s.customer[ev_rows]
@@ -206,7 +253,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     drivers = [d["feature"] for d in importances[:8]] or names[:8]
     medians = np.nanmedian(np.where(np.isfinite(X_ev), X_ev, np.nan), axis=0)
     return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
-                        np.nan_to_num(medians), drivers, card)
+                        np.nan_to_num(medians), drivers, card, use_prob)
 
 
 @dataclass

@@ -167,3 +167,15 @@ def test_segments_commands(export: Path, tmp_path: Path) -> None:
     assert code == 0 and res["queued"] == res["members"] and res["delivered"] is None
     code, out, err = cli("segments", "show", "seg-missing", "--data-dir", data)
     assert code == 1 and err.startswith("error: NotFoundError") and len(err.strip().splitlines()) == 1
+
+
+def test_train_and_score_refuse_clearly(export: Path, tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert cli("sync", "--source", str(export), "--json", "--data-dir", data)[0] == 0
+    code, _, err = cli("train", "--goal", "purchase", "--horizon-days", "30", "--data-dir", data)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "InsufficientData" in err and "not enough data to train purchase" in err
+    code, _, err = cli("score", "--goal", "churn", "--data-dir", data)
+    assert code == 1 and "no active model for goal 'churn'" in err
+    code, _, err = cli("score", "--data-dir", data)
+    assert code == 1 and "pass --model ID or --goal GOAL" in err

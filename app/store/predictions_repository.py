@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class PredictionRow:
     percentile: float | None
     tier: str | None
     as_of: datetime
+    drivers: list[dict[str, Any]] | None = None
 
 
 class PredictionsRepository:
@@ -45,18 +47,19 @@ class PredictionsRepository:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(
                     "CREATE TEMP TABLE _predictions (LIKE profile_ai.predictions INCLUDING DEFAULTS) ON COMMIT DROP")
+                await conn.execute("ALTER TABLE _predictions ALTER COLUMN drivers TYPE text")  # COPY: no jsonb
                 await conn.copy_records_to_table(
                     "_predictions", columns=["profile_id", "model_id", "goal", "probability", "value", "percentile",
-                                             "tier", "as_of"],
-                    records=[(r.profile_id, r.model_id, r.goal, r.probability, r.value, r.percentile, r.tier, r.as_of)
-                             for r in chunk])
+                                             "tier", "as_of", "drivers"],
+                    records=[(r.profile_id, r.model_id, r.goal, r.probability, r.value, r.percentile, r.tier, r.as_of,
+                              orjson.dumps(r.drivers or []).decode()) for r in chunk])
                 await conn.execute(
                     "INSERT INTO profile_ai.predictions(profile_id, model_id, goal, probability, value, percentile, "
-                    "tier, as_of, computed_at) SELECT DISTINCT ON (profile_id, model_id) profile_id, model_id, goal, "
-                    "probability, value, percentile, tier, as_of, now() FROM _predictions "
+                    "tier, as_of, drivers, computed_at) SELECT DISTINCT ON (profile_id, model_id) profile_id, model_id, "
+                    "goal, probability, value, percentile, tier, as_of, drivers::jsonb, now() FROM _predictions "
                     "ON CONFLICT (profile_id, model_id) DO UPDATE SET probability = EXCLUDED.probability, "
                     "value = EXCLUDED.value, percentile = EXCLUDED.percentile, tier = EXCLUDED.tier, "
-                    "as_of = EXCLUDED.as_of, computed_at = EXCLUDED.computed_at")
+                    "as_of = EXCLUDED.as_of, drivers = EXCLUDED.drivers, computed_at = EXCLUDED.computed_at")
             written += len(chunk)
         return written
 
@@ -66,3 +69,39 @@ class PredictionsRepository:
             "SELECT profile_id, predictions, segments FROM profile_ai.current_traits "
             "WHERE profile_id = ANY($1::text[])", list(profile_ids))
         return {r["profile_id"]: {"predictions": r["predictions"], "segments": r["segments"]} for r in rows}
+
+    async def next_version(self, goal: str) -> int:
+        return int(await self.pool.fetchval(
+            "SELECT COALESCE(max(version), 0) + 1 FROM profile_ai.models WHERE goal = $1", goal))
+
+    async def save_artifact(self, model_id: str, artifact: bytes) -> None:
+        await self.pool.execute("UPDATE profile_ai.models SET artifact = $2 WHERE model_id = $1", model_id, artifact)
+
+    async def artifact(self, model_id: str) -> bytes | None:
+        return await self.pool.fetchval(  # type: ignore[no-any-return]
+            "SELECT artifact FROM profile_ai.models WHERE model_id = $1", model_id)
+
+    async def models(self, goal: str | None = None) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT m.model_id, m.goal, m.version, m.horizon_days, m.as_of, m.status, m.card, m.created_at, "
+            "(SELECT count(*) FROM profile_ai.predictions p WHERE p.model_id = m.model_id) AS scored "
+            "FROM profile_ai.models m WHERE $1::text IS NULL OR m.goal = $1 ORDER BY m.goal, m.version DESC", goal)
+        return [dict(r) for r in rows]
+
+    async def active_model(self, goal: str) -> str | None:
+        return await self.pool.fetchval(  # type: ignore[no-any-return]
+            "SELECT model_id FROM profile_ai.models WHERE goal = $1 AND status = 'active' "
+            "ORDER BY version DESC LIMIT 1", goal)
+
+    async def of_profile(self, profile_id: str) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT p.*, m.status, m.version FROM profile_ai.predictions p JOIN profile_ai.models m "
+            "ON m.model_id = p.model_id WHERE p.profile_id = $1 ORDER BY m.status, p.goal, m.version DESC",
+            profile_id)
+        return [dict(r) for r in rows]
+
+    async def top(self, model_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM profile_ai.predictions WHERE model_id = $1 "
+            "ORDER BY percentile DESC, profile_id LIMIT $2", model_id, limit)
+        return [dict(r) for r in rows]

@@ -1,0 +1,51 @@
+"""HTTP routes of behaviour models and predictions (thin: parse, call the service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from app.predictions.schemas import (
+    ModelInfo,
+    ModelList,
+    ProfilePredictions,
+    ScoreRequest,
+    ScoreResponse,
+    TrainRequest,
+)
+from app.predictions.service import PredictionService
+
+router = APIRouter(prefix="/v1", tags=["predictions"])
+
+
+def _service(request: Request) -> PredictionService:
+    return request.app.state.container.predictions  # type: ignore[no-any-return]
+
+
+@router.post("/models", response_model=ModelInfo, summary="Train a model version for a goal (card included)")
+async def train(body: TrainRequest, request: Request) -> ModelInfo:
+    return await _service(request).train(body)
+
+
+@router.get("/models", response_model=ModelList, summary="Every model version with its card")
+async def models(request: Request, goal: str | None = None) -> ModelList:
+    return ModelList(models=await _service(request).models(goal))
+
+
+@router.get("/models/{model_id}", response_model=ModelInfo, summary="One model version and its card")
+async def model(model_id: str, request: Request) -> ModelInfo:
+    return await _service(request).model(model_id)
+
+
+@router.post("/models/{model_id}/score", response_model=ScoreResponse,
+             summary="Score every profile with this model version and write the predictions back")
+async def score(model_id: str, body: ScoreRequest, request: Request) -> ScoreResponse:
+    res = await _service(request).score(body.model_copy(update={"model_id": model_id}))
+    report = await request.app.state.container.deliver_writeback()
+    res.delivered = report.delivered if report is not None else None
+    return res
+
+
+@router.get("/profiles/{profile_id}/predictions", response_model=ProfilePredictions,
+            summary="A customer's predictions, per model version")
+async def profile_predictions(profile_id: str, request: Request) -> ProfilePredictions:
+    return await _service(request).of_profile(profile_id)

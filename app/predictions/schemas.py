@@ -1,0 +1,68 @@
+"""Models, model cards and predictions as the API and CLI show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class TrainRequest(BaseModel):
+    goal: str = Field(..., description="purchase | churn | ltv | event:TYPE | event:TYPE[key=value]")
+    horizon_days: int | None = Field(None, ge=1, le=3650)
+    as_of: str | None = Field(None, description="ISO time of the evaluation snapshot; default: the latest one "
+                                                "whose horizon is fully observed")
+    activity_types: list[str] | None = Field(None, description="churn: event types that count as activity")
+    random_state: int = 0
+
+
+class ModelInfo(BaseModel):
+    model_id: str
+    goal: str
+    version: int
+    horizon_days: int
+    as_of: str
+    status: str
+    created_at: str
+    scored: int = 0
+    card: dict[str, Any]
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+
+
+class ScoreRequest(BaseModel):
+    model_id: str | None = None
+    goal: str | None = None
+    as_of: str | None = Field(None, description="ISO time; default: now, or the last event when the data ends "
+                                                "earlier (an export)")
+    limit: int = Field(100, ge=0, le=1_000_000, description="how many of the best-scored to return")
+
+
+class Prediction(BaseModel):
+    profile_id: str
+    model_id: str
+    goal: str
+    probability: float | None = None
+    value: float | None = None
+    percentile: float
+    tier: str
+    as_of: str
+    drivers: list[dict[str, Any]] = []
+
+
+class ScoreResponse(BaseModel):
+    model_id: str
+    goal: str
+    as_of: str
+    scored: int
+    queued: int
+    delivered: int | None = None
+    seconds: float
+    predictions: list[Prediction]
+
+
+class ProfilePredictions(BaseModel):
+    profile_id: str
+    predictions: list[Prediction]

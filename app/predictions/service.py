@@ -1,0 +1,203 @@
+"""Behaviour prediction: train a model version per goal (card stored), score profiles point in time, store
+probability/value, percentile, tier and drivers with lineage, and queue the traits for Tracardi.
+
+Training and scoring are separate: `train` keeps the fitted model with its version, `score` reloads it. The
+event log comes from profile_ai.events (written by every sync); fitting and scoring run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import numpy as np
+
+from app.config import PredictionSettings
+from app.errors import DomainError, InvalidRequestError, NotFoundError
+from app.predictions.schemas import (
+    ModelInfo,
+    Prediction,
+    ProfilePredictions,
+    ScoreRequest,
+    ScoreResponse,
+    TrainRequest,
+)
+from app.store.predictions_repository import PredictionRow, PredictionsRepository
+from embeddings.documents import EventDictionary
+from prediction import EventLog, Goal, InsufficientDataError, TrainedModel, score, train
+from segmentation.attributes import attribute_table
+
+Enqueue = Callable[[list[str]], Awaitable[int]]
+
+
+class InsufficientData(DomainError):
+    status = 422
+    code = "insufficient_data"
+
+
+def _time(text: str | None, field: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequestError(f"{field} {text!r} is not an ISO time (e.g. 1997-09-30T00:00:00Z)") from None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _slug(goal: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", goal.lower()).strip("-")
+
+
+def _static(records: list[dict[str, Any]], names: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Traits and describing data as numbers and flags (current values: time-invariant facts such as age or
+    plan are the intent; a trait that records the outcome shows up as a leakage warning on the card)."""
+    table = attribute_table(records)
+    keep = [i for i, a in enumerate(table.attributes) if a.name.startswith(("traits.", "data."))]
+    have = {table.attributes[i].name: i for i in keep}
+    names = names if names is not None else [table.attributes[i].name for i in keep][:50]
+    X = np.full((len(records), len(names)), np.nan)
+    for j, n in enumerate(names):
+        if n in have:
+            X[:, j] = table.X[:, have[n]]
+    return X, names
+
+
+def _info(row: dict[str, Any]) -> ModelInfo:
+    return ModelInfo(model_id=row["model_id"], goal=row["goal"], version=row["version"],
+                     horizon_days=row["horizon_days"], as_of=row["as_of"].isoformat(), status=row["status"],
+                     created_at=row["created_at"].isoformat(), scored=row.get("scored", 0), card=row["card"])
+
+
+def _prediction(r: dict[str, Any]) -> Prediction:
+    return Prediction(profile_id=r["profile_id"], model_id=r["model_id"], goal=r["goal"],
+                      probability=r["probability"], value=r["value"], percentile=r["percentile"], tier=r["tier"],
+                      as_of=r["as_of"].isoformat(), drivers=r.get("drivers") or [])
+
+
+class PredictionService:
+    def __init__(self, pool: asyncpg.Pool, repo: PredictionsRepository, dictionary: EventDictionary,
+                 enqueue: Enqueue, settings: PredictionSettings | None = None) -> None:
+        self.pool = pool
+        self.repo = repo
+        self.dictionary = dictionary
+        self.enqueue = enqueue
+        self.settings = settings or PredictionSettings()
+        self._lock = asyncio.Lock()
+
+    async def _purchase_types(self) -> list[str]:
+        if self.settings.purchase_types:
+            return list(self.settings.purchase_types)
+        types = [r["type"] for r in await self.pool.fetch("SELECT DISTINCT type FROM profile_ai.events")]
+        return sorted(t for t in types if self.dictionary.spec(t).value)
+
+    async def _log(self, goal: Goal) -> tuple[EventLog, list[dict[str, Any]]]:
+        profiles = await self.pool.fetch(
+            "SELECT profile_id, attributes FROM profile_ai.profile_features ORDER BY profile_id")
+        ids = [r["profile_id"] for r in profiles]
+        cond = "false"
+        args: list[Any] = []
+        if goal.key:
+            path = goal.key.split(".")
+            cond = ("(type = $1 AND (properties #>> $2::text[] = $3 OR (jsonb_typeof(properties #> $2::text[]) = "
+                    "'array' AND properties #> $2::text[] @> jsonb_build_array($3::text))))")
+            args = [goal.event_type, path, goal.value]
+        rows = await self.pool.fetch(
+            f"SELECT profile_id, type, extract(epoch FROM time)::float8 AS t, value, {cond} AS hit "
+            "FROM profile_ai.events", *args)
+
+        def build() -> EventLog:
+            log = EventLog.from_rows([(r["profile_id"], r["type"], r["t"], r["value"]) for r in rows], ids)
+            if goal.key:
+                known = set(ids)
+                log.matches[goal.name] = np.array([bool(r["hit"]) for r in rows if r["profile_id"] in known])
+            return log
+
+        log = await asyncio.to_thread(build)
+        return log, [r["attributes"] or {} for r in profiles]
+
+    async def train(self, req: TrainRequest) -> ModelInfo:
+        try:
+            goal = Goal.parse(req.goal)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        as_of = _time(req.as_of, "as_of")
+        horizon = req.horizon_days or self.settings.default_horizon_days
+        async with self._lock:
+            log, attrs = await self._log(goal)
+            if goal.kind == "event" and goal.event_type not in log.types:
+                raise InvalidRequestError(f"no {goal.event_type!r} events in the synced data; known types: "
+                                          + ", ".join(log.types[:20]))
+            purchase = await self._purchase_types()
+            activity = req.activity_types or self.settings.activity_types or None
+            static, static_names = _static(attrs)
+            try:
+                model = await asyncio.to_thread(
+                    train, log, goal, float(horizon), as_of, purchase_types=purchase, activity_types=activity,
+                    static=static, static_names=static_names, random_state=req.random_state)
+            except InsufficientDataError as exc:
+                raise InsufficientData(str(exc)) from None
+            version = await self.repo.next_version(goal.name)
+            model_id = f"{_slug(goal.name)}-v{version}"
+            card = {**model.card, "model_id": model_id, "version": version, "purchase_types": purchase,
+                    "activity_types": activity}
+            await self.repo.register_model(model_id, goal.name, version, int(horizon),
+                                           datetime.fromtimestamp(model.as_of, UTC), card)
+            await self.repo.save_artifact(model_id, await asyncio.to_thread(pickle.dumps, model))
+            return await self.model(model_id)
+
+    async def models(self, goal: str | None = None) -> list[ModelInfo]:
+        return [_info(r) for r in await self.repo.models(goal)]
+
+    async def model(self, model_id: str) -> ModelInfo:
+        row = next((r for r in await self.repo.models() if r["model_id"] == model_id), None)
+        if row is None:
+            raise NotFoundError(f"model {model_id!r} not found")
+        return _info(row)
+
+    async def score(self, req: ScoreRequest) -> ScoreResponse:
+        t0 = time.perf_counter()
+        model_id = req.model_id
+        if model_id is None:
+            if not req.goal:
+                raise InvalidRequestError("pass a model id or a goal")
+            model_id = await self.repo.active_model(Goal.parse(req.goal).name if req.goal else "")
+            if model_id is None:
+                raise NotFoundError(f"no active model for goal {req.goal!r}: train one first")
+        blob = await self.repo.artifact(model_id)
+        if blob is None:
+            raise NotFoundError(f"model {model_id!r} not found")
+        model: TrainedModel = await asyncio.to_thread(pickle.loads, blob)  # noqa: S301 - our own database
+        async with self._lock:
+            log, attrs = await self._log(model.goal)
+            as_of = _time(req.as_of, "as_of")
+            if as_of is None:  # now, unless the data ends earlier (an export): then just after its last event
+                as_of = min(time.time(), log.span()[1] + 1.0) if log.time.size else time.time()
+            static, _ = _static(attrs, model.static_names)
+            s = await asyncio.to_thread(score, model, log, as_of, static)
+            when = datetime.fromtimestamp(as_of, UTC)
+            reg = model.goal.is_regression
+            rows = [PredictionRow(log.profiles[i], model_id, model.goal.name,
+                                  None if reg else round(float(v), 6), round(float(v), 4) if reg else None,
+                                  round(float(p), 3), t, when, d)
+                    for i, v, p, t, d in zip(s.rows, s.values, s.percentile, s.tier, s.drivers, strict=True)]
+            await self.repo.upsert_predictions(rows)
+            queued = await self.enqueue([r.profile_id for r in rows]) if rows else 0
+            best = await self.repo.top(model_id, req.limit) if req.limit else []
+            return ScoreResponse(model_id=model_id, goal=model.goal.name, as_of=when.isoformat(), scored=len(rows),
+                                 queued=queued, seconds=round(time.perf_counter() - t0, 2),
+                                 predictions=[_prediction(r) for r in best])
+
+    async def of_profile(self, profile_id: str) -> ProfilePredictions:
+        rows = await self.repo.of_profile(profile_id)
+        return ProfilePredictions(profile_id=profile_id, predictions=[_prediction(r) for r in rows])
