@@ -93,5 +93,11 @@ def discover(vectors: np.ndarray, records: Sequence[dict[str, Any]], documents: 
         m = labels[rows] == c
         sql = extract_rule(table, m, random_state=random_state)
         tql = extract_rule(table, m, tql_only=True, random_state=random_state)
-        rules.append({"sql": sql.as_dict(tql=False), "tql": tql.as_dict(tql=True)})
+        share = float(m.mean())
+        tql_rule = tql.as_dict(tql=True)
+        if tql.recall < 0.25 or tql.precision < min(0.9, 1.5 * share):  # not worth exporting: say so instead
+            tql_rule = {**tql_rule, "tql": None, "note": "the traits and data Tracardi holds do not separate this "
+                        f"segment (best rule: precision {tql.precision:.2f}, recall {tql.recall:.2f}); publish "
+                        "membership as traits.ai.segments and select on that instead"}
+        rules.append({"sql": sql.as_dict(tql=False), "tql": tql_rule})
     return Discovery(model, labels, dist, km, descriptions, exemplars, rules, table)

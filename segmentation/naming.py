@@ -40,7 +40,7 @@ class SegmentDescription:
     terms: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _feature_lifts(table: AttributeTable, member: np.ndarray) -> list[dict[str, Any]]:
+def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = MIN_LIFT) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     X = table.X
     for j, a in enumerate(table.attributes):
@@ -51,7 +51,7 @@ def _feature_lifts(table: AttributeTable, member: np.ndarray) -> list[dict[str, 
             if p_all <= 0 or p_in < MIN_SHARE:
                 continue
             lift = p_in / p_all
-            if lift >= MIN_LIFT:
+            if lift >= min_lift:
                 out.append({"attribute": a.name, "label": a.label, "kind": "flag", "share": round(p_in, 3),
                             "population_share": round(p_all, 3), "lift": round(lift, 2),
                             "strength": lift * np.sqrt(p_in)})
@@ -141,7 +141,10 @@ def describe_segments(labels: np.ndarray, table: AttributeTable, documents: Sequ
         size = int(member.sum())
         feats = _feature_lifts(table, member)[:top]
         terms = term_lists[c]
-        name = _name(feats, terms, taken)
+        # a name wants two labels: weaker (but still over-represented) attributes come before loose words
+        naming = feats if len(feats) >= 2 else feats + [f for f in _feature_lifts(table, member, 1.1)
+                                                        if f["attribute"] not in {g["attribute"] for g in feats}]
+        name = _name(naming, [t for t in terms if t["z"] >= 4.0], taken)
         taken.add(name)
         parts = [f"{size:,} profiles ({size / n:.1%} of all)."]
         if feats:

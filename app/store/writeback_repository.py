@@ -29,31 +29,42 @@ class WritebackRepository:
         self.pool = pool
 
     async def enqueue(self, target: str, items: Sequence[tuple[str, dict[str, Any]]]) -> int:
-        """Queue payloads; an identical payload already queued or delivered is not queued again (idempotent),
-        and a newer payload supersedes an older pending one for the same profile."""
-        added = 0
+        """Queue payloads, set-based (COPY + one statement). A payload equal to the profile's newest live
+        item is skipped (idempotent); a changed one supersedes older pending items; a payload that comes
+        back (A -> B -> A) revives its old row, because Tracardi holds B by then."""
+        if not items:
+            return 0
+        latest: dict[str, tuple[str, dict[str, Any]]] = {}
+        for profile_id, payload in items:  # the last payload given for a profile wins
+            latest[profile_id] = (payload_hash(payload), payload)
         async with self.pool.acquire() as conn, conn.transaction():
-            for profile_id, payload in items:
-                h = payload_hash(payload)
-                # what Tracardi holds (or is about to): the newest live item of the profile
-                latest = await conn.fetchval(
-                    "SELECT payload_hash FROM profile_ai.writeback_queue WHERE target = $1 AND profile_id = $2 "
-                    "AND status IN ('pending', 'delivered') ORDER BY updated_at DESC, id DESC LIMIT 1",
-                    target, profile_id)
-                if latest == h:
-                    continue
-                # A -> B -> A: the old identical row is due again, so it is revived rather than skipped
-                row = await conn.fetchval(
-                    "INSERT INTO profile_ai.writeback_queue(target, profile_id, payload, payload_hash) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT (target, profile_id, payload_hash) DO UPDATE SET "
-                    "status = 'pending', attempts = 0, last_error = NULL, updated_at = clock_timestamp() "
-                    "RETURNING id", target, profile_id, payload, h)
-                added += 1
-                await conn.execute(
-                    "UPDATE profile_ai.writeback_queue SET status = 'superseded', updated_at = now() "
-                    "WHERE target = $1 AND profile_id = $2 AND status = 'pending' AND id <> $3",
-                    target, profile_id, row)
-        return added
+            await conn.execute("CREATE TEMP TABLE _wq (profile_id text, payload text, payload_hash text) "
+                               "ON COMMIT DROP")
+            await conn.copy_records_to_table("_wq", records=[
+                (pid, orjson.dumps(p).decode(), h) for pid, (h, p) in latest.items()])
+            added = await conn.fetchval(
+                """
+                WITH live AS (
+                    SELECT DISTINCT ON (w.profile_id) w.profile_id, w.payload_hash
+                    FROM profile_ai.writeback_queue w JOIN _wq q ON q.profile_id = w.profile_id
+                    WHERE w.target = $1 AND w.status IN ('pending', 'delivered')
+                    ORDER BY w.profile_id, w.updated_at DESC, w.id DESC),
+                todo AS (
+                    SELECT q.* FROM _wq q LEFT JOIN live l ON l.profile_id = q.profile_id
+                    WHERE l.payload_hash IS DISTINCT FROM q.payload_hash),
+                ins AS (
+                    INSERT INTO profile_ai.writeback_queue(target, profile_id, payload, payload_hash)
+                    SELECT $1, profile_id, payload::jsonb, payload_hash FROM todo
+                    ON CONFLICT (target, profile_id, payload_hash) DO UPDATE SET status = 'pending',
+                        attempts = 0, last_error = NULL, updated_at = clock_timestamp()
+                    RETURNING id, profile_id),
+                superseded AS (
+                    UPDATE profile_ai.writeback_queue w SET status = 'superseded', updated_at = now()
+                    FROM ins WHERE w.target = $1 AND w.profile_id = ins.profile_id AND w.status = 'pending'
+                        AND w.id <> ins.id)
+                SELECT count(*) FROM ins
+                """, target)
+        return int(added)
 
     async def pending(self, target: str, limit: int = 1000) -> list[QueueItem]:
         rows = await self.pool.fetch(

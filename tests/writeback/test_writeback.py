@@ -117,3 +117,21 @@ async def test_merged_profile_lands_on_survivor_and_unknown_is_dead_lettered(db:
     assert len(emu.dataset().profiles) == before  # no stray profile was created for "ghost"
     counts = await WritebackRepository(db.pool).counts(TARGET)
     assert counts == {"delivered": 1, "dead": 1}
+
+
+async def test_queue_skips_repeats_supersedes_and_revives_a_returning_payload(db: Database) -> None:
+    from app.store.writeback_repository import WritebackRepository
+
+    q = WritebackRepository(db.pool)
+    a, b = {"segments": ["seg-a"]}, {"segments": ["seg-b"]}
+    assert await q.enqueue("tracardi", [("p1", a), ("p2", a)]) == 2
+    assert await q.enqueue("tracardi", [("p1", a)]) == 0  # already queued
+    assert await q.enqueue("tracardi", [("p1", b)]) == 1  # supersedes the pending A
+    pending = await q.pending("tracardi")
+    assert {(i.profile_id, i.payload["segments"][0]) for i in pending} == {("p1", "seg-b"), ("p2", "seg-a")}
+    for item in pending:
+        await q.delivered(item.id, item.profile_id)
+    assert await q.enqueue("tracardi", [("p1", b)]) == 0  # Tracardi holds B
+    assert await q.enqueue("tracardi", [("p1", a)]) == 1  # A again: due again, though sent once before
+    again = await q.pending("tracardi")
+    assert [(i.profile_id, i.payload) for i in again] == [("p1", a)]
