@@ -349,11 +349,20 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
         try:
             err.print("syncing (embedding 943 profiles takes about half a minute on 2 cores; a re-run skips them)")
             res = await c.sync.run(c.source(str(export)), progress=_progress_printer(as_json))
+            await c.after_sync()
             searches = []
             for q in DEMO_QUERIES:
                 r = await c.search.search(SearchRequest(query=q, limit=5))
                 searches.append(r.model_dump())
-            return {"sync": res.as_dict(), "searches": searches, "export": str(export)}
+            from app.predictions.schemas import ScoreRequest, TrainRequest
+            from app.segments.schemas import DiscoverRequest
+
+            err.print("discovering segments and training a 30-day churn model ...")
+            segments = (await c.segments.discover(DiscoverRequest())).model_dump()
+            model = (await c.predictions.train(TrainRequest(goal="churn", horizon_days=30))).model_dump()
+            scored = (await c.predictions.score(ScoreRequest(model_id=model["model_id"], limit=5))).model_dump()
+            return {"sync": res.as_dict(), "searches": searches, "export": str(export), "segments": segments,
+                    "model": model, "scores": scored}
         finally:
             await c.aclose()
 
@@ -367,6 +376,15 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
         for r in res["searches"]:
             out.print(f"\n[bold]search:[/bold] {r['query']}")
             _print_hits(r["results"])
+        seg = res["segments"]
+        out.print(f"\n[bold]smart segments[/bold] (k={seg['k']}, stability {seg['stability']:.2f})")
+        _segments_table(seg["segments"])
+        out.print("")
+        _print_card(res["model"])
+        sc = res["scores"]
+        out.print(f"scored {sc['scored']} profiles as of {sc['as_of']}; most likely to churn: "
+                  + ", ".join(f"{p['profile_id'][:8]} ({p['probability']:.2f}, {p['tier']})"
+                              for p in sc["predictions"][:5]))
     _emit(as_json, res, render)
     if serve_after:
         h = settings.server.host
@@ -374,13 +392,6 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
                   "loopback only)")
         serve(host=h, port=port, data_dir=data_dir)
 
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
 
 
 # -- segments
@@ -606,3 +617,11 @@ def score(model: Annotated[str | None, typer.Option("--model", help="model id (d
 
 async def _fail(message: str) -> None:
     raise ValueError(message)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
