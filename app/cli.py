@@ -300,12 +300,11 @@ def mcp(allow_writes: Annotated[bool, typer.Option("--allow-writes", help="also 
 
     async def go() -> None:
         from app.agents.mcp_server import build_mcp_server
-        from app.agents.tools import CustomerTools
         from app.sync.runner import SyncRunner
 
         c = await _container(settings)
         try:
-            server = build_mcp_server(CustomerTools(c.search, c.builder.redactor), allow_writes=allow_writes,
+            server = build_mcp_server(c.agent_tools(), allow_writes=allow_writes,
                                       sync=SyncRunner(c))
             await server.run_stdio_async()
         finally:

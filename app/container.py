@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from app.agents.tools import CustomerTools
 from app.config import Settings
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
@@ -129,6 +130,11 @@ class Container:
         result = await sync_pushed(self.sync, self._pushed_source, pushes)
         await self.after_sync()
         return result
+
+    def agent_tools(self) -> CustomerTools:
+        """The tools agents get (LangChain, MCP): search, cards, lookalikes, segments, predictions."""
+        return CustomerTools(self.search, self.builder.redactor, segments=self.segments,
+                             predictions=self.predictions)
 
     async def after_sync(self) -> dict[str, int]:
         """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,

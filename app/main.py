@@ -25,9 +25,8 @@ def _mcp_app(container: Container, runner: SyncRunner, settings: Settings) -> An
     from mcp.server.transport_security import TransportSecuritySettings
 
     from app.agents.mcp_server import build_mcp_server
-    from app.agents.tools import CustomerTools
 
-    server = build_mcp_server(CustomerTools(container.search, container.builder.redactor),
+    server = build_mcp_server(container.agent_tools(),
                               allow_writes=settings.server.mcp_allow_writes, sync=runner)
     # DNS-rebinding protection is for browsers reaching a local server; API keys (hardening issue) guard /mcp.
     return server.streamable_http_app(

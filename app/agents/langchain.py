@@ -74,8 +74,18 @@ class SimilarArgs(BaseModel):
     limit: int = Field(10, ge=1, le=MAX_RESULTS, description=f"How many lookalikes (1-{MAX_RESULTS})")
 
 
-def customer_tools(tools: CustomerTools) -> list[StructuredTool]:
-    return [
+class SegmentArgs(BaseModel):
+    segment_id: str = Field(description="The segment id, as returned by list_segments")
+    limit: int = Field(10, ge=1, le=MAX_RESULTS, description=f"How many members (1-{MAX_RESULTS})")
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+def customer_tools(tools: CustomerTools, *, allow_writes: bool = False) -> list[StructuredTool]:
+    """The agent's tools; segment and prediction tools when the services are there, writes only if allowed."""
+    out = [
         StructuredTool.from_function(
             coroutine=tools.search_customers, name="search_customers", args_schema=SearchArgs,
             description="Find customers by meaning: describe behaviour, tastes or situation in words. Returns "
@@ -89,3 +99,25 @@ def customer_tools(tools: CustomerTools) -> list[StructuredTool]:
             description="Lookalikes of one customer, most similar first, with a similarity percentile (how "
                         "unusual such similarity is among all customers)."),
     ]
+    if tools.segments is not None:
+        out += [
+            StructuredTool.from_function(
+                coroutine=tools.list_segments, name="list_segments", args_schema=NoArgs,
+                description="The customer segments marketers work with: name, size, share, what sets each apart. "
+                            "Use to answer 'what kinds of customers do we have'."),
+            StructuredTool.from_function(
+                coroutine=tools.segment_members, name="segment_members", args_schema=SegmentArgs,
+                description="Customers in one segment, the most typical first (profile ids; then get_customer)."),
+        ]
+        if allow_writes:
+            out.append(StructuredTool.from_function(
+                coroutine=tools.publish_segment, name="publish_segment", args_schema=SegmentArgs,
+                description="WRITE: publish a segment's membership to the CDP (traits.ai.segments). Only when "
+                            "the user explicitly asks to publish."))
+    if tools.predictions is not None:
+        out.append(StructuredTool.from_function(
+            coroutine=tools.customer_predictions, name="customer_predictions", args_schema=CustomerArgs,
+            description="A customer's predicted behaviour (purchase, churn, lifetime value, custom events): "
+                        "probability or value, percentile and tier, the reasons (drivers), and how good each "
+                        "model is (quality in words, holdout AUC, warnings)."))
+    return out

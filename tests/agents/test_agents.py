@@ -101,3 +101,41 @@ def test_contact_details_are_masked_even_if_present() -> None:
     out = _mask({"profile_id": "p1", "summary": "call +48 600 100 200 or mail a@b.io",
                  "traits": {"plan": "gold", "email": "a@b.io", "home_address": "1 Main St"}}, Redactor())
     assert out == {"profile_id": "p1", "summary": "call [phone] or mail [e-mail]", "traits": {"plan": "gold"}}
+
+
+def test_segment_and_prediction_tools_through_langchain_and_mcp(movielens_container) -> None:
+    from mcp.client.client import Client
+
+    from app.predictions.schemas import ScoreRequest, TrainRequest
+    from app.segments.schemas import DiscoverRequest
+
+    c = movielens_container
+    c.run(c.segments.discover(DiscoverRequest(random_state=0)))
+    model = c.run(c.predictions.train(TrainRequest(goal="churn", horizon_days=30)))
+    c.run(c.predictions.score(ScoreRequest(model_id=model.model_id, limit=1)))
+    agent = c.agent_tools()
+    tools = {t.name: t for t in customer_tools(agent)}
+    assert {"list_segments", "segment_members", "customer_predictions"} <= set(tools)
+    assert "publish_segment" not in tools  # read-only unless allowed
+    assert "publish_segment" in {t.name for t in customer_tools(agent, allow_writes=True)}
+    segs = c.run(tools["list_segments"].ainvoke({}))
+    assert segs["total"] >= 3 and all(s["name"] and s["size"] > 0 for s in segs["segments"])
+    sid = segs["segments"][0]["segment_id"]
+    members = c.run(tools["segment_members"].ainvoke({"segment_id": sid, "limit": 4}))
+    assert len(members["members"]) == 4
+    pid = members["members"][0]["profile_id"]
+    preds = c.run(tools["customer_predictions"].ainvoke({"profile_id": pid}))
+    churn = next(p for p in preds["predictions"] if p["goal"] == "churn")
+    assert 0 <= churn["probability"] <= 1 and churn["tier"] and churn["model"]["quality"]
+
+    async def go() -> None:
+        async with Client(build_mcp_server(agent)) as client:
+            listed = {t.name for t in (await client.list_tools()).tools}
+            assert {"list_segments", "segment_members", "customer_predictions"} <= listed
+            assert "publish_segment" not in listed
+            res = json.loads((await client.call_tool("customer_predictions", {"profile_id": pid})).content[0].text)
+            assert any(p["goal"] == "churn" for p in res["predictions"])
+        async with Client(build_mcp_server(agent, allow_writes=True)) as client:
+            assert "publish_segment" in {t.name for t in (await client.list_tools()).tools}
+
+    c.run(go())
