@@ -25,8 +25,8 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check app embeddings segmentation prediction tests bench
-	$(BIN)/mypy app embeddings
+	$(BIN)/ruff check app embeddings segmentation prediction tests bench notebooks
+	$(BIN)/mypy app embeddings segmentation prediction
 
 bench: $(STAMP)
 	$(BIN)/pytest -q -m slow

@@ -84,3 +84,27 @@ def quality_band(metrics: dict[str, Any], regression: bool) -> tuple[str, str | 
         warning = ("results look too good: check for leakage (a trait or event that records the outcome "
                    "itself, or events timestamped after they happened)")
     return f"{band}: {words}", warning
+
+
+def curves(y: np.ndarray, score: np.ndarray, bins: int = 10) -> dict[str, list[dict[str, float]]]:
+    """Holdout curves for the card: calibration (mean predicted vs observed per score decile) and cumulative
+    lift/capture by top share. Plain numbers, so any UI or notebook can plot them."""
+    if len(y) == 0:
+        return {"calibration": [], "lift": []}
+    order = np.argsort(-score, kind="stable")
+    calib = []
+    for part in np.array_split(order, bins):
+        if len(part):
+            calib.append({"predicted": round(float(score[part].mean()), 4),
+                          "observed": round(float((y[part] if y.dtype.kind == "f" else y[part] > 0).mean()), 4),
+                          "count": int(len(part))})
+    calib.reverse()  # low to high
+    total = float(y.sum()) or 1.0
+    base = float(y.mean()) or 1.0
+    lift = []
+    for q in (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0):
+        k = max(1, int(round(q * len(y))))
+        top = order[:k]
+        lift.append({"top": q, "lift": round(float(y[top].mean() / base), 3),
+                     "capture": round(float(y[top].sum() / total), 4)})
+    return {"calibration": calib, "lift": lift}

@@ -29,6 +29,7 @@ from prediction.bgnbd import BetaGeoFitter, GammaGammaFitter, summarise
 from prediction.evaluation import (
     InsufficientDataError,
     classification_metrics,
+    curves,
     quality_band,
     regression_metrics,
     sufficiency,
@@ -244,7 +245,8 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         "training_snapshot": {"as_of": _iso(t_train), "label_window_days": round(train_h / DAY, 1)},
         "rows": int(len(y_ev)), "positives": int((y_ev > 0).sum()),
         "training_rows": int(len(y_tr)), "training_positives": int((y_tr > 0).sum()),
-        "sufficiency": suff, "holdout": metrics, "baselines": baselines, "quality": band, "warning": warning,
+        "sufficiency": suff, "holdout": metrics, "curves": curves(y_ev.astype(float), pred_ev),
+        "baselines": baselines, "quality": band, "warning": warning,
         "drivers": importances, "features": len(names), "notes": notes,
         "estimator": ("HistGradientBoostingRegressor(poisson)" if regression
                       else "HistGradientBoostingClassifier + CalibratedClassifierCV"),

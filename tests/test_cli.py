@@ -104,7 +104,8 @@ def test_mcp_over_stdio(export: Path, tmp_path: Path) -> None:
     async def go() -> None:
         async with Client(StdioServerParameters(command=exe, args=["mcp", "--data-dir", data])) as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            assert names == {"search_customers", "get_customer", "similar_customers"}
+            assert {"search_customers", "get_customer", "similar_customers", "list_segments", "segment_members",
+                    "customer_predictions"} == names  # read-only: no publish_segment, no start_sync
             res = await client.call_tool("search_customers", {"query": "customers who buy bags", "limit": 2})
             assert len(json.loads(res.content[0].text)["results"]) == 2
 
@@ -138,11 +139,26 @@ def test_mcp_over_streamable_http_in_the_server(export: Path, tmp_path: Path) ->
         async def go() -> None:
             async with Client(f"http://127.0.0.1:{port}/mcp/") as client:
                 names = {t.name for t in (await client.list_tools()).tools}
-                assert names == {"search_customers", "get_customer", "similar_customers"}
+                assert {"search_customers", "get_customer", "similar_customers", "list_segments",
+                        "customer_predictions"} <= names
+                assert "publish_segment" not in names and "start_sync" not in names  # read-only by default
                 res = await client.call_tool("search_customers", {"query": "customers who buy shoes", "limit": 2})
                 assert len(json.loads(res.content[0].text)["results"]) == 2
 
         asyncio.run(go())
+
+        # the notebook API against the running server
+        from app.workspace import Workspace
+
+        with Workspace.open(url=f"http://127.0.0.1:{port}") as ws:
+            assert len(ws.search("customers who buy shoes", limit=3)) == 3
+            segs = ws.discover(n_clusters=2)
+            assert len(segs) == 2 and set(ws.segments()["segment_id"]) == set(segs["segment_id"])
+            assert len(ws.segment_members(segs.loc[0, "segment_id"], limit=2)) == 2
+            with pytest.raises(RuntimeError, match="local data dir"):
+                ws.profiles()
+            with pytest.raises(RuntimeError, match="422"):
+                ws.train("purchase", horizon_days=30)  # 25 profiles: refused with the reason
     finally:
         server.should_exit = True
         thread.join(10)

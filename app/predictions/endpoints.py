@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.predictions.schemas import (
+    ImportRequest,
+    ImportResponse,
     ModelInfo,
     ModelList,
     ProfilePredictions,
@@ -45,7 +47,22 @@ async def score(model_id: str, body: ScoreRequest, request: Request) -> ScoreRes
     return res
 
 
+@router.post("/score", response_model=ScoreResponse,
+             summary="Score every profile with a model version, or the goal's active model")
+async def score_any(body: ScoreRequest, request: Request) -> ScoreResponse:
+    res = await _service(request).score(body)
+    report = await request.app.state.container.deliver_writeback()
+    res.delivered = report.delivered if report is not None else None
+    return res
+
+
 @router.get("/profiles/{profile_id}/predictions", response_model=ProfilePredictions,
             summary="A customer's predictions, per model version")
 async def profile_predictions(profile_id: str, request: Request) -> ProfilePredictions:
     return await _service(request).of_profile(profile_id)
+
+
+@router.post("/predictions/import", response_model=ImportResponse,
+             summary="Store predictions of your own model (percentile, tier, lineage, write-back as ours)")
+async def import_predictions(body: ImportRequest, request: Request) -> ImportResponse:
+    return await _service(request).import_predictions(body)

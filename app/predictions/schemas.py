@@ -66,3 +66,28 @@ class ScoreResponse(BaseModel):
 class ProfilePredictions(BaseModel):
     profile_id: str
     predictions: list[Prediction]
+
+
+class ExternalPrediction(BaseModel):
+    profile_id: str
+    probability: float | None = Field(None, ge=0, le=1)
+    value: float | None = None
+
+
+class ImportRequest(BaseModel):
+    """Predictions made elsewhere (a data scientist's own model): stored with percentile, tier and lineage
+    like ours, and written back the same way."""
+
+    goal: str = Field(..., description="purchase | churn | ltv | event:TYPE[...] or any name of your own")
+    model_name: str = Field(..., min_length=1, max_length=200, description="what produced them")
+    description: str = ""
+    as_of: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict, description="your own holdout figures, shown on the card")
+    predictions: list[ExternalPrediction] = Field(..., min_length=1, max_length=1_000_000)
+
+
+class ImportResponse(BaseModel):
+    model_id: str
+    stored: int
+    unknown_profiles: list[str]
+    queued: int

@@ -21,6 +21,8 @@ import numpy as np
 from app.config import PredictionSettings
 from app.errors import DomainError, InvalidRequestError, NotFoundError
 from app.predictions.schemas import (
+    ImportRequest,
+    ImportResponse,
     ModelInfo,
     Prediction,
     ProfilePredictions,
@@ -30,7 +32,7 @@ from app.predictions.schemas import (
 )
 from app.store.predictions_repository import PredictionRow, PredictionsRepository
 from embeddings.documents import EventDictionary
-from prediction import EventLog, Goal, InsufficientDataError, TrainedModel, score, train
+from prediction import EventLog, Goal, InsufficientDataError, TrainedModel, percentiles, score, tier_of, train
 from segmentation.attributes import attribute_table
 
 Enqueue = Callable[[list[str]], Awaitable[int]]
@@ -201,3 +203,70 @@ class PredictionService:
     async def of_profile(self, profile_id: str) -> ProfilePredictions:
         rows = await self.repo.of_profile(profile_id)
         return ProfilePredictions(profile_id=profile_id, predictions=[_prediction(r) for r in rows])
+
+    async def import_predictions(self, req: ImportRequest) -> ImportResponse:
+        """Register an external model version and store its predictions (percentile and tier computed here,
+        so they mean the same as ours); unknown profile ids are reported, not stored."""
+        values = [p.probability if p.probability is not None else p.value for p in req.predictions]
+        if any(v is None for v in values):
+            raise InvalidRequestError("every prediction needs a probability or a value")
+        kinds = {p.probability is not None for p in req.predictions}
+        if len(kinds) > 1:
+            raise InvalidRequestError("mix of probabilities and values: send one kind per model")
+        is_prob = kinds == {True}
+        goal = req.goal.strip()
+        as_of = _time(req.as_of, "as_of") or time.time()
+        known = {r["profile_id"] for r in await self.pool.fetch(
+            "SELECT profile_id FROM profile_ai.profile_features WHERE profile_id = ANY($1::text[])",
+            [p.profile_id for p in req.predictions])}
+        rows = [(p.profile_id, float(v)) for p, v in zip(req.predictions, values, strict=True)
+                if p.profile_id in known and v is not None]
+        unknown = sorted({p.profile_id for p in req.predictions} - known)
+        if not rows:
+            raise InvalidRequestError("none of the profile ids is known here: sync first")
+        version = await self.repo.next_version(goal)
+        model_id = f"{_slug(goal)}-v{version}"
+        when = datetime.fromtimestamp(as_of, UTC)
+        card = {"goal": goal, "external": True, "model_name": req.model_name, "description": req.description,
+                "as_of": when.isoformat(), "rows": len(rows), "holdout": req.metrics,
+                "quality": "not assessed here: an external model (its own figures are under holdout)",
+                "warning": None, "baselines": {}, "drivers": [], "sufficiency": {"verdict": "external"},
+                "model_id": model_id, "version": version}
+        await self.repo.register_model(model_id, goal, version, 0, when, card)
+        scores = np.array([v for _, v in rows])
+        pct = percentiles(scores)
+        await self.repo.upsert_predictions([
+            PredictionRow(pid, model_id, goal, v if is_prob else None, None if is_prob else v, round(float(p), 3),
+                          tier_of(float(p)), when) for (pid, v), p in zip(rows, pct, strict=True)])
+        queued = await self.enqueue([pid for pid, _ in rows])
+        return ImportResponse(model_id=model_id, stored=len(rows), unknown_profiles=unknown[:100], queued=queued)
+
+    async def frame(self, goal_text: str, horizon_days: int | None = None, as_of_text: str | None = None,
+                    ) -> tuple[list[str], list[str], np.ndarray, np.ndarray, float]:
+        """Point-in-time features and labels for your own model: (profile ids, feature names, X, y, as_of).
+        Only profiles that exist at as_of; default as_of: the latest one whose horizon is fully observed."""
+        from prediction.features import FeatureSpec, features, labels, population
+
+        try:
+            goal = Goal.parse(goal_text)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        horizon = float(horizon_days or self.settings.default_horizon_days)
+        log, attrs = await self._log(goal)
+        if not log.time.size:
+            raise InsufficientData("no events: sync a source first")
+        as_of = _time(as_of_text, "as_of") or log.span()[1] - horizon * 86400.0
+        purchase = await self._purchase_types()
+        static, static_names = _static(attrs)
+
+        def build() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+            spec = FeatureSpec.fit(log, as_of, purchase, self.settings.activity_types or None,
+                                   goal.name if goal.key else None)
+            X = np.hstack([features(log, spec, as_of), static])
+            y = labels(log, goal, spec, as_of, horizon)
+            pop = population(log, as_of)
+            ids = [log.profiles[i] for i in np.flatnonzero(pop)]
+            return ids, spec.names() + static_names, X[pop], y[pop]
+
+        ids, names, X, y = await asyncio.to_thread(build)
+        return ids, names, X, y, as_of

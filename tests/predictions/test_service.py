@@ -91,3 +91,24 @@ def test_http_routes(movielens_container: Any, churn: Any) -> None:
     bad = call(movielens_container, "POST", "/v1/models", json={"goal": "event:content-rated[genres=Documentary]",
                                                                  "horizon_days": 3})
     assert bad.status_code == 422 and bad.json()["error"] == "insufficient_data"
+
+
+def test_imported_predictions_get_percentiles_tiers_and_lineage(movielens_container: Any) -> None:
+    from app.predictions.schemas import ExternalPrediction, ImportRequest
+
+    c = movielens_container
+    ids = [r["profile_id"] for r in c.run(c.database.pool.fetch(
+        "SELECT profile_id FROM profile_ai.profile_features ORDER BY profile_id LIMIT 4"))]
+    req = ImportRequest(goal="upsell", model_name="my model", metrics={"auc": 0.7}, predictions=[
+        *[ExternalPrediction(profile_id=p, probability=i / 10) for i, p in enumerate(ids)],
+        ExternalPrediction(profile_id="nobody", probability=0.5)])
+    res = c.run(c.predictions.import_predictions(req))
+    assert res.stored == 4 and res.unknown_profiles == ["nobody"] and res.queued == 4
+    card = c.run(c.predictions.model(res.model_id)).card
+    assert card["external"] and card["holdout"] == {"auc": 0.7}
+    top = c.run(c.predictions.of_profile(ids[-1])).predictions
+    mine = next(p for p in top if p.model_id == res.model_id)
+    assert mine.percentile == 100.0 and mine.probability == pytest.approx(0.3)
+    with pytest.raises(InvalidRequestError, match="mix of probabilities and values"):
+        c.run(c.predictions.import_predictions(ImportRequest(goal="upsell", model_name="x", predictions=[
+            ExternalPrediction(profile_id=ids[0], probability=0.1), ExternalPrediction(profile_id=ids[1], value=3)])))
