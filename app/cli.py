@@ -27,6 +27,8 @@ tracardi_app = typer.Typer(no_args_is_help=True, help="Set up and run the write-
 app.add_typer(tracardi_app, name="tracardi")
 segments_app = typer.Typer(no_args_is_help=True, help="Smart segments: discover, inspect, publish.")
 app.add_typer(segments_app, name="segments")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API and /mcp.")
+app.add_typer(keys_app, name="keys")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -37,6 +39,7 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar="PROFILE_A
                                                   help="where index and state live (default ./.profile-ai)")]
 SourceOpt = Annotated[str | None, typer.Option("--source", help="export directory or Tracardi URL")]
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEMO_QUERIES = ["horror movie fans", "people who love documentaries", "sci-fi and action enthusiasts",
                 "young students who like comedies", "film noir and classic cinema lovers"]
 
@@ -324,8 +327,16 @@ def serve(host: Annotated[str | None, typer.Option("--host")] = None,
     from app.main import create_app
 
     settings = _settings(data_dir)
-    uvicorn.run(create_app(settings), host=host or settings.server.host, port=port or settings.server.port,
-                log_level="warning")
+    bind = host or settings.server.host
+    if not settings.server.auth and bind not in LOOPBACK:
+        _run(lambda: _fail(f"API keys are off (PROFILE_AI_SERVER__AUTH=false): refusing to serve on {bind}; "
+                           "open mode is for loopback only"))
+    if settings.server.auth:
+        err.print("API keys required on /v1 and /mcp (create one: profile-ai keys create --scope read)")
+    from app.observability import json_logging
+
+    json_logging()  # the server logs JSON lines with request ids
+    uvicorn.run(create_app(settings), host=bind, port=port or settings.server.port, log_level="warning")
 
 
 @app.command()
@@ -387,9 +398,16 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
     _emit(as_json, res, render)
     if serve_after:
         h = settings.server.host
-        err.print(f"serving on http://{h}:{port or settings.server.port} (docs at /docs; open, no API keys: "
-                  "loopback only)")
-        serve(host=h, port=port, data_dir=data_dir)
+        if h not in LOOPBACK:
+            _run(lambda: _fail(f"the demo serves without API keys, on loopback only, not on {h}"))
+        err.print(f"serving on http://{h}:{port or settings.server.port} (docs at /docs) WITHOUT API keys: the demo "
+                  "is open, on loopback only; `profile-ai serve` requires keys")
+        import uvicorn
+
+        from app.main import create_app
+
+        open_settings = settings.model_copy(update={"server": settings.server.model_copy(update={"auth": False})})
+        uvicorn.run(create_app(open_settings), host=h, port=port or settings.server.port, log_level="warning")
 
 
 
@@ -539,6 +557,82 @@ def segments_lookalike(seed_segment_id: str, size: Annotated[int, typer.Option("
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(f"{res['segment_id']}: {res['name']}, {res['size']} members, "
                                           f"{res['definition']}"))
+
+
+# -- API keys
+@keys_app.command("create")
+def keys_create(scope: Annotated[str, typer.Option("--scope", help="read | write | admin")],
+                name: Annotated[str, typer.Option("--name", help="who or what uses it")] = "",
+                as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Create an API key; it is printed this once (only a hash is stored)."""
+    _setup_logging()
+
+    async def go() -> dict[str, Any]:
+        from app.auth.endpoints import info
+        from app.auth.repository import ApiKeyRepository
+        from app.store.database import Database
+
+        settings = _settings(data_dir)
+        db = await Database.connect(settings.database.url, Path(settings.data_dir))
+        try:
+            key, record = await ApiKeyRepository(db.pool).create(scope, name)
+            return {"key": key, **info(record).model_dump()}
+        finally:
+            await db.close()
+
+    res = _run(go)
+    _emit(as_json, res, lambda: out.print(f"{res['key']}\n(key {res['key_id']}, scope {res['scope']}: shown once, "
+                                          "store it now)", markup=False))
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """API keys (ids, scopes, last use; never the secrets)."""
+    _setup_logging()
+
+    async def go() -> dict[str, Any]:
+        from app.auth.endpoints import info
+        from app.auth.repository import ApiKeyRepository
+        from app.store.database import Database
+
+        settings = _settings(data_dir)
+        db = await Database.connect(settings.database.url, Path(settings.data_dir))
+        try:
+            return {"keys": [info(k).model_dump() for k in await ApiKeyRepository(db.pool).list()]}
+        finally:
+            await db.close()
+
+    res = _run(go)
+
+    def render() -> None:
+        table = Table("key id", "name", "scope", "created", "last used", "revoked")
+        for k in res["keys"]:
+            table.add_row(k["key_id"], k["name"], k["scope"], k["created_at"][:19], (k["last_used_at"] or "")[:19],
+                          (k["revoked_at"] or "")[:19])
+        out.print(table)
+    _emit(as_json, res, render)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Revoke an API key (effective on the next request)."""
+    _setup_logging()
+
+    async def go() -> dict[str, Any]:
+        from app.auth.repository import ApiKeyRepository
+        from app.store.database import Database
+
+        settings = _settings(data_dir)
+        db = await Database.connect(settings.database.url, Path(settings.data_dir))
+        try:
+            if not await ApiKeyRepository(db.pool).revoke(key_id):
+                raise ValueError(f"no live key {key_id!r}")
+            return {"key_id": key_id, "revoked": True}
+        finally:
+            await db.close()
+
+    res = _run(go)
+    _emit(as_json, res, lambda: out.print(f"revoked {key_id}"))
 
 
 # -- predictions

@@ -65,7 +65,11 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_limit: int = 100
-    mcp_allow_writes: bool = False  # offer state-changing MCP tools (e.g. start_sync)
+    mcp_allow_writes: bool = False  # offer state-changing MCP tools (e.g. start_sync); /mcp then needs `write`
+    # API keys on /v1 and /mcp. Switching them off is for local use: the server then binds loopback only.
+    auth: bool = True
+    max_body_bytes: int = 64 * 1024 * 1024  # larger request bodies get 413
+    cors_origins: list[str] = Field(default_factory=list)  # CORS is off unless origins are listed
 
 
 class Settings(BaseSettings):

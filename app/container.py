@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from app.agents.tools import CustomerTools
+from app.auth.repository import ApiKeyRepository
 from app.config import Settings
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
@@ -71,6 +72,7 @@ class Container:
     predictions: PredictionService
     predictions_repo: PredictionsRepository
     writeback_queue: WritebackRepository
+    keys: ApiKeyRepository
     _http: list[httpx.AsyncClient] = field(default_factory=list)
     tracardi_transport: Any = None  # tests pass the emulator's ASGI transport; None = real HTTP
     _pushed_source: TracardiSource | None = None
@@ -101,6 +103,7 @@ class Container:
 
         return cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
+                   keys=ApiKeyRepository(database.pool),
                    segments=SegmentService(index, encoder, SegmentRepository(database.pool), enqueue),
                    predictions=PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
                                                  settings.prediction),

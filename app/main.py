@@ -12,8 +12,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import exception_handlers
+from app.auth.endpoints import router as keys_router
+from app.auth.guard import ApiKeyGuard, BodySizeLimit
 from app.config import Settings, load_settings
 from app.container import Container
+from app.observability import Metrics, RequestObserver
 from app.predictions.endpoints import router as predictions_router
 from app.search.endpoints import router as search_router
 from app.segments.endpoints import router as segments_router
@@ -59,6 +62,24 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(sync_router)
     app.include_router(segments_router)
     app.include_router(predictions_router)
+    app.include_router(keys_router)
+
+    def keys() -> Any:
+        c = getattr(app.state, "container", None)
+        return c.keys if c is not None else None
+
+    # the last added runs first: CORS (only if configured; it answers preflights), the size limit, then the
+    # key check, which covers /v1 and the mounted /mcp alike
+    app.add_middleware(ApiKeyGuard, keys=keys, enabled=settings.server.auth,
+                       mcp_writes=settings.server.mcp_allow_writes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
+    observed = Metrics()
+    app.add_middleware(RequestObserver, metrics=observed)  # outside the guard: rejected requests count too
+    if settings.server.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.server.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -78,14 +99,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @app.get("/metrics", tags=["ops"])
     async def metrics(request: Request) -> Response:
-        c: Container = request.app.state.container
-        points = await asyncio.to_thread(c.index.count)
-        body = (
-            "# TYPE profile_ai_indexed_profiles gauge\n"
-            f"profile_ai_indexed_profiles {points}\n"
-            "# TYPE profile_ai_uptime_seconds gauge\n"
-            f"profile_ai_uptime_seconds {time.time() - request.app.state.started:.0f}\n"
-        )
+        body = await observed.render(request.app.state.container, request.app.state.sync_runner,
+                                     request.app.state.started)
         return Response(body, media_type="text/plain; version=0.0.4")
 
     return app

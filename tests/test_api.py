@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from app.config import Settings
+from app.config import ServerSettings, Settings
 from app.main import create_app
 
 
 def call(container, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
     async def go() -> httpx.Response:
-        app = create_app(Settings(data_dir=container.settings.data_dir), container=container)
+        app = create_app(Settings(data_dir=container.settings.data_dir, server=ServerSettings(auth=False)),
+                         container=container)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://t") as http:
             return await http.request(method, path, **kwargs)
@@ -47,13 +48,29 @@ def test_ops_endpoints(movielens_container) -> None:
     assert call(movielens_container, "GET", "/health").json() == {"status": "ok"}
     ready = call(movielens_container, "GET", "/ready")
     assert ready.status_code == 200 and ready.json()["ready"] is True
-    assert "profile_ai_indexed_profiles 943" in call(movielens_container, "GET", "/metrics").text
+    async def twice() -> httpx.Response:  # one app: the first request is in the second one's metrics
+        app = create_app(Settings(data_dir=movielens_container.settings.data_dir, server=ServerSettings(auth=False)),
+                         container=movielens_container)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://t") as http:
+            await http.get("/v1/profiles/nope")
+            return await http.get("/metrics", headers={"X-Request-ID": "req-42"})
+
+    r = movielens_container.run(twice())
+    assert "profile_ai_indexed_profiles 943.0" in r.text and r.headers["x-request-id"] == "req-42"
+    # the route template, never the profile id
+    assert 'route="/v1/profiles/{profile_id}",status="404"' in r.text and "nope" not in r.text
+    for name in ("profile_ai_request_seconds_bucket", "profile_ai_sync_lag_seconds", "profile_ai_sync_running",
+                 "profile_ai_uptime_seconds"):
+        assert name in r.text
+    assert len(call(movielens_container, "GET", "/health").headers["x-request-id"]) == 32
     assert "/v1/search" in call(movielens_container, "GET", "/openapi.json").json()["paths"]
 
 
 def test_sync_through_the_server(movielens_container, movielens_export) -> None:
     async def go() -> None:
-        app = create_app(Settings(data_dir=movielens_container.settings.data_dir), container=movielens_container)
+        app = create_app(Settings(data_dir=movielens_container.settings.data_dir, server=ServerSettings(auth=False)),
+                         container=movielens_container)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://t") as http:
             bad = await http.post("/v1/sync", json={"source": "/no/such/dir"})

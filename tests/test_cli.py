@@ -126,7 +126,8 @@ def test_mcp_over_streamable_http_in_the_server(export: Path, tmp_path: Path) ->
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(load_settings(data_dir=data)), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(load_settings(data_dir=data, server={"auth": False})),
+                                           host="127.0.0.1", port=port,
                                            log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,0 +1,113 @@
+"""ASGI guards in front of everything: API keys with scopes on /v1 and /mcp, and a request body size limit.
+
+Pure ASGI (not BaseHTTPMiddleware) so MCP's streamed responses pass through untouched.
+Scopes: `read` = searching and reading (GET, and POST /v1/search); `write` = everything that changes state
+(sync, discover, train, score, publish, imports) and /mcp when write tools are on; `admin` = /v1/keys.
+The Tracardi webhook keeps its own shared-secret check; /health, /ready, /metrics and the docs are open.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from app.auth.repository import ApiKeyRepository, allows
+
+log = logging.getLogger("profile_ai.auth")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+OPEN = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/v1/webhooks/")
+READ_POSTS = ("/v1/search",)
+
+
+def required_scope(method: str, path: str, mcp_writes: bool) -> str | None:
+    if path.startswith(OPEN) or not path.startswith(("/v1", "/mcp")):
+        return None
+    if path.startswith("/v1/keys"):
+        return "admin"
+    if path.startswith("/mcp"):
+        return "write" if mcp_writes else "read"
+    if method in ("GET", "HEAD", "OPTIONS") or path in READ_POSTS:
+        return "read"
+    return "write"
+
+
+async def _reply(send: Send, status: int, error: str, detail: str,
+                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    body = orjson.dumps({"error": error, "detail": detail})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ApiKeyGuard:
+    def __init__(self, app: ASGIApp, keys: Callable[[], ApiKeyRepository | None], *, enabled: bool,
+                 mcp_writes: bool) -> None:
+        self.app = app
+        self.keys = keys  # resolved per request: the pool exists only once the lifespan has started
+        self.enabled = enabled
+        self.mcp_writes = mcp_writes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled:
+            return await self.app(scope, receive, send)
+        needed = required_scope(scope["method"], scope["path"], self.mcp_writes)
+        if needed is None:
+            return await self.app(scope, receive, send)
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        repo = self.keys()
+        if not token or repo is None:
+            return await _reply(send, 401, "unauthorized", "an API key is required: Authorization: Bearer <key> "
+                                "(create one with `profile-ai keys create --scope read`)",
+                                ((b"www-authenticate", b"Bearer"),))
+        key = await repo.verify(token)
+        if key is None:
+            log.warning("rejected API key", extra={"path": scope["path"]})
+            return await _reply(send, 401, "unauthorized", "unknown or revoked API key",
+                                ((b"www-authenticate", b"Bearer"),))
+        if not allows(key.scope, needed):
+            return await _reply(send, 403, "forbidden", f"this key has scope '{key.scope}'; {scope['method']} "
+                                f"{scope['path']} needs '{needed}'")
+        scope.setdefault("state", {})["api_key_id"] = key.key_id
+        return await self.app(scope, receive, send)
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            return await _reply(send, 413, "payload_too_large", f"request body over {self.max_bytes} bytes")
+        seen = 0
+
+        async def limited() -> Message:  # chunked bodies carry no length: count as they arrive
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except BodyTooLargeError:
+            await _reply(send, 413, "payload_too_large", f"request body over {self.max_bytes} bytes")
+
+
+class BodyTooLargeError(Exception):
+    pass

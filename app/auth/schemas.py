@@ -1,0 +1,29 @@
+"""API keys as the API shows them (the secret only once, at creation)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class KeyRequest(BaseModel):
+    scope: Literal["read", "write", "admin"]
+    name: str = Field("", max_length=200)
+
+
+class KeyInfo(BaseModel):
+    key_id: str
+    name: str
+    scope: str
+    created_at: str
+    last_used_at: str | None = None
+    revoked_at: str | None = None
+
+
+class CreatedKey(KeyInfo):
+    key: str = Field(description="the API key: shown this once, store it now")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]

@@ -1,0 +1,116 @@
+"""Observability: Prometheus metrics, request ids and structured JSON logs without personal data.
+
+- Request latency by route template (never the raw path: profile ids are not label values).
+- Gauges read at scrape time: indexed profiles, sync lag and progress, write-back queue depth by status,
+  age of each goal's active model.
+- Every request gets an id (X-Request-ID in, or a new one), echoed in the response and in every log line.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+# log record attributes worth keeping; anything else passed in `extra` is kept only if listed here
+EXTRA_FIELDS = ("tool", "ms", "limit", "hits", "filters", "path", "route", "method", "status", "segments",
+                "predictions", "merged")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name,
+                               "msg": record.getMessage(), "request_id": request_id.get()}
+        for k in EXTRA_FIELDS:
+            if k in record.__dict__:
+                out[k] = record.__dict__[k]
+        if record.exc_info:
+            out["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(out, default=str)
+
+
+def json_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram("profile_ai_request_seconds", "HTTP request latency by route",
+                                 ["method", "route", "status"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        g = {"registry": self.registry}
+        self.indexed = Gauge("profile_ai_indexed_profiles", "profiles in the vector index", **g)  # type: ignore[arg-type]
+        self.uptime = Gauge("profile_ai_uptime_seconds", "seconds since start", **g)  # type: ignore[arg-type]
+        self.sync_lag = Gauge("profile_ai_sync_lag_seconds", "seconds since the newest sync watermark", **g)  # type: ignore[arg-type]
+        self.sync_running = Gauge("profile_ai_sync_running", "1 while a sync runs in this server", **g)  # type: ignore[arg-type]
+        self.sync_seen = Gauge("profile_ai_sync_progress_profiles", "profiles seen by the running sync", **g)  # type: ignore[arg-type]
+        self.queue = Gauge("profile_ai_writeback_queue", "write-back items by status", ["status"], **g)  # type: ignore[arg-type]
+        self.model_age = Gauge("profile_ai_model_age_seconds", "age of each goal's active model", ["goal"], **g)  # type: ignore[arg-type]
+
+    async def render(self, container: Any, runner: Any, started: float) -> bytes:
+        import asyncio
+
+        self.indexed.set(await asyncio.to_thread(container.index.count))
+        self.uptime.set(time.time() - started)
+        pool = container.database.pool
+        lag = await pool.fetchval("SELECT extract(epoch FROM now() - max(watermark)) FROM profile_ai.sync_state")
+        if lag is not None:
+            self.sync_lag.set(float(lag))
+        status = runner.status()
+        self.sync_running.set(1 if status.running else 0)
+        self.sync_seen.set((status.progress or {}).get("seen", 0))
+        for r in await pool.fetch("SELECT status, count(*) AS n FROM profile_ai.writeback_queue GROUP BY status"):
+            self.queue.labels(r["status"]).set(r["n"])
+        for r in await pool.fetch("SELECT goal, extract(epoch FROM now() - max(created_at)) AS age "
+                                  "FROM profile_ai.models WHERE status = 'active' GROUP BY goal"):
+            self.model_age.labels(r["goal"]).set(float(r["age"]))
+        return generate_latest(self.registry)
+
+
+class RequestObserver:
+    """Times each request under its route template and tags it (and its logs) with a request id."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        t0 = time.perf_counter()
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or ("/mcp" if scope["path"].startswith("/mcp") else "unmatched")
+            self.metrics.latency.labels(scope["method"], template, str(status)).observe(time.perf_counter() - t0)
+            request_id.reset(token)

@@ -1,0 +1,133 @@
+"""API keys on /v1 and /mcp: scopes, revocation, hashed at rest, constant-time checks; body size limit;
+CORS off by default; open mode refused off loopback; the CLI's keys commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from app.auth.guard import required_scope
+from app.auth.repository import ApiKeyRepository
+from app.cli import app as cli_app
+from app.config import ServerSettings, Settings
+from app.main import create_app
+
+
+def serve(container: Any, **server: Any):  # type: ignore[no-untyped-def]
+    """Run requests against the app (auth on unless told) inside one lifespan, on the container's loop."""
+    def run(calls):  # type: ignore[no-untyped-def]
+        async def go() -> list[httpx.Response]:
+            settings = Settings(data_dir=container.settings.data_dir, server=ServerSettings(**server))
+            app = create_app(settings, container=container)
+            async with app.router.lifespan_context(app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app), base_url="http://t") as http:
+                return [await http.request(m, p, **kw) for m, p, kw in calls]
+        return container.run(go())
+    return run
+
+
+def bearer(key: str) -> dict[str, dict[str, str]]:
+    return {"headers": {"Authorization": f"Bearer {key}"}}
+
+
+def test_scopes_are_mapped_from_method_and_path() -> None:
+    assert required_scope("POST", "/v1/search", False) == "read"
+    assert required_scope("GET", "/v1/segments", False) == "read"
+    assert required_scope("POST", "/v1/segments/discover", False) == "write"
+    assert required_scope("POST", "/v1/models", False) == "write"
+    assert required_scope("GET", "/v1/keys", False) == "admin"
+    assert required_scope("POST", "/mcp/", False) == "read" and required_scope("POST", "/mcp/", True) == "write"
+    assert required_scope("POST", "/v1/webhooks/tracardi", False) is None  # its own shared secret
+    assert required_scope("GET", "/health", False) is None and required_scope("GET", "/metrics", False) is None
+
+
+def test_keys_scopes_and_revocation(movielens_container: Any) -> None:
+    c = movielens_container
+    repo: ApiKeyRepository = c.keys
+    read, read_rec = c.run(repo.create("read", "agent"))
+    write, _ = c.run(repo.create("write", "pipeline"))
+    admin, _ = c.run(repo.create("admin", "ops"))
+    stored = c.run(c.database.pool.fetchval("SELECT secret_hash FROM profile_ai.api_keys WHERE key_id = $1",
+                                            read_rec.key_id))
+    assert read.split("_", 2)[2] not in stored and len(stored) == 64  # only a hash is at rest
+    search = ("POST", "/v1/search", {"json": {"query": "war movies", "limit": 2}})
+    r = serve(c)([
+        search,
+        ("POST", "/v1/search", {"json": {"query": "war movies"}, **bearer("pai_nope_nope")}),
+        ("POST", "/v1/search", {"json": {"query": "war movies", "limit": 2}, **bearer(read)}),
+        ("GET", "/v1/segments", bearer(read)),
+        ("POST", "/v1/segments/discover", {"json": {}, **bearer(read)}),
+        ("POST", "/v1/models", {"json": {"goal": "nonsense"}, **bearer(write)}),
+        ("GET", "/v1/keys", bearer(write)),
+        ("GET", "/v1/keys", bearer(admin)),
+        ("POST", "/mcp/", {"json": {}}),
+        ("GET", "/health", {}),
+    ])
+    assert r[0].status_code == 401 and r[0].headers["www-authenticate"] == "Bearer"
+    assert "profile-ai keys create" in r[0].json()["detail"]
+    assert r[1].status_code == 401
+    assert r[2].status_code == 200 and len(r[2].json()["results"]) == 2
+    assert r[3].status_code == 200
+    assert r[4].status_code == 403 and "needs 'write'" in r[4].json()["detail"]
+    assert r[5].status_code == 422  # through the guard: the service answers (unknown goal)
+    assert r[6].status_code == 403
+    assert r[7].status_code == 200 and len(r[7].json()["keys"]) >= 3
+    assert "key" not in r[7].json()["keys"][0] and "secret_hash" not in json.dumps(r[7].json())
+    assert r[8].status_code == 401  # /mcp is guarded too
+    assert r[9].status_code == 200
+    assert c.run(repo.revoke(read_rec.key_id))
+    again = serve(c)([("POST", "/v1/search", {"json": {"query": "war movies"}, **bearer(read)})])
+    assert again[0].status_code == 401
+
+
+def test_admin_creates_and_revokes_keys_over_http(movielens_container: Any) -> None:
+    c = movielens_container
+    admin, _ = c.run(c.keys.create("admin"))
+    made, = serve(c)([("POST", "/v1/keys", {"json": {"scope": "read", "name": "bot"}, **bearer(admin)})])
+    assert made.status_code == 200 and made.json()["key"].startswith("pai_")
+    new_key, kid = made.json()["key"], made.json()["key_id"]
+    ok, revoked, gone = serve(c)([
+        ("POST", "/v1/search", {"json": {"query": "comedy"}, **bearer(new_key)}),
+        ("DELETE", f"/v1/keys/{kid}", bearer(admin)),
+        ("POST", "/v1/search", {"json": {"query": "comedy"}, **bearer(new_key)}),
+    ])
+    assert ok.status_code == 200 and revoked.json()["revoked_at"] and gone.status_code == 401
+
+
+def test_body_limit_and_no_cors_by_default(movielens_container: Any) -> None:
+    c = movielens_container
+    big, cors = serve(c, auth=False, max_body_bytes=1000)([
+        ("POST", "/v1/search", {"content": b'{"query": "' + b"x" * 5000 + b'"}',
+                                "headers": {"content-type": "application/json"}}),
+        ("OPTIONS", "/v1/search", {"headers": {"Origin": "https://evil.example", "Access-Control-Request-Method":
+                                               "POST"}}),
+    ])
+    assert big.status_code == 413 and big.json()["error"] == "payload_too_large"
+    assert "access-control-allow-origin" not in cors.headers
+    allowed, = serve(c, auth=False, cors_origins=["https://app.example"])([
+        ("OPTIONS", "/v1/search", {"headers": {"Origin": "https://app.example", "Access-Control-Request-Method":
+                                               "POST"}})])
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_cli_keys_and_open_mode_only_on_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    r = runner.invoke(cli_app, ["keys", "create", "--scope", "write", "--name", "etl", "--json", "--data-dir", data])
+    assert r.exit_code == 0, r.stderr
+    made = json.loads(r.stdout)
+    assert made["key"].startswith(f"pai_{made['key_id']}_") and made["scope"] == "write"
+    listed = json.loads(runner.invoke(cli_app, ["keys", "list", "--json", "--data-dir", data]).stdout)["keys"]
+    assert [k["key_id"] for k in listed] == [made["key_id"]] and "key" not in listed[0]
+    assert runner.invoke(cli_app, ["keys", "revoke", made["key_id"], "--data-dir", data]).exit_code == 0
+    bad = runner.invoke(cli_app, ["keys", "revoke", made["key_id"], "--data-dir", data])
+    assert bad.exit_code == 1 and "no live key" in bad.stderr
+    assert runner.invoke(cli_app, ["keys", "create", "--scope", "root", "--data-dir", data]).exit_code == 1
+    monkeypatch.setenv("PROFILE_AI_SERVER__AUTH", "false")
+    refused = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0", "--data-dir", data])
+    assert refused.exit_code == 1 and "loopback only" in refused.stderr
