@@ -1,12 +1,29 @@
-"""The one place where domain errors become HTTP answers."""
+"""The one place where errors become HTTP answers, all in one shape: {"error": code, "detail": text} (request
+validation adds "errors", the field-by-field list). `document()` puts that shape in the OpenAPI schema for
+every error status a route can answer, so clients (and the schema fuzzer) can rely on it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from app.errors import DomainError
 from app.tracardi.errors import TracardiError
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error", "type": "object", "required": ["error", "detail"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"},
+                   "errors": {"type": "array", "items": {"type": "object"}}},
+}
+ERROR_STATUSES = {"401": "no or unknown API key", "403": "the key's scope does not allow this",
+                  "404": "not found", "409": "conflict (e.g. a sync already running)",
+                  "413": "request body too large", "422": "invalid request", "502": "Tracardi failed",
+                  "503": "not available"}
 
 
 def install(app: FastAPI) -> None:
@@ -17,3 +34,34 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TracardiError)
     async def tracardi_error(_: Request, exc: TracardiError) -> JSONResponse:
         return JSONResponse({"error": "tracardi", "detail": str(exc)}, status_code=502)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", []))
+        detail = f"{where}: {first.get('msg', 'invalid')}" if first else "invalid request"
+        return JSONResponse({"error": "invalid_request", "detail": detail[:500], "errors": errors[:20]},
+                            status_code=422)
+
+
+def document(app: FastAPI) -> None:
+    """Every operation documents the error shape for the statuses it can answer."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for path, item in schema.get("paths", {}).items():
+            for op in item.values():
+                responses = op.setdefault("responses", {})
+                for status, text in ERROR_STATUSES.items():
+                    if path.startswith("/v1") or status in ("413", "422"):
+                        responses[status] = {"description": text, **ref}
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
@@ -18,6 +18,7 @@ from app.config import Settings, load_settings
 from app.container import Container
 from app.observability import Metrics, RequestObserver
 from app.predictions.endpoints import router as predictions_router
+from app.sanitize import NulGuard
 from app.search.endpoints import router as search_router
 from app.segments.endpoints import router as segments_router
 from app.sync.endpoints import router as sync_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = FastAPI(title="profile-ai", version="0.1.0", lifespan=lifespan,
                   description="Semantic search, smart segments and predictions over Tracardi customer profiles.")
     exception_handlers.install(app)
+    exception_handlers.document(app)
     app.include_router(search_router)
     app.include_router(sync_router)
     app.include_router(segments_router)
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(ApiKeyGuard, keys=keys, enabled=settings.server.auth,
                        mcp_writes=settings.server.mcp_allow_writes)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(NulGuard)
     observed = Metrics()
     app.add_middleware(RequestObserver, metrics=observed)  # outside the guard: rejected requests count too
     if settings.server.cors_origins:
@@ -88,16 +91,20 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @app.get("/ready", tags=["ops"])
     async def ready(request: Request) -> JSONResponse:
         c: Container | None = getattr(request.app.state, "container", None)
-        checks = {"model": c is not None and c.encoder.dim > 0, "index": False}
+        checks = {"model": c is not None and c.encoder.dim > 0, "index": False, "database": False}
         if c is not None:
             try:
                 checks["index"] = await asyncio.to_thread(c.index.count) >= 0
             except Exception:  # noqa: BLE001 - readiness reports, it does not raise
                 checks["index"] = False
+            try:
+                checks["database"] = await asyncio.wait_for(c.database.pool.fetchval("SELECT 1"), 2.0) == 1
+            except Exception:  # noqa: BLE001
+                checks["database"] = False
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         body = await observed.render(request.app.state.container, request.app.state.sync_runner,
                                      request.app.state.started)

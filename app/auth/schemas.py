@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.sanitize import Request
 
-class KeyRequest(BaseModel):
+
+class KeyRequest(Request):
     scope: Literal["read", "write", "admin"]
     name: str = Field("", max_length=200)
 

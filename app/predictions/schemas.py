@@ -6,14 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.sanitize import Request
 
-class TrainRequest(BaseModel):
+
+class TrainRequest(Request):
     goal: str = Field(..., description="purchase | churn | ltv | event:TYPE | event:TYPE[key=value]")
     horizon_days: int | None = Field(None, ge=1, le=3650)
     as_of: str | None = Field(None, description="ISO time of the evaluation snapshot; default: the latest one "
                                                 "whose horizon is fully observed")
     activity_types: list[str] | None = Field(None, description="churn: event types that count as activity")
-    random_state: int = 0
+    random_state: int = Field(0, ge=0, le=2**32 - 1)
 
 
 class ModelInfo(BaseModel):
@@ -32,7 +34,7 @@ class ModelList(BaseModel):
     models: list[ModelInfo]
 
 
-class ScoreRequest(BaseModel):
+class ScoreRequest(Request):
     model_id: str | None = None
     goal: str | None = None
     as_of: str | None = Field(None, description="ISO time; default: now, or the last event when the data ends "
@@ -68,13 +70,13 @@ class ProfilePredictions(BaseModel):
     predictions: list[Prediction]
 
 
-class ExternalPrediction(BaseModel):
+class ExternalPrediction(Request):
     profile_id: str
     probability: float | None = Field(None, ge=0, le=1)
     value: float | None = None
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(Request):
     """Predictions made elsewhere (a data scientist's own model): stored with percentile, tier and lineage
     like ours, and written back the same way."""
 

@@ -173,11 +173,18 @@ class PredictionService:
         if model_id is None:
             if not req.goal:
                 raise InvalidRequestError("pass a model id or a goal")
-            model_id = await self.repo.active_model(Goal.parse(req.goal).name if req.goal else "")
+            try:
+                goal_name = Goal.parse(req.goal).name
+            except ValueError:
+                goal_name = req.goal.strip()  # an imported model's goal may be any name
+            model_id = await self.repo.active_model(goal_name)
             if model_id is None:
                 raise NotFoundError(f"no active model for goal {req.goal!r}: train one first")
         blob = await self.repo.artifact(model_id)
         if blob is None:
+            if any(m["model_id"] == model_id for m in await self.repo.models()):
+                raise InvalidRequestError(f"model {model_id!r} was imported: its scores come from where it runs "
+                                          "(POST /v1/predictions/import), it cannot score here")
             raise NotFoundError(f"model {model_id!r} not found")
         model: TrainedModel = await asyncio.to_thread(pickle.loads, blob)  # noqa: S301 - our own database
         async with self._lock:

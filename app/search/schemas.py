@@ -6,8 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.sanitize import Request
 
-class SearchRequest(BaseModel):
+
+class SearchRequest(Request):
     query: str = Field(..., min_length=1, max_length=1000, description="What you are looking for, in words")
     limit: int = Field(10, ge=1, le=100)
     offset: int = Field(0, ge=0, le=10_000)

@@ -6,14 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.sanitize import Request
 
-class DiscoverRequest(BaseModel):
+
+class DiscoverRequest(Request):
     n_clusters: int | None = Field(None, ge=2, le=50, description="fix k; default: chosen by silhouette + stability")
     k_min: int = Field(3, ge=2, le=50)
     k_max: int = Field(10, ge=2, le=50)
-    vector_weight: float = Field(1.0, ge=0)
-    behaviour_weight: float = Field(0.2, ge=0)
-    random_state: int = 0
+    vector_weight: float = Field(1.0, ge=0, le=100)
+    behaviour_weight: float = Field(0.2, ge=0, le=100)
+    random_state: int = Field(0, ge=0, le=2**32 - 1)
 
 
 class Segment(BaseModel):
@@ -63,7 +65,7 @@ class MemberPage(BaseModel):
     members: list[Member]
 
 
-class DescriptionSegmentRequest(BaseModel):
+class DescriptionSegmentRequest(Request):
     name: str = Field(..., min_length=1, max_length=200)
     description: str = Field(..., min_length=3, max_length=1000, description="who the segment is, in words")
     filters: dict[str, Any] | list[str] | None = None
@@ -71,7 +73,7 @@ class DescriptionSegmentRequest(BaseModel):
     max_members: int = Field(10000, ge=1, le=1_000_000)
 
 
-class LookalikeRequest(BaseModel):
+class LookalikeRequest(Request):
     seed_segment_id: str
     size: int = Field(100, ge=1, le=100_000)
     name: str | None = None

@@ -99,10 +99,15 @@ class SegmentService:
                                           "segments")
             if req.n_clusters is not None and req.n_clusters > len(pop.ids) // 2:
                 raise InvalidRequestError(f"n_clusters={req.n_clusters} is too many for {len(pop.ids)} profiles")
-            found = await asyncio.to_thread(
-                discover, pop.vectors, pop.records, [str(r.get("document") or "") for r in pop.records],
-                n_clusters=req.n_clusters, k_min=req.k_min, k_max=req.k_max, vector_weight=req.vector_weight,
-                behaviour_weight=req.behaviour_weight, random_state=req.random_state)
+            if req.vector_weight + req.behaviour_weight <= 0:
+                raise InvalidRequestError("vector_weight and behaviour_weight cannot both be 0")
+            try:
+                found = await asyncio.to_thread(
+                    discover, pop.vectors, pop.records, [str(r.get("document") or "") for r in pop.records],
+                    n_clusters=req.n_clusters, k_min=req.k_min, k_max=req.k_max, vector_weight=req.vector_weight,
+                    behaviour_weight=req.behaviour_weight, random_state=req.random_state)
+            except ValueError as exc:  # the library's own refusals (too few distinct profiles for k, ...)
+                raise InvalidRequestError(f"cannot discover segments: {exc}") from None
             run = await self.repo.next_run_version()
             k = found.clusterer.n_clusters_
             member_sets = [{pop.ids[i] for i in np.flatnonzero(found.labels == c)} for c in range(k)]

@@ -6,8 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.sanitize import Request
 
-class SyncRequest(BaseModel):
+
+class SyncRequest(Request):
     source: str | None = Field(None, max_length=2000, description="export directory or Tracardi URL; default: settings")
     full: bool = Field(False, description="read everything (also removes profiles deleted in the source)")
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from app.sanitize import without_nul
 from app.sync.sources import ProfileSource
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures, SyncState
 from app.tracardi.schemas import Profile, ProfileWithEvents
@@ -190,13 +191,14 @@ class SyncService:
 
 def features_of(doc: ProfileDocument, profile: Profile, redactor: Redactor) -> ProfileFeatures:
     s = doc.summary
-    attributes = {"traits": redactor.clean(profile.traits) or {}, "data": redactor.describing_data(profile.data)}
+    attributes = without_nul({"traits": redactor.clean(profile.traits) or {},
+                              "data": redactor.describing_data(profile.data)})
     return ProfileFeatures(
-        profile_id=doc.profile_id, event_count=s.event_count, counts=dict(s.counts_by_type),
+        profile_id=doc.profile_id, event_count=s.event_count, counts=without_nul(dict(s.counts_by_type)),
         first_seen=s.first_event_at, last_seen=s.last_event_at, active_days=s.active_days,
         tenure_days=s.tenure_days, frequency=s.event_count / s.active_days if s.active_days else 0.0,
         monetary=round(s.spend_total, 2), purchases=s.spend_count,
-        rating_mean=s.rating_mean, top=s.top_values(), attributes=attributes)
+        rating_mean=s.rating_mean, top=without_nul(s.top_values()), attributes=attributes)
 
 
 def event_rows(item: ProfileWithEvents, builder: DocumentBuilder) -> list[EventRow]:
@@ -204,6 +206,6 @@ def event_rows(item: ProfileWithEvents, builder: DocumentBuilder) -> list[EventR
     for e in item.events:
         spec = builder.dictionary.spec(e.type)
         value = as_number(get_path(e.properties, spec.value)) if spec.value else None
-        out.append(EventRow(item.profile.id, e.id, e.type, e.time, value,
-                            builder.redactor.clean(e.properties) or {}))
+        out.append(EventRow(item.profile.id, without_nul(e.id), without_nul(e.type), e.time, value,
+                            without_nul(builder.redactor.clean(e.properties) or {})))
     return out
