@@ -60,16 +60,17 @@ def test_no_input_causes_a_server_error_or_an_undocumented_body(api_schema: Any)
     failures: list[str] = []
     operations = [r.ok() for r in api_schema.get_all_operations()]
     assert len(operations) >= 20
-    for op in operations:
-        strategy = op.as_strategy()
-
+    def fuzzer(strategy: Any) -> Any:  # one hypothesis test per operation, bound to its strategy
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(data=st.data())
-        def fuzz(data: st.DataObject, strategy: Any = strategy) -> None:
+        def fuzz(data: st.DataObject) -> None:
             case = data.draw(strategy)
             case.call_and_validate(checks=[not_a_server_error, response_schema_conformance,
                                            content_type_conformance], timeout=60)
+        return fuzz
 
+    for op in operations:
+        fuzz = fuzzer(op.as_strategy())
         try:
             fuzz()
         except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report them all
