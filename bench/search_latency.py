@@ -6,7 +6,9 @@ written to a Qdrant Edge shard: each is a random blend of two real profiles' vec
 process on loopback; a client sends natural-language queries to POST /v1/search one at a time (latency
 includes query encoding, index search and the response), then with 4 in flight (throughput).
 recall@10 = overlap of the index's dense top 10 with exact brute-force top 10 over all 100,000 vectors,
-for 200 query vectors. Peak RSS of the server = VmHWM from /proc.
+for 200 query vectors. Then a steady load: 4 clients back to back for 60 s (--load-seconds), with every
+request's latency, the error count and the server's RSS sampled every 5 s (memory must stay flat). The
+server requires API keys, as in production: the client sends a read key. Peak RSS = VmHWM from /proc.
 Run: .venv/bin/python bench/search_latency.py [--points 100000]
 """
 
@@ -40,6 +42,7 @@ QUERIES = ["horror movie fans", "people who love documentaries", "science fictio
 
 
 LOOP = asyncio.new_event_loop()  # the container's database pool lives on this loop
+HEADERS: dict[str, str] = {}  # the read key the server requires, made in build()
 
 
 def build(data_dir: Path, points: int) -> Container:
@@ -72,6 +75,8 @@ def build(data_dir: Path, points: int) -> Container:
     if shard is not None:
         shard.optimize()  # build the HNSW graph now, as the engine would in the background
     print(f"indexed {c.index.count()} points in {time.perf_counter() - t:.0f}s")
+    key, _ = LOOP.run_until_complete(c.keys.create("read", "bench"))
+    HEADERS["Authorization"] = f"Bearer {key}"
     return c
 
 
@@ -122,7 +127,7 @@ def hnsw_recall(c: Container, n: int = 200) -> tuple[float, float]:
 
 async def latency(url: str, mode: str, n: int) -> list[float]:
     out = []
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=HEADERS) as http:
         for i in range(n):
             t = time.perf_counter()
             r = await http.post("/v1/search", json={"query": QUERIES[i % len(QUERIES)] + f" {i % 7}", "limit": 10,
@@ -132,25 +137,47 @@ async def latency(url: str, mode: str, n: int) -> list[float]:
     return out
 
 
-async def throughput(url: str, seconds: float = 15, concurrency: int = 4) -> tuple[int, int]:
+async def throughput(url: str, seconds: float = 15, concurrency: int = 4, pid: int | None = None,
+                     ) -> dict[str, float]:
+    """Steady load: `concurrency` clients back to back for `seconds`; latency of every request, errors, and
+    the server's RSS sampled every 5 s (is memory flat?)."""
     done = errors = 0
+    lat: list[float] = []
+    rss: list[float] = []
     stop = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+
+    async def sample() -> None:
+        while pid is not None and time.perf_counter() < stop:
+            rss.append(_rss_mb(pid))
+            await asyncio.sleep(5)
+
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=HEADERS) as http:
         async def worker(k: int) -> None:
             nonlocal done, errors
             i = k
             while time.perf_counter() < stop:
+                t = time.perf_counter()
                 r = await http.post("/v1/search", json={"query": QUERIES[i % len(QUERIES)], "limit": 10})
+                lat.append(time.perf_counter() - t)
                 done += 1
                 errors += r.status_code != 200
                 i += concurrency
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
-    return done, errors
+        await asyncio.gather(sample(), *(worker(k) for k in range(concurrency)))
+    ms = np.asarray(lat) * 1000
+    return {"done": done, "errors": errors, "rate": done / seconds, "p50": float(np.percentile(ms, 50)),
+            "p99": float(np.percentile(ms, 99)), "rss_first": rss[0] if rss else 0.0,
+            "rss_last": rss[-1] if rss else 0.0, "rss_max": max(rss) if rss else 0.0}
+
+
+def _rss_mb(pid: int) -> float:
+    line = next(ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=100_000)
+    ap.add_argument("--load-seconds", type=float, default=60.0)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -175,8 +202,11 @@ def main() -> None:
                 lat = np.asarray(asyncio.run(latency(url, mode, 300))) * 1000
                 print(f"{mode}: p50 {np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms "
                       f"(300 sequential queries, query encoding included)")
-            done, errors = asyncio.run(throughput(url))
-            print(f"4 in flight for 15 s: {done / 15:.0f} searches/s, {errors} errors")
+            t = asyncio.run(throughput(url, a.load_seconds, 4, proc.pid))
+            print(f"steady load, 4 in flight for {a.load_seconds:.0f} s: {t['rate']:.0f} searches/s "
+                  f"({t['done']:.0f} requests), {t['errors']:.0f} errors, p50 {t['p50']:.1f} ms, p99 {t['p99']:.1f} ms; "
+                  f"server RSS {t['rss_first']:.0f} MB at the start, {t['rss_last']:.0f} MB at the end, "
+                  f"max {t['rss_max']:.0f} MB (sampled every 5 s)")
             hwm = next(line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
                        if line.startswith("VmHWM"))
             print(f"server peak RSS: {int(hwm.split()[1]) / 1024:.0f} MB with {a.points} profiles")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -135,3 +136,51 @@ async def test_queue_skips_repeats_supersedes_and_revives_a_returning_payload(db
     assert await q.enqueue("tracardi", [("p1", a)]) == 1  # A again: due again, though sent once before
     again = await q.pending("tracardi")
     assert [(i.profile_id, i.payload) for i in again] == [("p1", a)]
+
+
+async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run(tmp_path: Path) -> None:
+    """A dedicated embedded PostgreSQL is stopped while deliveries are in flight, then started again: the run
+    fails (resumable), nothing is lost, and after a second run every profile holds exactly the traits a
+    clean run gives, with one delivered item each."""
+    import asyncio
+
+    from app.store.database import start_embedded
+
+    url, server = await asyncio.to_thread(start_embedded, tmp_path / "pg")
+    emu = TracardiEmulator("1.x")
+    emu.seed(make_profiles(40, seed=77)[0])
+    ids = sorted(emu.dataset().profiles)
+    db = await Database.connect(url, tmp_path)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+            client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001,
+                                    max_retries=1)
+            await setup_writeback(client)
+            wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids),
+                                   concurrency=2)
+            assert await wb.enqueue_profiles(ids) == 40
+            emu.faults.delay_burst, emu.faults.delay_s = 10_000, 0.02  # slow Tracardi: the run takes a while
+            run = asyncio.create_task(wb.deliver(batch=10))
+            while sum(1 for e in emu.dataset().events.values() if e["type"] == EVENT_TYPE) < 8:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)  # polling the emulator's state: it has no event to wait on
+            await asyncio.to_thread(server.cleanup)  # PostgreSQL goes away mid-run
+            with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+                await run
+            await asyncio.to_thread(server.ensure_postgres_running)
+            emu.faults.delay_burst = 0
+            await db.close()
+            db = await Database.connect(url, tmp_path)
+            wb = TracardiWriteback(client, WritebackRepository(db.pool), PredictionsRepository(db.pool))
+            report = await wb.deliver()
+            assert report.pending == 0 and report.dead == 0
+            rows = await db.pool.fetch("SELECT profile_id, count(*) AS n FROM profile_ai.writeback_queue "
+                                       "WHERE status = 'delivered' GROUP BY profile_id")
+            assert len(rows) == 40 and all(r["n"] == 1 for r in rows)
+            traits = await PredictionsRepository(db.pool).current_traits(ids)
+            for pid in ids:  # Tracardi holds what a clean run would give it
+                ai = emu.dataset().profiles[pid]["traits"]["ai"]
+                assert ai["predictions"]["churn"]["probability"] == traits[pid]["predictions"]["churn"]["probability"]
+    finally:
+        await db.close()
+        await asyncio.to_thread(server.cleanup)
+
