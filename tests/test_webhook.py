@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import DatabaseSettings, Settings, TracardiSettings, WebhookSettings
+from app.config import DatabaseSettings, ServerSettings, Settings, TracardiSettings, WebhookSettings
 from app.container import Container
 from app.main import create_app
 from tests.tracardi_emulator.app import TracardiEmulator
@@ -24,7 +24,8 @@ async def setup(encoder, pg_url: str, tmp_path: Path) -> AsyncIterator[tuple]:  
     emu.seed(profiles, events)
     settings = Settings(data_dir=tmp_path, database=DatabaseSettings(url=pg_url),
                         tracardi=TracardiSettings(url="http://tracardi", username="admin@profile.ai", password="admin"),
-                        webhook=WebhookSettings(secret="s3cret", username="tracardi", password="pw"))
+                        webhook=WebhookSettings(secret="s3cret", username="tracardi", password="pw"),
+                        server=ServerSettings(auth=False))  # the webhook's own secret is what is under test
     container = await Container.create(settings, encoder=encoder)
     container.tracardi_transport = httpx.ASGITransport(emu.app)
     await container.sync.run(container.source("http://tracardi", transport=container.tracardi_transport))
