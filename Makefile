@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup browser demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# the browser the web page's tests drive (Debian's package; needs root): make browser
+browser:
+	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 demo: $(STAMP)
 	$(BIN)/profile-ai demo

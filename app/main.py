@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
@@ -23,6 +24,8 @@ from app.search.endpoints import router as search_router
 from app.segments.endpoints import router as segments_router
 from app.sync.endpoints import router as sync_router
 from app.sync.runner import SyncRunner
+from app.web.endpoints import STATIC as WEB_STATIC
+from app.web.endpoints import router as web_router
 
 
 def _mcp_app(container: Container, runner: SyncRunner, settings: Settings) -> Any:
@@ -65,6 +68,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(segments_router)
     app.include_router(predictions_router)
     app.include_router(keys_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 
     def keys() -> Any:
         c = getattr(app.state, "container", None)

@@ -24,7 +24,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 OPEN = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/v1/webhooks/")
-READ_POSTS = ("/v1/search",)
+READ_POSTS = ("/v1/search", "/v1/segments/preview")  # POSTs that only read
 
 
 def required_scope(method: str, path: str, mcp_writes: bool) -> str | None:

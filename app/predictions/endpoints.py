@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from app.predictions.schemas import (
@@ -66,3 +68,9 @@ async def profile_predictions(profile_id: str, request: Request) -> ProfilePredi
              summary="Store predictions of your own model (percentile, tier, lineage, write-back as ours)")
 async def import_predictions(body: ImportRequest, request: Request) -> ImportResponse:
     return await _service(request).import_predictions(body)
+
+
+@router.get("/models/{model_id}/distribution",
+            summary="Scores of a model version: histogram, tiers, and the mean per segment")
+async def distribution(model_id: str, request: Request) -> dict[str, Any]:
+    return await _service(request).distribution(model_id)

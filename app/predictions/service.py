@@ -277,3 +277,31 @@ class PredictionService:
 
         ids, names, X, y = await asyncio.to_thread(build)
         return ids, names, X, y, as_of
+
+    async def distribution(self, model_id: str, bins: int = 10) -> dict[str, Any]:
+        """Scores of one model version: a histogram, tier counts, and risk per current segment."""
+        await self.model(model_id)  # 404 for an unknown model
+        rows = await self.pool.fetch(
+            "SELECT COALESCE(probability, value) AS v, tier FROM profile_ai.predictions WHERE model_id = $1",
+            model_id)
+        values = np.array([r["v"] for r in rows], dtype=float)
+        tiers: dict[str, int] = {}
+        for r in rows:
+            tiers[r["tier"]] = tiers.get(r["tier"], 0) + 1
+        hist: list[dict[str, float]] = []
+        if values.size:
+            counts, edges = np.histogram(values, bins=bins)
+            hist = [{"from": round(float(edges[i]), 4), "to": round(float(edges[i + 1]), 4), "count": int(c)}
+                    for i, c in enumerate(counts)]
+        by_segment = await self.pool.fetch(
+            "SELECT d.segment_id, d.name, count(*) AS members, avg(COALESCE(p.probability, p.value)) AS mean, "
+            "avg((p.tier IN ('top 1%', 'top 10%'))::int) AS top10_share "
+            "FROM profile_ai.current_segments d JOIN profile_ai.segment_memberships m ON m.segment_id = d.segment_id "
+            "AND m.version = d.version JOIN profile_ai.predictions p ON p.profile_id = m.profile_id "
+            "AND p.model_id = $1 WHERE d.status <> 'retired' GROUP BY d.segment_id, d.name ORDER BY mean DESC",
+            model_id)
+        return {"model_id": model_id, "scored": int(values.size),
+                "mean": round(float(values.mean()), 4) if values.size else None, "histogram": hist, "tiers": tiers,
+                "by_segment": [{"segment_id": r["segment_id"], "name": r["name"], "members": r["members"],
+                                "mean": round(float(r["mean"]), 4), "top10_share": round(float(r["top10_share"]), 4)}
+                               for r in by_segment]}

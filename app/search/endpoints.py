@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 
 from app.search.schemas import ProfileCard, SearchRequest, SearchResponse, SimilarResponse
@@ -27,3 +29,15 @@ async def profile(profile_id: str, request: Request) -> ProfileCard:
 @router.get("/profiles/{profile_id}/similar", response_model=SimilarResponse, summary="Lookalike customers")
 async def similar(profile_id: str, request: Request, limit: int = Query(10, ge=1, le=100)) -> SimilarResponse:
     return await _service(request).similar(profile_id, limit)
+
+
+@router.get("/profiles/{profile_id}/timeline", summary="A customer's newest events, segments and predictions")
+async def timeline(profile_id: str, request: Request, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+    c = request.app.state.container
+    card = await _service(request).profile(profile_id)  # 404 for an unknown id; merged ids resolve
+    pid = card.profile_id
+    events = await c.state.events_of(pid, limit)
+    return {"profile_id": pid,
+            "events": [{**e, "time": e["time"].isoformat()} for e in events],
+            "segments": await c.segments.of_profile(pid),
+            "predictions": [p.model_dump() for p in (await c.predictions.of_profile(pid)).predictions]}

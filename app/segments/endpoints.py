@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 
 from app.segments.schemas import (
@@ -41,6 +43,21 @@ async def create_description(body: DescriptionSegmentRequest, request: Request) 
 @router.post("/lookalike", response_model=Segment, summary="The N non-members most similar to a segment")
 async def create_lookalike(body: LookalikeRequest, request: Request) -> Segment:
     return await _service(request).create_lookalike(body)
+
+
+@router.get("/map", summary="A 2-D map of a sample of profiles, each with its discovered segment")
+async def segment_map(request: Request, sample: int = Query(3000, ge=10, le=20000)) -> dict[str, Any]:
+    return await _service(request).map(sample)
+
+
+@router.post("/preview", summary="Size and first members of a description segment, without saving it")
+async def preview(body: DescriptionSegmentRequest, request: Request) -> dict[str, Any]:
+    return await _service(request).preview_description(body)
+
+
+@router.get("/{segment_id}/publish-preview", summary="What publishing this segment would write")
+async def publish_preview(segment_id: str, request: Request) -> dict[str, Any]:
+    return await _service(request).publish_preview(segment_id)
 
 
 @router.get("/{segment_id}", response_model=Segment, summary="One segment: name, explanation, rules")

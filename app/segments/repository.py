@@ -146,3 +146,10 @@ class SegmentRepository:
         """Everyone who was ever a member of any version (to clear a trait from people who left)."""
         return {r["profile_id"] for r in await self.pool.fetch(
             "SELECT DISTINCT profile_id FROM profile_ai.segment_memberships WHERE segment_id = $1", segment_id)}
+
+    async def of_profile(self, profile_id: str) -> list[SegmentRow]:
+        rows = await self.pool.fetch(
+            _CURRENT + " JOIN profile_ai.segment_memberships m ON m.segment_id = d.segment_id AND "
+            "m.version = d.version WHERE m.profile_id = $1 AND d.status <> 'retired' ORDER BY d.kind, d.name",
+            profile_id)
+        return [_row(r) for r in rows]

@@ -303,3 +303,58 @@ class SegmentService:
                     if before ^ after:
                         await self.enqueue(sorted(before ^ after))
             return report
+
+    # -- for the web page
+    async def of_profile(self, profile_id: str) -> list[dict[str, Any]]:
+        return [{"segment_id": r.segment_id, "name": r.name, "kind": r.kind, "status": r.status}
+                for r in await self.repo.of_profile(profile_id)]
+
+    async def map(self, sample: int = 3000, random_state: int = 0) -> dict[str, Any]:
+        """A 2-D map: PCA of a sample of profile vectors, each point with its discovered segment."""
+        pop = await asyncio.to_thread(self._population)
+        if len(pop.ids) < 3:
+            return {"points": [], "segments": []}
+        label: dict[str, str] = {}
+        for sid, members in (await self.repo.member_sets("discovered")).items():
+            for pid in members:
+                label[pid] = sid
+
+        def project() -> list[dict[str, Any]]:
+            from sklearn.decomposition import PCA
+
+            rng = np.random.default_rng(random_state)
+            rows = np.sort(rng.choice(len(pop.ids), min(sample, len(pop.ids)), replace=False))
+            xy = PCA(2, random_state=random_state).fit_transform(pop.vectors[rows])
+            return [{"profile_id": pop.ids[i], "x": round(float(x), 4), "y": round(float(y), 4),
+                     "segment_id": label.get(pop.ids[i])} for i, (x, y) in zip(rows, xy, strict=True)]
+
+        points = await asyncio.to_thread(project)
+        segs = [{"segment_id": s.segment_id, "name": s.name} for s in await self.current() if s.kind == "discovered"]
+        return {"points": points, "segments": segs}
+
+    async def publish_preview(self, segment_id: str) -> dict[str, Any]:
+        """What publishing would write, before it is written."""
+        row = await self._row(segment_id)
+        members = {p for p, _ in await self.repo.members(segment_id, row.version)}
+        ever = await self.repo.previous_members(segment_id)
+        sample = sorted(members)[:1]
+        return {"segment_id": segment_id, "name": row.name, "version": row.version, "status": row.status,
+                "members": len(members), "leavers": len(ever - members),
+                "writes": ["PostgreSQL: profile_ai.current_traits lists the segment for each member",
+                           f"Tracardi: traits.ai.segments includes '{segment_id}' for {len(members)} profiles"
+                           + (f" and drops it for {len(ever - members)} former members" if ever - members else "")],
+                "example": {"profile_id": sample[0], "traits.ai.segments": ["...", segment_id]} if sample else None}
+
+    async def preview_description(self, req: DescriptionSegmentRequest) -> dict[str, Any]:
+        """The size and first members of a description segment, without saving it."""
+        conditions = parse_filters(req.filters)
+        vec = await asyncio.to_thread(self.encoder.encode_query, req.description)
+        hits = await asyncio.to_thread(self.index.search, dense=vec, sparse=None, filters=conditions,
+                                       limit=req.max_members, mode="dense")
+        kept = [h for h in hits if h.score >= req.threshold]
+        total = await asyncio.to_thread(self.index.count)
+        return {"size": len(kept), "share": round(len(kept) / total, 4) if total else 0.0,
+                "capped": len(hits) >= req.max_members,
+                "sample": [{"profile_id": str(h.payload.get("profile_id")), "score": round(float(h.score), 4),
+                            "summary": str(h.payload.get("document") or "").split("\n", 1)[0][:200]}
+                           for h in kept[:10]]}

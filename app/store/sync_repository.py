@@ -125,6 +125,13 @@ class PostgresSyncState:
         return [dict(r) for r in await self.pool.fetch(
             "SELECT * FROM profile_ai.profile_features ORDER BY profile_id")]
 
+    async def events_of(self, profile_id: str, limit: int = 50) -> list[dict[str, object]]:
+        """The newest events of one profile from the event log (properties without PII)."""
+        rows = await self.pool.fetch(
+            "SELECT event_id, type, time, value, properties FROM profile_ai.events WHERE profile_id = $1 "
+            "ORDER BY time DESC, event_id LIMIT $2", profile_id, limit)
+        return [dict(r) for r in rows]
+
 
 def _unique(rows: list[EventRow]) -> list[EventRow]:
     """One row per event id (a source may repeat an event across overlapping windows)."""

@@ -1,0 +1,171 @@
+"""The web page in a real headless Chromium (Debian's package, driven by Playwright; no browser download),
+against a real server with API keys on: search and open a customer, open a segment, build a description
+segment, publish with confirmation, read a model card; keyboard use; 1280 and 390 px. Screenshots go to
+$PROFILE_AI_TEST_ARTIFACTS (default tests/artifacts/, git-ignored)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tests.segments.test_service import subset
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("PROFILE_AI_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="needs Debian's chromium (`apt-get install chromium`; .ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def site(encoder, movielens_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """200 MovieLens users synced, segments discovered, a churn model trained and scored; a server with keys."""
+    from app.config import Settings
+    from app.container import Container
+    from app.main import create_app
+    from app.predictions.schemas import ScoreRequest, TrainRequest
+    from app.segments.schemas import DiscoverRequest
+
+    root = tmp_path_factory.mktemp("web")
+    settings = Settings(data_dir=root / "data")
+
+    async def prepare() -> str:
+        c = await Container.create(settings, encoder=encoder)
+        try:
+            await c.sync.run(c.source(str(subset(movielens_export, 200, root / "export"))))
+            await c.segments.discover(DiscoverRequest(k_min=3, k_max=4))
+            model = await c.predictions.train(TrainRequest(goal="churn", horizon_days=30))
+            await c.predictions.score(ScoreRequest(model_id=model.model_id))
+            key, _ = await c.keys.create("write", "web test")
+            return key
+        finally:
+            await c.aclose()
+
+    with ThreadPoolExecutor(1) as pool:  # off this thread: Playwright's sync API may own its event loop
+        key = pool.submit(asyncio.run, prepare()).result()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(1200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield {"url": f"http://127.0.0.1:{port}", "key": key}
+    server.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def page_for(browser: Any, site: dict[str, Any], width: int = 1280) -> Any:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(site["url"] + "/")
+    page.fill("#apikey", site["key"])  # the user's key: the API's scopes apply to the page
+    page.click("#keyform button")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_without_a_key_the_page_says_so(browser: Any, site: dict[str, Any]) -> None:
+    page = browser.new_page()
+    page.goto(site["url"] + "/#/segments")
+    assert "API key is required" in page.locator("[role=alert]").inner_text()
+    page.close()
+
+
+def test_search_then_open_a_customer_with_the_keyboard(browser: Any, site: dict[str, Any]) -> None:
+    page = page_for(browser, site)
+    page.goto(site["url"] + "/#/search")
+    page.locator("#q").focus()
+    page.keyboard.type("horror movie fans")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("article.card h3 a")
+    assert page.locator("article.card").count() >= 5
+    page.wait_for_selector("[data-ai] .badge")  # segments and prediction tiers arrive on the cards
+    shot(page, "search-1280")
+    first = page.locator("article.card h3 a").first
+    first.focus()
+    page.keyboard.press("Enter")  # links open with the keyboard
+    page.wait_for_selector("text=Similar customers")
+    body = page.inner_text("main")
+    assert "History (newest first)" in body and "content-rated" in body and "churn" in body
+    assert "@" not in body  # no contact details
+    shot(page, "customer-1280")
+    page.close()
+
+
+def test_segments_map_segment_page_and_publish_with_confirmation(browser: Any, site: dict[str, Any]) -> None:
+    page = page_for(browser, site)
+    page.goto(site["url"] + "/#/segments")
+    page.wait_for_selector("svg.map circle")
+    assert page.locator("svg.map circle").count() == 200
+    shot(page, "segments-1280")
+    page.locator("table a").first.click()
+    page.wait_for_selector("text=Rule as SQL")
+    assert "precision" in page.inner_text("main")
+    page.click("#publish")
+    dialog = page.locator("dialog#confirm")
+    dialog.wait_for(state="visible")
+    assert "traits.ai.segments" in dialog.inner_text()  # what it will write, before writing
+    shot(page, "publish-confirm-1280")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#pout:has-text('Published')")
+    assert "write-backs queued" in page.inner_text("#pout")
+    page.close()
+
+
+def test_build_a_description_segment_with_a_size_preview(browser: Any, site: dict[str, Any]) -> None:
+    page = page_for(browser, site)
+    page.goto(site["url"] + "/#/segments")
+    page.wait_for_selector("#descform")
+    page.fill("#dname", "Space adventure fans")
+    page.fill("#ddesc", "science fiction and space adventure fans")
+    page.fill("#dthr", "0.3")
+    page.click("#dpreview")
+    size = int(page.wait_for_selector("[data-preview-size]").get_attribute("data-preview-size"))
+    assert size > 0
+    page.click("#descform button[type=submit]")
+    page.wait_for_selector("text=Rule as SQL")
+    assert f"{size} customers" in page.inner_text("main") and "description" in page.inner_text("main")
+    shot(page, "description-segment-1280")
+    page.close()
+
+
+def test_model_card_and_layout_at_390_px(browser: Any, site: dict[str, Any]) -> None:
+    page = page_for(browser, site, width=390)
+    page.goto(site["url"] + "/#/models")
+    page.locator("article.card h3 a").first.click()
+    page.wait_for_selector("text=By segment")
+    text = page.inner_text("main")
+    assert "ranks customers" in text and "logistic_rfm" in text and "Score distribution" in text
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1  # nothing wider than the phone: tables scroll inside their box
+    shot(page, "model-390")
+    load = page.evaluate("performance.getEntriesByType('navigation')[0].duration")
+    print(f"page load {load:.0f} ms")
+    page.close()
