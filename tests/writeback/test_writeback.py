@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
@@ -164,8 +163,10 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
             while sum(1 for e in emu.dataset().events.values() if e["type"] == EVENT_TYPE) < 8:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)  # polling the emulator's state: it has no event to wait on
             await asyncio.to_thread(server.cleanup)  # PostgreSQL goes away mid-run
-            with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+            with pytest.raises(Exception) as failed:  # noqa: PT011 - which driver error depends on timing
                 await run
+            # the database's absence surfaces as a connection or driver error, never as a silent success
+            assert isinstance(failed.value, OSError) or type(failed.value).__module__.startswith("asyncpg")
             await asyncio.to_thread(server.ensure_postgres_running)
             emu.faults.delay_burst = 0
             await db.close()
