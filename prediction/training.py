@@ -96,6 +96,19 @@ def probabilistic_features(log: EventLog, buy: np.ndarray, as_of: float, horizon
     return out
 
 
+def _choose_blend(X: np.ndarray, y: np.ndarray, forecast: int, random_state: int | None) -> float:
+    """Weight of boosting vs the BG/NBD x Gamma-Gamma forecast for spend, by RMSE on half of the training
+    snapshot's customers with the boosting fitted on the other half: the holdout is never looked at."""
+    rng = np.random.default_rng(random_state)
+    idx = rng.permutation(len(y))
+    a, b = idx[: len(idx) // 2], idx[len(idx) // 2:]
+    boosted = np.maximum(_estimator(True, len(a), random_state).fit(X[a], y[a]).predict(X[b]), 0.0)
+    base = np.nan_to_num(X[b, forecast])
+    errors = {w: float(np.sqrt(np.mean((y[b] - (w * boosted + (1 - w) * base)) ** 2)))
+              for w in (0.0, 0.25, 0.5, 0.75, 1.0)}
+    return min(errors, key=lambda w: (errors[w], -w))
+
+
 def _horizon_ratio(log: EventLog, buy: np.ndarray, t: float, short_days: float, long_days: float) -> float:
     s = summarise(log, buy, t)
     c = s.customer
@@ -121,6 +134,7 @@ class TrainedModel:
     drivers: list[str]
     card: dict[str, Any] = field(default_factory=dict)
     probabilistic: bool = False
+    blend: float = 1.0  # ltv: weight of the boosting vs the BG/NBD x Gamma-Gamma forecast column
 
     def matrix(self, log: EventLog, as_of: float, static: np.ndarray | None) -> np.ndarray:
         X = features(log, self.spec, as_of)
@@ -134,7 +148,11 @@ class TrainedModel:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if self.goal.is_regression:
-            return np.maximum(self.estimator.predict(X), 0.0)
+            boosted = np.maximum(self.estimator.predict(X), 0.0)
+            if self.blend >= 1.0:
+                return boosted
+            forecast = np.nan_to_num(X[:, self.feature_names.index("bgnbd_expected_spend")])
+            return self.blend * boosted + (1.0 - self.blend) * forecast
         return np.asarray(self.estimator.predict_proba(X)[:, 1])
 
 
@@ -192,6 +210,13 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]))
     model = _estimator(regression, len(y_tr), random_state).fit(X_tr, y_tr)
     pred_ev = np.maximum(model.predict(X_ev), 0) if regression else model.predict_proba(X_ev)[:, 1]
+    blend = 1.0
+    if regression and use_prob:  # spend: let validation decide how much to trust boosting vs the forecast
+        forecast = names.index("bgnbd_expected_spend")
+        blend = _choose_blend(X_tr, y_tr, forecast, random_state)
+        pred_ev = blend * pred_ev + (1 - blend) * np.nan_to_num(X_ev[:, forecast])
+        notes.append(f"spend = {blend:g} x boosting + {1 - blend:g} x the BG/NBD x Gamma-Gamma forecast (the "
+                     "weight with the lowest validation RMSE on the training snapshot)")
     metrics = regression_metrics(y_ev, pred_ev) if regression else classification_metrics(y_ev, pred_ev)
     band, warning = quality_band(metrics, regression)
 
@@ -254,8 +279,9 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     }
     drivers = [d["feature"] for d in importances[:8]] or names[:8]
     medians = np.nanmedian(np.where(np.isfinite(X_ev), X_ev, np.nan), axis=0)
+    card["blend"] = blend if regression and use_prob else None
     return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
-                        np.nan_to_num(medians), drivers, card, use_prob)
+                        np.nan_to_num(medians), drivers, card, use_prob, blend)
 
 
 @dataclass

@@ -105,3 +105,19 @@ def test_cdnow_purchase_model_beats_bgnbd_ranking(cdnow: EventLog) -> None:
     assert bg["params"]["b"] == pytest.approx(2.426, rel=0.15)
     assert m.card["holdout"]["auc"] > bg["auc"]
     assert m.card["rows"] == 23570
+
+
+def test_spend_blend_follows_validation_not_the_holdout() -> None:
+    from prediction.training import _choose_blend
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    forecast_exact = np.abs(X[:, 0] * 10)
+    noise = rng.normal(size=2000)
+    # the forecast column (index 2) is the truth: trust it
+    y = forecast_exact
+    X2 = np.column_stack([noise, rng.normal(size=2000), forecast_exact])
+    assert _choose_blend(X2, y, 2, 0) == 0.0
+    # the forecast column is noise, the truth is a function of feature 0: trust boosting
+    X3 = np.column_stack([X[:, 0], X[:, 1], np.abs(noise) * 50])
+    assert _choose_blend(X3, np.abs(X[:, 0] * 10), 2, 0) == 1.0
