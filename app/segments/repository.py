@@ -153,3 +153,12 @@ class SegmentRepository:
             "m.version = d.version WHERE m.profile_id = $1 AND d.status <> 'retired' ORDER BY d.kind, d.name",
             profile_id)
         return [_row(r) for r in rows]
+
+    async def unassigned(self, run_version: int) -> list[str]:
+        """Indexed profiles that no discovered segment of this run holds (new since the run)."""
+        rows = await self.pool.fetch(
+            "SELECT i.profile_id FROM profile_ai.indexed_profiles i WHERE NOT EXISTS (SELECT 1 FROM "
+            "profile_ai.segment_memberships m JOIN profile_ai.segment_definitions d ON d.segment_id = m.segment_id "
+            "AND d.version = m.version WHERE d.kind = 'discovered' AND d.run_version = $1 "
+            "AND m.profile_id = i.profile_id) ORDER BY i.profile_id", run_version)
+        return [r["profile_id"] for r in rows]

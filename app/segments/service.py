@@ -270,12 +270,7 @@ class SegmentService:
             discovered = [s for s in segments if s.kind == "discovered" and s.definition.get("label") is not None
                           and seg is not None and s.version == seg["version"]]
             if seg is not None and discovered:
-                held = set().union(*(await self.repo.member_sets("discovered")).values()) \
-                    if discovered else set()
-                indexed = await asyncio.to_thread(
-                    lambda: [str(h.payload["profile_id"]) for b in self.index.scroll(fields=["profile_id"])
-                             for h in b])
-                new = sorted(set(indexed) - held)
+                new = await self.repo.unassigned(int(seg["version"]))  # one anti-join, not a scan of the index
                 if new:
                     pop = await asyncio.to_thread(self._population, new)
                     model = SegmentModel.from_dict(seg["model"])
