@@ -24,19 +24,12 @@ import numpy as np
 import pandas as pd
 
 from app.config import Settings, load_settings
+from embeddings.aggregates import flatten
 
 T = TypeVar("T")
 
 PROFILE_COLUMNS = ["profile_id", "event_count", "active_days", "first_seen", "last_seen", "spend_total",
                    "purchases", "rating_mean"]
-
-
-def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flat(f"{prefix}.{k}", v, out)
-    else:
-        out[prefix] = value
 
 
 class _Loop:
@@ -117,8 +110,8 @@ class Workspace:
         for h in hits:
             p = h.payload
             row = {k: p.get(k) for k in PROFILE_COLUMNS}
-            _flat("traits", p.get("traits") or {}, row)
-            _flat("data", p.get("data") or {}, row)
+            row.update(flatten(p.get("traits") or {}, "traits"))
+            row.update(flatten(p.get("data") or {}, "data"))
             for facet, values in (p.get("top") or {}).items():
                 row[f"top.{facet}"] = ", ".join(values)
             row["document"] = p.get("document")

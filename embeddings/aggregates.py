@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from embeddings.documents import EventDictionary
 
 
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, leaf) for every leaf of nested dicts, keys sorted; a non-dict is its own leaf."""
+    if not isinstance(value, dict):
+        return [(prefix, value)] if prefix else []
+    out: list[tuple[str, Any]] = []
+    for k in sorted(value, key=str):
+        out.extend(flatten(value[k], f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
 def get_path(obj: Any, path: str) -> Any:
     cur = obj
     for part in path.split("."):

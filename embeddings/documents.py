@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from app.tracardi.schemas import Event, Profile, ProfileWithEvents
-from embeddings.aggregates import ProfileSummary, as_number, get_path, summarise
+from embeddings.aggregates import ProfileSummary, as_number, flatten, get_path, summarise
 from embeddings.redaction import Redactor
 
 DOCUMENT_VERSION = "doc-v2"  # bump when the text layout changes: every profile is re-embedded
@@ -118,18 +118,6 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
-def _flatten(obj: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for k in sorted(obj):
-        v = obj[k]
-        path = f"{prefix}.{k}" if prefix else str(k)
-        if isinstance(v, dict):
-            out.extend(_flatten(v, path))
-        else:
-            out.append((path, v))
-    return out
-
-
 def _humanise(path: str) -> str:
     return " ".join(path.replace("_", " ").replace("-", " ").split(".")).strip()
 
@@ -177,7 +165,7 @@ class DocumentBuilder:
     @staticmethod
     def _generic(etype: str, props: dict[str, Any]) -> str:
         parts = []
-        for path, value in _flatten(props)[:4]:
+        for path, value in flatten(props)[:4]:
             val = _scalar(value)
             if val:
                 parts.append(f"{_humanise(path)}: {val}")
@@ -222,13 +210,13 @@ class DocumentBuilder:
     def _about(self, profile: Profile) -> str:
         facts: list[str] = []
         described = self.redactor.describing_data(profile.data)
-        for path, value in _flatten(described):
+        for path, value in flatten(described):
             val = _scalar(value)
             if val:
                 last = path.rsplit(".", 1)[-1]
                 facts.append(val if last in ("gender", "position") else f"{_humanise(last)} {val}")
         traits = self.redactor.clean(profile.traits) or {}
-        for path, value in _flatten(traits)[:12]:
+        for path, value in flatten(traits)[:12]:
             val = _scalar(value)
             if val:
                 facts.append(f"{_humanise(path)} {val}")

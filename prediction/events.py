@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -85,11 +84,3 @@ class EventLog:
     def span(self) -> tuple[float, float]:
         return (float(self.time.min()), float(self.time.max())) if self.time.size else (0.0, 0.0)
 
-
-def property_matches(properties: dict[str, Any], key: str, value: str) -> bool:
-    cur: Any = properties
-    for part in key.split("."):
-        cur = cur.get(part) if isinstance(cur, dict) else None
-    if isinstance(cur, list):
-        return any(str(v) == value for v in cur)
-    return cur is not None and str(cur) == value

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.aggregates import flatten
+
 MAX_CATEGORIES = 40  # per categorical field: the most frequent values become flags
 MIN_SUPPORT = 0.01  # a flag held by fewer than 1% of profiles (and fewer than 5) explains nothing
 
@@ -36,15 +38,6 @@ class AttributeTable:
 
     def index(self, name: str) -> int:
         return next(i for i, a in enumerate(self.attributes) if a.name == name)
-
-
-def _flatten(value: Any, prefix: str) -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        out: list[tuple[str, Any]] = []
-        for k in sorted(value):
-            out.extend(_flatten(value[k], f"{prefix}.{k}"))
-        return out
-    return [(prefix, value)]
 
 
 def _sql_str(value: str) -> str:
@@ -105,7 +98,7 @@ def attribute_table(records: Sequence[dict[str, Any]], now: datetime | None = No
     fields: dict[str, list[Any]] = {}
     for i, r in enumerate(records):
         for root in ("traits", "data"):
-            for path, v in _flatten(r.get(root) or {}, root):
+            for path, v in flatten(r.get(root) or {}, root):
                 if isinstance(v, bool):
                     v = str(v).lower()
                 if isinstance(v, int | float | str):

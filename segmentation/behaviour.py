@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.aggregates import get_path
+
 BASE = ("event_count", "active_days", "spend_total", "purchases", "rating_mean", "recency_days")
 
 
@@ -23,9 +25,7 @@ def record_value(record: dict[str, Any], key: str, anchor: datetime | None) -> f
             return max((anchor - datetime.fromisoformat(str(seen))).total_seconds() / 86400.0, 0.0)
         except (TypeError, ValueError):
             return np.nan
-    cur: Any = record
-    for part in key.split("."):
-        cur = cur.get(part) if isinstance(cur, dict) else None
+    cur = get_path(record, key)
     return float(cur) if isinstance(cur, int | float) and not isinstance(cur, bool) else np.nan
 
 
