@@ -84,6 +84,19 @@ async def _with_container(data_dir: Path | None, fn: Callable[[Any], Coroutine[A
         await c.aclose()
 
 
+async def _with_api_keys(data_dir: Path | None, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    """Key administration needs only the database, not the model or the index."""
+    from app.auth.repository import ApiKeyRepository
+    from app.store.database import Database
+
+    settings = _settings(data_dir)
+    db = await Database.connect(settings.database.url, Path(settings.data_dir))
+    try:
+        return await fn(ApiKeyRepository(db.pool))
+    finally:
+        await db.close()
+
+
 def _progress_printer(as_json: bool) -> Callable[[Any], None]:
     def show(result: Any) -> None:
         if as_json:
@@ -512,10 +525,7 @@ def segments_publish(segment_id: str, as_json: JsonOpt = False, data_dir: DataDi
     _setup_logging()
 
     async def go(c: Any) -> dict[str, Any]:
-        res = (await c.segments.publish(segment_id)).model_dump()
-        report = await c.deliver_writeback()
-        res["delivered"] = report.delivered if report is not None else None
-        return res  # type: ignore[no-any-return]
+        return {**(await c.segments.publish(segment_id)).model_dump(), "delivered": await c.deliver_writeback()}
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(
@@ -567,20 +577,13 @@ def keys_create(scope: Annotated[str, typer.Option("--scope", help="read | write
     """Create an API key; it is printed this once (only a hash is stored)."""
     _setup_logging()
 
-    async def go() -> dict[str, Any]:
+    async def go(keys: Any) -> dict[str, Any]:
         from app.auth.endpoints import info
-        from app.auth.repository import ApiKeyRepository
-        from app.store.database import Database
 
-        settings = _settings(data_dir)
-        db = await Database.connect(settings.database.url, Path(settings.data_dir))
-        try:
-            key, record = await ApiKeyRepository(db.pool).create(scope, name)
-            return {"key": key, **info(record).model_dump()}
-        finally:
-            await db.close()
+        key, record = await keys.create(scope, name)
+        return {"key": key, **info(record).model_dump()}
 
-    res = _run(go)
+    res = _run(lambda: _with_api_keys(data_dir, go))
     _emit(as_json, res, lambda: out.print(f"{res['key']}\n(key {res['key_id']}, scope {res['scope']}: shown once, "
                                           "store it now)", markup=False))
 
@@ -590,19 +593,12 @@ def keys_list(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """API keys (ids, scopes, last use; never the secrets)."""
     _setup_logging()
 
-    async def go() -> dict[str, Any]:
+    async def go(keys: Any) -> dict[str, Any]:
         from app.auth.endpoints import info
-        from app.auth.repository import ApiKeyRepository
-        from app.store.database import Database
 
-        settings = _settings(data_dir)
-        db = await Database.connect(settings.database.url, Path(settings.data_dir))
-        try:
-            return {"keys": [info(k).model_dump() for k in await ApiKeyRepository(db.pool).list()]}
-        finally:
-            await db.close()
+        return {"keys": [info(k).model_dump() for k in await keys.list()]}
 
-    res = _run(go)
+    res = _run(lambda: _with_api_keys(data_dir, go))
 
     def render() -> None:
         table = Table("key id", "name", "scope", "created", "last used", "revoked")
@@ -618,20 +614,12 @@ def keys_revoke(key_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = No
     """Revoke an API key (effective on the next request)."""
     _setup_logging()
 
-    async def go() -> dict[str, Any]:
-        from app.auth.repository import ApiKeyRepository
-        from app.store.database import Database
+    async def go(keys: Any) -> dict[str, Any]:
+        if not await keys.revoke(key_id):
+            raise ValueError(f"no live key {key_id!r}")
+        return {"key_id": key_id, "revoked": True}
 
-        settings = _settings(data_dir)
-        db = await Database.connect(settings.database.url, Path(settings.data_dir))
-        try:
-            if not await ApiKeyRepository(db.pool).revoke(key_id):
-                raise ValueError(f"no live key {key_id!r}")
-            return {"key_id": key_id, "revoked": True}
-        finally:
-            await db.close()
-
-    res = _run(go)
+    res = _run(lambda: _with_api_keys(data_dir, go))
     _emit(as_json, res, lambda: out.print(f"revoked {key_id}"))
 
 
@@ -689,10 +677,7 @@ def score(model: Annotated[str | None, typer.Option("--model", help="model id (d
     req = ScoreRequest(model_id=model, goal=goal, as_of=as_of, limit=limit if not as_json else 1_000_000)
 
     async def go(c: Any) -> dict[str, Any]:
-        res = (await c.predictions.score(req)).model_dump()
-        report = await c.deliver_writeback()
-        res["delivered"] = report.delivered if report is not None else None
-        return res  # type: ignore[no-any-return]
+        return {**(await c.predictions.score(req)).model_dump(), "delivered": await c.deliver_writeback()}
 
     res = _run(lambda: _with_container(data_dir, go))
 

@@ -29,7 +29,7 @@ from app.sync.service import SyncResult, SyncService
 from app.sync.sources import ExportSource, ProfileSource, TracardiSource
 from app.tracardi.client import TracardiClient
 from app.tracardi.webhook import Push
-from app.writeback.service import TracardiWriteback, WritebackReport, enqueue_traits
+from app.writeback.service import TracardiWriteback, enqueue_traits
 from embeddings.documents import DocumentBuilder, EventDictionary
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
@@ -145,8 +145,9 @@ class Container:
         self.search.invalidate()
         return await self.segments.refresh()
 
-    async def deliver_writeback(self) -> WritebackReport | None:
-        """Deliver the write-back queue to Tracardi when one is configured (None when not)."""
+    async def deliver_writeback(self) -> int | None:
+        """Deliver the write-back queue to Tracardi when one is configured: how many items were delivered
+        (None when no Tracardi is configured; undelivered items stay queued for the next run)."""
         url = self.settings.tracardi.url
         if not url:
             return None
@@ -154,7 +155,7 @@ class Container:
         async with httpx.AsyncClient(base_url=url, transport=self.tracardi_transport, timeout=t.timeout_s) as http:
             client = TracardiClient(http, username=t.username, password=t.password, context=t.context,
                                     timeout=t.timeout_s)
-            return await TracardiWriteback(client, self.writeback_queue, self.predictions_repo).deliver()
+            return (await TracardiWriteback(client, self.writeback_queue, self.predictions_repo).deliver()).delivered
 
     async def aclose(self) -> None:
         for http in self._http:

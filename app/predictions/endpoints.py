@@ -43,18 +43,14 @@ async def model(model_id: str, request: Request) -> ModelInfo:
 @router.post("/models/{model_id}/score", response_model=ScoreResponse,
              summary="Score every profile with this model version and write the predictions back")
 async def score(model_id: str, body: ScoreRequest, request: Request) -> ScoreResponse:
-    res = await _service(request).score(body.model_copy(update={"model_id": model_id}))
-    report = await request.app.state.container.deliver_writeback()
-    res.delivered = report.delivered if report is not None else None
-    return res
+    return await score_any(body.model_copy(update={"model_id": model_id}), request)
 
 
 @router.post("/score", response_model=ScoreResponse,
              summary="Score every profile with a model version, or the goal's active model")
 async def score_any(body: ScoreRequest, request: Request) -> ScoreResponse:
     res = await _service(request).score(body)
-    report = await request.app.state.container.deliver_writeback()
-    res.delivered = report.delivered if report is not None else None
+    res.delivered = await request.app.state.container.deliver_writeback()
     return res
 
 

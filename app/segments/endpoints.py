@@ -75,7 +75,5 @@ async def members(segment_id: str, request: Request, limit: int = Query(100, ge=
              summary="Publish membership to PostgreSQL traits and Tracardi (traits.ai.segments)")
 async def publish(segment_id: str, request: Request) -> PublishResponse:
     res = await _service(request).publish(segment_id)
-    report = await request.app.state.container.deliver_writeback()
-    if report is not None:
-        res.delivered = report.delivered
+    res.delivered = await request.app.state.container.deliver_writeback()
     return res
