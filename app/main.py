@@ -14,12 +14,11 @@ from fastapi.staticfiles import StaticFiles
 
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
-from app.auth.guard import ApiKeyGuard, BodySizeLimit
+from app.auth.guard import ApiKeyGuard, BodySizeLimit, NulGuard
 from app.config import Settings, load_settings
 from app.container import Container
 from app.observability import Metrics, RequestObserver
 from app.predictions.endpoints import router as predictions_router
-from app.sanitize import NulGuard
 from app.search.endpoints import router as search_router
 from app.segments.endpoints import router as segments_router
 from app.sync.endpoints import router as sync_router

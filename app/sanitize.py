@@ -26,21 +26,3 @@ class Request(BaseModel):
     def _drop_nul(cls, data: Any) -> Any:
         return without_nul(data)
 
-
-class NulGuard:
-    """ASGI: a NUL in a path or query string (ids, filters) is refused with 422 before it reaches a query."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            raw = (scope.get("raw_path") or scope["path"].encode()) + b"?" + (scope.get("query_string") or b"")
-            if b"%00" in raw or b"\x00" in raw or "\x00" in scope["path"]:
-                body = b'{"error":"invalid_request","detail":"NUL characters are not allowed in paths or queries"}'
-                await send({"type": "http.response.start", "status": 422,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)

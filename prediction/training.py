@@ -121,6 +121,19 @@ def _horizon_ratio(log: EventLog, buy: np.ndarray, t: float, short_days: float, 
     return long_days / short_days
 
 
+def design(log: EventLog, spec: FeatureSpec, as_of: float, *, static: np.ndarray | None, n_static: int,
+           forecast_horizon_days: float | None) -> np.ndarray:
+    """A model's columns at as_of, in one order for training, scoring and exports: point-in-time features,
+    the BG/NBD forecasts over the horizon (when the model uses them), then traits (NaN when not given)."""
+    X = features(log, spec, as_of)
+    if forecast_horizon_days is not None:
+        buy = log.type_mask(spec.purchase_types) | np.isfinite(log.value)
+        X = np.hstack([X, probabilistic_features(log, buy, as_of, forecast_horizon_days)])
+    if n_static:
+        X = np.hstack([X, static if static is not None else np.full((log.n_profiles, n_static), np.nan)])
+    return X
+
+
 @dataclass
 class TrainedModel:
     goal: Goal
@@ -137,14 +150,8 @@ class TrainedModel:
     blend: float = 1.0  # ltv: weight of the boosting vs the BG/NBD x Gamma-Gamma forecast column
 
     def matrix(self, log: EventLog, as_of: float, static: np.ndarray | None) -> np.ndarray:
-        X = features(log, self.spec, as_of)
-        if self.probabilistic:
-            buy = log.type_mask(self.spec.purchase_types) | np.isfinite(log.value)
-            X = np.hstack([X, probabilistic_features(log, buy, as_of, self.horizon_days)])
-        if self.static_names:
-            S = static if static is not None else np.full((log.n_profiles, len(self.static_names)), np.nan)
-            X = np.hstack([X, S])
-        return X
+        return design(log, self.spec, as_of, static=static, n_static=len(self.static_names),
+                      forecast_horizon_days=self.horizon_days if self.probabilistic else None)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if self.goal.is_regression:
@@ -188,12 +195,9 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
 
     def snapshot(t: float, window: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pop = population(log, t)
-        X = features(log, spec, t)
-        if use_prob:  # always over the target horizon, also for a shortened training window
-            X = np.hstack([X, probabilistic_features(log, buy, t, horizon_days)])
-        if static_names:
-            X = np.hstack([X, static if static is not None else np.full((log.n_profiles, len(static_names)),
-                                                                          np.nan)])
+        # the forecasts are always over the target horizon, also for a shortened training window
+        X = design(log, spec, t, static=static, n_static=len(static_names),
+                   forecast_horizon_days=horizon_days if use_prob else None)
         y = labels(log, goal, spec, t, window / DAY)
         X = X[pop]
         X[:, np.isnan(X).all(axis=0)] = 0.0  # an all-missing column breaks HistGradientBoosting; constant is inert

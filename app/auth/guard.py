@@ -1,4 +1,5 @@
-"""ASGI guards in front of everything: API keys with scopes on /v1 and /mcp, and a request body size limit.
+"""ASGI guards in front of everything: API keys with scopes on /v1 and /mcp, a request body size limit, and
+no NUL characters in paths or queries.
 
 Pure ASGI (not BaseHTTPMiddleware) so MCP's streamed responses pass through untouched.
 Scopes: `read` = searching and reading (GET, and POST /v1/search); `write` = everything that changes state
@@ -111,3 +112,19 @@ class BodySizeLimit:
 
 class BodyTooLargeError(Exception):
     pass
+
+
+class NulGuard:
+    """A NUL in a path or query string (ids, filters) is refused with 422 before it reaches a query:
+    PostgreSQL cannot store it (bodies are cleaned by app.sanitize instead)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = (scope.get("raw_path") or scope["path"].encode()) + b"?" + (scope.get("query_string") or b"")
+            if b"%00" in raw or b"\x00" in raw or "\x00" in scope["path"]:
+                return await _reply(send, 422, "invalid_request",
+                                    "NUL characters are not allowed in paths or queries")
+        await self.app(scope, receive, send)

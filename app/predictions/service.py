@@ -252,7 +252,8 @@ class PredictionService:
                     ) -> tuple[list[str], list[str], np.ndarray, np.ndarray, float]:
         """Point-in-time features and labels for your own model: (profile ids, feature names, X, y, as_of).
         Only profiles that exist at as_of; default as_of: the latest one whose horizon is fully observed."""
-        from prediction.features import FeatureSpec, features, labels, population
+        from prediction.features import FeatureSpec, labels, population
+        from prediction.training import design
 
         try:
             goal = Goal.parse(goal_text)
@@ -269,7 +270,7 @@ class PredictionService:
         def build() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
             spec = FeatureSpec.fit(log, as_of, purchase, self.settings.activity_types or None,
                                    goal.name if goal.key else None)
-            X = np.hstack([features(log, spec, as_of), static])
+            X = design(log, spec, as_of, static=static, n_static=len(static_names), forecast_horizon_days=None)
             y = labels(log, goal, spec, as_of, horizon)
             pop = population(log, as_of)
             ids = [log.profiles[i] for i in np.flatnonzero(pop)]
