@@ -232,10 +232,11 @@ class SegmentService:
         await self._refresh_lookalike(sid, definition)
         return await self.show(sid)
 
-    async def _refresh_lookalike(self, sid: str, definition: dict[str, Any]) -> int:
+    async def _refresh_lookalike(self, sid: str, definition: dict[str, Any], pop: Population | None = None) -> int:
         seed = await self._row(definition["seed_segment_id"])
         seed_ids = {p for p, _ in await self.repo.members(seed.segment_id, seed.version)}
-        pop = await asyncio.to_thread(self._population)
+        if pop is None:
+            pop = await asyncio.to_thread(self._population)
 
         def rank() -> tuple[list[tuple[str, float]], dict[str, float | None]]:
             member = np.array([p in seed_ids for p in pop.ids])
@@ -280,10 +281,11 @@ class SegmentService:
                             for pid, lab, d in zip(pop.ids, labels, dist, strict=True) if int(lab) in by_label]
                     await self.repo.add_members(rows)
                     report["assigned"] = len(rows)
-                    published = {r[0] for r in rows if by_label and any(
-                        s.segment_id == r[0] and s.status == "published" for s in discovered)}
-                    if published:
-                        await self.enqueue(sorted({r[2] for r in rows if r[0] in published}))
+                    published = {s.segment_id for s in discovered if s.status == "published"}
+                    joined = sorted({r[2] for r in rows if r[0] in published})
+                    if joined:
+                        await self.enqueue(joined)
+            everyone: Population | None = None  # read once for all lookalike segments
             for s in segments:
                 if s.kind not in ("description", "lookalike"):
                     continue
@@ -291,7 +293,8 @@ class SegmentService:
                 if s.kind == "description":
                     await self._refresh_description(s.segment_id, s.definition)
                 else:
-                    await self._refresh_lookalike(s.segment_id, s.definition)
+                    everyone = everyone or await asyncio.to_thread(self._population)
+                    await self._refresh_lookalike(s.segment_id, s.definition, everyone)
                 report[f"{s.kind}_segments"] += 1
                 if s.status == "published":  # joiners and leavers get their traits re-sent
                     after = {p for p, _ in await self.repo.members(s.segment_id, s.version)}
