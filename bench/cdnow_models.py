@@ -16,15 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.demo.cdnow import load_cdnow
-from app.tracardi.schemas import parse_event
-from prediction import EventLog, Goal, train
+from app.demo.cdnow import cdnow_event_log
+from prediction import Goal, train
 
 
 def main() -> None:
-    _, events = load_cdnow()
-    log = EventLog.from_rows([(e["profile"]["id"], e["type"], parse_event(e).time.timestamp(),
-                               float(e["properties"]["value"])) for e in events])
+    log = cdnow_event_log()
     as_of = datetime(1997, 10, 1, tzinfo=UTC).timestamp()
     for goal in ("purchase", "ltv"):
         t = time.perf_counter()

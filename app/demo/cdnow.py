@@ -12,6 +12,8 @@ from typing import Any
 
 from app.demo.movielens import DatasetMissingError
 from app.demo.writer import stable_id, write_export
+from app.tracardi.schemas import parse_event
+from prediction import EventLog
 
 
 def cdnow_file() -> Path:
@@ -66,3 +68,10 @@ def load_cdnow(limit_customers: int | None = None) -> tuple[list[dict[str, Any]]
 def build_cdnow_export(directory: Path, limit_customers: int | None = None) -> Path:
     profiles, events = load_cdnow(limit_customers)
     return write_export(directory, profiles, events)
+
+
+def cdnow_event_log() -> EventLog:
+    """CDNOW's purchases as the prediction library's event log (what a sync of the export would store)."""
+    _, events = load_cdnow()
+    return EventLog.from_rows([(e["profile"]["id"], e["type"], parse_event(e).time.timestamp(),
+                                float(e["properties"]["value"])) for e in events])

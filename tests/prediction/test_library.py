@@ -85,12 +85,9 @@ def test_percentiles_and_tiers() -> None:
 
 @pytest.fixture(scope="module")
 def cdnow() -> EventLog:
-    from app.demo.cdnow import load_cdnow
-    from app.tracardi.schemas import parse_event
+    from app.demo.cdnow import cdnow_event_log
 
-    _, events = load_cdnow()
-    return EventLog.from_rows([(e["profile"]["id"], e["type"], parse_event(e).time.timestamp(),
-                                float(e["properties"]["value"])) for e in events])
+    return cdnow_event_log()
 
 
 def test_cdnow_purchase_model_beats_bgnbd_ranking(cdnow: EventLog) -> None:
