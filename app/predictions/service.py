@@ -182,10 +182,9 @@ class PredictionService:
                 raise NotFoundError(f"no active model for goal {req.goal!r}: train one first")
         blob = await self.repo.artifact(model_id)
         if blob is None:
-            if any(m["model_id"] == model_id for m in await self.repo.models()):
-                raise InvalidRequestError(f"model {model_id!r} was imported: its scores come from where it runs "
-                                          "(POST /v1/predictions/import), it cannot score here")
-            raise NotFoundError(f"model {model_id!r} not found")
+            await self.model(model_id)  # 404 when there is no such model at all
+            raise InvalidRequestError(f"model {model_id!r} was imported: its scores come from where it runs "
+                                      "(POST /v1/predictions/import), it cannot score here")
         model: TrainedModel = await asyncio.to_thread(pickle.loads, blob)  # noqa: S301 - our own database
         async with self._lock:
             log, attrs = await self._log(model.goal)
