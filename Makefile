@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 # the browser the web page's tests drive (Debian's package; needs root): make browser
 browser:
-	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 demo: $(STAMP)
 	$(BIN)/profile-ai demo
