@@ -238,8 +238,7 @@ def source_stats(source: SourceOpt = None, as_json: JsonOpt = False, data_dir: D
 def _tracardi_client(settings: Settings, http: Any) -> Any:
     from app.tracardi.client import TracardiClient
 
-    t = settings.tracardi
-    return TracardiClient(http, username=t.username, password=t.password, context=t.context, timeout=t.timeout_s)
+    return TracardiClient.from_settings(http, settings.tracardi)
 
 
 def _tracardi_url(settings: Settings, url: str | None) -> str:
@@ -266,10 +265,11 @@ def tracardi_setup(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: DataD
         base = _tracardi_url(settings, url)
         async with httpx.AsyncClient(base_url=base, timeout=settings.tracardi.timeout_s) as http:
             r = await setup_writeback(_tracardi_client(settings, http))
-        return {"source_id": r.source_id, "mapping_id": r.mapping_id, "created": r.created}
+        return r.as_dict()
 
     res = _run(go)
-    _emit(as_json, res, lambda: out.print(f"event source {res['source_id']}, mapping {res['mapping_id']}: "
+    _emit(as_json, res, lambda: out.print(f"Tracardi {res['version']}: event source {res['source_id']}, mapping "
+                                          f"{res['mapping_id']} into {res['trait_path']}: "
                                           f"{'created ' + ', '.join(res['created']) if res['created'] else 'already there'}"))
 
 
@@ -292,7 +292,8 @@ def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: D
         try:
             async with httpx.AsyncClient(base_url=base, timeout=settings.tracardi.timeout_s) as http:
                 wb = TracardiWriteback(_tracardi_client(settings, http), WritebackRepository(db.pool),
-                                       PredictionsRepository(db.pool))
+                                       PredictionsRepository(db.pool),
+                                       workflow_writeback=settings.tracardi.workflow_writeback)
                 ids = [r["profile_id"] for r in await db.pool.fetch(
                     "SELECT DISTINCT profile_id FROM profile_ai.predictions UNION "
                     "SELECT DISTINCT profile_id FROM profile_ai.segment_memberships")]

@@ -16,6 +16,11 @@ class TracardiSettings(BaseModel):
     timeout_s: float = 30.0
     page_size: int = 1000
     concurrency: int = 4
+    # None: asked of the server (GET /info/version); set it only for a build that reports something else
+    version: str | None = None
+    # 0.7 has no event-to-profile mapping: write-back there needs a Tracardi workflow on the
+    # `profile-ai-traits` event type. Say yes once that workflow exists; until then write-back refuses.
+    workflow_writeback: bool = False
 
 
 class QdrantSettings(BaseModel):

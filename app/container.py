@@ -119,9 +119,7 @@ class Container:
             t = self.settings.tracardi
             http = httpx.AsyncClient(base_url=spec, transport=transport, timeout=t.timeout_s)
             self._http.append(http)
-            client = TracardiClient(http, username=t.username, password=t.password, context=t.context,
-                                    timeout=t.timeout_s, page_size=t.page_size, concurrency=t.concurrency)
-            return TracardiSource(client, spec)
+            return TracardiSource(TracardiClient.from_settings(http, t), spec)
         return ExportSource(spec)
 
     async def sync_pushed(self, pushes: list[Push]) -> SyncResult:
@@ -153,9 +151,9 @@ class Container:
             return None
         t = self.settings.tracardi
         async with httpx.AsyncClient(base_url=url, transport=self.tracardi_transport, timeout=t.timeout_s) as http:
-            client = TracardiClient(http, username=t.username, password=t.password, context=t.context,
-                                    timeout=t.timeout_s)
-            return (await TracardiWriteback(client, self.writeback_queue, self.predictions_repo).deliver()).delivered
+            wb = TracardiWriteback(TracardiClient.from_settings(http, t), self.writeback_queue, self.predictions_repo,
+                                   workflow_writeback=t.workflow_writeback)
+            return (await wb.deliver()).delivered
 
     async def aclose(self) -> None:
         for http in self._http:

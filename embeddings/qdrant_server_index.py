@@ -62,11 +62,36 @@ def _hit(p: Any) -> Hit:
     return Hit(str(p.id), float(getattr(p, "score", 0.0) or 0.0), dict(p.payload or {}), vec)
 
 
+# The Query API (prefetch + fusion) arrived in Qdrant 1.10; a parametrised RRF (`Rrf(k=60)`, the same k as the
+# Edge backend) in 1.16. Older servers get plain RRF fusion (Qdrant's own k), chosen at start-up.
+MIN_SERVER = (1, 10)
+PARAMETRISED_RRF = (1, 16)
+
+
+class QdrantVersionError(RuntimeError):
+    pass
+
+
+def server_version(client: QdrantClient) -> tuple[int, int]:
+    text = str(client.info().version)
+    try:
+        major, minor = (int(x) for x in text.split(".")[:2])
+    except ValueError as exc:
+        raise QdrantVersionError(f"Qdrant reported version {text!r}, which profile-ai cannot read") from exc
+    return major, minor
+
+
 class QdrantServerIndex:
     def __init__(self, client: QdrantClient, collection: str, dim: int) -> None:
         self.client = client
         self.collection = collection
         self.dim = dim
+        version = server_version(client)
+        if version < MIN_SERVER:
+            raise QdrantVersionError(f"Qdrant {version[0]}.{version[1]} is too old: hybrid search needs the Query "
+                                     "API of Qdrant 1.10+ (docker-compose.yml pins a version that has everything)")
+        self.fusion: Any = (models.RrfQuery(rrf=models.Rrf(k=60)) if version >= PARAMETRISED_RRF
+                            else models.FusionQuery(fusion=models.Fusion.RRF))
         if not client.collection_exists(collection):
             client.create_collection(
                 collection,
@@ -106,7 +131,7 @@ class QdrantServerIndex:
             res = self.client.query_points(
                 self.collection, prefetch=[models.Prefetch(query=dq, using=DENSE, limit=depth, filter=flt),
                                            models.Prefetch(query=sq, using=SPARSE, limit=depth, filter=flt)],
-                query=models.RrfQuery(rrf=models.Rrf(k=60)), limit=limit, offset=offset, with_payload=True)
+                query=self.fusion, limit=limit, offset=offset, with_payload=True)
         else:
             query: Any = sq if mode == "sparse" else dq
             if query is None:

@@ -78,12 +78,17 @@ def test_source_stats_of_export_and_of_tracardi_over_http(export: Path, monkeypa
         code, out, err = cli("source", "stats", "--source", f"http://127.0.0.1:{port}", "--json")
         assert code == 0, err
         assert json.loads(out) == {"source": f"http://127.0.0.1:{port}", "profiles": 120, "events": 240,
-                                   "shape": "0.8.1+"}
+                                   "version": "0.8.2"}
         code, out, err = cli("tracardi", "setup", "--url", f"http://127.0.0.1:{port}", "--json")
         assert code == 0, err
         assert json.loads(out)["created"] == ["event-source", "event-to-profile"]
         code, out, _ = cli("tracardi", "setup", "--url", f"http://127.0.0.1:{port}", "--json")
         assert json.loads(out)["created"] == [] and len(emu.mappings) == 1
+        emu.version, emu.v = "0.7", (0, 7, 4)  # the same server claiming 0.7.4: setup must fail loudly
+        emu.version_label = "0.7.4"
+        code, out, err = cli("tracardi", "setup", "--url", f"http://127.0.0.1:{port}", "--json")
+        assert code == 1 and out == "" and err.count("\n") == 1
+        assert "0.7.4 has no event-to-profile mapping" in err and "workflow" in err
     finally:
         server.should_exit = True
         thread.join(5)

@@ -75,3 +75,21 @@ def test_profile_ai_environment_is_what_its_settings_read(compose: dict, monkeyp
     assert "8000" in ports
     # the service names used in URLs exist
     assert {"tracardi-api", "qdrant", "postgres"} <= set(compose["services"])
+
+
+def test_qdrant_server_and_client_versions_agree(compose: dict) -> None:
+    # hybrid search sends Rrf(k=60), which Qdrant has from 1.16; qdrant-client supports its own minor
+    import re
+
+    tag = compose["services"]["qdrant"]["image"].split(":v")[1]
+    server = tuple(int(x) for x in tag.split(".")[:2])
+    assert server >= (1, 16)
+    pin = re.search(r'"qdrant-client>=(\d+)\.(\d+),<(\d+)\.(\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert pin is not None
+    low, high = (int(pin[1]), int(pin[2])), (int(pin[3]), int(pin[4]))
+    assert low <= server < high
+
+
+def test_tracardi_fires_profile_destinations(compose: dict) -> None:
+    # LIB tracardi/config.py @0.8.1+: ENABLE_PROFILE_DESTINATIONS defaults to "no"
+    assert compose["services"]["tracardi-api"]["environment"]["ENABLE_PROFILE_DESTINATIONS"] == "yes"

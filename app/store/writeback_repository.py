@@ -75,12 +75,16 @@ class WritebackRepository:
     async def delivered(self, item_id: int, delivered_to: str) -> None:
         await self.pool.execute(
             "UPDATE profile_ai.writeback_queue SET status = 'delivered', attempts = attempts + 1, "
-            "delivered_to = $2, last_error = NULL, updated_at = now() WHERE id = $1", item_id, delivered_to)
+            "delivered_to = $2, last_error = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'",
+            item_id, delivered_to)
 
-    async def failed(self, item_id: int, error: str, *, dead: bool) -> None:
+    async def failed(self, item_id: int, error: str, *, dead: bool, counted: bool = True) -> None:
+        """Record a failed delivery; `counted=False` (an outage: 5xx, time-out, refused connection) keeps the
+        item pending without spending one of its attempts."""
         await self.pool.execute(
             "UPDATE profile_ai.writeback_queue SET status = CASE WHEN $3 THEN 'dead' ELSE 'pending' END, "
-            "attempts = attempts + 1, last_error = $2, updated_at = now() WHERE id = $1", item_id, error[:1000], dead)
+            "attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END, last_error = $2, updated_at = now() "
+            "WHERE id = $1 AND status = 'pending'", item_id, error[:1000], dead, counted)
 
     async def counts(self, target: str) -> dict[str, int]:
         rows = await self.pool.fetch("SELECT status, count(*) AS n FROM profile_ai.writeback_queue WHERE target = $1 "

@@ -71,7 +71,8 @@ class SyncService:
             await self.state.reset()
             full = True
         await self.state.set_meta("model_id", model_key)
-        since = None if full else await self.state.watermark(source.key)
+        last = await self.state.watermark(source.key)
+        since = None if full else last
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
@@ -81,7 +82,7 @@ class SyncService:
             stored = await self.state.fingerprints([p.id for p in profiles])
             return {p.id for p in profiles if p.active and stored.get(p.id) == p.fingerprint(salt)}
 
-        async for item in source.stream(since, known):
+        async for item in source.stream(since, known, events_since=last):
             batch.append(item)
             if len(batch) >= self.batch_size:
                 await self._batch(batch, result, seen, source.key, salt)

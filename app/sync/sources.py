@@ -9,7 +9,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
-from app.tracardi.client import ReadReport, TracardiClient
+from app.tracardi.client import DEFAULT_MARGIN, ReadReport, TracardiClient
 from app.tracardi.export import ExportDirectory, ExportReport
 from app.tracardi.schemas import Profile, ProfileWithEvents
 
@@ -19,8 +19,11 @@ Known = Callable[[list[Profile]], Awaitable[set[str]]]
 class ProfileSource(Protocol):
     key: str  # identifies the source for its watermark
 
-    async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
-        """Profiles with their whole history; everything when `since` is None."""
+    async def stream(self, since: datetime | None, known: Known | None = None,
+                     events_since: datetime | None = None) -> AsyncIterator[ProfileWithEvents]:
+        """Profiles with their whole history; everything when `since` is None. `events_since` (the last
+        watermark, also on a full read) lets a source find profiles whose history grew without the profile
+        changing; `known` may then skip reading the events of profiles it already holds as they are."""
         yield  # type: ignore[misc]
 
     @property
@@ -31,7 +34,7 @@ class ProfileSource(Protocol):
     @property
     def errors(self) -> list[str]: ...
 
-    async def stats(self) -> dict[str, int]: ...
+    async def stats(self) -> dict[str, int | str]: ...
 
 
 class _ReadState:
@@ -56,7 +59,8 @@ class ExportSource(_ReadState):
         self.chunk = chunk
         self.report = ExportReport()
 
-    async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
+    async def stream(self, since: datetime | None, known: Known | None = None,
+                     events_since: datetime | None = None) -> AsyncIterator[ProfileWithEvents]:
         # An export is a snapshot: always read whole; unchanged profiles are skipped by content hash.
         self.report = ExportReport()
         self._complete = False
@@ -66,8 +70,8 @@ class ExportSource(_ReadState):
                 yield item
         self._complete = True
 
-    async def stats(self) -> dict[str, int]:
-        return await asyncio.to_thread(self.export.stats)
+    async def stats(self) -> dict[str, int | str]:
+        return dict(await asyncio.to_thread(self.export.stats))
 
 
 class TracardiSource(_ReadState):
@@ -76,18 +80,39 @@ class TracardiSource(_ReadState):
         self.key = f"tracardi:{url.rstrip('/')}:{client.context}"
         self.report = ReadReport()
 
-    async def stream(self, since: datetime | None, known: Known | None = None) -> AsyncIterator[ProfileWithEvents]:
+    async def stream(self, since: datetime | None, known: Known | None = None,
+                     events_since: datetime | None = None) -> AsyncIterator[ProfileWithEvents]:
         self.report = ReadReport(started_at=datetime.now(UTC))
         self._complete = False
-        info = await self.client.server_info()
-        # Without an update time (0.7/0.8.0) a new event need not change the profile: always read events.
-        skip = known if info.has_update_time else None
+        version = await self.client.version()
+        # Update time moves only when the profile itself changes (0.8.1 tracker_persister.py, 0.8.2
+        # track_data_computation.py, 0.9 tracking/tracker.py), not with a new event in an existing session:
+        # the profiles whose events were inserted since the last run are read whole, whatever they look like.
+        mark = since or events_since
+        grown = await self.client.profiles_with_events_since(mark - DEFAULT_MARGIN, self.report) if mark else set()
+        skip: Known | None = None
+        if known is not None and version.has_update_time and mark is not None:
+            async def skip_unless_grown(batch: list[Profile]) -> set[str]:
+                return await known(batch) - grown
+            skip = skip_unless_grown
+        yielded: set[str] = set()
         profiles = self.client.iter_updated_since(since, self.report)
         async for item in self.client.with_events(profiles, self.report, skip):
+            yielded.add(item.profile.id)
             yield item
+        rest = sorted(grown - yielded)
+        if rest:  # grown histories of profiles the update-time read did not return
+            found = await self.client.lookup_many(rest)
+            survivors = {p.id: p for p in found.values() if p is not None and p.id not in yielded}
+
+            async def more() -> AsyncIterator[Profile]:
+                for p in survivors.values():
+                    yield p
+            async for item in self.client.with_events(more(), self.report):
+                yield item
         self._complete = self.report.full_resync or since is None
 
-    async def stats(self) -> dict[str, int]:
-        info = await self.client.server_info()
+    async def stats(self) -> dict[str, int | str]:
+        version = await self.client.version()
         return {"profiles": await self.client.count_profiles(), "events": await self.client.count_events(),
-                "shape": info.shape}  # type: ignore[dict-item]
+                "version": str(version)}

@@ -1,9 +1,10 @@
-"""Async client for Tracardi's REST API (0.7.x to 1.x), following tracardi-api.md.
+"""Async client for Tracardi's REST API (0.7.x to 1.x), following tracardi-api.md (section 0 first).
 
 One `httpx.AsyncClient` is passed in (its transport is injectable, so tests run it against the emulator);
-this class owns login and token caching, the `X-Context` header, bounded retries with backoff, and the
-reading strategies that survive Tracardi's quirks: time windows that stay under the 10,000-record paging
-limit, incremental reads by `metadata.time.update`, batched event reads, and merge resolution.
+this class owns login and token caching, the `X-Context` header, bounded retries with backoff, the server's
+version and its capabilities (`app/tracardi/versions.py`), and the reading strategies that survive Tracardi's
+quirks: time windows and id ranges that stay under the 10,000-record paging limit, incremental reads by
+update time AND by new events' insert time, small TQL queries, and merge resolution.
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
 
+from app.config import TracardiSettings
 from app.tracardi.errors import (
     TracardiAuthError,
     TracardiError,
@@ -27,29 +32,32 @@ from app.tracardi.errors import (
     TracardiUnavailableError,
 )
 from app.tracardi.schemas import (
+    OWN_EVENT_TYPES,
     Event,
     Profile,
     ProfileWithEvents,
     RecordError,
-    detect_shape,
     parse_event,
     parse_profile,
 )
+from app.tracardi.versions import SUPPORTED, TracardiVersion, TracardiVersionError, parse_version
 
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 10_000  # Elasticsearch's max_result_window: nothing comes back past it
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_ID_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """What the client learned about the server from the documents it answers with."""
-
-    shape: str  # "0.7", "0.8.0", "0.8.1+", "0.9", "1.x", or "empty"
-    has_update_time: bool  # metadata.time.update exists (0.8.1+)
-    range_sorts_by_update: bool  # 1.x: the range endpoint filters on update time
+# Tracardi parses TQL with an Earley parser, synchronously, inside the API worker (LIB
+# `tracardi/process_engine/tql/parser.py`): about 0.1 s at 50 terms, 5 s at 200, 52 s at 400, during which
+# that worker (/track included) serves nobody else. No query of ours goes past this many terms.
+MAX_TQL_TERMS = 50
+EVENT_BATCH = MAX_TQL_TERMS  # `profile.id = X OR ...`: one term per profile
+LOOKUP_BATCH = MAX_TQL_TERMS // 2  # `id = X OR ids = X`: two terms per profile
+# Splitting an over-full one-second window by id range: ASCII-sorted boundaries, one range term each
+# (`id BETWEEN "a" AND "b"`), so it works without the 0.8.2+ wildcard and never nests ANDs.
+_ID_BOUNDS = sorted("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
+# Elasticsearch makes new documents searchable about 1 s after a write, and clocks drift: incremental
+# reads start this long before the watermark and dedupe the overlap by id.
+DEFAULT_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -84,7 +92,44 @@ def _absolute(dt: datetime) -> dict[str, Any]:
 
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TQL string literal. Tracardi strips the quotes and never unescapes (`OP_STRING` in LIB
+    `tql/transformer/filter_transformer.py`), so a value holding `"` or `\\` cannot be asked for in TQL."""
+    if '"' in value or "\\" in value:
+        raise UnquotableError(value)
+    return '"' + value + '"'
+
+
+class UnquotableError(TracardiError):
+    def __init__(self, value: str) -> None:
+        super().__init__(f"{value[:80]!r} holds a quote or backslash, which Tracardi's TQL cannot express")
+        self.value = value
+
+
+def tql_terms(where: str) -> int:
+    """How many comparisons a where clause holds (what the Earley parser's cost grows with)."""
+    return sum(1 for op in _TERM.findall(where) if op)  # quoted strings match with an empty group
+
+
+_TERM = re.compile(r'(?:"[^"]*")|(>=|<=|!=|=|>|<|\bBETWEEN\b|\bEXISTS\b)')
+
+
+def _id_range(lo: str | None, hi: str | None) -> str:
+    if lo is not None and hi is not None:
+        return f"id BETWEEN {_quote(lo)} AND {_quote(hi)}"
+    if lo is not None:
+        return f"id >= {_quote(lo)}"
+    return f"id <= {_quote(hi or '')}"
+
+
+def _split_ids(lo: str | None, hi: str | None) -> list[tuple[str | None, str | None]]:
+    """Cut [lo, hi] (inclusive, None = open) at `lo` + one more character, for every id character.
+
+    The ranges overlap only at their shared bounds (callers dedupe by id) and leave no gap, whatever
+    characters the ids hold. An empty answer means the range cannot be cut any finer."""
+    stem = lo or ""
+    cuts = [stem + c for c in _ID_BOUNDS if (lo is None or stem + c > lo) and (hi is None or stem + c < hi)]
+    bounds: list[str | None] = [lo, *cuts, hi]
+    return list(zip(bounds, bounds[1:], strict=False)) if cuts else []
 
 
 class TracardiClient:
@@ -99,8 +144,9 @@ class TracardiClient:
         max_retries: int = 5,
         backoff: float = 0.5,
         page_size: int = 1000,
-        event_batch: int = 100,
+        event_batch: int = EVENT_BATCH,
         concurrency: int = 4,
+        version: str | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.http = http
@@ -111,25 +157,45 @@ class TracardiClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self.page_size = min(page_size, PAGE_LIMIT)
-        self.event_batch = event_batch
+        self.event_batch = max(1, min(event_batch, EVENT_BATCH))
         self.concurrency = concurrency
         self.on_error = on_error
         self._token: str | None = None
         self._login_lock = asyncio.Lock()
-        self._info: ServerInfo | None = None
+        self._version: TracardiVersion | None = parse_version(version) if version else None
+        self.largest_query = 0  # the most TQL terms one request carried (benchmarks read it)
+
+    @classmethod
+    def from_settings(cls, http: httpx.AsyncClient, t: TracardiSettings) -> TracardiClient:
+        """The one way the service builds a client (CLI, server, webhook, write-back)."""
+        return cls(http, username=t.username, password=t.password, context=t.context, timeout=t.timeout_s,
+                   page_size=t.page_size, concurrency=t.concurrency, version=t.version)
 
     # ------------------------------------------------------------------ transport
     async def login(self) -> str:
         async with self._login_lock:
-            resp = await self._send("POST", "/user/token", data={"username": self.username,
-                                    "password": self.password, "grant_type": "password"}, auth=False)
+            data = {"username": self.username, "password": self.password, "grant_type": "password"}
+            try:
+                resp = await self._send("POST", "/user/token", data=data, auth=False, retry_500=False)
+            except TracardiUnavailableError as exc:
+                raise TracardiUnavailableError(f"Tracardi login: {exc}", status=exc.status) from exc
+            if resp.status_code == 500:
+                # 0.8.1 answers a wrong username or password with an uncaught 500 (API user_endpoint.py)
+                raise TracardiAuthError(f"Tracardi login for {self.username} failed with HTTP 500: Tracardi 0.8.1 "
+                                        "answers a wrong username or password this way; check "
+                                        "PROFILE_AI_TRACARDI__USERNAME/PASSWORD (or the server's log)", status=500)
             if resp.status_code != 200:
-                raise TracardiAuthError(f"Tracardi login refused for {self.username}: {resp.text[:200]}",
+                raise TracardiAuthError(f"Tracardi login refused for {self.username} (HTTP {resp.status_code}): "
+                                        f"{_detail(resp)}; check PROFILE_AI_TRACARDI__USERNAME/PASSWORD",
                                         status=resp.status_code)
-            self._token = resp.json()["access_token"]
-            return self._token
+            token = _json_body(resp, "POST /user/token").get("access_token")
+            if not isinstance(token, str):
+                raise TracardiVersionError("POST /user/token answered without an access_token: not a Tracardi API")
+            self._token = token
+            return token
 
-    async def _send(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> httpx.Response:
+    async def _send(self, method: str, path: str, *, auth: bool = True, retry_500: bool = True,
+                    **kwargs: Any) -> httpx.Response:
         attempt = 0
         relogged = False
         while True:
@@ -152,7 +218,7 @@ class TracardiClient:
                 self._token = None  # expired after 30 idle minutes, or killed by a logout
                 relogged = True
                 continue
-            if resp.status_code >= 500 or resp.status_code == 429:
+            if (resp.status_code >= 500 and (retry_500 or resp.status_code != 500)) or resp.status_code == 429:
                 if attempt >= self.max_retries:
                     raise TracardiUnavailableError(f"{method} {path}: HTTP {resp.status_code} after "
                                                    f"{attempt + 1} tries: {resp.text[:200]}",
@@ -171,45 +237,73 @@ class TracardiClient:
         await asyncio.sleep(delay)
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A JSON answer; a 404 with body `null` (a missing record) is None. Any other 4xx is an error."""
         resp = await self._send(method, path, **kwargs)
-        if resp.status_code == 404:
+        if resp.status_code == 404 and resp.content.strip() in (b"null", b""):
             return None
         if resp.status_code >= 400:
-            raise TracardiRequestError(f"{method} {path}: HTTP {resp.status_code}: {resp.text[:300]}",
+            raise TracardiRequestError(f"{method} {path}: HTTP {resp.status_code}: {_detail(resp)}",
                                        status=resp.status_code)
-        return orjson.loads(resp.content)
+        return _json_body(resp, f"{method} {path}")
+
+    async def _select(self, path: str, where: str | None, limit: int) -> dict[str, Any]:
+        """`POST /profile|event/select`: the one place a where clause is sent without a range."""
+        self._count_terms(where or "")
+        body = await self._json("POST", f"{path}?query_type=tql", json={"where": where, "limit": limit})
+        return body if isinstance(body, dict) else {"total": 0, "result": []}
+
+    def _count_terms(self, where: str) -> None:
+        terms = tql_terms(where)
+        if terms > MAX_TQL_TERMS:  # a bug of ours, not the caller's: fail before Tracardi stalls on it
+            raise TracardiError(f"refusing to send a TQL query of {terms} terms (limit {MAX_TQL_TERMS})")
+        self.largest_query = max(self.largest_query, terms)
 
     def _report(self, report: ReadReport, err: RecordError | str) -> None:
         report.errors.append(str(err))
-        log.warning("tracardi: skipped malformed record: %s", err)
+        log.warning("tracardi: skipped record: %s", err)
         if self.on_error:
             self.on_error(str(err))
 
     # ------------------------------------------------------------------ server facts
-    async def server_info(self) -> ServerInfo:
-        """Detect the version family from what the server answers (no version endpoint is reliable)."""
-        if self._info is None:
-            body = await self._json("POST", "/profile/select?query_type=tql", json={"where": None, "limit": 1})
-            docs = (body or {}).get("result") or []
-            if not docs:
-                return ServerInfo("empty", False, False)
-            doc = docs[0]
-            shape = detect_shape(doc)
-            has_update = "update" in ((doc.get("metadata") or {}).get("time") or {})
-            self._info = ServerInfo(shape, has_update, shape == "1.x")
-        return self._info
+    async def version(self) -> TracardiVersion:
+        """The server's release and what it can do, from `GET /info/version` (all versions, no login)."""
+        if self._version is None:
+            resp = await self._send("GET", "/info/version", auth=False)
+            if resp.status_code == 404:
+                raise TracardiVersionError("GET /info/version answered 404: this is not a Tracardi API of "
+                                           f"a supported version ({SUPPORTED}); check PROFILE_AI_TRACARDI__URL")
+            if resp.status_code >= 400:
+                raise TracardiVersionError(f"GET /info/version answered HTTP {resp.status_code}: {_detail(resp)}")
+            self._version = parse_version(_json_body(resp, "GET /info/version"))
+        return self._version
 
     async def count_profiles(self) -> int:
         body = await self._json("GET", "/profile/count")
         return int((body or {}).get("count", 0))
 
     async def count_events(self) -> int:
-        body = await self._json("POST", "/event/select?query_type=tql", json={"where": None, "limit": 1})
-        return int((body or {}).get("total", 0))
+        """Exact, past 10,000: `total` caps there, so a full window is cut in two until each is below it."""
+        return await self._count_range("event", EARLIEST, _horizon())
+
+    async def _count_range(self, kind: str, lo: datetime, hi: datetime) -> int:
+        count = 0
+        stack = [(lo, hi)]
+        while stack:
+            a, b = stack.pop()
+            total = int((await self._range_page(kind, a, b, "", 0, 1)).get("total") or 0)
+            if total >= PAGE_LIMIT and b - a > timedelta(seconds=1):
+                mid = (a + (b - a) / 2).replace(microsecond=0)
+                stack.extend([(a, mid), (mid + timedelta(seconds=1), b)])
+            else:
+                count += total  # a one-second window of 10,000+ is counted as 10,000: said in the log
+                if total >= PAGE_LIMIT:
+                    log.warning("tracardi: 10,000+ %ss in one second at %s: counted as 10,000", kind, a)
+        return count
 
     # ------------------------------------------------------------------ windowed reading
     async def _range_page(self, kind: str, lo: datetime, hi: datetime, where: str, start: int,
                           limit: int) -> dict[str, Any]:
+        self._count_terms(where)
         body = {"minDate": _absolute(lo), "maxDate": _absolute(hi), "where": where, "timeZone": None,
                 "start": start, "limit": limit}
         result = await self._json("POST", f"/{kind}/select/range?query_type=tql", json=body)
@@ -219,24 +313,35 @@ class TracardiClient:
                          until: datetime | None = None) -> AsyncIterator[list[dict[str, Any]]]:
         """Every `kind` document in [since, until], page by page, never asking past the 10,000 window.
 
-        A window whose `total` reaches 10,000 (which means "at least") is split in two; a one-second window
-        that is still too big is split by id prefix. Windows overlap at their edges: callers dedupe by id.
+        `where` must be one condition (or an OR of conditions on >= 0.8.2): on <= 0.8.1 an AND may hold
+        only plain conditions. A window whose `total` reaches 10,000 (which means "at least") is split in
+        two; a one-second window that is still too big is split by id range (`id BETWEEN`), which every
+        version understands. Windows and ranges overlap at their edges: callers dedupe by id.
         """
+        version = await self.version()
         lo = (since or EARLIEST).replace(microsecond=0)
-        hi = (until or datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0) + timedelta(seconds=1)
-        stack: list[tuple[datetime, datetime, str]] = [(lo, hi, "")]
+        hi = (until or _horizon()).replace(microsecond=0) + timedelta(seconds=1)
+        Range = tuple[datetime, datetime, tuple[str | None, str | None] | None]
+        stack: list[Range] = [(lo, hi, None)]
         while stack:
-            a, b, prefix = stack.pop()
-            clause = " AND ".join(x for x in (f"({where})" if where else "",
-                                              f"id = {_quote(prefix + '*')}" if prefix else "") if x)
+            a, b, ids = stack.pop()
+            parts = [where] if where else []
+            if ids is not None:
+                parts.append(_id_range(*ids))
+            if len(parts) > 1 and " OR " in where and not version.nested_and:
+                raise TracardiError(f"Tracardi {version} would read ({where}) AND ... as one conjunction")
+            clause = " AND ".join(f"({p})" if " OR " in p else p for p in parts)
             first = await self._range_page(kind, a, b, clause, 0, self.page_size)
             total = int(first.get("total") or 0)
             if total >= PAGE_LIMIT:
                 if b - a > timedelta(seconds=1):
                     mid = (a + (b - a) / 2).replace(microsecond=0)
-                    stack.extend([(mid, b, prefix), (a, mid, prefix)])
-                else:
-                    stack.extend((a, b, prefix + c) for c in _ID_CHARS)
+                    stack.extend([(mid, b, ids), (a, mid, ids)])
+                    continue
+                finer = _split_ids(*(ids or (None, None)))
+                if not finer:
+                    raise TracardiError(f"10,000+ {kind}s in one second at {a} with ids in {ids}: cannot split")
+                stack.extend((a, b, r) for r in reversed(finer))
                 continue
             if first.get("result"):
                 yield first["result"]
@@ -248,38 +353,37 @@ class TracardiClient:
                 yield page["result"]
                 start += self.page_size
 
-    async def iter_profiles(self, report: ReadReport | None = None, *, where: str = "",
+    async def iter_profiles(self, report: ReadReport | None = None, *, updated_since: datetime | None = None,
                             since: datetime | None = None, catch_up: bool = True) -> AsyncIterator[Profile]:
-        """All profiles (optionally inserted/updated since a time), deduplicated by id, normalised.
+        """All profiles (optionally inserted since / updated since a time), deduplicated by id, normalised.
 
         A read takes time and Tracardi keeps writing: on 1.x a profile saved during the read jumps to the
         front of the update-time order, past pages already read, and a merge during the read changes the
-        survivor. So a full read ends with a catch-up pass over what changed since it started, re-yielding a
+        survivor. So a read ends with a catch-up pass over what changed since it started, re-yielding a
         profile only when it is newer than the copy already yielded.
         """
         report = report or ReadReport()
         started = datetime.now(UTC)
+        version = await self.version()
         seen: dict[str, datetime | None] = {}
-        async for p in self._profiles_once(report, where=where, since=since, seen=seen):
+        async for p in self._profiles_once(report, updated_since=updated_since, since=since, seen=seen):
             yield p
-        if not catch_up:
+        if not catch_up or not version.has_update_time:
             return
-        info = await self.server_info()
-        if not info.has_update_time:
-            return
-        margin = started - timedelta(minutes=5)
-        if info.range_sorts_by_update:
-            more = self._profiles_once(report, where=where, since=margin, seen=seen)
-        else:
-            stamp = margin.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            clause = f"metadata.time.update >= {_quote(stamp)}"
-            more = self._profiles_once(report, where=f"({where}) AND {clause}" if where else clause,
-                                       since=since, seen=seen)
-        async for p in more:
+        margin = max(started - DEFAULT_MARGIN, updated_since or EARLIEST)
+        async for p in self._profiles_once(report, updated_since=margin, since=None, seen=seen):
             yield p
 
-    async def _profiles_once(self, report: ReadReport, *, where: str, since: datetime | None,
+    async def _profiles_once(self, report: ReadReport, *, updated_since: datetime | None, since: datetime | None,
                              seen: dict[str, datetime | None]) -> AsyncIterator[Profile]:
+        version = await self.version()
+        where = ""
+        if updated_since is not None:
+            if version.range_filters_update_time:  # 1.x: the range itself is on update time
+                since = max(since or EARLIEST, updated_since)
+            else:  # one condition, so the id-range split can still be ANDed to it on <= 0.8.1
+                stamp = updated_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+                where = f"metadata.time.update >= {_quote(stamp)}"
         async for page in self.iter_range("profile", where=where, since=since):
             for raw in page:
                 pid = raw.get("id") if isinstance(raw, dict) else None
@@ -299,48 +403,65 @@ class TracardiClient:
                 yield profile
 
     async def iter_updated_since(self, watermark: datetime | None, report: ReadReport | None = None, *,
-                                 margin: timedelta = timedelta(minutes=5)) -> AsyncIterator[Profile]:
+                                 margin: timedelta = DEFAULT_MARGIN) -> AsyncIterator[Profile]:
         """Profiles changed since `watermark` (minus an overlap margin for Elasticsearch's refresh delay).
 
         1.x filters its range endpoint on update time; 0.8.1-0.9 need a TQL condition on
         `metadata.time.update`; 0.7/0.8.0 have no update time, so the read becomes a full resync.
+        Update time moves only when the profile itself changes, NOT with every event: callers also read
+        `profiles_with_events_since` to find profiles whose history grew.
         """
         report = report or ReadReport()
         report.started_at = datetime.now(UTC)
-        info = await self.server_info()
-        if watermark is None or not info.has_update_time:
+        version = await self.version()
+        if watermark is None or not version.has_update_time:
             report.full_resync = True
             async for p in self.iter_profiles(report):
                 yield p
             return
         since = watermark - margin
-        if info.range_sorts_by_update:
-            gen = self.iter_profiles(report, since=since)
-        else:
-            stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            gen = self.iter_profiles(report, where=f"metadata.time.update >= {_quote(stamp)}")
-        async for p in gen:
+        async for p in self.iter_profiles(report, updated_since=since):
             if p.updated_at is None or p.updated_at >= since:
                 yield p
 
     # ------------------------------------------------------------------ events
+    async def profiles_with_events_since(self, since: datetime, report: ReadReport | None = None) -> set[str]:
+        """Ids of the profiles that gained events inserted at or after `since` (profile-ai's own write-back
+        events excluded): the events a profile's update time does not announce."""
+        report = report or ReadReport()
+        out: set[str] = set()
+        async for page in self.iter_range("event", since=since):
+            for raw in page:
+                if not isinstance(raw, dict) or raw.get("type") in OWN_EVENT_TYPES:
+                    continue
+                pid = (raw.get("profile") or {}).get("id") if isinstance(raw.get("profile"), dict) else None
+                if isinstance(pid, str) and pid:
+                    out.add(pid)
+        return out
+
     async def events_of(self, profile_ids: Sequence[str], report: ReadReport | None = None,
                         ) -> dict[str, list[Event]]:
-        """The whole event history of each profile, oldest first, in as few requests as possible.
+        """The whole event history of each profile, oldest first, profile-ai's own events left out.
 
-        Ids go out in OR-batches; a batch whose total reaches the 10,000 cap is split, and a single profile
-        with 10,000+ events is read through the windowed range endpoint.
-        """
+        Ids go out in OR-batches of at most MAX_TQL_TERMS; a batch whose total reaches the 10,000 cap is
+        split, and a single profile with 10,000+ events is read through the windowed range endpoint."""
         report = report or ReadReport()
         out: dict[str, list[Event]] = {pid: [] for pid in profile_ids}
-        pending = [list(profile_ids[i:i + self.event_batch]) for i in range(0, len(profile_ids), self.event_batch)]
+        askable: list[str] = []
+        for pid in profile_ids:
+            try:
+                _quote(pid)
+                askable.append(pid)
+            except UnquotableError as err:
+                self._report(report, f"events of profile {pid!r} not read: {err}")
+        step = self.event_batch
+        pending = [askable[i:i + step] for i in range(0, len(askable), step)]
         while pending:
             batch = pending.pop()
             if not batch:
                 continue
             where = " OR ".join(f"profile.id = {_quote(pid)}" for pid in batch)
-            body = await self._json("POST", "/event/select?query_type=tql", json={"where": where, "limit": PAGE_LIMIT})
-            body = body or {"total": 0, "result": []}
+            body = await self._select("/event/select", where, PAGE_LIMIT)
             if int(body.get("total") or 0) >= PAGE_LIMIT:
                 if len(batch) > 1:
                     half = len(batch) // 2
@@ -358,7 +479,7 @@ class TracardiClient:
                 except RecordError as err:
                     self._report(report, err)
                     continue
-                if ev.id in seen or ev.profile_id not in out:
+                if ev.id in seen or ev.profile_id not in out or ev.type in OWN_EVENT_TYPES:
                     continue
                 seen.add(ev.id)
                 out[ev.profile_id].append(ev)
@@ -377,6 +498,7 @@ class TracardiClient:
         report = report or ReadReport()
         sem = asyncio.Semaphore(self.concurrency)
         queue: asyncio.Queue[asyncio.Task[list[ProfileWithEvents]] | None] = asyncio.Queue(self.concurrency)
+        started: list[asyncio.Task[list[ProfileWithEvents]]] = []
 
         async def load(batch: list[Profile]) -> list[ProfileWithEvents]:
             async with sem:
@@ -385,16 +507,21 @@ class TracardiClient:
                 events = await self.events_of(active, report) if active else {}
             return [ProfileWithEvents(profile=p, events=events.get(p.id, []), unchanged=p.id in same) for p in batch]
 
+        def spawn(batch: list[Profile]) -> asyncio.Task[list[ProfileWithEvents]]:
+            task = asyncio.create_task(load(batch))
+            started.append(task)
+            return task
+
         async def produce() -> None:
             batch: list[Profile] = []
             try:
                 async for p in profiles:
                     batch.append(p)
                     if len(batch) >= self.event_batch:
-                        await queue.put(asyncio.create_task(load(batch)))
+                        await queue.put(spawn(batch))
                         batch = []
                 if batch:
-                    await queue.put(asyncio.create_task(load(batch)))
+                    await queue.put(spawn(batch))
             finally:
                 await queue.put(None)
 
@@ -405,7 +532,10 @@ class TracardiClient:
                     yield item
             await producer  # re-raise a failure of the profile reader
         finally:
-            producer.cancel()
+            # one failure ends the read: stop and collect every sibling, so none dies unobserved
+            for t in (producer, *started):
+                t.cancel()
+            await asyncio.gather(producer, *started, return_exceptions=True)
 
     # ------------------------------------------------------------------ one profile
     async def get_profile(self, profile_id: str) -> ProfileLookup:
@@ -413,7 +543,7 @@ class TracardiClient:
         `metadata.merged_with` chains are followed (inactive duplicates still exist there)."""
         current = profile_id
         for _ in range(16):
-            raw = await self._json("GET", f"/profile/{current}")
+            raw = await self._json("GET", f"/profile/{quote(current, safe='')}")
             if raw is None:
                 return ProfileLookup(profile_id, None)
             profile = parse_profile(raw, location=f"GET /profile/{current}")
@@ -423,16 +553,25 @@ class TracardiClient:
             return ProfileLookup(profile_id, profile)
         raise TracardiError(f"merge chain from {profile_id} is longer than 16 hops (a cycle?)")
 
-    async def lookup_many(self, profile_ids: Sequence[str], chunk: int = 200) -> dict[str, Profile | None]:
-        """Resolve many ids at once (`id = X OR ids = X ...`): asked id -> its profile or merge survivor, or None.
-        0.7 has no `ids`: an id found inactive with `merged_with` is followed with `get_profile`."""
+    async def lookup_many(self, profile_ids: Sequence[str], chunk: int = LOOKUP_BATCH) -> dict[str, Profile | None]:
+        """Resolve many ids at once (`id = X OR ids = X ...`, at most MAX_TQL_TERMS terms a query):
+        asked id -> its profile or merge survivor, or None. 0.7 has no `ids`: an id found inactive with
+        `merged_with` is followed with `get_profile`, and so is an id TQL cannot quote."""
         out: dict[str, Profile | None] = {}
-        for i in range(0, len(profile_ids), chunk):
-            part = list(profile_ids[i:i + chunk])
+        chunk = max(1, min(chunk, LOOKUP_BATCH))
+        askable: list[str] = []
+        for pid in profile_ids:
+            try:
+                _quote(pid)
+                askable.append(pid)
+            except UnquotableError:
+                out[pid] = (await self.get_profile(pid)).profile
+        for i in range(0, len(askable), chunk):
+            part = askable[i:i + chunk]
             where = " OR ".join(f"id = {_quote(p)} OR ids = {_quote(p)}" for p in part)
-            body = await self._json("POST", "/profile/select?query_type=tql", json={"where": where, "limit": PAGE_LIMIT})
+            body = await self._select("/profile/select", where, PAGE_LIMIT)
             found: dict[str, Profile] = {}
-            for raw in (body or {}).get("result") or []:
+            for raw in body.get("result") or []:
                 try:
                     prof = parse_profile(raw, location="tracardi profile")
                 except RecordError:
@@ -453,10 +592,47 @@ class TracardiClient:
 
     # ------------------------------------------------------------------ writing (used by write-back)
     async def track(self, source_id: str, profile_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-        body = {"source": {"id": source_id}, "profile": {"id": profile_id}, "context": {}, "properties": {},
-                "request": {}, "options": {}, "events": events}
+        """Send events for one profile. The session id is stable per profile (uuid5 of its id): without one,
+        0.8.2+ makes a throwaway session for every call (LIB `tracardi/service/tracking/session_loading.py`),
+        and a session id shared across profiles would win over `profile.id`."""
+        body = {"source": {"id": source_id}, "session": {"id": session_id_for(profile_id)},
+                "profile": {"id": profile_id}, "context": {}, "properties": {}, "request": {}, "options": {},
+                "events": events}
         resp = await self._send("POST", "/track", json=body, auth=False)
         if resp.status_code >= 400:
-            raise TracardiRequestError(f"POST /track: HTTP {resp.status_code}: {resp.text[:300]}",
+            raise TracardiRequestError(f"POST /track: HTTP {resp.status_code}: {_detail(resp)}",
                                        status=resp.status_code)
-        return dict(resp.json())
+        return dict(_json_body(resp, "POST /track"))
+
+
+SESSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "profile-ai/tracardi/session")
+
+
+def session_id_for(profile_id: str) -> str:
+    return str(uuid.uuid5(SESSION_NAMESPACE, profile_id))
+
+
+def _horizon() -> datetime:
+    return datetime.now(UTC) + timedelta(days=1)
+
+
+def _detail(resp: httpx.Response) -> str:
+    """A short, printable reason from an error answer (JSON `detail`, else the start of the text)."""
+    try:
+        body = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        text = resp.text.strip()
+        return "an HTML page, not JSON" if text.lower().startswith(("<!doctype", "<html")) else text[:200]
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:300]
+    return str(body)[:300]
+
+
+def _json_body(resp: httpx.Response, what: str) -> Any:
+    try:
+        return orjson.loads(resp.content)
+    except orjson.JSONDecodeError as exc:
+        kind = "an HTML page" if resp.text.lstrip().lower().startswith(("<!doctype", "<html")) else "non-JSON"
+        raise TracardiVersionError(f"{what} answered {kind} (HTTP {resp.status_code}): is "
+                                   "PROFILE_AI_TRACARDI__URL the Tracardi API (port 8686), not the GUI or a proxy "
+                                   "page?") from exc

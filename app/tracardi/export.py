@@ -17,7 +17,15 @@ from typing import Any
 
 import orjson
 
-from app.tracardi.schemas import Event, Profile, ProfileWithEvents, RecordError, parse_event, parse_profile
+from app.tracardi.schemas import (
+    OWN_EVENT_TYPES,
+    Event,
+    Profile,
+    ProfileWithEvents,
+    RecordError,
+    parse_event,
+    parse_profile,
+)
 
 PROFILES_FILE = "profiles.ndjson"
 EVENTS_FILE = "events.ndjson"
@@ -176,6 +184,8 @@ class ExportDirectory:
                 continue
             if not ev.profile_id:
                 report.error(RecordError(where, "profile.id", "missing: an event must belong to a profile"))
+                continue
+            if ev.type in OWN_EVENT_TYPES:  # our own write-back, exported with the rest
                 continue
             survivor = aliases.get(ev.profile_id, ev.profile_id)
             if survivor != ev.profile_id:

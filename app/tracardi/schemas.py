@@ -19,6 +19,14 @@ from pydantic import BaseModel, Field
 # Prefixes of hashed merge keys that Tracardi stores in `ids` (email, phone, identifier): not profile ids.
 HASHED_ID_PREFIXES = ("emm-", "emb-", "emp-", "phm-", "phb-", "pho-", "pwa-", "iid-", "ipk-")
 
+# profile-ai's own write-back events (`/track` with traits for Tracardi): never customer activity, so no
+# source (Tracardi or an export of it) lets them into histories, documents, aggregates or predictions.
+WRITEBACK_EVENT_TYPE = "profile-ai-traits"
+OWN_EVENT_TYPES = frozenset({WRITEBACK_EVENT_TYPE})
+# ...and the trait they write (`traits.ai`; `traits.public.ai` on 0.7/0.8.0, flattened below): our own
+# predictions, which must never come back as a customer's data (a model would learn from itself).
+OWN_TRAIT_KEY = "ai"
+
 _PROFILE_KNOWN = {
     "id", "ids", "primary_id", "active", "metadata", "stats", "traits", "pii", "data", "segments",
     "interests", "consents", "aux", "trash", "_meta", "operation",
@@ -126,8 +134,9 @@ class Profile(BaseModel):
         return self.updated_at or self.inserted_at or self.created_at
 
     def fingerprint(self, salt: str = "") -> str:
-        """A hash of the whole normalised profile. On 0.8.1+ every tracked event saves the profile (its
-        update time moves), so an equal fingerprint means an unchanged history too."""
+        """A hash of the whole normalised profile. It says nothing about the event history: Tracardi moves
+        the update time only when the profile changes, not with every event, so a sync pairs it with a read
+        of the events inserted since the last run (sources.py)."""
         body = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(salt.encode() + b"\n" + body).hexdigest()
 
@@ -211,8 +220,14 @@ def parse_profile(raw: Any, *, location: str = "profile") -> Profile:
         if not isinstance(private, dict) or not isinstance(public, dict):
             raise RecordError(location, "traits", "private/public must be objects")
         traits = {**private, **public}
+    traits = {k: v for k, v in traits.items() if k != OWN_TRAIT_KEY}
 
     data = _dict(raw, "data", location) if "data" in raw else _pii_to_data(_dict(raw, "pii", location))
+    contact = data.get("contact")
+    if isinstance(contact, dict):  # 0.8.1 keeps email/phone as plain strings; later {main, business, ...}
+        strings = {k: {"main": v} for k in ("email", "phone") if isinstance(v := contact.get(k), str)}
+        if strings:
+            data = {**data, "contact": {**contact, **strings}}
 
     ids_raw = raw.get("ids") or []
     if not isinstance(ids_raw, list) or not all(isinstance(i, str) for i in ids_raw):

@@ -60,7 +60,10 @@ def parse_push(body: Any) -> list[Push]:
     items = body if isinstance(body, list) else [body]
     out: list[Push] = []
     for item in items:
-        data = item.get("data") if isinstance(item, dict) and isinstance(item.get("data"), dict) else item
+        # 0.9+ wraps the mapped object as {"data": ..., "changes": [...]}; a mapped object may itself hold a
+        # `data` key (profile@data), so only both keys together mean the wrapper
+        wrapped = isinstance(item, dict) and isinstance(item.get("data"), dict) and "changes" in item
+        data = item["data"] if wrapped else item
         if not isinstance(data, dict):
             raise InvalidRequestError("push body must be an object (or {\"data\": object})")
         pid = data.get("id")

@@ -3,7 +3,11 @@
 Items come from the persistent queue in PostgreSQL. Each batch first resolves its profiles in bulk (a merged id
 is sent to its survivor; an unknown id is dead-lettered, because `/track` would create a new profile), then
 checks that Tracardi answered with that profile. Failures stay pending for the next run; after
-`max_attempts` they are dead. Bounded concurrency, retries inside the client. `/profiles/import` is never used.
+`max_attempts` they are dead; an outage (5xx, time-outs, refused connections) does not spend attempts.
+Before anything is sent, the server's version and the mapping are checked: on 0.7 (no mapping route) write-back
+refuses unless a Tracardi workflow was declared, and a missing mapping is an error, so nothing is marked
+delivered that Tracardi would drop. Bounded concurrency, retries inside the client. `/profiles/import` is never
+used.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from typing import Any
 from app.store.predictions_repository import PredictionsRepository
 from app.store.writeback_repository import QueueItem, WritebackRepository
 from app.tracardi.client import TracardiClient
-from app.tracardi.errors import TracardiError
+from app.tracardi.errors import TracardiError, TracardiUnavailableError
 from app.tracardi.schemas import Profile
-from app.tracardi.setup import EVENT_TYPE
+from app.tracardi.setup import EVENT_TYPE, mapping_exists
+from app.tracardi.versions import TracardiCapabilityError
 
 log = logging.getLogger(__name__)
 TARGET = "tracardi"
@@ -42,19 +47,44 @@ class WritebackReport:
 
 class TracardiWriteback:
     def __init__(self, client: TracardiClient, queue: WritebackRepository, predictions: PredictionsRepository,
-                 *, source_id: str = "profile-ai", concurrency: int = 8, max_attempts: int = 5) -> None:
+                 *, source_id: str = "profile-ai", concurrency: int = 8, max_attempts: int = 5,
+                 workflow_writeback: bool = False) -> None:
         self.client = client
         self.queue = queue
         self.predictions = predictions
         self.source_id = source_id
         self.concurrency = concurrency
         self.max_attempts = max_attempts
+        self.workflow_writeback = workflow_writeback
 
     async def enqueue_profiles(self, profile_ids: list[str]) -> int:
         return await enqueue_traits(self.queue, self.predictions, profile_ids)
 
+    async def check_target(self) -> None:
+        """Refuse, before any item is touched, a Tracardi that would accept the events and drop the traits."""
+        version = await self.client.version()
+        if not version.has_mapping_route:
+            if not self.workflow_writeback:
+                raise TracardiCapabilityError(
+                    f"Tracardi {version} has no event-to-profile mapping, so write-back events would change "
+                    f"nothing: add a workflow on event type {EVENT_TYPE!r} that copies properties.ai into "
+                    "traits.public.ai, then set PROFILE_AI_TRACARDI__WORKFLOW_WRITEBACK=true (or upgrade to 0.8.1+)")
+            return
+        if not await mapping_exists(self.client):
+            raise TracardiCapabilityError(f"Tracardi {version} has no profile-ai event-to-profile mapping: run "
+                                          "`profile-ai tracardi setup` first (nothing was sent)")
+
     async def deliver(self, batch: int = 1000) -> WritebackReport:
         report = WritebackReport()
+        waiting = (await self.queue.counts(TARGET)).get("pending", 0)
+        if not waiting:
+            return report
+        try:
+            await self.check_target()
+        except TracardiUnavailableError as exc:  # down: every item stays pending, no attempt spent
+            log.warning("write-back: Tracardi unavailable, %d items stay queued: %s", waiting, exc)
+            report.failed = report.pending = waiting
+            return report
         sem = asyncio.Semaphore(self.concurrency)
         seen: set[int] = set()
         while True:
@@ -98,8 +128,9 @@ class TracardiWriteback:
             await self._failed(item, exc, report)
 
     async def _failed(self, item: QueueItem, exc: Exception, report: WritebackReport) -> None:
-        dead = item.attempts + 1 >= self.max_attempts
-        await self.queue.failed(item.id, f"{type(exc).__name__}: {exc}", dead=dead)
+        counted = not isinstance(exc, TracardiUnavailableError)  # an outage is nobody's fault of the item's
+        dead = counted and item.attempts + 1 >= self.max_attempts
+        await self.queue.failed(item.id, f"{type(exc).__name__}: {exc}", dead=dead, counted=counted)
         report.dead += dead
         report.failed += not dead
         log.warning("write-back of %s failed (%s): %s", item.profile_id, "dead" if dead else "will retry", exc)

@@ -124,3 +124,24 @@ def test_edge_index_persists(tmp_path: Path) -> None:
     again = EdgeIndex(tmp_path / "persist", DIM)
     assert again.count() == 20
     again.close()
+
+
+def test_server_index_picks_the_fusion_its_qdrant_has(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qdrant_client.http import models as m
+
+    from embeddings.qdrant_server_index import QdrantVersionError
+
+    client = QdrantClient(path=str(tmp_path / "v"))
+    assert isinstance(QdrantServerIndex(client, "p", DIM).fusion, m.RrfQuery)  # 1.16+: Rrf(k=60)
+    monkeypatch.setattr(client, "info", lambda: m.VersionInfo(title="qdrant", version="1.15.4"))
+    old = QdrantServerIndex(client, "p", DIM)
+    assert isinstance(old.fusion, m.FusionQuery)
+    pts = corpus()
+    old.upsert(pts)
+    bm25 = Bm25Encoder()
+    hits = old.search(dense=np.asarray(pts[2].dense), sparse=bm25.query("profile"), mode="hybrid", limit=5)
+    assert len(hits) == 5
+    monkeypatch.setattr(client, "info", lambda: m.VersionInfo(title="qdrant", version="1.9.0"))
+    with pytest.raises(QdrantVersionError, match="too old"):
+        QdrantServerIndex(client, "p", DIM)
+    client.close()

@@ -83,12 +83,14 @@ async def test_merge_deletes_duplicates_appends_ids_and_repoints_events(version:
 
 
 async def test_track_mapping_skips_zero_and_false_and_pushes_to_destination() -> None:
-    emu = TracardiEmulator("1.x")
+    emu = TracardiEmulator("1.x", enable_profile_destinations=True)
     docs = make_profiles(1, seed=3)[0]
     emu.seed(docs)
     pid = docs[0]["id"]
     http, h = await session(emu)
-    await http.post("/event-source", json={"id": "src-1", "type": ["rest"], "name": "ai", "enabled": True}, headers=h)
+    bridge = {"id": "778ded05-4ff3-4e08-9a86-72c0195fa95d", "name": "REST API Bridge"}
+    await http.post("/event-source", json={"id": "src-1", "type": ["rest"], "name": "ai", "enabled": True,
+                                           "bridge": bridge}, headers=h)
     await http.post("/event-to-profile", headers=h, json={
         "id": "m1", "name": "ML traits", "enabled": True, "event_type": {"id": "ml-prediction", "name": "x"},
         "config": {}, "tags": [], "event_to_profile": [
@@ -96,6 +98,7 @@ async def test_track_mapping_skips_zero_and_false_and_pushes_to_destination() ->
             {"event": {"value": "properties.ai", "ref": True}, "op": 0, "profile": {"value": "traits.ai", "ref": True}}]})
     await http.post("/resource", json={"id": "r1", "credentials": {"url": "http://hook/receive"}}, headers=h)
     await http.post("/destination", json={"id": "d1", "enabled": True, "resource": {"id": "r1"},
+                                          "destination": {"package": "http", "init": {"method": "post"}},
                                           "mapping": {"id": "profile@id", "traits": "profile@traits"}}, headers=h)
     track = {"source": {"id": "src-1"}, "profile": {"id": pid}, "events": [
         {"type": "ml-prediction", "properties": {"churn": 0.0, "ai": {"churn": 0.0, "model": "v1"}}}]}

@@ -27,10 +27,12 @@ import orjson
 from fastapi import Body, FastAPI, Form, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from tests.tracardi_emulator.shapes import VERSIONS, render_event, render_profile, to_canonical
+from tests.tracardi_emulator.shapes import LABELS, VERSIONS, render_event, render_profile, to_canonical
 from tests.tracardi_emulator.tql import (
+    Dialect,
     QueryError,
     compile_query,
+    count_terms,
     equality_values,
     is_pure_equality,
     pure_equality_values,
@@ -38,6 +40,10 @@ from tests.tracardi_emulator.tql import (
 
 PAGE_LIMIT = 10_000
 TOKEN_TTL = timedelta(minutes=30)
+# Tracardi parses TQL with an Earley parser inside the API worker: about 5 s at 200 terms and 52 s at 400, so a
+# client past its time-out sees nothing come back. The emulator refuses such a query the same way.
+MAX_WHERE_TERMS = 60
+REST_BRIDGE_ID = "778ded05-4ff3-4e08-9a86-72c0195fa95d"  # LIB tracardi/service/setup/data/defaults.py
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -99,6 +105,10 @@ class Dataset:
     _event_order: list[tuple[datetime, str]] | None = None
 
 
+class QueryTooCostly(QueryError):
+    """A where clause Tracardi would still be parsing when the client gives up."""
+
+
 class TracardiEmulator:
     def __init__(
         self,
@@ -109,6 +119,7 @@ class TracardiEmulator:
         expose_gui_api: bool = True,
         production: bool = False,
         push_client: httpx.AsyncClient | None = None,
+        enable_profile_destinations: bool = False,
     ) -> None:
         if version not in VERSIONS:
             raise ValueError(f"unknown Tracardi version {version}; one of {sorted(VERSIONS)}")
@@ -129,6 +140,11 @@ class TracardiEmulator:
         self.destinations: dict[str, dict[str, Any]] = {}
         self.outbox: list[dict[str, Any]] = []  # destination pushes, as sent
         self.push_client = push_client
+        # ENABLE_PROFILE_DESTINATIONS (0.8.1+, default no: LIB tracardi/config.py); before 0.8.1 they always fire
+        self.enable_profile_destinations = enable_profile_destinations or self.v < (0, 8, 1)
+        self.sessions: set[str] = set()  # session ids Tracardi has saved (a new one is a visit)
+        self.version_label: Any = LABELS[version]  # what GET /info/version answers (tests may break it)
+        self.max_terms = 0  # the largest where clause (in terms) any request carried
         self.faults = Faults()
         self.calls: list[tuple[str, str]] = []
         self.app = _FaultMiddleware(self, self._build())
@@ -279,11 +295,22 @@ class TracardiEmulator:
     def _where(self, where: Any, request: Request) -> Any:
         lucene = self.v < (0, 8, 2) and request.query_params.get("query_type") != "tql"
         if lucene:
-            return compile_query(where, lucene=True)
+            return self._costly(compile_query(where, lucene=True))
+        dialect = Dialect(wildcard=self.v >= (0, 8, 2), nested_and=self.v >= (0, 8, 2))
         try:
-            return compile_query(where)
+            return self._costly(compile_query(where, dialect=dialect))
+        except QueryTooCostly:
+            raise
         except QueryError:
-            return compile_query(where, lucene=True)  # 0.8.2+: Lucene on a TQL parse error
+            if self.v < (0, 8, 2):
+                raise
+            return self._costly(compile_query(where, lucene=True))  # 0.8.2+: Lucene on a TQL parse error
+
+    def _costly(self, pred: Any) -> Any:
+        self.max_terms = max(self.max_terms, count_terms(pred))
+        if count_terms(pred) > MAX_WHERE_TERMS:
+            raise QueryTooCostly(f"{count_terms(pred)} terms")
+        return pred
 
     def _profile_order(self, ds: Dataset) -> list[tuple[datetime, str]]:
         if ds._profile_order is None:
@@ -343,11 +370,20 @@ class TracardiEmulator:
         async def token(username: str = Form(""), password: str = Form(""), grant_type: str | None = Form(None)):
             user = self.users.get(username)
             if user is None or user["password"] != password:
-                return _json({"detail": "Authentication error: Incorrect username or password."}, 400)
+                if self.v[:3] == (0, 8, 1):  # LoginException not caught (API app/api/user_endpoint.py, 0.8.1)
+                    return Response("Internal Server Error", status_code=500, media_type="text/plain")
+                detail = "Incorrect username or password."
+                if self.v >= (0, 8, 2):  # the prefix arrives in 0.8.2 (API app/api/user_endpoint.py)
+                    detail = "Authentication error: " + detail
+                return _json({"detail": detail}, 400)
             tok = hashlib.sha1(user["id"].encode()).hexdigest()  # fixed per user, like Tracardi
             self.tokens[tok] = (user["id"], self.clock.now())
             return _json({"access_token": tok, "token_type": "bearer", "roles": user["roles"],
                           "preference": {}})
+
+        @api.get("/info/version")
+        async def info_version():  # every version, no login (API app/api/info_endpoint.py)
+            return _json(self.version_label)
 
         @api.post("/user/logout")
         async def logout(authorization: str | None = Header(None)):
@@ -373,6 +409,8 @@ class TracardiEmulator:
                 return _json({"detail": "Incorrect time range: minDate must be before maxDate."}, 500)
             try:
                 pred = self._where(body.get("where"), request)
+            except QueryTooCostly:
+                raise httpx.ReadTimeout("Tracardi is still parsing the where clause") from None
             except QueryError as e:
                 return _json({"detail": str(e)}, 500)
             start = int(body.get("start") or 0)
@@ -408,6 +446,8 @@ class TracardiEmulator:
                 return _json({"detail": "Result window is too large."}, 500)
             try:
                 pred = self._where(body.get("where"), request)
+            except QueryTooCostly:
+                raise httpx.ReadTimeout("Tracardi is still parsing the where clause") from None
             except QueryError as e:
                 return _json({"detail": str(e)}, 500)
             docs = self._select(kind, ds, pred, None, None)
@@ -484,11 +524,15 @@ class TracardiEmulator:
                 self.put_profile(doc, ctx)  # replaces the whole document, no update-time bump
             return _json({"saved": len(body), "errors": [], "ids": [d["id"] for d in body], "index": "profile"})
 
-        def _crud(path: str, store: dict[str, dict[str, Any]]) -> None:
+        def _crud(path: str, store: dict[str, dict[str, Any]],
+                  validate: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+                  missing: Callable[[str], Response] = lambda _id: _json(None, 404)) -> None:
             @api.post(path, name=f"create{path}")
             async def create(body: dict = Body(...), authorization: str | None = Header(None)):
                 if (denied := self._auth(authorization, dev_roles)) is not None:
                     return denied
+                if validate is not None and (errors := validate(body)):
+                    return _json({"detail": errors}, 422)  # FastAPI's answer to a pydantic model that fails
                 item = dict(body)
                 item.setdefault("id", str(uuid.uuid4()))
                 store[item["id"]] = item
@@ -498,7 +542,7 @@ class TracardiEmulator:
             async def read(item_id: str, authorization: str | None = Header(None)):
                 if (denied := self._auth(authorization, dev_roles)) is not None:
                     return denied
-                return _json(store[item_id]) if item_id in store else _json(None, 404)
+                return _json(store[item_id]) if item_id in store else missing(item_id)
 
             @api.delete(path + "/{item_id}", name=f"delete{path}")
             async def delete(item_id: str, authorization: str | None = Header(None)):
@@ -506,8 +550,10 @@ class TracardiEmulator:
                     return denied
                 return _json(store.pop(item_id, None) is not None)
 
-        _crud("/event-source", self.sources)
-        _crud("/event-to-profile", self.mappings)
+        _crud("/event-source", self.sources, self._validate_source)
+        if self.v >= (0, 8, 0):  # no such route at 0.7.4 (API app/api/event_to_profile.py arrives in 0.8.0)
+            _crud("/event-to-profile", self.mappings, self._validate_mapping,
+                  lambda i: _json({"detail": f"Event to profile coping schema for id {i} not found."}, 404))
         _crud("/resource", self.resources)
         _crud("/destination", self.destinations)
 
@@ -517,31 +563,82 @@ class TracardiEmulator:
 
         return api
 
-    async def _track(self, body: dict[str, Any], ctx: str) -> Response:
-        source = self.sources.get(((body.get("source") or {}).get("id")) or "")
-        if source is None or not source.get("enabled", True):
-            return _json({"detail": "Invalid event source"}, 401)
-        events = body.get("events")
-        if not isinstance(events, list) or not events:
-            return _json({"detail": [{"loc": ["body", "events"], "msg": "field required"}]}, 422)
+    def _validate_source(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """LIB tracardi/domain/event_source.py: 0.7.4 `type: str`, bridge defaulted; 0.8.0+ `type: List[str]`
+        (a string is wrapped) and `bridge: NamedEntity` required."""
+        errors = []
+        kind = body.get("type")
+        if self.v < (0, 8, 0) and not isinstance(kind, str):
+            errors.append({"loc": ["body", "type"], "msg": "str type expected", "type": "type_error.str"})
+        if self.v >= (0, 8, 0):
+            if kind is None:
+                errors.append({"loc": ["body", "type"], "msg": "field required", "type": "value_error.missing"})
+            bridge = body.get("bridge")
+            if not isinstance(bridge, dict) or not bridge.get("id") or "name" not in bridge:
+                errors.append({"loc": ["body", "bridge"], "msg": "field required", "type": "value_error.missing"})
+        return errors
+
+    def _validate_mapping(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """LIB tracardi/domain/event_to_profile.py: 0.8.0 `event_type: str`, 0.8.1+ `event_type: NamedEntity`."""
+        et = body.get("event_type")
+        if self.v < (0, 8, 1) and not isinstance(et, str):
+            return [{"loc": ["body", "event_type"], "msg": "str type expected", "type": "type_error.str"}]
+        if self.v >= (0, 8, 1) and not (isinstance(et, dict) and et.get("id")):
+            return [{"loc": ["body", "event_type"], "msg": "value is not a valid dict", "type": "type_error.dict"}]
+        return []
+
+    def _trait_target(self, path: str) -> str | None:
+        """Where a mapping's profile path lands in the canonical document. On 0.7/0.8.0 traits hold only
+        `private` and `public` (LIB tracardi/domain/profile_traits.py): `traits.public.x` is the canonical
+        `traits.x`, and any other `traits.*` key is dropped when the profile is rebuilt."""
+        if self.v >= (0, 8, 1) or not path.startswith("traits."):
+            return path
+        parts = path.split(".")
+        if len(parts) >= 3 and parts[1] in ("public", "private"):
+            return ".".join(["traits", *parts[2:]])
+        return None
+
+    def ingest(self, body: dict[str, Any], ctx: str = "production") -> tuple[str, list[str], str | None, bool]:
+        """What `/track` stores: (profile id, event ids, session id, whether the traits changed).
+
+        Update time moves only when the profile itself changes: a new profile, a new (saved) session, or an
+        event-to-profile mapping (which marks the profile updated on every matching event). Events inside an
+        existing session leave it alone (LIB 0.8.1 service/tracker_persister.py, 0.8.2
+        service/tracking/track_data_computation.py, 0.9 service/tracking/tracker.py). Without a session id
+        0.8.2+ make a throwaway session that is not saved and not new (service/tracking/session_loading.py).
+        """
         ds = self.data[ctx]
+        source = self.sources[(body.get("source") or {})["id"]]
+        session = body.get("session") if isinstance(body.get("session"), dict) else {}
+        session_id = session.get("id") if isinstance(session.get("id"), str) else None
         asked = (body.get("profile") or {}).get("id")
         pid = None
         if asked:
             pid = asked if asked in ds.profiles else next(iter(sorted(ds.by_any_id.get(asked, ()))), None)
         now = self.clock.now().isoformat()
+        changed = False
         if pid is None:  # unknown profile id: Tracardi creates a NEW random profile
             pid = str(uuid.uuid4())
             self.put_profile({"id": pid, "ids": [pid], "metadata": {"time": {"insert": now, "create": now,
                               "update": now}}, "traits": {}, "active": True}, ctx)
+            changed = True
         doc = ds.profiles[pid]
+        if session_id:
+            if session_id not in self.sessions:  # a new visit saves the profile
+                self.sessions.add(session_id)
+                stats = doc.setdefault("stats", {"visits": 0, "views": 0, "counters": {}})
+                stats["visits"] = int(stats.get("visits") or 0) + 1
+                changed = True
+        elif self.v >= (0, 8, 2):
+            session_id = str(uuid.uuid4())  # throwaway: created, not saved, not new
         before = json.dumps(doc.get("traits"), sort_keys=True, default=str)
         saved_ids: list[str] = []
-        for raw in events:
+        for raw in body.get("events") or []:
             etype = "-".join(str(raw.get("type", "")).lower().split())
             eid = str(uuid.uuid4())
             self.put_event({"id": eid, "type": etype, "metadata": {"time": {"insert": now, "create": now}},
-                            "source": {"id": source["id"]}, "profile": {"id": pid}, "session": None,
+                            "source": {"id": source["id"]}, "profile": {"id": pid},
+                            "session": {"id": session_id} if session_id else None,
                             "properties": raw.get("properties") or {}, "context": raw.get("context") or {},
                             "tags": {"values": raw.get("tags") or [], "count": len(raw.get("tags") or [])}}, ctx)
             saved_ids.append(eid)
@@ -550,24 +647,49 @@ class TracardiEmulator:
                 mtype = mtype.get("id") if isinstance(mtype, dict) else mtype
                 if not m.get("enabled", True) or mtype != etype:
                     continue
+                changed = True
                 for rule in m.get("event_to_profile") or []:
                     value = _get_dotted({"properties": raw.get("properties") or {}}, rule["event"]["value"])
                     if self.v >= (0, 8, 1) and value in (0, 0.0, False, "", [], {}, None):
                         continue  # the zero/false-skip pitfall
-                    target = rule["profile"]["value"]
+                    target = self._trait_target(rule["profile"]["value"])
+                    if target is None:
+                        continue
                     if rule.get("op", 0) == 1 and _get_dotted(doc, target) is not None:
                         continue
                     _set_dotted(doc, target, value)
-        doc["metadata"]["time"]["update"] = now
+        if changed:
+            doc["metadata"]["time"]["update"] = now
         self.put_profile(doc, ctx)
-        if json.dumps(doc.get("traits"), sort_keys=True, default=str) != before:
-            await self._push(doc)
+        return pid, saved_ids, session_id, json.dumps(doc.get("traits"), sort_keys=True, default=str) != before
+
+    def track_event(self, profile_id: str, event_type: str, properties: dict[str, Any] | None = None, *,
+                    session_id: str | None = None, context: str = "production") -> str:
+        """Test side: a customer's event arrives through the collector (source `web`, made on first use)."""
+        self.sources.setdefault("web", {"id": "web", "type": ["rest"], "enabled": True})
+        _, ids, _, _ = self.ingest({"source": {"id": "web"}, "profile": {"id": profile_id},
+                                    "session": {"id": session_id} if session_id else None,
+                                    "events": [{"type": event_type, "properties": properties or {}}]}, context)
+        return ids[0]
+
+    async def _track(self, body: dict[str, Any], ctx: str) -> Response:
+        source = self.sources.get(((body.get("source") or {}).get("id")) or "")
+        if source is None or not source.get("enabled", True):
+            return _json({"detail": "Invalid event source"}, 401)
+        events = body.get("events")
+        if not isinstance(events, list) or not events:
+            return _json({"detail": [{"loc": ["body", "events"], "msg": "field required"}]}, 422)
+        pid, saved_ids, session_id, traits_changed = self.ingest(body, ctx)
+        if traits_changed:
+            await self._push(self.data[ctx].profiles[pid])
         if self.v < (0, 8, 2):
-            return _json({"profile": {"id": pid}, "session": {"id": None}, "events": saved_ids})
+            return _json({"profile": {"id": pid}, "session": {"id": session_id}, "events": saved_ids})
         return _json({"task": str(uuid.uuid4()), "ux": [], "response": {}, "events": saved_ids,
-                      "profile": {"id": pid}, "session": {"id": None}, "errors": [], "warnings": []})
+                      "profile": {"id": pid}, "session": {"id": session_id}, "errors": [], "warnings": []})
 
     async def _push(self, doc: dict[str, Any]) -> None:
+        if not self.enable_profile_destinations:
+            return
         for dest in self.destinations.values():
             if not dest.get("enabled", True):
                 continue
@@ -580,11 +702,13 @@ class TracardiEmulator:
                       else v for k, v in mapping.items()}
             payload = mapped if self.v < (0, 9, 0) else {"data": mapped, "changes": []}
             cred = resource.get("credentials") or resource.get("config") or {}
-            self.outbox.append({"url": cred.get("url"), "body": payload})
+            # the HTTP connector's model defaults to GET; only the GUI's template says POST
+            method = str(((dest.get("destination") or {}).get("init") or {}).get("method") or "get").upper()
+            self.outbox.append({"url": cred.get("url"), "method": method, "body": payload})
             if self.push_client is not None and cred.get("url"):
                 with contextlib.suppress(httpx.HTTPError):  # Tracardi does not retry destinations
-                    await self.push_client.post(cred["url"], json=payload,
-                                                auth=(cred.get("username") or "", cred.get("password") or ""))
+                    await self.push_client.request(method, cred["url"], json=payload,
+                                                   auth=(cred.get("username") or "", cred.get("password") or ""))
 
 
 def _get_dotted(doc: Any, path: str) -> Any:

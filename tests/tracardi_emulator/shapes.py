@@ -18,6 +18,9 @@ VERSIONS: dict[str, tuple[int, int, int]] = {
     "0.9": (0, 9, 0),
     "1.x": (1, 0, 0),
 }
+# What `GET /info/version` answers (LIB tracardi/config.py: VERSION of each branch; 1.x: a 1.0 release)
+LABELS: dict[str, str] = {"0.7": "0.7.4", "0.8.0": "0.8.0", "0.8.1": "0.8.1", "0.8.2": "0.8.2", "0.9": "0.9.0-rc5",
+                          "1.x": "1.0.0"}
 
 
 def _naive(value: Any) -> Any:
@@ -98,6 +101,12 @@ def render_profile(doc: dict[str, Any], version: str) -> dict[str, Any]:
         }
         out["traits"] = copy.deepcopy(doc.get("traits") or {})
         out["data"] = copy.deepcopy(doc.get("data") or {})
+        if v[:3] == (0, 8, 1):  # contact email/phone are plain strings (LIB tracardi/domain/profile_data.py)
+            contact = out["data"].get("contact")
+            if isinstance(contact, dict):
+                for key in ("email", "phone"):
+                    if isinstance(contact.get(key), dict):
+                        contact[key] = contact[key].get("main")
     if v >= (0, 9, 0):
         out["primary_id"] = doc.get("primary_id")
     if v >= (1, 0, 0):

@@ -4,6 +4,14 @@ TQL (0.8.2+ default, `?query_type=tql` before): `a.b = "x"`, `!=`, `>=`, `<=`, `
 `x BETWEEN "a" AND "b"`, `f EXISTS`, `f NOT EXISTS`, `f = NULL`, `TRUE`/`FALSE`, numbers, `*` wildcard in
 strings, `AND`, `OR`, `NOT`, parentheses. Lucene `query_string` (0.7-0.8.1 default): `field:value`,
 `field:"value"` joined by AND/OR. A parse error raises `QueryError` (Tracardi answers it with a 500).
+
+Version strictness (`Dialect`), each read from Tracardi's source (LIB = github Tracardi/tracardi):
+- `*` is a wildcard only from 0.8.2 (`tracardi/process_engine/tql/domain/elastic_condition.py` picks a
+  `wildcard` query when the string holds `*`); before, it is a term query for the literal string.
+- On <= 0.8.1 `and_expr` merges its operands with `append_or_value` (`tql/transformer/filter_transformer.py`,
+  `tql/utils/value_compressions.py`): an operand that is itself an AND raises a KeyError (HTTP 500), and an
+  OR operand is flattened into the conjunction (so `(A OR B) AND C` means `A AND B AND C`).
+- String literals are taken as written between the quotes (`OP_STRING` strips `"`), never unescaped.
 """
 
 from __future__ import annotations
@@ -49,11 +57,17 @@ def _as_time(value: Any) -> datetime | None:
     return dt if dt.tzinfo is None else dt.astimezone(UTC).replace(tzinfo=None)
 
 
-def _compare(left: Any, op: str, right: Any) -> bool:
+@dataclass(frozen=True)
+class Dialect:
+    wildcard: bool = True  # 0.8.2+
+    nested_and: bool = True  # 0.8.2+
+
+
+def _compare(left: Any, op: str, right: Any, wildcard: bool = True) -> bool:
     if isinstance(left, list):
-        return any(_compare(item, op, right) for item in left)
+        return any(_compare(item, op, right, wildcard) for item in left)
     if op in ("=", "!="):
-        if isinstance(right, str) and "*" in right and isinstance(left, str):
+        if wildcard and isinstance(right, str) and "*" in right and isinstance(left, str):
             hit = fnmatchcase(left, right)
         elif isinstance(right, str) and not isinstance(left, str) and left is not None:
             hit = str(left).lower() == right.lower() if isinstance(left, bool) else str(left) == right
@@ -82,6 +96,7 @@ class Condition:
     op: str
     value: Any = None
     upper: Any = None
+    wildcard: bool = True
 
     def __call__(self, doc: dict[str, Any]) -> bool:
         left = get_path(doc, self.field)
@@ -96,7 +111,7 @@ class Condition:
             return self.op == "!="
         if self.op == "BETWEEN":
             return _compare(left, ">=", self.value) and _compare(left, "<=", self.upper)
-        return _compare(left, self.op, self.value)
+        return _compare(left, self.op, self.value, self.wildcard)
 
 
 @dataclass
@@ -177,7 +192,7 @@ class _Parser:
     def value(self) -> Any:
         kind, text = self.take()
         if kind == "str":
-            return bytes(text[1:-1], "utf-8").decode("unicode_escape")
+            return text[1:-1]  # Tracardi strips the quotes and never unescapes
         if kind != "word":
             raise QueryError(f"expected a value, got {text!r}")
         upper = text.upper()
@@ -224,11 +239,45 @@ class _Parser:
         return Condition(field, op, self.value())
 
 
-def compile_query(text: str | None, *, lucene: bool = False) -> Predicate | None:
+def compile_query(text: str | None, *, lucene: bool = False, dialect: Dialect | None = None) -> Predicate | None:
     """Compile a `where` string; None or blank means match everything."""
     if text is None or not text.strip():
         return None
-    return _Parser(text, lucene).parse()
+    pred = _Parser(text, lucene).parse()
+    if dialect is not None and not lucene:
+        pred = _legacy(pred, dialect)
+    return pred
+
+
+def _legacy(node: Any, dialect: Dialect) -> Any:
+    """Apply the older releases' TQL behaviour to a parsed query (see the module docstring)."""
+    if isinstance(node, Condition):
+        node.wildcard = dialect.wildcard
+        return node
+    if not isinstance(node, BoolNode):
+        return node
+    children = [_legacy(c, dialect) for c in node.children]
+    if node.kind == "AND" and not dialect.nested_and:
+        if len(children) > 2 or any(isinstance(c, BoolNode) and c.kind == "AND" for c in children):
+            raise LegacyAndError("KeyError: 'should' (an AND holding another AND, <= 0.8.1)")
+        flat: list[Any] = []
+        for c in children:  # an OR operand is flattened into the conjunction
+            flat.extend(c.children if isinstance(c, BoolNode) and c.kind == "OR" else [c])
+        children = flat
+    return BoolNode(node.kind, children)
+
+
+class LegacyAndError(QueryError):
+    """What 0.7-0.8.1 raise for `A AND B AND C`: an uncaught KeyError, so an HTTP 500."""
+
+
+def count_terms(pred: Predicate | None) -> int:
+    """The comparisons a query holds: what Tracardi's Earley parser's cost grows with."""
+    if isinstance(pred, Condition):
+        return 1
+    if isinstance(pred, BoolNode):
+        return sum(count_terms(c) for c in pred.children)
+    return 0
 
 
 def equality_values(pred: Predicate | None, field: str) -> set[str] | None:

@@ -185,3 +185,50 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
         await db.close()
         await asyncio.to_thread(server.cleanup)
 
+
+
+async def test_an_outage_never_dead_letters_however_many_runs_fail(db: Database, tracardi) -> None:  # type: ignore[no-untyped-def]
+    emu, client = tracardi
+    ids = list(emu.dataset().profiles)[:2]
+    await setup_writeback(client)
+    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids), max_attempts=2)
+    await wb.enqueue_profiles(ids)
+    wb.check_target = _no_check  # type: ignore[method-assign]  # reach the per-item path every time
+    emu.faults.status_burst = 10_000
+    for _ in range(6):
+        await wb.deliver()
+    assert await WritebackRepository(db.pool).counts(TARGET) == {"pending": 2}
+    emu.faults.status_burst = 0
+    assert (await wb.deliver()).delivered == 2
+
+
+async def _no_check() -> None:
+    return None
+
+
+@pytest.mark.parametrize("version", ["0.7", "0.8.0", "0.8.2"])
+async def test_writeback_per_version_never_reports_what_did_not_happen(version: str, db: Database) -> None:
+    # 0.7.4 has no event-to-profile route (API app/api/event_to_profile.py arrives in 0.8.0); 0.8.0 keeps
+    # only traits.private/public (LIB tracardi/domain/profile_traits.py @0.8.0)
+    emu = TracardiEmulator(version)
+    emu.seed(make_profiles(3, seed=32)[0])
+    ids = list(emu.dataset().profiles)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+        client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001)
+        wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids))
+        await wb.enqueue_profiles(ids)
+        from app.tracardi.versions import TracardiCapabilityError
+
+        with pytest.raises(TracardiCapabilityError, match="tracardi setup" if version != "0.7" else "workflow"):
+            await wb.deliver()  # no mapping yet (and none possible on 0.7): nothing sent
+        assert await WritebackRepository(db.pool).counts(TARGET) == {"pending": 3}
+        assert not [e for e in emu.dataset().events.values() if e["type"] == EVENT_TYPE]
+        if version == "0.7":
+            return
+        await setup_writeback(client)
+        assert (await wb.deliver()).delivered == 3
+        assert emu.dataset().profiles[ids[0]]["traits"]["ai"]["predictions"]["churn"]["model_id"] == "churn-v1"
+        rendered = (await http.get(f"/profile/{ids[0]}", headers={
+            "Authorization": f"Bearer {client._token}", "X-Context": "production"})).json()
+        where = rendered["traits"]["public"] if version == "0.8.0" else rendered["traits"]
+        assert "ai" in where
