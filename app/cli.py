@@ -108,10 +108,12 @@ def _progress_printer(as_json: bool) -> Callable[[Any], None]:
     return show
 
 
-async def _sync(settings: Settings, source: str | None, full: bool, as_json: bool) -> dict[str, Any]:
+async def _sync(settings: Settings, source: str | None, full: bool, as_json: bool,
+                allow_mass_delete: bool = False) -> dict[str, Any]:
     c = await _container(settings)
     try:
-        res = await c.sync.run(c.source(source), full=full, progress=_progress_printer(as_json))
+        res = await c.sync.run(c.source(source), full=full, progress=_progress_printer(as_json),
+                               allow_mass_delete=allow_mass_delete)
         return {**res.as_dict(), "after_sync": await c.after_sync()}
     finally:
         await c.aclose()
@@ -119,10 +121,12 @@ async def _sync(settings: Settings, source: str | None, full: bool, as_json: boo
 
 @app.command()
 def sync(source: SourceOpt = None, full: Annotated[bool, typer.Option("--full")] = False,
+         allow_mass_delete: Annotated[bool, typer.Option(
+             "--allow-mass-delete", help="delete past PROFILE_AI_SYNC__MAX_DELETE_SHARE of a source's profiles")] = False,
          as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """Sync profiles from an export directory or Tracardi into the index."""
     _setup_logging()
-    result = _run(lambda: _sync(_settings(data_dir), source, full, as_json))
+    result = _run(lambda: _sync(_settings(data_dir), source, full, as_json, allow_mass_delete))
 
     def render() -> None:
         err.print("")
@@ -131,6 +135,8 @@ def sync(source: SourceOpt = None, full: Annotated[bool, typer.Option("--full")]
                   f"{result['error_count']} malformed records skipped, in {result['seconds']:.1f}s")
         for e in result["errors"][:5]:
             err.print(f"  skipped: {e}", markup=False)
+        if result.get("deletion_refused"):
+            err.print(f"  {result['deletion_refused']}", markup=False)
     _emit(as_json, result, render)
 
 

@@ -50,6 +50,9 @@ class SyncSettings(BaseModel):
     source: str | None = None  # export directory or Tracardi URL; default: the Tracardi URL
     batch_size: int = 256
     event_dictionary: Path | None = None  # YAML extending the bundled event dictionary
+    # A complete read deletes what its source no longer holds, but never more than this share of what that
+    # source delivered (and never after a read with errors or an empty answer); past it, --allow-mass-delete.
+    max_delete_share: float = Field(0.10, ge=0.0, le=1.0)
 
 
 class WebhookSettings(BaseModel):

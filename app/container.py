@@ -16,6 +16,7 @@ import httpx
 from app.agents.tools import CustomerTools
 from app.auth.repository import ApiKeyRepository
 from app.config import Settings
+from app.errors import DomainError
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
 from app.segments.repository import SegmentRepository
@@ -55,6 +56,11 @@ def build_index(settings: Settings, dim: int) -> VectorIndex:
 def build_builder(settings: Settings) -> DocumentBuilder:
     return DocumentBuilder(EventDictionary.load(settings.sync.event_dictionary),
                            Redactor(settings.privacy.allow_fields))
+
+
+class SourceNotAllowedError(DomainError):
+    status = 403
+    code = "source_not_allowed"
 
 
 @dataclass
@@ -107,8 +113,27 @@ class Container:
                    segments=SegmentService(index, encoder, SegmentRepository(database.pool), enqueue),
                    predictions=PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
                                                  settings.prediction),
-                   sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size),
+                   sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
+                                    max_delete_share=settings.sync.max_delete_share),
                    search=SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit))
+
+    def configured_sources(self) -> list[str]:
+        """The sources this deployment was configured with: the only ones a request may name."""
+        return list(dict.fromkeys(x for x in (self.settings.sync.source, self.settings.tracardi.url) if x))
+
+    def requested_source(self, name: str | None) -> ProfileSource:
+        """A source picked by a request: None means the default, anything else must be configured. A request
+        never chooses a host (which would receive Tracardi's credentials) or a path on the server's disk."""
+        allowed = self.configured_sources()
+        if name is None:
+            return self.source()
+        wanted = name.strip().rstrip("/")
+        for spec in allowed:
+            if spec.rstrip("/") == wanted:
+                return self.source(spec)
+        raise SourceNotAllowedError(f"source {name[:100]!r} is not one of this deployment's configured sources "
+                                    f"({len(allowed)} configured: PROFILE_AI_SYNC__SOURCE, PROFILE_AI_TRACARDI__URL); "
+                                    "sources are configuration, not request data")
 
     def source(self, spec: str | None = None, transport: Any = None) -> ProfileSource:
         """An export directory path or a Tracardi URL (default: settings)."""

@@ -73,9 +73,12 @@ def test_sync_through_the_server(movielens_container, movielens_export) -> None:
                          container=movielens_container)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://t") as http:
-            bad = await http.post("/v1/sync", json={"source": "/no/such/dir"})
-            assert bad.status_code == 422
-            r = await http.post("/v1/sync", json={"source": str(movielens_export)})
+            # a request never chooses a host (Tracardi's credentials would go there) or a path on the disk
+            for hostile in ("/no/such/dir", str(movielens_export), "https://attacker.example/", "/etc"):
+                bad = await http.post("/v1/sync", json={"source": hostile})
+                assert bad.status_code == 403 and bad.json()["error"] == "source_not_allowed", hostile
+            movielens_container.settings.sync.source = str(movielens_export)
+            r = await http.post("/v1/sync", json={"source": str(movielens_export) + "/"})
             assert r.status_code == 202 and r.json()["running"] is True
             again = await http.post("/v1/sync", json={"source": str(movielens_export)})
             assert again.status_code == 409
@@ -83,6 +86,7 @@ def test_sync_through_the_server(movielens_container, movielens_export) -> None:
             status = (await http.get("/v1/sync")).json()
             assert status["running"] is False and status["last_error"] is None
             assert status["last_result"]["unchanged"] == 943 and status["last_result"]["embedded"] == 0
+            movielens_container.settings.sync.source = None
     movielens_container.run(go())
 
 

@@ -37,10 +37,10 @@ class PostgresSyncState:
             if rows:
                 await conn.executemany(
                     "INSERT INTO profile_ai.indexed_profiles(profile_id, content_hash, updated_at, fingerprint, "
-                    "synced_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (profile_id) DO UPDATE SET "
+                    "source, synced_at) VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (profile_id) DO UPDATE SET "
                     "content_hash = EXCLUDED.content_hash, updated_at = EXCLUDED.updated_at, "
-                    "fingerprint = EXCLUDED.fingerprint, synced_at = now()",
-                    [(r.profile_id, r.content_hash, r.updated_at, r.fingerprint) for r in rows])
+                    "fingerprint = EXCLUDED.fingerprint, source = EXCLUDED.source, synced_at = now()",
+                    [(r.profile_id, r.content_hash, r.updated_at, r.fingerprint, r.source) for r in rows])
                 # a live profile is never an alias of another one
                 await conn.execute("DELETE FROM profile_ai.aliases WHERE absorbed_id = ANY($1::text[])",
                                    [r.profile_id for r in rows])
@@ -79,8 +79,13 @@ class PostgresSyncState:
                     "ON CONFLICT (absorbed_id) DO UPDATE SET survivor_id = EXCLUDED.survivor_id, merged_at = now()",
                     list(aliases.items()))
 
-    async def all_profile_ids(self) -> set[str]:
-        return {r["profile_id"] for r in await self.pool.fetch("SELECT profile_id FROM profile_ai.indexed_profiles")}
+    async def all_profile_ids(self, source: str | None = None) -> set[str]:
+        """Every indexed profile, or only those `source` delivered."""
+        if source is None:
+            rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.indexed_profiles")
+        else:
+            rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.indexed_profiles WHERE source = $1", source)
+        return {r["profile_id"] for r in rows}
 
     async def rows(self) -> list[IndexedRow]:
         return [IndexedRow(r["profile_id"], r["content_hash"], r["updated_at"], r["fingerprint"]) for r in

@@ -31,7 +31,8 @@ class SyncRunner:
     def start(self, source: str | None, full: bool) -> SyncStatus:
         if self._task is not None and not self._task.done():
             raise SyncAlreadyRunningError("a sync is already running; GET /v1/sync shows its progress")
-        src = self.container.source(source)  # a bad source fails now, as a 4xx, not later in the task
+        # only a configured source, and a bad one fails now, as a 4xx, not later in the task
+        src = self.container.requested_source(source)
         self._status = SyncStatus(running=True, started_at=datetime.now(UTC).isoformat(),
                                   last_result=self._status.last_result)
 

@@ -10,7 +10,8 @@ from app.sanitize import Request
 
 
 class SyncRequest(Request):
-    source: str | None = Field(None, max_length=2000, description="export directory or Tracardi URL; default: settings")
+    source: str | None = Field(None, max_length=2000, description="one of the configured sources "
+                               "(PROFILE_AI_SYNC__SOURCE or PROFILE_AI_TRACARDI__URL); default: settings")
     full: bool = Field(False, description="read everything (also removes profiles deleted in the source)")
 
 

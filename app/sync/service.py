@@ -40,6 +40,7 @@ class SyncResult:
     deleted: int = 0
     merged: int = 0
     errors: list[str] = field(default_factory=list)
+    deletion_refused: str | None = None  # why profiles the source no longer holds were kept
     seconds: float = 0.0
     encode_seconds: float = 0.0
     watermark: str | None = None
@@ -53,16 +54,17 @@ Progress = Callable[[SyncResult], None]
 
 class SyncService:
     def __init__(self, builder: DocumentBuilder, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex,
-                 state: SyncState, *, batch_size: int = 256) -> None:
+                 state: SyncState, *, batch_size: int = 256, max_delete_share: float = 0.10) -> None:
         self.builder = builder
         self.encoder = encoder
         self.sparse = sparse
         self.index = index
         self.state = state
         self.batch_size = batch_size
+        self.max_delete_share = max_delete_share
 
     async def run(self, source: ProfileSource, *, full: bool = False, progress: Progress | None = None,
-                  ) -> SyncResult:
+                  allow_mass_delete: bool = False) -> SyncResult:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         model_key = self.encoder.model_id
@@ -91,18 +93,38 @@ class SyncService:
                     progress(result)
         if batch:
             await self._batch(batch, result, seen, source.key, salt)
-        if source.complete:  # the read covered every profile: what it did not see is gone
-            gone = sorted(await self.state.all_profile_ids() - seen)
-            if gone:
+        result.errors = list(source.errors)
+        if source.complete:  # the read covered every profile: what it did not see of its own is gone
+            delivered = await self.state.all_profile_ids(source.key)
+            gone = sorted(delivered - seen)
+            refusal = self._refuse_deletion(len(gone), len(delivered), result, allow_mass_delete) if gone else None
+            if refusal:
+                result.deletion_refused = refusal
+                log.warning("sync of %s: %s", source.key, refusal)
+            elif gone:
                 await self._apply([], gone, {})
                 result.deleted += len(gone)
-        result.errors = list(source.errors)
         await self.state.set_watermark(source.key, started)
         result.watermark = started.isoformat()
         result.seconds = time.perf_counter() - t0
         if progress:
             progress(result)
         return result
+
+    def _refuse_deletion(self, gone: int, delivered: int, result: SyncResult, allow_mass_delete: bool) -> str | None:
+        """Why `gone` profiles must be kept although a complete read did not see them (None: delete them)."""
+        if result.errors:
+            return (f"kept {gone} profiles the source did not return: the read skipped {len(result.errors)} "
+                    "malformed records, so their absence proves nothing")
+        if result.seen == 0:
+            return (f"kept {gone} profiles: the source answered with no profiles at all although it delivered "
+                    f"{delivered} before (an empty export, a wrong context?)")
+        allowed = max(1, int(self.max_delete_share * delivered))
+        if gone > allowed and not allow_mass_delete:
+            return (f"kept {gone} profiles the source did not return: that is {gone / delivered:.0%} of the "
+                    f"{delivered} it delivered, past the {self.max_delete_share:.0%} limit "
+                    "(PROFILE_AI_SYNC__MAX_DELETE_SHARE); re-run with --allow-mass-delete if they are really gone")
+        return None
 
     def _salt(self) -> str:
         """What a profile's fingerprint is taken with: the document layout and the vector space."""
@@ -170,7 +192,7 @@ class SyncService:
                 points.append(IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
                                          profile_payload(item.profile, doc, self.builder.redactor, source=source)))
         # every live profile's row records its fingerprint, so the next unchanged read can skip it early
-        rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at, i.profile.fingerprint(salt))
+        rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at, i.profile.fingerprint(salt), source)
                 for i, d in zip(live, docs, strict=True)]
         deletes = list(dict.fromkeys(deletes))
         seen.difference_update(deletes)  # an id absorbed by a merge is gone, even if read earlier in this run

@@ -19,6 +19,7 @@ class IndexedRow:
     content_hash: str
     updated_at: datetime | None
     fingerprint: str | None = None
+    source: str | None = None  # which source delivered it: only that source's complete read may delete it
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class SyncState(Protocol):
                            features: Sequence[ProfileFeatures] = (),
                            events: dict[str, list[EventRow]] | None = None) -> None: ...
 
-    async def all_profile_ids(self) -> set[str]: ...
+    async def all_profile_ids(self, source: str | None = None) -> set[str]: ...
 
     async def rows(self) -> list[IndexedRow]: ...
 

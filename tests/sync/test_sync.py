@@ -194,3 +194,35 @@ async def test_incremental_sync_with_merges_updates_and_deletes(version: str, en
         clean = await make_service(encoder, tmp_path / "clean", await new_database())
         await clean.run(source, full=True)
         assert index_state(svc) == index_state(clean)
+
+
+async def test_no_read_deletes_more_than_it_was_asked_to(encoder, tmp_path: Path, pg_url: str) -> None:
+    """A subset export, an empty export, a read with malformed records and another source's complete read
+    delete nothing they should not (issue 14: one sync deleted everything)."""
+    profiles, events = make_profiles(30, seed=16, events_per_profile=1)
+    export = write_export(tmp_path / "exp", profiles, events)
+    svc = await make_service(encoder, tmp_path, pg_url)
+    await svc.run(ExportSource(export))
+    # another directory holding one profile: a different source, which delivered none of the 30
+    other = await svc.run(ExportSource(write_export(tmp_path / "one", profiles[:1], events[:1])))
+    assert other.deleted == 0 and svc.index.count() == 30
+    # the same directory cut to one profile: 29 of 30 (97%) is past the 10% limit
+    write_export(export, profiles[:1], events[:1])
+    cut = await svc.run(ExportSource(export))
+    assert cut.deleted == 0 and "97%" in (cut.deletion_refused or "") and svc.index.count() == 30
+    # emptied: never a reason to delete
+    write_export(export, [], [])
+    empty = await svc.run(ExportSource(export))
+    assert empty.deleted == 0 and "no profiles at all" in (empty.deletion_refused or "")
+    # one malformed record and one profile really gone: the read proves nothing, nothing deleted
+    (export / "profiles.ndjson").write_text("".join(json.dumps(p) + "\n" for p in profiles[:-1]) + "{not json\n")
+    broken = await svc.run(ExportSource(export))
+    assert broken.deleted == 0 and "malformed" in (broken.deletion_refused or "") and svc.index.count() == 30
+    # a clean read of 29: within the limit, the one gone profile is removed
+    write_export(export, profiles[:-1], events)
+    clean = await svc.run(ExportSource(export))
+    assert clean.deleted == 1 and clean.deletion_refused is None and svc.index.count() == 29
+    # the operator's explicit word deletes past the limit
+    write_export(export, profiles[:2], events[:2])
+    assert (await svc.run(ExportSource(export))).deleted == 0
+    assert (await svc.run(ExportSource(export), allow_mass_delete=True)).deleted == 27
