@@ -78,6 +78,8 @@ class ServerSettings(BaseModel):
     auth: bool = True
     max_body_bytes: int = 64 * 1024 * 1024  # larger request bodies get 413
     cors_origins: list[str] = Field(default_factory=list)  # CORS is off unless origins are listed
+    # open mode only: Host names accepted besides localhost/127.0.0.1/::1 (DNS-rebinding protection)
+    allowed_hosts: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
-from app.auth.guard import ApiKeyGuard, BodySizeLimit, NulGuard
+from app.auth.guard import ApiKeyGuard, BodySizeLimit, LoopbackOnly, NulGuard
 from app.config import Settings, load_settings
 from app.container import Container
 from app.observability import Metrics, RequestObserver
@@ -34,9 +34,14 @@ def _mcp_app(container: Container, runner: SyncRunner, settings: Settings) -> An
 
     server = build_mcp_server(container.agent_tools(),
                               allow_writes=settings.server.mcp_allow_writes, sync=runner)
-    # DNS-rebinding protection is for browsers reaching a local server; API keys (hardening issue) guard /mcp.
-    return server.streamable_http_app(
-        streamable_http_path="/", transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+    # With keys, the key guards /mcp. Open mode is a local server a browser page could reach by DNS rebinding:
+    # MCP's own Host/Origin check is on then (beside the app-wide LoopbackOnly guard).
+    names = ["localhost", "127.0.0.1", "[::1]", *settings.server.allowed_hosts]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=not settings.server.auth,
+        allowed_hosts=[n for name in names for n in (name, f"{name}:*")],
+        allowed_origins=[f"{scheme}://{n}" for name in names for n in (name, f"{name}:*") for scheme in ("http", "https")])
+    return server.streamable_http_app(streamable_http_path="/", transport_security=security)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -80,6 +85,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                        mcp_writes=settings.server.mcp_allow_writes)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(NulGuard)
+    if not settings.server.auth:
+        app.add_middleware(LoopbackOnly, allowed_hosts=settings.server.allowed_hosts)
     observed = Metrics()
     app.add_middleware(RequestObserver, metrics=observed)  # outside the guard: rejected requests count too
     if settings.server.cors_origins:

@@ -49,7 +49,9 @@ def tql_str(value: str) -> str:
 
 
 def _json_path(path: str) -> str:
-    return "{" + ",".join(p.replace('"', "") for p in path.split(".")) + "}"
+    """A JSON path as a SQL text[] of quoted literals: trait keys are data, so a quote, a comma, a brace or a
+    backslash in one must neither end the literal nor split the path."""
+    return "ARRAY[" + ",".join(_sql_str(p) for p in path.split(".")) + "]::text[]"
 
 
 def _days_before(when: Any, now: datetime | None) -> float:
@@ -108,8 +110,8 @@ def attribute_table(records: Sequence[dict[str, Any]], now: datetime | None = No
         if len(nums) >= min_count and len(nums) >= 0.8 * sum(v is not None for v in values):
             col = np.array([float(v) if isinstance(v, int | float) else np.nan for v in values], dtype=np.float32)
             if np.nanstd(col) > 0:
-                typed = f"CASE WHEN jsonb_typeof(f.attributes #> '{_json_path(path)}') = 'number' " \
-                        f"THEN (f.attributes #>> '{_json_path(path)}')::float8 END"
+                typed = f"CASE WHEN jsonb_typeof(f.attributes #> {_json_path(path)}) = 'number' " \
+                        f"THEN (f.attributes #>> {_json_path(path)})::float8 END"
                 attrs.append(Attribute(path, path.rsplit(".", 1)[-1].replace("_", " "), "number", path, typed))
                 cols.append(col)
             continue
@@ -118,7 +120,7 @@ def attribute_table(records: Sequence[dict[str, Any]], now: datetime | None = No
             if c < min_count or c == n:
                 continue
             attrs.append(Attribute(f"{path}={value}", value, "flag", path,
-                                   f"f.attributes #>> '{_json_path(path)}' = {_sql_str(value)}", value))
+                                   f"f.attributes #>> {_json_path(path)} = {_sql_str(value)}", value))
             cols.append(np.array([str(v) == value if v is not None else False for v in values], dtype=np.float32))
 
     # behaviour: event types done, and the top values of every facet

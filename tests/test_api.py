@@ -13,7 +13,7 @@ def call(container, method: str, path: str, **kwargs):  # type: ignore[no-untype
         app = create_app(Settings(data_dir=container.settings.data_dir, server=ServerSettings(auth=False)),
                          container=container)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app), base_url="http://t") as http:
+                transport=httpx.ASGITransport(app), base_url="http://localhost") as http:
             return await http.request(method, path, **kwargs)
     return container.run(go())
 
@@ -52,7 +52,7 @@ def test_ops_endpoints(movielens_container) -> None:
         app = create_app(Settings(data_dir=movielens_container.settings.data_dir, server=ServerSettings(auth=False)),
                          container=movielens_container)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app), base_url="http://t") as http:
+                transport=httpx.ASGITransport(app), base_url="http://localhost") as http:
             await http.get("/v1/profiles/nope")
             return await http.get("/metrics", headers={"X-Request-ID": "req-42"})
 
@@ -72,7 +72,7 @@ def test_sync_through_the_server(movielens_container, movielens_export) -> None:
         app = create_app(Settings(data_dir=movielens_container.settings.data_dir, server=ServerSettings(auth=False)),
                          container=movielens_container)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app), base_url="http://t") as http:
+                transport=httpx.ASGITransport(app), base_url="http://localhost") as http:
             # a request never chooses a host (Tracardi's credentials would go there) or a path on the disk
             for hostile in ("/no/such/dir", str(movielens_export), "https://attacker.example/", "/etc"):
                 bad = await http.post("/v1/sync", json={"source": hostile})

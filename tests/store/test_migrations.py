@@ -65,3 +65,56 @@ async def test_supabase_roles_see_nothing(pg_url: str) -> None:
         assert await conn.fetchval("SELECT count(*) FROM profile_ai.current_traits") == 0
     assert await conn.fetchval("SELECT count(*) FROM profile_ai.current_traits") == 1  # the owner sees it
     await conn.close()
+
+
+def test_embedded_postgres_stops_when_its_owner_is_terminated(tmp_path: Path) -> None:
+    """`profile-ai demo` ended by SIGTERM used to leave the postmaster running (atexit never ran)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import asyncio, sys, time\n"
+            "from pathlib import Path\n"
+            "from app.store.database import Database\n"
+            "async def main():\n"
+            f"    db = await Database.connect(None, Path({str(tmp_path)!r}))\n"
+            "    print('ready', flush=True)\n"
+            "    while True: await asyncio.sleep(1)\n"
+            "asyncio.run(main())\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        pid_file = tmp_path / "postgres" / "postmaster.pid"
+        postmaster = int(pid_file.read_text().split()[0])
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        deadline = time.time() + 30
+        while time.time() < deadline and _running(postmaster):
+            time.sleep(0.2)
+        assert not _running(postmaster)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _running(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_dead_owner_pid_is_pruned_on_the_next_start(tmp_path: Path) -> None:
+    import json
+
+    from app.store.database import HANDLES, prune_dead_owners
+
+    (tmp_path / HANDLES).write_text(json.dumps([2**22 + 12345, __import__("os").getpid()]))
+    assert prune_dead_owners(tmp_path) == [2**22 + 12345]
+    assert json.loads((tmp_path / HANDLES).read_text()) == [__import__("os").getpid()]

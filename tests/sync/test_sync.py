@@ -142,7 +142,7 @@ async def test_resync_reads_only_grown_histories_and_misses_no_new_event(full: b
     emu = TracardiEmulator("1.x")
     profiles, events = make_profiles(30, seed=15, events_per_profile=3)
     emu.seed(profiles, events)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost") as http:
         source = TracardiSource(TracardiClient(http, username="admin@profile.ai", password="admin"), "http://t")
         svc = await make_service(encoder, tmp_path, pg_url)
         await svc.run(source, full=True)
@@ -168,7 +168,7 @@ async def test_incremental_sync_with_merges_updates_and_deletes(version: str, en
     emu = TracardiEmulator(version)
     profiles, events = make_profiles(50, seed=14, events_per_profile=3)
     emu.seed(profiles, events)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost") as http:
         client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001)
         source = TracardiSource(client, "http://t")
         svc = await make_service(encoder, tmp_path / "live", await new_database())

@@ -23,7 +23,7 @@ BRIDGE = {"id": "778ded05-4ff3-4e08-9a86-72c0195fa95d", "name": "REST API Bridge
 
 
 async def raw_session(emu: TracardiEmulator) -> tuple[httpx.AsyncClient, dict[str, str]]:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost")
     r = await http.post("/user/token", data={"username": "admin@profile.ai", "password": "admin"})
     return http, {"Authorization": f"Bearer {r.json()['access_token']}", "X-Context": "production"}
 

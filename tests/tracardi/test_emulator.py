@@ -12,7 +12,7 @@ FAR = {"absolute": {"year": 2000, "month": 1, "date": 1, "hour": 0, "minute": 0,
 
 
 async def session(emu: TracardiEmulator) -> tuple[httpx.AsyncClient, dict[str, str]]:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost")
     r = await http.post("/user/token", data={"username": "admin@profile.ai", "password": "admin"})
     assert r.status_code == 200 and len(r.json()["access_token"]) == 40
     return http, {"Authorization": f"Bearer {r.json()['access_token']}", "X-Context": "production"}

@@ -55,7 +55,7 @@ async def test_prediction_upserts_are_idempotent_with_lineage(db: Database) -> N
 async def tracardi() -> AsyncIterator[tuple[TracardiEmulator, TracardiClient]]:
     emu = TracardiEmulator("1.x")
     emu.seed(make_profiles(6, seed=31)[0])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost") as http:
         yield emu, TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001, max_retries=1)
 
 
@@ -151,7 +151,7 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
     ids = sorted(emu.dataset().profiles)
     db = await Database.connect(url, tmp_path)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost") as http:
             client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001,
                                     max_retries=1)
             await setup_writeback(client)
@@ -213,7 +213,7 @@ async def test_writeback_per_version_never_reports_what_did_not_happen(version: 
     emu = TracardiEmulator(version)
     emu.seed(make_profiles(3, seed=32)[0])
     ids = list(emu.dataset().profiles)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost") as http:
         client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001)
         wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids))
         await wb.enqueue_profiles(ids)
