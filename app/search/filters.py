@@ -19,6 +19,13 @@ _OPS = {">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}
 MAX_FILTERS = 20
 
 
+def count_before_parsing(value: object) -> object:
+    """Pydantic `before` validator: refuse more than MAX_FILTERS filters before any of them is looked at."""
+    if isinstance(value, dict | list) and len(value) > MAX_FILTERS:
+        raise ValueError(f"at most {MAX_FILTERS} filters")
+    return value
+
+
 def _key(key: str) -> str:
     key = key.strip()
     if not _KEY.match(key) or ".." in key:

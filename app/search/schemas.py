@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from app.sanitize import Request
+from app.search.filters import count_before_parsing
 
 
 class SearchRequest(Request):
     query: str = Field(..., min_length=1, max_length=1000, description="What you are looking for, in words")
     limit: int = Field(10, ge=1, le=100)
     offset: int = Field(0, ge=0, le=10_000)
-    filters: dict[str, Any] | list[str] | None = Field(
+    filters: Annotated[dict[str, Any] | list[str] | None, BeforeValidator(count_before_parsing)] = Field(
         None, description='{"traits.plan": "gold", "event_count": {"gte": 10}} or ["traits.plan=gold"]')
     mode: Literal["dense", "hybrid", "sparse"] = "hybrid"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from app.sanitize import Request
+from app.search.filters import count_before_parsing
 
 
 class DiscoverRequest(Request):
@@ -68,7 +69,7 @@ class MemberPage(BaseModel):
 class DescriptionSegmentRequest(Request):
     name: str = Field(..., min_length=1, max_length=200)
     description: str = Field(..., min_length=3, max_length=1000, description="who the segment is, in words")
-    filters: dict[str, Any] | list[str] | None = None
+    filters: Annotated[dict[str, Any] | list[str] | None, BeforeValidator(count_before_parsing)] = None
     threshold: float = Field(0.45, ge=-1, le=1, description="minimum cosine similarity to the description")
     max_members: int = Field(10000, ge=1, le=1_000_000)
 

@@ -35,6 +35,8 @@ from embeddings.index import VectorIndex
 from segmentation import SegmentModel, discover, match_segments
 
 log = logging.getLogger(__name__)
+# what one preview (a read-scope request) may pull from the index: its cost is counted before the work
+PREVIEW_MAX = 10_000
 
 RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "active_days", "spend_total",
                  "purchases", "rating_mean", "last_seen", "document"]
@@ -344,15 +346,17 @@ class SegmentService:
                 "example": {"profile_id": sample[0], "traits.ai.segments": ["...", segment_id]} if sample else None}
 
     async def preview_description(self, req: DescriptionSegmentRequest) -> dict[str, Any]:
-        """The size and first members of a description segment, without saving it."""
+        """The size and first members of a description segment, without saving it. A preview is a read
+        (read-scope keys may ask), so it looks at most PREVIEW_MAX members and says when it was capped."""
         conditions = parse_filters(req.filters)
+        limit = min(req.max_members, PREVIEW_MAX)
         vec = await asyncio.to_thread(self.encoder.encode_query, req.description)
         hits = await asyncio.to_thread(self.index.search, dense=vec, sparse=None, filters=conditions,
-                                       limit=req.max_members, mode="dense")
+                                       limit=limit, mode="dense")
         kept = [h for h in hits if h.score >= req.threshold]
         total = await asyncio.to_thread(self.index.count)
         return {"size": len(kept), "share": round(len(kept) / total, 4) if total else 0.0,
-                "capped": len(hits) >= req.max_members,
+                "capped": len(hits) >= limit,
                 "sample": [{"profile_id": str(h.payload.get("profile_id")), "score": round(float(h.score), 4),
                             "summary": str(h.payload.get("document") or "").split("\n", 1)[0][:200]}
                            for h in kept[:10]]}

@@ -115,22 +115,24 @@ def test_imported_predictions_get_percentiles_tiers_and_lineage(movielens_contai
 
 
 def test_an_import_never_overwrites_another_model(movielens_container: Any, churn: Any) -> None:
-    """Goal "Churn" slugs to the trained churn model's id: the import is refused with 409, nothing changes."""
+    """Goal "Churn" slugs to the trained churn models' ids: the import is refused with 409, nothing changes."""
     from app.predictions.schemas import ExternalPrediction, ImportRequest
 
     c = movielens_container
     pool = c.database.pool
-    before = c.run(pool.fetchrow("SELECT goal, card FROM profile_ai.models WHERE model_id = $1", churn.model_id))
-    rows_before = c.run(pool.fetchval("SELECT count(*) FROM profile_ai.predictions WHERE model_id = $1",
-                                      churn.model_id))
+
+    async def snapshot() -> list[tuple[Any, ...]]:
+        rows = await pool.fetch("SELECT m.model_id, m.goal, m.card::text AS card, count(p.profile_id) AS n "
+                                "FROM profile_ai.models m LEFT JOIN profile_ai.predictions p USING (model_id) "
+                                "WHERE m.goal = 'churn' GROUP BY m.model_id, m.goal, m.card::text ORDER BY 1")
+        return [tuple(r) for r in rows]
+
+    before = c.run(snapshot())
+    assert churn.model_id in {r[0] for r in before}
     pid = c.run(pool.fetchval("SELECT profile_id FROM profile_ai.profile_features ORDER BY profile_id LIMIT 1"))
-    versions = int(churn.model_id.rsplit("-v", 1)[1])
     with pytest.raises(DomainError) as caught:
-        for _ in range(versions):  # walk the imported goal's versions up to the trained model's id
-            c.run(c.predictions.import_predictions(ImportRequest(goal="Churn", model_name="x", predictions=[
-                ExternalPrediction(profile_id=pid, probability=0.99)])))
-    assert caught.value.status == 409 and churn.model_id in str(caught.value)
-    after = c.run(pool.fetchrow("SELECT goal, card FROM profile_ai.models WHERE model_id = $1", churn.model_id))
-    assert after == before
-    assert c.run(pool.fetchval("SELECT count(*) FROM profile_ai.predictions WHERE model_id = $1",
-                               churn.model_id)) == rows_before
+        c.run(c.predictions.import_predictions(ImportRequest(goal="Churn", model_name="x", predictions=[
+            ExternalPrediction(profile_id=pid, probability=0.99)])))
+    assert caught.value.status == 409 and "churn-v1 already exists" in str(caught.value)
+    assert c.run(snapshot()) == before
+    assert c.run(pool.fetchval("SELECT count(*) FROM profile_ai.models WHERE goal = 'Churn'")) == 0

@@ -71,3 +71,16 @@ def test_filter_expressions() -> None:
     assert parse_expression("plan=a,b") == Condition("traits.plan", "eq", ["a", "b"])
     assert parse_expression("spend_total>100") == Condition("spend_total", "range", {"gt": 100.0})
     assert parse_expression("last_seen>=2024-01-01").value == {"gte": "2024-01-01T00:00:00Z"}
+
+
+def test_filters_are_counted_before_any_is_parsed() -> None:
+    """A body of thousands of filters is refused by its count, before one of them is parsed (issue 14)."""
+    import pydantic
+
+    from app.search.schemas import SearchRequest
+
+    with pytest.raises(pydantic.ValidationError, match="at most 20 filters"):
+        SearchRequest(query="x", filters={f"traits.k{i}": {"gte": "not parsed"} for i in range(5000)})
+    with pytest.raises(pydantic.ValidationError, match="at most 20 filters"):
+        SearchRequest(query="x", filters=["=" * 10] * 21)
+    assert SearchRequest(query="x", filters=["traits.plan=gold"] * 20).filters is not None
