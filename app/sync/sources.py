@@ -89,7 +89,7 @@ class TracardiSource(_ReadState):
         # track_data_computation.py, 0.9 tracking/tracker.py), not with a new event in an existing session:
         # the profiles whose events were inserted since the last run are read whole, whatever they look like.
         mark = since or events_since
-        grown = await self.client.profiles_with_events_since(mark - DEFAULT_MARGIN, self.report) if mark else set()
+        grown = await self.client.profiles_with_events_since(mark - DEFAULT_MARGIN) if mark else set()
         skip: Known | None = None
         if known is not None and version.has_update_time and mark is not None:
             async def skip_unless_grown(batch: list[Profile]) -> set[str]:

@@ -94,9 +94,13 @@ def _absolute(dt: datetime) -> dict[str, Any]:
 def _quote(value: str) -> str:
     """A TQL string literal. Tracardi strips the quotes and never unescapes (`OP_STRING` in LIB
     `tql/transformer/filter_transformer.py`), so a value holding `"` or `\\` cannot be asked for in TQL."""
-    if '"' in value or "\\" in value:
+    if not _quotable(value):
         raise UnquotableError(value)
     return '"' + value + '"'
+
+
+def _quotable(value: str) -> bool:
+    return '"' not in value and "\\" not in value
 
 
 class UnquotableError(TracardiError):
@@ -425,10 +429,9 @@ class TracardiClient:
                 yield p
 
     # ------------------------------------------------------------------ events
-    async def profiles_with_events_since(self, since: datetime, report: ReadReport | None = None) -> set[str]:
+    async def profiles_with_events_since(self, since: datetime) -> set[str]:
         """Ids of the profiles that gained events inserted at or after `since` (profile-ai's own write-back
         events excluded): the events a profile's update time does not announce."""
-        report = report or ReadReport()
         out: set[str] = set()
         async for page in self.iter_range("event", since=since):
             for raw in page:
@@ -447,13 +450,10 @@ class TracardiClient:
         split, and a single profile with 10,000+ events is read through the windowed range endpoint."""
         report = report or ReadReport()
         out: dict[str, list[Event]] = {pid: [] for pid in profile_ids}
-        askable: list[str] = []
+        askable = [pid for pid in profile_ids if _quotable(pid)]
         for pid in profile_ids:
-            try:
-                _quote(pid)
-                askable.append(pid)
-            except UnquotableError as err:
-                self._report(report, f"events of profile {pid!r} not read: {err}")
+            if not _quotable(pid):
+                self._report(report, f"events of profile {pid!r} not read: {UnquotableError(pid)}")
         step = self.event_batch
         pending = [askable[i:i + step] for i in range(0, len(askable), step)]
         while pending:
@@ -559,12 +559,9 @@ class TracardiClient:
         `merged_with` is followed with `get_profile`, and so is an id TQL cannot quote."""
         out: dict[str, Profile | None] = {}
         chunk = max(1, min(chunk, LOOKUP_BATCH))
-        askable: list[str] = []
+        askable = [pid for pid in profile_ids if _quotable(pid)]
         for pid in profile_ids:
-            try:
-                _quote(pid)
-                askable.append(pid)
-            except UnquotableError:
+            if not _quotable(pid):
                 out[pid] = (await self.get_profile(pid)).profile
         for i in range(0, len(askable), chunk):
             part = askable[i:i + chunk]
@@ -621,18 +618,21 @@ def _detail(resp: httpx.Response) -> str:
     try:
         body = orjson.loads(resp.content)
     except orjson.JSONDecodeError:
-        text = resp.text.strip()
-        return "an HTML page, not JSON" if text.lower().startswith(("<!doctype", "<html")) else text[:200]
+        return "an HTML page, not JSON" if _is_html(resp) else resp.text.strip()[:200]
     if isinstance(body, dict) and "detail" in body:
         return str(body["detail"])[:300]
     return str(body)[:300]
+
+
+def _is_html(resp: httpx.Response) -> bool:
+    return resp.text.lstrip().lower().startswith(("<!doctype", "<html"))
 
 
 def _json_body(resp: httpx.Response, what: str) -> Any:
     try:
         return orjson.loads(resp.content)
     except orjson.JSONDecodeError as exc:
-        kind = "an HTML page" if resp.text.lstrip().lower().startswith(("<!doctype", "<html")) else "non-JSON"
+        kind = "an HTML page" if _is_html(resp) else "non-JSON"
         raise TracardiVersionError(f"{what} answered {kind} (HTTP {resp.status_code}): is "
                                    "PROFILE_AI_TRACARDI__URL the Tracardi API (port 8686), not the GUI or a proxy "
                                    "page?") from exc
