@@ -287,21 +287,21 @@ class TracardiClient:
 
     async def count_events(self) -> int:
         """Exact, past 10,000: `total` caps there, so a full window is cut in two until each is below it."""
-        return await self._count_range("event", EARLIEST, _horizon())
-
-    async def _count_range(self, kind: str, lo: datetime, hi: datetime) -> int:
         count = 0
-        stack = [(lo, hi)]
+        stack = [(EARLIEST, _horizon().replace(microsecond=0))]
         while stack:
             a, b = stack.pop()
-            total = int((await self._range_page(kind, a, b, "", 0, 1)).get("total") or 0)
+            # The date window is inclusive at both ends and only to the second, so cut windows would share
+            # (or skip) their cut second: the where clause makes each one exactly [a, b) by insert time.
+            where = f"metadata.time.insert >= {_quote(_stamp(a))} AND metadata.time.insert < {_quote(_stamp(b))}"
+            total = int((await self._range_page("event", a, b, where, 0, 1)).get("total") or 0)
             if total >= PAGE_LIMIT and b - a > timedelta(seconds=1):
                 mid = (a + (b - a) / 2).replace(microsecond=0)
-                stack.extend([(a, mid), (mid + timedelta(seconds=1), b)])
+                stack.extend([(a, mid), (mid, b)])
             else:
                 count += total  # a one-second window of 10,000+ is counted as 10,000: said in the log
                 if total >= PAGE_LIMIT:
-                    log.warning("tracardi: 10,000+ %ss in one second at %s: counted as 10,000", kind, a)
+                    log.warning("tracardi: 10,000+ events in one second at %s: counted as 10,000", a)
         return count
 
     # ------------------------------------------------------------------ windowed reading
@@ -386,8 +386,7 @@ class TracardiClient:
             if version.range_filters_update_time:  # 1.x: the range itself is on update time
                 since = max(since or EARLIEST, updated_since)
             else:  # one condition, so the id-range split can still be ANDed to it on <= 0.8.1
-                stamp = updated_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-                where = f"metadata.time.update >= {_quote(stamp)}"
+                where = f"metadata.time.update >= {_quote(_stamp(updated_since))}"
         async for page in self.iter_range("profile", where=where, since=since):
             for raw in page:
                 pid = raw.get("id") if isinstance(raw, dict) else None
@@ -607,6 +606,11 @@ SESSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "profile-ai/tracardi/session"
 
 def session_id_for(profile_id: str) -> str:
     return str(uuid.uuid5(SESSION_NAMESPACE, profile_id))
+
+
+def _stamp(dt: datetime) -> str:
+    """A time as TQL compares it: UTC to the second, without an offset (pre-0.8.2 stores naive UTC)."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _horizon() -> datetime:

@@ -307,3 +307,15 @@ def test_a_push_is_unwrapped_only_when_it_holds_both_data_and_changes() -> None:
     assert parse_push({"data": {"id": "a"}, "changes": []})[0].profile_id == "a"
     # 0.7-0.8 send the mapped object itself, which may map profile@data under `data`
     assert parse_push({"id": "b", "data": {"id": "not-this"}})[0].profile_id == "b"
+
+
+async def test_event_counts_lose_nothing_at_the_seconds_where_windows_are_cut(emulator_client) -> None:  # type: ignore[no-untyped-def]
+    # 12,000 events within one hour, stamped with microseconds: whichever second a window is cut at holds some
+    from datetime import timedelta
+
+    emu = TracardiEmulator("0.9")
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    emu.seed([], [{"id": f"e{i}", "type": "page-view", "profile": {"id": "p"}, "properties": {},
+                   "metadata": {"time": {"insert": (start + timedelta(seconds=i * 0.3)).isoformat()}}}
+                  for i in range(12_000)])
+    assert await emulator_client(emu).count_events() == 12_000
