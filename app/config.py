@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +59,8 @@ class WebhookSettings(BaseModel):
     secret: str | None = None  # sent by Tracardi's destination in the X-Profile-AI-Secret header
     username: str | None = None  # or HTTP Basic (Tracardi's `api` resource username/password)
     password: str | None = None
+    # pushes re-sync their profiles at once; the segment refresh that follows waits this long for more pushes
+    refresh_delay_s: float = Field(5.0, ge=0, le=3600)
 
 
 class PredictionSettings(BaseModel):
@@ -76,10 +78,25 @@ class ServerSettings(BaseModel):
     mcp_allow_writes: bool = False  # offer state-changing MCP tools (e.g. start_sync); /mcp then needs `write`
     # API keys on /v1 and /mcp. Switching them off is for local use: the server then binds loopback only.
     auth: bool = True
-    max_body_bytes: int = 64 * 1024 * 1024  # larger request bodies get 413
+    max_body_bytes: int = 64 * 1024 * 1024  # bulk routes (prediction imports); larger bodies get 413
     cors_origins: list[str] = Field(default_factory=list)  # CORS is off unless origins are listed
     # open mode only: Host names accepted besides localhost/127.0.0.1/::1 (DNS-rebinding protection)
     allowed_hosts: list[str] = Field(default_factory=list)
+    # per API key (per peer in open mode), moving window; "" switches one off. Several server processes share
+    # a budget only through a shared store: rate_limit_storage="redis://host:6379"
+    rate_limit: str = "600/minute"
+    rate_limit_writes: str = "60/minute"  # requests that need the write or admin scope, on top of the above
+    rate_limit_storage: str = "memory://"
+    # request bodies: this much on any route; the bulk import routes take up to max_body_bytes
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+
+    @field_validator("rate_limit", "rate_limit_writes")
+    @classmethod
+    def _readable_limit(cls, value: str) -> str:
+        from app.auth.ratelimit import parse_limit
+
+        parse_limit(value)  # a typo fails at start-up, not at the first request
+        return value
 
 
 class Settings(BaseSettings):

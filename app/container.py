@@ -25,6 +25,7 @@ from app.store.database import Database
 from app.store.predictions_repository import PredictionsRepository
 from app.store.sync_repository import PostgresSyncState
 from app.store.writeback_repository import WritebackRepository
+from app.sync.debounce import Debounced
 from app.sync.push import sync_pushed
 from app.sync.service import SyncResult, SyncService
 from app.sync.sources import ExportSource, ProfileSource, TracardiSource
@@ -82,6 +83,7 @@ class Container:
     _http: list[httpx.AsyncClient] = field(default_factory=list)
     tracardi_transport: Any = None  # tests pass the emulator's ASGI transport; None = real HTTP
     _pushed_source: TracardiSource | None = None
+    _after_push: Debounced | None = None
 
     @classmethod
     async def create(cls, settings: Settings, encoder: Encoder | None = None) -> Container:
@@ -154,7 +156,13 @@ class Container:
             assert isinstance(src, TracardiSource)
             self._pushed_source = src
         result = await sync_pushed(self.sync, self._pushed_source, pushes)
-        await self.after_sync()
+        # searches see the pushed profiles at once; the whole-population segment refresh is coalesced, so a
+        # burst of pushes (one per profile change in Tracardi) costs one refresh, not one each
+        self.search.invalidate()
+        self.segments.invalidate()
+        if self._after_push is None:
+            self._after_push = Debounced(self.after_sync, self.settings.webhook.refresh_delay_s)
+        self._after_push.request()
         return result
 
     def agent_tools(self) -> CustomerTools:
@@ -166,6 +174,7 @@ class Container:
         """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,
         description and lookalike segments re-evaluated)."""
         self.search.invalidate()
+        self.segments.invalidate()
         return await self.segments.refresh()
 
     async def deliver_writeback(self) -> int | None:
@@ -180,7 +189,14 @@ class Container:
                                    workflow_writeback=t.workflow_writeback)
             return (await wb.deliver()).delivered
 
+    async def settle(self) -> None:
+        """Wait for deferred work (the coalesced refresh after pushes) to finish."""
+        if self._after_push is not None:
+            await self._after_push.wait()
+
     async def aclose(self) -> None:
+        if self._after_push is not None:
+            await self._after_push.close()  # idempotent: the next sync's refresh catches up
         for http in self._http:
             await http.aclose()
         try:

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
 from app.auth.guard import ApiKeyGuard, BodySizeLimit, LoopbackOnly, NulGuard
+from app.auth.ratelimit import RateLimit
 from app.config import Settings, load_settings
 from app.container import Container
 from app.observability import Metrics, RequestObserver
@@ -25,6 +26,8 @@ from app.sync.endpoints import router as sync_router
 from app.sync.runner import SyncRunner
 from app.web.endpoints import STATIC as WEB_STATIC
 from app.web.endpoints import router as web_router
+
+WEBHOOK_BYTES = 8 * 1024 * 1024  # one pushed Tracardi profile
 
 
 def _mcp_app(container: Container, runner: SyncRunner, settings: Settings) -> Any:
@@ -81,9 +84,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     # the last added runs first: CORS (only if configured; it answers preflights), the size limit, then the
     # key check, which covers /v1 and the mounted /mcp alike
-    app.add_middleware(ApiKeyGuard, keys=keys, enabled=settings.server.auth,
-                       mcp_writes=settings.server.mcp_allow_writes)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
+    server = settings.server
+    # inside the key check: the limit is counted per key, before the route does any work
+    app.add_middleware(RateLimit, general=server.rate_limit, writes=server.rate_limit_writes,
+                       storage=server.rate_limit_storage, mcp_writes=server.mcp_allow_writes)
+    app.add_middleware(ApiKeyGuard, keys=keys, enabled=server.auth, mcp_writes=server.mcp_allow_writes)
+    app.add_middleware(BodySizeLimit, max_bytes=server.max_request_bytes,
+                       routes={"/v1/predictions/import": server.max_body_bytes, "/v1/webhooks/tracardi": WEBHOOK_BYTES})
     app.add_middleware(NulGuard)
     if not settings.server.auth:
         app.add_middleware(LoopbackOnly, allowed_hosts=settings.server.allowed_hosts)

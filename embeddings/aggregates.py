@@ -48,12 +48,19 @@ def as_number(value: Any) -> float | None:
     return None
 
 
+MAX_FACET_CHARS = 60  # a category is a short label; anything longer is free text, not a facet
+
+
 def facet_values(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value.strip()] if value.strip() else []
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if isinstance(v, str | int | float) and str(v).strip()]
-    return []
+    values = value if isinstance(value, list) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            continue
+        text = str(v).strip()
+        if text and len(text) <= MAX_FACET_CHARS:
+            out.append(text)
+    return out
 
 
 @dataclass

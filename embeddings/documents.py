@@ -22,7 +22,7 @@ from app.tracardi.schemas import Event, Profile, ProfileWithEvents
 from embeddings.aggregates import ProfileSummary, as_number, flatten, get_path, summarise
 from embeddings.redaction import Redactor
 
-DOCUMENT_VERSION = "doc-v2"  # bump when the text layout changes: every profile is re-embedded
+DOCUMENT_VERSION = "doc-v3"  # bump when the text layout changes: every profile is re-embedded
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
@@ -119,7 +119,9 @@ def _scalar(value: Any) -> str | None:
 
 
 def _humanise(path: str) -> str:
-    return " ".join(path.replace("_", " ").replace("-", " ").split(".")).strip()
+    """`favouriteGenre` and `favourite_genre.name` read as words."""
+    path = re.sub(r"([a-z0-9])([A-Z])", lambda m: f"{m.group(1)} {m.group(2).lower()}", path)
+    return " ".join(path.replace("_", " ").replace("-", " ").replace(".", " ").split())
 
 
 class DocumentBuilder:
@@ -137,8 +139,9 @@ class DocumentBuilder:
 
     # -- one event as a phrase
     def render_event(self, ev: Event) -> str:
+        """One event as a phrase; `ev` is expected cleaned (see `redacted`), cleaning twice changes nothing."""
         spec = self.dictionary.spec(ev.type)
-        props = self.redactor.clean(ev.properties) or {}
+        props = ev.properties
         if spec.text:
             def fill(part: str) -> str:
                 missing = False
@@ -172,10 +175,15 @@ class DocumentBuilder:
         name = etype.replace("-", " ").replace("_", " ")
         return f"{name} ({'; '.join(parts)})" if parts else name
 
+    def redacted(self, ev: Event) -> Event:
+        return ev.model_copy(update={"properties": self.redactor.clean(ev.properties) or {}})
+
     # -- the whole profile
     def build(self, item: ProfileWithEvents) -> ProfileDocument:
         profile = item.profile
-        events = sorted(item.events, key=lambda e: (e.time, e.id))  # same history, same text, whatever the order
+        # same history, same text, whatever the order; redacted BEFORE anything is counted, so free text and
+        # contact details never become facets, items or quoted events
+        events = [self.redacted(e) for e in sorted(item.events, key=lambda e: (e.time, e.id))]
         summary = summarise(events, self.dictionary)
         lines = [ln for ln in (self._facet_lines(summary) + [self._about(profile), self._activity(summary),
                  self._spend(summary), self._items(summary)] + self._events(events)) if ln]

@@ -1,15 +1,24 @@
-"""Privacy by default: contact details and identifiers never enter documents or payloads.
+"""Privacy by default: contact details and identifiers never enter documents, payloads or answers.
 
-Three layers, because each alone leaks: (1) `data` (Tracardi's personal-data tree) is read through an
-allow-list of descriptive fields; (2) trait and property keys that name contact details or identifiers are
-dropped; (3) values that look like an e-mail, a phone number, a UUID or a card/IBAN number are dropped
-(in structured data) or masked (in free text). `allow` adds dotted paths back by configuration.
+Three layers, because each alone leaks:
+1. `data` (Tracardi's personal-data tree) is read through an ALLOW-list of descriptive fields.
+2. Keys (traits, event properties, interests) are split into words, whatever their style (camelCase,
+   snake_case, kebab-case, dotted, accents) and dropped when a word or phrase names a contact detail or an
+   identifier, in English or Spanish. A bare "name" is personal unless it names a thing (`product.name`).
+3. Values are checked for shapes: e-mail (also `jane(at)example(dot)com`), phone numbers (also `612 345 678`,
+   `0171/1234567`), IBAN, card numbers, DNI/NIE/CIF, UK NI, SSN, IPv4/IPv6, MAC, UUID, device and CRM ids
+   (Android ids, Salesforce ids, `crm-123456`). In structured data a short value with such a shape is
+   dropped; free text (four words or more) is kept with the shape masked.
+A boolean never carries a contact detail, so `email_opt_in: true` stays. `allow` adds dotted paths back.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 # Descriptive parts of Tracardi's `data` (0.8.1+ layout; 0.7/0.8.0 `pii` is mapped into it).
@@ -19,20 +28,105 @@ DESCRIPTIVE_DATA = (
     "preferences", "loyalty.card.name", "metrics.ltv",
 )
 
-_PII_KEY = re.compile(
-    r"(^|[._-])(e-?mail|mail|phone|mobile|telephone|tel|fax|whatsapp|telegram|signal|wechat|viber|discord|"
-    r"slack|twitter|facebook|instagram|linkedin|social|address|street|postcode|post_code|zip|zip_code|"
-    r"zipcode|town|city|county|geo|lat|lon|latitude|longitude|ip|ip_address|name|firstname|lastname|surname|"
-    r"display_name|full_name|username|login|birthday|birth_date|birthdate|dob|ssn|passport|badge|iban|"
-    r"credit_card|card_number|card|token|password|secret|coupons?|identifier|id|uuid|pk|device_id|"
-    r"cookie|session)([._-]|$)",
-    re.IGNORECASE,
+# Words that make a key personal on their own (lower case, accents stripped), English then Spanish.
+PII_WORDS = frozenset(["email", "emails", "mail", "mailto", "emailaddress", "phone", "phones", "phonenumber", "mobile", "mobilephone", "cell", "cellphone", "telephone", "tel", "fax", "msisdn", "whatsapp", "telegram", "wechat", "viber", "skype", "discord", "twitter", "facebook", "instagram", "linkedin", "tiktok", "snapchat", "address", "addresses", "addr", "street", "streetaddress", "postcode", "postalcode", "zip", "zipcode", "town", "city", "county", "geo", "geolocation", "lat", "lng", "lon", "latitude", "longitude", "coordinates", "gps", "ip", "ipv4", "ipv6", "ipaddress", "clientip", "remoteip", "remoteaddr", "useragent", "firstname", "lastname", "surname", "surnames", "fullname", "givenname", "familyname", "displayname", "nickname", "middlename", "maidenname", "username", "birthday", "birthdate", "dob", "ssn", "nino", "nin", "passport", "driverslicense", "drivinglicence", "licensenumber", "badge", "iban", "bic", "swift", "creditcard", "cardnumber", "cvv", "cvc", "token", "password", "passwd", "pwd", "secret", "apikey", "coupon", "coupons", "identifier", "identifiers", "id", "ids", "uuid", "guid", "pk", "deviceid", "imei", "idfa", "idfv", "gaid", "aaid", "adid", "udid", "macaddress", "fingerprint", "cookie", "cookies", "sessionid", "sfid", "vatnumber", "vatid", "taxid", "tin", "accountnumber", "contact", "contacts", "apellido", "apellidos", "direccion", "direcciones", "domicilio", "calle", "avenida", "codigopostal", "cp", "telefono", "telefonos", "tlf", "tfno", "movil", "celular", "correo", "correos", "correoelectronico", "nacimiento", "fechanacimiento", "fechadenacimiento", "pasaporte", "numerotarjeta", "numerodetarjeta", "contrasena", "usuario", "identificador", "documento", "ciudad", "localidad", "poblacion", "municipio", "nif", "nie", "dni", "cif", "nss", "curp", "rfc", "cuit", "cuil", "rut", "cpf", "cnpj", "cedula", "ruc", "cuentabancaria", "iban", "numerodecuenta", "seguridadsocial", "contacto", "contactos"])
+# A bare name word is personal unless a word of the key or of a parent names a thing.
+NAME_WORDS = frozenset({"name", "names", "nombre", "nombres"})
+THING_WORDS = frozenset(["product", "products", "item", "items", "page", "pages", "category", "categories", "campaign", "campaigns", "plan", "plans", "brand", "brands", "content", "movie", "movies", "film", "films", "title", "article", "articles", "offer", "offers", "event", "events", "store", "stores", "shop", "shops", "course", "courses", "song", "songs", "artist", "artists", "album", "genre", "genres", "book", "books", "sku", "service", "services", "game", "games", "team", "teams", "league", "app", "apps", "tier", "level", "segment", "segments", "list", "lists", "tag", "tags", "feature", "features", "promo", "promotion", "show", "shows", "series", "channel", "channels", "source", "sources", "subscription", "subscriptions", "membership", "program", "programme", "menu", "dish", "restaurant", "hotel", "venue", "destination", "file", "plataforma", "platform", "company", "employer", "organisation", "organization", "job", "department", "producto", "productos", "articulo", "articulos", "categoria", "categorias", "campana", "campanas", "marca", "marcas", "contenido", "pelicula", "peliculas", "titulo", "oferta", "ofertas", "evento", "eventos", "tienda", "tiendas", "curso", "cursos", "cancion", "artista", "libro", "libros", "servicio", "servicios", "juego", "equipo", "nivel", "segmento", "lista", "etiqueta", "promocion", "serie", "canal", "fuente", "suscripcion", "programa", "plato", "empresa", "departamento"])
+
+
+def key_words(key: str) -> list[str]:
+    """`emailAddress` -> [email, address]; `IPAddress` -> [ip, address]; `Dirección_Envío` -> [direccion, envio]."""
+    k = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    k = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", k)
+    k = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", k)
+    return [w for w in re.split(r"[^a-z0-9]+", k.lower()) if w]
+
+
+def _word_is_pii(word: str) -> bool:
+    return word in PII_WORDS or word.rstrip("0123456789") in PII_WORDS  # address1, phone2
+
+
+def segment_is_pii(segment: str, parents: Iterable[str] = ()) -> bool:
+    words = key_words(segment)
+    if any(_word_is_pii(w) for w in words):
+        return True
+    # phrases written as separate words: e + mail, first + name, codigo + postal, fecha de nacimiento
+    for size in (2, 3, 4):
+        if any(_word_is_pii("".join(words[i:i + size])) for i in range(len(words) - size + 1)):
+            return True
+    if any(w in NAME_WORDS for w in words):
+        context = set(words) | {w for p in parents for w in key_words(p)}
+        return not (context & THING_WORDS)
+    return False
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One kind of personal value: how it looks, how free text shows it once masked."""
+
+    name: str
+    pattern: re.Pattern[str]
+    mask: str
+    check: Callable[[str], bool] | None = None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in self.pattern.finditer(text) if self.check is None or self.check(m.group(0))]
+
+
+def _digits(n: int) -> Callable[[str], bool]:
+    return lambda s: sum(c.isdigit() for c in s) >= n
+
+
+def _ip(s: str) -> bool:
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return True
+
+
+_I = re.IGNORECASE
+# Order matters: the most specific first, so an IBAN is not half-masked as a phone number.
+SHAPES: tuple[Shape, ...] = (
+    Shape("email", re.compile(r"[\w.+-]+ ?@ ?[\w-]+(?: ?\. ?[\w-]+)+"), "[e-mail]"),
+    Shape("email", re.compile(r"[\w.+-]+\s*[(\[{<]\s*(?:at|arroba)\s*[)\]}>]\s*[\w-]+"
+                              r"(?:\s*(?:[(\[{<]\s*(?:dot|punto)\s*[)\]}>]|\.)\s*[\w-]+)+", _I), "[e-mail]"),
+    Shape("email", re.compile(r"\b[\w.+-]+\s+(?:at|arroba)\s+[\w-]+(?:\s+(?:dot|punto)\s+[a-z]{2,})+\b", _I),
+          "[e-mail]"),
+    Shape("uuid", re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", _I), "[id]"),
+    Shape("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?\d[A-Z0-9]{0,2})?\b", _I), "[iban]",
+          _digits(10)),
+    Shape("mac", re.compile(r"\b[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}\b", _I), "[id]"),
+    Shape("ip", re.compile(r"(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", _I), "[ip]", _ip),
+    Shape("ip", re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)"), "[ip]", _ip),
+    Shape("national id", re.compile(r"\b\d{8} ?-?[A-Z]\b", _I), "[id]"),  # DNI
+    Shape("national id", re.compile(r"\b[XYZ] ?-?\d{7} ?-?[A-Z]\b", _I), "[id]"),  # NIE
+    Shape("national id", re.compile(r"\b[ABCDEFGHJNPQRSUVW]-?\d{7}-?[0-9A-J]\b", _I), "[id]"),  # CIF
+    Shape("national id", re.compile(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"), "[id]"),  # UK NI
+    Shape("national id", re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), "[id]"),  # US SSN
+    Shape("device id", re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b", _I), "[id]"),
+    # CRM/Salesforce-style record ids: 12+ letters and digits mixed, at least three digits
+    Shape("record id", re.compile(r"\b(?=[a-z0-9]*\d[a-z0-9]*\d[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{12,}\b", _I),
+          "[id]"),
+    Shape("record id", re.compile(r"\b[a-z]{2,12}[-_]\d{5,}\b", _I), "[id]"),
+    Shape("number", re.compile(r"\b(?:\d[ -]?){12,19}\b"), "[number]"),  # cards, account numbers
+    # nine or more digits in one run of phone punctuation: a phone number, not a year or a score
+    Shape("phone", re.compile(r"(?<![\w/])\+?\(?\d[\d ().\-/]{6,}\d(?![\w/])"), "[phone]", _digits(9)),
 )
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w/])\+?\(?\d[\d ().-]{6,}\d(?![\w/])")
-UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
-LONG_NUMBER = re.compile(r"\b(?:\d[ -]?){12,19}\b")  # cards, IBAN-like digit runs
-HEX_ID = re.compile(r"\b[0-9a-f]{24,}\b", re.IGNORECASE)
+_OBFUSCATION = re.compile(r"\b(?:at|arroba)\b", _I)
+
+
+def _may_hold_pii(text: str) -> bool:
+    # every shape needs a digit, an @ or a spelled-out "at": most strings skip the regexes entirely
+    return "@" in text or any(c.isdigit() for c in text) or _OBFUSCATION.search(text) is not None
+
+
+def find_shapes(text: str) -> list[str]:
+    """The names of the personal-value shapes found in `text` (empty when none)."""
+    if not _may_hold_pii(text):
+        return []
+    return [s.name for s in SHAPES if s.spans(text)]
 
 
 class Redactor:
@@ -43,17 +137,15 @@ class Redactor:
         return any(path == a or path.startswith(a + ".") for a in self.allow)
 
     def key_is_pii(self, path: str) -> bool:
+        """Whether any part of a dotted key path names a contact detail or an identifier."""
         if self._allowed(path):
             return False
-        return bool(_PII_KEY.search(path.rsplit(".", 1)[-1])) or bool(_PII_KEY.search(path))
+        parts = path.split(".")
+        return any(segment_is_pii(p, parts[:i]) for i, p in enumerate(parts))
 
     @staticmethod
     def value_is_pii(value: Any) -> bool:
-        if not isinstance(value, str):
-            return False
-        return bool(EMAIL.search(value) or UUID.search(value) or LONG_NUMBER.search(value)
-                    or HEX_ID.search(value)
-                    or (PHONE.fullmatch(value.strip()) is not None and sum(c.isdigit() for c in value) >= 9))
+        return isinstance(value, str) and bool(find_shapes(value))
 
     def clean(self, value: Any, path: str = "") -> Any:
         """A copy of `value` without PII keys or PII-looking values (None when nothing is left)."""
@@ -61,7 +153,7 @@ class Redactor:
             out = {}
             for k, v in value.items():
                 sub = f"{path}.{k}" if path else str(k)
-                if self.key_is_pii(sub):
+                if not isinstance(v, bool) and self.key_is_pii(sub):
                     continue
                 cleaned = self.clean(v, sub)
                 if cleaned not in (None, {}, [], ""):
@@ -72,9 +164,10 @@ class Redactor:
             items = [v for v in items if v not in (None, {}, [], "")]
             return items or None
         if isinstance(value, str):
-            if self._allowed(path):
+            if self._allowed(path) or not find_shapes(value):
                 return value
-            return None if self.value_is_pii(value) else value
+            # free text keeps its meaning ("asked for a call back at [phone]"); a short value is the detail
+            return self.scrub_text(value) if len(value.split()) >= 4 else None
         return value
 
     def describing_data(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -99,14 +192,11 @@ class Redactor:
         return out
 
     def scrub_text(self, text: str) -> str:
-        """Last line of defence for free text: mask anything that still looks like contact data."""
-        text = EMAIL.sub("[e-mail]", text)
-        text = UUID.sub("[id]", text)
-        text = HEX_ID.sub("[id]", text)
-        text = LONG_NUMBER.sub("[number]", text)
-        return PHONE.sub(_mask_phone, text)
-
-
-def _mask_phone(match: re.Match[str]) -> str:
-    # Nine or more digits in one run of phone punctuation: a phone number, not a year or a score.
-    return "[phone]" if sum(c.isdigit() for c in match.group(0)) >= 9 else match.group(0)
+        """Mask anything in free text that looks like a contact detail or an identifier."""
+        if not _may_hold_pii(text):
+            return text
+        for shape in SHAPES:
+            spans = shape.spans(text)
+            for start, end in reversed(spans):
+                text = text[:start] + shape.mask + text[end:]
+        return text

@@ -101,13 +101,16 @@ def test_admin_creates_and_revokes_keys_over_http(movielens_container: Any) -> N
 
 def test_body_limit_and_no_cors_by_default(movielens_container: Any) -> None:
     c = movielens_container
-    big, cors = serve(c, auth=False, max_body_bytes=1000)([
+    big, cors, bulk = serve(c, auth=False, max_request_bytes=1024, max_body_bytes=100_000)([
         ("POST", "/v1/search", {"content": b'{"query": "' + b"x" * 5000 + b'"}',
                                 "headers": {"content-type": "application/json"}}),
         ("OPTIONS", "/v1/search", {"headers": {"Origin": "https://evil.example", "Access-Control-Request-Method":
                                                "POST"}}),
+        ("POST", "/v1/predictions/import", {"content": b'{"goal": "x", "predictions": [' + b" " * 5000 + b']}',
+                                            "headers": {"content-type": "application/json"}}),
     ])
     assert big.status_code == 413 and big.json()["error"] == "payload_too_large"
+    assert bulk.status_code != 413  # the bulk route has its own, larger limit (the body itself is then judged)
     assert "access-control-allow-origin" not in cors.headers
     allowed, = serve(c, auth=False, cors_origins=["https://app.example"])([
         ("OPTIONS", "/v1/search", {"headers": {"Origin": "https://app.example", "Access-Control-Request-Method":
@@ -183,3 +186,27 @@ def test_open_mode_answers_loopback_peers_with_loopback_host_names_only(movielen
         return out
 
     assert c.run(go()) == [200, 421, 403, 200]
+
+
+def test_per_key_rate_limits_answer_429_with_retry_after(movielens_container: Any) -> None:
+    c = movielens_container
+    a, _ = c.run(c.keys.create("write", "busy"))
+    b, _ = c.run(c.keys.create("write", "quiet"))
+    search = ("POST", "/v1/search", {"json": {"query": "war movies", "limit": 1}})
+    write = ("DELETE", "/v1/segments/seg-none/publish", {})
+    answers = serve(c, rate_limit="3/minute", rate_limit_writes="1/minute")([
+        *[(m, p, {**kw, **bearer(a)}) for m, p, kw in (search, search, search, search)],
+        (search[0], search[1], {**search[2], **bearer(b)}),  # another key has its own budget
+        (write[0], write[1], bearer(b)), (write[0], write[1], bearer(b)),
+        ("GET", "/health", {}),  # open paths are never limited
+    ])
+    codes = [r.status_code for r in answers]
+    assert codes[:4] == [200, 200, 200, 429] and codes[4] == 200
+    assert codes[5] != 429 and codes[6] == 429 and codes[7] == 200
+    limited = answers[3]
+    assert limited.json()["error"] == "rate_limited" and 1 <= int(limited.headers["retry-after"]) <= 60
+
+
+def test_an_unreadable_rate_limit_fails_at_start_up() -> None:
+    with pytest.raises(ValueError, match="not readable"):
+        ServerSettings(rate_limit="lots")

@@ -98,7 +98,7 @@ def test_tracardi_fires_profile_destinations(compose: dict) -> None:
 
 
 def test_only_profile_ai_is_published_on_all_interfaces(compose: dict) -> None:
-    """Stores (Elasticsearch with security off, Qdrant, PostgreSQL) are reachable on the compose network only;
+    """Stores (Elasticsearch, Qdrant, PostgreSQL, Redis, MySQL) are reachable on the compose network only;
     Tracardi's API and GUI on loopback; Qdrant needs a key, which profile-ai is given."""
     services = compose["services"]
     for name in ("elasticsearch", "qdrant", "postgres", "redis", "mysql"):
@@ -107,3 +107,17 @@ def test_only_profile_ai_is_published_on_all_interfaces(compose: dict) -> None:
         assert all(str(p).startswith("127.0.0.1:") for p in services[name]["ports"]), name
     key = services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
     assert key == services["profile-ai"]["environment"]["PROFILE_AI_QDRANT__API_KEY"]
+
+
+def test_every_store_has_a_password_from_the_environment(compose: dict) -> None:
+    """Elasticsearch security on and Redis with a password, both handed to Tracardi under the names its
+    config reads (LIB tracardi/config.py @1.0 / 0.9.0-dev: ElasticConfig ELASTIC_HTTP_AUTH_USERNAME/PASSWORD,
+    RedisConfig REDIS_PASSWORD); MySQL, PostgreSQL and Qdrant take theirs from .env as well."""
+    s = compose["services"]
+    es, tr = s["elasticsearch"]["environment"], s["tracardi-api"]["environment"]
+    assert es["xpack.security.enabled"] == "true" and es["ELASTIC_PASSWORD"].startswith("${ELASTIC_PASSWORD")
+    assert tr["ELASTIC_HTTP_AUTH_PASSWORD"] == es["ELASTIC_PASSWORD"] and tr["ELASTIC_HTTP_AUTH_USERNAME"] == "elastic"
+    assert "--requirepass" in s["redis"]["command"]
+    assert tr["REDIS_PASSWORD"] == s["redis"]["command"][-1] == s["redis"]["environment"]["REDISCLI_AUTH"]
+    assert s["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
+    assert s["mysql"]["environment"]["MYSQL_PASSWORD"].startswith("${MYSQL_PASSWORD")

@@ -81,3 +81,28 @@ async def _pushes(emu, container, http, profiles) -> None:  # type: ignore[no-un
     assert old_style.status_code == 202
     bad = await http.post("/v1/webhooks/tracardi", json={"data": {"no": "id"}}, headers={"X-Profile-AI-Secret": "s3cret"})
     assert bad.status_code == 422
+
+
+async def test_a_burst_of_pushes_costs_one_segment_refresh(setup) -> None:  # type: ignore[no-untyped-def]
+    from app.tracardi.webhook import Push
+
+    emu, container, _, profiles = setup
+    container.settings.webhook.refresh_delay_s = 1.0  # a pause this long ends the burst
+    calls = []
+    real = container.segments.refresh
+
+    async def counted() -> dict[str, int]:
+        calls.append(1)
+        return await real()
+
+    container.segments.refresh = counted
+    for i, p in enumerate(profiles):  # eight pushes, one per changed profile, as Tracardi sends them
+        emu.touch(p["id"], {"plan": f"tier-{i}"})
+        result = await container.sync_pushed([Push(p["id"])])
+        assert result.embedded == 1  # each profile is re-embedded at once ...
+    assert calls == []  # ... while the whole-population refresh waits for the burst to end
+    await container.settle()
+    assert len(calls) == 1
+    await container.sync_pushed([Push(profiles[0]["id"])])  # a later push schedules one more
+    await container.settle()
+    assert len(calls) == 2

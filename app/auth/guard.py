@@ -54,7 +54,7 @@ def required_scope(method: str, path: str, mcp_writes: bool) -> str | None:
     return "write"
 
 
-async def _reply(send: Send, status: int, error: str, detail: str,
+async def reply_error(send: Send, status: int, error: str, detail: str,
                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     body = orjson.dumps({"error": error, "detail": detail})
     await send({"type": "http.response.start", "status": status,
@@ -81,16 +81,16 @@ class ApiKeyGuard:
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         repo = self.keys()
         if not token or repo is None:
-            return await _reply(send, 401, "unauthorized", "an API key is required: Authorization: Bearer <key> "
+            return await reply_error(send, 401, "unauthorized", "an API key is required: Authorization: Bearer <key> "
                                 "(create one with `profile-ai keys create --scope read`)",
                                 ((b"www-authenticate", b"Bearer"),))
         key = await repo.verify(token)
         if key is None:
             log.warning("rejected API key", extra={"path": scope["path"]})
-            return await _reply(send, 401, "unauthorized", "unknown or revoked API key",
+            return await reply_error(send, 401, "unauthorized", "unknown or revoked API key",
                                 ((b"www-authenticate", b"Bearer"),))
         if not allows(key.scope, needed):
-            return await _reply(send, 403, "forbidden", f"this key has scope '{key.scope}'; {scope['method']} "
+            return await reply_error(send, 403, "forbidden", f"this key has scope '{key.scope}'; {scope['method']} "
                                 f"{scope['path']} needs '{needed}'")
         scope.setdefault("state", {})["api_key_id"] = key.key_id
         return await self.app(scope, receive, send)
@@ -109,27 +109,33 @@ class LoopbackOnly:
         if scope["type"] in ("http", "websocket"):
             client = scope.get("client") or ("", 0)
             if client[0] not in LOOPBACK_HOSTS and not str(client[0]).startswith("127."):
-                return await _reply(send, 403, "forbidden", "this server runs without API keys and answers "
+                return await reply_error(send, 403, "forbidden", "this server runs without API keys and answers "
                                     "loopback only (set PROFILE_AI_SERVER__AUTH=true and create keys)")
             host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").strip().lower()
             name = host[1:].split("]")[0] if host.startswith("[") else host.rsplit(":", 1)[0] if ":" in host else host
             if name not in self.allowed:
-                return await _reply(send, 421, "misdirected_request", f"Host {host[:80]!r} is not this server's "
+                return await reply_error(send, 421, "misdirected_request", f"Host {host[:80]!r} is not this server's "
                                     "loopback name (open mode refuses other names: DNS rebinding)")
         await self.app(scope, receive, send)
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """Request bodies are bounded per route: `max_bytes` everywhere (a search, a filter list, a segment is
+    small), `routes` for the few that carry bulk data (prediction imports). Checked on Content-Length before
+    anything is read, and counted as chunks arrive when there is none."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, routes: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default = max_bytes
+        self.routes = routes or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.routes.get(route_path(scope).rstrip("/") or "/", self.default)
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            return await _reply(send, 413, "payload_too_large", f"request body over {self.max_bytes} bytes")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return await reply_error(send, 413, "payload_too_large", f"request body over {limit} bytes on this route")
         seen = 0
 
         async def limited() -> Message:  # chunked bodies carry no length: count as they arrive
@@ -137,14 +143,14 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise BodyTooLargeError
             return message
 
         try:
             await self.app(scope, limited, send)
         except BodyTooLargeError:
-            await _reply(send, 413, "payload_too_large", f"request body over {self.max_bytes} bytes")
+            await reply_error(send, 413, "payload_too_large", f"request body over {limit} bytes on this route")
 
 
 class BodyTooLargeError(Exception):
@@ -162,6 +168,6 @@ class NulGuard:
         if scope["type"] == "http":
             raw = (scope.get("raw_path") or scope["path"].encode()) + b"?" + (scope.get("query_string") or b"")
             if b"%00" in raw or b"\x00" in raw or "\x00" in scope["path"]:
-                return await _reply(send, 422, "invalid_request",
+                return await reply_error(send, 422, "invalid_request",
                                     "NUL characters are not allowed in paths or queries")
         await self.app(scope, receive, send)

@@ -8,7 +8,6 @@ event log comes from profile_ai.events (written by every sync); fitting and scor
 from __future__ import annotations
 
 import asyncio
-import pickle
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -32,7 +31,17 @@ from app.predictions.schemas import (
 )
 from app.store.predictions_repository import ModelExistsError, PredictionRow, PredictionsRepository
 from embeddings.documents import EventDictionary
-from prediction import EventLog, Goal, InsufficientDataError, TrainedModel, percentiles, score, tier_of, train
+from prediction import (
+    EventLog,
+    Goal,
+    InsufficientDataError,
+    TrainedModel,
+    artifacts,
+    percentiles,
+    score,
+    tier_of,
+    train,
+)
 from segmentation.attributes import attribute_table
 
 Enqueue = Callable[[list[str]], Awaitable[int]]
@@ -41,6 +50,13 @@ Enqueue = Callable[[list[str]], Awaitable[int]]
 class ModelConflict(DomainError):
     status = 409
     code = "model_exists"
+
+
+class ModelUnusable(DomainError):
+    """A stored model this server will not load (an old pickle, other library versions): retrain it."""
+
+    status = 409
+    code = "model_unusable"
 
 
 class InsufficientData(DomainError):
@@ -163,7 +179,7 @@ class PredictionService:
                                                datetime.fromtimestamp(model.as_of, UTC), card)
             except ModelExistsError as exc:  # e.g. an imported goal took this id: never overwrite it
                 raise ModelConflict(f"{exc}: rename or retire that model, then train again") from None
-            await self.repo.save_artifact(model_id, await asyncio.to_thread(pickle.dumps, model))
+            await self.repo.save_artifact(model_id, await asyncio.to_thread(artifacts.dumps, model))
             return await self.model(model_id)
 
     async def models(self, goal: str | None = None) -> list[ModelInfo]:
@@ -193,7 +209,10 @@ class PredictionService:
             await self.model(model_id)  # 404 when there is no such model at all
             raise InvalidRequestError(f"model {model_id!r} was imported: its scores come from where it runs "
                                       "(POST /v1/predictions/import), it cannot score here")
-        model: TrainedModel = await asyncio.to_thread(pickle.loads, blob)  # noqa: S301 - our own database
+        try:
+            model: TrainedModel = await asyncio.to_thread(artifacts.loads, blob, model_id)
+        except artifacts.ArtifactError as exc:
+            raise ModelUnusable(str(exc)) from None
         async with self._lock:
             log, attrs = await self._log(model.goal)
             as_of = _time(req.as_of, "as_of")

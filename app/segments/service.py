@@ -37,6 +37,7 @@ from segmentation import SegmentModel, discover, match_segments
 log = logging.getLogger(__name__)
 # what one preview (a read-scope request) may pull from the index: its cost is counted before the work
 PREVIEW_MAX = 10_000
+MAP_CACHE_SECONDS = 300.0  # an upper bound: a sync or a discovery drops the cached map at once
 
 RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "active_days", "spend_total",
                  "purchases", "rating_mean", "last_seen", "document"]
@@ -75,6 +76,7 @@ class SegmentService:
         self.enqueue = enqueue  # queues the current AI traits of profiles for write-back
         self.min_jaccard = min_jaccard
         self._lock = asyncio.Lock()  # one discovery/refresh at a time: versions stay consecutive
+        self._map_cache: dict[tuple[int, int], tuple[float, dict[str, Any]]] = {}
 
     # -- reading the population from the index
     def _population(self, profile_ids: list[str] | None = None) -> Population:
@@ -150,6 +152,7 @@ class SegmentService:
             if touched:
                 await self._enqueue_segments(touched)
             out = [await self.show(s["segment_id"]) for s in segments]
+            self.invalidate()
             return DiscoverResponse(run_version=run, k=k, stability=round(found.clusterer.stability_, 3),
                                     selection=[{kk: round(v, 4) for kk, v in s.items()}
                                                for s in found.clusterer.selection_],
@@ -302,6 +305,7 @@ class SegmentService:
                     after = {p for p, _ in await self.repo.members(s.segment_id, s.version)}
                     if before ^ after:
                         await self.enqueue(sorted(before ^ after))
+            self.invalidate()
             return report
 
     # -- for the web page
@@ -310,10 +314,21 @@ class SegmentService:
                 for r in await self.repo.of_profile(profile_id)]
 
     async def map(self, sample: int = 3000, random_state: int = 0) -> dict[str, Any]:
-        """A 2-D map: PCA of a sample of profile vectors, each point with its discovered segment."""
-        pop = await asyncio.to_thread(self._population)
-        if len(pop.ids) < 3:
+        """A 2-D map: PCA of a sample of profile vectors, each point with its discovered segment. Only the
+        sampled vectors are read (ids first, then those vectors), and the answer is cached until the next
+        sync or discovery: a read-scope key asking again and again costs one projection."""
+        key = (sample, random_state)
+        cached = self._map_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < MAP_CACHE_SECONDS:
+            return cached[1]
+        ids = await asyncio.to_thread(
+            lambda: sorted(str(h.payload["profile_id"]) for batch in self.index.scroll(batch=5000, fields=["profile_id"])
+                           for h in batch))
+        if len(ids) < 3:
             return {"points": [], "segments": []}
+        rng = np.random.default_rng(random_state)
+        chosen = [ids[i] for i in np.sort(rng.choice(len(ids), min(sample, len(ids)), replace=False))]
+        pop = await asyncio.to_thread(self._population, chosen)
         label: dict[str, str] = {}
         for sid, members in (await self.repo.member_sets("discovered")).items():
             for pid in members:
@@ -322,15 +337,21 @@ class SegmentService:
         def project() -> list[dict[str, Any]]:
             from sklearn.decomposition import PCA
 
-            rng = np.random.default_rng(random_state)
-            rows = np.sort(rng.choice(len(pop.ids), min(sample, len(pop.ids)), replace=False))
-            xy = PCA(2, random_state=random_state).fit_transform(pop.vectors[rows])
-            return [{"profile_id": pop.ids[i], "x": round(float(x), 4), "y": round(float(y), 4),
-                     "segment_id": label.get(pop.ids[i])} for i, (x, y) in zip(rows, xy, strict=True)]
+            if len(pop.ids) < 3:
+                return []
+            xy = PCA(2, random_state=random_state).fit_transform(pop.vectors)
+            return [{"profile_id": pid, "x": round(float(x), 4), "y": round(float(y), 4),
+                     "segment_id": label.get(pid)} for pid, (x, y) in zip(pop.ids, xy, strict=True)]
 
         points = await asyncio.to_thread(project)
         segs = [{"segment_id": s.segment_id, "name": s.name} for s in await self.current() if s.kind == "discovered"]
-        return {"points": points, "segments": segs}
+        answer = {"points": points, "segments": segs}
+        self._map_cache = {key: (time.monotonic(), answer)}  # one entry: a sweep of sample sizes holds no memory
+        return answer
+
+    def invalidate(self) -> None:
+        """Drop cached answers (after a sync, a discovery or a refresh)."""
+        self._map_cache = {}
 
     async def publish_preview(self, segment_id: str) -> dict[str, Any]:
         """What publishing would write, before it is written."""

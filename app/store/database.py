@@ -52,7 +52,7 @@ def prune_dead_owners(pgdata: Path) -> list[int]:
         return []
     if not isinstance(pids, list):
         return []
-    alive = [p for p in pids if isinstance(p, int) and _alive(p)]
+    alive = [p for p in pids if isinstance(p, int) and pid_alive(p)]
     dead = [p for p in pids if p not in alive]
     if dead:
         log.warning("embedded PostgreSQL: removing stale owner pids %s", dead)
@@ -60,7 +60,7 @@ def prune_dead_owners(pgdata: Path) -> list[int]:
     return dead
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -2,7 +2,8 @@
 
 Items come from the persistent queue in PostgreSQL. Each batch first resolves its profiles in bulk (a merged id
 is sent to its survivor; an unknown id is dead-lettered, because `/track` would create a new profile), then
-checks that Tracardi answered with that profile. Failures stay pending for the next run; after
+checks that Tracardi answered with that profile. Items are claimed (SKIP LOCKED, a lease per worker, one item in
+flight per profile), so concurrent runs never send one item twice or an older payload last. Failures stay pending for the next run; after
 `max_attempts` they are dead; an outage (5xx, time-outs, refused connections) does not spend attempts.
 Before anything is sent, the server's version and the mapping are checked: on 0.7 (no mapping route) write-back
 refuses unless a Tracardi workflow was declared, and a missing mapping is an error, so nothing is marked
@@ -14,9 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from app.store.database import pid_alive
 from app.store.predictions_repository import PredictionsRepository
 from app.store.writeback_repository import QueueItem, WritebackRepository
 from app.tracardi.client import TracardiClient
@@ -48,8 +53,9 @@ class WritebackReport:
 class TracardiWriteback:
     def __init__(self, client: TracardiClient, queue: WritebackRepository, predictions: PredictionsRepository,
                  *, source_id: str = "profile-ai", concurrency: int = 8, max_attempts: int = 5,
-                 workflow_writeback: bool = False) -> None:
+                 workflow_writeback: bool = False, lease_seconds: float = 600) -> None:
         self.client = client
+        self.lease_seconds = lease_seconds  # a claim outlives a dead worker this long, no longer
         self.queue = queue
         self.predictions = predictions
         self.source_id = source_id
@@ -86,32 +92,37 @@ class TracardiWriteback:
             report.failed = report.pending = waiting
             return report
         sem = asyncio.Semaphore(self.concurrency)
-        seen: set[int] = set()
+        host = socket.gethostname()
+        worker = f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        released = await self.queue.release_dead(TARGET, host, pid_alive)
+        if released:
+            log.info("write-back: released %d items claimed by killed runs on this host", released)
+        cursor = 0
         while True:
-            items = [i for i in await self.queue.pending(TARGET, batch) if i.id not in seen]
+            items = await self.queue.claim(TARGET, worker, batch, self.lease_seconds, after_id=cursor)
             if not items:
                 break
-            seen.update(i.id for i in items)
+            cursor = items[-1].id
             try:
                 resolved = await self.client.lookup_many(sorted({i.profile_id for i in items}))
             except TracardiError as exc:  # Tracardi down: every item of the batch stays pending
                 for item in items:
-                    await self._failed(item, exc, report)
+                    await self._failed(item, exc, report, worker)
                 continue
 
             async def one(item: QueueItem, profile: Profile | None) -> None:
                 async with sem:
-                    await self._deliver(item, profile, report)
+                    await self._deliver(item, profile, report, worker)
 
             await asyncio.gather(*(one(i, resolved.get(i.profile_id)) for i in items))
         report.pending = (await self.queue.counts(TARGET)).get("pending", 0)
         return report
 
-    async def _deliver(self, item: QueueItem, profile: Profile | None, report: WritebackReport) -> None:
+    async def _deliver(self, item: QueueItem, profile: Profile | None, report: WritebackReport, worker: str) -> None:
         try:
             if profile is None:
                 await self.queue.failed(item.id, "profile not in Tracardi (deleted?): not sent, /track would "
-                                                 "create a new profile", dead=True)
+                                                 "create a new profile", worker=worker, dead=True)
                 report.dead += 1
                 return
             target = profile.id  # the survivor when the id was merged
@@ -119,18 +130,20 @@ class TracardiWriteback:
             answer = await self.client.track(self.source_id, target, [body])
             got = (answer.get("profile") or {}).get("id")
             if got != target:
-                await self.queue.failed(item.id, f"Tracardi answered for profile {got}, expected {target}", dead=True)
+                await self.queue.failed(item.id, f"Tracardi answered for profile {got}, expected {target}", worker=worker,
+                                     dead=True)
                 report.dead += 1
                 return
-            await self.queue.delivered(item.id, target)
-            report.delivered += 1
+            if await self.queue.delivered(item.id, target, worker):
+                report.delivered += 1
         except TracardiError as exc:
-            await self._failed(item, exc, report)
+            await self._failed(item, exc, report, worker)
 
-    async def _failed(self, item: QueueItem, exc: Exception, report: WritebackReport) -> None:
+    async def _failed(self, item: QueueItem, exc: Exception, report: WritebackReport, worker: str) -> None:
         counted = not isinstance(exc, TracardiUnavailableError)  # an outage is nobody's fault of the item's
         dead = counted and item.attempts + 1 >= self.max_attempts
-        await self.queue.failed(item.id, f"{type(exc).__name__}: {exc}", dead=dead, counted=counted)
+        await self.queue.failed(item.id, f"{type(exc).__name__}: {exc}", worker=worker, dead=dead,
+                                counted=counted)
         report.dead += dead
         report.failed += not dead
         log.warning("write-back of %s failed (%s): %s", item.profile_id, "dead" if dead else "will retry", exc)

@@ -136,3 +136,21 @@ def test_an_import_never_overwrites_another_model(movielens_container: Any, chur
     assert caught.value.status == 409 and "churn-v1 already exists" in str(caught.value)
     assert c.run(snapshot()) == before
     assert c.run(pool.fetchval("SELECT count(*) FROM profile_ai.models WHERE goal = 'Churn'")) == 0
+
+
+def test_a_stored_pickle_is_never_loaded(movielens_container: Any, churn: Any) -> None:
+    import pickle
+
+    c = movielens_container
+    pool = c.database.pool
+    original = c.run(pool.fetchval("SELECT artifact FROM profile_ai.models WHERE model_id = $1", churn.model_id))
+    assert original[:2] == b"PK"  # stored as a zip of JSON + skops, not as a pickle
+    c.run(pool.execute("UPDATE profile_ai.models SET artifact = $2 WHERE model_id = $1", churn.model_id,
+                       pickle.dumps({"planted": "by whoever can write the database"})))
+    try:
+        r = call(c, "POST", f"/v1/models/{churn.model_id}/score", json={"limit": 2})
+        assert r.status_code == 409 and r.json()["error"] == "model_unusable"
+        assert "train the goal again" in r.json()["detail"]
+    finally:
+        c.run(pool.execute("UPDATE profile_ai.models SET artifact = $2 WHERE model_id = $1", churn.model_id,
+                           original))

@@ -3,6 +3,7 @@ emulator: idempotent, survives outages, lands merged profiles' traits on the sur
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,10 +128,10 @@ async def test_queue_skips_repeats_supersedes_and_revives_a_returning_payload(db
     assert await q.enqueue("tracardi", [("p1", a), ("p2", a)]) == 2
     assert await q.enqueue("tracardi", [("p1", a)]) == 0  # already queued
     assert await q.enqueue("tracardi", [("p1", b)]) == 1  # supersedes the pending A
-    pending = await q.pending("tracardi")
+    pending = await q.claim("tracardi", "w1")
     assert {(i.profile_id, i.payload["segments"][0]) for i in pending} == {("p1", "seg-b"), ("p2", "seg-a")}
     for item in pending:
-        await q.delivered(item.id, item.profile_id)
+        assert await q.delivered(item.id, item.profile_id, "w1")
     assert await q.enqueue("tracardi", [("p1", b)]) == 0  # Tracardi holds B
     assert await q.enqueue("tracardi", [("p1", a)]) == 1  # A again: due again, though sent once before
     again = await q.pending("tracardi")
@@ -155,8 +156,10 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
             client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001,
                                     max_retries=1)
             await setup_writeback(client)
+            # a short lease: the run that dies below lives in this (still running) test process, so its claims
+            # are released by their lease; a killed process's claims are released at once (test below)
             wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids),
-                                   concurrency=2)
+                                   concurrency=2, lease_seconds=0.5)
             assert await wb.enqueue_profiles(ids) == 40
             emu.faults.delay_burst, emu.faults.delay_s = 10_000, 0.02  # slow Tracardi: the run takes a while
             run = asyncio.create_task(wb.deliver(batch=10))
@@ -171,6 +174,7 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
             emu.faults.delay_burst = 0
             await db.close()
             db = await Database.connect(url, tmp_path)
+            await asyncio.sleep(0.5)
             wb = TracardiWriteback(client, WritebackRepository(db.pool), PredictionsRepository(db.pool))
             report = await wb.deliver()
             assert report.pending == 0 and report.dead == 0
@@ -232,3 +236,58 @@ async def test_writeback_per_version_never_reports_what_did_not_happen(version: 
             "Authorization": f"Bearer {client._token}", "X-Context": "production"})).json()
         where = rendered["traits"]["public"] if version == "0.8.0" else rendered["traits"]
         assert "ai" in where
+
+
+async def test_claims_are_disjoint_and_an_older_payload_never_goes_out_after_a_newer_one(db: Database) -> None:
+    q = WritebackRepository(db.pool)
+    a, b = {"segments": ["seg-a"]}, {"segments": ["seg-b"]}
+    await q.enqueue("tracardi", [(f"p{i}", a) for i in range(6)])
+    first, second = await asyncio.gather(q.claim("tracardi", "w1", 3), q.claim("tracardi", "w2", 6))
+    assert len(first) == 3 and len(second) == 3 and not {i.id for i in first} & {i.id for i in second}
+    assert await q.claim("tracardi", "w3") == []  # everything is in flight
+    old = next(i for i in first if i.profile_id == first[0].profile_id)
+    await q.enqueue("tracardi", [(old.profile_id, b)])  # a newer payload while the old one is being sent
+    assert await q.claim("tracardi", "w3") == []  # its profile is in flight: the newer one waits
+    assert not await q.delivered(old.id, old.profile_id, "w1")  # superseded meanwhile: not marked delivered
+    newer = await q.claim("tracardi", "w3")
+    assert [(i.profile_id, i.payload) for i in newer] == [(old.profile_id, b)]
+    assert not await q.delivered(second[0].id, second[0].profile_id, "w1")  # not w1's claim
+
+
+async def test_a_dead_workers_claim_expires(db: Database) -> None:
+    q = WritebackRepository(db.pool)
+    await q.enqueue("tracardi", [("p1", {"segments": ["x"]})])
+    [item] = await q.claim("tracardi", "dead-worker", lease_seconds=0)
+    [again] = await q.claim("tracardi", "w2")  # the lease ran out: claimable again
+    assert again.id == item.id
+    assert not await q.delivered(item.id, "p1", "dead-worker")  # the dead worker's late answer changes nothing
+    assert await q.delivered(again.id, "p1", "w2")
+
+
+async def test_concurrent_runs_deliver_each_item_exactly_once(db: Database, tracardi) -> None:  # type: ignore[no-untyped-def]
+    emu, client = tracardi
+    ids = list(emu.dataset().profiles)
+    await setup_writeback(client)
+    repo = await seed_predictions(db, ids)
+    runs = [TracardiWriteback(client, WritebackRepository(db.pool), repo, concurrency=2) for _ in range(3)]
+    await runs[0].enqueue_profiles(ids)
+    reports = await asyncio.gather(*(r.deliver(batch=2) for r in runs))
+    assert sum(r.delivered for r in reports) == len(ids)
+    sent = [e["profile"]["id"] for e in emu.dataset().events.values() if e["type"] == EVENT_TYPE]
+    assert sorted(sent) == sorted(ids)  # each profile once, whichever run sent it
+
+
+async def test_claims_of_a_killed_process_on_this_host_are_released_at_once(db: Database) -> None:
+    import os
+    import socket
+
+    q = WritebackRepository(db.pool)
+    await q.enqueue("tracardi", [("p1", {"x": 1}), ("p2", {"x": 2}), ("p3", {"x": 3})])
+    host = socket.gethostname()
+    await q.claim("tracardi", f"{host}:{2**22 + 17}:run", 1)  # a pid no process has: killed
+    await q.claim("tracardi", f"{host}:{os.getpid()}:run", 1)  # alive
+    await q.claim("tracardi", f"other-host:{2**22 + 17}:run", 1)  # not this host's to judge
+    from app.store.database import pid_alive
+
+    assert await q.release_dead("tracardi", host, pid_alive) == 1
+    assert [i.profile_id for i in await q.claim("tracardi", "w")] == ["p1"]

@@ -1,0 +1,65 @@
+"""Per-key rate limits (the `limits` library: moving windows, memory or a shared store such as Redis).
+
+Every guarded request (/v1, /mcp) spends one hit of its key's general budget; a request that needs the
+`write` or `admin` scope (sync, discover, train, score, imports, keys) also spends one of the smaller write
+budget. Without keys (open mode, loopback only) the peer address is the identity. Over budget: 429 with
+`Retry-After`, before any work is done. Open paths (health, metrics, the page, the webhook) are not limited.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from app.auth.guard import ASGIApp, Receive, Scope, Send, reply_error, required_scope, route_path
+
+
+def parse_limit(text: str | None) -> RateLimitItem | None:
+    """"600/minute", "10 per second"...; None or "" switches the limit off. Raises ValueError when unreadable."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ValueError(f"rate limit {text!r} is not readable ({exc}); write e.g. '600/minute'") from None
+
+
+class RateLimit:
+    def __init__(self, app: ASGIApp, *, general: str | None, writes: str | None, storage: str = "memory://",
+                 mcp_writes: bool = False) -> None:
+        self.app = app
+        self.general = parse_limit(general)
+        self.writes = parse_limit(writes)
+        # the asyncio flavour of the same store: "memory://" -> "async+memory://", "redis://" -> "async+redis://"
+        uri = storage if storage.startswith("async+") else f"async+{storage}"
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))  # type: ignore[arg-type]
+        self.mcp_writes = mcp_writes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (self.general is None and self.writes is None):
+            return await self.app(scope, receive, send)
+        needed = required_scope(scope["method"], route_path(scope), self.mcp_writes)
+        if needed is None:
+            return await self.app(scope, receive, send)
+        who = _identity(scope)
+        for item, kind in ((self.general, "requests"), (self.writes if needed != "read" else None, "writes")):
+            if item is not None and not await self.limiter.hit(item, kind, who):
+                stats = await self.limiter.get_window_stats(item, kind, who)
+                wait = max(1, math.ceil(stats.reset_time - time.time()))
+                return await reply_error(send, 429, "rate_limited", f"more than {item} {kind} for this key: retry in "
+                                    f"{wait} s", ((b"retry-after", str(wait).encode()),
+                                                  (b"ratelimit-limit", str(item.amount).encode())))
+        return await self.app(scope, receive, send)
+
+
+def _identity(scope: Scope) -> str:
+    state: dict[str, Any] = scope.get("state") or {}
+    if state.get("api_key_id"):
+        return f"key:{state['api_key_id']}"
+    client = scope.get("client") or ("?", 0)
+    return f"peer:{client[0]}"
