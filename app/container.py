@@ -33,7 +33,7 @@ from app.tracardi.client import TracardiClient
 from app.tracardi.webhook import Push
 from app.writeback.service import TracardiWriteback, enqueue_traits
 from embeddings.documents import DocumentBuilder, EventDictionary
-from embeddings.encoder import Encoder
+from embeddings.encoder import Encoder, load_encoder
 from embeddings.index import VectorIndex
 from embeddings.redaction import Redactor
 from embeddings.sparse import Bm25Encoder
@@ -55,8 +55,14 @@ def build_index(settings: Settings, dim: int) -> VectorIndex:
 
 
 def build_builder(settings: Settings) -> DocumentBuilder:
-    return DocumentBuilder(EventDictionary.load(settings.sync.event_dictionary),
+    return DocumentBuilder(EventDictionary.load(settings.sync.event_dictionary, settings.lang.wording),
                            Redactor(settings.privacy.allow_fields))
+
+
+def build_encoder(settings: Settings) -> Encoder:
+    e = settings.embedding
+    return load_encoder(e.model or settings.lang.model, device=e.device, batch_size=e.batch_size, threads=e.threads,
+                        precision=e.precision)
 
 
 class SourceNotAllowedError(DomainError):
@@ -93,16 +99,14 @@ class Container:
         database = await Database.connect(settings.database.url, data_dir)
         try:
             if encoder is None:
-                e = settings.embedding
-                encoder = await asyncio.to_thread(Encoder, e.model, device=e.device, batch_size=e.batch_size,
-                                                  threads=e.threads, precision=e.precision)
+                encoder = await asyncio.to_thread(build_encoder, settings)
             index = await asyncio.to_thread(build_index, settings, encoder.dim)
         except BaseException:
             await database.close()
             raise
         state = PostgresSyncState(database.pool)
         builder = build_builder(settings)
-        sparse = Bm25Encoder()
+        sparse = Bm25Encoder(settings.lang.analysers)
         predictions_repo = PredictionsRepository(database.pool)
         queue = WritebackRepository(database.pool)
 
@@ -112,12 +116,14 @@ class Container:
         return cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
                    keys=ApiKeyRepository(database.pool),
-                   segments=SegmentService(index, encoder, SegmentRepository(database.pool), enqueue),
+                   segments=SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
+                                           wording=settings.lang.wording),
                    predictions=PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
                                                  settings.prediction),
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
                                     max_delete_share=settings.sync.max_delete_share),
-                   search=SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit))
+                   search=SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
+                                        default_mode=settings.lang.search_mode))
 
     def configured_sources(self) -> list[str]:
         """The sources this deployment was configured with: the only ones a request may name."""

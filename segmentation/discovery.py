@@ -59,7 +59,7 @@ class Discovery:
 def discover(vectors: np.ndarray, records: Sequence[dict[str, Any]], documents: Sequence[str] | None = None, *,
              n_clusters: int | None = None, k_min: int = 3, k_max: int = 10, vector_weight: float = 1.0,
              behaviour_weight: float = 0.2, n_components: int | None = 16, rule_sample: int = 50000,
-             random_state: int | None = 0) -> Discovery:
+             random_state: int | None = 0, wording: str = "en") -> Discovery:
     if len(records) != vectors.shape[0]:
         raise ValueError(f"{vectors.shape[0]} vectors but {len(records)} records")
     if vectors.shape[0] < 10:
@@ -84,7 +84,7 @@ def discover(vectors: np.ndarray, records: Sequence[dict[str, Any]], documents: 
     sub = [records[i] for i in rows]
     table = attribute_table(sub)
     docs = [documents[i] for i in rows] if documents is not None else None
-    descriptions = describe_segments(labels[rows], table, docs)
+    descriptions = describe_segments(labels[rows], table, docs, wording=wording)
     exemplars = []
     rules = []
     for c in range(km.n_clusters_):

@@ -24,9 +24,32 @@ NUMBER_WORDS = {  # how people say "above / below average" for the usual aggrega
     "active_days": ("frequent visitors", "occasional visitors"), "spend_total": ("high spenders", "low spenders"),
     "purchases": ("frequent buyers", "rare buyers"), "rating_mean": ("generous raters", "harsh raters"),
 }
-# dates say when, not who: month and day names are left out of the distinguishing words
+NUMBER_WORDS_ES = {
+    "recency_days": ("inactivos", "activos recientemente"), "event_count": ("usuarios intensivos", "usuarios ocasionales"),
+    "active_days": ("visitantes frecuentes", "visitantes esporádicos"), "spend_total": ("gasto alto", "gasto bajo"),
+    "purchases": ("compradores frecuentes", "compradores esporádicos"),
+    "rating_mean": ("valoraciones generosas", "valoraciones severas"),
+}
+# The sentences of a description, per wording language (segment names are built from data labels and these).
+PHRASES = {
+    "en": {"size": "{size} profiles ({share} of all).", "stand_out": "Compared with everyone, they stand out by: ",
+           "words": "Words typical of their histories: ", "average": "Nothing sets them apart from the population: a "
+           "broad, average group.", "general": "general audience", "flag": "{label} ({share:.0%} vs {pop:.0%}, {lift}x)",
+           "number": "{label} (mean {mean:g} vs {pop:g})", "high": "high {label}", "low": "low {label}",
+           "events": "{type} events"},
+    "es": {"size": "{size} perfiles ({share} del total).", "stand_out": "Frente a todos, destacan por: ",
+           "words": "Palabras típicas de sus historiales: ", "average": "Nada los distingue de la población: un grupo "
+           "amplio y medio.", "general": "público general", "flag": "{label} ({share:.0%} frente a {pop:.0%}, {lift}x)",
+           "number": "{label} (media {mean:g} frente a {pop:g})", "high": "{label} alto", "low": "{label} bajo",
+           "events": "eventos {type}"},
+}
+# dates say when, not who: month and day names (English and Spanish) are left out of the distinguishing words
 DATE_WORDS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-              "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+              "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+              "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+              "noviembre", "diciembre", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]
+# Spanish function words (scikit-learn ships English ones only), and our own Spanish scaffolding
+SPANISH_STOP_WORDS = frozenset(["a", "al", "algo", "algunas", "algunos", "ante", "antes", "como", "con", "contra", "cual", "cuando", "de", "del", "desde", "donde", "durante", "e", "el", "ella", "ellas", "ellos", "en", "entre", "era", "eran", "es", "esa", "esas", "ese", "eso", "esos", "esta", "estaba", "estas", "este", "esto", "estos", "fue", "fueron", "ha", "han", "hasta", "hay", "la", "las", "le", "les", "lo", "los", "mas", "más", "me", "mi", "mis", "mucho", "muy", "nada", "ni", "no", "nos", "o", "os", "otra", "otras", "otro", "otros", "para", "pero", "poco", "por", "porque", "que", "qué", "quien", "se", "sea", "ser", "si", "sí", "sin", "sobre", "su", "sus", "también", "tan", "te", "tiene", "tienen", "todo", "todos", "tu", "tus", "un", "una", "uno", "unos", "unas", "y", "ya", "actividad", "eventos", "días", "perfil", "favoritos", "frecuentes", "recientemente", "destacado", "valoró", "compró", "vio"])
 MIN_SHARE = 0.15
 
 
@@ -40,7 +63,9 @@ class SegmentDescription:
     terms: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = MIN_LIFT) -> list[dict[str, Any]]:
+def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = MIN_LIFT,
+                   wording: str = "en") -> list[dict[str, Any]]:
+    phrases = PHRASES[wording]
     out: list[dict[str, Any]] = []
     X = table.X
     for j, a in enumerate(table.attributes):
@@ -52,7 +77,8 @@ def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = 
                 continue
             lift = p_in / p_all
             if lift >= min_lift:
-                out.append({"attribute": a.name, "label": a.label, "kind": "flag", "share": round(p_in, 3),
+                label = phrases["events"].format(type=a.name[6:]) if a.name.startswith("event:") else a.label
+                out.append({"attribute": a.name, "label": label, "kind": "flag", "share": round(p_in, 3),
                             "population_share": round(p_all, 3), "lift": round(lift, 2),
                             "strength": lift * np.sqrt(p_in)})
         else:
@@ -63,7 +89,8 @@ def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = 
             m_in = float(np.nanmean(col[member]))
             z = (m_in - mu) / sd if sd > 0 else 0.0
             if abs(z) >= 0.5:
-                words = NUMBER_WORDS.get(a.name, (f"high {a.label}", f"low {a.label}"))
+                known = (NUMBER_WORDS_ES if wording == "es" else NUMBER_WORDS).get(a.name)
+                words = known or (phrases["high"].format(label=a.label), phrases["low"].format(label=a.label))
                 out.append({"attribute": a.name, "label": words[0] if z > 0 else words[1],
                             "kind": "number", "mean": round(m_in, 2), "population_mean": round(mu, 2),
                             "lift": round(m_in / mu, 2) if mu else None, "z": round(z, 2),
@@ -79,7 +106,9 @@ def _contrastive_terms(docs: Sequence[str], labels: np.ndarray, k: int, top: int
         return [[] for _ in range(k)]
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    vec = CountVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS.union(DATE_WORDS)), token_pattern=r"(?u)\b[^\W\d_][^\W\d_]{2,}\b",
+    # both languages' function words: data in a Spanish deployment is often mixed
+    stop = sorted(ENGLISH_STOP_WORDS.union(DATE_WORDS).union(SPANISH_STOP_WORDS))
+    vec = CountVectorizer(stop_words=stop, token_pattern=r"(?u)\b[^\W\d_][^\W\d_]{2,}\b",
                           min_df=max(2, int(0.005 * len(docs))), binary=True, max_features=20000)
     try:
         D = vec.fit_transform(docs)
@@ -104,14 +133,14 @@ def _contrastive_terms(docs: Sequence[str], labels: np.ndarray, k: int, top: int
     return out
 
 
-def _name(features: list[dict[str, Any]], terms: list[dict[str, Any]], taken: set[str]) -> str:
+def _name(features: list[dict[str, Any]], terms: list[dict[str, Any]], taken: set[str], general: str) -> str:
     labels: list[str] = []
     for f in features:
         if f["label"] not in labels:
             labels.append(f["label"])
     labels += [t["term"] for t in terms if t["term"] not in labels]
     if not labels:
-        labels = ["general audience"]
+        labels = [general]
     for n in (2, 3, 4):
         name = " · ".join(labels[:n])
         if name not in taken:
@@ -122,15 +151,16 @@ def _name(features: list[dict[str, Any]], terms: list[dict[str, Any]], taken: se
     return f"{' · '.join(labels[:2])} ({i})"
 
 
-def _sentence(f: dict[str, Any]) -> str:
+def _sentence(f: dict[str, Any], phrases: dict[str, str]) -> str:
     if f["kind"] == "flag":
-        return f"{f['label']} ({f['share']:.0%} vs {f['population_share']:.0%}, {f['lift']}x)"
-    return f"{f['label']} (mean {f['mean']:g} vs {f['population_mean']:g})"
+        return phrases["flag"].format(label=f["label"], share=f["share"], pop=f["population_share"], lift=f["lift"])
+    return phrases["number"].format(label=f["label"], mean=f["mean"], pop=f["population_mean"])
 
 
 def describe_segments(labels: np.ndarray, table: AttributeTable, documents: Sequence[str] | None = None,
-                      top: int = 8) -> list[SegmentDescription]:
-    """One description per label 0..k-1, in label order."""
+                      top: int = 8, wording: str = "en") -> list[SegmentDescription]:
+    """One description per label 0..k-1, in label order, worded in `wording` (en | es)."""
+    phrases = PHRASES[wording]
     k = int(labels.max()) + 1 if labels.size else 0
     n = len(labels)
     term_lists = _contrastive_terms(list(documents or []), labels, k, top)
@@ -139,20 +169,22 @@ def describe_segments(labels: np.ndarray, table: AttributeTable, documents: Sequ
     for c in range(k):
         member = labels == c
         size = int(member.sum())
-        feats = _feature_lifts(table, member)[:top]
+        feats = _feature_lifts(table, member, wording=wording)[:top]
         terms = term_lists[c]
         # a name wants two labels: weaker (but still over-represented) attributes come before loose words
-        naming = feats if len(feats) >= 2 else feats + [f for f in _feature_lifts(table, member, 1.1)
+        naming = feats if len(feats) >= 2 else feats + [f for f in _feature_lifts(table, member, 1.1, wording)
                                                         if f["attribute"] not in {g["attribute"] for g in feats}]
-        name = _name(naming, [t for t in terms if t["z"] >= 4.0], taken)
+        name = _name(naming, [t for t in terms if t["z"] >= 4.0], taken, phrases["general"])
         taken.add(name)
-        parts = [f"{size:,} profiles ({size / n:.1%} of all)."]
+        count, pct = f"{size:,}", f"{size / n:.1%}"
+        if wording == "es":  # 1.234 perfiles (12,3 %)
+            count, pct = count.replace(",", "."), pct.replace(".", ",")
+        parts = [phrases["size"].format(size=count, share=pct)]
         if feats:
-            parts.append("Compared with everyone, they stand out by: " + "; ".join(_sentence(f) for f in feats[:5])
-                         + ".")
+            parts.append(phrases["stand_out"] + "; ".join(_sentence(f, phrases) for f in feats[:5]) + ".")
         if terms:
-            parts.append("Words typical of their histories: " + ", ".join(t["term"] for t in terms[:6]) + ".")
+            parts.append(phrases["words"] + ", ".join(t["term"] for t in terms[:6]) + ".")
         if not feats and not terms:
-            parts.append("Nothing sets them apart from the population: a broad, average group.")
+            parts.append(phrases["average"])
         out.append(SegmentDescription(name, " ".join(parts), size, round(size / n, 4), feats, terms))
     return out

@@ -22,9 +22,9 @@ VERSIONS = ["0.7", "0.8.0", "0.8.1", "0.8.2", "0.9", "1.x"]
 
 @pytest.fixture(scope="session")
 def encoder():  # type: ignore[no-untyped-def]
-    from embeddings.encoder import Encoder
+    from embeddings.encoder import SentenceEncoder
 
-    return Encoder()
+    return SentenceEncoder()
 
 
 @pytest.fixture(scope="session")

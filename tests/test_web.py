@@ -169,3 +169,41 @@ def test_model_card_and_layout_at_390_px(browser: Any, site: dict[str, Any]) -> 
     load = page.evaluate("performance.getEntriesByType('navigation')[0].duration")
     print(f"page load {load:.0f} ms")
     page.close()
+
+
+def test_the_page_in_spanish_and_the_switch_is_remembered(browser: Any, site: dict[str, Any]) -> None:
+    context = browser.new_context(locale="es-ES", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(site["url"] + "/")
+    page.fill("#apikey", site["key"])
+    page.click("#keyform button")
+    assert page.evaluate("document.documentElement.lang") == "es"  # a first visit follows the browser
+    page.goto(site["url"] + "/#/search")
+    page.wait_for_selector("text=Buscar clientes")
+    page.fill("#q", "aficionados al cine de terror")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("article.card h3 a")
+    assert "eventos" in page.inner_text("#results") and "puntuación" in page.inner_text("#results")
+    shot(page, "search-es-1280")
+    page.locator("article.card h3 a").first.click()
+    page.wait_for_selector("text=Clientes similares")
+    assert "Historial (lo más reciente primero)" in page.inner_text("main")
+    page.goto(site["url"] + "/#/segments")
+    page.wait_for_selector("text=Descubrir segmentos")
+    page.locator("table a").first.click()
+    page.wait_for_selector("text=Regla en SQL")
+    assert "Qué lo distingue" in page.inner_text("main")
+    shot(page, "segment-es-1280")
+    page.goto(site["url"] + "/#/models")
+    page.locator("article.card h3 a").first.click()
+    page.wait_for_selector("text=Por segmento")
+    text = page.inner_text("main")
+    assert "Frente a referencias simples" in text and "Distribución de puntuaciones" in text
+    assert "," in page.inner_text("table[aria-label=histograma]")  # numbers in the Spanish locale: 0,12
+    shot(page, "model-es-1280")
+    page.select_option("#lang", "en")  # the switch: English now, and after a reload
+    page.wait_for_selector("text=By segment")
+    page.reload()
+    page.wait_for_selector("text=Score distribution")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    context.close()

@@ -167,7 +167,8 @@ class PredictionService:
             try:
                 model = await asyncio.to_thread(
                     train, log, goal, float(horizon), as_of, purchase_types=purchase, activity_types=activity,
-                    static=static, static_names=static_names, random_state=req.random_state)
+                    static=static, static_names=static_names, random_state=req.random_state,
+                    wording=self.dictionary.words.lang)  # the card speaks the deployment's language
             except InsufficientDataError as exc:
                 raise InsufficientData(str(exc)) from None
             version = await self.repo.next_version(goal.name)

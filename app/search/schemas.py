@@ -9,6 +9,8 @@ from pydantic import BaseModel, BeforeValidator, Field
 from app.sanitize import Request
 from app.search.filters import count_before_parsing
 
+SearchMode = Literal["dense", "hybrid", "sparse"]
+
 
 class SearchRequest(Request):
     query: str = Field(..., min_length=1, max_length=1000, description="What you are looking for, in words")
@@ -16,7 +18,9 @@ class SearchRequest(Request):
     offset: int = Field(0, ge=0, le=10_000)
     filters: Annotated[dict[str, Any] | list[str] | None, BeforeValidator(count_before_parsing)] = Field(
         None, description='{"traits.plan": "gold", "event_count": {"gte": 10}} or ["traits.plan=gold"]')
-    mode: Literal["dense", "hybrid", "sparse"] = "hybrid"
+    mode: SearchMode | None = Field(
+        None, description="default: the deployment language's (hybrid for en and es; dense for multi, where "
+                          "keyword matches across languages add noise: bench/multilingual_quality.py)")
 
 
 class SearchHit(BaseModel):

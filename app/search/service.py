@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,7 @@ from app.search.filters import parse_filters
 from app.search.schemas import (
     ProfileCard,
     SearchHit,
+    SearchMode,
     SearchRequest,
     SearchResponse,
     SimilarHit,
@@ -23,23 +26,32 @@ from embeddings.encoder import Encoder
 from embeddings.index import Hit, VectorIndex
 from embeddings.sparse import Bm25Encoder
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = {"the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers",
-         "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was",
-         "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much"}
+_WORD = re.compile(r"\w+")
+# words that say who is wanted ("people who love ...", "clientes a los que les gustan ...") rather than what:
+# every document would share them. Accents are stripped before the comparison.
+_FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su"])
 
 
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+def _fold(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
 
 
-def explain(document: str, query: str, n: int = 2) -> list[str]:
-    """The document lines that share most (prefix-stemmed) words with the query; the summary line otherwise."""
-    q = _stems(query)
+def content_words(query: str) -> str:
+    """The query without filler words, for matching it against document lines."""
+    return " ".join(w for w in _WORD.findall(query) if _fold(w) not in _FILLER)
+
+
+def explain(document: str, query_terms: set[int], terms: Callable[[str], set[int]], n: int = 2) -> list[str]:
+    """The document lines that share most terms with the query, where `terms` is the deployment's own BM25
+    analysis (Unicode-aware, stemmed and stop-worded per language: "comedias" meets "comedia", "información"
+    stays one word); the summary line when none shares any."""
     lines = [ln for ln in document.split("\n") if ln.strip()]
-    scored = sorted(((len(q & _stems(ln)), -i, ln) for i, ln in enumerate(lines)), reverse=True)
-    best = [ln for score, _, ln in scored if score > 0][:n]
-    return best or lines[:1]
+    if query_terms:
+        scored = sorted(((len(query_terms & terms(ln)), -i, ln) for i, ln in enumerate(lines)), reverse=True)
+        best = [ln for score, _, ln in scored if score > 0][:n]
+        if best:
+            return best
+    return lines[:1]
 
 
 def _summary(payload: dict[str, Any]) -> str:
@@ -49,8 +61,9 @@ def _summary(payload: dict[str, Any]) -> str:
 
 class SearchService:
     def __init__(self, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex, state: SyncState,
-                 *, max_limit: int = 100, reference_size: int = 1000) -> None:
+                 *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid") -> None:
         self.encoder = encoder
+        self.default_mode = default_mode
         self.sparse = sparse
         self.index = index
         self.state = state
@@ -65,20 +78,25 @@ class SearchService:
         if req.limit > self.max_limit:
             raise InvalidRequestError(f"limit is at most {self.max_limit}")
         conditions = parse_filters(req.filters)
-        dense = await asyncio.to_thread(self.encoder.encode_query, query) if req.mode != "sparse" else None
-        sparse = self.sparse.query(query) if req.mode != "dense" else None
-        if req.mode == "sparse" and (sparse is None or not sparse.indices):
-            return SearchResponse(query=query, mode=req.mode, results=[])
-        mode = "dense" if req.mode == "hybrid" and (sparse is None or not sparse.indices) else req.mode
+        requested: SearchMode = req.mode or self.default_mode
+        dense = await asyncio.to_thread(self.encoder.encode_query, query) if requested != "sparse" else None
+        sparse = self.sparse.query(query) if requested != "dense" else None
+        if requested == "sparse" and (sparse is None or not sparse.indices):
+            return SearchResponse(query=query, mode=requested, results=[])
+        mode = "dense" if requested == "hybrid" and (sparse is None or not sparse.indices) else requested
         hits = await asyncio.to_thread(self.index.search, dense=dense, sparse=sparse, filters=conditions,
                                        limit=req.limit, offset=req.offset, mode=mode)
-        return SearchResponse(query=query, mode=mode, results=[self._hit(h, query) for h in hits])
+        wanted = self._terms(content_words(query), query=True)
+        return SearchResponse(query=query, mode=mode, results=[self._hit(h, wanted) for h in hits])
 
-    @staticmethod
-    def _hit(h: Hit, query: str) -> SearchHit:
+    def _terms(self, text: str, query: bool = False) -> set[int]:
+        vector = self.sparse.query(text) if query else self.sparse.document(text)
+        return set(vector.indices)
+
+    def _hit(self, h: Hit, wanted: set[int]) -> SearchHit:
         p = h.payload
         return SearchHit(profile_id=p.get("profile_id", ""), score=round(h.score, 6),
-                         why=explain(str(p.get("document") or ""), query), summary=_summary(p),
+                         why=explain(str(p.get("document") or ""), wanted, self._terms), summary=_summary(p),
                          traits=p.get("traits") or {}, segments=p.get("segments") or [],
                          event_count=int(p.get("event_count") or 0), last_seen=p.get("last_seen"))
 

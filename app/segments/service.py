@@ -69,7 +69,8 @@ def _new_id(seed: str) -> str:
 
 class SegmentService:
     def __init__(self, index: VectorIndex, encoder: Encoder, repo: SegmentRepository, enqueue: Enqueue,
-                 *, min_jaccard: float = 0.5) -> None:
+                 *, min_jaccard: float = 0.5, wording: str = "en") -> None:
+        self.wording = wording  # names and descriptions of discovered segments: en | es
         self.index = index
         self.encoder = encoder
         self.repo = repo
@@ -109,7 +110,7 @@ class SegmentService:
                 found = await asyncio.to_thread(
                     discover, pop.vectors, pop.records, [str(r.get("document") or "") for r in pop.records],
                     n_clusters=req.n_clusters, k_min=req.k_min, k_max=req.k_max, vector_weight=req.vector_weight,
-                    behaviour_weight=req.behaviour_weight, random_state=req.random_state)
+                    behaviour_weight=req.behaviour_weight, random_state=req.random_state, wording=self.wording)
             except ValueError as exc:  # the library's own refusals (too few distinct profiles for k, ...)
                 raise InvalidRequestError(f"cannot discover segments: {exc}") from None
             run = await self.repo.next_run_version()

@@ -67,7 +67,8 @@ class SyncService:
                   allow_mass_delete: bool = False) -> SyncResult:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
-        model_key = self.encoder.model_id
+        # the vector space: the dense model and the BM25 analysers (either changing re-embeds everything)
+        model_key = f"{self.encoder.model_id}|bm25:{'+'.join(self.sparse.languages)}"
         if await self.state.get_meta("model_id") not in (None, model_key):
             log.warning("embedding model changed: re-embedding every profile")
             await self.state.reset()

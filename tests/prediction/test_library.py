@@ -118,3 +118,16 @@ def test_spend_blend_follows_validation_not_the_holdout() -> None:
     # the forecast column is noise, the truth is a function of feature 0: trust boosting
     X3 = np.column_stack([X[:, 0], X[:, 1], np.abs(noise) * 50])
     assert _choose_blend(X3, np.abs(X[:, 0] * 10), 2, 0) == 1.0
+
+
+def test_a_spanish_card_keeps_its_numbers_and_translates_its_sentences() -> None:
+    log = synthetic()
+    en = train(log, Goal.parse("purchase"), 60, purchase_types=["purchase-order"], random_state=0)
+    es = train(log, Goal.parse("purchase"), 60, purchase_types=["purchase-order"], random_state=0, wording="es")
+    assert es.card["holdout"] == en.card["holdout"] and es.card["drivers"] == en.card["drivers"]
+    band = en.card["quality"].split(":")[0]
+    assert es.card["quality"].split(":")[0] == {"strong": "fuerte", "good": "bueno", "fair": "aceptable",
+                                                "weak": "débil"}.get(band, band)
+    assert "clientes" in es.card["quality"] or "azar" in es.card["quality"]
+    assert es.card["excluded"].startswith("vectores de perfil") and es.card["language"] == "es"
+    assert all("snapshot" not in n for n in es.card["notes"])

@@ -184,3 +184,24 @@ async def test_rule_sql_quotes_hostile_trait_keys_and_values(pg_url: str, tmp_pa
         assert await db.pool.fetchval("SELECT count(*) FROM profile_ai.models") == 0  # the table is still there
     finally:
         await db.close()
+
+
+def test_spanish_names_and_descriptions_from_spanish_data() -> None:
+    records, vectors, gold = records_with_groups()
+    for r, g in zip(records, gold, strict=True):  # a Spanish company's data: Spanish values and words
+        r["traits"]["plan"] = "oro" if g else "básico"
+        r["top"] = {"categoría": ["Electrónica"] if g else ["Libros"]}
+    docs = ["compró electrónica portátiles y auriculares" if g else "leyó libros y novelas" for g in gold]
+    found = discover(vectors, records, docs, n_clusters=2, random_state=0, wording="es")
+    d = found.descriptions[int(np.bincount(found.labels[gold]).argmax())]
+    assert "oro" in d.name or "Electrónica" in d.name
+    assert d.description.startswith(f"{int(gold.sum())} perfiles (") and "del total" in d.description
+    assert "Frente a todos, destacan por: " in d.description and " frente a " in d.description
+    assert "eventos purchase-order" in {f["label"] for f in d.features}
+    assert any(f["label"] == "usuarios intensivos" for f in d.features)  # event_count above the mean
+    terms = {t["term"] for t in d.terms}
+    assert terms & {"electrónica", "portátiles", "auriculares"} and not terms & {"y", "compró"}  # no stop words
+    featureless = describe_segments(np.array([0] * 20 + [1] * 20),
+                                    attribute_table([{"profile_id": f"p{i}"} for i in range(40)]), None, wording="es")
+    assert all("Nada los distingue" in x.description for x in featureless)
+    assert featureless[0].name.startswith("público general")

@@ -1,5 +1,248 @@
 // profile-ai web page: hash-routed views over the /v1 API. No framework, no CDN: this file is all of it.
 "use strict";
+// Every label in English and Spanish; the language is a switch in the header, remembered in this browser (a
+// first visit follows the browser's language). Numbers and dates are formatted for it (Intl).
+const TEXT = {
+ "en": {
+  "apart": "What sets it apart",
+  "apikey": "API key",
+  "apikey.placeholder": "pai_… (not needed in the demo)",
+  "as_of": "as of",
+  "baselines": "Against simple baselines (holdout)",
+  "build": "Build a segment",
+  "by_segment": "By segment",
+  "cancel": "Cancel",
+  "capped": "capped",
+  "confirm": "Confirm",
+  "customer": "Customer",
+  "customers": "customers",
+  "data": "data",
+  "days": "days",
+  "delivered": "delivered to Tracardi",
+  "desc.example": "customers who complain about delivery",
+  "discover": "Discover segments",
+  "discover.hint": "clusters every customer; kept segments keep their id and name",
+  "discovering": "Discovering…",
+  "distribution": "Score distribution",
+  "drivers": "What drives it",
+  "evaluated_at": "evaluated on the snapshot at",
+  "events": "events",
+  "everyone": "everyone",
+  "feature": "feature",
+  "filters.optional": "Filters (optional, comma-separated)",
+  "goal": "goal",
+  "histogram": "histogram",
+  "history": "History (newest first)",
+  "horizon": "Horizon",
+  "how_many": "How many lookalikes (customers not in the segment, most similar first)?",
+  "in_segment": "in segment",
+  "in_words": "Who they are, in words",
+  "kind": "kind",
+  "language": "Language",
+  "last_seen": "last seen",
+  "lift": "lift",
+  "loading": "Loading…",
+  "lookalikes": "Lookalikes",
+  "map": "Map",
+  "map.label": "2-D map of profiles coloured by segment",
+  "map.none": "No profiles to map.",
+  "mean": "mean",
+  "members": "Members (closest to the centre first)",
+  "members_n": "members",
+  "members_scored": "members scored",
+  "merged": "was merged into this profile.",
+  "model": "model",
+  "models.none": "No models yet:",
+  "name": "Name",
+  "name.example": "Delivery complainers",
+  "nav.models": "Predictions",
+  "nav.search": "Search",
+  "nav.segments": "Segments",
+  "no_contact": "Contact details and identifiers are never shown.",
+  "no_events": "no events",
+  "none": "none",
+  "none_yet": "none yet",
+  "not_expressible": "not expressible",
+  "percentile": "percentile",
+  "positives": "positives",
+  "precision": "precision",
+  "predictions": "Predictions",
+  "preview": "Preview size",
+  "prob_value": "probability / value",
+  "profiles": "profiles",
+  "publish": "Publish",
+  "published": "Published",
+  "queued": "write-backs queued",
+  "recall": "recall",
+  "rule_sql": "Rule as SQL",
+  "rule_tql": "Rule as Tracardi TQL",
+  "save": "Save segment",
+  "score": "score",
+  "scored": "scored",
+  "search.example": "e.g. horror movie fans",
+  "search.filters": "Filters (KEY=VALUE, comma-separated)",
+  "search.go": "Search",
+  "search.none": "No customers match.",
+  "search.searching": "Searching…",
+  "search.title": "Search customers",
+  "search.who": "Who are you looking for?",
+  "segment": "segment",
+  "segments": "Segments",
+  "segments.none": "No segments yet: discover them.",
+  "share": "share",
+  "similar": "Similar customers",
+  "similarity": "similarity",
+  "size": "size",
+  "skip": "Skip to content",
+  "stability": "stability",
+  "status": "status",
+  "summary": "Summary",
+  "this_model": "this model",
+  "threshold": "Similarity threshold",
+  "tier": "tier",
+  "tier.rest": "rest",
+  "tier.top 1%": "top 1%",
+  "tier.top 10%": "top 10%",
+  "tier.top 50%": "top 50%",
+  "tiers": "Tiers",
+  "top10_share": "share in top 10%",
+  "traits": "Traits",
+  "use": "Use",
+  "verdict.": "",
+  "verdict.insufficient": "insufficient",
+  "verdict.sufficient": "sufficient",
+  "verdict.thin": "thin",
+  "why": "why",
+  "will_write": "This will write:"
+ },
+ "es": {
+  "apart": "Qué lo distingue",
+  "apikey": "Clave de API",
+  "apikey.placeholder": "pai_… (no hace falta en la demo)",
+  "as_of": "a fecha de",
+  "baselines": "Frente a referencias simples (validación)",
+  "build": "Crear un segmento",
+  "by_segment": "Por segmento",
+  "cancel": "Cancelar",
+  "capped": "limitado",
+  "confirm": "Confirmar",
+  "customer": "Cliente",
+  "customers": "clientes",
+  "data": "datos",
+  "days": "días",
+  "delivered": "entregadas a Tracardi",
+  "desc.example": "clientes que se quejan de la entrega",
+  "discover": "Descubrir segmentos",
+  "discover.hint": "agrupa a todos los clientes; los segmentos que se mantienen conservan su id y su nombre",
+  "discovering": "Descubriendo…",
+  "distribution": "Distribución de puntuaciones",
+  "drivers": "Qué lo impulsa",
+  "evaluated_at": "evaluado en la instantánea del",
+  "events": "eventos",
+  "everyone": "todos",
+  "feature": "rasgo",
+  "filters.optional": "Filtros (opcional, separados por comas)",
+  "goal": "objetivo",
+  "histogram": "histograma",
+  "history": "Historial (lo más reciente primero)",
+  "horizon": "Horizonte",
+  "how_many": "¿Cuántos similares (clientes fuera del segmento, los más parecidos primero)?",
+  "in_segment": "en el segmento",
+  "in_words": "Quiénes son, en palabras",
+  "kind": "tipo",
+  "language": "Idioma",
+  "last_seen": "visto por última vez",
+  "lift": "lift",
+  "loading": "Cargando…",
+  "lookalikes": "Similares",
+  "map": "Mapa",
+  "map.label": "Mapa 2-D de perfiles coloreados por segmento",
+  "map.none": "No hay perfiles que mostrar en el mapa.",
+  "mean": "media",
+  "members": "Miembros (los más cercanos al centro primero)",
+  "members_n": "miembros",
+  "members_scored": "miembros puntuados",
+  "merged": "se fusionó con este perfil.",
+  "model": "modelo",
+  "models.none": "Aún no hay modelos:",
+  "name": "Nombre",
+  "name.example": "Quejas por la entrega",
+  "nav.models": "Predicciones",
+  "nav.search": "Buscar",
+  "nav.segments": "Segmentos",
+  "no_contact": "Los datos de contacto y los identificadores nunca se muestran.",
+  "no_events": "sin eventos",
+  "none": "ninguno",
+  "none_yet": "todavía ninguna",
+  "not_expressible": "no expresable",
+  "percentile": "percentil",
+  "positives": "positivos",
+  "precision": "precisión",
+  "predictions": "Predicciones",
+  "preview": "Ver tamaño",
+  "prob_value": "probabilidad / valor",
+  "profiles": "perfiles",
+  "publish": "Publicar",
+  "published": "Publicado",
+  "queued": "escrituras en cola",
+  "recall": "exhaustividad",
+  "rule_sql": "Regla en SQL",
+  "rule_tql": "Regla en TQL de Tracardi",
+  "save": "Guardar segmento",
+  "score": "puntuación",
+  "scored": "puntuados",
+  "search.example": "p. ej. aficionados al cine de terror",
+  "search.filters": "Filtros (CLAVE=VALOR, separados por comas)",
+  "search.go": "Buscar",
+  "search.none": "Ningún cliente coincide.",
+  "search.searching": "Buscando…",
+  "search.title": "Buscar clientes",
+  "search.who": "¿A quién busca?",
+  "segment": "segmento",
+  "segments": "Segmentos",
+  "segments.none": "Aún no hay segmentos: descúbralos.",
+  "share": "proporción",
+  "similar": "Clientes similares",
+  "similarity": "similitud",
+  "size": "tamaño",
+  "skip": "Ir al contenido",
+  "stability": "estabilidad",
+  "status": "estado",
+  "summary": "Resumen",
+  "this_model": "este modelo",
+  "threshold": "Umbral de similitud",
+  "tier": "nivel",
+  "tier.rest": "resto",
+  "tier.top 1%": "1% superior",
+  "tier.top 10%": "10% superior",
+  "tier.top 50%": "50% superior",
+  "tiers": "Niveles",
+  "top10_share": "proporción en el 10% superior",
+  "traits": "Rasgos",
+  "use": "Usar",
+  "verdict.": "",
+  "verdict.insufficient": "insuficientes",
+  "verdict.sufficient": "suficientes",
+  "verdict.thin": "escasos",
+  "why": "por qué",
+  "will_write": "Se escribirá:"
+ }
+};
+const LANGS = Object.keys(TEXT);
+let lang = localStorage.getItem("profileAiLang") || ((navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en");
+if (!LANGS.includes(lang)) lang = "en";
+const t = (k) => TEXT[lang][k] ?? TEXT.en[k] ?? k;
+const locale = () => (lang === "es" ? "es-ES" : "en-GB");
+const int = (x) => (x == null ? "?" : Number(x).toLocaleString(locale()));
+const date = (iso) => (iso ? new Date(iso).toLocaleDateString(locale(), { year: "numeric", month: "short", day: "numeric" }) : "");
+const dateTime = (iso) => (iso ? new Date(iso).toLocaleString(locale(), { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "");
+function applyStaticText() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
+  document.querySelectorAll("[data-t-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.tPlaceholder); });
+  const pick = document.getElementById("lang");
+  if (pick) pick.value = lang;
+}
 const $main = document.getElementById("main");
 const COLORS = ["#2452c4", "#d9480f", "#2b8a3e", "#9c36b5", "#c2255c", "#0b7285", "#e67700", "#5c940d",
                 "#364fc7", "#862e9c"];
@@ -23,8 +266,8 @@ async function api(method, path, body) {
 
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;",
   '"': "&quot;", "'": "&#39;" })[c]);
-const pct = (x) => (x == null ? "" : (100 * x).toFixed(1) + "%");
-const num = (x, d = 3) => (x == null ? "–" : Number(x).toFixed(d));
+const pct = (x) => (x == null ? "" : Number(x).toLocaleString(locale(), { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }));
+const num = (x, d = 3) => (x == null ? "–" : Number(x).toLocaleString(locale(), { minimumFractionDigits: d, maximumFractionDigits: d }));
 function html(s) { $main.innerHTML = s; }
 function fail(e) { html(`<div class="error" role="alert">${esc(e.message)}</div>`); }
 function flat(obj, prefix = "") {
@@ -40,13 +283,13 @@ async function viewSearch(params) {
   setNav("search");
   const q = params.get("q") || "";
   const f = params.get("f") || "";
-  html(`<h1>Search customers</h1>
+  html(`<h1>${t("search.title")}</h1>
     <form id="sf" class="row" role="search">
-      <label class="grow"><span class="muted small">Who are you looking for?</span><br>
-        <input id="q" class="grow" style="width:100%" value="${esc(q)}" placeholder="e.g. horror movie fans" autofocus></label>
-      <label><span class="muted small">Filters (KEY=VALUE, comma-separated)</span><br>
+      <label class="grow"><span class="muted small">${t("search.who")}</span><br>
+        <input id="q" class="grow" style="width:100%" value="${esc(q)}" placeholder="${t("search.example")}" autofocus></label>
+      <label><span class="muted small">${t("search.filters")}</span><br>
         <input id="f" value="${esc(f)}" placeholder="age<=30, data.pii.gender=female"></label>
-      <button class="primary" type="submit">Search</button>
+      <button class="primary" type="submit">${t("search.go")}</button>
     </form><div id="results"></div>`);
   document.getElementById("sf").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -55,24 +298,24 @@ async function viewSearch(params) {
   });
   if (!q) return;
   const out = document.getElementById("results");
-  out.innerHTML = `<p class="muted">Searching…</p>`;
+  out.innerHTML = `<p class="muted">${t("search.searching")}</p>`;
   try {
     const filters = f.split(",").map((s) => s.trim()).filter(Boolean);
     const res = await api("POST", "/v1/search", { query: q, limit: 12, filters: filters.length ? filters : null });
-    if (!res.results.length) { out.innerHTML = `<p class="muted">No customers match.</p>`; return; }
+    if (!res.results.length) { out.innerHTML = `<p class="muted">${t("search.none")}</p>`; return; }
     out.innerHTML = `<div class="cards">${res.results.map((h) => `
       <article class="card" data-profile="${esc(h.profile_id)}">
         <h3><a href="#/customer/${encodeURIComponent(h.profile_id)}">${esc(h.summary || h.profile_id)}</a></h3>
-        <div class="small muted">score ${num(h.score)} · ${h.event_count} events · last seen ${esc((h.last_seen || "").slice(0, 10))}</div>
+        <div class="small muted">${t("score")} ${num(h.score)} · ${int(h.event_count)} ${t("events")} · ${t("last_seen")} ${date(h.last_seen)}</div>
         <div class="small" data-ai></div>
         <ul class="small">${(h.why || []).map((w) => `<li>${esc(w)}</li>`).join("")}</ul>
       </article>`).join("")}</div>`;
     // segments and predictions of each hit, filled in as they arrive
     for (const card of out.querySelectorAll("[data-profile]")) {
-      api("GET", `/v1/profiles/${encodeURIComponent(card.dataset.profile)}/timeline?limit=1`).then((t) => {
+      api("GET", `/v1/profiles/${encodeURIComponent(card.dataset.profile)}/timeline?limit=1`).then((tl) => {
         card.querySelector("[data-ai]").innerHTML =
-          t.segments.map((s) => `<span class="badge">${esc(s.name)}</span>`).join("") +
-          t.predictions.map((p) => `<span class="badge tier">${esc(p.goal)}: ${esc(p.tier)}</span>`).join("");
+          tl.segments.map((s) => `<span class="badge">${esc(s.name)}</span>`).join("") +
+          tl.predictions.map((p) => `<span class="badge tier">${esc(p.goal)}: ${esc(p.tier)}</span>`).join("");
       }).catch(() => {});
     }
   } catch (e) { out.innerHTML = `<div class="error" role="alert">${esc(e.message)}</div>`; }
@@ -81,68 +324,68 @@ async function viewSearch(params) {
 // ---- customer card
 async function viewCustomer(id) {
   setNav("search");
-  html(`<p class="muted">Loading customer…</p>`);
+  html(`<p class="muted">${t("loading")}</p>`);
   try {
-    const [card, t, sim] = await Promise.all([
+    const [card, tl, sim] = await Promise.all([
       api("GET", `/v1/profiles/${encodeURIComponent(id)}`),
       api("GET", `/v1/profiles/${encodeURIComponent(id)}/timeline?limit=40`),
       api("GET", `/v1/profiles/${encodeURIComponent(id)}/similar?limit=6`)]);
     const facts = [...flat(card.traits, "traits."), ...flat(card.data, "data.")];
-    html(`<h1>Customer <code>${esc(card.profile_id)}</code></h1>
-      ${card.merged_from ? `<p class="muted">${esc(card.merged_from)} was merged into this profile.</p>` : ""}
+    html(`<h1>${t("customer")} <code>${esc(card.profile_id)}</code></h1>
+      ${card.merged_from ? `<p class="muted">${esc(card.merged_from)} ${t("merged")}</p>` : ""}
       <div class="two">
-        <section><h2>Summary</h2><pre>${esc(card.document)}</pre>
-          <h2>Traits</h2><table><tbody>${facts.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") || `<tr><td class="muted">none</td></tr>`}</tbody></table>
-          <p class="small muted">Contact details and identifiers are never shown.</p></section>
-        <section><h2>Segments</h2><div>${t.segments.map((s) => `<a class="badge" href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a>`).join("") || `<span class="muted">none</span>`}</div>
-          <h2>Predictions</h2><table><thead><tr><th>goal</th><th>probability / value</th><th>percentile</th><th>tier</th><th>why</th></tr></thead><tbody>
-          ${t.predictions.map((p) => `<tr><td>${esc(p.goal)}</td><td>${num(p.probability ?? p.value)}</td><td>${num(p.percentile, 1)}</td><td>${esc(p.tier)}</td>
-            <td class="small">${(p.drivers || []).map((d) => `${esc(d.feature)} ${d.effect > 0 ? "↑" : "↓"}`).join(", ")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">none yet</td></tr>`}
+        <section><h2>${t("summary")}</h2><pre>${esc(card.document)}</pre>
+          <h2>${t("traits")}</h2><table><tbody>${facts.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") || `<tr><td class="muted">${t("none")}</td></tr>`}</tbody></table>
+          <p class="small muted">${t("no_contact")}</p></section>
+        <section><h2>${t("segments")}</h2><div>${tl.segments.map((s) => `<a class="badge" href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a>`).join("") || `<span class="muted">${t("none")}</span>`}</div>
+          <h2>${t("predictions")}</h2><table><thead><tr><th>${t("goal")}</th><th>${t("prob_value")}</th><th>${t("percentile")}</th><th>${t("tier")}</th><th>${t("why")}</th></tr></thead><tbody>
+          ${tl.predictions.map((p) => `<tr><td>${esc(p.goal)}</td><td>${num(p.probability ?? p.value)}</td><td>${num(p.percentile, 1)}</td><td>${esc(p.tier)}</td>
+            <td class="small">${(p.drivers || []).map((d) => `${esc(d.feature)} ${d.effect > 0 ? "↑" : "↓"}`).join(", ")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">${t("none_yet")}</td></tr>`}
           </tbody></table>
-          <h2>History (newest first)</h2><ol class="timeline small">${t.events.map((e) => `<li><time>${esc(e.time.slice(0, 16).replace("T", " "))}</time> ${esc(e.type)} ${esc(Object.values(e.properties || {}).filter((v) => typeof v !== "object").slice(0, 3).join(" · "))}</li>`).join("") || `<li class="muted">no events</li>`}</ol>
+          <h2>${t("history")}</h2><ol class="timeline small">${tl.events.map((e) => `<li><time>${dateTime(e.time)}</time> ${esc(e.type)} ${esc(Object.values(e.properties || {}).filter((v) => typeof v !== "object").slice(0, 3).join(" · "))}</li>`).join("") || `<li class="muted">${t("no_events")}</li>`}</ol>
         </section></div>
-      <h2>Similar customers</h2><div class="cards">${sim.results.map((s) => `<article class="card"><h3><a href="#/customer/${encodeURIComponent(s.profile_id)}">${esc(s.summary || s.profile_id)}</a></h3>
-        <div class="small muted">similarity ${num(s.similarity)} · percentile ${num(s.percentile, 1)}</div></article>`).join("")}</div>`);
+      <h2>${t("similar")}</h2><div class="cards">${sim.results.map((s) => `<article class="card"><h3><a href="#/customer/${encodeURIComponent(s.profile_id)}">${esc(s.summary || s.profile_id)}</a></h3>
+        <div class="small muted">${t("similarity")} ${num(s.similarity)} · ${t("percentile")} ${num(s.percentile, 1)}</div></article>`).join("")}</div>`);
   } catch (e) { fail(e); }
 }
 
 // ---- segments
 function mapSvg(points, segs) {
-  if (!points.length) return `<p class="muted">No profiles to map.</p>`;
+  if (!points.length) return `<p class="muted">${t("map.none")}</p>`;
   const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   const color = Object.fromEntries(segs.map((s, i) => [s.segment_id, COLORS[i % COLORS.length]]));
   const dots = points.map((p) => `<circle cx="${(10 + 580 * (p.x - x0) / ((x1 - x0) || 1)).toFixed(1)}" cy="${(10 + 380 * (p.y - y0) / ((y1 - y0) || 1)).toFixed(1)}" r="2.4" fill="${color[p.segment_id] || "#adb5bd"}" fill-opacity=".75"/>`).join("");
-  return `<svg class="map" viewBox="0 0 600 400" role="img" aria-label="2-D map of profiles coloured by segment">${dots}</svg>
+  return `<svg class="map" viewBox="0 0 600 400" role="img" aria-label="${t("map.label")}">${dots}</svg>
     <div class="legend">${segs.map((s) => `<span><i style="background:${color[s.segment_id]}"></i>${esc(s.name)}</span>`).join("")}</div>`;
 }
 
 async function viewSegments() {
   setNav("segments");
-  html(`<p class="muted">Loading segments…</p>`);
+  html(`<p class="muted">${t("loading")}</p>`);
   try {
     const [list, map] = await Promise.all([api("GET", "/v1/segments"), api("GET", "/v1/segments/map?sample=2000")]);
     const segs = list.segments;
-    html(`<h1>Segments</h1>
-      <div class="row"><button id="discover" class="primary">Discover segments</button>
-        <span class="muted small">clusters every customer; kept segments keep their id and name</span></div>
-      ${segs.length ? `<div class="scroll"><table><thead><tr><th>segment</th><th>kind</th><th>status</th><th>size</th><th>share</th><th>stability</th><th>what sets it apart</th></tr></thead><tbody>
+    html(`<h1>${t("segments")}</h1>
+      <div class="row"><button id="discover" class="primary">${t("discover")}</button>
+        <span class="muted small">${t("discover.hint")}</span></div>
+      ${segs.length ? `<div class="scroll"><table><thead><tr><th>${t("segment")}</th><th>${t("kind")}</th><th>${t("status")}</th><th>${t("size")}</th><th>${t("share")}</th><th>${t("stability")}</th><th>${t("apart")}</th></tr></thead><tbody>
       ${segs.map((s) => `<tr><td><a href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a><div class="small muted">${esc(s.description.slice(0, 160))}</div></td>
         <td>${esc(s.kind)}</td><td>${esc(s.status)}</td><td>${s.size}</td><td>${pct(s.share)}</td><td>${num(s.stability, 2)}</td>
         <td class="small">${(s.features || []).slice(0, 4).map((f) => `${esc(f.label)} <span class="muted">${f.lift ?? ""}x</span>`).join("<br>")}</td></tr>`).join("")}
-      </tbody></table></div>` : `<p class="muted">No segments yet: discover them.</p>`}
-      <h2>Map</h2>${mapSvg(map.points, map.segments)}
-      <h2>Build a segment</h2>
+      </tbody></table></div>` : `<p class="muted">${t("segments.none")}</p>`}
+      <h2>${t("map")}</h2>${mapSvg(map.points, map.segments)}
+      <h2>${t("build")}</h2>
       <form id="descform" class="card">
-        <div class="row"><label class="grow">Name<br><input id="dname" style="width:100%" required placeholder="Delivery complainers"></label>
-          <label>Similarity threshold<br><input id="dthr" type="number" step="0.05" min="-1" max="1" value="0.45"></label></div>
-        <label>Who they are, in words<br><textarea id="ddesc" rows="2" style="width:100%" required placeholder="customers who complain about delivery"></textarea></label>
-        <label>Filters (optional, comma-separated)<br><input id="dfil" style="width:100%" placeholder="event_count>=10"></label>
-        <div class="row" style="margin-top:.5rem"><button type="button" id="dpreview">Preview size</button>
-          <button type="submit" class="primary">Save segment</button><span id="dout" class="small" aria-live="polite"></span></div>
+        <div class="row"><label class="grow">${t("name")}<br><input id="dname" style="width:100%" required placeholder="${t("name.example")}"></label>
+          <label>${t("threshold")}<br><input id="dthr" type="number" step="0.05" min="-1" max="1" value="0.45"></label></div>
+        <label>${t("in_words")}<br><textarea id="ddesc" rows="2" style="width:100%" required placeholder="${t("desc.example")}"></textarea></label>
+        <label>${t("filters.optional")}<br><input id="dfil" style="width:100%" placeholder="event_count>=10"></label>
+        <div class="row" style="margin-top:.5rem"><button type="button" id="dpreview">${t("preview")}</button>
+          <button type="submit" class="primary">${t("save")}</button><span id="dout" class="small" aria-live="polite"></span></div>
       </form>`);
     document.getElementById("discover").addEventListener("click", async (e) => {
-      e.target.disabled = true; e.target.textContent = "Discovering…";
+      e.target.disabled = true; e.target.textContent = t("discovering");
       try { await api("POST", "/v1/segments/discover", {}); viewSegments(); } catch (err) { fail(err); }
     });
     const body = () => {
@@ -153,7 +396,7 @@ async function viewSegments() {
     document.getElementById("dpreview").addEventListener("click", async () => {
       const out = document.getElementById("dout");
       try { const p = await api("POST", "/v1/segments/preview", body());
-        out.innerHTML = `<strong data-preview-size="${p.size}">${p.size} customers</strong> (${pct(p.share)})${p.capped ? " – capped" : ""}`;
+        out.innerHTML = `<strong data-preview-size="${p.size}">${int(p.size)} ${t("customers")}</strong> (${pct(p.share)})${p.capped ? " – " + t("capped") : ""}`;
       } catch (err) { out.innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
     });
     document.getElementById("descform").addEventListener("submit", async (e) => {
@@ -166,41 +409,41 @@ async function viewSegments() {
 
 async function viewSegment(id) {
   setNav("segments");
-  html(`<p class="muted">Loading segment…</p>`);
+  html(`<p class="muted">${t("loading")}</p>`);
   try {
     const [s, m] = await Promise.all([api("GET", `/v1/segments/${encodeURIComponent(id)}`),
                                       api("GET", `/v1/segments/${encodeURIComponent(id)}/members?limit=50`)]);
-    const rule = (kind) => { const r = (s.rules || {})[kind]; if (!r) return `<p class="muted">none</p>`;
-      return r[kind] ? `<p class="small">precision ${num(r.precision, 2)} · recall ${num(r.recall, 2)}</p><pre>${esc(r[kind])}</pre>`
-                     : `<p class="small muted">${esc(r.note || "not expressible")}</p>`; };
+    const rule = (kind) => { const r = (s.rules || {})[kind]; if (!r) return `<p class="muted">${t("none")}</p>`;
+      return r[kind] ? `<p class="small">${t("precision")} ${num(r.precision, 2)} · ${t("recall")} ${num(r.recall, 2)}</p><pre>${esc(r[kind])}</pre>`
+                     : `<p class="small muted">${esc(r.note || t("not_expressible"))}</p>`; };
     html(`<h1>${esc(s.name)}</h1>
-      <p><span class="badge">${esc(s.kind)}</span><span class="badge">${esc(s.status)}</span> ${s.size} customers ${s.share != null ? "(" + pct(s.share) + ")" : ""}
-        ${s.stability != null ? ` · stability ${num(s.stability, 2)}` : ""}</p>
+      <p><span class="badge">${esc(s.kind)}</span><span class="badge">${esc(s.status)}</span> ${int(s.size)} ${t("customers")} ${s.share != null ? "(" + pct(s.share) + ")" : ""}
+        ${s.stability != null ? ` · ${t("stability")} ${num(s.stability, 2)}` : ""}</p>
       <p>${esc(s.description)}</p>
-      <div class="row"><button id="publish" class="primary">Publish…</button>
-        <button id="lookalike">Lookalikes…</button><span id="pout" class="small" aria-live="polite"></span></div>
-      <div class="two"><section><h2>What sets it apart</h2><table><thead><tr><th>feature</th><th>in segment</th><th>everyone</th><th>lift</th></tr></thead><tbody>
+      <div class="row"><button id="publish" class="primary">${t("publish")}…</button>
+        <button id="lookalike">${t("lookalikes")}…</button><span id="pout" class="small" aria-live="polite"></span></div>
+      <div class="two"><section><h2>${t("apart")}</h2><table><thead><tr><th>${t("feature")}</th><th>${t("in_segment")}</th><th>${t("everyone")}</th><th>${t("lift")}</th></tr></thead><tbody>
         ${(s.features || []).map((f) => `<tr><td>${esc(f.label)}</td><td>${f.kind === "flag" ? pct(f.share) : num(f.mean, 2)}</td><td>${f.kind === "flag" ? pct(f.population_share) : num(f.population_mean, 2)}</td><td>${f.lift ?? ""}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">–</td></tr>`}
         </tbody></table>
-        <h2>Rule as SQL</h2>${rule("sql")}<h2>Rule as Tracardi TQL</h2>${rule("tql")}</section>
-      <section><h2>Members (closest to the centre first)</h2><ol class="small">${m.members.map((x) => `<li><a href="#/customer/${encodeURIComponent(x.profile_id)}">${esc(x.profile_id)}</a></li>`).join("")}</ol></section></div>`);
+        <h2>${t("rule_sql")}</h2>${rule("sql")}<h2>${t("rule_tql")}</h2>${rule("tql")}</section>
+      <section><h2>${t("members")}</h2><ol class="small">${m.members.map((x) => `<li><a href="#/customer/${encodeURIComponent(x.profile_id)}">${esc(x.profile_id)}</a></li>`).join("")}</ol></section></div>`);
     document.getElementById("publish").addEventListener("click", async () => {
       try {
         const p = await api("GET", `/v1/segments/${encodeURIComponent(id)}/publish-preview`);
-        document.getElementById("confirm-title").textContent = `Publish “${p.name}”?`;
-        document.getElementById("confirm-body").innerHTML = `<p>This will write:</p><ul>${p.writes.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>`;
+        document.getElementById("confirm-title").textContent = `${t("publish")} “${p.name}”?`;
+        document.getElementById("confirm-body").innerHTML = `<p>${t("will_write")}</p><ul>${p.writes.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>`;
         const dlg = document.getElementById("confirm");
         dlg.returnValue = "";
         dlg.showModal();
         dlg.addEventListener("close", async () => {
           if (dlg.returnValue !== "ok") return;
           const r = await api("POST", `/v1/segments/${encodeURIComponent(id)}/publish`);
-          document.getElementById("pout").textContent = `Published: ${r.members} members, ${r.queued} write-backs queued` + (r.delivered != null ? `, ${r.delivered} delivered to Tracardi` : "");
+          document.getElementById("pout").textContent = `${t("published")}: ${int(r.members)} ${t("members_n")}, ${int(r.queued)} ${t("queued")}` + (r.delivered != null ? `, ${int(r.delivered)} ${t("delivered")}` : "");
         }, { once: true });
       } catch (err) { document.getElementById("pout").innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
     });
     document.getElementById("lookalike").addEventListener("click", async () => {
-      const size = Number(prompt("How many lookalikes (customers not in the segment, most similar first)?", "100"));
+      const size = Number(prompt(t("how_many"), "100"));
       if (!size) return;
       try { const l = await api("POST", "/v1/segments/lookalike", { seed_segment_id: id, size });
         location.hash = "#/segment/" + encodeURIComponent(l.segment_id); }
@@ -212,37 +455,37 @@ async function viewSegment(id) {
 // ---- predictions
 async function viewModels() {
   setNav("models");
-  html(`<p class="muted">Loading models…</p>`);
+  html(`<p class="muted">${t("loading")}</p>`);
   try {
     const { models } = await api("GET", "/v1/models");
     const active = models.filter((m) => m.status === "active");
-    html(`<h1>Predictions</h1>${active.length ? `<div class="cards">${active.map((m) => `
+    html(`<h1>${t("predictions")}</h1>${active.length ? `<div class="cards">${active.map((m) => `
       <article class="card"><h3><a href="#/model/${encodeURIComponent(m.model_id)}">${esc(m.goal)}</a></h3>
-        <div class="small muted">${esc(m.model_id)} · ${m.horizon_days} days · as of ${esc(m.as_of.slice(0, 10))} · ${m.scored} scored</div>
+        <div class="small muted">${esc(m.model_id)} · ${int(m.horizon_days)} ${t("days")} · ${t("as_of")} ${date(m.as_of)} · ${int(m.scored)} ${t("scored")}</div>
         <p>${esc(m.card.quality || "")}</p>${m.card.warning ? `<p class="warn small">${esc(m.card.warning)}</p>` : ""}</article>`).join("")}</div>`
-      : `<p class="muted">No models yet: <code>profile-ai train --goal churn --horizon-days 30</code>.</p>`}`);
+      : `<p class="muted">${t("models.none")} <code>profile-ai train --goal churn --horizon-days 30</code>.</p>`}`);
   } catch (e) { fail(e); }
 }
 
 async function viewModel(id) {
   setNav("models");
-  html(`<p class="muted">Loading model…</p>`);
+  html(`<p class="muted">${t("loading")}</p>`);
   try {
     const [m, d] = await Promise.all([api("GET", `/v1/models/${encodeURIComponent(id)}`),
                                       api("GET", `/v1/models/${encodeURIComponent(id)}/distribution`)]);
     const c = m.card, keys = Object.keys(c.holdout || {}).filter((k) => !k.startsWith("total"));
-    const rows = [["this model", c.holdout], ...Object.entries(c.baselines || {})];
+    const rows = [[t("this_model"), c.holdout], ...Object.entries(c.baselines || {})];
     const maxCount = Math.max(1, ...d.histogram.map((h) => h.count));
     html(`<h1>${esc(m.goal)} <span class="muted small">${esc(m.model_id)}</span></h1>
       <p><strong>${esc(c.quality || "")}</strong></p>${c.warning ? `<p class="warn">${esc(c.warning)}</p>` : ""}
-      <p class="small muted">Horizon ${m.horizon_days} days · evaluated on the snapshot at ${esc(m.as_of.slice(0, 10))} · ${c.rows ?? "?"} profiles, ${c.positives ?? "?"} positives · data: ${esc((c.sufficiency || {}).verdict || "")}</p>
-      <h2>Against simple baselines (holdout)</h2><div class="scroll"><table><thead><tr><th>model</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr></thead><tbody>
-        ${rows.map(([n, r]) => `<tr><td>${esc(n)}</td>${keys.map((k) => `<td>${esc(r[k] ?? "–")}</td>`).join("")}</tr>`).join("")}</tbody></table></div>
-      <div class="two"><section><h2>What drives it</h2><ol class="small">${(c.drivers || []).map((x) => `<li>${esc(x.feature)} <span class="muted">${x.importance}</span></li>`).join("") || "<li class=muted>–</li>"}</ol>
-        <h2>Tiers</h2><table><tbody>${["top 1%", "top 10%", "top 50%", "rest"].filter((t) => t in d.tiers).map((t) => [t, d.tiers[t]]).map(([t, n]) => `<tr><td>${esc(t)}</td><td>${n}</td></tr>`).join("")}</tbody></table></section>
-      <section><h2>Score distribution</h2><table aria-label="histogram"><tbody>${d.histogram.map((h) => `<tr><td class="small">${num(h.from, 2)}–${num(h.to, 2)}</td><td style="width:70%"><div class="bar" style="width:${(100 * h.count / maxCount).toFixed(1)}%"></div></td><td class="small">${h.count}</td></tr>`).join("")}</tbody></table></section></div>
-      <h2>By segment</h2>${d.by_segment.length ? `<table><thead><tr><th>segment</th><th>members scored</th><th>mean</th><th>share in top 10%</th></tr></thead><tbody>
-        ${d.by_segment.map((s) => `<tr><td><a href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a></td><td>${s.members}</td><td>${num(s.mean)}</td><td>${pct(s.top10_share)}</td></tr>`).join("")}</tbody></table>` : `<p class="muted">No segments yet.</p>`}`);
+      <p class="small muted">${t("horizon")} ${int(m.horizon_days)} ${t("days")} · ${t("evaluated_at")} ${date(m.as_of)} · ${int(c.rows)} ${t("profiles")}, ${int(c.positives)} ${t("positives")} · ${t("data")}: ${esc(t("verdict." + ((c.sufficiency || {}).verdict || "")))}</p>
+      <h2>${t("baselines")}</h2><div class="scroll"><table><thead><tr><th>${t("model")}</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr></thead><tbody>
+        ${rows.map(([n, r]) => `<tr><td>${esc(n)}</td>${keys.map((k) => `<td>${typeof r[k] === "number" ? num(r[k], 4) : esc(r[k] ?? "–")}</td>`).join("")}</tr>`).join("")}</tbody></table></div>
+      <div class="two"><section><h2>${t("drivers")}</h2><ol class="small">${(c.drivers || []).map((x) => `<li>${esc(x.feature)} <span class="muted">${x.importance}</span></li>`).join("") || "<li class=muted>–</li>"}</ol>
+        <h2>${t("tiers")}</h2><table><tbody>${["top 1%", "top 10%", "top 50%", "rest"].filter((k) => k in d.tiers).map((k) => [k, d.tiers[k]]).map(([k, n]) => `<tr><td>${esc(t("tier." + k))}</td><td>${int(n)}</td></tr>`).join("")}</tbody></table></section>
+      <section><h2>${t("distribution")}</h2><table aria-label="${t("histogram")}"><tbody>${d.histogram.map((h) => `<tr><td class="small">${num(h.from, 2)}–${num(h.to, 2)}</td><td style="width:70%"><div class="bar" style="width:${(100 * h.count / maxCount).toFixed(1)}%"></div></td><td class="small">${h.count}</td></tr>`).join("")}</tbody></table></section></div>
+      <h2>${t("by_segment")}</h2>${d.by_segment.length ? `<table><thead><tr><th>${t("segment")}</th><th>${t("members_scored")}</th><th>${t("mean")}</th><th>${t("top10_share")}</th></tr></thead><tbody>
+        ${d.by_segment.map((s) => `<tr><td><a href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a></td><td>${s.members}</td><td>${num(s.mean)}</td><td>${pct(s.top10_share)}</td></tr>`).join("")}</tbody></table>` : `<p class="muted">${t("segments.none")}</p>`}`);
   } catch (e) { fail(e); }
 }
 
@@ -257,4 +500,11 @@ function route() {
   $main.focus({ preventScroll: true });
 }
 window.addEventListener("hashchange", route);
+document.getElementById("lang").addEventListener("change", (e) => {
+  lang = e.target.value;
+  localStorage.setItem("profileAiLang", lang);
+  applyStaticText();
+  route();
+});
+applyStaticText();
 route();
