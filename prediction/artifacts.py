@@ -70,6 +70,7 @@ def dumps(model: TrainedModel) -> bytes:
         "feature_names": model.feature_names, "static_names": model.static_names,
         "medians": [float(v) for v in model.medians], "drivers": model.drivers, "card": model.card,
         "probabilistic": model.probabilistic, "blend": model.blend,
+        "fill": None if model.fill is None else [None if not np.isfinite(v) else float(v) for v in model.fill],
     }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -120,4 +121,6 @@ def _model(meta: dict[str, Any], estimator: Any) -> TrainedModel:
         estimator=estimator, feature_names=list(meta["feature_names"]), static_names=list(meta["static_names"]),
         medians=np.asarray(meta["medians"], dtype=np.float64), drivers=list(meta["drivers"]),
         card=dict(meta.get("card") or {}), probabilistic=bool(meta["probabilistic"]), blend=float(meta["blend"]),
+        fill=None if meta.get("fill") is None else np.asarray([np.nan if v is None else v for v in meta["fill"]],
+                                                             dtype=np.float64),
     )

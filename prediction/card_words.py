@@ -34,6 +34,10 @@ PATTERNS_ES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
                 r"validation RMSE on the training snapshot\)"),
      lambda m: f"gasto = {m[1]} x boosting + {m[2]} x la previsión BG/NBD x Gamma-Gamma (el peso con menor RMSE de "
                "validación en la instantánea de entrenamiento)"),
+    (re.compile(r"(\d+) features are present for fewer than (\d+) profiles \(or 5%\): their 'never' is written as "
+                r"a value below their range instead of left missing"),
+     lambda m: f"{m[1]} rasgos están presentes en menos de {m[2]} perfiles (o el 5%): su 'nunca' se escribe como un "
+               "valor por debajo de su rango en lugar de dejarse vacío"),
     (re.compile(r"(\d+) examples in the rarer class: metrics are uncertain \(wide confidence intervals\)"),
      lambda m: f"{m[1]} ejemplos en la clase minoritaria: métricas inciertas (intervalos de confianza amplios)"),
 ]

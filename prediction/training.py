@@ -70,6 +70,31 @@ def _estimator(regression: bool, n: int, random_state: int | None) -> Any:
     return CalibratedClassifierCV(gbm, method="isotonic" if n >= 2000 else "sigmoid", cv=3)
 
 
+MIN_PRESENT = 30  # a column needs this many profiles with a value (or 5%) to keep "missing" as missing
+
+
+def sparse_fill(X: np.ndarray) -> np.ndarray:
+    """Per column, the value written where a feature is missing, for columns too sparse to leave missing: an
+    event type done by a handful of profiles leaves its columns all-missing inside some calibration folds,
+    which gradient boosting cannot fit. "Never" becomes a value just below the column's range (a tree still
+    tells it apart); NaN means the column keeps its missing values."""
+    n = len(X)
+    fill = np.full(X.shape[1], np.nan)
+    present = np.isfinite(X).sum(axis=0)
+    for j in np.flatnonzero(present < max(MIN_PRESENT, 0.05 * n)):
+        col = X[:, j][np.isfinite(X[:, j])]
+        fill[j] = float(col.min()) - 1.0 if col.size else 0.0
+    return fill
+
+
+def apply_fill(X: np.ndarray, fill: np.ndarray | None) -> np.ndarray:
+    if fill is None:
+        return X
+    for j in np.flatnonzero(np.isfinite(fill)):
+        X[~np.isfinite(X[:, j]), j] = fill[j]
+    return X
+
+
 def _rfm(X: np.ndarray, names: list[str]) -> np.ndarray:
     cols = [names.index(c) for c in ("recency_days", "events", "spend", "tenure_days")]
     R = X[:, cols].copy()
@@ -149,10 +174,12 @@ class TrainedModel:
     card: dict[str, Any] = field(default_factory=dict)
     probabilistic: bool = False
     blend: float = 1.0  # ltv: weight of the boosting vs the BG/NBD x Gamma-Gamma forecast column
+    fill: np.ndarray | None = None  # sparse columns' stand-in for "missing" (sparse_fill), NaN = left missing
 
     def matrix(self, log: EventLog, as_of: float, static: np.ndarray | None) -> np.ndarray:
-        return design(log, self.spec, as_of, static=static, n_static=len(self.static_names),
-                      forecast_horizon_days=self.horizon_days if self.probabilistic else None)
+        X = design(log, self.spec, as_of, static=static, n_static=len(self.static_names),
+                   forecast_horizon_days=self.horizon_days if self.probabilistic else None)
+        return apply_fill(X, self.fill)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         if self.goal.is_regression:
@@ -205,11 +232,17 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         return X, y[pop], np.flatnonzero(pop)
 
     X_tr, y_tr, _ = snapshot(t_train, train_h)
+    fill = sparse_fill(X_tr)
+    X_tr = apply_fill(X_tr, fill)
+    if (sparse := int(np.isfinite(fill).sum())):
+        notes.append(f"{sparse} features are present for fewer than {MIN_PRESENT} profiles (or 5%): their "
+                     "'never' is written as a value below their range instead of left missing")
     if regression and train_h < h:
         # a shortened window sees less spend: scale it to the horizon along the decay BG/NBD expects for the
         # whole base (a constant rate would overshoot: customers drop out as time passes)
         y_tr = y_tr * _horizon_ratio(log, buy, t_train, train_h / DAY, horizon_days)
     X_ev, y_ev, ev_rows = snapshot(as_of, h)
+    X_ev = apply_fill(X_ev, fill)
     suff = sufficiency(y_tr, regression)
     if suff["verdict"] == "insufficient":
         raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]))
@@ -287,7 +320,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     card["blend"] = blend if regression and use_prob else None
     card = localise_card(card, wording)
     return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
-                        np.nan_to_num(medians), drivers, card, use_prob, blend)
+                        np.nan_to_num(medians), drivers, card, use_prob, blend, fill)
 
 
 @dataclass

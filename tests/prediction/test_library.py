@@ -131,3 +131,27 @@ def test_a_spanish_card_keeps_its_numbers_and_translates_its_sentences() -> None
     assert "clientes" in es.card["quality"] or "azar" in es.card["quality"]
     assert es.card["excluded"].startswith("vectores de perfil") and es.card["language"] == "es"
     assert all("snapshot" not in n for n in es.card["notes"])
+
+
+def test_an_event_type_only_a_few_profiles_have_does_not_crash_churn() -> None:
+    """Before: `ValueError: window shape cannot be larger than input array shape` from gradient boosting, when
+    a rare event type's columns were all-missing inside one calibration fold."""
+    rows = []
+    rng = np.random.default_rng(3)
+    for i in range(400):
+        t = T0 + rng.uniform(0, 60) * DAY
+        active_until = T0 + rng.uniform(100, 400) * DAY
+        while t < active_until:
+            rows.append((f"p{i:04d}", "page-view", t, None))
+            t += rng.exponential(5) * DAY
+    for i in range(4):  # four profiles did something nobody else did, once
+        rows.append((f"p{i:04d}", "complaint", T0 + 90 * DAY, None))
+    log = EventLog.from_rows(rows)
+    model = train(log, Goal.parse("churn"), 30, random_state=0)
+    assert any("'never' is written as a value below their range" in n for n in model.card["notes"])
+    s = score(model, log, T0 + 400 * DAY)
+    assert np.isfinite(s.values).all() and len(s.values) > 0
+    from prediction.artifacts import dumps, loads
+
+    again = loads(dumps(model))  # the fill travels with the stored model
+    assert np.array_equal(score(again, log, T0 + 400 * DAY).values, s.values)
