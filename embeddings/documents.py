@@ -23,7 +23,7 @@ from embeddings.aggregates import ProfileSummary, as_number, flatten, get_path, 
 from embeddings.redaction import Redactor
 from embeddings.wording import Wording
 
-DOCUMENT_VERSION = "doc-v3"  # bump when the text layout changes: every profile is re-embedded
+DOCUMENT_VERSION = "doc-v4"  # bump when the text layout changes: every profile is re-embedded
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
@@ -118,10 +118,29 @@ def _scalar(value: Any, yes_no: tuple[str, str] = ("yes", "no")) -> str | None:
     return None
 
 
+TRAIT_FACTS = 24  # traits written per document (the whole document still stops near max_words)
+_YES = frozenset({"yes", "true", "y", "si", "sí"})
+_NO = frozenset({"no", "false", "n"})
+
+
+def _flag(value: Any) -> bool | None:
+    """True/False for booleans and yes/no words (Telco-style "Yes"/"No" strings, Spanish "sí"); None otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+    return None
+
+
 def _humanise(path: str) -> str:
-    """`favouriteGenre` and `favourite_genre.name` read as words."""
-    path = re.sub(r"([a-z0-9])([A-Z])", lambda m: f"{m.group(1)} {m.group(2).lower()}", path)
-    return " ".join(path.replace("_", " ").replace("-", " ").replace(".", " ").split())
+    """`favouriteGenre`, `StreamingTV` and `favourite_genre.name` read as words ("streaming TV")."""
+    path = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", path)
+    words = path.replace("_", " ").replace("-", " ").replace(".", " ").split()
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
 
 
 class DocumentBuilder:
@@ -229,16 +248,33 @@ class DocumentBuilder:
                 last = path.rsplit(".", 1)[-1]
                 facts.append(val if last in ("gender", "position") else f"{_humanise(last)} {val}")
         traits = self.redactor.clean(profile.traits) or {}
-        for path, value in flatten(traits)[:12]:
-            val = _scalar(value, self._yes_no)
-            if val:
-                facts.append(f"{_humanise(path)} {val}")
+        facts.extend(self._trait_facts(flatten(traits)))
         interests = self.redactor.clean(profile.interests) or {}
         if interests:
             facts.append(self.words("interests", values=", ".join(sorted(map(str, interests))[:5])))
         if profile.segments:
             facts.append(self.words("segments", values=", ".join(sorted(profile.segments)[:5])))
         return self.words("about", facts="; ".join(facts)) if facts else ""
+
+    def _trait_facts(self, leaves: list[tuple[str, Any]]) -> list[str]:
+        """Traits as facts, within a budget that no key order decides: a true flag is written as the fact itself
+        ("senior citizen"), a false one not at all (an embedding cannot tell "senior citizen no" from "... yes");
+        short categories and flags come first, then numbers, then long text."""
+        ranked: list[tuple[int, int, str]] = []
+        for i, (path, value) in enumerate(leaves):
+            flag = _flag(value)
+            if flag is False:
+                continue
+            name = _humanise(path)
+            if flag is True:
+                ranked.append((0, i, name))
+                continue
+            val = _scalar(value, self._yes_no)
+            if not val:
+                continue
+            kind = 2 if isinstance(value, int | float) else 3 if len(val) > 30 else 1
+            ranked.append((min(kind, 2) if kind != 3 else 3, i, f"{name} {val}"))
+        return [fact for _, _, fact in sorted(ranked)[:TRAIT_FACTS]]
 
     def _activity(self, s: ProfileSummary) -> str:
         if not s.event_count:

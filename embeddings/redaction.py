@@ -9,7 +9,8 @@ Three layers, because each alone leaks:
    `0171/1234567`), IBAN, card numbers, DNI/NIE/CIF, UK NI, SSN, IPv4/IPv6, MAC, UUID, device and CRM ids
    (Android ids, Salesforce ids, `crm-123456`). In structured data a short value with such a shape is
    dropped; free text (four words or more) is kept with the shape masked.
-A boolean never carries a contact detail, so `email_opt_in: true` stays. `allow` adds dotted paths back.
+A boolean or a yes/no word never carries a contact detail, so `email_opt_in: true` and
+`PhoneService: "Yes"` stay. `allow` adds dotted paths back.
 """
 
 from __future__ import annotations
@@ -129,6 +130,14 @@ def find_shapes(text: str) -> list[str]:
     return [s.name for s in SHAPES if s.spans(text)]
 
 
+_FLAG_WORDS = frozenset({"yes", "no", "true", "false", "y", "n", "si", "sí"})
+
+
+def _is_flag(value: Any) -> bool:
+    """A boolean or a yes/no word carries no contact detail, whatever its key (`PhoneService: "Yes"`)."""
+    return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in _FLAG_WORDS)
+
+
 class Redactor:
     def __init__(self, allow: Iterable[str] = ()) -> None:
         self.allow = tuple(allow)
@@ -153,7 +162,7 @@ class Redactor:
             out = {}
             for k, v in value.items():
                 sub = f"{path}.{k}" if path else str(k)
-                if not isinstance(v, bool) and self.key_is_pii(sub):
+                if not _is_flag(v) and self.key_is_pii(sub):
                     continue
                 cleaned = self.clean(v, sub)
                 if cleaned not in (None, {}, [], ""):

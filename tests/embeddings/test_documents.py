@@ -110,3 +110,17 @@ def test_empty_profile_has_a_document() -> None:
     item = ProfileWithEvents(profile=parse_profile({"id": "z"}), events=[])
     doc = DocumentBuilder().build(item)
     assert doc.text and re.search(r"no events", doc.text)
+
+
+def test_flags_are_facts_and_no_key_order_cuts_traits() -> None:
+    from app.tracardi.schemas import ProfileWithEvents, parse_profile
+
+    t = "2024-03-05T10:00:00+00:00"
+    traits = {f"a{i:02d}_note": f"value {i}" for i in range(15)}  # 15 keys that sort before the ones that matter
+    traits.update({"SeniorCitizen": True, "Partner": False, "StreamingTV": "Yes", "PhoneService": "Yes",
+                   "PaperlessBilling": "No", "Contract": "Two year", "tenure": 34})
+    p = parse_profile({"id": "p1", "metadata": {"time": {"insert": t, "create": t, "update": t}}, "traits": traits})
+    text = DocumentBuilder().build(ProfileWithEvents(profile=p)).text
+    assert "senior citizen;" in text and "streaming TV;" in text and "phone service;" in text
+    assert "partner" not in text and "paperless" not in text  # a false flag is absent, not "... no"
+    assert "contract Two year" in text and "tenure 34" in text  # not cut by the 15 keys sorting first
