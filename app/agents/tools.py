@@ -54,9 +54,10 @@ class CustomerTools:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         res = await self.search.search(SearchRequest(query=query, limit=limit, filters=filters or None))
-        out = {"query": res.query, "results": [
-            {"profile_id": h.profile_id, "score": h.score, "why": h.why, "summary": h.summary, "traits": h.traits,
-             "segments": h.segments, "event_count": h.event_count, "last_seen": h.last_seen} for h in res.results]}
+        out = {"query": res.query, "understood": res.understood, "cutoff": res.cutoff, "results": [
+            {"profile_id": h.profile_id, "relevance": h.relevance, "score": h.score, "why": h.why, "summary": h.summary,
+             "traits": h.traits, "segments": h.segments, "event_count": h.event_count, "last_seen": h.last_seen}
+            for h in res.results]}
         self._done("search_customers", t, limit=limit, filters=len(filters or []), hits=len(res.results))
         return _mask(out, self.redactor)  # type: ignore[no-any-return]
 

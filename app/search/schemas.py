@@ -18,6 +18,8 @@ class SearchRequest(Request):
     offset: int = Field(0, ge=0, le=10_000)
     filters: Annotated[dict[str, Any] | list[str] | None, BeforeValidator(count_before_parsing)] = Field(
         None, description='{"traits.plan": "gold", "event_count": {"gte": 10}} or ["traits.plan=gold"]')
+    understand: bool = Field(True, description="turn the parts of the question that name traits or their values "
+                                               "into filters (see `understood` in the answer); false: meaning only")
     mode: SearchMode | None = Field(
         None, description="default: the deployment language's (hybrid for en and es; dense for multi, where "
                           "keyword matches across languages add noise: bench/multilingual_quality.py)")
@@ -25,7 +27,10 @@ class SearchRequest(Request):
 
 class SearchHit(BaseModel):
     profile_id: str
-    score: float
+    score: float = Field(description="the fused rank score (RRF in hybrid mode): for ordering, not comparable "
+                                     "across queries")
+    relevance: float | None = Field(None, description="0-1, the same across queries: the share of all customers "
+                                                      "this one matches the question better than (by meaning)")
     why: list[str] = Field(default_factory=list, description="the parts of the profile that best match the query")
     summary: str = ""
     traits: dict[str, Any] = Field(default_factory=dict)
@@ -38,6 +43,10 @@ class SearchResponse(BaseModel):
     query: str
     mode: str
     results: list[SearchHit]
+    understood: dict[str, Any] | None = Field(None, description='{"filters": [...], "semantic": "..."}: how the '
+                                                                "question was read; filtered matches come first")
+    cutoff: dict[str, Any] | None = Field(None, description="where relevance drops: hits and estimated customers "
+                                                            "above the suggested relevance")
 
 
 class ProfileCard(BaseModel):

@@ -1,0 +1,53 @@
+"""What query understanding costs: building the vocabulary from 20,000 payloads (once per sync) and reading one
+question (every search), on payloads shaped like a telecom's customers with 40 extra categorical fields.
+
+Method: synthetic payloads (seeded), `build_vocabulary` timed once, `understand` timed over 2,000 questions
+(mixed: trait questions, genre questions, Spanish), mean and p99 in milliseconds.
+
+Run: .venv/bin/python bench/understanding_cost.py
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.search.understanding import build_vocabulary, understand
+
+QUESTIONS = ["customers on a two-year contract", "senior citizens without internet", "young students who like comedies",
+             "female customers with streaming TV and tenure under 12", "people who love documentaries",
+             "jóvenes con permanencia y fibra", "big spenders who churned", "customers who pay by electronic check"]
+
+
+def main() -> None:
+    rnd = random.Random(7)
+    payloads = []
+    for _ in range(20_000):
+        traits = {"Contract": rnd.choice(["Month-to-month", "One year", "Two year"]),
+                  "SeniorCitizen": rnd.choice([0, 1]), "InternetService": rnd.choice(["DSL", "Fiber optic", "No"]),
+                  "StreamingTV": rnd.choice(["Yes", "No", "No internet service"]), "tenure": rnd.randint(0, 72),
+                  "PaymentMethod": rnd.choice(["Electronic check", "Mailed check", "Bank transfer", "Credit card"])}
+        traits.update({f"field_{j}": f"value {j}-{rnd.randint(0, 30)}" for j in range(40)})
+        payloads.append({"traits": traits, "data": {"pii": {"gender": rnd.choice(["Female", "Male"])}}})
+    t = time.perf_counter()
+    vocab = build_vocabulary(payloads)
+    built = time.perf_counter() - t
+    times = []
+    for i in range(2000):
+        q = QUESTIONS[i % len(QUESTIONS)]
+        t = time.perf_counter()
+        understand(q, vocab)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    print(f"vocabulary from {len(payloads):,} payloads: {built:.2f} s, {len(vocab.values)} values, "
+          f"{len(vocab.flags)} flags, {len(vocab.numbers)} numeric fields")
+    print(f"understand(): mean {sum(times) / len(times):.3f} ms, p99 {times[int(0.99 * len(times))]:.3f} ms "
+          f"over {len(times)} questions")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Query understanding from the synced data's own vocabulary, and relevance that means the same across
+questions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.search.schemas import SearchRequest
+from app.search.understanding import build_vocabulary, understand
+
+TELCO = [{"traits": {"Contract": c, "SeniorCitizen": sc, "InternetService": i, "StreamingTV": st, "tenure": t},
+          "data": {"pii": {"gender": g}}}
+         for c, sc, i, st, t, g in [("Two year", 1, "No", "No internet service", 5, "Female"),
+                                    ("Month-to-month", 0, "Fiber optic", "Yes", 30, "Male"),
+                                    ("One year", 0, "DSL", "No", 60, "Female")] * 4]
+SPANISH = [{"traits": {"edad": a, "permanencia": p, "tarifa": t}, "data": {"job": {"position": j}}}
+           for a, p, t, j in [(22, True, "Fibra 600", "estudiante"), (67, False, "Móvil básica", "jubilado")] * 4]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("customers on a two-year contract", ["traits.Contract=Two year"]),
+    ("senior citizens", ["traits.SeniorCitizen=1"]),
+    ("customers without internet", ["traits.InternetService=No"]),
+    ("women with streaming TV", ["traits.StreamingTV=Yes"]),
+    ("female customers on month-to-month with tenure under 12",
+     ["traits.tenure<12", "traits.Contract=Month-to-month", "data.pii.gender=Female"]),
+    ("people who love documentaries", []),  # nothing in the data names it: meaning only
+])
+def test_trait_questions_become_filters(question: str, filters: list[str]) -> None:
+    u = understand(question, build_vocabulary(TELCO))
+    assert u.filters == filters
+    assert "female" not in " ".join(u.filters).lower() or "female" in question  # whole words only ("male")
+
+
+def test_spanish_questions_over_spanish_data() -> None:
+    vocab = build_vocabulary(SPANISH)
+    u = understand("jóvenes estudiantes con permanencia", vocab)
+    assert set(u.filters) == {"traits.edad<=30", "data.job.position=estudiante", "traits.permanencia=True"}
+    assert understand("jubilados sin permanencia", vocab).filters == ["traits.permanencia=False",
+                                                                     "data.job.position=jubilado"]
+    assert understand("clientes de más de 60", vocab).filters == []  # a number with no field named: left alone
+
+
+def test_movielens_young_students_come_first_and_the_answer_says_so(movielens_container: Any) -> None:
+    c = movielens_container
+    res = c.run(c.search.search(SearchRequest(query="young students who like comedies", limit=10)))
+    assert res.understood is not None
+    assert set(res.understood["filters"]) == {"traits.age<=30", "data.job.position=student"}
+    assert all(h.traits["age"] <= 30 for h in res.results)
+    cards = [c.run(c.search.profile(h.profile_id)) for h in res.results]
+    assert all(card.data["job"]["position"] == "student" for card in cards)
+    plain = c.run(c.search.search(SearchRequest(query="young students who like comedies", limit=10,
+                                                understand=False)))
+    assert plain.understood is None
+    assert sum(h.traits["age"] <= 30 for h in plain.results) < 10  # meaning alone misses the traits
+
+
+def test_relevance_is_a_share_of_customers_and_has_a_cutoff(movielens_container: Any) -> None:
+    c = movielens_container
+    strong = c.run(c.search.search(SearchRequest(query="film noir lovers", limit=10, mode="dense")))
+    vague = c.run(c.search.search(SearchRequest(query="xq zzv ptt", limit=10, mode="dense")))
+    for res in (strong, vague):
+        assert all(h.relevance is not None and 0 <= h.relevance <= 1 for h in res.results)
+        assert [h.relevance for h in res.results] == sorted((h.relevance for h in res.results), reverse=True)
+        assert res.cutoff is not None and 0 < res.cutoff["estimated_customers_above"] < 943
+    assert strong.results[0].relevance >= 0.95  # the best noir fan beats nearly everyone by meaning
