@@ -176,12 +176,12 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             flag = _pattern(core).search(q) if core and core != phrase else None
         if flag is None or not free(flag.span()):
             continue
-        before = q[:flag.start()].rstrip()
-        negation = next((n for n in _NEGATIONS if before == n or before.endswith(" " + n)), None)
+        prefix = q[:flag.start()].rstrip()
+        negation = next((n for n in _NEGATIONS if prefix == n or prefix.endswith(" " + n)), None)
         value = no if negation else yes
         if value is None:
             continue
-        start = len(before) - len(negation) if negation else flag.start()  # "without" is part of what was read
+        start = len(prefix) - len(negation) if negation else flag.start()  # "without" is part of what was read
         add(path, Condition(path, "eq", value), f"{path}={value}", (start, flag.end()))
     # categorical values: "two-year contract", "students", "female"
     by_phrase: dict[str, list[tuple[re.Pattern[str], str, Any, int]]] = defaultdict(list)
