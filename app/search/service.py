@@ -51,10 +51,22 @@ def explain(document: str, query_terms: set[int], terms: Callable[[str], set[int
     lines = [ln for ln in document.split("\n") if ln.strip()]
     if query_terms:
         scored = sorted(((len(query_terms & terms(ln)), -i, ln) for i, ln in enumerate(lines)), reverse=True)
-        best = [ln for score, _, ln in scored if score > 0][:n]
+        best = [_evidence(ln, query_terms, terms) for score, _, ln in scored if score > 0][:n]
         if best:
             return best
     return lines[:1]
+
+
+def _evidence(line: str, query_terms: set[int], terms: Callable[[str], set[int]]) -> str:
+    """Only the items of a list line that carry the match ("Favourite genres: Horror 18%" rather than the whole
+    top five), so each hit shows its own evidence instead of one line repeated on every hit."""
+    head, sep, body = line.partition(": ")
+    if not sep:
+        return line
+    joiner = "; " if "; " in body else ", "
+    items = [x.strip().rstrip(".") for x in body.split(joiner)]
+    kept = [x for x in items if query_terms & terms(x)]
+    return f"{head}: {joiner.join(kept)}" if kept and len(kept) < len(items) else line
 
 
 def _summary(payload: dict[str, Any]) -> str:
@@ -106,10 +118,13 @@ class SearchService:
             rest = [] if len(first) >= k else [h for h in await asyncio.to_thread(run, []) if h.point_id not in seen]
             hits = (first + rest)[req.offset:k]
         else:
+            seen = set()
             hits = (await asyncio.to_thread(run, []))[req.offset:k]
         relevance, cutoff = await asyncio.to_thread(self._relevance, dense, hits)
         wanted = self._terms(content_words(query), query=True)
-        results = [self._hit(h, wanted, r) for h, r in zip(hits, relevance, strict=True)]
+        matched = [f"matches {f}" for f in understood.filters] if understood else []
+        results = [self._hit(h, wanted, r, matched if h.point_id in seen else [])
+                   for h, r in zip(hits, relevance, strict=True)]
         return SearchResponse(query=query, mode=mode, results=results,
                               understood=understood.as_dict() if understood else None, cutoff=cutoff)
 
@@ -151,10 +166,12 @@ class SearchService:
         vector = self.sparse.query(text) if query else self.sparse.document(text)
         return set(vector.indices)
 
-    def _hit(self, h: Hit, wanted: set[int], relevance: float | None = None) -> SearchHit:
+    def _hit(self, h: Hit, wanted: set[int], relevance: float | None = None,
+             matched: list[str] | None = None) -> SearchHit:
         p = h.payload
+        why = (matched or []) + explain(str(p.get("document") or ""), wanted, self._terms)
         return SearchHit(profile_id=p.get("profile_id", ""), score=round(h.score, 6), relevance=relevance,
-                         why=explain(str(p.get("document") or ""), wanted, self._terms), summary=_summary(p),
+                         why=why, summary=_summary(p),
                          traits=p.get("traits") or {}, segments=p.get("segments") or [],
                          event_count=int(p.get("event_count") or 0), last_seen=p.get("last_seen"))
 

@@ -66,3 +66,13 @@ def test_relevance_is_a_share_of_customers_and_has_a_cutoff(movielens_container:
         assert [h.relevance for h in res.results] == sorted((h.relevance for h in res.results), reverse=True)
         assert res.cutoff is not None and 0 < res.cutoff["estimated_customers_above"] < 943
     assert strong.results[0].relevance >= 0.95  # the best noir fan beats nearly everyone by meaning
+
+
+def test_why_it_matched_is_each_hits_own_evidence(movielens_container: Any) -> None:
+    c = movielens_container
+    res = c.run(c.search.search(SearchRequest(query="horror movie fans", limit=10)))
+    whys = [" | ".join(h.why) for h in res.results]
+    assert len(set(whys)) >= 8  # not one line repeated on every hit
+    assert all("Horror" in w for w in whys[:5]) and all(len(w) < 120 for w in whys)  # the items that match only
+    students = c.run(c.search.search(SearchRequest(query="students who like westerns", limit=3)))
+    assert all(h.why[0] == "matches data.job.position=student" for h in students.results)
