@@ -7,6 +7,7 @@ COPY app ./app
 COPY embeddings ./embeddings
 COPY segmentation ./segmentation
 COPY prediction ./prediction
+COPY profiles ./profiles
 RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps recbole==1.2.1 lifetimes==0.11.3
 ENV HF_HUB_OFFLINE=1
 EXPOSE 8000

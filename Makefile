@@ -29,8 +29,9 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check app embeddings segmentation prediction tests bench notebooks
-	$(BIN)/mypy app embeddings segmentation prediction
+	$(BIN)/ruff check app embeddings segmentation prediction profiles tests bench notebooks
+	$(BIN)/mypy app embeddings segmentation prediction profiles
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/pytest -q -m slow

@@ -32,11 +32,12 @@ from app.sync.sources import ExportSource, ProfileSource, TracardiSource
 from app.tracardi.client import TracardiClient
 from app.tracardi.webhook import Push
 from app.writeback.service import TracardiWriteback, enqueue_traits
-from embeddings.documents import DocumentBuilder, EventDictionary
+from embeddings.documents import DocumentBuilder
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.index import VectorIndex
 from embeddings.redaction import Redactor
 from embeddings.sparse import Bm25Encoder
+from profiles.dictionary import EventDictionary
 
 log = logging.getLogger(__name__)
 

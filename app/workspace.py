@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from app.config import Settings, load_settings
-from embeddings.aggregates import flatten
+from profiles.paths import flatten
 
 T = TypeVar("T")
 

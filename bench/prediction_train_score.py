@@ -31,7 +31,7 @@ from app.store.predictions_repository import PredictionsRepository
 from app.store.writeback_repository import WritebackRepository
 from app.writeback.service import enqueue_traits
 from bench.common import peak_rss_mb
-from embeddings.documents import EventDictionary
+from profiles.dictionary import EventDictionary
 
 START = datetime(2023, 1, 1, tzinfo=UTC).timestamp()
 DAY = 86400.0

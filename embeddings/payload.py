@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.tracardi.schemas import Profile
 from embeddings.documents import ProfileDocument
 from embeddings.redaction import Redactor
+from profiles.model import Profile
 
 
 def _iso(dt: Any) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.aggregates import flatten
+from profiles.paths import flatten
 
 MAX_CATEGORIES = 40  # per categorical field: the most frequent values become flags
 MIN_SUPPORT = 0.01  # a flag held by fewer than 1% of profiles (and fewer than 5) explains nothing

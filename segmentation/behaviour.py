@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.aggregates import get_path
+from profiles.paths import get_path
 
 BASE = ("event_count", "active_days", "spend_total", "purchases", "rating_mean", "recency_days")
 

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.sync.service import event_rows, features_of
-from app.tracardi.schemas import ProfileWithEvents, parse_event, parse_profile
+from app.tracardi.schemas import parse_event, parse_profile
 from embeddings.documents import DocumentBuilder
 from embeddings.payload import profile_payload
 from embeddings.redaction import Redactor, find_shapes, key_words
+from profiles.model import ProfileWithEvents
 from tests.tracardi_emulator.generate import make_profiles
 from tests.tracardi_emulator.shapes import VERSIONS, render_event, render_profile
 

@@ -11,10 +11,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.tracardi.schemas import ProfileWithEvents, RecordError, parse_event, parse_profile
+from app.tracardi.schemas import RecordError, parse_event, parse_profile
 from embeddings.documents import DocumentBuilder
 from embeddings.payload import profile_payload
 from embeddings.redaction import Redactor
+from profiles.model import ProfileWithEvents
 from tests.tracardi_emulator.shapes import VERSIONS, render_event, render_profile
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),

@@ -30,7 +30,6 @@ from app.predictions.schemas import (
     TrainRequest,
 )
 from app.store.predictions_repository import ModelExistsError, PredictionRow, PredictionsRepository
-from embeddings.documents import EventDictionary
 from prediction import (
     EventLog,
     Goal,
@@ -42,6 +41,7 @@ from prediction import (
     tier_of,
     train,
 )
+from profiles.dictionary import EventDictionary
 from segmentation.attributes import attribute_table
 
 Enqueue = Callable[[list[str]], Awaitable[int]]

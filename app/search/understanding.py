@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from embeddings.aggregates import flatten
 from embeddings.index import Condition
+from profiles.paths import flatten
 
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})

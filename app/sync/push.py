@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.sync.service import SyncResult, SyncService
 from app.sync.sources import TracardiSource
-from app.tracardi.schemas import Profile, ProfileWithEvents
 from app.tracardi.webhook import Push
+from profiles.model import Profile, ProfileWithEvents
 
 
 async def sync_pushed(sync: SyncService, source: TracardiSource, pushes: list[Push]) -> SyncResult:

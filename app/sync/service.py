@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from app.sanitize import without_nul
 from app.sync.sources import ProfileSource
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures, SyncState
-from app.tracardi.schemas import Profile, ProfileWithEvents
-from embeddings.aggregates import as_number, get_path
 from embeddings.documents import DocumentBuilder, ProfileDocument
 from embeddings.encoder import Encoder
 from embeddings.index import IndexPoint, VectorIndex
 from embeddings.payload import profile_payload
 from embeddings.redaction import Redactor
 from embeddings.sparse import Bm25Encoder
+from profiles.model import Profile, ProfileWithEvents
+from profiles.paths import as_number, get_path
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from app.tracardi.client import DEFAULT_MARGIN, ReadReport, TracardiClient
 from app.tracardi.export import ExportDirectory, ExportReport
-from app.tracardi.schemas import Profile, ProfileWithEvents
+from profiles.model import Profile, ProfileWithEvents
 
 Known = Callable[[list[Profile]], Awaitable[set[str]]]
 

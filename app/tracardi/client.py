@@ -33,14 +33,12 @@ from app.tracardi.errors import (
 )
 from app.tracardi.schemas import (
     OWN_EVENT_TYPES,
-    Event,
-    Profile,
-    ProfileWithEvents,
     RecordError,
     parse_event,
     parse_profile,
 )
 from app.tracardi.versions import SUPPORTED, TracardiVersion, TracardiVersionError, parse_version
+from profiles.model import Event, Profile, ProfileWithEvents
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,11 @@ import orjson
 
 from app.tracardi.schemas import (
     OWN_EVENT_TYPES,
-    Event,
-    Profile,
-    ProfileWithEvents,
     RecordError,
     parse_event,
     parse_profile,
 )
+from profiles.model import Event, Profile, ProfileWithEvents
 
 PROFILES_FILE = "profiles.ndjson"
 EVENTS_FILE = "events.ndjson"

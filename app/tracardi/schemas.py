@@ -9,15 +9,10 @@ record and the field, so a caller can report it and go on with the rest of the b
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, Field
-
-# Prefixes of hashed merge keys that Tracardi stores in `ids` (email, phone, identifier): not profile ids.
-HASHED_ID_PREFIXES = ("emm-", "emb-", "emp-", "phm-", "phb-", "pho-", "pwa-", "iid-", "ipk-")
+from profiles.model import Event, Profile
 
 # profile-ai's own write-back events (`/track` with traits for Tracardi): never customer activity, so no
 # source (Tracardi or an export of it) lets them into histories, documents, aggregates or predictions.
@@ -98,66 +93,6 @@ def _int(value: Any, location: str, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RecordError(location, field, f"expected a number, got {type(value).__name__}")
     return int(value)
-
-
-class Profile(BaseModel):
-    """A customer profile, whatever Tracardi version it came from."""
-
-    id: str
-    ids: list[str] = Field(default_factory=list)
-    primary_id: str | None = None
-    active: bool = True
-    merged_with: str | None = None  # 0.7.x: the survivor this profile was merged into
-    created_at: datetime | None = None
-    inserted_at: datetime | None = None
-    updated_at: datetime | None = None  # metadata.time.update (0.8.1+); None before
-    last_visit_at: datetime | None = None
-    visits: int = 0
-    views: int = 0
-    traits: dict[str, Any] = Field(default_factory=dict)
-    # Personal data in the 0.8.1+ layout (`pii`, `contact`, `identifier`, `job`, ...). 0.7/0.8.0 `pii` is
-    # mapped into it so that one redaction rule covers every version.
-    data: dict[str, Any] = Field(default_factory=dict)
-    segments: list[str] = Field(default_factory=list)
-    interests: dict[str, Any] = Field(default_factory=dict)
-    consents: dict[str, Any] = Field(default_factory=dict)
-    shape: str = "1.x"  # the Tracardi shape the record was read as
-    extra: dict[str, Any] = Field(default_factory=dict)  # unknown fields, kept as they came
-
-    @property
-    def absorbed_ids(self) -> list[str]:
-        """Ids of profiles merged into this one (not its own id, not hashed merge keys)."""
-        return [i for i in self.ids if i != self.id and not i.startswith(HASHED_ID_PREFIXES)]
-
-    @property
-    def changed_at(self) -> datetime | None:
-        return self.updated_at or self.inserted_at or self.created_at
-
-    def fingerprint(self, salt: str = "") -> str:
-        """A hash of the whole normalised profile. It says nothing about the event history: Tracardi moves
-        the update time only when the profile changes, not with every event, so a sync pairs it with a read
-        of the events inserted since the last run (sources.py)."""
-        body = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(salt.encode() + b"\n" + body).hexdigest()
-
-
-class Event(BaseModel):
-    """One event of a profile's history."""
-
-    id: str
-    type: str
-    name: str | None = None
-    time: datetime
-    profile_id: str | None = None
-    session_id: str | None = None
-    source_id: str | None = None
-    channel: str | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
-    traits: dict[str, Any] = Field(default_factory=dict)
-    context: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-    utm: dict[str, Any] = Field(default_factory=dict)
-    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 def detect_shape(raw: dict[str, Any]) -> str:
@@ -314,10 +249,3 @@ def parse_event(raw: Any, *, location: str = "event") -> Event:
     )
 
 
-class ProfileWithEvents(BaseModel):
-    """A profile and its whole event history, oldest event first."""
-
-    profile: Profile
-    events: list[Event] = Field(default_factory=list)
-    # The source found the profile exactly as last synced and did not read its events (see fingerprint).
-    unchanged: bool = False

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import DomainError, InvalidRequestError
-from app.tracardi.schemas import HASHED_ID_PREFIXES
+from profiles.model import HASHED_ID_PREFIXES
 
 SECRET_HEADER = "x-profile-ai-secret"
 

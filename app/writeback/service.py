@@ -26,9 +26,9 @@ from app.store.predictions_repository import PredictionsRepository
 from app.store.writeback_repository import QueueItem, WritebackRepository
 from app.tracardi.client import TracardiClient
 from app.tracardi.errors import TracardiError, TracardiUnavailableError
-from app.tracardi.schemas import Profile
 from app.tracardi.setup import EVENT_TYPE, mapping_exists
 from app.tracardi.versions import TracardiCapabilityError
+from profiles.model import Profile
 
 log = logging.getLogger(__name__)
 TARGET = "tracardi"

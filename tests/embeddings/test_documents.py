@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.tracardi.schemas import ProfileWithEvents, parse_event, parse_profile
-from embeddings.documents import DocumentBuilder, EventDictionary
+from app.tracardi.schemas import parse_event, parse_profile
+from embeddings.documents import DocumentBuilder
 from embeddings.payload import profile_payload
 from embeddings.redaction import Redactor
+from profiles.dictionary import EventDictionary
+from profiles.model import ProfileWithEvents
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 EMAIL = "jane.doe@example.com"
@@ -113,7 +115,8 @@ def test_empty_profile_has_a_document() -> None:
 
 
 def test_flags_are_facts_and_no_key_order_cuts_traits() -> None:
-    from app.tracardi.schemas import ProfileWithEvents, parse_profile
+    from app.tracardi.schemas import parse_profile
+    from profiles.model import ProfileWithEvents
 
     t = "2024-03-05T10:00:00+00:00"
     traits = {f"a{i:02d}_note": f"value {i}" for i in range(15)}  # 15 keys that sort before the ones that matter

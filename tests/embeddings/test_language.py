@@ -8,10 +8,12 @@ import pytest
 
 from app.config import Settings
 from app.search.service import content_words, explain
-from app.tracardi.schemas import ProfileWithEvents, parse_event, parse_profile
-from embeddings.documents import DocumentBuilder, EventDictionary
+from app.tracardi.schemas import parse_event, parse_profile
+from embeddings.documents import DocumentBuilder
 from embeddings.language import language
 from embeddings.sparse import Bm25Encoder
+from profiles.dictionary import EventDictionary
+from profiles.model import ProfileWithEvents
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ from app.store.sync_repository import PostgresSyncState
 from app.sync.service import SyncService
 from app.sync.sources import ExportSource, TracardiSource
 from app.tracardi.client import TracardiClient
-from app.tracardi.schemas import ProfileWithEvents
 from embeddings.documents import DocumentBuilder
 from embeddings.edge_index import EdgeIndex
 from embeddings.sparse import Bm25Encoder
+from profiles.model import ProfileWithEvents
 from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles
 

@@ -1,0 +1,75 @@
+"""How event types read: labels, phrases, which properties are items, facets, money and ratings. The
+bundled YAML (with its Spanish wording), extended by a deployment's own file; unknown types get a generic reading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from profiles.wording import Wording
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    label: str
+    text: str | None = None
+    item: str | None = None
+    facets: tuple[str, ...] = ()
+    value: str | None = None
+    currency: str | None = None
+    rating: dict[str, Any] | None = None
+    salience: int = 1
+
+
+class EventDictionary:
+    """How event types read as text: the bundled YAML, extended by a user's file or dict."""
+
+    def __init__(self, types: dict[str, dict[str, Any]], default_facets: list[str], wording: str = "en") -> None:
+        self.default_facets = tuple(default_facets)
+        self.words = Wording(wording)
+        self._specs = {k: self._spec(k, v or {}) for k, v in types.items()}
+        self._cache: dict[str, EventSpec] = {}
+
+    def _spec(self, etype: str, raw: dict[str, Any]) -> EventSpec:
+        return EventSpec(
+            type=etype,
+            label=raw.get("label") or self.words("events_of", type=etype.replace("-", " ")),
+            text=raw.get("text"),
+            item=raw.get("item"),
+            facets=tuple(raw.get("facets") or self.default_facets),
+            value=raw.get("value"),
+            currency=raw.get("currency"),
+            rating=raw.get("rating"),
+            salience=int(raw.get("salience", 1)),
+        )
+
+    @classmethod
+    def load(cls, extra: Path | str | dict[str, Any] | None = None, wording: str = "en") -> EventDictionary:
+        """The bundled dictionary, its translation of labels and texts for `wording`, then the user's file."""
+        text = resources.files("profiles").joinpath("event_dictionary.yaml").read_text(encoding="utf-8")
+        base = yaml.safe_load(text)
+        types: dict[str, dict[str, Any]] = {k: dict(v or {}) for k, v in (base.get("event_types") or {}).items()}
+        facets = list(base.get("default_facets") or [])
+        if wording != "en":
+            name = f"event_dictionary.{wording}.yaml"
+            translated = yaml.safe_load(resources.files("profiles").joinpath(name).read_text(encoding="utf-8"))
+            for etype, words in (translated.get("event_types") or {}).items():
+                types.setdefault(etype, {}).update(words or {})
+        if extra is not None:
+            more = extra if isinstance(extra, dict) else yaml.safe_load(Path(extra).read_text(encoding="utf-8"))
+            types.update(more.get("event_types") or {})
+            facets = list(more.get("default_facets") or facets)
+        return cls(types, facets, wording)
+
+    def spec(self, etype: str) -> EventSpec:
+        if etype in self._specs:
+            return self._specs[etype]
+        if etype not in self._cache:  # unknown type: generic rendering, default facets
+            self._cache[etype] = self._spec(etype, {"salience": 1})
+        return self._cache[etype]
