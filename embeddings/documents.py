@@ -173,6 +173,14 @@ class DocumentBuilder:
             if top:
                 out.append(self.words("frequent", name=_humanise(name),
                                       values=", ".join(f"{v} {_pct(p)}" for v, p in top)))
+            # the long tail: interests that are real (3+ events) but never make a top five, so that a rare
+            # interest ("documentaries") is still in the text a question about it is matched against
+            counter = s.liked_facets.get(name) if liked else s.facets.get(name)
+            shown = {v for v, _ in liked} | {v for v, _ in top}
+            tail = sorted(((n, v) for v, n in (counter or {}).items() if n >= 3 and v not in shown),
+                          key=lambda x: (-x[0], x[1]))[:5]
+            if tail:
+                out.append(self.words("also", name=_humanise(name), values=", ".join(v for _, v in tail)))
         return out
 
     def _about(self, profile: Profile) -> str:

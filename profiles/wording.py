@@ -13,6 +13,7 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "favourite": "Favourite {name}: {values}.",
         "frequent": "Most frequent {name}: {values}.",
+        "also": "Also {name}: {values}.",
         "about": "About: {facts}.",
         "interests": "interests {values}",
         "segments": "in segments {values}",
@@ -33,6 +34,7 @@ WORDS: dict[str, dict[str, str]] = {
     "es": {
         "favourite": "{name} favoritos: {values}.",
         "frequent": "{name} más frecuentes: {values}.",
+        "also": "También {name}: {values}.",
         "about": "Perfil: {facts}.",
         "interests": "intereses {values}",
         "segments": "en los segmentos {values}",

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from app.errors import UnavailableError
 from app.predictions.service import PredictionService
@@ -37,6 +41,20 @@ def _mask(value: Any, redactor: Redactor, user_data: bool = False) -> Any:
     return value
 
 
+# The tools' arguments, described once: MCP and LangChain both read their schemas from these signatures.
+Query = Annotated[str, Field(min_length=1, max_length=1000, description=(
+    "What kind of customers to find, in plain words, e.g. 'customers who complain about delivery' or 'horror "
+    "movie fans'. Words that name trait values ('two-year contract', 'students') are read as filters."))]
+Limit = Annotated[int, Field(ge=1, le=MAX_RESULTS, description=f"How many to return (1-{MAX_RESULTS})")]
+Filters = Annotated[list[str] | None, Field(description=(
+    "Optional exact conditions, each 'KEY=VALUE', 'KEY>=N' or 'KEY<=DATE', e.g. ['traits.plan=gold', "
+    "'event_count>=10']"))]
+ProfileId = Annotated[str, Field(min_length=1, max_length=200, description="The customer's profile id, as "
+                                                                           "returned by search_customers")]
+SegmentId = Annotated[str, Field(min_length=1, max_length=200, description="The segment id, as returned by "
+                                                                           "list_segments")]
+
+
 class CustomerTools:
     def __init__(self, search: SearchService, redactor: Redactor | None = None, max_results: int = MAX_RESULTS,
                  *, segments: SegmentService | None = None, predictions: PredictionService | None = None) -> None:
@@ -50,7 +68,7 @@ class CustomerTools:
         log.info("agent tool call", extra={"tool": tool, "ms": round((time.perf_counter() - started) * 1000, 1),
                                            **shape})
 
-    async def search_customers(self, query: str, limit: int = 10, filters: list[str] | None = None) -> dict[str, Any]:
+    async def search_customers(self, query: Query, limit: Limit = 10, filters: Filters = None) -> dict[str, Any]:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         res = await self.search.search(SearchRequest(query=query, limit=limit, filters=filters or None))
@@ -61,13 +79,13 @@ class CustomerTools:
         self._done("search_customers", t, limit=limit, filters=len(filters or []), hits=len(res.results))
         return _mask(out, self.redactor)  # type: ignore[no-any-return]
 
-    async def get_customer(self, profile_id: str) -> dict[str, Any]:
+    async def get_customer(self, profile_id: ProfileId) -> dict[str, Any]:
         t = time.perf_counter()
         card = (await self.search.profile(profile_id)).model_dump()
         self._done("get_customer", t, merged=card["merged_from"] is not None)
         return _mask(card, self.redactor)  # type: ignore[no-any-return]
 
-    async def similar_customers(self, profile_id: str, limit: int = 10) -> dict[str, Any]:
+    async def similar_customers(self, profile_id: ProfileId, limit: Limit = 10) -> dict[str, Any]:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         res = (await self.search.similar(profile_id, limit)).model_dump()
@@ -89,7 +107,7 @@ class CustomerTools:
         self._done("list_segments", t, segments=len(segs))
         return _mask(out, self.redactor)  # type: ignore[no-any-return]
 
-    async def segment_members(self, segment_id: str, limit: int = 10) -> dict[str, Any]:
+    async def segment_members(self, segment_id: SegmentId, limit: Limit = 10) -> dict[str, Any]:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         page = await self._segments().members(segment_id, limit)
@@ -98,7 +116,7 @@ class CustomerTools:
         self._done("segment_members", t, limit=limit)
         return out
 
-    async def customer_predictions(self, profile_id: str) -> dict[str, Any]:
+    async def customer_predictions(self, profile_id: ProfileId) -> dict[str, Any]:
         """Active models' predictions for one customer, each with its model card in brief."""
         t = time.perf_counter()
         if self.predictions is None:
@@ -120,9 +138,55 @@ class CustomerTools:
         self._done("customer_predictions", t, predictions=len(out["predictions"]))
         return _mask(out, self.redactor)  # type: ignore[no-any-return]
 
-    async def publish_segment(self, segment_id: str) -> dict[str, Any]:
+    async def publish_segment(self, segment_id: SegmentId) -> dict[str, Any]:
         """Write tool: offered only when writes are allowed."""
         t = time.perf_counter()
         res = (await self._segments().publish(segment_id)).model_dump()
         self._done("publish_segment", t)
         return res  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One agent tool, declared once: the MCP server and the LangChain tools are both built from TOOLS."""
+
+    name: str  # also the CustomerTools method
+    title: str
+    description: str
+    needs: Literal["search", "segments", "predictions"] = "search"
+    writes: bool = False
+
+    def bound(self, tools: CustomerTools) -> Callable[..., Awaitable[dict[str, Any]]]:
+        return getattr(tools, self.name)  # type: ignore[no-any-return]
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec("search_customers", "Search customers",
+             "Find customers by meaning: describe behaviour, tastes or situation in words. Returns profile ids, a "
+             "relevance (0-1, comparable across questions), how the question was understood and why each matched. "
+             "Use first, then get_customer."),
+    ToolSpec("get_customer", "Customer card",
+             "A customer's card: activity summary, traits (no contact details), event counts, first/last seen, "
+             "spend. A merged id answers with the surviving profile."),
+    ToolSpec("similar_customers", "Lookalikes",
+             "Lookalikes of one customer, most similar first, with a similarity percentile (how unusual such "
+             "similarity is among all customers)."),
+    ToolSpec("list_segments", "Segments", "The customer segments marketers work with: name, size, share, what sets "
+             "each apart. Use to answer 'what kinds of customers do we have'.", needs="segments"),
+    ToolSpec("segment_members", "Segment members",
+             "Customers in one segment, the most typical first (profile ids; then get_customer).", needs="segments"),
+    ToolSpec("customer_predictions", "Predictions",
+             "A customer's predicted behaviour (purchase, churn, lifetime value, custom events): probability or "
+             "value, percentile and tier, the reasons (drivers), and how good each model is (quality in words, "
+             "holdout metrics, warnings).", needs="predictions"),
+    ToolSpec("publish_segment", "Publish a segment",
+             "WRITE: publish a segment's membership to the CDP (traits.ai.segments). Only when the user explicitly "
+             "asks to publish.", needs="segments", writes=True),
+)
+
+
+def available_tools(tools: CustomerTools, *, allow_writes: bool = False) -> list[ToolSpec]:
+    """The tools this deployment offers: segment and prediction tools when those services exist, writes only
+    when allowed."""
+    have = {"search": True, "segments": tools.segments is not None, "predictions": tools.predictions is not None}
+    return [t for t in TOOLS if have[t.needs] and (allow_writes or not t.writes)]

@@ -139,3 +139,25 @@ def test_segment_and_prediction_tools_through_langchain_and_mcp(movielens_contai
             assert "publish_segment" in {t.name for t in (await client.list_tools()).tools}
 
     c.run(go())
+
+
+def test_one_registry_feeds_mcp_and_langchain_alike() -> None:
+    import asyncio
+
+    from mcp.client.client import Client
+
+    tools = CustomerTools(object(), segments=object(), predictions=object())  # type: ignore[arg-type]
+    for writes in (False, True):
+        lc = {t.name: t for t in customer_tools(tools, allow_writes=writes)}
+
+        async def listed(w: bool = writes) -> list:  # type: ignore[type-arg]
+            async with Client(build_mcp_server(tools, allow_writes=w)) as client:
+                return (await client.list_tools()).tools
+
+        mcp = {t.name: t for t in asyncio.run(listed())}
+        assert set(mcp) == set(lc) and ("publish_segment" in mcp) == writes
+        for name, tool in mcp.items():
+            assert tool.description == lc[name].description  # one text, not two that drift apart
+            assert set(tool.input_schema["properties"]) == set(lc[name].args_schema.model_json_schema()["properties"])
+            assert tool.annotations.read_only_hint == (name != "publish_segment")
+    assert mcp["search_customers"].input_schema["properties"]["limit"]["maximum"] == 25
