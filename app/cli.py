@@ -217,6 +217,50 @@ def profile(profile_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = No
     _emit(as_json, res, render)
 
 
+@app.command()
+def forget(profile_id: str, reason: Annotated[str | None, typer.Option("--reason", help="kept in the erasure log")] = None,
+           verify: Annotated[bool, typer.Option("--verify", help="only report what is still held (0 everywhere "
+                                                                  "after an erasure)")] = False,
+           unforget: Annotated[bool, typer.Option("--unforget", help="lift the tombstone: the person may be "
+                                                                      "synced again")] = False,
+           as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Erase a person everywhere the layer holds them (GDPR art. 17), and keep them out of later syncs."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        if verify:
+            return await c.erasure.verify(profile_id)  # type: ignore[no-any-return]
+        if unforget:
+            return {"tombstones_lifted": await c.erasure.unforget(profile_id, actor="cli", reason=reason)}
+        return await c.erasure.forget(profile_id, actor="cli", reason=reason)  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+
+    def render() -> None:
+        if "held" in res:
+            out.print(f"still held: {res['total']} rows/points; tombstoned: {res['tombstoned']}")
+            for store, n in res["held"].items():
+                out.print(f"  {store}: {n}")
+        elif "tombstones_lifted" in res:
+            out.print(f"tombstones lifted: {res['tombstones_lifted']}")
+        else:
+            out.print(f"erasure {res['erasure_id']}: {res['ids_erased']} ids, removed "
+                      + ", ".join(f"{k} {v}" for k, v in res["removed"].items()) + f"; still held: {res['verify']['total']}")
+    _emit(as_json, res, render)
+
+
+@app.command()
+def explain(profile_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """What the layer holds and infers about a person, and why (GDPR art. 15, 22)."""
+    _setup_logging()
+    res = _run(lambda: _with_container(data_dir, lambda c: c.transparency().explain(profile_id)))
+
+    def render() -> None:
+        for line in res["plain"]:
+            out.print(line, markup=False)
+    _emit(as_json, res, render)
+
+
 @source_app.command("stats")
 def source_stats(source: SourceOpt = None, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """Counts of profiles and events a source holds."""

@@ -46,6 +46,9 @@ class DatabaseSettings(BaseModel):
 class PrivacySettings(BaseModel):
     # Dotted paths that may enter documents and payloads although they look personal (opt-in).
     allow_fields: list[str] = Field(default_factory=list)
+    # HMAC key of erasure tombstones; empty: a random key kept in the data dir (several servers sharing one
+    # database must share this key)
+    erasure_key: str | None = None
 
 
 class SyncSettings(BaseModel):

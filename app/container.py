@@ -16,6 +16,9 @@ import httpx
 from app.agents.tools import CustomerTools
 from app.auth.repository import ApiKeyRepository
 from app.config import Settings
+from app.erasure.explain import TransparencyService
+from app.erasure.repository import ErasureRepository
+from app.erasure.service import ErasureService, erasure_key
 from app.errors import DomainError
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
@@ -87,6 +90,7 @@ class Container:
     predictions_repo: PredictionsRepository
     writeback_queue: WritebackRepository
     keys: ApiKeyRepository
+    erasure: ErasureService
     _http: list[httpx.AsyncClient] = field(default_factory=list)
     tracardi_transport: Any = None  # tests pass the emulator's ASGI transport; None = real HTTP
     _pushed_source: TracardiSource | None = None
@@ -114,17 +118,30 @@ class Container:
         async def enqueue(profile_ids: list[str]) -> int:
             return await enqueue_traits(queue, predictions_repo, profile_ids)
 
+        search = SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
+                               default_mode=settings.lang.search_mode)
+        segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
+                                  wording=settings.lang.wording)
+
+        def drop_caches() -> None:  # what was computed from a forgotten person
+            search.invalidate()
+            segments.invalidate()
+
+        erasure = ErasureService(ErasureRepository(database.pool), index,
+                                 erasure_key(settings.privacy.erasure_key, data_dir), drop_caches)
         return cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
-                   keys=ApiKeyRepository(database.pool),
-                   segments=SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
-                                           wording=settings.lang.wording),
+                   keys=ApiKeyRepository(database.pool), segments=segments, erasure=erasure,
                    predictions=PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
                                                  settings.prediction),
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
-                                    max_delete_share=settings.sync.max_delete_share),
-                   search=SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
-                                        default_mode=settings.lang.search_mode))
+                                    max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten),
+                   search=search)
+
+    def transparency(self) -> TransparencyService:
+        """What the layer holds and infers about one person (GET /v1/profiles/{id}/explain, `profile-ai explain`)."""
+        return TransparencyService(self.search, self.segments, self.predictions, self.writeback_queue,
+                                   self.settings.lang.wording)
 
     def configured_sources(self) -> list[str]:
         """The sources this deployment was configured with: the only ones a request may name."""

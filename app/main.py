@@ -18,6 +18,7 @@ from app.auth.guard import ApiKeyGuard, BodySizeLimit, LoopbackOnly, NulGuard
 from app.auth.ratelimit import RateLimit
 from app.config import Settings, load_settings
 from app.container import Container
+from app.erasure.endpoints import router as erasure_router
 from app.observability import Metrics, RequestObserver
 from app.predictions.endpoints import router as predictions_router
 from app.search.endpoints import router as search_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(segments_router)
     app.include_router(predictions_router)
     app.include_router(keys_router)
+    app.include_router(erasure_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 

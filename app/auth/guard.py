@@ -3,7 +3,8 @@ no NUL characters in paths or queries.
 
 Pure ASGI (not BaseHTTPMiddleware) so MCP's streamed responses pass through untouched.
 Scopes: `read` = searching and reading (GET, and POST /v1/search); `write` = everything that changes state
-(sync, discover, train, score, publish, imports) and /mcp when write tools are on; `admin` = /v1/keys.
+(sync, discover, train, score, publish, imports) and /mcp when write tools are on; `admin` = /v1/keys and
+erasure (DELETE /v1/profiles/{id}, its verification and log).
 The Tracardi webhook keeps its own shared-secret check; /health, /ready, /metrics and the docs are open.
 """
 
@@ -45,8 +46,9 @@ def route_path(scope: Scope) -> str:
 def required_scope(method: str, path: str, mcp_writes: bool) -> str | None:
     if path in OPEN or path.startswith(OPEN_PREFIXES):
         return None
-    if path.startswith("/v1/keys"):
-        return "admin"
+    if path.startswith(("/v1/keys", "/v1/erasures")) or (path.startswith("/v1/profiles/") and method == "DELETE") \
+            or path.endswith("/erasure"):
+        return "admin"  # keys, and erasure (forgetting a person, its proof) are the administrator's
     if path.startswith("/mcp"):
         return "write" if mcp_writes else "read"
     if method in ("GET", "HEAD", "OPTIONS") or path in READ_POSTS:

@@ -152,3 +152,11 @@ def _owner_alive(worker: str, alive: Callable[[int], bool]) -> bool:
         return alive(int(parts[1]))
     except (IndexError, ValueError):
         return True  # not ours to judge: wait for the lease
+
+
+async def writeback_of_profile(pool: asyncpg.Pool, target: str, profile_id: str) -> list[dict[str, Any]]:
+    """What was (or will be) written back for one person: status, where it landed, when (transparency)."""
+    rows = await pool.fetch("SELECT status, delivered_to, updated_at, payload FROM profile_ai.writeback_queue "
+                            "WHERE target = $1 AND profile_id = $2 ORDER BY id DESC LIMIT 20", target, profile_id)
+    return [{"status": r["status"], "delivered_to": r["delivered_to"], "updated_at": r["updated_at"].isoformat(),
+             "fields": sorted(r["payload"])} for r in rows]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -41,6 +41,7 @@ class SyncResult:
     merged: int = 0
     errors: list[str] = field(default_factory=list)
     deletion_refused: str | None = None  # why profiles the source no longer holds were kept
+    forgotten: int = 0  # profiles the source still holds that were erased on request (tombstoned): skipped
     seconds: float = 0.0
     encode_seconds: float = 0.0
     watermark: str | None = None
@@ -50,11 +51,14 @@ class SyncResult:
 
 
 Progress = Callable[[SyncResult], None]
+Forgotten = Callable[[list[str]], Awaitable[set[str]]]
 
 
 class SyncService:
     def __init__(self, builder: DocumentBuilder, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex,
-                 state: SyncState, *, batch_size: int = 256, max_delete_share: float = 0.10) -> None:
+                 state: SyncState, *, batch_size: int = 256, max_delete_share: float = 0.10,
+                 forgotten: Forgotten | None = None) -> None:
+        self.forgotten = forgotten  # tombstone lookup: an erased person is never written again
         self.builder = builder
         self.encoder = encoder
         self.sparse = sparse
@@ -153,6 +157,12 @@ class SyncService:
         deletes: list[str] = []
         aliases: dict[str, str] = {}
         live: list[ProfileWithEvents] = []
+        if self.forgotten is not None:  # an erased person (any of their ids) stays out, whatever the source says
+            erased = await self.forgotten(sorted({i for it in items for i in (it.profile.id, *it.profile.absorbed_ids)}))
+            if erased:
+                result.forgotten += sum(1 for it in items if it.profile.id in erased or
+                                        erased & set(it.profile.absorbed_ids))
+                items = [it for it in items if it.profile.id not in erased and not erased & set(it.profile.absorbed_ids)]
         for item in items:
             p = item.profile
             result.seen += 1

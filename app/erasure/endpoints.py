@@ -1,0 +1,44 @@
+"""HTTP routes of erasure (admin scope) and profiling transparency (read scope)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from app.container import Container
+
+router = APIRouter(prefix="/v1", tags=["privacy"])
+
+
+def _container(request: Request) -> Container:
+    return request.app.state.container  # type: ignore[no-any-return]
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
+
+
+def _actor(request: Request) -> str:
+    key = (request.scope.get("state") or {}).get("api_key_id")
+    return f"key:{key}" if key else "open-mode"
+
+
+@router.delete("/profiles/{profile_id}", summary="Forget a person everywhere (GDPR art. 17; admin scope)")
+async def forget(profile_id: str, request: Request, c: ContainerDep,
+                 reason: str | None = Query(None, max_length=500)) -> dict[str, Any]:
+    return await c.erasure.forget(profile_id, actor=_actor(request), reason=reason)
+
+
+@router.get("/profiles/{profile_id}/erasure", summary="What is still held for a person (0 everywhere after forget)")
+async def verify(profile_id: str, c: ContainerDep) -> dict[str, Any]:
+    return await c.erasure.verify(profile_id)
+
+
+@router.get("/erasures", summary="The erasure log: when, by which key, how many rows (no personal data)")
+async def erasure_log(c: ContainerDep, limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    return {"erasures": await c.erasure.repo.log(limit)}
+
+
+@router.get("/profiles/{profile_id}/explain", summary="What the layer holds and infers about a person, and why")
+async def explain(profile_id: str, c: ContainerDep) -> dict[str, Any]:
+    return await c.transparency().explain(profile_id)
