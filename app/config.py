@@ -49,6 +49,11 @@ class PrivacySettings(BaseModel):
     # HMAC key of erasure tombstones; empty: a random key kept in the data dir (several servers sharing one
     # database must share this key)
     erasure_key: str | None = None
+    # keep the event log only this many days (older rows are purged after every sync); None: keep everything
+    event_retention_days: int | None = Field(None, ge=1, le=36_500)
+    # GDPR art. 21: a dotted path in the profile (consents.*, traits.*, data.*) whose true value means the person
+    # objected to profiling; they are then left out of segments and predictions (still searchable)
+    objection_field: str | None = None
 
 
 class SyncSettings(BaseModel):

@@ -135,7 +135,8 @@ class Container:
                    predictions=PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
                                                  settings.prediction),
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
-                                    max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten),
+                                    max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten,
+                                    objection_field=settings.privacy.objection_field),
                    search=search)
 
     def transparency(self) -> TransparencyService:
@@ -199,7 +200,10 @@ class Container:
         description and lookalike segments re-evaluated)."""
         self.search.invalidate()
         self.segments.invalidate()
-        return await self.segments.refresh()
+        report = await self.segments.refresh()
+        if (days := self.settings.privacy.event_retention_days) is not None:
+            report["events_purged"] = await self.state.purge_events(days)
+        return report
 
     async def deliver_writeback(self) -> int | None:
         """Deliver the write-back queue to Tracardi when one is configured: how many items were delivered

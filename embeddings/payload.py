@@ -13,7 +13,8 @@ def _iso(dt: Any) -> str | None:
     return dt.isoformat() if dt is not None else None
 
 
-def profile_payload(profile: Profile, doc: ProfileDocument, redactor: Redactor, *, source: str) -> dict[str, Any]:
+def profile_payload(profile: Profile, doc: ProfileDocument, redactor: Redactor, *, source: str,
+                    objected: bool = False) -> dict[str, Any]:
     s = doc.summary
     return {
         "profile_id": profile.id,
@@ -35,4 +36,5 @@ def profile_payload(profile: Profile, doc: ProfileDocument, redactor: Redactor, 
         "source": source,
         "source_version": profile.shape,
         "updated_at": _iso(profile.changed_at),
+        "objected": objected,  # objected to profiling: left out of segments and predictions
     }

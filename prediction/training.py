@@ -305,6 +305,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     final = _estimator(regression, len(y_ev), random_state).fit(X_ev, y_ev)
     card = {
         "goal": goal.name, "horizon_days": horizon_days, "as_of": _iso(as_of),
+        "data_window": {"from": _iso(start), "to": _iso(end)},  # the events the model saw (retention shows here)
         "training_snapshot": {"as_of": _iso(t_train), "label_window_days": round(train_h / DAY, 1)},
         "rows": int(len(y_ev)), "positives": int((y_ev > 0).sum()),
         "training_rows": int(len(y_tr)), "training_positives": int((y_tr > 0).sum()),

@@ -50,6 +50,19 @@ class Profile(BaseModel):
     def changed_at(self) -> datetime | None:
         return self.updated_at or self.inserted_at or self.created_at
 
+    def objects(self, path: str | None) -> bool:
+        """Whether the value at `path` (e.g. `consents.no-profiling`, `traits.profiling_objection`) says yes."""
+        if not path:
+            return False
+        cur: Any = {"consents": self.consents, "traits": self.traits, "data": self.data}
+        for part in path.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        if isinstance(cur, dict):  # a Tracardi consent record: present and not revoked
+            return not cur.get("revoke")
+        if isinstance(cur, str):
+            return cur.strip().lower() in ("yes", "true", "1", "y", "si", "sí")
+        return bool(cur) and not isinstance(cur, list)
+
     def fingerprint(self, salt: str = "") -> str:
         """A hash of the whole normalised profile. It says nothing about the event history: Tracardi moves
         the update time only when the profile changes, not with every event, so a sync pairs it with a read

@@ -141,3 +141,46 @@ def test_erasure_is_the_administrators() -> None:
     assert required_scope("GET", "/v1/profiles/p1/erasure", False) == "admin"
     assert required_scope("GET", "/v1/profiles/p1/explain", False) == "read"
 
+
+
+async def test_event_retention_purges_old_rows_after_a_sync(world) -> None:  # type: ignore[no-untyped-def]
+    _, c, _ = world
+    pool = c.database.pool
+    await pool.execute("UPDATE profile_ai.events SET time = now() - interval '2 days' WHERE event_id IN "
+                       "(SELECT event_id FROM profile_ai.events ORDER BY event_id LIMIT 5)")
+    old = await pool.fetchval("SELECT count(*) FROM profile_ai.events WHERE time < now() - interval '30 days'")
+    assert old > 0
+    c.settings.privacy.event_retention_days = 30
+    report = await c.after_sync()
+    assert report["events_purged"] == old
+    assert await pool.fetchval("SELECT count(*) FROM profile_ai.events") == 5  # only the recent ones are kept
+
+
+async def test_people_who_objected_to_profiling_are_in_no_segment_and_get_no_score(encoder, pg_url: str,  # type: ignore[no-untyped-def]
+                                                                                   tmp_path: Path) -> None:
+    profiles, events = make_profiles(30, seed=78, events_per_profile=4)
+    objectors = {p["id"] for p in profiles[:3]}
+    for p in profiles[:3]:
+        p["traits"]["no_profiling"] = True  # art. 21 objection, recorded in Tracardi as a trait
+    emu = TracardiEmulator("0.9")
+    emu.seed(profiles, events)
+    settings = Settings(data_dir=tmp_path, database=DatabaseSettings(url=pg_url), server=ServerSettings(auth=False),
+                        tracardi=TracardiSettings(url="http://tracardi", username="admin@profile.ai", password="admin"))
+    settings.privacy.objection_field = "traits.no_profiling"
+    c = await Container.create(settings, encoder=encoder)
+    try:
+        await c.sync.run(c.source("http://tracardi", transport=httpx.ASGITransport(emu.app)))
+        hits = await c.search.search(SearchRequest(query="customers", limit=30, understand=False))
+        assert objectors <= {h.profile_id for h in hits.results}  # still searchable
+        await c.segments.discover(DiscoverRequest(k_min=2, k_max=3))
+        members = {m.profile_id for s in await c.segments.current()
+                   for m in (await c.segments.members(s.segment_id, 1000)).members}
+        assert members and not members & objectors
+        res = await c.predictions.import_predictions(ImportRequest(goal="churn", model_name="nb", predictions=[
+            ExternalPrediction(profile_id=p["id"], probability=0.5) for p in profiles]))
+        assert res.stored == 27
+        ex = await c.transparency().explain(profiles[0]["id"])
+        assert ex["objected"] and any("objected to profiling" in line for line in ex["plain"])
+        assert not ex["segments"] and not ex["predictions"]
+    finally:
+        await c.aclose()

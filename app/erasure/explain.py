@@ -17,14 +17,16 @@ WORDS = {
            "prediction": "{goal}: {value} (percentile {percentile}, {tier}) by model {model} ({quality}); data "
                          "before {as_of}, horizon {horizon} days; main reasons: {drivers}.",
            "writeback": "Written back to Tracardi (traits.ai): {fields}, status {status}.",
-           "none": "Nothing is held about this customer beyond the profile text."},
+           "none": "Nothing is held about this customer beyond the profile text.",
+           "objected": "This customer objected to profiling: left out of segments and predictions."},
     "es": {"document": "El texto que el modelo de búsqueda leyó sobre este cliente (nunca incluye datos de contacto ni "
                        "identificadores).",
            "segment": "En el segmento «{name}» ({kind}, {status}): {why}",
            "prediction": "{goal}: {value} (percentil {percentile}, {tier}) según el modelo {model} ({quality}); datos "
                          "anteriores a {as_of}, horizonte de {horizon} días; motivos principales: {drivers}.",
            "writeback": "Enviado a Tracardi (traits.ai): {fields}, estado {status}.",
-           "none": "No se guarda nada sobre este cliente más allá del texto del perfil."},
+           "none": "No se guarda nada sobre este cliente más allá del texto del perfil.",
+           "objected": "Este cliente se opuso a la elaboración de perfiles: queda fuera de segmentos y predicciones."},
 }
 
 
@@ -39,6 +41,9 @@ class TransparencyService:
         pid = card.profile_id
         w = self.words
         plain = [w["document"]]
+        objected = await self.predictions.repo.objected(pid)
+        if objected:
+            plain.append(w["objected"])
         segments = []
         for s in await self.segments.of_profile(pid):
             seg = await self.segments.show(s["segment_id"])
@@ -68,5 +73,6 @@ class TransparencyService:
             plain.append(w["writeback"].format(fields=", ".join(item["fields"]), status=item["status"]))
         if len(plain) == 1:
             plain.append(w["none"])
-        return {"profile_id": pid, "asked_id": profile_id, "document": card.document, "segments": segments,
+        return {"profile_id": pid, "asked_id": profile_id, "objected": objected, "document": card.document,
+                "segments": segments,
                 "predictions": predictions, "writeback": writeback, "plain": plain}

@@ -223,10 +223,13 @@ class PredictionService:
             s = await asyncio.to_thread(score, model, log, as_of, static)
             when = datetime.fromtimestamp(as_of, UTC)
             reg = model.goal.is_regression
+            objected = await self.repo.objectors()  # art. 21: no automated score for them, old ones removed
             rows = [PredictionRow(log.profiles[i], model_id, model.goal.name,
                                   None if reg else round(float(v), 6), round(float(v), 4) if reg else None,
                                   round(float(p), 3), t, when, d)
-                    for i, v, p, t, d in zip(s.rows, s.values, s.percentile, s.tier, s.drivers, strict=True)]
+                    for i, v, p, t, d in zip(s.rows, s.values, s.percentile, s.tier, s.drivers, strict=True)
+                    if log.profiles[i] not in objected]
+            await self.repo.drop_predictions(sorted(objected))
             await self.repo.upsert_predictions(rows)
             queued = await self.enqueue([r.profile_id for r in rows]) if rows else 0
             best = await self.repo.top(model_id, req.limit) if req.limit else []
@@ -253,8 +256,9 @@ class PredictionService:
         known = {r["profile_id"] for r in await self.pool.fetch(
             "SELECT profile_id FROM profile_ai.profile_features WHERE profile_id = ANY($1::text[])",
             [p.profile_id for p in req.predictions])}
+        objected = await self.repo.objectors()  # art. 21: not even an imported score is kept for them
         rows = [(p.profile_id, float(v)) for p, v in zip(req.predictions, values, strict=True)
-                if p.profile_id in known and v is not None]
+                if p.profile_id in known and p.profile_id not in objected and v is not None]
         unknown = sorted({p.profile_id for p in req.predictions} - known)
         if not rows:
             raise InvalidRequestError("none of the profile ids is known here: sync first")

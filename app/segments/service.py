@@ -40,7 +40,7 @@ PREVIEW_MAX = 10_000
 MAP_CACHE_SECONDS = 300.0  # an upper bound: a sync or a discovery drops the cached map at once
 
 RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "active_days", "spend_total",
-                 "purchases", "rating_mean", "last_seen", "document"]
+                 "purchases", "rating_mean", "last_seen", "document", "objected"]
 Enqueue = Callable[[list[str]], Awaitable[int]]
 
 
@@ -86,7 +86,8 @@ class SegmentService:
                     for h in batch]
         else:
             hits = self.index.retrieve(profile_ids, with_vector=True)
-        hits = [h for h in hits if h.vector is not None]
+        # a person who objected to profiling (GDPR art. 21) is in no segment
+        hits = [h for h in hits if h.vector is not None and not h.payload.get("objected")]
         hits.sort(key=lambda h: str(h.payload.get("profile_id")))  # scroll order is not a contract
         vectors = (np.asarray([h.vector for h in hits], dtype=np.float32) if hits
                    else np.zeros((0, self.index.dim), dtype=np.float32))

@@ -86,6 +86,23 @@ class PredictionsRepository:
         return int(await self.pool.fetchval(
             "SELECT COALESCE(max(version), 0) + 1 FROM profile_ai.models WHERE goal = $1", goal))
 
+    async def objectors(self) -> set[str]:
+        """Profiles that objected to profiling (their features say so, from PRIVACY__OBJECTION_FIELD)."""
+        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.profile_features "
+                                     "WHERE attributes ->> 'objected' = 'true'")
+        return {r["profile_id"] for r in rows}
+
+    async def objected(self, profile_id: str) -> bool:
+        return bool(await self.pool.fetchval("SELECT attributes ->> 'objected' = 'true' FROM profile_ai.profile_features "
+                                             "WHERE profile_id = $1", profile_id))
+
+    async def drop_predictions(self, profile_ids: list[str]) -> int:
+        if not profile_ids:
+            return 0
+        status = await self.pool.execute("DELETE FROM profile_ai.predictions WHERE profile_id = ANY($1::text[])",
+                                         profile_ids)
+        return int(status.split()[-1])
+
     async def save_artifact(self, model_id: str, artifact: bytes) -> None:
         await self.pool.execute("UPDATE profile_ai.models SET artifact = $2 WHERE model_id = $1", model_id, artifact)
 

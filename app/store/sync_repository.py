@@ -130,6 +130,12 @@ class PostgresSyncState:
         return [dict(r) for r in await self.pool.fetch(
             "SELECT * FROM profile_ai.profile_features ORDER BY profile_id")]
 
+    async def purge_events(self, older_than_days: int) -> int:
+        """Retention: drop event-log rows older than this many days (predictions then see only the window)."""
+        status = await self.pool.execute("DELETE FROM profile_ai.events WHERE time < now() - make_interval(days => $1)",
+                                         older_than_days)
+        return int(status.split()[-1])
+
     async def events_of(self, profile_id: str, limit: int = 50) -> list[dict[str, object]]:
         """The newest events of one profile from the event log (properties without PII)."""
         rows = await self.pool.fetch(

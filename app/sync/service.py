@@ -57,7 +57,8 @@ Forgotten = Callable[[list[str]], Awaitable[set[str]]]
 class SyncService:
     def __init__(self, builder: DocumentBuilder, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex,
                  state: SyncState, *, batch_size: int = 256, max_delete_share: float = 0.10,
-                 forgotten: Forgotten | None = None) -> None:
+                 forgotten: Forgotten | None = None, objection_field: str | None = None) -> None:
+        self.objection_field = objection_field  # art. 21: who objected to profiling (payload + features say so)
         self.forgotten = forgotten  # tombstone lookup: an erased person is never written again
         self.builder = builder
         self.encoder = encoder
@@ -133,7 +134,7 @@ class SyncService:
 
     def _salt(self) -> str:
         """What a profile's fingerprint is taken with: the document layout and the vector space."""
-        return f"{self.builder.config_key}:{self.encoder.model_id}"
+        return f"{self.builder.config_key}:{self.encoder.model_id}:objection={self.objection_field}"
 
     async def sync_items(self, items: list[ProfileWithEvents], source: str,
                          merged: dict[str, str] | None = None, deleted: list[str] | None = None) -> SyncResult:
@@ -187,7 +188,8 @@ class SyncService:
         def render() -> tuple[list[ProfileDocument], list[ProfileFeatures], dict[str, list[EventRow]]]:
             docs = [self.builder.build(i) for i in live]
             # features and the event log for every live profile: a history can change without changing the text
-            return (docs, [features_of(d, i.profile, redactor) for i, d in zip(live, docs, strict=True)],
+            return (docs, [features_of(d, i.profile, redactor, i.profile.objects(self.objection_field))
+                           for i, d in zip(live, docs, strict=True)],
                     {i.profile.id: event_rows(i, self.builder) for i in live})
 
         docs, features, events = await asyncio.to_thread(render)
@@ -201,7 +203,8 @@ class SyncService:
             result.encode_seconds += time.perf_counter() - t
             for (item, doc), vec in zip(changed, vectors, strict=True):
                 points.append(IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
-                                         profile_payload(item.profile, doc, self.builder.redactor, source=source)))
+                                         profile_payload(item.profile, doc, self.builder.redactor, source=source,
+                                                         objected=item.profile.objects(self.objection_field))))
         # every live profile's row records its fingerprint, so the next unchanged read can skip it early
         rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at, i.profile.fingerprint(salt), source)
                 for i, d in zip(live, docs, strict=True)]
@@ -223,10 +226,12 @@ class SyncService:
         await self.state.commit_batch(rows or [], deletes, aliases, features or [], events)
 
 
-def features_of(doc: ProfileDocument, profile: Profile, redactor: Redactor) -> ProfileFeatures:
+def features_of(doc: ProfileDocument, profile: Profile, redactor: Redactor, objected: bool = False) -> ProfileFeatures:
     s = doc.summary
     attributes = without_nul({"traits": redactor.clean(profile.traits) or {},
                               "data": redactor.describing_data(profile.data)})
+    if objected:
+        attributes["objected"] = True  # scoring leaves this person out (art. 21)
     return ProfileFeatures(
         profile_id=doc.profile_id, event_count=s.event_count, counts=without_nul(dict(s.counts_by_type)),
         first_seen=s.first_event_at, last_seen=s.last_event_at, active_days=s.active_days,
