@@ -223,6 +223,8 @@ def forget(profile_id: str, reason: Annotated[str | None, typer.Option("--reason
                                                                   "after an erasure)")] = False,
            unforget: Annotated[bool, typer.Option("--unforget", help="lift the tombstone: the person may be "
                                                                       "synced again")] = False,
+           tracardi: Annotated[bool, typer.Option("--tracardi", help="also set traits.ai to nothing in "
+                                                                     "Tracardi")] = False,
            as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """Erase a person everywhere the layer holds them (GDPR art. 17), and keep them out of later syncs."""
     _setup_logging()
@@ -232,7 +234,9 @@ def forget(profile_id: str, reason: Annotated[str | None, typer.Option("--reason
             return await c.erasure.verify(profile_id)  # type: ignore[no-any-return]
         if unforget:
             return {"tombstones_lifted": await c.erasure.unforget(profile_id, actor="cli", reason=reason)}
-        return await c.erasure.forget(profile_id, actor="cli", reason=reason)  # type: ignore[no-any-return]
+        clear = tracardi or c.settings.privacy.erasure_clears_tracardi
+        return await c.erasure.forget(profile_id, actor="cli", reason=reason,  # type: ignore[no-any-return]
+                                      clear_tracardi=clear)
 
     res = _run(lambda: _with_container(data_dir, go))
 

@@ -51,6 +51,8 @@ class PrivacySettings(BaseModel):
     erasure_key: str | None = None
     # keep the event log only this many days (older rows are purged after every sync); None: keep everything
     event_retention_days: int | None = Field(None, ge=1, le=36_500)
+    # on erasure, also set the person's traits.ai to nothing in Tracardi (a request or the CLI may ask anyway)
+    erasure_clears_tracardi: bool = False
     # GDPR art. 21: a dotted path in the profile (consents.*, traits.*, data.*) whose true value means the person
     # objected to profiling; they are then left out of segments and predictions (still searchable)
     objection_field: str | None = None

@@ -129,15 +129,29 @@ class Container:
 
         erasure = ErasureService(ErasureRepository(database.pool), index,
                                  erasure_key(settings.privacy.erasure_key, data_dir), drop_caches)
-        return cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
+        predictions = PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
+                                        settings.prediction)
+        predictions.erasures_since = segments.erasures_since = erasure.repo.erasures_since
+        container = cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
                    keys=ApiKeyRepository(database.pool), segments=segments, erasure=erasure,
-                   predictions=PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
-                                                 settings.prediction),
+                   predictions=predictions,
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
                                     max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten,
                                     objection_field=settings.privacy.objection_field),
                    search=search)
+        erasure.clear_remote = container.clear_tracardi
+        return container
+
+    async def clear_tracardi(self, profile_ids: list[str]) -> int | None:
+        """Set `traits.ai` to nothing in Tracardi for these people (erasure); None when no Tracardi is configured."""
+        t = self.settings.tracardi
+        if not t.url:
+            return None
+        async with httpx.AsyncClient(base_url=t.url, transport=self.tracardi_transport, timeout=t.timeout_s) as http:
+            wb = TracardiWriteback(TracardiClient.from_settings(http, t), self.writeback_queue, self.predictions_repo,
+                                   workflow_writeback=t.workflow_writeback)
+            return await wb.clear(profile_ids)
 
     def transparency(self) -> TransparencyService:
         """What the layer holds and infers about one person (GET /v1/profiles/{id}/explain, `profile-ai explain`)."""

@@ -184,3 +184,28 @@ async def test_people_who_objected_to_profiling_are_in_no_segment_and_get_no_sco
         assert not ex["segments"] and not ex["predictions"]
     finally:
         await c.aclose()
+
+
+async def test_erasure_clears_tracardi_and_marks_what_was_built_with_the_person(world) -> None:  # type: ignore[no-untyped-def]
+    from app.tracardi.setup import EVENT_TYPE, setup_writeback
+
+    emu, c, profiles = world
+    pid = profiles[4]["id"]
+    t = c.settings.tracardi
+    async with httpx.AsyncClient(base_url=t.url, transport=c.tracardi_transport) as http:
+        from app.tracardi.client import TracardiClient
+
+        await setup_writeback(TracardiClient.from_settings(http, t))
+    assert await c.deliver_writeback()  # Tracardi holds the person's AI traits
+    assert emu.dataset().profiles[pid]["traits"]["ai"]
+    model_id = (await c.predictions.of_profile(pid)).predictions[0].model_id
+    segment_id = (await c.segments.of_profile(pid))[0]["segment_id"]
+    assert (await c.predictions.model(model_id)).erased_since == 0
+
+    report = await c.erasure.forget(pid, actor="test", clear_tracardi=True)
+    assert report["tracardi_cleared"] == 1
+    assert emu.dataset().profiles[pid]["traits"]["ai"] == {"erased": True}  # none of our traits stay in Tracardi
+    assert sum(e["type"] == EVENT_TYPE for e in emu.dataset().events.values()) >= 2
+    assert report["removed"]["models"] == [model_id] and segment_id in report["removed"]["segments"]
+    assert (await c.predictions.model(model_id)).erased_since == 1  # the card says a scored person is gone
+    assert (await c.segments.show(segment_id)).erased_since == 1

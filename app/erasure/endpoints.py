@@ -25,8 +25,12 @@ def _actor(request: Request) -> str:
 
 @router.delete("/profiles/{profile_id}", summary="Forget a person everywhere (GDPR art. 17; admin scope)")
 async def forget(profile_id: str, request: Request, c: ContainerDep,
-                 reason: str | None = Query(None, max_length=500)) -> dict[str, Any]:
-    return await c.erasure.forget(profile_id, actor=_actor(request), reason=reason)
+                 reason: str | None = Query(None, max_length=500),
+                 clear_tracardi: bool | None = Query(None, description="also set traits.ai to nothing in Tracardi "
+                                                                       "(default: PRIVACY__ERASURE_CLEARS_TRACARDI)")
+                 ) -> dict[str, Any]:
+    clear = c.settings.privacy.erasure_clears_tracardi if clear_tracardi is None else clear_tracardi
+    return await c.erasure.forget(profile_id, actor=_actor(request), reason=reason, clear_tracardi=clear)
 
 
 @router.get("/profiles/{profile_id}/erasure", summary="What is still held for a person (0 everywhere after forget)")

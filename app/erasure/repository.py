@@ -47,12 +47,19 @@ class ErasureRepository:
         return out
 
     async def erase(self, ids: Sequence[str], hashes: Sequence[str], *, actor: str, reason: str | None,
-                    index_points: int) -> tuple[int, dict[str, int]]:
+                    index_points: int) -> tuple[int, dict[str, Any]]:
         """Remove every row of these ids, write their tombstones and the log entry: all or nothing."""
-        removed: dict[str, int] = {"index_points": index_points}
+        removed: dict[str, Any] = {"index_points": index_points}
         async with self.pool.acquire() as conn, conn.transaction():
             # one erasure of a person at a time; a second, concurrent one waits and finds nothing left
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('profile_ai.erasure'))")
+            # what was built with the person (not personal): model cards and segments say so afterwards
+            removed["models"] = [r["model_id"] for r in await conn.fetch(
+                "SELECT DISTINCT model_id FROM profile_ai.predictions WHERE profile_id = ANY($1::text[]) "
+                "ORDER BY 1", list(ids))]
+            removed["segments"] = [r["segment_id"] for r in await conn.fetch(
+                "SELECT DISTINCT segment_id FROM profile_ai.segment_memberships WHERE profile_id = ANY($1::text[]) "
+                "ORDER BY 1", list(ids))]
             for table in PERSON_TABLES:
                 status = await conn.execute(f"DELETE FROM profile_ai.{table} WHERE profile_id = ANY($1::text[])",
                                             list(ids))
@@ -87,6 +94,12 @@ class ErasureRepository:
                                "VALUES ($1, $2, $3, $4, 'unforget')", actor[:200], reason, list(hashes),
                                {"tombstones": n})
         return n
+
+    async def erasures_since(self, model_or_segment_id: str) -> int:
+        """How many people who were in this model's scores or this segment have been erased since."""
+        return int(await self.pool.fetchval(
+            "SELECT count(*) FROM profile_ai.erasure_log WHERE action = 'forget' AND "
+            "(removed -> 'models' ? $1 OR removed -> 'segments' ? $1)", model_or_segment_id))
 
     async def log(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self.pool.fetch("SELECT erasure_id, at, actor, reason, action, removed, "

@@ -19,7 +19,7 @@ import hmac
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,9 @@ def erasure_key(configured: str | None, data_dir: Path) -> bytes:
 
 class ErasureService:
     def __init__(self, repo: ErasureRepository, index: VectorIndex, key: bytes,
-                 drop_caches: Callable[[], None] = lambda: None) -> None:
+                 drop_caches: Callable[[], None] = lambda: None,
+                 clear_remote: Callable[[list[str]], Awaitable[int | None]] | None = None) -> None:
+        self.clear_remote = clear_remote  # clears traits.ai in Tracardi (None: no Tracardi configured)
         self.repo = repo
         self.index = index
         self.key = key
@@ -61,7 +63,8 @@ class ErasureService:
         hashes = {self.id_hash(i): i for i in profile_ids}
         return {hashes[h] for h in await self.repo.forgotten(list(hashes))}
 
-    async def forget(self, profile_id: str, *, actor: str, reason: str | None = None) -> dict[str, Any]:
+    async def forget(self, profile_id: str, *, actor: str, reason: str | None = None,
+                     clear_tracardi: bool = False) -> dict[str, Any]:
         if not profile_id or len(profile_id) > 200:
             raise NotFoundError("profile id must be 1-200 characters")
         async with self._lock:
@@ -81,8 +84,14 @@ class ErasureService:
             erasure_id, removed = await self.repo.erase(ids, hashes, actor=actor, reason=reason,
                                                         index_points=len(points))
             self.drop_caches()
+        cleared: int | str | None = None
+        if clear_tracardi and self.clear_remote is not None:
+            try:  # after the local erasure, which must not wait on (or fail with) a remote system
+                cleared = await self.clear_remote(ids)
+            except Exception as exc:  # noqa: BLE001 - reported in the answer; the local erasure stands
+                cleared = f"failed: {type(exc).__name__}: {exc}"
         log.info("erasure done", extra={"erasure_id": erasure_id, "ids": len(ids), "actor": actor})
-        return {"erasure_id": erasure_id, "ids_erased": len(ids), "removed": removed,
+        return {"erasure_id": erasure_id, "ids_erased": len(ids), "removed": removed, "tracardi_cleared": cleared,
                 "tombstoned": True, "verify": await self.verify(profile_id, ids)}
 
     async def verify(self, profile_id: str, ids: list[str] | None = None) -> dict[str, Any]:

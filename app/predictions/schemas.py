@@ -28,6 +28,8 @@ class ModelInfo(BaseModel):
     created_at: str
     scored: int = 0
     card: dict[str, Any]
+    erased_since: int = Field(0, description="people in this model's scores erased (GDPR art. 17) since it was "
+                                             "trained: their data may have shaped it; retrain to leave them out")
 
 
 class ModelList(BaseModel):

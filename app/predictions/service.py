@@ -117,6 +117,8 @@ class PredictionService:
         self.enqueue = enqueue
         self.settings = settings or PredictionSettings()
         self._lock = asyncio.Lock()
+        # how many people erased since a model was scored with them (set by the container: the erasure log)
+        self.erasures_since: Callable[[str], Awaitable[int]] | None = None
 
     async def _purchase_types(self) -> list[str]:
         if self.settings.purchase_types:
@@ -184,13 +186,18 @@ class PredictionService:
             return await self.model(model_id)
 
     async def models(self, goal: str | None = None) -> list[ModelInfo]:
-        return [_info(r) for r in await self.repo.models(goal)]
+        return [await self._with_erasures(_info(r)) for r in await self.repo.models(goal)]
 
     async def model(self, model_id: str) -> ModelInfo:
         row = next((r for r in await self.repo.models() if r["model_id"] == model_id), None)
         if row is None:
             raise NotFoundError(f"model {model_id!r} not found")
-        return _info(row)
+        return await self._with_erasures(_info(row))
+
+    async def _with_erasures(self, info: ModelInfo) -> ModelInfo:
+        if self.erasures_since is not None:
+            info.erased_since = await self.erasures_since(info.model_id)
+        return info
 
     async def score(self, req: ScoreRequest) -> ScoreResponse:
         t0 = time.perf_counter()

@@ -34,6 +34,7 @@ class Segment(BaseModel):
     exemplars: list[str] = []
     rules: dict[str, Any] = {}
     definition: dict[str, Any] = {}
+    erased_since: int = 0  # members erased (GDPR art. 17) since this version: its size and features included them
     created_at: str
     updated_at: str
     published_at: str | None = None

@@ -71,6 +71,7 @@ class SegmentService:
     def __init__(self, index: VectorIndex, encoder: Encoder, repo: SegmentRepository, enqueue: Enqueue,
                  *, min_jaccard: float = 0.5, wording: str = "en") -> None:
         self.wording = wording  # names and descriptions of discovered segments: en | es
+        self.erasures_since: Callable[[str], Awaitable[int]] | None = None  # set by the container
         self.index = index
         self.encoder = encoder
         self.repo = repo
@@ -172,7 +173,10 @@ class SegmentService:
         return row
 
     async def show(self, segment_id: str) -> Segment:
-        return _segment(await self._row(segment_id))
+        seg = _segment(await self._row(segment_id))
+        if self.erasures_since is not None:
+            seg.erased_since = await self.erasures_since(segment_id)
+        return seg
 
     async def members(self, segment_id: str, limit: int = 100, offset: int = 0) -> MemberPage:
         if not 1 <= limit <= 10_000 or offset < 0:

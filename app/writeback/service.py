@@ -118,6 +118,20 @@ class TracardiWriteback:
         report.pending = (await self.queue.counts(TARGET)).get("pending", 0)
         return report
 
+    async def clear(self, profile_ids: list[str]) -> int:
+        """Erasure: replace these people's `traits.ai` in Tracardi by `{"erased": true}` through the same event and
+        mapping, so no AI trait of a forgotten person stays behind there. Not an empty object: Tracardi skips an
+        empty mapped value ("Value of event@... is None or empty", LIB tracardi/service/tracking/
+        profile_data_computation.py @0.9.0-dev). Unknown ids are skipped (`/track` would create a profile).
+        Returns how many profiles were cleared."""
+        await self.check_target()
+        found = await self.client.lookup_many(sorted(set(profile_ids)))
+        done = 0
+        for profile in {p.id: p for p in found.values() if p is not None}.values():
+            await self.client.track(self.source_id, profile.id, [{"type": EVENT_TYPE, "properties": {"ai": {"erased": True}}}])
+            done += 1
+        return done
+
     async def _deliver(self, item: QueueItem, profile: Profile | None, report: WritebackReport, worker: str) -> None:
         try:
             if profile is None:
