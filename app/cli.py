@@ -112,9 +112,8 @@ async def _sync(settings: Settings, source: str | None, full: bool, as_json: boo
                 allow_mass_delete: bool = False) -> dict[str, Any]:
     c = await _container(settings)
     try:
-        res = await c.sync.run(c.source(source), full=full, progress=_progress_printer(as_json),
-                               allow_mass_delete=allow_mass_delete)
-        return {**res.as_dict(), "after_sync": await c.after_sync()}
+        return await c.sync_and_refresh(c.source(source), full=full, progress=_progress_printer(as_json),
+                                        allow_mass_delete=allow_mass_delete)
     finally:
         await c.aclose()
 
@@ -345,12 +344,12 @@ def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: D
         db = await Database.connect(settings.database.url, Path(settings.data_dir))
         try:
             async with httpx.AsyncClient(base_url=base, timeout=settings.tracardi.timeout_s) as http:
+                from app.store.ops_repository import OpsRepository
+
                 wb = TracardiWriteback(_tracardi_client(settings, http), WritebackRepository(db.pool),
                                        PredictionsRepository(db.pool),
                                        workflow_writeback=settings.tracardi.workflow_writeback)
-                ids = [r["profile_id"] for r in await db.pool.fetch(
-                    "SELECT DISTINCT profile_id FROM profile_ai.predictions UNION "
-                    "SELECT DISTINCT profile_id FROM profile_ai.segment_memberships")]
+                ids = await OpsRepository(db.pool).profiles_with_ai_traits()
                 queued = await wb.enqueue_profiles(ids)
                 report = await wb.deliver()
             return {"queued": queued, **report.__dict__}
@@ -426,8 +425,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
         c = await _container(settings)
         try:
             err.print("syncing (embedding 943 profiles takes about half a minute on 2 cores; a re-run skips them)")
-            res = await c.sync.run(c.source(str(export)), progress=_progress_printer(as_json))
-            await c.after_sync()
+            res = await c.sync_and_refresh(c.source(str(export)), progress=_progress_printer(as_json))
             searches = []
             for q in DEMO_QUERIES:
                 r = await c.search.search(SearchRequest(query=q, limit=5))
@@ -439,7 +437,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
             segments = (await c.segments.discover(DiscoverRequest())).model_dump()
             model = (await c.predictions.train(TrainRequest(goal="churn", horizon_days=30))).model_dump()
             scored = (await c.predictions.score(ScoreRequest(model_id=model["model_id"], limit=5))).model_dump()
-            return {"sync": res.as_dict(), "searches": searches, "export": str(export), "segments": segments,
+            return {"sync": res, "searches": searches, "export": str(export), "segments": segments,
                     "model": model, "scores": scored}
         finally:
             await c.aclose()
@@ -580,7 +578,7 @@ def segments_publish(segment_id: str, as_json: JsonOpt = False, data_dir: DataDi
     _setup_logging()
 
     async def go(c: Any) -> dict[str, Any]:
-        return {**(await c.segments.publish(segment_id)).model_dump(), "delivered": await c.deliver_writeback()}
+        return (await c.publish_segment(segment_id)).model_dump()  # type: ignore[no-any-return]
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(
@@ -732,7 +730,7 @@ def score(model: Annotated[str | None, typer.Option("--model", help="model id (d
     req = ScoreRequest(model_id=model, goal=goal, as_of=as_of, limit=limit if not as_json else 1_000_000)
 
     async def go(c: Any) -> dict[str, Any]:
-        return {**(await c.predictions.score(req)).model_dump(), "delivered": await c.deliver_writeback()}
+        return (await c.score(req)).model_dump()  # type: ignore[no-any-return]
 
     res = _run(lambda: _with_container(data_dir, go))
 

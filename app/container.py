@@ -20,9 +20,11 @@ from app.erasure.explain import TransparencyService
 from app.erasure.repository import ErasureRepository
 from app.erasure.service import ErasureService, erasure_key
 from app.errors import DomainError
+from app.predictions.schemas import ScoreRequest, ScoreResponse
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
 from app.segments.repository import SegmentRepository
+from app.segments.schemas import PublishResponse
 from app.segments.service import SegmentService
 from app.store.database import Database
 from app.store.predictions_repository import PredictionsRepository
@@ -129,8 +131,7 @@ class Container:
 
         erasure = ErasureService(ErasureRepository(database.pool), index,
                                  erasure_key(settings.privacy.erasure_key, data_dir), drop_caches)
-        predictions = PredictionService(database.pool, predictions_repo, builder.dictionary, enqueue,
-                                        settings.prediction)
+        predictions = PredictionService(predictions_repo, builder.dictionary, enqueue, settings.prediction)
         predictions.erasures_since = segments.erasures_since = erasure.repo.erasures_since
         container = cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
@@ -208,6 +209,32 @@ class Container:
         """The tools agents get (LangChain, MCP): search, cards, lookalikes, segments, predictions."""
         return CustomerTools(self.search, self.builder.redactor, segments=self.segments,
                              predictions=self.predictions)
+
+    # -- the use cases every front end shares (CLI, HTTP, MCP, the notebook API): written once, here
+    async def sync_and_refresh(self, source: ProfileSource, *, full: bool = False, progress: Any = None,
+                               allow_mass_delete: bool = False) -> dict[str, Any]:
+        """Sync, then refresh what depends on the profiles (caches, segments, retention). A failed refresh is
+        reported in the answer, not raised: the sync itself is durable and its result stands."""
+        result = await self.sync.run(source, full=full, progress=progress, allow_mass_delete=allow_mass_delete)
+        out = result.as_dict()
+        try:
+            out["after_sync"] = await self.after_sync()
+        except Exception as exc:  # noqa: BLE001 - reported with the result, logged
+            log.exception("refresh after sync failed")
+            out["after_sync_error"] = f"{type(exc).__name__}: {exc}"
+        return out
+
+    async def publish_segment(self, segment_id: str) -> PublishResponse:
+        """Publish a segment's membership (PostgreSQL now) and deliver it to Tracardi when one is configured."""
+        res = await self.segments.publish(segment_id)
+        res.delivered = await self.deliver_writeback()
+        return res
+
+    async def score(self, req: ScoreRequest) -> ScoreResponse:
+        """Score with a model and deliver the new traits to Tracardi when one is configured."""
+        res = await self.predictions.score(req)
+        res.delivered = await self.deliver_writeback()
+        return res
 
     async def after_sync(self) -> dict[str, int]:
         """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,

@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             except Exception:  # noqa: BLE001 - readiness reports, it does not raise
                 checks["index"] = False
             try:
-                checks["database"] = await asyncio.wait_for(c.database.pool.fetchval("SELECT 1"), 2.0) == 1
+                checks["database"] = await asyncio.wait_for(c.database.ping(), 2.0)
             except Exception:  # noqa: BLE001
                 checks["database"] = False
         ok = all(checks.values())

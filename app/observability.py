@@ -18,6 +18,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
+from app.store.ops_repository import OpsRepository
+
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -68,18 +70,17 @@ class Metrics:
 
         self.indexed.set(await asyncio.to_thread(container.index.count))
         self.uptime.set(time.time() - started)
-        pool = container.database.pool
-        lag = await pool.fetchval("SELECT extract(epoch FROM now() - max(watermark)) FROM profile_ai.sync_state")
+        ops = OpsRepository(container.database.pool)
+        lag = await ops.sync_lag_seconds()
         if lag is not None:
-            self.sync_lag.set(float(lag))
+            self.sync_lag.set(lag)
         status = runner.status()
         self.sync_running.set(1 if status.running else 0)
         self.sync_seen.set((status.progress or {}).get("seen", 0))
-        for r in await pool.fetch("SELECT status, count(*) AS n FROM profile_ai.writeback_queue GROUP BY status"):
-            self.queue.labels(r["status"]).set(r["n"])
-        for r in await pool.fetch("SELECT goal, extract(epoch FROM now() - max(created_at)) AS age "
-                                  "FROM profile_ai.models WHERE status = 'active' GROUP BY goal"):
-            self.model_age.labels(r["goal"]).set(float(r["age"]))
+        for status_name, n in (await ops.queue_depth()).items():
+            self.queue.labels(status_name).set(n)
+        for goal, age in (await ops.active_model_age_seconds()).items():
+            self.model_age.labels(goal).set(age)
         return generate_latest(self.registry)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from app.config import Settings, load_settings
+from app.store.ops_repository import OpsRepository
 from profiles.paths import flatten
 
 T = TypeVar("T")
@@ -133,22 +134,20 @@ class Workspace:
     def features(self) -> pd.DataFrame:
         """The per-profile aggregates each sync writes (profile_ai.profile_features)."""
         c = self._local("features()")
-        rows = self._run(c.database.pool.fetch("SELECT * FROM profile_ai.profile_features ORDER BY profile_id"))
+        rows = self._run(OpsRepository(c.database.pool).features())
         return pd.DataFrame([dict(r) for r in rows])
 
     def events(self) -> pd.DataFrame:
         """The event log (type, time, money value, properties without PII)."""
         c = self._local("events()")
-        rows = self._run(c.database.pool.fetch(
-            "SELECT profile_id, event_id, type, time, value FROM profile_ai.events ORDER BY profile_id, time"))
+        rows = self._run(OpsRepository(c.database.pool).events())
         return pd.DataFrame([dict(r) for r in rows], columns=["profile_id", "event_id", "type", "time", "value"])
 
     def sync(self, source: str | None = None, full: bool = False) -> dict[str, Any]:
         c = self._local("sync()")
 
         async def go() -> dict[str, Any]:
-            res = (await c.sync.run(c.source(source), full=full)).as_dict()
-            return {**res, "after_sync": await c.after_sync()}
+            return await c.sync_and_refresh(c.source(source), full=full)
         return self._run(go())
 
     # -- search
@@ -233,11 +232,7 @@ class Workspace:
     def predictions(self, goal: str | None = None) -> pd.DataFrame:
         """Stored predictions of active models (all goals, or one)."""
         c = self._local("predictions()")
-        rows = self._run(c.database.pool.fetch(
-            "SELECT p.profile_id, p.goal, p.model_id, p.probability, p.value, p.percentile, p.tier, p.as_of "
-            "FROM profile_ai.predictions p JOIN profile_ai.models m ON m.model_id = p.model_id "
-            "AND m.status = 'active' WHERE $1::text IS NULL OR p.goal = $1 ORDER BY p.goal, p.percentile DESC",
-            goal))
+        rows = self._run(OpsRepository(c.database.pool).active_predictions(goal))
         return pd.DataFrame([dict(r) for r in rows])
 
     def training_frame(self, goal: str, horizon_days: int | None = None, as_of: str | None = None,

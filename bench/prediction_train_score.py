@@ -79,7 +79,7 @@ async def main(n: int) -> None:
             async def enqueue(ids: list[str]) -> int:
                 return await enqueue_traits(queue, repo, ids)
 
-            svc = PredictionService(db.pool, repo, EventDictionary.load(), enqueue)
+            svc = PredictionService(repo, EventDictionary.load(), enqueue)
             t = time.perf_counter()
             model = await svc.train(TrainRequest(goal="purchase", horizon_days=90))
             train_s = time.perf_counter() - t

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from app.auth.repository import ApiKey, ApiKeyRepository
 from app.auth.schemas import CreatedKey, KeyInfo, KeyList, KeyRequest
+from app.dependencies import container_of
 from app.errors import NotFoundError
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -18,7 +19,7 @@ def info(k: ApiKey) -> KeyInfo:
 
 
 def _repo(request: Request) -> ApiKeyRepository:
-    return request.app.state.container.keys  # type: ignore[no-any-return]
+    return container_of(request).keys
 
 
 @router.post("", response_model=CreatedKey, summary="Create an API key (shown once)")

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from app.container import Container
+from app.dependencies import ContainerDep
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
 
 
-def _container(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]
-
-
-ContainerDep = Annotated[Container, Depends(_container)]
 
 
 def _actor(request: Request) -> str:

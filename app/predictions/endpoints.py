@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from app.dependencies import container_of
 from app.predictions.schemas import (
     ImportRequest,
     ImportResponse,
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["predictions"])
 
 
 def _service(request: Request) -> PredictionService:
-    return request.app.state.container.predictions  # type: ignore[no-any-return]
+    return container_of(request).predictions
 
 
 @router.post("/models", response_model=ModelInfo, summary="Train a model version for a goal (card included)")
@@ -49,9 +50,7 @@ async def score(model_id: str, body: ScoreRequest, request: Request) -> ScoreRes
 @router.post("/score", response_model=ScoreResponse,
              summary="Score every profile with a model version, or the goal's active model")
 async def score_any(body: ScoreRequest, request: Request) -> ScoreResponse:
-    res = await _service(request).score(body)
-    res.delivered = await request.app.state.container.deliver_writeback()
-    return res
+    return await container_of(request).score(body)
 
 
 @router.get("/profiles/{profile_id}/predictions", response_model=ProfilePredictions,

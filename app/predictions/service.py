@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import numpy as np
 
 from app.config import PredictionSettings
@@ -109,10 +108,9 @@ def _prediction(r: dict[str, Any]) -> Prediction:
 
 
 class PredictionService:
-    def __init__(self, pool: asyncpg.Pool, repo: PredictionsRepository, dictionary: EventDictionary,
-                 enqueue: Enqueue, settings: PredictionSettings | None = None) -> None:
-        self.pool = pool
-        self.repo = repo
+    def __init__(self, repo: PredictionsRepository, dictionary: EventDictionary, enqueue: Enqueue,
+                 settings: PredictionSettings | None = None) -> None:
+        self.repo = repo  # all SQL lives there: this service never sees a pool
         self.dictionary = dictionary
         self.enqueue = enqueue
         self.settings = settings or PredictionSettings()
@@ -123,23 +121,13 @@ class PredictionService:
     async def _purchase_types(self) -> list[str]:
         if self.settings.purchase_types:
             return list(self.settings.purchase_types)
-        types = [r["type"] for r in await self.pool.fetch("SELECT DISTINCT type FROM profile_ai.events")]
+        types = await self.repo.event_types()
         return sorted(t for t in types if self.dictionary.spec(t).value)
 
     async def _log(self, goal: Goal) -> tuple[EventLog, list[dict[str, Any]]]:
-        profiles = await self.pool.fetch(
-            "SELECT profile_id, attributes FROM profile_ai.profile_features ORDER BY profile_id")
+        profiles = await self.repo.profile_attributes()
         ids = [r["profile_id"] for r in profiles]
-        cond = "false"
-        args: list[Any] = []
-        if goal.key:
-            path = goal.key.split(".")
-            cond = ("(type = $1 AND (properties #>> $2::text[] = $3 OR (jsonb_typeof(properties #> $2::text[]) = "
-                    "'array' AND properties #> $2::text[] @> jsonb_build_array($3::text))))")
-            args = [goal.event_type, path, goal.value]
-        rows = await self.pool.fetch(
-            f"SELECT profile_id, type, extract(epoch FROM time)::float8 AS t, value, {cond} AS hit "
-            "FROM profile_ai.events", *args)
+        rows = await self.repo.event_log(goal.event_type, goal.key, goal.value)
 
         def build() -> EventLog:
             log = EventLog.from_rows([(r["profile_id"], r["type"], r["t"], r["value"]) for r in rows], ids)
@@ -260,9 +248,7 @@ class PredictionService:
         is_prob = kinds == {True}
         goal = req.goal.strip()
         as_of = _time(req.as_of, "as_of") or time.time()
-        known = {r["profile_id"] for r in await self.pool.fetch(
-            "SELECT profile_id FROM profile_ai.profile_features WHERE profile_id = ANY($1::text[])",
-            [p.profile_id for p in req.predictions])}
+        known = await self.repo.known_profiles([p.profile_id for p in req.predictions])
         objected = await self.repo.objectors()  # art. 21: not even an imported score is kept for them
         rows = [(p.profile_id, float(v)) for p, v in zip(req.predictions, values, strict=True)
                 if p.profile_id in known and p.profile_id not in objected and v is not None]
@@ -324,9 +310,7 @@ class PredictionService:
     async def distribution(self, model_id: str, bins: int = 10) -> dict[str, Any]:
         """Scores of one model version: a histogram, tier counts, and risk per current segment."""
         await self.model(model_id)  # 404 for an unknown model
-        rows = await self.pool.fetch(
-            "SELECT COALESCE(probability, value) AS v, tier FROM profile_ai.predictions WHERE model_id = $1",
-            model_id)
+        rows = await self.repo.scores(model_id)
         values = np.array([r["v"] for r in rows], dtype=float)
         tiers: dict[str, int] = {}
         for r in rows:
@@ -336,13 +320,7 @@ class PredictionService:
             counts, edges = np.histogram(values, bins=bins)
             hist = [{"from": round(float(edges[i]), 4), "to": round(float(edges[i + 1]), 4), "count": int(c)}
                     for i, c in enumerate(counts)]
-        by_segment = await self.pool.fetch(
-            "SELECT d.segment_id, d.name, count(*) AS members, avg(COALESCE(p.probability, p.value)) AS mean, "
-            "avg((p.tier IN ('top 1%', 'top 10%'))::int) AS top10_share "
-            "FROM profile_ai.current_segments d JOIN profile_ai.segment_memberships m ON m.segment_id = d.segment_id "
-            "AND m.version = d.version JOIN profile_ai.predictions p ON p.profile_id = m.profile_id "
-            "AND p.model_id = $1 WHERE d.status <> 'retired' GROUP BY d.segment_id, d.name ORDER BY mean DESC",
-            model_id)
+        by_segment = await self.repo.scores_by_segment(model_id)
         return {"model_id": model_id, "scored": int(values.size),
                 "mean": round(float(values.mean()), 4) if values.size else None, "histogram": hist, "tiers": tiers,
                 "by_segment": [{"segment_id": r["segment_id"], "name": r["name"], "members": r["members"],

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from app.dependencies import container_of
 from app.search.schemas import ProfileCard, SearchRequest, SearchResponse, SimilarResponse
 from app.search.service import SearchService
 
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
 
 
 def _service(request: Request) -> SearchService:
-    return request.app.state.container.search  # type: ignore[no-any-return]
+    return container_of(request).search
 
 
 @router.post("/search", response_model=SearchResponse, summary="Search customers by meaning")
@@ -33,11 +34,11 @@ async def similar(profile_id: str, request: Request, limit: int = Query(10, ge=1
 
 @router.get("/profiles/{profile_id}/timeline", summary="A customer's newest events, segments and predictions")
 async def timeline(profile_id: str, request: Request, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-    c = request.app.state.container
+    c = container_of(request)
     card = await _service(request).profile(profile_id)  # 404 for an unknown id; merged ids resolve
     pid = card.profile_id
     events = await c.state.events_of(pid, limit)
     return {"profile_id": pid,
-            "events": [{**e, "time": e["time"].isoformat()} for e in events],
+            "events": events,
             "segments": await c.segments.of_profile(pid),
             "predictions": [p.model_dump() for p in (await c.predictions.of_profile(pid)).predictions]}

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from app.dependencies import container_of
 from app.segments.schemas import (
     DescriptionSegmentRequest,
     DiscoverRequest,
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/v1/segments", tags=["segments"])
 
 
 def _service(request: Request) -> SegmentService:
-    return request.app.state.container.segments  # type: ignore[no-any-return]
+    return container_of(request).segments
 
 
 @router.post("/discover", response_model=DiscoverResponse, summary="Cluster profiles into named segments")
@@ -74,6 +75,4 @@ async def members(segment_id: str, request: Request, limit: int = Query(100, ge=
 @router.post("/{segment_id}/publish", response_model=PublishResponse,
              summary="Publish membership to PostgreSQL traits and Tracardi (traits.ai.segments)")
 async def publish(segment_id: str, request: Request) -> PublishResponse:
-    res = await _service(request).publish(segment_id)
-    res.delivered = await request.app.state.container.deliver_writeback()
-    return res
+    return await container_of(request).publish_segment(segment_id)

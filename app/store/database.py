@@ -97,6 +97,10 @@ class Database:
         self.url = url
         self.embedded = embedded
 
+    async def ping(self) -> bool:
+        """Readiness: the database answers a trivial query."""
+        return await self.pool.fetchval("SELECT 1") == 1
+
     @classmethod
     async def connect(cls, url: str | None, data_dir: Path, *, min_size: int = 1, max_size: int = 8) -> Database:
         embedded = None

@@ -86,6 +86,45 @@ class PredictionsRepository:
         return int(await self.pool.fetchval(
             "SELECT COALESCE(max(version), 0) + 1 FROM profile_ai.models WHERE goal = $1", goal))
 
+    # -- the event log and features predictions read
+    async def event_types(self) -> list[str]:
+        return [r["type"] for r in await self.pool.fetch("SELECT DISTINCT type FROM profile_ai.events")]
+
+    async def profile_attributes(self) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(
+            "SELECT profile_id, attributes FROM profile_ai.profile_features ORDER BY profile_id"))
+
+    async def event_log(self, event_type: str | None = None, key: str | None = None,
+                        value: str | None = None) -> list[asyncpg.Record]:
+        """Every event (profile, type, epoch seconds, money value) and whether it meets a goal's property
+        condition `key=value` on `event_type` (a list-valued property matches when it holds the value)."""
+        cond, args = "false", []
+        if key:
+            cond = ("(type = $1 AND (properties #>> $2::text[] = $3 OR (jsonb_typeof(properties #> $2::text[]) = "
+                    "'array' AND properties #> $2::text[] @> jsonb_build_array($3::text))))")
+            args = [event_type, key.split("."), value]
+        return list(await self.pool.fetch(
+            f"SELECT profile_id, type, extract(epoch FROM time)::float8 AS t, value, {cond} AS hit "
+            "FROM profile_ai.events", *args))
+
+    async def known_profiles(self, profile_ids: list[str]) -> set[str]:
+        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.profile_features "
+                                     "WHERE profile_id = ANY($1::text[])", profile_ids)
+        return {r["profile_id"] for r in rows}
+
+    async def scores(self, model_id: str) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch("SELECT COALESCE(probability, value) AS v, tier FROM profile_ai.predictions "
+                                          "WHERE model_id = $1", model_id))
+
+    async def scores_by_segment(self, model_id: str) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(
+            "SELECT d.segment_id, d.name, count(*) AS members, avg(COALESCE(p.probability, p.value)) AS mean, "
+            "avg((p.tier IN ('top 1%', 'top 10%'))::int) AS top10_share "
+            "FROM profile_ai.current_segments d JOIN profile_ai.segment_memberships m ON m.segment_id = d.segment_id "
+            "AND m.version = d.version JOIN profile_ai.predictions p ON p.profile_id = m.profile_id "
+            "AND p.model_id = $1 WHERE d.status <> 'retired' GROUP BY d.segment_id, d.name ORDER BY mean DESC",
+            model_id))
+
     async def objectors(self) -> set[str]:
         """Profiles that objected to profiling (their features say so, from PRIVACY__OBJECTION_FIELD)."""
         rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.profile_features "

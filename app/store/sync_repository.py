@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
@@ -136,12 +137,12 @@ class PostgresSyncState:
                                          older_than_days)
         return int(status.split()[-1])
 
-    async def events_of(self, profile_id: str, limit: int = 50) -> list[dict[str, object]]:
-        """The newest events of one profile from the event log (properties without PII)."""
+    async def events_of(self, profile_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest events of one profile from the event log (properties without PII), times in ISO 8601."""
         rows = await self.pool.fetch(
             "SELECT event_id, type, time, value, properties FROM profile_ai.events WHERE profile_id = $1 "
             "ORDER BY time DESC, event_id LIMIT $2", profile_id, limit)
-        return [dict(r) for r in rows]
+        return [{**dict(r), "time": r["time"].isoformat()} for r in rows]
 
 
 def _unique(rows: list[EventRow]) -> list[EventRow]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app.dependencies import container_of
 from app.errors import InvalidRequestError
 from app.sync.schemas import SyncRequest, SyncStatus
 
@@ -27,7 +28,7 @@ async def sync_status(request: Request) -> SyncStatus:
 async def tracardi_push(request: Request) -> dict[str, object]:
     from app.tracardi.webhook import parse_push, verify
 
-    settings = request.app.state.container.settings.webhook
+    settings = container_of(request).settings.webhook
     verify({k.lower(): v for k, v in request.headers.items()}, secret=settings.secret,
            username=settings.username, password=settings.password)
     try:
@@ -35,5 +36,5 @@ async def tracardi_push(request: Request) -> dict[str, object]:
     except ValueError as exc:
         raise InvalidRequestError("push body is not JSON") from exc
     pushes = parse_push(body)
-    result = await request.app.state.container.sync_pushed(pushes)
+    result = await container_of(request).sync_pushed(pushes)
     return {"accepted": [p.profile_id for p in pushes], "embedded": result.embedded, "merged": result.merged}

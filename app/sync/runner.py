@@ -41,14 +41,8 @@ class SyncRunner:
 
         async def run() -> None:
             try:
-                result = await self.container.sync.run(src, full=full, progress=progress)
-                self._status.last_result = result.as_dict()
+                self._status.last_result = await self.container.sync_and_refresh(src, full=full, progress=progress)
                 self._status.last_error = None
-                try:
-                    self._status.last_result["after_sync"] = await self.container.after_sync()
-                except Exception as exc:  # noqa: BLE001 - the sync itself is durable; report, do not fail it
-                    log.exception("segment refresh after sync failed")
-                    self._status.last_result["after_sync_error"] = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # noqa: BLE001 - reported through the status, logged
                 log.exception("sync failed")
                 self._status.last_error = f"{type(exc).__name__}: {exc}"
