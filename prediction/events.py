@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from prediction.goals import GoalKind
 
 DAY = 86400.0
 _GOAL = re.compile(r"^(purchase|churn|ltv|event:(?P<type>[^\[\]]+?)(\[(?P<key>[^=\]]+)=(?P<value>[^\]]*)\])?)$")
@@ -43,8 +47,15 @@ class Goal:
         return f"event:{self.event_type}{cond}"
 
     @property
+    def kind_of(self) -> GoalKind:
+        """This goal's row of the goal table (prediction/goals.py)."""
+        from prediction.goals import GOALS
+
+        return GOALS[self.kind]
+
+    @property
     def is_regression(self) -> bool:
-        return self.kind == "ltv"
+        return self.kind_of.regression
 
 
 @dataclass

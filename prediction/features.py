@@ -110,20 +110,5 @@ def population(log: EventLog, as_of: float) -> np.ndarray:
 
 def labels(log: EventLog, goal: Goal, spec: FeatureSpec, as_of: float, horizon_days: float) -> np.ndarray:
     """The outcome in (as_of, as_of + horizon]: 0/1 for classification goals, spend for ltv."""
-    n = log.n_profiles
-    w = (log.time > as_of) & (log.time <= as_of + horizon_days * DAY)
-    if goal.kind == "ltv":
-        return _per_profile(n, log.profile[w], np.nan_to_num(log.value[w]))
-    if goal.kind == "purchase":
-        sel = w & (log.type_mask(spec.purchase_types) | np.isfinite(log.value))
-        return (_per_profile(n, log.profile[sel]) > 0).astype(np.int8)
-    if goal.kind == "churn":
-        act = log.type_mask(spec.activity_types) if spec.activity_types else np.ones_like(w)
-        return (_per_profile(n, log.profile[w & act]) == 0).astype(np.int8)
-    sel = w & log.type_mask([goal.event_type or ""])
-    if goal.key:
-        cond = log.matches.get(goal.name)
-        if cond is None:
-            raise ValueError(f"goal {goal.name} needs its property condition evaluated on the log")
-        sel &= cond
-    return (_per_profile(n, log.profile[sel]) > 0).astype(np.int8)
+    window = (log.time > as_of) & (log.time <= as_of + horizon_days * DAY)
+    return goal.kind_of.label(log, goal, spec, window)

@@ -217,7 +217,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     regression = goal.is_regression
     spec = FeatureSpec.fit(log, as_of, purchase_types, activity_types, goal.name if goal.key else None)
     buy = log.type_mask(purchase_types) | np.isfinite(log.value)
-    use_prob = goal.kind in ("purchase", "ltv", "churn") and bool(buy.any())
+    use_prob = goal.kind_of.forecast and bool(buy.any())
     names = spec.names() + (["bgnbd_expected_purchases", "bgnbd_expected_spend"] if use_prob else []) \
         + list(static_names)
 
@@ -267,13 +267,12 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         baselines["historical_rate"] = regression_metrics(y_ev, spend_rate)
     else:
         rule = -np.nan_to_num(X_ev[:, names.index("recency_days")], nan=1e9) + 1e-3 * X_ev[:, names.index("events")]
-        if goal.kind == "churn":
-            rule = -rule
+        rule = goal.kind_of.rule_sign * rule
         baselines["recency_frequency_rule"] = classification_metrics(y_ev, rule)
         if len(np.unique(y_tr)) == 2:
             lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(R_tr, y_tr)
             baselines["logistic_rfm"] = classification_metrics(y_ev, lr.predict_proba(R_ev)[:, 1])
-    if goal.kind in ("purchase", "ltv") and buy.any():
+    if goal.kind_of.bgnbd_baseline and buy.any():
         s = summarise(log, buy, as_of)
         c = s.customer[ev_rows]
         if c.sum() >= 50:
