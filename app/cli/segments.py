@@ -1,0 +1,163 @@
+"""Smart segments: discover, inspect, create, publish."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from app.cli.common import (
+    DataDirOpt,
+    JsonOpt,
+    _emit,
+    _run,
+    _setup_logging,
+    _with_container,
+    out,
+    segments_app,
+)
+
+
+def _print_segment(s: dict[str, Any]) -> None:
+    out.print(f"[bold]{s['name']}[/bold]  ({s['segment_id']} v{s['version']}, {s['kind']}, {s['status']})")
+    out.print(s["description"], markup=False)
+    for f in s.get("features", [])[:6]:
+        detail = (f"{f['share']:.0%} vs {f['population_share']:.0%}" if f["kind"] == "flag"
+                  else f"mean {f['mean']} vs {f['population_mean']}")
+        out.print(f"  {f['label']}: {detail} (lift {f['lift']})", markup=False)
+    for kind in ("sql", "tql"):
+        r = (s.get("rules") or {}).get(kind)
+        if r and r.get(kind):
+            out.print(f"  {kind.upper()} rule (precision {r['precision']:.2f}, recall {r['recall']:.2f}): "
+                      f"{r[kind]}", markup=False)
+
+
+def _segments_table(segs: list[dict[str, Any]]) -> None:
+    table = Table("segment", "name", "kind", "status", "size", "share", "stability", "top features")
+    for s in segs:
+        table.add_row(s["segment_id"], s["name"], s["kind"], s["status"], str(s["size"]),
+                      f"{s['share']:.1%}" if s.get("share") is not None else "",
+                      f"{s['stability']:.2f}" if s.get("stability") is not None else "",
+                      ", ".join(f"{f['label']} ({f['lift']}x)" for f in s.get("features", [])[:3]))
+    out.print(table)
+
+
+@segments_app.command("discover")
+def segments_discover(k: Annotated[int | None, typer.Option("--k", help="number of segments (default: auto)")] = None,
+                      k_min: Annotated[int, typer.Option("--k-min")] = 3,
+                      k_max: Annotated[int, typer.Option("--k-max")] = 10,
+                      behaviour_weight: Annotated[float, typer.Option("--behaviour-weight")] = 0.2,
+                      random_state: Annotated[int, typer.Option("--random-state")] = 0,
+                      as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Cluster the indexed profiles into named, explained segments (ids kept across re-runs)."""
+    _setup_logging()
+    from app.segments.schemas import DiscoverRequest
+
+    req = DiscoverRequest(n_clusters=k, k_min=k_min, k_max=k_max, behaviour_weight=behaviour_weight,
+                          random_state=random_state)
+
+    async def go(c: Any) -> dict[str, Any]:
+        return (await c.segments.discover(req)).model_dump()  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+
+    def render() -> None:
+        out.print(f"run {res['run_version']}: k={res['k']}, stability (ARI) {res['stability']:.2f}, "
+                  f"{res['kept_ids']} ids kept, {len(res['retired'])} retired, {res['seconds']}s")
+        _segments_table(res["segments"])
+    _emit(as_json, res, render)
+
+
+@segments_app.command("list")
+def segments_list(all_: Annotated[bool, typer.Option("--all", help="include retired segments")] = False,
+                  as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Current segments."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        return {"segments": [s.model_dump() for s in await c.segments.current(all_)]}
+
+    res = _run(lambda: _with_container(data_dir, go))
+    _emit(as_json, res, lambda: _segments_table(res["segments"]))
+
+
+@segments_app.command("show")
+def segments_show(segment_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """One segment: name, explanation, distinguishing features, rules."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        return (await c.segments.show(segment_id)).model_dump()  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+    _emit(as_json, res, lambda: _print_segment(res))
+
+
+@segments_app.command("members")
+def segments_members(segment_id: str, limit: Annotated[int, typer.Option("--limit")] = 100,
+                     offset: Annotated[int, typer.Option("--offset")] = 0, as_json: JsonOpt = False,
+                     data_dir: DataDirOpt = None) -> None:
+    """Members of a segment, closest to its centre first."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        return (await c.segments.members(segment_id, limit, offset)).model_dump()  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+
+    def render() -> None:
+        out.print(f"{res['total']} members of {segment_id} v{res['version']}")
+        for m in res["members"]:
+            out.print(f"{m['profile_id']}\t{m['score']}")
+    _emit(as_json, res, render)
+
+
+@segments_app.command("publish")
+def segments_publish(segment_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Publish membership: PostgreSQL traits now, Tracardi traits.ai.segments when a Tracardi URL is set."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        return (await c.publish_segment(segment_id)).model_dump()  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+    _emit(as_json, res, lambda: out.print(
+        f"published {segment_id} v{res['version']}: {res['members']} members, {res['queued']} write-backs queued"
+        + (f", {res['delivered']} delivered to Tracardi" if res["delivered"] is not None else
+           " (no Tracardi URL set: delivered by `profile-ai tracardi writeback` later)")))
+
+
+@segments_app.command("create")
+def segments_create(name: str, description: Annotated[str, typer.Option("--description")],
+                    threshold: Annotated[float, typer.Option("--threshold")] = 0.45,
+                    filter: Annotated[list[str] | None, typer.Option("--filter")] = None,
+                    as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """A segment defined by a description (and filters), refreshed on every sync."""
+    _setup_logging()
+    from app.segments.schemas import DescriptionSegmentRequest
+
+    req = DescriptionSegmentRequest(name=name, description=description, threshold=threshold, filters=filter)
+
+    async def go(c: Any) -> dict[str, Any]:
+        return (await c.segments.create_description(req)).model_dump()  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+    _emit(as_json, res, lambda: out.print(f"{res['segment_id']}: {res['name']}, {res['size']} members"))
+
+
+@segments_app.command("lookalike")
+def segments_lookalike(seed_segment_id: str, size: Annotated[int, typer.Option("--size")] = 100,
+                       as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """The N non-members most similar to a segment."""
+    _setup_logging()
+    from app.segments.schemas import LookalikeRequest
+
+    req = LookalikeRequest(seed_segment_id=seed_segment_id, size=size)
+
+    async def go(c: Any) -> dict[str, Any]:
+        return (await c.segments.create_lookalike(req)).model_dump()  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+    _emit(as_json, res, lambda: out.print(f"{res['segment_id']}: {res['name']}, {res['size']} members, "
+                                          f"{res['definition']}"))
