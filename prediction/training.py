@@ -258,7 +258,40 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     metrics = regression_metrics(y_ev, pred_ev) if regression else classification_metrics(y_ev, pred_ev)
     band, warning = quality_band(metrics, regression)
 
-    # baselines on the same holdout
+    baselines = _baselines(log, goal, names, buy, as_of, h, (X_tr, y_tr), (X_ev, y_ev, ev_rows))
+    importances = _drivers(model, X_ev, y_ev, names, regression, random_state)
+
+    # the kept model: refitted on the latest fully observed snapshot
+    final = _estimator(regression, len(y_ev), random_state).fit(X_ev, y_ev)
+    card = {
+        "goal": goal.name, "horizon_days": horizon_days, "as_of": _iso(as_of),
+        "data_window": {"from": _iso(start), "to": _iso(end)},  # the events the model saw (retention shows here)
+        "training_snapshot": {"as_of": _iso(t_train), "label_window_days": round(train_h / DAY, 1)},
+        "rows": int(len(y_ev)), "positives": int((y_ev > 0).sum()),
+        "training_rows": int(len(y_tr)), "training_positives": int((y_tr > 0).sum()),
+        "sufficiency": suff, "holdout": metrics, "curves": curves(y_ev.astype(float), pred_ev),
+        "baselines": baselines, "quality": band, "warning": warning,
+        "drivers": importances, "features": len(names), "notes": notes,
+        "estimator": ("HistGradientBoostingRegressor(poisson)" if regression
+                      else "HistGradientBoostingClassifier + CalibratedClassifierCV"),
+        "excluded": "profile vectors (they summarise the whole history, label window included)",
+    }
+    drivers = [d["feature"] for d in importances[:8]] or names[:8]
+    medians = np.nanmedian(np.where(np.isfinite(X_ev), X_ev, np.nan), axis=0)
+    card["blend"] = blend if regression and use_prob else None
+    card = localise_card(card, wording)
+    return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
+                        np.nan_to_num(medians), drivers, card, use_prob, blend, fill)
+
+
+def _baselines(log: EventLog, goal: Goal, names: list[str], buy: np.ndarray, as_of: float, h: float,
+               train: tuple[np.ndarray, np.ndarray], holdout: tuple[np.ndarray, np.ndarray, np.ndarray],
+               ) -> dict[str, Any]:
+    """The honest comparisons, on the same holdout: a recency/frequency rule, logistic regression on RFM, and
+    BG/NBD (+ Gamma-Gamma for value) where the goal's row asks for them (historical spend rate for value)."""
+    X_tr, y_tr = train
+    X_ev, y_ev, ev_rows = holdout
+    regression = goal.is_regression
     baselines: dict[str, Any] = {}
     R_tr, R_ev = _rfm(X_tr, names), _rfm(X_ev, names)
     if regression:
@@ -288,8 +321,12 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
                     **params, "p": round(gg.p_, 4), "q": round(gg.q_, 4), "v": round(gg.v_, 4)}}
             else:
                 baselines["bgnbd"] = {**classification_metrics(y_ev, exp), "params": params}
+    return baselines
 
-    # global drivers: permutation importance on the holdout (a sample keeps it cheap)
+
+def _drivers(model: Any, X_ev: np.ndarray, y_ev: np.ndarray, names: list[str], regression: bool,
+             random_state: int | None) -> list[dict[str, Any]]:
+    """Global drivers: permutation importance on the holdout (a sample keeps it cheap)."""
     rng = np.random.default_rng(random_state)
     sample = rng.choice(len(y_ev), min(3000, len(y_ev)), replace=False)
     importances: list[dict[str, Any]] = []
@@ -299,28 +336,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         order = np.argsort(-pi.importances_mean)
         importances = [{"feature": names[i], "importance": round(float(pi.importances_mean[i]), 4)}
                        for i in order[:10] if pi.importances_mean[i] > 0]
-
-    # the kept model: refitted on the latest fully observed snapshot
-    final = _estimator(regression, len(y_ev), random_state).fit(X_ev, y_ev)
-    card = {
-        "goal": goal.name, "horizon_days": horizon_days, "as_of": _iso(as_of),
-        "data_window": {"from": _iso(start), "to": _iso(end)},  # the events the model saw (retention shows here)
-        "training_snapshot": {"as_of": _iso(t_train), "label_window_days": round(train_h / DAY, 1)},
-        "rows": int(len(y_ev)), "positives": int((y_ev > 0).sum()),
-        "training_rows": int(len(y_tr)), "training_positives": int((y_tr > 0).sum()),
-        "sufficiency": suff, "holdout": metrics, "curves": curves(y_ev.astype(float), pred_ev),
-        "baselines": baselines, "quality": band, "warning": warning,
-        "drivers": importances, "features": len(names), "notes": notes,
-        "estimator": ("HistGradientBoostingRegressor(poisson)" if regression
-                      else "HistGradientBoostingClassifier + CalibratedClassifierCV"),
-        "excluded": "profile vectors (they summarise the whole history, label window included)",
-    }
-    drivers = [d["feature"] for d in importances[:8]] or names[:8]
-    medians = np.nanmedian(np.where(np.isfinite(X_ev), X_ev, np.nan), axis=0)
-    card["blend"] = blend if regression and use_prob else None
-    card = localise_card(card, wording)
-    return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
-                        np.nan_to_num(medians), drivers, card, use_prob, blend, fill)
+    return importances
 
 
 @dataclass
