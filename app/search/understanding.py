@@ -54,14 +54,26 @@ def norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text))
 
 
+_LEVEL = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")  # "2. Married", "1) Yes": an ordered level's number is not a word
+
+
+def norm_value(value: str) -> str:
+    return norm(_LEVEL.sub("", str(value)))
+
+
 def _key_phrase(path: str) -> str:
     last = path.rsplit(".", 1)[-1]
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", last)
     return norm(spaced.replace("_", " ").replace("-", " "))
 
 
-def _pattern(phrase: str) -> re.Pattern[str]:
+def _pattern(phrase: str, abbreviations: bool = False) -> re.Pattern[str]:
+    """Whole words, a plural tolerated; with `abbreviations`, a short key word (3-4 letters, "ins", "tel")
+    also matches the words it abbreviates ("insurance", "telephone")."""
     words = phrase.split()
+    if abbreviations and 3 <= len(words[-1]) <= 4 and not words[-1].isdigit():
+        body = r"\s+".join(re.escape(w) for w in words)
+        return re.compile(r"\b" + body + r"[a-z]*\b")
     body = r"\s+".join(re.escape(w) for w in words[:-1])
     tail = words[-1]
     last = (re.escape(tail[:-1]) + r"(?:y|ies)") if tail.endswith("y") and len(tail) > 3 else \
@@ -90,14 +102,14 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
                     seen[path][value] += 1
     vocab = Vocabulary()
     for path, counts in sorted(seen.items()):
-        yes: Any = next((v for v in counts if v is True or (isinstance(v, str) and norm(v) in _YES)), None)
-        no: Any = next((v for v in counts if v is False or (isinstance(v, str) and norm(v) in _NO)), None)
+        yes: Any = next((v for v in counts if v is True or (isinstance(v, str) and norm_value(v) in _YES)), None)
+        no: Any = next((v for v in counts if v is False or (isinstance(v, str) and norm_value(v) in _NO)), None)
         numeric = [v for v in counts if isinstance(v, int | float) and not isinstance(v, bool)]
         if numeric and set(numeric) <= {0, 1} and len(counts) <= 2:  # 0/1-coded flag
             yes, no = (1 if 1 in counts else None), (0 if 0 in counts else None)
         key = _key_phrase(path)
         if key and (yes is not None or no is not None):
-            vocab.flags.append((_pattern(key), key, path, yes, no))
+            vocab.flags.append((_pattern(key, abbreviations=True), key, path, yes, no))
         if numeric and len(numeric) >= 0.8 * len(counts) and not (set(numeric) <= {0, 1}) and key:
             vocab.numbers[key] = path
             continue
@@ -106,10 +118,10 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
         for value, n in counts.items():
             if not isinstance(value, str):
                 continue
-            phrase = norm(value)
+            phrase = norm_value(value)
             if len(phrase) < 3 or phrase in _STOP_VALUES or phrase.isdigit():
                 continue
-            vocab.values.append((_pattern(phrase), phrase, path, value, n))
+            vocab.values.append((_pattern(phrase, abbreviations=True), phrase, path, value, n))
     vocab.values.sort(key=lambda v: -len(v[1]))  # longest phrase first: "two year" before "year"
     return vocab
 
@@ -160,6 +172,9 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             if key and key in " ".join(before) or (key in ("age", "edad") and any(
                     w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores"))):
                 target = path
+        age = next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
+        if target is None and age and 10 <= value <= 110:
+            target = age  # "customers over 60": a bare number in the range of ages is an age
         if target:
             add(target, Condition(target, "range", {op: value}), _range_text(target, {op: value}), m.span())
     # relative words: "young", "jóvenes"

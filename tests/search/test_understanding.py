@@ -40,7 +40,7 @@ def test_spanish_questions_over_spanish_data() -> None:
     assert set(u.filters) == {"traits.edad<=30", "data.job.position=estudiante", "traits.permanencia=True"}
     assert understand("jubilados sin permanencia", vocab).filters == ["traits.permanencia=False",
                                                                      "data.job.position=jubilado"]
-    assert understand("clientes de más de 60", vocab).filters == []  # a number with no field named: left alone
+    assert understand("clientes de más de 60", vocab).filters == ["traits.edad>60"]  # a bare age-like number
 
 
 def test_movielens_young_students_come_first_and_the_answer_says_so(movielens_container: Any) -> None:
