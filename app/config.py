@@ -96,8 +96,8 @@ class ServerSettings(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     # per API key (per peer in open mode), moving window; "" switches one off. Several server processes share
     # a budget only through a shared store: rate_limit_storage="redis://host:6379"
-    rate_limit: str = "600/minute"
-    rate_limit_writes: str = "60/minute"  # requests that need the write or admin scope, on top of the above
+    rate_limit: str = "6000/minute"  # 100/s: far above one agent or page, far below a flood
+    rate_limit_writes: str = "600/minute"  # requests that need the write or admin scope, on top of the above
     rate_limit_storage: str = "memory://"
     # request bodies: this much on any route; the bulk import routes take up to max_body_bytes
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
