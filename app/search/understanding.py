@@ -67,11 +67,12 @@ def _key_phrase(path: str) -> str:
     return norm(spaced.replace("_", " ").replace("-", " "))
 
 
-def _pattern(phrase: str, abbreviations: bool = False) -> re.Pattern[str]:
-    """Whole words, a plural tolerated; with `abbreviations`, a short key word (3-4 letters, "ins", "tel")
-    also matches the words it abbreviates ("insurance", "telephone")."""
+def _pattern(phrase: str, abbreviations: int = 0) -> re.Pattern[str]:
+    """Whole words, a plural tolerated; with `abbreviations=N`, a last word of N to 4 letters ("ins", "tel",
+    "grad") also matches the longer words it abbreviates ("insurance", "telephone", "graduates"). Values use
+    4 only: a 3-letter value ("Pro") would otherwise match "products"."""
     words = phrase.split()
-    if abbreviations and 3 <= len(words[-1]) <= 4 and not words[-1].isdigit():
+    if abbreviations and abbreviations <= len(words[-1]) <= 4 and not words[-1].isdigit():
         body = r"\s+".join(re.escape(w) for w in words)
         return re.compile(r"\b" + body + r"[a-z]*\b")
     body = r"\s+".join(re.escape(w) for w in words[:-1])
@@ -109,7 +110,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             yes, no = (1 if 1 in counts else None), (0 if 0 in counts else None)
         key = _key_phrase(path)
         if key and (yes is not None or no is not None):
-            vocab.flags.append((_pattern(key, abbreviations=True), key, path, yes, no))
+            vocab.flags.append((_pattern(key, abbreviations=3), key, path, yes, no))
         if numeric and len(numeric) >= 0.8 * len(counts) and not (set(numeric) <= {0, 1}) and key:
             vocab.numbers[key] = path
             continue
@@ -121,7 +122,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             phrase = norm_value(value)
             if len(phrase) < 3 or phrase in _STOP_VALUES or phrase.isdigit():
                 continue
-            vocab.values.append((_pattern(phrase, abbreviations=True), phrase, path, value, n))
+            vocab.values.append((_pattern(phrase, abbreviations=4), phrase, path, value, n))
     vocab.values.sort(key=lambda v: -len(v[1]))  # longest phrase first: "two year" before "year"
     return vocab
 

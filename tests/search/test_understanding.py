@@ -76,3 +76,14 @@ def test_why_it_matched_is_each_hits_own_evidence(movielens_container: Any) -> N
     assert all("Horror" in w for w in whys[:5]) and all(len(w) < 120 for w in whys)  # the items that match only
     students = c.run(c.search.search(SearchRequest(query="students who like westerns", limit=3)))
     assert all(h.why[0] == "matches data.job.position=student" for h in students.results)
+
+
+def test_levels_abbreviations_and_what_must_not_match() -> None:
+    vocab = build_vocabulary([{"traits": {"maritl": m, "education": e, "health_ins": h, "plan": p, "age": a}}
+                              for m, e, h, p, a in [("2. Married", "4. College Grad", "1. Yes", "Pro", 35),
+                                                    ("1. Never Married", "2. HS Grad", "2. No", "Free", 22)] * 5])
+    assert understand("married people", vocab).filters == ["traits.maritl=2. Married"]  # an ordered level
+    assert understand("college graduates", vocab).filters == ["traits.education=4. College Grad"]
+    assert understand("people without health insurance", vocab).filters == ["traits.health_ins=2. No"]
+    assert understand("customers over 60", vocab).filters == ["traits.age>60"]  # a bare age-like number
+    assert understand("customers who bought products", vocab).filters == []  # "Pro" is no abbreviation of it
