@@ -124,13 +124,8 @@ class Container:
                                default_mode=settings.lang.search_mode)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording)
-
-        def drop_caches() -> None:  # what was computed from a forgotten person
-            search.invalidate()
-            segments.invalidate()
-
         erasure = ErasureService(ErasureRepository(database.pool), index,
-                                 erasure_key(settings.privacy.erasure_key, data_dir), drop_caches)
+                                 erasure_key(settings.privacy.erasure_key, data_dir))
         predictions = PredictionService(predictions_repo, builder.dictionary, enqueue, settings.prediction)
         predictions.erasures_since = segments.erasures_since = erasure.repo.erasures_since
         container = cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
@@ -141,6 +136,7 @@ class Container:
                                     max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten,
                                     objection_field=settings.privacy.objection_field),
                    search=search)
+        erasure.drop_caches = container.drop_caches  # what was computed from a forgotten person
         erasure.clear_remote = container.clear_tracardi
         return container
 
@@ -198,8 +194,7 @@ class Container:
         result = await sync_pushed(self.sync, self._pushed_source, pushes)
         # searches see the pushed profiles at once; the whole-population segment refresh is coalesced, so a
         # burst of pushes (one per profile change in Tracardi) costs one refresh, not one each
-        self.search.invalidate()
-        self.segments.invalidate()
+        self.drop_caches()
         if self._after_push is None:
             self._after_push = Debounced(self.after_sync, self.settings.webhook.refresh_delay_s)
         self._after_push.request()
@@ -236,11 +231,15 @@ class Container:
         res.delivered = await self.deliver_writeback()
         return res
 
+    def drop_caches(self) -> None:
+        """Forget what was computed from the indexed profiles (search sample and vocabulary, the segment map)."""
+        self.search.invalidate()
+        self.segments.invalidate()
+
     async def after_sync(self) -> dict[str, int]:
         """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,
         description and lookalike segments re-evaluated)."""
-        self.search.invalidate()
-        self.segments.invalidate()
+        self.drop_caches()
         report = await self.segments.refresh()
         if (days := self.settings.privacy.event_retention_days) is not None:
             report["events_purged"] = await self.state.purge_events(days)

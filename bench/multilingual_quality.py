@@ -27,7 +27,7 @@ import numpy as np
 
 from app.config import Settings
 from app.container import Container
-from app.demo.evaluation import GENRE_QUERIES, evaluate
+from app.demo.evaluation import GENRE_QUERIES, evaluate, indexed_documents, tfidf_ranker
 from app.demo.movielens import load_movielens
 from app.demo.spanish import GENRE_QUERIES_ES, to_spanish
 from app.demo.writer import write_export
@@ -35,19 +35,6 @@ from app.search.schemas import SearchRequest
 
 QUERIES = {"en": GENRE_QUERIES, "es": GENRE_QUERIES_ES}
 CELLS = (("en", "en"), ("es", "es"), ("en", "es"), ("es", "en"))  # (data, query) languages
-
-
-def tfidf(ids: list[str], docs: list[str], english: bool):  # type: ignore[no-untyped-def]
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(sublinear_tf=True, stop_words="english" if english else None, strip_accents="unicode")
-    matrix = vec.fit_transform(docs)
-
-    def rank(query: str, k: int) -> list[str]:
-        scores = (matrix @ vec.transform([query]).T).toarray().ravel()
-        return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
-
-    return rank
 
 
 async def run_setting(lang: str, exports: dict[str, Path], work: Path) -> dict[str, object]:
@@ -62,11 +49,7 @@ async def run_setting(lang: str, exports: dict[str, Path], work: Path) -> dict[s
             seconds = time.perf_counter() - t
             out[f"sync_{data_lang}"] = round(res.embedded / seconds, 1)
             out["model"] = c.encoder.model_id
-            ids, docs = [], []
-            for page in c.index.scroll(fields=["profile_id", "document"]):
-                for h in page:
-                    ids.append(h.payload["profile_id"])
-                    docs.append(h.payload["document"])
+            ids, docs = indexed_documents(c.index)
             latencies: list[float] = []
             for query_lang in ("en", "es"):
                 results: dict[tuple[str, str], list[str]] = {}
@@ -77,7 +60,7 @@ async def run_setting(lang: str, exports: dict[str, Path], work: Path) -> dict[s
                         latencies.append((time.perf_counter() - t) * 1000)
                         results[(mode, q)] = [h.profile_id for h in r.results]
                 rankers = {m: (lambda q, k, m=m, got=results: got[(m, q)][:k]) for m in ("dense", "hybrid", "sparse")}
-                rankers["tfidf"] = tfidf(ids, docs, english=query_lang == "en")
+                rankers["tfidf"] = tfidf_ranker(ids, docs, english=query_lang == "en", strip_accents="unicode")
                 rows = evaluate(rankers, queries=QUERIES[query_lang])
                 cell = {k: round(float(np.mean([r[k] for r in rows])), 3)
                         for k in ("random", "dense", "hybrid", "sparse", "tfidf")}

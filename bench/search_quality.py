@@ -17,7 +17,7 @@ import numpy as np
 
 from app.config import load_settings
 from app.container import Container
-from app.demo.evaluation import evaluate, tfidf_ranker
+from app.demo.evaluation import evaluate, indexed_documents, tfidf_ranker
 from app.demo.movielens import build_movielens_export
 from app.search.schemas import SearchRequest
 
@@ -29,11 +29,7 @@ async def main(data_dir: Path) -> None:
         build_movielens_export(export)
     c = await Container.create(settings)
     await c.sync.run(c.source(str(export)))
-    ids, docs = [], []
-    for page in c.index.scroll(fields=["profile_id", "document"]):
-        for h in page:
-            ids.append(h.payload["profile_id"])
-            docs.append(h.payload["document"])
+    ids, docs = indexed_documents(c.index)
     tfidf_rank = tfidf_ranker(ids, docs)
 
     loop_results: dict[tuple[str, str], list[str]] = {}

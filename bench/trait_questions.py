@@ -26,7 +26,7 @@ import numpy as np
 
 from app.config import Settings
 from app.container import Container
-from app.demo.evaluation import precision_at_k, tfidf_ranker
+from app.demo.evaluation import indexed_documents, precision_at_k, tfidf_ranker
 from app.demo.writer import write_export
 from app.search.schemas import SearchRequest
 
@@ -68,11 +68,7 @@ async def main(work: Path) -> None:
     c = await Container.create(Settings(data_dir=work / "data"))
     try:
         await c.sync.run(c.source(str(export)))
-        ids, docs = [], []
-        for page in c.index.scroll(fields=["profile_id", "document"]):
-            for h in page:
-                ids.append(h.payload["profile_id"])
-                docs.append(h.payload["document"])
+        ids, docs = indexed_documents(c.index)
         tfidf = tfidf_ranker(ids, docs)
         truth = {q: {p["id"] for p in people if rule(p["traits"])} for q, rule in QUESTIONS.items()}
         cols = ["random", "tfidf", "sparse", "dense", "hybrid", "hybrid+understanding"]

@@ -19,6 +19,7 @@ from profiles.aggregates import ProfileSummary, summarise
 from profiles.dictionary import EventDictionary
 from profiles.model import Event, Profile, ProfileWithEvents
 from profiles.paths import as_number, flatten, get_path
+from profiles.words import as_flag, split_camel
 
 DOCUMENT_VERSION = "doc-v4"  # bump when the text layout changes: every profile is re-embedded
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
@@ -55,27 +56,9 @@ def _scalar(value: Any, yes_no: tuple[str, str] = ("yes", "no")) -> str | None:
 
 
 TRAIT_FACTS = 24  # traits written per document (the whole document still stops near max_words)
-_YES = frozenset({"yes", "true", "y", "si", "sí"})
-_NO = frozenset({"no", "false", "n"})
-
-
-def _flag(value: Any) -> bool | None:
-    """True/False for booleans and yes/no words (Telco-style "Yes"/"No" strings, Spanish "sí"); None otherwise."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _YES:
-            return True
-        if word in _NO:
-            return False
-    return None
-
-
 def _humanise(path: str) -> str:
     """`favouriteGenre`, `StreamingTV` and `favourite_genre.name` read as words ("streaming TV")."""
-    path = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", path)
-    words = path.replace("_", " ").replace("-", " ").replace(".", " ").split()
+    words = split_camel(path).replace("_", " ").replace("-", " ").replace(".", " ").split()
     return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
 
 
@@ -206,7 +189,7 @@ class DocumentBuilder:
         short categories and flags come first, then numbers, then long text."""
         ranked: list[tuple[int, int, str]] = []
         for i, (path, value) in enumerate(leaves):
-            flag = _flag(value)
+            flag = as_flag(value)
             if flag is False:
                 continue
             name = _humanise(path)

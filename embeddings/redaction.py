@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from profiles.words import as_flag, fold, split_camel
 
 # Descriptive parts of Tracardi's `data` (0.8.1+ layout; 0.7/0.8.0 `pii` is mapped into it).
 DESCRIPTIVE_DATA = (
@@ -38,10 +39,7 @@ THING_WORDS = frozenset(["product", "products", "item", "items", "page", "pages"
 
 def key_words(key: str) -> list[str]:
     """`emailAddress` -> [email, address]; `IPAddress` -> [ip, address]; `Dirección_Envío` -> [direccion, envio]."""
-    k = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
-    k = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", k)
-    k = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", k)
-    return [w for w in re.split(r"[^a-z0-9]+", k.lower()) if w]
+    return [w for w in re.split(r"[^a-z0-9]+", split_camel(fold(key)).lower()) if w]
 
 
 def _word_is_pii(word: str) -> bool:
@@ -130,14 +128,6 @@ def find_shapes(text: str) -> list[str]:
     return [s.name for s in SHAPES if s.spans(text)]
 
 
-_FLAG_WORDS = frozenset({"yes", "no", "true", "false", "y", "n", "si", "sí"})
-
-
-def _is_flag(value: Any) -> bool:
-    """A boolean or a yes/no word carries no contact detail, whatever its key (`PhoneService: "Yes"`)."""
-    return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in _FLAG_WORDS)
-
-
 class Redactor:
     def __init__(self, allow: Iterable[str] = ()) -> None:
         self.allow = tuple(allow)
@@ -152,17 +142,14 @@ class Redactor:
         parts = path.split(".")
         return any(segment_is_pii(p, parts[:i]) for i, p in enumerate(parts))
 
-    @staticmethod
-    def value_is_pii(value: Any) -> bool:
-        return isinstance(value, str) and bool(find_shapes(value))
-
     def clean(self, value: Any, path: str = "") -> Any:
         """A copy of `value` without PII keys or PII-looking values (None when nothing is left)."""
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
                 sub = f"{path}.{k}" if path else str(k)
-                if not _is_flag(v) and self.key_is_pii(sub):
+                # a boolean or a yes/no word carries no contact detail, whatever its key (`PhoneService: "Yes"`)
+                if as_flag(v) is None and self.key_is_pii(sub):
                     continue
                 cleaned = self.clean(v, sub)
                 if cleaned not in (None, {}, [], ""):

@@ -13,6 +13,9 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field
 
+from profiles.paths import get_path
+from profiles.words import YES_WORDS
+
 # Prefixes of hashed merge keys that Tracardi stores in `ids` (email, phone, identifier): not profile ids.
 HASHED_ID_PREFIXES = ("emm-", "emb-", "emp-", "phm-", "phb-", "pho-", "pwa-", "iid-", "ipk-")
 
@@ -54,13 +57,11 @@ class Profile(BaseModel):
         """Whether the value at `path` (e.g. `consents.no-profiling`, `traits.profiling_objection`) says yes."""
         if not path:
             return False
-        cur: Any = {"consents": self.consents, "traits": self.traits, "data": self.data}
-        for part in path.split("."):
-            cur = cur.get(part) if isinstance(cur, dict) else None
+        cur = get_path({"consents": self.consents, "traits": self.traits, "data": self.data}, path)
         if isinstance(cur, dict):  # a Tracardi consent record: present and not revoked
             return not cur.get("revoke")
         if isinstance(cur, str):
-            return cur.strip().lower() in ("yes", "true", "1", "y", "si", "sí")
+            return cur.strip().lower() in YES_WORDS | {"1"}
         return bool(cur) and not isinstance(cur, list)
 
     def fingerprint(self, salt: str = "") -> str:

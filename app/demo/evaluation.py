@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 
 from app.demo.movielens import load_movielens
+from embeddings.index import VectorIndex
 
 GENRE_QUERIES: dict[str, str] = {
     "horror movie fans": "Horror",
@@ -53,12 +54,25 @@ def relevant_users(min_lift: float = 1.5, min_liked: int = 3) -> dict[str, set[s
     return out
 
 
-def tfidf_ranker(ids: Sequence[str], docs: Sequence[str]) -> Callable[[str, int], list[str]]:
-    """The keyword baseline: TF-IDF (sublinear tf, English stop words) cosine over the same documents."""
+def indexed_documents(index: VectorIndex) -> tuple[list[str], list[str]]:
+    """(profile ids, document texts) of every indexed profile: what the keyword baseline ranks."""
+    ids, docs = [], []
+    for page in index.scroll(fields=["profile_id", "document"]):
+        for h in page:
+            ids.append(h.payload["profile_id"])
+            docs.append(h.payload["document"])
+    return ids, docs
+
+
+def tfidf_ranker(ids: Sequence[str], docs: Sequence[str], *, english: bool = True,
+                 strip_accents: str | None = None) -> Callable[[str, int], list[str]]:
+    """The keyword baseline: TF-IDF (sublinear tf; English stop words unless `english=False`) cosine over the same
+    documents."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english")
+    tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english" if english else None,
+                            strip_accents=strip_accents)
     matrix = tfidf.fit_transform(docs)
 
     def rank(query: str, k: int) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from app.sync.state import SyncState
 from embeddings.encoder import Encoder
 from embeddings.index import Condition, Hit, VectorIndex
 from embeddings.sparse import Bm25Encoder
+from profiles.words import fold
 
 VOCABULARY_SAMPLE = 20_000  # payloads read for the question vocabulary (once per sync)
 RELEVANCE_CUTOFF = 0.95  # suggested: better than 95% of customers by meaning
@@ -35,13 +35,9 @@ _WORD = re.compile(r"\w+")
 _FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su"])
 
 
-def _fold(word: str) -> str:
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
-
-
 def content_words(query: str) -> str:
     """The query without filler words, for matching it against document lines."""
-    return " ".join(w for w in _WORD.findall(query) if _fold(w) not in _FILLER)
+    return " ".join(w for w in _WORD.findall(query) if fold(w).lower() not in _FILLER)
 
 
 def explain(document: str, query_terms: set[int], terms: Callable[[str], set[int]], n: int = 2) -> list[str]:

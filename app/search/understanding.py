@@ -14,7 +14,6 @@ field whose name the question also mentions, else to the most common one.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,13 +21,14 @@ from typing import Any
 
 from embeddings.index import Condition
 from profiles.paths import flatten
+from profiles.words import NO_WORDS, YES_WORDS, fold, split_camel
 
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})
 _STOP_VALUES = frozenset({"yes", "no", "true", "false", "none", "other", "others", "unknown", "n a", "na", "si",
                           "sí", "otro", "otra", "ninguno", "ninguna", "desconocido", "all", "any"})
-_YES = frozenset({"yes", "true", "y", "si", "1"})
-_NO = frozenset({"no", "false", "n", "0"})
+_YES = YES_WORDS | {"1"}  # values are read after norm(): "sí" arrives as "si"
+_NO = NO_WORDS | {"0"}
 _NEGATIONS = ("without", "no", "not", "non", "sin", "ningun", "ninguna")
 # relative words -> (which numeric field, by its key words; the range)
 LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
@@ -49,9 +49,7 @@ _LOWER = {"under", "less than", "below", "at most", "fewer than", "menos de", "m
 
 
 def norm(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
-    return " ".join(re.findall(r"[a-z0-9]+", text))
+    return " ".join(re.findall(r"[a-z0-9]+", fold(str(text)).lower()))
 
 
 _LEVEL = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")  # "2. Married", "1) Yes": an ordered level's number is not a word
@@ -63,8 +61,7 @@ def norm_value(value: str) -> str:
 
 def _key_phrase(path: str) -> str:
     last = path.rsplit(".", 1)[-1]
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", last)
-    return norm(spaced.replace("_", " ").replace("-", " "))
+    return norm(split_camel(last))
 
 
 def _pattern(phrase: str, abbreviations: int = 0) -> re.Pattern[str]:

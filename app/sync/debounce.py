@@ -22,7 +22,6 @@ class Debounced:
         self.job = job
         self.delay = delay
         self.max_wait = max_wait if max_wait is not None else max(10 * delay, 1.0)
-        self.runs = 0
         self._first: float | None = None  # the oldest unanswered request
         self._last = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -46,7 +45,6 @@ class Debounced:
                 await self.job()
             except Exception:
                 log.exception("debounced job failed; the next request runs it again")
-            self.runs += 1
 
     async def wait(self) -> None:
         """Until nothing is scheduled (tests, orderly shutdown of a worker)."""

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.demo.evaluation import evaluate, tfidf_ranker
+from app.demo.evaluation import evaluate, indexed_documents, tfidf_ranker
 from app.search.schemas import SearchRequest
 
 
 def test_semantic_search_beats_keyword_baseline_and_random(movielens_container) -> None:
     c = movielens_container
-    ids, docs = [], []
-    for page in c.index.scroll(fields=["profile_id", "document"]):
-        for h in page:
-            ids.append(h.payload["profile_id"])
-            docs.append(h.payload["document"])
+    ids, docs = indexed_documents(c.index)
     tfidf_rank = tfidf_ranker(ids, docs)
 
     def ours(mode: str):  # type: ignore[no-untyped-def]
