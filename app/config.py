@@ -83,6 +83,18 @@ class PredictionSettings(BaseModel):
     default_horizon_days: int = 90
 
 
+class JobSettings(BaseModel):
+    """The job engine (Procrastinate on the state database): workers, schedules, partitioned backfill."""
+
+    worker_in_serve: bool = True  # `profile-ai serve` runs jobs itself: the embedded default stays one command
+    concurrency: int = Field(1, ge=1, le=64)  # jobs one worker runs at once (encoding is the bottleneck)
+    partitions: int = Field(8, ge=1, le=1024)  # a full backfill is split into this many jobs
+    default_schedules: bool = True  # sync every 5 min, write-back every 5, segments hourly, rescoring nightly
+    heartbeat_s: float = Field(10.0, gt=0)  # a worker's heartbeat; its jobs are retried when it stops
+    stalled_after_s: float = Field(60.0, gt=0)  # no heartbeat this long: the worker is dead, its jobs go back
+    max_attempts: int = Field(5, ge=1, le=50)  # a transient failure (Tracardi down, a lost connection) retries
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -129,6 +141,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     prediction: PredictionSettings = Field(default_factory=PredictionSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
 
     @field_validator("language")
     @classmethod

@@ -99,15 +99,23 @@ class Container:
     _after_push: Debounced | None = None
 
     @classmethod
-    async def create(cls, settings: Settings, encoder: Encoder | None = None) -> Container:
-        """Build everything once: the model and the index load in threads, the database pool on the loop."""
+    async def create(cls, settings: Settings, encoder: Encoder | None = None, *, open_index: bool = True,
+                     migrate: bool = True) -> Container:
+        """Build everything once: the model and the index load in threads, the database pool on the loop.
+        A worker that does not own the embedded index passes open_index=False (it only encodes); one on another
+        machine passes migrate=False, so a wrong database is refused instead of given profile-ai's tables."""
         data_dir = Path(settings.data_dir)
         await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-        database = await Database.connect(settings.database.url, data_dir)
+        database = await Database.connect(settings.database.url, data_dir, migrate=migrate)
         try:
             if encoder is None:
                 encoder = await asyncio.to_thread(build_encoder, settings)
-            index = await asyncio.to_thread(build_index, settings, encoder.dim)
+            if open_index or settings.qdrant.url:
+                index = await asyncio.to_thread(build_index, settings, encoder.dim)
+            else:
+                from app.jobs.runner import NotOwnedIndex
+
+                index = NotOwnedIndex()  # type: ignore[assignment]
         except BaseException:
             await database.close()
             raise

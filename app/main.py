@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from app.auth.ratelimit import RateLimit
 from app.config import Settings, load_settings
 from app.container import Container
 from app.erasure.endpoints import router as erasure_router
+from app.jobs.endpoints import router as jobs_router
+from app.jobs.runner import JobRunner
 from app.observability import Metrics, RequestObserver
 from app.predictions.endpoints import router as predictions_router
 from app.search.endpoints import router as search_router
@@ -48,6 +51,15 @@ def _mcp_app(container: Container, runner: SyncRunner, settings: Settings) -> An
     return server.streamable_http_app(streamable_http_path="/", transport_security=security)
 
 
+async def _start_worker(jobs: JobRunner, settings: Settings) -> asyncio.Task[None]:
+    """`serve` runs jobs itself (PROFILE_AI_JOBS__WORKER_IN_SERVE), with the default schedules, so the embedded
+    default keeps itself fresh with no second command."""
+    await jobs.queue.open()
+    if settings.jobs.default_schedules:
+        await jobs.queue.schedules.ensure_defaults()
+    return asyncio.create_task(jobs.queue.work(jobs.queues), name="profile-ai worker")
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -57,12 +69,20 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container or await Container.create(settings)
         app.state.sync_runner = SyncRunner(app.state.container)
         app.state.started = time.time()
+        # the server owns the embedded index, so its in-process worker serves every queue
+        app.state.jobs = JobRunner(app.state.container, owns_index=True)
+        worker = await _start_worker(app.state.jobs, settings) if settings.jobs.worker_in_serve else None
         mcp_app = _mcp_app(app.state.container, app.state.sync_runner, settings)
         app.mount("/mcp", mcp_app)  # MCP over streamable HTTP, the same tools as `profile-ai mcp`
         try:
             async with mcp_app.router.lifespan_context(mcp_app):  # runs the MCP session manager
                 yield
         finally:
+            if worker is not None:
+                worker.cancel()  # Procrastinate stops taking jobs; a job cut short is retried (idempotent)
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await worker
+            await app.state.jobs.queue.close()
             await app.state.sync_runner.wait()
             if owned:
                 await app.state.container.aclose()
@@ -77,6 +97,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(predictions_router)
     app.include_router(keys_router)
     app.include_router(erasure_router)
+    app.include_router(jobs_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 

@@ -13,6 +13,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The server's in-process job worker is on by default; the suite's apps run without it (each would poll its
+# database), except the job tests (tests/jobs), which turn it on or run workers themselves.
+os.environ.setdefault("PROFILE_AI_JOBS__WORKER_IN_SERVE", "false")
 
 from app.tracardi.client import TracardiClient  # noqa: E402
 from tests.tracardi_emulator.app import TracardiEmulator  # noqa: E402

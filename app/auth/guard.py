@@ -47,8 +47,9 @@ def required_scope(method: str, path: str, mcp_writes: bool) -> str | None:
     if path in OPEN or path.startswith(OPEN_PREFIXES):
         return None
     if path.startswith(("/v1/keys", "/v1/erasures")) or (path.startswith("/v1/profiles/") and method == "DELETE") \
-            or path.endswith("/erasure"):
-        return "admin"  # keys, and erasure (forgetting a person, its proof) are the administrator's
+            or path.endswith("/erasure") or (path.startswith("/v1/schedules") and method not in ("GET", "HEAD")):
+        # keys, erasure (forgetting a person, its proof) and schedules (standing work) are the administrator's
+        return "admin"
     if path.startswith("/mcp"):
         return "write" if mcp_writes else "read"
     if method in ("GET", "HEAD", "OPTIONS") or path in READ_POSTS:

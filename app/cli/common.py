@@ -25,6 +25,11 @@ app.add_typer(segments_app, name="segments")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API and /mcp.")
 app.add_typer(keys_app, name="keys")
 
+jobs_app = typer.Typer(no_args_is_help=True, help="Jobs: what is queued, running, done or failed; run one now.")
+app.add_typer(jobs_app, name="jobs")
+schedule_app = typer.Typer(no_args_is_help=True, help="Schedules: which job runs how often (cron, UTC).")
+app.add_typer(schedule_app, name="schedule")
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -89,6 +94,21 @@ async def _with_api_keys(data_dir: Path | None, fn: Callable[[Any], Coroutine[An
     try:
         return await fn(ApiKeyRepository(db.pool))
     finally:
+        await db.close()
+
+
+async def _with_job_queue(data_dir: Path | None, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    """Deferring and inspecting jobs needs only the database, not the model or the index."""
+    from app.jobs.queue import JobQueue
+    from app.store.database import Database
+
+    settings = _settings(data_dir)
+    db = await Database.connect(settings.database.url, Path(settings.data_dir))
+    queue = JobQueue(db.pool, db.url, settings.jobs)
+    try:
+        return await fn(queue)
+    finally:
+        await queue.close()
         await db.close()
 
 

@@ -20,9 +20,14 @@ from typing import Any
 
 import asyncpg
 
-from app.store.migrations import migrate
+from app.store.migrations import migrate as apply_migrations
+from app.store.migrations import pending_migrations
 
 log = logging.getLogger(__name__)
+
+
+class SchemaMissingError(RuntimeError):
+    pass
 
 
 def start_embedded(data_dir: Path) -> tuple[str, Any]:
@@ -102,7 +107,8 @@ class Database:
         return await self.pool.fetchval("SELECT 1") == 1
 
     @classmethod
-    async def connect(cls, url: str | None, data_dir: Path, *, min_size: int = 1, max_size: int = 8) -> Database:
+    async def connect(cls, url: str | None, data_dir: Path, *, min_size: int = 1, max_size: int = 8,
+                      migrate: bool = True) -> Database:
         embedded = None
         if not url:
             stop_with_the_process()
@@ -110,7 +116,17 @@ class Database:
         assert url is not None
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init)
         async with pool.acquire() as conn:
-            applied = await migrate(conn)
+            if migrate:
+                applied = await apply_migrations(conn)
+            else:
+                applied = []
+                missing = await pending_migrations(conn)
+                if missing:
+                    await pool.close()
+                    raise SchemaMissingError(f"the database lacks profile-ai's schema ({len(missing)} migrations "
+                                             f"missing, first {missing[0]}): point at the database `profile-ai "
+                                             "serve` uses (PROFILE_AI_DATABASE__URL), or start `profile-ai serve` "
+                                             "against it once")
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         return cls(pool, url, embedded)

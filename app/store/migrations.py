@@ -51,3 +51,10 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
     return applied_now
+
+
+async def pending_migrations(conn: asyncpg.Connection) -> list[str]:
+    """The migrations this database has not applied (all of them where it has no profile-ai schema)."""
+    exists = await conn.fetchval("SELECT to_regclass('profile_ai.schema_migrations') IS NOT NULL")
+    done = {r["version"] for r in await conn.fetch("SELECT version FROM profile_ai.schema_migrations")} if exists else set()
+    return [name for version, name, _ in migration_files() if version not in done]

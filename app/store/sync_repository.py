@@ -88,6 +88,12 @@ class PostgresSyncState:
             rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.indexed_profiles WHERE source = $1", source)
         return {r["profile_id"] for r in rows}
 
+    async def absorbed_ids(self, profile_ids: list[str]) -> set[str]:
+        """Which of these ids were absorbed by a merge (they live on under their survivor)."""
+        rows = await self.pool.fetch("SELECT absorbed_id FROM profile_ai.aliases WHERE absorbed_id = ANY($1::text[])",
+                                     profile_ids)
+        return {r["absorbed_id"] for r in rows}
+
     async def rows(self) -> list[IndexedRow]:
         return [IndexedRow(r["profile_id"], r["content_hash"], r["updated_at"], r["fingerprint"]) for r in
                 await self.pool.fetch("SELECT profile_id, content_hash, updated_at, fingerprint "

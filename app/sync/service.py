@@ -9,6 +9,7 @@ duplicates: a re-run skips what was committed (same content hash) and redoes the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -50,6 +51,25 @@ class SyncResult:
         return {**self.__dict__, "errors": self.errors[:50], "error_count": len(self.errors)}
 
 
+@dataclass
+class PreparedBatch:
+    """A batch ready to write: index points (encoded), ids to delete, merge aliases and the state's rows."""
+
+    points: list[IndexPoint]
+    deletes: list[str]
+    aliases: dict[str, str]
+    rows: list[IndexedRow]
+    features: list[ProfileFeatures]
+    events: dict[str, list[EventRow]]
+
+
+def partition_of(profile_id: str, partitions: int) -> int:
+    """A stable partition of a profile id (the same on every machine and Python run, unlike hash())."""
+    if partitions <= 1:
+        return 0
+    return int.from_bytes(hashlib.blake2b(profile_id.encode(), digest_size=8).digest(), "big") % partitions
+
+
 Progress = Callable[[SyncResult], None]
 Forgotten = Callable[[list[str]], Awaitable[set[str]]]
 
@@ -72,13 +92,8 @@ class SyncService:
                   allow_mass_delete: bool = False) -> SyncResult:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
-        # the vector space: the dense model and the BM25 analysers (either changing re-embeds everything)
-        model_key = f"{self.encoder.model_id}|bm25:{'+'.join(self.sparse.languages)}"
-        if await self.state.get_meta("model_id") not in (None, model_key):
-            log.warning("embedding model changed: re-embedding every profile")
-            await self.state.reset()
+        if await self.check_vector_space():
             full = True
-        await self.state.set_meta("model_id", model_key)
         last = await self.state.watermark(source.key)
         since = None if full else last
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
@@ -101,21 +116,38 @@ class SyncService:
             await self._batch(batch, result, seen, source.key, salt)
         result.errors = list(source.errors)
         if source.complete:  # the read covered every profile: what it did not see of its own is gone
-            delivered = await self.state.all_profile_ids(source.key)
-            gone = sorted(delivered - seen)
-            refusal = self._refuse_deletion(len(gone), len(delivered), result, allow_mass_delete) if gone else None
-            if refusal:
-                result.deletion_refused = refusal
-                log.warning("sync of %s: %s", source.key, refusal)
-            elif gone:
-                await self._apply([], gone, {})
-                result.deleted += len(gone)
+            await self.delete_unseen(source.key, seen, result, allow_mass_delete)
         await self.state.set_watermark(source.key, started)
         result.watermark = started.isoformat()
         result.seconds = time.perf_counter() - t0
         if progress:
             progress(result)
         return result
+
+    async def check_vector_space(self) -> bool:
+        """The vector space is the dense model and the BM25 analysers: when either changed since the last sync,
+        the state is reset so that every profile is re-embedded. True when that happened."""
+        model_key = f"{self.encoder.model_id}|bm25:{'+'.join(self.sparse.languages)}"
+        changed = await self.state.get_meta("model_id") not in (None, model_key)
+        if changed:
+            log.warning("embedding model changed: re-embedding every profile")
+            await self.state.reset()
+        await self.state.set_meta("model_id", model_key)
+        return changed
+
+    async def delete_unseen(self, source_key: str, seen: set[str], result: SyncResult,
+                            allow_mass_delete: bool = False) -> None:
+        """After a complete read: delete this source's profiles the read did not see, unless that looks like a
+        broken read (then they are kept and `result.deletion_refused` says why)."""
+        delivered = await self.state.all_profile_ids(source_key)
+        gone = sorted(delivered - seen)
+        refusal = self._refuse_deletion(len(gone), len(delivered), result, allow_mass_delete) if gone else None
+        if refusal:
+            result.deletion_refused = refusal
+            log.warning("sync of %s: %s", source_key, refusal)
+        elif gone:
+            await self._apply([], gone, {})
+            result.deleted += len(gone)
 
     def _refuse_deletion(self, gone: int, delivered: int, result: SyncResult, allow_mass_delete: bool) -> str | None:
         """Why `gone` profiles must be kept although a complete read did not see them (None: delete them)."""
@@ -155,6 +187,12 @@ class SyncService:
 
     async def _batch(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str,
                      salt: str) -> None:
+        await self.apply(await self.prepare(items, result, seen, source, salt))
+
+    async def prepare(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str,
+                      salt: str) -> PreparedBatch:
+        """Everything a batch needs short of writing it: rendered, hashed, encoded. Reads the state (hashes,
+        tombstones) but writes nothing, so any worker can prepare and the index's owner apply."""
         deletes: list[str] = []
         aliases: dict[str, str] = {}
         live: list[ProfileWithEvents] = []
@@ -210,9 +248,50 @@ class SyncService:
                 for i, d in zip(live, docs, strict=True)]
         deletes = list(dict.fromkeys(deletes))
         seen.difference_update(deletes)  # an id absorbed by a merge is gone, even if read earlier in this run
-        await self._apply(points, deletes, aliases, rows, features, events)
         result.embedded += len(points)
         result.deleted += len(deletes)
+        return PreparedBatch(points, deletes, aliases, rows, features, events)
+
+    async def apply(self, batch: PreparedBatch) -> None:
+        """Write a prepared batch: the index first (flushed), then the state, so the state never claims more.
+        A person erased since the batch was prepared (elsewhere, earlier) is left out of it here."""
+        if self.forgotten is not None and batch.rows:
+            erased = await self.forgotten([r.profile_id for r in batch.rows])
+            if erased:
+                batch = PreparedBatch([p for p in batch.points if p.profile_id not in erased], batch.deletes,
+                                      batch.aliases, [r for r in batch.rows if r.profile_id not in erased],
+                                      [f for f in batch.features if f.profile_id not in erased],
+                                      {k: v for k, v in batch.events.items() if k not in erased})
+        await self._apply(batch.points, batch.deletes, batch.aliases, batch.rows, batch.features, batch.events)
+
+    async def run_partition(self, source: ProfileSource, partition: int, partitions: int,
+                            stage: Callable[[PreparedBatch], Awaitable[None]] | None = None) -> tuple[SyncResult, set[str]]:
+        """One partition of a full read: only the profiles whose id hashes to `partition` are prepared.
+        Each batch is applied here (`stage` None: this process may write the index) or handed to `stage`.
+        The watermark and deletions are the whole run's business (app/jobs/backfill.py), not a partition's.
+        Returns the counts and the ids this partition saw."""
+        t0 = time.perf_counter()
+        salt = self._salt()
+        result = SyncResult(source=source.key, mode=f"partition {partition}/{partitions}")
+        seen: set[str] = set()
+        batch: list[ProfileWithEvents] = []
+
+        async def handle(items: list[ProfileWithEvents]) -> None:
+            prepared = await self.prepare(items, result, seen, source.key, salt)
+            await (stage(prepared) if stage is not None else self.apply(prepared))
+
+        async for item in source.stream(None):
+            if partition_of(item.profile.id, partitions) != partition:
+                continue
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                await handle(batch)
+                batch = []
+        if batch:
+            await handle(batch)
+        result.errors = list(source.errors)
+        result.seconds = time.perf_counter() - t0
+        return result, seen
 
     async def _apply(self, points: list[IndexPoint], deletes: list[str], aliases: dict[str, str],
                      rows: list[IndexedRow] | None = None, features: list[ProfileFeatures] | None = None,

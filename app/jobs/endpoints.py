@@ -1,0 +1,54 @@
+"""HTTP routes for jobs and schedules: what is queued, running and failed; queue one; set how often."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from fastapi import APIRouter, Query, Request
+
+from app.jobs.backfill import BackfillRepository
+from app.jobs.queue import JobQueue
+from app.jobs.schemas import JobRequest, ScheduleRequest
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+
+
+def queue_of(request: Request) -> JobQueue:
+    return cast(JobQueue, request.app.state.jobs.queue)
+
+
+@router.get("/jobs", summary="Queued and running jobs, the latest runs (result or error) and backfills")
+async def list_jobs(request: Request, status: str | None = Query(None, max_length=20),
+                    job: str | None = Query(None, max_length=40),
+                    limit: int = Query(30, ge=1, le=500)) -> dict[str, Any]:
+    q = queue_of(request)
+    return {"jobs": await q.jobs(status=status, job=job, limit=limit), "runs": await q.runs(job=job, limit=limit),
+            "backfills": [{k: v for k, v in b.items() if k != "partition_status"}
+                          for b in await BackfillRepository(q.pool).runs(5)]}
+
+
+@router.post("/jobs", status_code=202, summary="Queue a job now (not twice while a copy waits)")
+async def queue_job(body: JobRequest, request: Request) -> dict[str, Any]:
+    job_id = await queue_of(request).defer(body.job, body.args)
+    return {"job": body.job, "args": body.args, "job_id": job_id, "queued": job_id is not None}
+
+
+@router.get("/jobs/{job_id}", summary="One job: status and every run")
+async def show_job(job_id: int, request: Request) -> dict[str, Any]:
+    return await queue_of(request).run_of(job_id)
+
+
+@router.get("/schedules", summary="Every schedule: job, cron (UTC), next and last run")
+async def list_schedules(request: Request) -> dict[str, Any]:
+    return {"schedules": await queue_of(request).schedules.all()}
+
+
+@router.put("/schedules/{name}", summary="Create or replace a schedule (admin)")
+async def put_schedule(name: str, body: ScheduleRequest, request: Request) -> dict[str, Any]:
+    return await queue_of(request).schedules.put(name, body.job, body.cron, body.args, enabled=body.enabled)
+
+
+@router.delete("/schedules/{name}", summary="Delete a schedule (admin)")
+async def delete_schedule(name: str, request: Request) -> dict[str, Any]:
+    await queue_of(request).schedules.delete(name)
+    return {"name": name, "deleted": True}

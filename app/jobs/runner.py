@@ -1,0 +1,192 @@
+"""What each job does, over the container's use cases. Every job is idempotent (re-running one does what is
+left, never twice), records its run (start, end, result or error) and raises transient failures so the engine
+retries them with backoff; its input (the source, the queue, the staged batches) is never consumed by a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from app.jobs.backfill import BackfillRepository
+from app.jobs.engine import retry_stalled
+from app.jobs.queue import JobQueue, worker_name
+from app.predictions.schemas import ScoreRequest
+from app.sync.service import PreparedBatch, SyncResult
+
+if TYPE_CHECKING:
+    from app.container import Container
+
+log = logging.getLogger(__name__)
+
+
+class IndexNotOwnedError(RuntimeError):
+    pass
+
+
+class NotOwnedIndex:
+    """The index of a worker that does not own the embedded shard: anything but encoding asks for the owner."""
+
+    dim = 0
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise IndexNotOwnedError("this worker does not own the embedded index: index jobs run in `profile-ai serve` "
+                                 "or `profile-ai worker --owner` (or configure a Qdrant server)")
+
+    upsert = delete = search = retrieve = scroll = flush = _refuse
+
+    def count(self, filters: Any = ()) -> int:
+        return int(self._refuse())
+
+    def close(self) -> None:
+        return None
+
+
+class JobRunner:
+    def __init__(self, container: Container, *, owns_index: bool) -> None:
+        self.container = container
+        self.owns_index = owns_index  # may this process write the index (the embedded shard's owner, or a server)
+        self.queue = JobQueue(container.database.pool, container.database.url, container.settings.jobs, self.run)
+        self.backfills = BackfillRepository(container.database.pool)
+        self.bodies: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+            "sync": self.sync, "backfill": self.backfill, "backfill-partition": self.partition,
+            "backfill-finish": self.finish, "writeback": self.writeback, "segments-refresh": self.segments_refresh,
+            "rescore": self.rescore, "schedules-tick": self.tick, "retry-stalled": self.stalled}
+
+    @property
+    def queues(self) -> list[str]:
+        return ["index", "encode", "default"] if self.owns_index else ["encode", "default"]
+
+    async def run(self, name: str, args: dict[str, Any], job_id: int | None) -> dict[str, Any]:
+        pool = self.container.database.pool
+        run_id = await pool.fetchval("INSERT INTO profile_ai.job_runs(job_id, job, args, worker) VALUES ($1,$2,$3,$4) "
+                                     "RETURNING id", job_id, name, args, worker_name())
+        try:
+            result = await self.bodies[name](dict(args))
+        except BaseException as exc:
+            await pool.execute("UPDATE profile_ai.job_runs SET status = 'failed', finished_at = now(), error = $2 "
+                               "WHERE id = $1", run_id, f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        await pool.execute("UPDATE profile_ai.job_runs SET status = 'succeeded', finished_at = now(), result = $2 "
+                           "WHERE id = $1", run_id, _jsonable(result))
+        return result
+
+    # -- the jobs
+    async def sync(self, args: dict[str, Any]) -> dict[str, Any]:
+        c = self.container
+        if not (c.settings.sync.source or c.settings.tracardi.url):
+            return {"skipped": "no source configured (PROFILE_AI_SYNC__SOURCE or PROFILE_AI_TRACARDI__URL)"}
+        return await c.sync_and_refresh(c.source(transport=c.tracardi_transport), full=bool(args.get("full")))
+
+    async def backfill(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Start a partitioned full sync: one job per partition, on any worker."""
+        c = self.container
+        source = c.source(transport=c.tracardi_transport)
+        partitions = int(args.get("partitions") or c.settings.jobs.partitions)
+        await c.sync.check_vector_space()  # a changed model resets the state before anyone encodes
+        run_id = await self.backfills.create(source.key, partitions)
+        for k in range(partitions):
+            await self.queue.defer_step("backfill-partition", {"run_id": run_id, "partition": k},
+                                        f"backfill:{run_id}:{k}")
+        return {"run_id": run_id, "partitions": partitions, "source": source.key}
+
+    async def partition(self, args: dict[str, Any]) -> dict[str, Any]:
+        c = self.container
+        run_id, k = str(args["run_id"]), int(args["partition"])
+        run = await self.backfills.run(run_id)
+        if run is None or not await self.backfills.begin_partition(run_id, k):
+            return {"skipped": f"partition {k} of {run_id} is done or its run is gone"}
+        source = c.source(transport=c.tracardi_transport)
+        if source.key != run["source"]:  # every worker must read the source the run was started on
+            raise ValueError(f"this worker's source is {source.key}, the backfill's is {run['source']}: "
+                             "give every worker the same PROFILE_AI_SYNC__SOURCE / PROFILE_AI_TRACARDI__URL")
+        seq = 0
+
+        async def stage(batch: PreparedBatch) -> None:
+            nonlocal seq
+            await self.backfills.stage(run_id, k, seq, batch)
+            seq += 1
+
+        result, seen = await c.sync.run_partition(source, k, int(run["partitions"]),
+                                                  stage=None if self.owns_index else stage)
+        if await self.backfills.finish_partition(run_id, k, result, seen):
+            await self.queue.defer_step("backfill-finish", {"run_id": run_id}, f"backfill-finish:{run_id}")
+        return {"run_id": run_id, "partition": k, "seen": result.seen, "embedded": result.embedded,
+                "staged_batches": seq, "encode_seconds": round(result.encode_seconds, 2)}
+
+    async def finish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """On the index's owner: apply every staged batch (each deleted once applied, so a retry resumes),
+        delete what the complete read did not see, then move the watermark."""
+        c = self.container
+        run_id = str(args["run_id"])
+        run = await self.backfills.run(run_id)
+        if run is None or run["status"] == "done":
+            return {"skipped": f"backfill {run_id} is done or gone"}
+        if run["partitions_done"] < run["partitions"]:
+            return {"waiting": f"{run['partitions'] - run['partitions_done']} partitions of {run_id} are not done"}
+        await self.backfills.close_run(run_id, "applying")
+        applied = 0
+        for k, seq in await self.backfills.staged_keys(run_id):
+            batch = await self.backfills.staged(run_id, k, seq)
+            if batch is not None:
+                await c.sync.apply(batch)
+                await self.backfills.unstage(run_id, k, seq)
+                applied += 1
+        seen, totals = await self.backfills.totals(run_id)
+        result = SyncResult(source=run["source"], mode="backfill", errors=list(totals["errors"]))
+        for key in ("seen", "embedded", "unchanged", "deleted", "merged", "forgotten"):
+            setattr(result, key, int(totals[key]))
+        result.encode_seconds = float(totals["encode_seconds"])
+        seen -= await c.state.absorbed_ids(sorted(seen))  # a merge in one partition removes an id seen in another
+        await c.sync.delete_unseen(run["source"], seen, result)
+        await c.state.set_watermark(run["source"], run["started_at"])
+        out = {**result.as_dict(), "run_id": run_id, "applied_batches": applied}
+        try:
+            out["after_sync"] = await c.after_sync()
+        except Exception as exc:  # noqa: BLE001 - the backfill itself is durable; the refresh is reported
+            log.exception("refresh after backfill failed")
+            out["after_sync_error"] = f"{type(exc).__name__}: {exc}"
+        await self.backfills.close_run(run_id, "done", _jsonable(out))
+        return out
+
+    async def writeback(self, args: dict[str, Any]) -> dict[str, Any]:
+        delivered = await self.container.deliver_writeback()
+        return {"delivered": delivered}
+
+    async def segments_refresh(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.container.drop_caches()
+        return await self.container.segments.refresh()
+
+    async def rescore(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Score every active model that can score here (an imported model's scores come from elsewhere)."""
+        c = self.container
+        scored: dict[str, int] = {}
+        for m in await c.predictions.models():
+            if m.status != "active" or await c.predictions_repo.artifact(m.model_id) is None:
+                continue
+            res = await c.predictions.score(ScoreRequest(model_id=m.model_id, limit=0))
+            scored[m.model_id] = res.scored
+        delivered = await c.deliver_writeback() if scored else None
+        return {"scored": scored, "delivered": delivered}
+
+    async def tick(self, args: dict[str, Any]) -> dict[str, Any]:
+        fired = await self.queue.schedules.fire_due(lambda job, a: self.queue.defer(job, a))
+        return {"fired": fired, "at": datetime.now(UTC).isoformat()}
+
+    async def stalled(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"retried": await retry_stalled(self.queue.app, self.container.settings.jobs.stalled_after_s)}
+
+
+def _jsonable(value: Any) -> Any:
+    """Results go into jsonb: datetimes as ISO text, everything else as JSON has it."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

@@ -1,0 +1,123 @@
+"""Schedules a user sets once: a job, a cron expression, arguments. A tick (a Procrastinate periodic task,
+deferred once a minute across all workers) defers every schedule that is due; the next fire time moves by
+compare-and-swap, so two schedulers never defer one firing twice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from croniter import croniter
+
+from app.errors import DomainError, InvalidRequestError, NotFoundError
+from app.jobs.engine import JOBS
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+# What `serve` keeps fresh with no extra command, created once per database (PROFILE_AI_JOBS__DEFAULT_SCHEDULES=
+# false: not at all); a user's change or deletion sticks.
+DEFAULT_SCHEDULES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "sync": ("sync", "*/5 * * * *", {}),
+    "writeback": ("writeback", "*/5 * * * *", {}),
+    "segments-refresh": ("segments-refresh", "0 * * * *", {}),
+    "rescore": ("rescore", "0 3 * * *", {}),
+}
+
+
+class CronError(DomainError):
+    status = 422
+    code = "invalid_cron"
+
+
+def next_fire(cron: str, after: datetime) -> datetime:
+    """The first fire time after `after` (UTC); a cron that does not parse is a one-line error."""
+    text = " ".join(cron.split())
+    if not text or len(text) > 120 or len(text.split()) != 5 or not croniter.is_valid(text):
+        raise CronError(f"cron expression {cron[:120]!r} does not parse: five fields, minute hour day month weekday "
+                        "(e.g. '*/5 * * * *' every 5 minutes, '0 3 * * *' at 03:00 UTC)")
+    nxt = croniter(text, after.astimezone(UTC)).get_next(datetime)
+    return nxt if nxt.tzinfo else nxt.replace(tzinfo=UTC)
+
+
+def check_job(job: str, args: dict[str, Any]) -> None:
+    spec = JOBS.get(job)
+    if spec is None or not spec.schedulable:
+        names = ", ".join(n for n, s in JOBS.items() if s.schedulable)
+        raise NotFoundError(f"unknown job {job[:60]!r}: one of {names}")
+    extra = sorted(set(args) - set(spec.args))
+    if extra:
+        raise InvalidRequestError(f"job {job!r} takes {', '.join(spec.args) or 'no arguments'}, not {', '.join(extra)}")
+    if "partitions" in args and not (isinstance(args["partitions"], int) and 1 <= args["partitions"] <= 1024):
+        raise InvalidRequestError("partitions: an integer from 1 to 1024")
+    if "full" in args and not isinstance(args["full"], bool):
+        raise InvalidRequestError("full: true or false")
+
+
+class ScheduleRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def put(self, name: str, job: str, cron: str, args: dict[str, Any] | None = None, *,
+                  enabled: bool = True, now: datetime | None = None) -> dict[str, Any]:
+        """Create or replace a schedule (idempotent: the same call twice leaves one schedule)."""
+        if not NAME.match(name):
+            raise InvalidRequestError("schedule name: 1-63 lowercase letters, digits, '-', '_' or '.'")
+        args = args or {}
+        check_job(job, args)
+        nxt = next_fire(cron, now or datetime.now(UTC))
+        row = await self.pool.fetchrow(
+            "INSERT INTO profile_ai.schedules(name, job, cron, args, enabled, next_run_at) VALUES ($1,$2,$3,$4,$5,$6) "
+            "ON CONFLICT (name) DO UPDATE SET job = EXCLUDED.job, cron = EXCLUDED.cron, args = EXCLUDED.args, "
+            "enabled = EXCLUDED.enabled, next_run_at = EXCLUDED.next_run_at, updated_at = now() RETURNING *",
+            name, job, " ".join(cron.split()), args, enabled, nxt)
+        return dict(row)
+
+    async def ensure_defaults(self, now: datetime | None = None) -> int:
+        """Create the default schedules once per database (a user's later deletion or change sticks);
+        returns how many were created."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            done = await conn.fetchval("INSERT INTO profile_ai.meta(key, value) VALUES ('default_schedules', 'created') "
+                                       "ON CONFLICT (key) DO NOTHING RETURNING key")
+            if done is None:
+                return 0
+            for name, (job, cron, args) in DEFAULT_SCHEDULES.items():
+                await conn.execute(
+                    "INSERT INTO profile_ai.schedules(name, job, cron, args, next_run_at) VALUES ($1,$2,$3,$4,$5) "
+                    "ON CONFLICT (name) DO NOTHING", name, job, cron, args, next_fire(cron, now or datetime.now(UTC)))
+            return len(DEFAULT_SCHEDULES)
+
+    async def all(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.pool.fetch("SELECT * FROM profile_ai.schedules ORDER BY name")]
+
+    async def get(self, name: str) -> dict[str, Any]:
+        row = await self.pool.fetchrow("SELECT * FROM profile_ai.schedules WHERE name = $1", name)
+        if row is None:
+            raise NotFoundError(f"schedule {name[:63]!r} not found")
+        return dict(row)
+
+    async def delete(self, name: str) -> None:
+        if (await self.pool.execute("DELETE FROM profile_ai.schedules WHERE name = $1", name)).endswith(" 0"):
+            raise NotFoundError(f"schedule {name[:63]!r} not found")
+
+    async def fire_due(self, defer: Callable[[str, dict[str, Any]], Awaitable[int | None]],
+                       now: datetime | None = None) -> list[str]:
+        """Defer every enabled schedule whose time has come; returns the names fired. The claim is an UPDATE
+        that only succeeds against the next fire time this scheduler read, so a concurrent tick skips it."""
+        now = now or datetime.now(UTC)
+        fired = []
+        for row in await self.pool.fetch("SELECT name, job, cron, args, next_run_at FROM profile_ai.schedules "
+                                         "WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at", now):
+            nxt = next_fire(row["cron"], now)
+            claimed = await self.pool.fetchval(
+                "UPDATE profile_ai.schedules SET next_run_at = $3, last_run_at = $4 WHERE name = $1 AND "
+                "next_run_at = $2 RETURNING name", row["name"], row["next_run_at"], nxt, now)
+            if claimed is None:
+                continue  # another scheduler fired it
+            job_id = await defer(row["job"], dict(row["args"] or {}))
+            await self.pool.execute("UPDATE profile_ai.schedules SET last_job_id = $2 WHERE name = $1", row["name"],
+                                    job_id)
+            fired.append(row["name"])
+        return fired
