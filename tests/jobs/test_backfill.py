@@ -63,10 +63,11 @@ def test_partition_of_is_stable_and_spreads() -> None:
 
 
 def test_staged_batches_survive_the_round_trip_exactly(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
     from app.sync.service import PreparedBatch
     from app.sync.state import EventRow, IndexedRow, ProfileFeatures
     from embeddings.index import IndexPoint, SparseVector
-    from datetime import UTC, datetime
 
     t = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
     batch = PreparedBatch(
