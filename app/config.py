@@ -18,6 +18,7 @@ class TracardiSettings(BaseModel):
     timeout_s: float = 30.0
     page_size: int = 1000
     concurrency: int = 4
+    retries: int = Field(5, ge=0, le=10)  # per request, with backoff (then a job fails and the job engine retries)
     # None: asked of the server (GET /info/version); set it only for a build that reports something else
     version: str | None = None
     # 0.7 has no event-to-profile mapping: write-back there needs a Tracardi workflow on the

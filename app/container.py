@@ -18,7 +18,7 @@ from app.auth.repository import ApiKeyRepository
 from app.config import Settings
 from app.erasure.explain import TransparencyService
 from app.erasure.repository import ErasureRepository
-from app.erasure.service import ErasureService, erasure_key
+from app.erasure.service import ErasureService, check_erasure_key, erasure_key
 from app.errors import DomainError
 from app.predictions.schemas import ScoreRequest, ScoreResponse
 from app.predictions.service import PredictionService
@@ -132,8 +132,13 @@ class Container:
                                default_mode=settings.lang.search_mode)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording)
-        erasure = ErasureService(ErasureRepository(database.pool), index,
-                                 erasure_key(settings.privacy.erasure_key, data_dir))
+        key = erasure_key(settings.privacy.erasure_key, data_dir)
+        try:
+            await check_erasure_key(database.pool, key, owner=migrate)
+        except BaseException:
+            await database.close()
+            raise
+        erasure = ErasureService(ErasureRepository(database.pool), index, key)
         predictions = PredictionService(predictions_repo, builder.dictionary, enqueue, settings.prediction)
         predictions.erasures_since = segments.erasures_since = erasure.repo.erasures_since
         container = cls(settings=settings, encoder=encoder, index=index, database=database, state=state,

@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         body = await observed.render(request.app.state.container, request.app.state.sync_runner,
-                                     request.app.state.started)
+                                     request.app.state.started, request.app.state.jobs.queue)
         return Response(body, media_type="text/plain; version=0.0.4")
 
     return app

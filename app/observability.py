@@ -64,8 +64,11 @@ class Metrics:
         self.sync_seen = Gauge("profile_ai_sync_progress_profiles", "profiles seen by the running sync", **g)  # type: ignore[arg-type]
         self.queue = Gauge("profile_ai_writeback_queue", "write-back items by status", ["status"], **g)  # type: ignore[arg-type]
         self.model_age = Gauge("profile_ai_model_age_seconds", "age of each goal's active model", ["goal"], **g)  # type: ignore[arg-type]
+        self.jobs_queued = Gauge("profile_ai_jobs_queued", "jobs waiting, by queue", ["queue"], **g)  # type: ignore[arg-type]
+        self.job_runs = Gauge("profile_ai_job_runs", "job runs recorded, by job and outcome", ["job", "status"], **g)  # type: ignore[arg-type]
+        self.job_seconds = Gauge("profile_ai_job_seconds", "mean duration of the last hour's runs, by job", ["job"], **g)  # type: ignore[arg-type]
 
-    async def render(self, container: Any, runner: Any, started: float) -> bytes:
+    async def render(self, container: Any, runner: Any, started: float, jobs: Any = None) -> bytes:
         import asyncio
 
         self.indexed.set(await asyncio.to_thread(container.index.count))
@@ -81,6 +84,14 @@ class Metrics:
             self.queue.labels(status_name).set(n)
         for goal, age in (await ops.active_model_age_seconds()).items():
             self.model_age.labels(goal).set(age)
+        if jobs is not None:
+            stats = await jobs.stats()
+            for queue in ("index", "encode", "default"):
+                self.jobs_queued.labels(queue).set(stats["queued"].get(queue, 0))
+            for (job, status_name), n in stats["runs"].items():
+                self.job_runs.labels(job, status_name).set(n)
+            for job, seconds in stats["seconds"].items():
+                self.job_seconds.labels(job).set(seconds)
         return generate_latest(self.registry)
 
 

@@ -44,6 +44,25 @@ def erasure_key(configured: str | None, data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+class ErasureKeyMismatchError(RuntimeError):
+    pass
+
+
+async def check_erasure_key(pool: Any, key: bytes, *, owner: bool) -> None:
+    """Tombstones are HMACs, so every process that syncs must hash with the same key: a worker on another
+    machine with its own key would not recognise a forgotten person and would encode them again. The owner
+    (the server) records a check value; a remote worker whose key does not match it stops with one line."""
+    check = hmac.new(key, b"profile-ai erasure key check", "sha256").hexdigest()[:16]
+    if owner:
+        await pool.execute("INSERT INTO profile_ai.meta(key, value) VALUES ('erasure_key_check', $1) "
+                           "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", check)
+        return
+    stored = await pool.fetchval("SELECT value FROM profile_ai.meta WHERE key = 'erasure_key_check'")
+    if stored is not None and stored != check:
+        raise ErasureKeyMismatchError("this worker's erasure key differs from the server's: set "
+                                      "PROFILE_AI_PRIVACY__ERASURE_KEY to the same value on every machine")
+
+
 class ErasureService:
     def __init__(self, repo: ErasureRepository, index: VectorIndex, key: bytes,
                  drop_caches: Callable[[], None] = lambda: None,

@@ -17,11 +17,11 @@ from app.errors import NotFoundError
 from app.jobs.engine import (
     ALL_QUEUES,
     JOB_SCHEMA,
-    JOBS,
     Runner,
     build_job_app,
     ensure_job_schema,
     has_job_schema,
+    retry_stalled,
 )
 from app.jobs.schedules import ScheduleRepository, check_job
 
@@ -72,8 +72,7 @@ class JobQueue:
     async def defer(self, job: str, args: dict[str, Any] | None = None, *, unique: bool = True) -> int | None:
         """Queue a job; with `unique` a job that is already waiting is not queued twice (returns None then)."""
         args = args or {}
-        if JOBS.get(job) is None or not JOBS[job].schedulable:
-            check_job(job, args)  # raises the one-line "unknown job" error
+        check_job(job, args)  # an unknown job or argument is a one-line error before anything is queued
         await self.open()
         task = self.app.tasks[job]
         options: dict[str, Any] = {"queueing_lock": f"{job}:{sorted(args.items())}"} if unique else {}
@@ -99,6 +98,16 @@ class JobQueue:
             name=worker_name(), install_signal_handlers=install_signal_handlers,
             update_heartbeat_interval=self.settings.heartbeat_s, stalled_worker_timeout=self.settings.stalled_after_s,
             delete_jobs="successful")
+
+    async def retry_stalled(self) -> list[int]:
+        """Jobs of workers whose heartbeat stopped go back to the queue; their unfinished runs say why."""
+        await self.open()
+        ids = await retry_stalled(self.app, self.settings.stalled_after_s)
+        if ids:
+            await self.pool.execute("UPDATE profile_ai.job_runs SET status = 'failed', finished_at = now(), error = "
+                                    "'the worker stopped (killed or lost): the job was queued again' "
+                                    "WHERE job_id = ANY($1::bigint[]) AND status = 'running'", ids)
+        return ids
 
     async def jobs(self, *, status: str | None = None, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Queued and running jobs (Procrastinate's table) with the last run's result or error (ours)."""

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.jobs.backfill import BackfillRepository
-from app.jobs.engine import retry_stalled
 from app.jobs.queue import JobQueue, worker_name
 from app.predictions.schemas import ScoreRequest
 from app.sync.service import PreparedBatch, SyncResult
@@ -176,7 +175,7 @@ class JobRunner:
         return {"fired": fired, "at": datetime.now(UTC).isoformat()}
 
     async def stalled(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"retried": await retry_stalled(self.queue.app, self.container.settings.jobs.stalled_after_s)}
+        return {"retried": await self.queue.retry_stalled()}
 
 
 def _jsonable(value: Any) -> Any:

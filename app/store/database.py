@@ -115,18 +115,16 @@ class Database:
             url, embedded = await asyncio.to_thread(start_embedded, data_dir)
         assert url is not None
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init)
+        missing: list[str] = []
         async with pool.acquire() as conn:
-            if migrate:
-                applied = await apply_migrations(conn)
-            else:
-                applied = []
+            applied = await apply_migrations(conn) if migrate else []
+            if not migrate:
                 missing = await pending_migrations(conn)
-                if missing:
-                    await pool.close()
-                    raise SchemaMissingError(f"the database lacks profile-ai's schema ({len(missing)} migrations "
-                                             f"missing, first {missing[0]}): point at the database `profile-ai "
-                                             "serve` uses (PROFILE_AI_DATABASE__URL), or start `profile-ai serve` "
-                                             "against it once")
+        if missing:  # (the pool closes only once its connection is back)
+            await pool.close()
+            raise SchemaMissingError(f"the database lacks profile-ai's schema ({len(missing)} migrations missing, "
+                                     f"first {missing[0]}): point at the database `profile-ai serve` uses "
+                                     "(PROFILE_AI_DATABASE__URL), or start `profile-ai serve` against it once")
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         return cls(pool, url, embedded)

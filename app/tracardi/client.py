@@ -171,7 +171,7 @@ class TracardiClient:
     def from_settings(cls, http: httpx.AsyncClient, t: TracardiSettings) -> TracardiClient:
         """The one way the service builds a client (CLI, server, webhook, write-back)."""
         return cls(http, username=t.username, password=t.password, context=t.context, timeout=t.timeout_s,
-                   page_size=t.page_size, concurrency=t.concurrency, version=t.version)
+                   page_size=t.page_size, concurrency=t.concurrency, version=t.version, max_retries=t.retries)
 
     # ------------------------------------------------------------------ transport
     async def login(self) -> str:
