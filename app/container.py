@@ -26,6 +26,7 @@ from app.search.service import SearchService
 from app.segments.repository import SegmentRepository
 from app.segments.schemas import PublishResponse
 from app.segments.service import SegmentService
+from app.store.changes_repository import ChangesRepository
 from app.store.database import Database
 from app.store.predictions_repository import PredictionsRepository
 from app.store.sync_repository import PostgresSyncState
@@ -93,6 +94,7 @@ class Container:
     writeback_queue: WritebackRepository
     keys: ApiKeyRepository
     erasure: ErasureService
+    changes: ChangesRepository
     _http: list[httpx.AsyncClient] = field(default_factory=list)
     tracardi_transport: Any = None  # tests pass the emulator's ASGI transport; None = real HTTP
     _pushed_source: TracardiSource | None = None
@@ -144,6 +146,7 @@ class Container:
         container = cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
                    keys=ApiKeyRepository(database.pool), segments=segments, erasure=erasure,
+                   changes=ChangesRepository(database.pool),
                    predictions=predictions,
                    sync=SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
                                     max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten,
@@ -259,8 +262,10 @@ class Container:
         return report
 
     async def deliver_writeback(self) -> int | None:
-        """Deliver the write-back queue to Tracardi when one is configured: how many items were delivered
-        (None when no Tracardi is configured; undelivered items stay queued for the next run)."""
+        """Record the changes (segment entered/left, tier changed) since the last call, then deliver the
+        write-back queue and the changes to Tracardi when one is configured: how many trait items were delivered
+        (None when no Tracardi is configured; what is undelivered stays queued for the next run)."""
+        await self.changes.record()
         url = self.settings.tracardi.url
         if not url:
             return None
@@ -268,7 +273,9 @@ class Container:
         async with httpx.AsyncClient(base_url=url, transport=self.tracardi_transport, timeout=t.timeout_s) as http:
             wb = TracardiWriteback(TracardiClient.from_settings(http, t), self.writeback_queue, self.predictions_repo,
                                    workflow_writeback=t.workflow_writeback)
-            return (await wb.deliver()).delivered
+            delivered = (await wb.deliver()).delivered
+            await wb.deliver_changes(self.changes)
+            return delivered
 
     async def settle(self) -> None:
         """Wait for deferred work (the coalesced refresh after pushes) to finish."""

@@ -30,6 +30,7 @@ from app.sync.endpoints import router as sync_router
 from app.sync.runner import SyncRunner
 from app.web.endpoints import STATIC as WEB_STATIC
 from app.web.endpoints import router as web_router
+from app.writeback.endpoints import router as changes_router
 
 WEBHOOK_BYTES = 8 * 1024 * 1024  # one pushed Tracardi profile
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(keys_router)
     app.include_router(erasure_router)
     app.include_router(jobs_router)
+    app.include_router(changes_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
 

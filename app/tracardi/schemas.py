@@ -17,7 +17,10 @@ from profiles.model import Event, Profile
 # profile-ai's own write-back events (`/track` with traits for Tracardi): never customer activity, so no
 # source (Tracardi or an export of it) lets them into histories, documents, aggregates or predictions.
 WRITEBACK_EVENT_TYPE = "profile-ai-traits"
-OWN_EVENT_TYPES = frozenset({WRITEBACK_EVENT_TYPE})
+# changes for automations (app/store/changes_repository.py), one event per change
+CHANGE_EVENT_TYPES = {"segment-entered": "profile-ai-segment-entered", "segment-left": "profile-ai-segment-left",
+                      "tier-changed": "profile-ai-tier-changed"}
+OWN_EVENT_TYPES = frozenset({WRITEBACK_EVENT_TYPE, *CHANGE_EVENT_TYPES.values()})
 # ...and the trait they write (`traits.ai`; `traits.public.ai` on 0.7/0.8.0, flattened below): our own
 # predictions, which must never come back as a customer's data (a model would learn from itself).
 OWN_TRAIT_KEY = "ai"

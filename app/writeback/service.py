@@ -21,11 +21,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from app.store.changes_repository import ChangesRepository
 from app.store.database import pid_alive
 from app.store.predictions_repository import PredictionsRepository
 from app.store.writeback_repository import QueueItem, WritebackRepository
 from app.tracardi.client import TracardiClient
 from app.tracardi.errors import TracardiError, TracardiUnavailableError
+from app.tracardi.schemas import CHANGE_EVENT_TYPES
 from app.tracardi.setup import EVENT_TYPE, mapping_exists
 from app.tracardi.versions import TracardiCapabilityError
 from profiles.model import Profile
@@ -117,6 +119,51 @@ class TracardiWriteback:
             await asyncio.gather(*(one(i, resolved.get(i.profile_id)) for i in items))
         report.pending = (await self.queue.counts(TARGET)).get("pending", 0)
         return report
+
+    async def deliver_changes(self, changes: ChangesRepository, batch: int = 500) -> int:
+        """Send recorded changes as Tracardi events (`profile-ai-segment-entered`, `-segment-left`,
+        `-tier-changed`) so Tracardi workflows can act on them: one `/track` per profile with its changes in
+        order, each marked delivered once Tracardi answered for that profile. Returns how many were sent."""
+        sent = 0
+        while items := await changes.claim(batch):
+            by_profile: dict[str, list[dict[str, Any]]] = {}
+            for c in items:
+                by_profile.setdefault(c["profile_id"], []).append(c)
+            try:
+                resolved = await self.client.lookup_many(sorted(by_profile))
+            except TracardiError as exc:  # down: everything goes back, nothing is spent
+                for c in items:
+                    await changes.failed(c["id"], f"{type(exc).__name__}: {exc}")
+                break
+            sem = asyncio.Semaphore(self.concurrency)
+            sent += sum(await asyncio.gather(*(self._send_changes(changes, resolved.get(pid), rows, sem)
+                                               for pid, rows in by_profile.items())))
+        return sent
+
+    async def _send_changes(self, changes: ChangesRepository, profile: Profile | None, rows: list[dict[str, Any]],
+                            sem: asyncio.Semaphore) -> int:
+        async with sem:
+            return await self._send_profile_changes(changes, profile, rows)
+
+    async def _send_profile_changes(self, changes: ChangesRepository, profile: Profile | None,
+                                    rows: list[dict[str, Any]]) -> int:
+        if profile is None:  # /track would create a new profile
+            for c in rows:
+                await changes.failed(c["id"], "profile not in Tracardi (deleted?): not sent", dead=True)
+            return 0
+        events = [{"type": CHANGE_EVENT_TYPES[c["kind"]], "properties": {
+            "change_id": c["id"], ("segment_id" if c["kind"].startswith("segment") else "goal"): c["subject"],
+            "before": c["before"], "after": c["after"], "model_version": c["model_version"]}} for c in rows]
+        try:
+            await self.client.track(self.source_id, profile.id, events)
+        except TracardiError as exc:
+            for c in rows:
+                await changes.failed(c["id"], f"{type(exc).__name__}: {exc}",
+                                     dead=not isinstance(exc, TracardiUnavailableError) and c.get("attempts", 0) >= 4)
+            return 0
+        for c in rows:
+            await changes.delivered(c["id"])
+        return len(rows)
 
     async def clear(self, profile_ids: list[str]) -> int:
         """Erasure: replace these people's `traits.ai` in Tracardi by `{"erased": true}` through the same event and

@@ -61,6 +61,7 @@ CREATE TABLE profile_ai.changes (
     model_version text,
     created_at timestamptz NOT NULL DEFAULT now(),
     delivered_at timestamptz,
+    claimed_until timestamptz,  -- a delivery run's lease: two runs never send one change
     attempts integer NOT NULL DEFAULT 0,
     last_error text
 );
