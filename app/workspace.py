@@ -147,7 +147,14 @@ class Workspace:
         c = self._local("sync()")
 
         async def go() -> dict[str, Any]:
-            return await c.sync_and_refresh(c.source(source), full=full)
+            from tqdm.auto import tqdm  # a notebook widget in Jupyter, a text bar elsewhere
+
+            src = c.source(source)
+            with tqdm(total=await src.total(), unit="profile", desc="sync") as bar:
+                def progress(r: Any) -> None:
+                    bar.update(r.seen - bar.n)
+                    bar.set_postfix(embedded=r.embedded, refresh=False)
+                return await c.sync_and_refresh(src, full=full, progress=progress)
         return self._run(go())
 
     # -- search

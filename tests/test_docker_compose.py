@@ -71,8 +71,9 @@ def test_profile_ai_environment_is_what_its_settings_read(compose: dict, monkeyp
     assert s.database.url is not None and "@postgres:5432/" in s.database.url
     assert set(env) <= {"PROFILE_AI_DATA_DIR", "PROFILE_AI_TRACARDI__URL", "PROFILE_AI_TRACARDI__USERNAME",
                         "PROFILE_AI_TRACARDI__PASSWORD", "PROFILE_AI_TRACARDI__CONTEXT", "QDRANT_URL", "DATABASE_URL",
-                        "PROFILE_AI_QDRANT__API_KEY"}
+                        "PROFILE_AI_QDRANT__API_KEY", "PROFILE_AI_PRIVACY__ERASURE_KEY"}
     assert s.qdrant.api_key == env["PROFILE_AI_QDRANT__API_KEY"]
+    assert s.privacy.erasure_key == env["PROFILE_AI_PRIVACY__ERASURE_KEY"]
     ports = {p.split(":")[0] for p in svc["ports"]}
     assert "8000" in ports
     # the service names used in URLs exist
@@ -121,3 +122,13 @@ def test_every_store_has_a_password_from_the_environment(compose: dict) -> None:
     assert tr["REDIS_PASSWORD"] == s["redis"]["command"][-1] == s["redis"]["environment"]["REDISCLI_AUTH"]
     assert s["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
     assert s["mysql"]["environment"]["MYSQL_PASSWORD"].startswith("${MYSQL_PASSWORD")
+
+
+def test_workers_share_the_servers_settings_and_never_create_the_schema(compose: dict) -> None:
+    services = compose["services"]
+    worker, server = services["worker"], services["profile-ai"]
+    assert worker["command"] == ["profile-ai", "worker"]
+    assert worker["environment"] == server["environment"]  # one queue, one index, one erasure key
+    assert "PROFILE_AI_PRIVACY__ERASURE_KEY" in worker["environment"]
+    assert worker["depends_on"] == {"profile-ai": {"condition": "service_healthy"}}
+    assert "ports" not in worker  # nothing to reach from outside

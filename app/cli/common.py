@@ -112,24 +112,46 @@ async def _with_job_queue(data_dir: Path | None, fn: Callable[[Any], Coroutine[A
         await db.close()
 
 
-def _progress_printer(as_json: bool) -> Callable[[Any], None]:
-    def show(result: Any) -> None:
-        if as_json:
+class _Bar:
+    """A progress bar with a total on the terminal (rich), a JSON line per update under --json, nothing when
+    stderr is not a terminal. Callable with a SyncResult-like object (`seen`, `embedded`, `unchanged`)."""
+
+    def __init__(self, as_json: bool, total: int | None, what: str = "profiles") -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.as_json = as_json
+        self.bar: Progress | None = None
+        if not as_json and err.is_terminal:
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=err, transient=True)
+            self.task = self.bar.add_task(what, total=total, note="")
+            self.bar.start()
+
+    def __call__(self, result: Any) -> None:
+        if self.as_json:
             err.print(json.dumps({"progress": {"seen": result.seen, "embedded": result.embedded,
                                                "unchanged": result.unchanged}}), markup=False, highlight=False)
-        elif err.is_terminal:
-            err.print(f"\rsynced {result.seen} profiles ({result.embedded} embedded, {result.unchanged} unchanged)",
-                      end="")
-    return show
+        elif self.bar is not None:
+            self.bar.update(self.task, completed=result.seen, note=f"{result.embedded} embedded")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _progress_printer(as_json: bool, total: int | None = None) -> _Bar:
+    return _Bar(as_json, total)
 
 
 async def _sync(settings: Settings, source: str | None, full: bool, as_json: bool,
                 allow_mass_delete: bool = False) -> dict[str, Any]:
     c = await _container(settings)
+    src = c.source(source)
+    bar = _progress_printer(as_json, await src.total())
     try:
-        return await c.sync_and_refresh(c.source(source), full=full, progress=_progress_printer(as_json),
-                                        allow_mass_delete=allow_mass_delete)
+        return await c.sync_and_refresh(src, full=full, progress=bar, allow_mass_delete=allow_mass_delete)
     finally:
+        bar.close()
         await c.aclose()
 
 

@@ -93,7 +93,12 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
         c = await _container(settings)
         try:
             err.print("syncing (embedding 943 profiles takes about half a minute on 2 cores; a re-run skips them)")
-            res = await c.sync_and_refresh(c.source(str(export)), progress=_progress_printer(as_json))
+            src = c.source(str(export))
+            bar = _progress_printer(as_json, await src.total())
+            try:
+                res = await c.sync_and_refresh(src, progress=bar)
+            finally:
+                bar.close()
             searches = []
             for q in DEMO_QUERIES:
                 r = await c.search.search(SearchRequest(query=q, limit=5))

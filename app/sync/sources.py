@@ -36,6 +36,10 @@ class ProfileSource(Protocol):
 
     async def stats(self) -> dict[str, int | str]: ...
 
+    async def total(self) -> int | None:
+        """How many profiles a full read delivers at most (for a progress bar); None when unknown."""
+        ...
+
 
 class _ReadState:
     """What the last `stream` saw: its report (with the malformed records) and whether it covered everything."""
@@ -72,6 +76,9 @@ class ExportSource(_ReadState):
 
     async def stats(self) -> dict[str, int | str]:
         return dict(await asyncio.to_thread(self.export.stats))
+
+    async def total(self) -> int | None:
+        return await asyncio.to_thread(self.export.profile_count)
 
 
 class TracardiSource(_ReadState):
@@ -111,6 +118,12 @@ class TracardiSource(_ReadState):
             async for item in self.client.with_events(more(), self.report):
                 yield item
         self._complete = self.report.full_resync or since is None
+
+    async def total(self) -> int | None:
+        try:
+            return await self.client.count_profiles()
+        except Exception:  # noqa: BLE001 - a progress bar is not worth failing a sync for
+            return None
 
     async def stats(self) -> dict[str, int | str]:
         version = await self.client.version()

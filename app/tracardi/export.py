@@ -75,6 +75,9 @@ class ExportDirectory:
     def events_path(self) -> Path:
         return self.directory / EVENTS_FILE
 
+    def profile_count(self) -> int:
+        return sum(1 for _ in _lines(self.profiles_path))
+
     def stats(self) -> dict[str, int]:
         """Counts of records (non-blank lines) without parsing them."""
         profiles = sum(1 for _ in _lines(self.profiles_path))
