@@ -47,6 +47,9 @@ def site(encoder, movielens_export: Path, tmp_path_factory: pytest.TempPathFacto
             model = await c.predictions.train(TrainRequest(goal="churn", horizon_days=30))
             await c.predictions.score(ScoreRequest(model_id=model.model_id))
             key, _ = await c.keys.create("write", "web test")
+            from app.jobs.schedules import ScheduleRepository
+
+            await ScheduleRepository(c.database.pool).ensure_defaults()  # what `serve` creates on first start
             return key
         finally:
             await c.aclose()
@@ -168,6 +171,19 @@ def test_model_card_and_layout_at_390_px(browser: Any, site: dict[str, Any]) -> 
     shot(page, "model-390")
     load = page.evaluate("performance.getEntriesByType('navigation')[0].duration")
     print(f"page load {load:.0f} ms")
+    page.close()
+
+
+def test_jobs_page_shows_schedules_and_runs_in_both_languages(browser: Any, site: dict[str, Any]) -> None:
+    page = page_for(browser, site)
+    page.goto(site["url"] + "/#/jobs")
+    page.wait_for_selector("text=Schedules (cron, UTC)")
+    text = page.inner_text("main")
+    assert "segments-refresh" in text and "*/5 * * * *" in text and "Latest runs" in text
+    page.select_option("#lang", "es")
+    page.wait_for_selector("text=Programaciones (cron, UTC)")
+    assert "Últimas ejecuciones" in page.inner_text("main")
+    page.select_option("#lang", "en")
     page.close()
 
 

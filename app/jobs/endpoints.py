@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from app.jobs.backfill import BackfillRepository
 from app.jobs.queue import JobQueue
@@ -34,7 +34,7 @@ async def queue_job(body: JobRequest, request: Request) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}", summary="One job: status and every run")
-async def show_job(job_id: int, request: Request) -> dict[str, Any]:
+async def show_job(request: Request, job_id: int = Path(..., ge=1, le=2**62)) -> dict[str, Any]:
     return await queue_of(request).run_of(job_id)
 
 
@@ -43,12 +43,15 @@ async def list_schedules(request: Request) -> dict[str, Any]:
     return {"schedules": await queue_of(request).schedules.all()}
 
 
+NameParam = Path(..., min_length=1, max_length=63)
+
+
 @router.put("/schedules/{name}", summary="Create or replace a schedule (admin)")
-async def put_schedule(name: str, body: ScheduleRequest, request: Request) -> dict[str, Any]:
+async def put_schedule(body: ScheduleRequest, request: Request, name: str = NameParam) -> dict[str, Any]:
     return await queue_of(request).schedules.put(name, body.job, body.cron, body.args, enabled=body.enabled)
 
 
 @router.delete("/schedules/{name}", summary="Delete a schedule (admin)")
-async def delete_schedule(name: str, request: Request) -> dict[str, Any]:
+async def delete_schedule(request: Request, name: str = NameParam) -> dict[str, Any]:
     await queue_of(request).schedules.delete(name)
     return {"name": name, "deleted": True}

@@ -99,6 +99,16 @@ class JobQueue:
             update_heartbeat_interval=self.settings.heartbeat_s, stalled_worker_timeout=self.settings.stalled_after_s,
             delete_jobs="successful")
 
+    async def start_run(self, job_id: int | None, job: str, args: dict[str, Any]) -> int:
+        """Record that this worker started a job (its run); returns the run's id."""
+        return int(await self.pool.fetchval("INSERT INTO profile_ai.job_runs(job_id, job, args, worker) "
+                                            "VALUES ($1, $2, $3, $4) RETURNING id", job_id, job, args, worker_name()))
+
+    async def end_run(self, run_id: int, *, result: Any = None, error: str | None = None) -> None:
+        await self.pool.execute("UPDATE profile_ai.job_runs SET status = $2, finished_at = now(), result = $3, "
+                                "error = $4 WHERE id = $1", run_id, "failed" if error else "succeeded", result,
+                                error[:2000] if error else None)
+
     async def retry_stalled(self) -> list[int]:
         """Jobs of workers whose heartbeat stopped go back to the queue; their unfinished runs say why."""
         await self.open()

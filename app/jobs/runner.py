@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.jobs.backfill import BackfillRepository
-from app.jobs.queue import JobQueue, worker_name
+from app.jobs.queue import JobQueue
 from app.predictions.schemas import ScoreRequest
 from app.sync.service import PreparedBatch, SyncResult
 
@@ -59,17 +59,13 @@ class JobRunner:
         return ["index", "encode", "default"] if self.owns_index else ["encode", "default"]
 
     async def run(self, name: str, args: dict[str, Any], job_id: int | None) -> dict[str, Any]:
-        pool = self.container.database.pool
-        run_id = await pool.fetchval("INSERT INTO profile_ai.job_runs(job_id, job, args, worker) VALUES ($1,$2,$3,$4) "
-                                     "RETURNING id", job_id, name, args, worker_name())
+        run_id = await self.queue.start_run(job_id, name, args)
         try:
             result = await self.bodies[name](dict(args))
         except BaseException as exc:
-            await pool.execute("UPDATE profile_ai.job_runs SET status = 'failed', finished_at = now(), error = $2 "
-                               "WHERE id = $1", run_id, f"{type(exc).__name__}: {exc}"[:2000])
+            await self.queue.end_run(run_id, error=f"{type(exc).__name__}: {exc}")
             raise
-        await pool.execute("UPDATE profile_ai.job_runs SET status = 'succeeded', finished_at = now(), result = $2 "
-                           "WHERE id = $1", run_id, _jsonable(result))
+        await self.queue.end_run(run_id, result=_jsonable(result))
         return result
 
     # -- the jobs

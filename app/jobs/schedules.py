@@ -38,7 +38,10 @@ def next_fire(cron: str, after: datetime) -> datetime:
     if not text or len(text) > 120 or len(text.split()) != 5 or not croniter.is_valid(text):
         raise CronError(f"cron expression {cron[:120]!r} does not parse: five fields, minute hour day month weekday "
                         "(e.g. '*/5 * * * *' every 5 minutes, '0 3 * * *' at 03:00 UTC)")
-    nxt = croniter(text, after.astimezone(UTC)).get_next(datetime)
+    try:
+        nxt = croniter(text, after.astimezone(UTC)).get_next(datetime)
+    except (ValueError, KeyError, ArithmeticError) as exc:  # valid fields, no date (e.g. '0 0 31 2 *')
+        raise CronError(f"cron expression {text!r} never fires: {exc}") from None
     return nxt if nxt.tzinfo else nxt.replace(tzinfo=UTC)
 
 

@@ -56,6 +56,21 @@ const TEXT = {
   "name": "Name",
   "name.example": "Delivery complainers",
   "nav.models": "Predictions",
+  "nav.jobs": "Jobs",
+  "jobs": "Jobs",
+  "jobs.schedules": "Schedules (cron, UTC)",
+  "jobs.queued": "Queued and running",
+  "jobs.runs": "Latest runs",
+  "jobs.none": "Nothing queued.",
+  "jobs.job": "job",
+  "jobs.status": "status",
+  "jobs.next": "next run",
+  "jobs.last": "last run",
+  "jobs.seconds": "seconds",
+  "jobs.error": "error",
+  "jobs.worker": "worker",
+  "jobs.backfills": "Backfills",
+  "jobs.partitions": "partitions done",
   "nav.search": "Search",
   "nav.segments": "Segments",
   "no_contact": "Contact details and identifiers are never shown.",
@@ -168,6 +183,21 @@ const TEXT = {
   "name": "Nombre",
   "name.example": "Quejas por la entrega",
   "nav.models": "Predicciones",
+  "nav.jobs": "Tareas",
+  "jobs": "Tareas",
+  "jobs.schedules": "Programaciones (cron, UTC)",
+  "jobs.queued": "En cola y en curso",
+  "jobs.runs": "Últimas ejecuciones",
+  "jobs.none": "No hay nada en cola.",
+  "jobs.job": "tarea",
+  "jobs.status": "estado",
+  "jobs.next": "próxima ejecución",
+  "jobs.last": "última ejecución",
+  "jobs.seconds": "segundos",
+  "jobs.error": "error",
+  "jobs.worker": "trabajador",
+  "jobs.backfills": "Cargas completas",
+  "jobs.partitions": "particiones hechas",
   "nav.search": "Buscar",
   "nav.segments": "Segmentos",
   "no_contact": "Los datos de contacto y los identificadores nunca se muestran.",
@@ -489,6 +519,22 @@ async function viewModel(id) {
   } catch (e) { fail(e); }
 }
 
+async function viewJobs() {
+  setNav("jobs");
+  html(`<p class="muted">${t("loading")}</p>`);
+  try {
+    const [{ schedules }, j] = await Promise.all([api("GET", "/v1/schedules"), api("GET", "/v1/jobs?limit=20")]);
+    html(`<h1>${t("jobs")}</h1>
+      <h2>${t("jobs.schedules")}</h2><div class="scroll"><table><thead><tr><th>${t("name")}</th><th>${t("jobs.job")}</th><th>cron</th><th>${t("jobs.next")}</th><th>${t("jobs.last")}</th></tr></thead><tbody>
+        ${schedules.map((s) => `<tr><td>${esc(s.name)}${s.enabled ? "" : ` <span class="muted small">(off)</span>`}</td><td>${esc(s.job)}</td><td><code>${esc(s.cron)}</code></td><td>${date(s.next_run_at)}</td><td>${s.last_run_at ? date(s.last_run_at) : "–"}</td></tr>`).join("")}</tbody></table></div>
+      <h2>${t("jobs.queued")}</h2>${j.jobs.length ? `<div class="scroll"><table><thead><tr><th>#</th><th>${t("jobs.job")}</th><th>${t("jobs.status")}</th><th>queue</th></tr></thead><tbody>
+        ${j.jobs.map((x) => `<tr><td>${int(x.id)}</td><td>${esc(x.job)}</td><td>${esc(x.status)}</td><td>${esc(x.queue)}</td></tr>`).join("")}</tbody></table></div>` : `<p class="muted">${t("jobs.none")}</p>`}
+      ${j.backfills.length ? `<h2>${t("jobs.backfills")}</h2><ul>${j.backfills.map((b) => `<li>${esc(b.run_id)}: ${esc(b.status)}, ${int(b.partitions_done)}/${int(b.partitions)} ${t("jobs.partitions")}</li>`).join("")}</ul>` : ""}
+      <h2>${t("jobs.runs")}</h2><div class="scroll"><table><thead><tr><th>${t("jobs.job")}</th><th>${t("jobs.status")}</th><th>${t("jobs.worker")}</th><th>${t("jobs.seconds")}</th><th>${t("jobs.error")}</th></tr></thead><tbody>
+        ${j.runs.map((r) => `<tr><td>${esc(r.job)}</td><td>${esc(r.status)}</td><td class="small">${esc(r.worker)}</td><td>${r.seconds == null ? "–" : num(r.seconds, 1)}</td><td class="small warn">${esc((r.error || "").slice(0, 200))}</td></tr>`).join("")}</tbody></table></div>`);
+  } catch (e) { fail(e); }
+}
+
 // ---- routing
 function route() {
   const [path, query] = (location.hash.slice(1) || "/search").split("?");
@@ -496,7 +542,7 @@ function route() {
   const [, view, arg] = path.split("/");
   const id = arg ? decodeURIComponent(arg) : "";
   ({ search: () => viewSearch(params), customer: () => viewCustomer(id), segments: viewSegments,
-     segment: () => viewSegment(id), models: viewModels, model: () => viewModel(id) }[view] || (() => viewSearch(params)))();
+     segment: () => viewSegment(id), models: viewModels, model: () => viewModel(id), jobs: viewJobs }[view] || (() => viewSearch(params)))();
   $main.focus({ preventScroll: true });
 }
 window.addEventListener("hashchange", route);
