@@ -20,6 +20,7 @@ from app.erasure.explain import TransparencyService
 from app.erasure.repository import ErasureRepository
 from app.erasure.service import ErasureService, check_erasure_key, erasure_key
 from app.errors import DomainError
+from app.jobs.engine import ensure_job_schema
 from app.predictions.schemas import ScoreRequest, ScoreResponse
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
@@ -136,8 +137,11 @@ class Container:
                                   wording=settings.lang.wording)
         key = erasure_key(settings.privacy.erasure_key, data_dir)
         try:
+            if migrate:  # the job tables too, so workers elsewhere can join before this process runs a job
+                await ensure_job_schema(database.pool)
             await check_erasure_key(database.pool, key, owner=migrate)
         except BaseException:
+            await asyncio.to_thread(index.close)
             await database.close()
             raise
         erasure = ErasureService(ErasureRepository(database.pool), index, key)

@@ -61,6 +61,8 @@ async def backfill(export: Path, data: Path, workers: int, partitions: int) -> t
             runs = await owner.backfills.runs(1)
             if runs and runs[0]["status"] in ("done", "failed"):
                 break
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a worker exited: run `profile-ai worker` by hand to see why")
             await asyncio.sleep(0.25)
         wall = time.perf_counter() - t
         serving.cancel()

@@ -127,16 +127,10 @@ class PredictionService:
     async def _log(self, goal: Goal) -> tuple[EventLog, list[dict[str, Any]]]:
         profiles = await self.repo.profile_attributes()
         ids = [r["profile_id"] for r in profiles]
-        rows = await self.repo.event_log(goal.event_type, goal.key, goal.value)
-
-        def build() -> EventLog:
-            log = EventLog.from_rows([(r["profile_id"], r["type"], r["t"], r["value"]) for r in rows], ids)
-            if goal.key:
-                known = set(ids)
-                log.matches[goal.name] = np.array([bool(r["hit"]) for r in rows if r["profile_id"] in known])
-            return log
-
-        log = await asyncio.to_thread(build)
+        cols = await self.repo.event_columns(ids, goal.event_type, goal.key, goal.value)
+        log = EventLog(ids, cols.profile, cols.type, cols.types, cols.time, cols.value)
+        if goal.key:
+            log.matches[goal.name] = cols.hit
         return log, [r["attributes"] or {} for r in profiles]
 
     async def train(self, req: TrainRequest) -> ModelInfo:

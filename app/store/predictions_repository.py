@@ -3,12 +3,17 @@ then one INSERT ... ON CONFLICT, per batch, each batch in its own transaction: i
 
 from __future__ import annotations
 
+import asyncio
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import numpy as np
 import orjson
 
 
@@ -94,18 +99,34 @@ class PredictionsRepository:
         return list(await self.pool.fetch(
             "SELECT profile_id, attributes FROM profile_ai.profile_features ORDER BY profile_id"))
 
-    async def event_log(self, event_type: str | None = None, key: str | None = None,
-                        value: str | None = None) -> list[asyncpg.Record]:
-        """Every event (profile, type, epoch seconds, money value) and whether it meets a goal's property
-        condition `key=value` on `event_type` (a list-valued property matches when it holds the value)."""
-        cond, args = "false", []
+    async def event_columns(self, profile_ids: Sequence[str], event_type: str | None = None, key: str | None = None,
+                            value: str | None = None, *, spool: Path | None = None,
+                            chunk_rows: int = 1_000_000) -> EventColumns:
+        """Every event of these profiles as columns: the profile's index in `profile_ids`, the type's index in
+        `types`, epoch seconds, money value (NaN when none) and whether it meets a goal's property condition
+        `key=value` on `event_type` (a list-valued property matches when it holds the value).
+
+        Streamed by binary COPY into a spool file and read back in chunks straight into numpy arrays: no Python
+        object per event, so 50M events cost about 1.3 GB of arrays rather than tens of GB of records."""
+        types = [r["type"] for r in await self.pool.fetch("SELECT DISTINCT type FROM profile_ai.events ORDER BY 1")]
+        cond = "false"
+        args: list[Any] = [list(profile_ids), types]
         if key:
-            cond = ("(type = $1 AND (properties #>> $2::text[] = $3 OR (jsonb_typeof(properties #> $2::text[]) = "
-                    "'array' AND properties #> $2::text[] @> jsonb_build_array($3::text))))")
-            args = [event_type, key.split("."), value]
-        return list(await self.pool.fetch(
-            f"SELECT profile_id, type, extract(epoch FROM time)::float8 AS t, value, {cond} AS hit "
-            "FROM profile_ai.events", *args))
+            cond = ("(e.type = $3 AND (e.properties #>> $4::text[] = $5 OR (jsonb_typeof(e.properties #> $4::text[]) = "
+                    "'array' AND e.properties #> $4::text[] @> jsonb_build_array($5::text))))")
+            args += [event_type, key.split("."), value]
+        query = ("SELECT (p.n - 1)::int4, (array_position($2::text[], e.type) - 1)::int4, "
+                 "extract(epoch FROM e.time)::float8, COALESCE(e.value, 'NaN')::float8, "
+                 f"COALESCE({cond}, false) FROM profile_ai.events e "
+                 "JOIN unnest($1::text[]) WITH ORDINALITY AS p(id, n) ON p.id = e.profile_id")
+        fd, name = tempfile.mkstemp(prefix="events-", suffix=".copy", dir=spool)
+        os.close(fd)
+        try:
+            async with self.pool.acquire() as conn:
+                await conn.copy_from_query(query, *args, output=name, format="binary")
+            return await asyncio.to_thread(_read_binary_copy, Path(name), types, chunk_rows)
+        finally:
+            os.unlink(name)
 
     async def known_profiles(self, profile_ids: list[str]) -> set[str]:
         rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.profile_features "
@@ -173,3 +194,44 @@ class PredictionsRepository:
             "SELECT * FROM profile_ai.predictions WHERE model_id = $1 "
             "ORDER BY percentile DESC, profile_id LIMIT $2", model_id, limit)
         return [dict(r) for r in rows]
+
+
+@dataclass
+class EventColumns:
+    types: list[str]
+    profile: np.ndarray  # int32 index into the profile ids asked for
+    type: np.ndarray  # int32 index into types
+    time: np.ndarray  # float64 epoch seconds
+    value: np.ndarray  # float64, NaN when none
+    hit: np.ndarray  # bool: meets the goal's property condition
+
+
+# One row of PostgreSQL's binary COPY for (int4, int4, float8, float8, bool), none null: a field count, then each
+# field's length and big-endian bytes.
+_COPY_ROW = np.dtype([("n", ">i2"), ("l1", ">i4"), ("profile", ">i4"), ("l2", ">i4"), ("type", ">i4"),
+                      ("l3", ">i4"), ("time", ">f8"), ("l4", ">i4"), ("value", ">f8"), ("l5", ">i4"), ("hit", "?")])
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _read_binary_copy(path: Path, types: list[str], chunk_rows: int) -> EventColumns:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(19)
+        if head[:11] != _COPY_SIGNATURE:
+            raise ValueError("not a PostgreSQL binary COPY stream")
+        extension = int.from_bytes(head[15:19], "big")
+        start = 19 + extension
+        rows = (size - start - 2) // _COPY_ROW.itemsize  # the trailer is one int16 (-1)
+        out = EventColumns(types, np.empty(rows, np.int32), np.empty(rows, np.int32), np.empty(rows, np.float64),
+                           np.empty(rows, np.float64), np.empty(rows, bool))
+        fh.seek(start)
+        done = 0
+        while done < rows:
+            part = np.fromfile(fh, dtype=_COPY_ROW, count=min(chunk_rows, rows - done))
+            if part.size == 0 or (part["n"] != 5).any():
+                raise ValueError("unexpected row layout in the binary COPY stream")
+            sl = slice(done, done + part.size)
+            out.profile[sl], out.type[sl], out.time[sl] = part["profile"], part["type"], part["time"]
+            out.value[sl], out.hit[sl] = part["value"], part["hit"]
+            done += part.size
+    return out
