@@ -37,6 +37,8 @@ from segmentation import SegmentModel, discover, match_segments
 log = logging.getLogger(__name__)
 # what one preview (a read-scope request) may pull from the index: its cost is counted before the work
 PREVIEW_MAX = 10_000
+LOOKALIKE_SAMPLE = 20_000  # non-members whose similarities place a lookalike's cut-off as a percentile
+OVERFETCH = 100  # extra nearest neighbours asked for, in place of objectors dropped afterwards
 MAP_CACHE_SECONDS = 300.0  # an upper bound: a sync or a discovery drops the cached map at once
 
 RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "active_days", "spend_total",
@@ -93,6 +95,17 @@ class SegmentService:
         vectors = (np.asarray([h.vector for h in hits], dtype=np.float32) if hits
                    else np.zeros((0, self.index.dim), dtype=np.float32))
         return Population([str(h.payload["profile_id"]) for h in hits], vectors, [h.payload for h in hits])
+
+    def _sample_ids(self, n: int, random_state: int = 0, exclude: set[str] | None = None) -> list[str]:
+        """A fixed random sample of indexed ids (only ids are read, then only the sample's vectors)."""
+        ids = sorted(str(h.payload["profile_id"]) for batch in self.index.scroll(batch=5000, fields=["profile_id"])
+                     for h in batch)
+        if exclude:
+            ids = [i for i in ids if i not in exclude]
+        if len(ids) <= n:
+            return ids
+        rng = np.random.default_rng(random_state)
+        return [ids[i] for i in np.sort(rng.choice(len(ids), n, replace=False))]
 
     # -- discovery
     async def discover(self, req: DiscoverRequest) -> DiscoverResponse:
@@ -243,28 +256,31 @@ class SegmentService:
         await self._refresh_lookalike(sid, definition)
         return await self.show(sid)
 
-    async def _refresh_lookalike(self, sid: str, definition: dict[str, Any], pop: Population | None = None) -> int:
+    async def _refresh_lookalike(self, sid: str, definition: dict[str, Any]) -> int:
+        """The `size` non-members nearest the seed's centre, found through the index (its HNSW graph past
+        100,000 points), not by reading every vector; where each stands among all non-members is estimated
+        on a fixed random sample of LOOKALIKE_SAMPLE profiles."""
         seed = await self._row(definition["seed_segment_id"])
         seed_ids = {p for p, _ in await self.repo.members(seed.segment_id, seed.version)}
-        if pop is None:
-            pop = await asyncio.to_thread(self._population)
+        size = int(definition["size"])
 
         def rank() -> tuple[list[tuple[str, float]], dict[str, float | None]]:
-            member = np.array([p in seed_ids for p in pop.ids])
-            if not member.any() or member.all():
+            vectors = self._population(sorted(seed_ids)).vectors  # the seed's own, not everyone's
+            if not len(vectors):
                 return [], {}
-            centre = pop.vectors[member].mean(axis=0)
+            centre = vectors.mean(axis=0)
             centre /= np.linalg.norm(centre) or 1.0
-            others = np.flatnonzero(~member)
-            sims = pop.vectors[others] @ centre
-            order = np.argsort(-sims, kind="stable")
-            # percentile of each candidate's similarity among all non-members (100 = most similar)
-            pct = 100.0 * (1.0 - np.arange(len(order)) / len(order))
-            top = order[: int(definition["size"])]
-            rows = [(pop.ids[others[i]], round(float(sims[i]), 5)) for i in top]
-            cut = {"min_similarity": round(float(sims[top[-1]]), 5) if len(top) else None,
-                   "min_percentile": round(float(pct[len(top) - 1]), 2) if len(top) else None}
-            return rows, cut
+            hits = self.index.search(dense=centre, sparse=None, limit=min(size + OVERFETCH, 100_000), mode="dense",
+                                     exclude_profile_ids=sorted(seed_ids))
+            kept = [h for h in hits if not h.payload.get("objected")][:size]
+            if not kept:
+                return [], {}
+            sample = self._population(self._sample_ids(LOOKALIKE_SAMPLE, exclude=seed_ids))
+            sims = np.sort(sample.vectors @ centre) if len(sample.ids) else np.zeros(0)
+            floor = float(kept[-1].score)
+            below = float(np.searchsorted(sims, floor - 1e-6, side="left")) / len(sims) if len(sims) else 1.0
+            return ([(str(h.payload["profile_id"]), round(float(h.score), 5)) for h in kept],
+                    {"min_similarity": round(floor, 5), "min_percentile": round(100.0 * below, 2)})
 
         rows, cut = await asyncio.to_thread(rank)
         row = await self._row(sid)
@@ -296,7 +312,6 @@ class SegmentService:
                     joined = sorted({r[2] for r in rows if r[0] in published})
                     if joined:
                         await self.enqueue(joined)
-            everyone: Population | None = None  # read once for all lookalike segments
             for s in segments:
                 if s.kind not in ("description", "lookalike"):
                     continue
@@ -304,8 +319,7 @@ class SegmentService:
                 if s.kind == "description":
                     await self._refresh_description(s.segment_id, s.definition)
                 else:
-                    everyone = everyone or await asyncio.to_thread(self._population)
-                    await self._refresh_lookalike(s.segment_id, s.definition, everyone)
+                    await self._refresh_lookalike(s.segment_id, s.definition)
                 report[f"{s.kind}_segments"] += 1
                 if s.status == "published":  # joiners and leavers get their traits re-sent
                     after = {p for p, _ in await self.repo.members(s.segment_id, s.version)}
@@ -327,13 +341,9 @@ class SegmentService:
         cached = self._map_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < MAP_CACHE_SECONDS:
             return cached[1]
-        ids = await asyncio.to_thread(
-            lambda: sorted(str(h.payload["profile_id"]) for batch in self.index.scroll(batch=5000, fields=["profile_id"])
-                           for h in batch))
-        if len(ids) < 3:
+        chosen = await asyncio.to_thread(self._sample_ids, sample, random_state)
+        if len(chosen) < 3:
             return {"points": [], "segments": []}
-        rng = np.random.default_rng(random_state)
-        chosen = [ids[i] for i in np.sort(rng.choice(len(ids), min(sample, len(ids)), replace=False))]
         pop = await asyncio.to_thread(self._population, chosen)
         label: dict[str, str] = {}
         for sid, members in (await self.repo.member_sets("discovered")).items():
