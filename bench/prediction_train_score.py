@@ -39,9 +39,9 @@ DAY = 86400.0
 
 
 def synthetic(first: int, n: int, seed: int = 0, rate_scale: float = 1.0,
-              ) -> list[tuple[str, str, str, datetime, float | None, dict[str, object]]]:
+              ) -> list[tuple[str, str, str, datetime, float | None]]:
     """Profiles first..first+n-1 (each from its own seed, so chunks are independent and deterministic)."""
-    rows: list[tuple[str, str, str, datetime, float | None, dict[str, object]]] = []
+    rows: list[tuple[str, str, str, datetime, float | None]] = []
     for i in range(first, first + n):
         rng = np.random.default_rng((seed, i))
         pid = f"p{i:07d}"
@@ -54,7 +54,7 @@ def synthetic(first: int, n: int, seed: int = 0, rate_scale: float = 1.0,
             r = rng.random()
             etype, value = ("purchase-order", float(round(rng.gamma(2, 20), 2))) if r < 0.15 else \
                 (("product-view", None) if r < 0.5 else ("page-view", None))
-            rows.append((pid, f"{pid}-{k}", etype, datetime.fromtimestamp(t, UTC), value, {}))
+            rows.append((pid, f"{pid}-{k}", etype, datetime.fromtimestamp(t, UTC), value))
             t += rng.exponential(1 / max(rate, 1e-3)) * DAY
             k += 1
     return rows
@@ -67,7 +67,7 @@ async def load(db: Database, n: int, rate_scale: float, chunk: int = 20_000) -> 
         for first in range(0, n, chunk):
             rows = await asyncio.to_thread(synthetic, first, min(chunk, n - first), 0, rate_scale)
             await conn.copy_records_to_table("events", schema_name="profile_ai", records=rows,
-                                             columns=["profile_id", "event_id", "type", "time", "value", "properties"])
+                                             columns=["profile_id", "event_id", "type", "time", "value"])
             await conn.copy_records_to_table("profile_features", schema_name="profile_ai",
                                              columns=["profile_id", "event_count"],
                                              records=[(f"p{i:07d}", 0) for i in range(first, min(first + chunk, n))])

@@ -48,6 +48,10 @@ class DiscoverResponse(BaseModel):
     kept_ids: int
     retired: list[str]
     seconds: float
+    profiles: int = Field(0, description="profiles assigned to the segments")
+    fitted_on: int = Field(0, description="profiles the clustering was fitted on: all of them up to 100,000, "
+                                         "beyond that a fixed random sample (everyone is then assigned to "
+                                         "the nearest segment)")
     segments: list[Segment]
 
 

@@ -37,6 +37,8 @@ from segmentation import SegmentModel, discover, match_segments
 log = logging.getLogger(__name__)
 # what one preview (a read-scope request) may pull from the index: its cost is counted before the work
 PREVIEW_MAX = 10_000
+DISCOVERY_SAMPLE = 100_000  # discovery fits on at most this many profiles, then assigns everyone in chunks
+ASSIGN_CHUNK = 20_000
 LOOKALIKE_SAMPLE = 20_000  # non-members whose similarities place a lookalike's cut-off as a percentile
 OVERFETCH = 100  # extra nearest neighbours asked for, in place of objectors dropped afterwards
 MAP_CACHE_SECONDS = 300.0  # an upper bound: a sync or a discovery drops the cached map at once
@@ -81,6 +83,8 @@ class SegmentService:
         self.min_jaccard = min_jaccard
         self._lock = asyncio.Lock()  # one discovery/refresh at a time: versions stay consecutive
         self._map_cache: dict[tuple[int, int], tuple[float, dict[str, Any]]] = {}
+        self.discovery_sample = DISCOVERY_SAMPLE
+        self.assign_chunk = ASSIGN_CHUNK
 
     # -- reading the population from the index
     def _population(self, profile_ids: list[str] | None = None) -> Population:
@@ -96,10 +100,13 @@ class SegmentService:
                    else np.zeros((0, self.index.dim), dtype=np.float32))
         return Population([str(h.payload["profile_id"]) for h in hits], vectors, [h.payload for h in hits])
 
+    def _all_ids(self) -> list[str]:
+        return sorted(str(h.payload["profile_id"]) for batch in self.index.scroll(batch=5000, fields=["profile_id"])
+                      for h in batch)
+
     def _sample_ids(self, n: int, random_state: int = 0, exclude: set[str] | None = None) -> list[str]:
         """A fixed random sample of indexed ids (only ids are read, then only the sample's vectors)."""
-        ids = sorted(str(h.payload["profile_id"]) for batch in self.index.scroll(batch=5000, fields=["profile_id"])
-                     for h in batch)
+        ids = self._all_ids()
         if exclude:
             ids = [i for i in ids if i not in exclude]
         if len(ids) <= n:
@@ -107,13 +114,36 @@ class SegmentService:
         rng = np.random.default_rng(random_state)
         return [ids[i] for i in np.sort(rng.choice(len(ids), n, replace=False))]
 
+    def _assign_all(self, model: SegmentModel, profile_ids: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every profile's nearest segment, ASSIGN_CHUNK profiles at a time (vectors and records of one chunk
+        in memory, never everyone's)."""
+        ids: list[str] = []
+        labels: list[np.ndarray] = []
+        dists: list[np.ndarray] = []
+        for start in range(0, len(profile_ids), self.assign_chunk):
+            part = self._population(profile_ids[start:start + self.assign_chunk])
+            if not part.ids:
+                continue
+            lab, dist = model.assign(part.vectors, part.records)
+            ids.extend(part.ids)
+            labels.append(np.asarray(lab))
+            dists.append(np.asarray(dist))
+        if not labels:
+            return [], np.zeros(0, int), np.zeros(0)
+        return ids, np.concatenate(labels), np.concatenate(dists)
+
     # -- discovery
     async def discover(self, req: DiscoverRequest) -> DiscoverResponse:
         if req.k_min > req.k_max:
             raise InvalidRequestError(f"k_min {req.k_min} > k_max {req.k_max}")
         async with self._lock:
             t0 = time.perf_counter()
-            pop = await asyncio.to_thread(self._population)
+            # fitted on a fixed random sample past DISCOVERY_SAMPLE profiles (memory and time stay bounded); then
+            # everyone is assigned to the nearest segment in chunks, and the answer says so
+            everyone = await asyncio.to_thread(self._all_ids)
+            sampled = len(everyone) > self.discovery_sample
+            pop = await asyncio.to_thread(
+                lambda: self._population(self._sample_ids(self.discovery_sample, req.random_state) if sampled else None))
             if len(pop.ids) < 10:
                 raise InvalidRequestError(f"{len(pop.ids)} profiles indexed: sync at least 10 before discovering "
                                           "segments")
@@ -130,7 +160,11 @@ class SegmentService:
                 raise InvalidRequestError(f"cannot discover segments: {exc}") from None
             run = await self.repo.next_run_version()
             k = found.clusterer.n_clusters_
-            member_sets = [{pop.ids[i] for i in np.flatnonzero(found.labels == c)} for c in range(k)]
+            if sampled:
+                ids, labels, distances = await asyncio.to_thread(self._assign_all, found.model, everyone)
+            else:
+                ids, labels, distances = pop.ids, found.labels, found.distances
+            member_sets = [{ids[i] for i in np.flatnonzero(labels == c)} for c in range(k)]
             previous = await self.repo.member_sets("discovered")
             matched = match_segments(previous, member_sets, min_jaccard=self.min_jaccard)
             current = {r.segment_id: r for r in await self.repo.current() if r.kind == "discovered"}
@@ -142,7 +176,8 @@ class SegmentService:
                 old = current.get(prev[0]) if prev else None
                 sid = old.segment_id if old else _new_id(f"{run}:{c}:{sorted(member_sets[c])[:3]}")
                 definition = {
-                    "share": desc.share, "stability": round(float(found.clusterer.cluster_stability_[c]), 3),
+                    "share": round(len(member_sets[c]) / max(1, len(ids)), 4) if sampled else desc.share,
+                    "stability": round(float(found.clusterer.cluster_stability_[c]), 3),
                     "features": desc.features, "terms": desc.terms,
                     "exemplars": [pop.ids[i] for i in found.exemplars[c]], "rules": found.rules[c],
                     "label": c, "generated_name": desc.name,
@@ -153,12 +188,12 @@ class SegmentService:
                                  "description": desc.description,
                                  "status": old.status if old else "draft",
                                  "published_at": old.published_at if old else None})
-                idx = np.flatnonzero(found.labels == c)
-                memberships.extend((sid, run, pop.ids[i], round(float(-found.distances[i]), 5)) for i in idx)
+                idx = np.flatnonzero(labels == c)
+                memberships.extend((sid, run, ids[i], round(float(-distances[i]), 5)) for i in idx)
             kept = {s["segment_id"] for s in segments}
             retired = sorted(set(current) - kept)
             quality = {"k": k, "stability": found.clusterer.stability_, "selection": found.clusterer.selection_,
-                       "profiles": len(pop.ids)}
+                       "profiles": len(ids), "fitted_on": len(pop.ids)}
             params = req.model_dump()
             await self.repo.save_discovery(run, params, found.model.to_dict(), quality, segments, memberships,
                                            retired)
@@ -173,6 +208,7 @@ class SegmentService:
                                     selection=[{kk: round(v, 4) for kk, v in s.items()}
                                                for s in found.clusterer.selection_],
                                     kept_ids=sum(1 for s in segments if current.get(s["segment_id"])),
+                                    profiles=len(ids), fitted_on=len(pop.ids),
                                     retired=retired, seconds=round(time.perf_counter() - t0, 2), segments=out)
 
     # -- reading

@@ -154,3 +154,34 @@ def test_bad_requests_are_clear(seg: Any) -> None:
     with pytest.raises(InvalidRequestError):
         seg.run(seg.segments.create_description(DescriptionSegmentRequest(
             name="x", description="anyone", filters=["no-operator-here"])))
+
+
+def test_discovery_past_its_sample_fits_a_sample_and_assigns_everyone_in_chunks(seg: Any) -> None:
+    """The bounded path (fit on a sample, assign in chunks) on small data: chunked assignment gives exactly the
+    fitted labels, and a sampled discovery still puts every profile in one segment."""
+    ids = seg.segments._all_ids()
+    full = seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=4, random_state=1)))
+    assert full.profiles == full.fitted_on == len(ids)
+    model_dict = seg.run(seg.segments.repo.latest_segmentation())["model"]
+    from segmentation import SegmentModel
+
+    seg.segments.assign_chunk = 7  # many small chunks
+    got_ids, labels, _ = seg.segments._assign_all(SegmentModel.from_dict(model_dict), ids)
+    by_label = {s.definition["label"]: s.segment_id for s in full.segments}
+    stored = {}
+    for s in full.segments:
+        for m in seg.run(seg.segments.members(s.segment_id, limit=1000)).members:
+            stored[m.profile_id] = s.segment_id
+    assert {pid: by_label[int(lab)] for pid, lab in zip(got_ids, labels, strict=True)} == stored
+
+    seg.segments.discovery_sample = 60
+    try:
+        part = seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=4, random_state=1)))
+    finally:
+        seg.segments.discovery_sample, seg.segments.assign_chunk = 100_000, 20_000
+    assert part.fitted_on == 60 and part.profiles == len(ids)
+    members = [m.profile_id for s in part.segments
+               for m in seg.run(seg.segments.members(s.segment_id, limit=1000)).members]
+    assert sorted(members) == sorted(ids)  # everyone, once
+    assert sum(s.size for s in part.segments) == len(ids)
+    assert abs(sum(s.share or 0 for s in part.segments) - 1.0) < 1e-3  # shares of everyone, not of the sample
