@@ -363,10 +363,17 @@ def score(model: TrainedModel, log: EventLog, as_of: float, static: np.ndarray |
         Xm[:, j] = model.medians[j]
         deltas.append(values - (model.predict(Xm) if len(X) else np.zeros(0)))
     D = np.column_stack(deltas) if deltas else np.zeros((len(values), 0))
-    drivers = []
-    for i in range(len(values)):
-        best: list[int] = np.argsort(-np.abs(D[i]))[:n_drivers].tolist() if D.shape[1] else []
-        drivers.append([{"feature": model.drivers[j], "value": None if not np.isfinite(X[i, model.feature_names.index(
-            model.drivers[j])]) else round(float(X[i, model.feature_names.index(model.drivers[j])]), 3),
-            "effect": round(float(D[i, j]), 4)} for j in best if abs(D[i, j]) > 0])
+    # each profile's strongest drivers, ranked for everyone at once (one argsort, no per-row name lookups)
+    best = np.argsort(-np.abs(D), axis=1, kind="stable")[:, :n_drivers] if D.shape[1] else np.zeros((len(values), 0), int)
+    cols = np.array([model.feature_names.index(name) for name in model.drivers], dtype=int)
+    picked = np.take_along_axis(D, best, axis=1)
+    nonzero = (np.abs(picked) > 0).tolist()
+    effect = np.round(picked, 4).tolist()
+    shown = np.round(X[np.arange(len(values))[:, None], cols[best]], 3) if D.shape[1] else np.zeros_like(D)
+    finite = np.isfinite(shown).tolist()
+    shown_list = shown.tolist()
+    names = model.drivers
+    drivers = [[{"feature": names[j], "value": shown_list[i][r] if finite[i][r] else None, "effect": effect[i][r]}
+                for r, j in enumerate(best[i].tolist()) if nonzero[i][r]]
+               for i in range(len(values))]
     return Scores(np.flatnonzero(pop), values, pct, [tier_of(p) for p in pct], drivers)

@@ -64,6 +64,21 @@ def test_purchase_model_is_deterministic_and_carries_a_card() -> None:
     assert np.array_equal(s1.values, s2.values)
     assert ((s1.values >= 0) & (s1.values <= 1)).all()
     assert all(len(d) <= 3 for d in s1.drivers)
+    # the vectorised drivers equal the per-profile definition: the features whose reset to the population
+    # median moves the prediction most, strongest first, with the profile's own value
+    from prediction.training import population
+
+    X = a.matrix(log, T0 + 400 * DAY, None)[population(log, T0 + 400 * DAY)]
+    for i in range(0, len(X), max(1, len(X) // 25)):
+        deltas = []
+        for name in a.drivers:
+            j = a.feature_names.index(name)
+            row = X[i:i + 1].copy()
+            row[0, j] = a.medians[j]
+            deltas.append(float(s1.values[i] - a.predict(row)[0]))
+        best = sorted((k for k in range(len(deltas)) if abs(deltas[k]) > 0), key=lambda k: -abs(deltas[k]))[:3]
+        assert [d["feature"] for d in s1.drivers[i]] == [a.drivers[k] for k in best]
+        assert [d["effect"] for d in s1.drivers[i]] == pytest.approx([deltas[k] for k in best], abs=1e-4)
 
 
 def test_tiny_data_is_refused_with_reasons() -> None:
