@@ -205,6 +205,13 @@ class Container:
             return TracardiSource(TracardiClient.from_settings(http, t), spec)
         return ExportSource(spec)
 
+    async def release(self, source: ProfileSource) -> None:
+        """Close the HTTP client `source()` opened for a Tracardi source. A long-lived process (the server's
+        job worker makes a source per job) would otherwise keep one client per sync until it stops."""
+        if isinstance(source, TracardiSource) and source.client.http in self._http:
+            self._http.remove(source.client.http)
+            await source.client.http.aclose()
+
     async def sync_pushed(self, pushes: list[Push]) -> SyncResult:
         """Re-sync the profiles Tracardi pushed, through one Tracardi source kept for the purpose."""
         if self._pushed_source is None:
@@ -231,6 +238,11 @@ class Container:
         """Sync, then refresh what depends on the profiles (caches, segments, retention). A failed refresh is
         reported in the answer, not raised: the sync itself is durable and its result stands."""
         result = await self.sync.run(source, full=full, progress=progress, allow_mass_delete=allow_mass_delete)
+        return await self.refreshed(result)
+
+    async def refreshed(self, result: SyncResult) -> dict[str, Any]:
+        """A finished sync's result, after the refresh that follows every sync (a failed refresh is reported in
+        the answer and logged, not raised)."""
         out = result.as_dict()
         try:
             out["after_sync"] = await self.after_sync()

@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
+from app.jobs.engine import ALL_QUEUES
 from app.store.ops_repository import OpsRepository
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -86,7 +87,7 @@ class Metrics:
             self.model_age.labels(goal).set(age)
         if jobs is not None:
             stats = await jobs.stats()
-            for queue in ("index", "encode", "default"):
+            for queue in ALL_QUEUES:
                 self.jobs_queued.labels(queue).set(stats["queued"].get(queue, 0))
             for (job, status_name), n in stats["runs"].items():
                 self.job_runs.labels(job, status_name).set(n)

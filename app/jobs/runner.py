@@ -5,12 +5,12 @@ retries them with backoff; its input (the source, the queue, the staged batches)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app.jobs.backfill import BackfillRepository
+from app.jobs.backfill import COUNTS, BackfillRepository
+from app.jobs.engine import ALL_QUEUES
 from app.jobs.queue import JobQueue
 from app.predictions.schemas import ScoreRequest
 from app.sync.service import PreparedBatch, SyncResult
@@ -18,7 +18,6 @@ from app.sync.service import PreparedBatch, SyncResult
 if TYPE_CHECKING:
     from app.container import Container
 
-log = logging.getLogger(__name__)
 
 
 class IndexNotOwnedError(RuntimeError):
@@ -56,7 +55,7 @@ class JobRunner:
 
     @property
     def queues(self) -> list[str]:
-        return ["index", "encode", "default"] if self.owns_index else ["encode", "default"]
+        return list(ALL_QUEUES) if self.owns_index else [q for q in ALL_QUEUES if q != "index"]
 
     async def run(self, name: str, args: dict[str, Any], job_id: int | None) -> dict[str, Any]:
         run_id = await self.queue.start_run(job_id, name, args)
@@ -73,12 +72,17 @@ class JobRunner:
         c = self.container
         if not (c.settings.sync.source or c.settings.tracardi.url):
             return {"skipped": "no source configured (PROFILE_AI_SYNC__SOURCE or PROFILE_AI_TRACARDI__URL)"}
-        return await c.sync_and_refresh(c.source(transport=c.tracardi_transport), full=bool(args.get("full")))
+        source = c.source(transport=c.tracardi_transport)
+        try:
+            return await c.sync_and_refresh(source, full=bool(args.get("full")))
+        finally:
+            await c.release(source)
 
     async def backfill(self, args: dict[str, Any]) -> dict[str, Any]:
         """Start a partitioned full sync: one job per partition, on any worker."""
         c = self.container
         source = c.source(transport=c.tracardi_transport)
+        await c.release(source)  # only its key is needed here
         partitions = int(args.get("partitions") or c.settings.jobs.partitions)
         await c.sync.check_vector_space()  # a changed model resets the state before anyone encodes
         run_id = await self.backfills.create(source.key, partitions)
@@ -94,9 +98,6 @@ class JobRunner:
         if run is None or not await self.backfills.begin_partition(run_id, k):
             return {"skipped": f"partition {k} of {run_id} is done or its run is gone"}
         source = c.source(transport=c.tracardi_transport)
-        if source.key != run["source"]:  # every worker must read the source the run was started on
-            raise ValueError(f"this worker's source is {source.key}, the backfill's is {run['source']}: "
-                             "give every worker the same PROFILE_AI_SYNC__SOURCE / PROFILE_AI_TRACARDI__URL")
         seq = 0
 
         async def stage(batch: PreparedBatch) -> None:
@@ -104,8 +105,14 @@ class JobRunner:
             await self.backfills.stage(run_id, k, seq, batch)
             seq += 1
 
-        result, seen = await c.sync.run_partition(source, k, int(run["partitions"]),
-                                                  stage=None if self.owns_index else stage)
+        try:
+            if source.key != run["source"]:  # every worker must read the source the run was started on
+                raise ValueError(f"this worker's source is {source.key}, the backfill's is {run['source']}: "
+                                 "give every worker the same PROFILE_AI_SYNC__SOURCE / PROFILE_AI_TRACARDI__URL")
+            result, seen = await c.sync.run_partition(source, k, int(run["partitions"]),
+                                                      stage=None if self.owns_index else stage)
+        finally:
+            await c.release(source)
         if await self.backfills.finish_partition(run_id, k, result, seen):
             await self.queue.defer_step("backfill-finish", {"run_id": run_id}, f"backfill-finish:{run_id}")
         return {"run_id": run_id, "partition": k, "seen": result.seen, "embedded": result.embedded,
@@ -122,29 +129,33 @@ class JobRunner:
         if run["partitions_done"] < run["partitions"]:
             return {"waiting": f"{run['partitions'] - run['partitions_done']} partitions of {run_id} are not done"}
         await self.backfills.close_run(run_id, "applying")
+        try:
+            applied = await self._apply_staged(run_id)
+            seen, totals = await self.backfills.totals(run_id)
+            result = SyncResult(source=run["source"], mode="backfill", errors=list(totals["errors"]))
+            for key in COUNTS:
+                setattr(result, key, int(totals[key]))
+            result.encode_seconds = float(totals["encode_seconds"])
+            seen -= await c.state.absorbed_ids(sorted(seen))  # a merge in one partition removes an id seen in another
+            await c.sync.delete_unseen(run["source"], seen, result)
+            await c.state.set_watermark(run["source"], run["started_at"])
+        except Exception as exc:  # the run says why; a retry of this job resumes where it stopped
+            await self.backfills.close_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        out = {**await c.refreshed(result), "run_id": run_id, "applied_batches": applied}
+        await self.backfills.close_run(run_id, "done", _jsonable(out))
+        return out
+
+    async def _apply_staged(self, run_id: str) -> int:
+        """Apply a run's staged batches in order, each deleted once applied; returns how many."""
         applied = 0
         for k, seq in await self.backfills.staged_keys(run_id):
             batch = await self.backfills.staged(run_id, k, seq)
             if batch is not None:
-                await c.sync.apply(batch)
+                await self.container.sync.apply(batch)
                 await self.backfills.unstage(run_id, k, seq)
                 applied += 1
-        seen, totals = await self.backfills.totals(run_id)
-        result = SyncResult(source=run["source"], mode="backfill", errors=list(totals["errors"]))
-        for key in ("seen", "embedded", "unchanged", "deleted", "merged", "forgotten"):
-            setattr(result, key, int(totals[key]))
-        result.encode_seconds = float(totals["encode_seconds"])
-        seen -= await c.state.absorbed_ids(sorted(seen))  # a merge in one partition removes an id seen in another
-        await c.sync.delete_unseen(run["source"], seen, result)
-        await c.state.set_watermark(run["source"], run["started_at"])
-        out = {**result.as_dict(), "run_id": run_id, "applied_batches": applied}
-        try:
-            out["after_sync"] = await c.after_sync()
-        except Exception as exc:  # noqa: BLE001 - the backfill itself is durable; the refresh is reported
-            log.exception("refresh after backfill failed")
-            out["after_sync_error"] = f"{type(exc).__name__}: {exc}"
-        await self.backfills.close_run(run_id, "done", _jsonable(out))
-        return out
+        return applied
 
     async def writeback(self, args: dict[str, Any]) -> dict[str, Any]:
         delivered = await self.container.deliver_writeback()

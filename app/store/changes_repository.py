@@ -89,7 +89,3 @@ class ChangesRepository:
         await self.pool.execute(
             "UPDATE profile_ai.changes SET attempts = attempts + 1, last_error = $2, claimed_until = "
             "CASE WHEN $3 THEN 'infinity'::timestamptz ELSE NULL END WHERE id = $1", change_id, error[:500], dead)
-
-    async def pending(self) -> int:
-        return int(await self.pool.fetchval("SELECT count(*) FROM profile_ai.changes WHERE delivered_at IS NULL "
-                                            "AND (claimed_until IS NULL OR claimed_until < 'infinity')"))

@@ -48,6 +48,7 @@ class SyncRunner:
                 self._status.last_error = f"{type(exc).__name__}: {exc}"
             finally:
                 self._status.running = False
+                await self.container.release(src)
 
         self._task = asyncio.create_task(run())
         return self.status()
