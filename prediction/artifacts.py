@@ -24,6 +24,7 @@ import skops.io as sio
 
 from prediction.events import Goal
 from prediction.features import FeatureSpec
+from prediction.stacking import Stack
 from prediction.training import TrainedModel
 
 FORMAT = "profile-ai-model/1"
@@ -71,6 +72,7 @@ def dumps(model: TrainedModel) -> bytes:
         "medians": [float(v) for v in model.medians], "drivers": model.drivers, "card": model.card,
         "probabilistic": model.probabilistic, "blend": model.blend,
         "fill": None if model.fill is None else [None if not np.isfinite(v) else float(v) for v in model.fill],
+        "stack": model.stack.as_dict() if model.stack is not None else None,  # plain numbers, not an estimator
     }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -123,4 +125,5 @@ def _model(meta: dict[str, Any], estimator: Any) -> TrainedModel:
         card=dict(meta.get("card") or {}), probabilistic=bool(meta["probabilistic"]), blend=float(meta["blend"]),
         fill=None if meta.get("fill") is None else np.asarray([np.nan if v is None else v for v in meta["fill"]],
                                                              dtype=np.float64),
+        stack=Stack.from_dict(meta["stack"]) if meta.get("stack") else None,
     )

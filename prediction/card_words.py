@@ -38,6 +38,12 @@ PATTERNS_ES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
                 r"a value below their range instead of left missing"),
      lambda m: f"{m[1]} rasgos están presentes en menos de {m[2]} perfiles (o el 5%): su 'nunca' se escribe como un "
                "valor por debajo de su rango en lugar de dejarse vacío"),
+    (re.compile(r"probability = a logistic blend of the boosting, logistic regression on recency, frequency, spend "
+                r"and tenure(, and the BG/NBD forecast)?, weighed on out-of-fold predictions of the training "
+                r"snapshot"),
+     lambda m: "probabilidad = una mezcla logística del boosting, la regresión logística sobre recencia, frecuencia, "
+               "gasto y antigüedad" + (" y la previsión BG/NBD" if m[1] else "") + ", ponderada con predicciones "
+               "fuera de pliegue de la instantánea de entrenamiento"),
     (re.compile(r"(\d+) examples in the rarer class: metrics are uncertain \(wide confidence intervals\)"),
      lambda m: f"{m[1]} ejemplos en la clase minoritaria: métricas inciertas (intervalos de confianza amplios)"),
 ]

@@ -12,7 +12,7 @@ included, so a model trained on a past as_of would learn from the future.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +20,7 @@ from typing import Any
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.metrics import roc_auc_score
 
 from prediction.bgnbd import BetaGeoFitter, GammaGammaFitter, summarise
 from prediction.card_words import localise_card
@@ -31,12 +28,14 @@ from prediction.evaluation import (
     InsufficientDataError,
     classification_metrics,
     curves,
+    paired_gain,
     quality_band,
     regression_metrics,
     sufficiency,
 )
 from prediction.events import DAY, EventLog, Goal
 from prediction.features import FeatureSpec, features, labels, population
+from prediction.stacking import Linear, Stack, fit_stack, rfm
 
 TIERS = ((99.0, "top 1%"), (90.0, "top 10%"), (50.0, "top 50%"))
 
@@ -93,14 +92,6 @@ def apply_fill(X: np.ndarray, fill: np.ndarray | None) -> np.ndarray:
     for j in np.flatnonzero(np.isfinite(fill)):
         X[~np.isfinite(X[:, j]), j] = fill[j]
     return X
-
-
-def _rfm(X: np.ndarray, names: list[str]) -> np.ndarray:
-    cols = [names.index(c) for c in ("recency_days", "events", "spend", "tenure_days")]
-    R = X[:, cols].copy()
-    R[:, 0] = np.nan_to_num(R[:, 0], nan=10_000.0)
-    R[:, 3] = np.nan_to_num(R[:, 3])
-    return np.log1p(np.maximum(R, 0))
 
 
 def probabilistic_features(log: EventLog, buy: np.ndarray, as_of: float, horizon_days: float) -> np.ndarray:
@@ -175,6 +166,7 @@ class TrainedModel:
     probabilistic: bool = False
     blend: float = 1.0  # ltv: weight of the boosting vs the BG/NBD x Gamma-Gamma forecast column
     fill: np.ndarray | None = None  # sparse columns' stand-in for "missing" (sparse_fill), NaN = left missing
+    stack: Stack | None = None  # probability goals: boosting, logistic RFM and BG/NBD weighed (stacking.py)
 
     def matrix(self, log: EventLog, as_of: float, static: np.ndarray | None) -> np.ndarray:
         X = design(log, self.spec, as_of, static=static, n_static=len(self.static_names),
@@ -188,7 +180,8 @@ class TrainedModel:
                 return boosted
             forecast = np.nan_to_num(X[:, self.feature_names.index("bgnbd_expected_spend")])
             return self.blend * boosted + (1.0 - self.blend) * forecast
-        return np.asarray(self.estimator.predict_proba(X)[:, 1])
+        p = np.asarray(self.estimator.predict_proba(X)[:, 1])
+        return self.stack.combine(p, X, self.feature_names) if self.stack is not None else p
 
 
 def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = None, *,
@@ -248,6 +241,13 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]))
     model = _estimator(regression, len(y_tr), random_state).fit(X_tr, y_tr)
     pred_ev = np.maximum(model.predict(X_ev), 0) if regression else model.predict_proba(X_ev)[:, 1]
+    stack = None if regression else fit_stack(X_tr, y_tr, names, lambda n: _estimator(False, n, random_state),
+                                              random_state)
+    if stack is not None:
+        pred_ev = stack.combine(pred_ev, X_ev, names)
+        notes.append("probability = a logistic blend of the boosting, logistic regression on recency, frequency, "
+                     "spend and tenure" + (", and the BG/NBD forecast" if stack.forecast else "")
+                     + ", weighed on out-of-fold predictions of the training snapshot")
     blend = 1.0
     if regression and use_prob:  # spend: let validation decide how much to trust boosting vs the forecast
         forecast = names.index("bgnbd_expected_spend")
@@ -258,11 +258,20 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     metrics = regression_metrics(y_ev, pred_ev) if regression else classification_metrics(y_ev, pred_ev)
     band, warning = quality_band(metrics, regression)
 
-    baselines = _baselines(log, goal, names, buy, as_of, h, (X_tr, y_tr), (X_ev, y_ev, ev_rows))
-    importances = _drivers(model, X_ev, y_ev, names, regression, random_state)
+    baselines, baseline_preds = _baselines(log, goal, names, buy, as_of, h, (X_tr, y_tr), (X_ev, y_ev, ev_rows))
 
-    # the kept model: refitted on the latest fully observed snapshot
+    def evaluated(X: np.ndarray) -> np.ndarray:  # the model as evaluated on the holdout, for its drivers
+        if regression:
+            out = np.maximum(model.predict(X), 0)
+            return blend * out + (1 - blend) * np.nan_to_num(X[:, forecast]) if blend < 1.0 else out
+        p = model.predict_proba(X)[:, 1]
+        return stack.combine(p, X, names) if stack is not None else p
+
+    importances = _drivers(evaluated, X_ev, y_ev, names, regression, random_state)
+
+    # the kept model: refitted on the latest fully observed snapshot (the stack keeps its weights)
     final = _estimator(regression, len(y_ev), random_state).fit(X_ev, y_ev)
+    final_stack = Stack(Linear.fit(rfm(X_ev, names), y_ev), stack.meta, stack.forecast) if stack is not None else None
     card = {
         "goal": goal.name, "horizon_days": horizon_days, "as_of": _iso(as_of),
         "data_window": {"from": _iso(start), "to": _iso(end)},  # the events the model saw (retention shows here)
@@ -271,9 +280,13 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         "training_rows": int(len(y_tr)), "training_positives": int((y_tr > 0).sum()),
         "sufficiency": suff, "holdout": metrics, "curves": curves(y_ev.astype(float), pred_ev),
         "baselines": baselines, "quality": band, "warning": warning,
+        "vs_best_baseline": paired_gain(y_ev, pred_ev, baseline_preds, regression, seed=random_state or 0),
         "drivers": importances, "features": len(names), "notes": notes,
         "estimator": ("HistGradientBoostingRegressor(poisson)" if regression
-                      else "HistGradientBoostingClassifier + CalibratedClassifierCV"),
+                      else "HistGradientBoostingClassifier + CalibratedClassifierCV"
+                      + (" stacked with logistic RFM" + (" and BG/NBD" if stack.forecast else "")
+                         if stack is not None else "")),
+        "stack_weights": stack.weights() if stack is not None else None,
         "excluded": "profile vectors (they summarise the whole history, label window included)",
     }
     drivers = [d["feature"] for d in importances[:8]] or names[:8]
@@ -281,30 +294,29 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     card["blend"] = blend if regression and use_prob else None
     card = localise_card(card, wording)
     return TrainedModel(goal, horizon_days, as_of, spec, final, names, list(static_names),
-                        np.nan_to_num(medians), drivers, card, use_prob, blend, fill)
+                        np.nan_to_num(medians), drivers, card, use_prob, blend, fill, final_stack)
 
 
 def _baselines(log: EventLog, goal: Goal, names: list[str], buy: np.ndarray, as_of: float, h: float,
                train: tuple[np.ndarray, np.ndarray], holdout: tuple[np.ndarray, np.ndarray, np.ndarray],
-               ) -> dict[str, Any]:
+               ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The honest comparisons, on the same holdout: a recency/frequency rule, logistic regression on RFM, and
     BG/NBD (+ Gamma-Gamma for value) where the goal's row asks for them (historical spend rate for value)."""
     X_tr, y_tr = train
     X_ev, y_ev, ev_rows = holdout
     regression = goal.is_regression
-    baselines: dict[str, Any] = {}
-    R_tr, R_ev = _rfm(X_tr, names), _rfm(X_ev, names)
+    preds: dict[str, np.ndarray] = {}
     if regression:
-        spend_rate = X_ev[:, names.index("spend")] / np.maximum(np.nan_to_num(X_ev[:, names.index("tenure_days")]),
-                                                                1.0) * (h / DAY)
-        baselines["historical_rate"] = regression_metrics(y_ev, spend_rate)
+        preds["historical_rate"] = np.nan_to_num(
+            X_ev[:, names.index("spend")] / np.maximum(np.nan_to_num(X_ev[:, names.index("tenure_days")]), 1.0)
+            * (h / DAY))
     else:
         rule = -np.nan_to_num(X_ev[:, names.index("recency_days")], nan=1e9) + 1e-3 * X_ev[:, names.index("events")]
-        rule = goal.kind_of.rule_sign * rule
-        baselines["recency_frequency_rule"] = classification_metrics(y_ev, rule)
+        preds["recency_frequency_rule"] = goal.kind_of.rule_sign * rule
         if len(np.unique(y_tr)) == 2:
-            lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(R_tr, y_tr)
-            baselines["logistic_rfm"] = classification_metrics(y_ev, lr.predict_proba(R_ev)[:, 1])
+            preds["logistic_rfm"] = Linear.fit(rfm(X_tr, names), y_tr).proba(rfm(X_ev, names))
+    baselines: dict[str, Any] = {k: regression_metrics(y_ev, v) if regression else classification_metrics(y_ev, v)
+                                 for k, v in preds.items()}
     if goal.kind_of.bgnbd_baseline and buy.any():
         s = summarise(log, buy, as_of)
         c = s.customer[ev_rows]
@@ -317,26 +329,37 @@ def _baselines(log: EventLog, goal: Goal, names: list[str], buy: np.ndarray, as_
             if regression:
                 gg = GammaGammaFitter().fit(s.x[s.customer], s.m[s.customer])
                 value = exp * gg.expected_value(xi, s.m[ev_rows])
+                preds["bgnbd_gamma_gamma"] = value
                 baselines["bgnbd_gamma_gamma"] = {**regression_metrics(y_ev, value), "params": {
                     **params, "p": round(gg.p_, 4), "q": round(gg.q_, 4), "v": round(gg.v_, 4)}}
             else:
+                preds["bgnbd"] = exp
                 baselines["bgnbd"] = {**classification_metrics(y_ev, exp), "params": params}
-    return baselines
+    return baselines, preds
 
 
-def _drivers(model: Any, X_ev: np.ndarray, y_ev: np.ndarray, names: list[str], regression: bool,
-             random_state: int | None) -> list[dict[str, Any]]:
-    """Global drivers: permutation importance on the holdout (a sample keeps it cheap)."""
+def _drivers(predict: Callable[[np.ndarray], np.ndarray], X_ev: np.ndarray, y_ev: np.ndarray, names: list[str],
+             regression: bool, random_state: int | None, repeats: int = 3) -> list[dict[str, Any]]:
+    """Global drivers: permutation importance of the model as evaluated (stack or blend included) on a sample
+    of the holdout: how much AUC (or mean absolute error) is lost when one column is shuffled."""
     rng = np.random.default_rng(random_state)
     sample = rng.choice(len(y_ev), min(3000, len(y_ev)), replace=False)
-    importances: list[dict[str, Any]] = []
-    if len(np.unique(y_ev[sample])) > 1:
-        pi = permutation_importance(model, X_ev[sample], y_ev[sample], n_repeats=3, random_state=random_state,
-                                    scoring="neg_mean_absolute_error" if regression else "roc_auc")
-        order = np.argsort(-pi.importances_mean)
-        importances = [{"feature": names[i], "importance": round(float(pi.importances_mean[i]), 4)}
-                       for i in order[:10] if pi.importances_mean[i] > 0]
-    return importances
+    X, y = X_ev[sample], y_ev[sample]
+    if len(np.unique(y)) < 2:
+        return []
+
+    def quality(pred: np.ndarray) -> float:
+        return -float(np.mean(np.abs(y - pred))) if regression else float(roc_auc_score(y, pred))
+
+    reference = quality(predict(X))
+    drops = np.zeros(len(names))
+    for j in range(len(names)):
+        for _ in range(repeats):
+            Xp = X.copy()
+            Xp[:, j] = X[rng.permutation(len(X)), j]
+            drops[j] += (reference - quality(predict(Xp))) / repeats
+    order = np.argsort(-drops, kind="stable")
+    return [{"feature": names[i], "importance": round(float(drops[i]), 4)} for i in order[:10] if drops[i] > 0]
 
 
 @dataclass
