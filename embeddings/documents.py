@@ -19,9 +19,10 @@ from profiles.aggregates import ProfileSummary, summarise
 from profiles.dictionary import EventDictionary
 from profiles.model import Event, Profile, ProfileWithEvents
 from profiles.paths import as_number, flatten, get_path
+from profiles.population import FacetPopulation
 from profiles.words import as_flag, split_camel
 
-DOCUMENT_VERSION = "doc-v4"  # bump when the text layout changes: every profile is re-embedded
+DOCUMENT_VERSION = "doc-v5"  # bump when the text layout changes: every profile is re-embedded
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
@@ -64,7 +65,8 @@ def _humanise(path: str) -> str:
 
 class DocumentBuilder:
     def __init__(self, dictionary: EventDictionary | None = None, redactor: Redactor | None = None,
-                 max_words: int = 150, recent_events: int = 5, salient_events: int = 3) -> None:
+                 max_words: int = 150, recent_events: int = 5, salient_events: int = 3,
+                 population: FacetPopulation | None = None) -> None:
         self.dictionary = dictionary or EventDictionary.load()
         self.words = self.dictionary.words  # the dictionary's language is the documents' language
         self._yes_no = (self.words("yes"), self.words("no"))
@@ -76,7 +78,19 @@ class DocumentBuilder:
         config = repr((DOCUMENT_VERSION, self.words.lang, sorted(self.dictionary._specs.items()),
                        self.dictionary.default_facets,
                        self.redactor.allow, max_words, recent_events, salient_events))
-        self.config_key = hashlib.sha256(config.encode()).hexdigest()[:16]
+        self.layout_key = hashlib.sha256(config.encode()).hexdigest()[:16]
+        # what is usual in the population (profiles/population.py): frozen, and part of the key, so new
+        # statistics re-render every profile and re-embed the ones whose text they change
+        self.population = population
+
+    @property
+    def config_key(self) -> str:
+        return f"{self.layout_key}+{self.population.version}" if self.population else self.layout_key
+
+    def population_of(self, items: list[ProfileWithEvents]) -> FacetPopulation:
+        """Population statistics from these profiles, read exactly as documents read them (events cleaned)."""
+        return FacetPopulation.from_summaries(
+            summarise([self.redacted(e) for e in i.events], self.dictionary) for i in items)
 
     # -- one event as a phrase
     def render_event(self, ev: Event) -> str:
@@ -164,6 +178,12 @@ class DocumentBuilder:
                           key=lambda x: (-x[0], x[1]))[:5]
             if tail:
                 out.append(self.words("also", name=_humanise(name), values=", ".join(v for _, v in tail)))
+        if self.population is not None:  # what sets this profile apart, rare interests included
+            apart: dict[str, list[str]] = {}
+            for name, value in self.population.distinctive(s):
+                apart.setdefault(name, []).append(value)
+            out.extend(self.words("distinctive", name=_humanise(name), values=", ".join(values))
+                       for name, values in apart.items())
         return out
 
     def _about(self, profile: Profile) -> str:

@@ -128,6 +128,14 @@ class PostgresSyncState:
         await self.pool.execute("INSERT INTO profile_ai.meta(key, value) VALUES ($1, $2) ON CONFLICT (key) "
                                 "DO UPDATE SET value = EXCLUDED.value", key, value)
 
+    async def claim_meta(self, key: str, value: str) -> str:
+        """Store `value` unless the key already has one; either way return what is stored (first writer wins)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO profile_ai.meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                               key, value)
+            stored: str = await conn.fetchval("SELECT value FROM profile_ai.meta WHERE key = $1", key)
+        return stored
+
     async def reset(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM profile_ai.indexed_profiles")

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,8 +27,10 @@ from embeddings.redaction import Redactor
 from embeddings.sparse import Bm25Encoder
 from profiles.model import Profile, ProfileWithEvents
 from profiles.paths import as_number, get_path
+from profiles.population import FacetPopulation
 
 log = logging.getLogger(__name__)
+POPULATION_SAMPLE = 2000  # profiles the document population statistics are taken from (then frozen)
 
 
 @dataclass
@@ -77,7 +79,9 @@ Forgotten = Callable[[list[str]], Awaitable[set[str]]]
 class SyncService:
     def __init__(self, builder: DocumentBuilder, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex,
                  state: SyncState, *, batch_size: int = 256, max_delete_share: float = 0.10,
-                 forgotten: Forgotten | None = None, objection_field: str | None = None) -> None:
+                 forgotten: Forgotten | None = None, objection_field: str | None = None,
+                 population_sample: int = POPULATION_SAMPLE) -> None:
+        self.population_sample = population_sample
         self.objection_field = objection_field  # art. 21: who objected to profiling (payload + features say so)
         self.forgotten = forgotten  # tombstone lookup: an erased person is never written again
         self.builder = builder
@@ -99,13 +103,17 @@ class SyncService:
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
-        salt = self._salt()
+        salt: str | None = None
 
         async def known(profiles: list[Profile]) -> set[str]:
+            if salt is None:  # reading ahead for the population statistics: every profile in full
+                return set()
             stored = await self.state.fingerprints([p.id for p in profiles])
             return {p.id for p in profiles if p.active and stored.get(p.id) == p.fingerprint(salt)}
 
-        async for item in source.stream(since, known, events_since=last):
+        stream = await self.with_population(source.stream(since, known, events_since=last))
+        salt = self._salt()
+        async for item in stream:
             batch.append(item)
             if len(batch) >= self.batch_size:
                 await self._batch(batch, result, seen, source.key, salt)
@@ -123,6 +131,45 @@ class SyncService:
         if progress:
             progress(result)
         return result
+
+    def _population_key(self) -> str:
+        return f"document_population:{self.builder.layout_key}"
+
+    async def load_population(self) -> bool:
+        """Give the document builder the frozen population statistics, if any are stored. True when found."""
+        stored = await self.state.get_meta(self._population_key())
+        if stored:
+            self.builder.population = FacetPopulation.from_json(stored)
+        return stored is not None
+
+    async def with_population(self, stream: AsyncIterator[ProfileWithEvents]) -> AsyncIterator[ProfileWithEvents]:
+        """`stream` unchanged, once the builder has its population statistics: the stored ones, or (the first time
+        for this document layout) ones frozen from the first `population_sample` profiles of this read. Concurrent
+        readers (backfill partitions) store once: the first writer wins and every reader uses what is stored."""
+        if await self.load_population():
+            return stream
+        head: list[ProfileWithEvents] = []
+        async for item in stream:
+            head.append(item)
+            if len(head) >= self.population_sample:
+                break
+        sample = [i for i in head if i.events and not i.unchanged and i.profile.active]
+        if self.forgotten is not None and sample:  # an erased person counts for nothing, not even in a share
+            erased = await self.forgotten([i.profile.id for i in sample])
+            sample = [i for i in sample if i.profile.id not in erased]
+        population = await asyncio.to_thread(self.builder.population_of, sample)
+        stored = await self.state.claim_meta(self._population_key(), population.to_json())
+        self.builder.population = FacetPopulation.from_json(stored)
+        log.info("document population statistics frozen from %d profiles (%s)", population.profiles,
+                 self.builder.population.version)
+
+        async def chained() -> AsyncIterator[ProfileWithEvents]:
+            for item in head:
+                yield item
+            async for item in stream:
+                yield item
+
+        return chained()
 
     async def check_vector_space(self) -> bool:
         """The vector space is the dense model and the BM25 analysers: when either changed since the last sync,
@@ -174,6 +221,7 @@ class SyncService:
         `deleted` names profiles gone from the source."""
         t0 = time.perf_counter()
         result = SyncResult(source=source, mode="push")
+        await self.load_population()  # none stored yet: this push renders without it, the first full read adds it
         if items:
             await self._batch(items, result, set(), source, self._salt())
         handled = {a for i in items for a in i.profile.absorbed_ids}  # counted by the batch already
@@ -271,16 +319,17 @@ class SyncService:
         The watermark and deletions are the whole run's business (app/jobs/backfill.py), not a partition's.
         Returns the counts and the ids this partition saw."""
         t0 = time.perf_counter()
-        salt = self._salt()
         result = SyncResult(source=source.key, mode=f"partition {partition}/{partitions}")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
+        stream = await self.with_population(source.stream(None))
+        salt = self._salt()
 
         async def handle(items: list[ProfileWithEvents]) -> None:
             prepared = await self.prepare(items, result, seen, source.key, salt)
             await (stage(prepared) if stage is not None else self.apply(prepared))
 
-        async for item in source.stream(None):
+        async for item in stream:
             if partition_of(item.profile.id, partitions) != partition:
                 continue
             batch.append(item)

@@ -23,11 +23,12 @@ from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles
 
 
-async def make_service(encoder, root: Path, db_url: str, batch_size: int = 16) -> SyncService:  # type: ignore[no-untyped-def]
+async def make_service(encoder, root: Path, db_url: str, batch_size: int = 16,  # type: ignore[no-untyped-def]
+                       population_sample: int = 2000) -> SyncService:
     db = await Database.connect(db_url, root)
     _open.append(db)
     return SyncService(DocumentBuilder(), encoder, Bm25Encoder(), EdgeIndex(root / "index", encoder.dim),
-                       PostgresSyncState(db.pool), batch_size=batch_size)
+                       PostgresSyncState(db.pool), batch_size=batch_size, population_sample=population_sample)
 
 
 _open: list[Database] = []
@@ -115,7 +116,8 @@ class Crashing:
 async def test_resume_after_a_crash_equals_a_clean_sync(encoder, tmp_path: Path, new_database) -> None:
     profiles, events = make_profiles(60, seed=13, events_per_profile=4)
     export = write_export(tmp_path / "exp", profiles, events)
-    crashed = await make_service(encoder, tmp_path / "crashed", await new_database())
+    # population statistics from the first 10 profiles (frozen before the crash), so that batches are written
+    crashed = await make_service(encoder, tmp_path / "crashed", await new_database(), population_sample=10)
     with pytest.raises(ConnectionResetError):
         await crashed.run(Crashing(ExportSource(export), after=37))
     assert await crashed.state.watermark(ExportSource(export).key) is None  # not advanced
@@ -123,7 +125,7 @@ async def test_resume_after_a_crash_equals_a_clean_sync(encoder, tmp_path: Path,
     assert 0 < partial < 60
     resumed = await crashed.run(ExportSource(export))
     assert resumed.unchanged == partial and resumed.embedded == 60 - partial
-    clean = await make_service(encoder, tmp_path / "clean", await new_database())
+    clean = await make_service(encoder, tmp_path / "clean", await new_database(), population_sample=10)
     await clean.run(ExportSource(export))
     assert index_state(crashed) == index_state(clean)
     assert {r.profile_id: r.content_hash for r in await crashed.state.rows()} == index_state(clean)
@@ -226,3 +228,38 @@ async def test_no_read_deletes_more_than_it_was_asked_to(encoder, tmp_path: Path
     write_export(export, profiles[:2], events[:2])
     assert (await svc.run(ExportSource(export))).deleted == 0
     assert (await svc.run(ExportSource(export), allow_mass_delete=True)).deleted == 27
+
+
+async def test_population_statistics_are_frozen_at_the_first_read_and_shared(encoder, tmp_path: Path,
+                                                                           new_database) -> None:
+    """The first sync freezes the documents' population statistics (from its first profiles) in the state;
+    later syncs, other processes and concurrent partitions use the stored ones, so a profile's text only
+    changes when its own history does."""
+    from profiles.population import FacetPopulation
+
+    profiles, events = make_profiles(30, seed=21, events_per_profile=6)
+    export = write_export(tmp_path / "exp", profiles, events)
+    db_url = await new_database()
+    first = await make_service(encoder, tmp_path / "a", db_url)
+    await first.run(ExportSource(export))
+    key = f"document_population:{first.builder.layout_key}"
+    stored = await first.state.get_meta(key)
+    assert stored is not None and first.builder.population is not None
+    frozen = FacetPopulation.from_json(stored)
+    assert frozen.profiles == 30 and frozen.shares["category"]  # every generated profile has categories
+    assert first.builder.population.version == frozen.version
+
+    # new profiles with other habits do not move the statistics: the old texts stay as they were
+    more, more_events = make_profiles(60, seed=22, events_per_profile=6)
+    for e in more_events:
+        e["properties"]["category"] = "garden"
+    export2 = write_export(tmp_path / "exp2", profiles + more, events + more_events)
+    first.index.close()
+    second = await make_service(encoder, tmp_path / "a", db_url)  # another process: loads what is stored
+    again = await second.run(ExportSource(export2))
+    assert await second.state.get_meta(key) == stored and second.builder.population == frozen
+    assert again.embedded == 60  # only the new profiles
+
+    # two readers racing to freeze: the first writer wins, both use its statistics
+    assert await second.state.claim_meta("race", "one") == "one"  # type: ignore[attr-defined]
+    assert await second.state.claim_meta("race", "two") == "one"  # type: ignore[attr-defined]
