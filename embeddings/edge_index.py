@@ -50,6 +50,9 @@ def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) ->
                               else qe.FieldCondition(key=c.key, match=qe.MatchValue(strings[0])))
             should.extend(qe.FieldCondition(key=c.key, match=qe.MatchValue(o)) for o in others)
             must.append(should[0] if len(should) == 1 else qe.Filter(should=should))
+        elif c.op == "ne":
+            must.append(qe.Filter(must_not=[qe.IsEmptyCondition(c.key), *(
+                qe.FieldCondition(key=c.key, match=qe.MatchValue(a)) for a in eq_alternatives(c))]))
         elif c.op == "range":
             bounds = dict(c.value)
             if any(isinstance(v, str) for v in bounds.values()):

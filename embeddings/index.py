@@ -46,11 +46,12 @@ class IndexPoint:
 
 @dataclass(frozen=True)
 class Condition:
-    """One filter condition on a payload path: eq (value or list of alternatives) or a range."""
+    """One filter condition on a payload path: eq (value or list of alternatives), ne (the field is set and is
+    none of them: "not on a monthly contract" leaves out those whose contract is unknown), a range, exists."""
 
     key: str
-    op: Literal["eq", "range", "exists"]
-    value: Any = None  # eq: scalar or list (any of); range: dict with gte/gt/lte/lt
+    op: Literal["eq", "ne", "range", "exists"]
+    value: Any = None  # eq/ne: scalar or list (any of); range: dict with gte/gt/lte/lt
 
 
 def eq_alternatives(condition: Condition) -> list[Any]:

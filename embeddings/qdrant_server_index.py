@@ -41,6 +41,9 @@ def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) 
             alts = eq_alternatives(c)
             should: list[Any] = [models.FieldCondition(key=c.key, match=models.MatchValue(value=a)) for a in alts]
             must.append(should[0] if len(should) == 1 else models.Filter(should=should))
+        elif c.op == "ne":
+            must.append(models.Filter(must_not=[models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key)), *(
+                models.FieldCondition(key=c.key, match=models.MatchValue(value=a)) for a in eq_alternatives(c))]))
         elif c.op == "range":
             bounds = dict(c.value)
             if any(isinstance(v, str) for v in bounds.values()):

@@ -47,8 +47,8 @@ Query = Annotated[str, Field(min_length=1, max_length=1000, description=(
     "movie fans'. Words that name trait values ('two-year contract', 'students') are read as filters."))]
 Limit = Annotated[int, Field(ge=1, le=MAX_RESULTS, description=f"How many to return (1-{MAX_RESULTS})")]
 Filters = Annotated[list[str] | None, Field(description=(
-    "Optional exact conditions, each 'KEY=VALUE', 'KEY>=N' or 'KEY<=DATE', e.g. ['traits.plan=gold', "
-    "'event_count>=10']"))]
+    "Optional exact conditions, each 'KEY=VALUE', 'KEY!=VALUE', 'KEY>=N' or 'KEY<=DATE', e.g. "
+    "['traits.plan=gold', 'traits.contract!=Month-to-month', 'event_count>=10']"))]
 ProfileId = Annotated[str, Field(min_length=1, max_length=200, description="The customer's profile id, as "
                                                                            "returned by search_customers")]
 SegmentId = Annotated[str, Field(min_length=1, max_length=200, description="The segment id, as returned by "

@@ -56,7 +56,7 @@ def _print_hits(results: list[dict[str, Any]]) -> None:
 
 @app.command()
 def search(query: str, limit: Annotated[int, typer.Option("--limit")] = 10,
-           filter: Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY>=N, KEY<=DATE")] = None,
+           filter: Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=DATE")] = None,
            mode: Annotated[str, typer.Option("--mode", help="hybrid | dense | sparse")] = "hybrid",
            as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """Search customers by meaning."""

@@ -51,22 +51,22 @@ def _range_value(raw: Any, key: str) -> float | str:
 
 
 def parse_expression(expr: str) -> Condition:
-    """`traits.plan=gold`, `event_count>=10`, `last_seen>=2024-01-01`, `segments=a,b` (any of)."""
+    """`traits.plan=gold`, `traits.plan!=free` (set, and none of these), `event_count>=10`,
+    `last_seen>=2024-01-01`, `segments=a,b` (any of)."""
     m = _EXPR.match(expr)
     if not m:
-        raise InvalidRequestError(f"invalid filter {expr!r}: expected KEY=VALUE, KEY>=N, KEY<=N, KEY>N or KEY<N")
+        raise InvalidRequestError(f"invalid filter {expr!r}: expected KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N "
+                                  "or KEY<N")
     key, op, value = _key(m.group(1)), m.group(2), m.group(3)
-    if op == "!=":
-        raise InvalidRequestError(f"filter {expr!r}: '!=' is not supported; filter on what you want")
-    if op == "=":
+    if op in ("=", "!="):
         parts = [v.strip() for v in value.split(",")] if "," in value else [value]
-        return Condition(key, "eq", parts if len(parts) > 1 else parts[0])
+        return Condition(key, "eq" if op == "=" else "ne", parts if len(parts) > 1 else parts[0])
     return Condition(key, "range", {_OPS[op]: _range_value(value, key)})
 
 
 def parse_filters(filters: Any) -> list[Condition]:
-    """HTTP form: {"traits.plan": "gold", "event_count": {"gte": 10}, "segments": ["a", "b"]}
-    or a list of CLI-style expressions."""
+    """HTTP form: {"traits.plan": "gold", "event_count": {"gte": 10}, "segments": ["a", "b"],
+    "traits.contract": {"not": "Month-to-month"}} or a list of CLI-style expressions."""
     if filters in (None, {}, []):
         return []
     out: list[Condition] = []
@@ -77,10 +77,19 @@ def parse_filters(filters: Any) -> list[Condition]:
     elif isinstance(filters, dict):
         for raw_key, value in filters.items():
             key = _key(str(raw_key))
-            if isinstance(value, dict):
+            if isinstance(value, dict) and set(value) == {"not"}:
+                excluded = value["not"]
+                if isinstance(excluded, list) and excluded and all(isinstance(v, str | int | bool) for v in excluded):
+                    out.append(Condition(key, "ne", list(excluded)))
+                elif isinstance(excluded, str | int | float | bool):
+                    out.append(Condition(key, "ne", excluded))
+                else:
+                    raise InvalidRequestError(f"filter {key}: 'not' takes a value or a list of values")
+            elif isinstance(value, dict):
                 bad = set(value) - {"gte", "gt", "lte", "lt"}
                 if bad or not value:
-                    raise InvalidRequestError(f"filter {key}: a range takes gte/gt/lte/lt, got {sorted(bad) or 'nothing'}")
+                    raise InvalidRequestError(f"filter {key}: a range takes gte/gt/lte/lt (or 'not' alone), got "
+                                              f"{sorted(bad) or 'nothing'}")
                 bounds = {op: _range_value(v, key) for op, v in value.items()}
                 if len({type(v) for v in bounds.values()}) > 1:
                     raise InvalidRequestError(f"filter {key}: mixes numbers and dates")

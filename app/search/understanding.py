@@ -29,7 +29,24 @@ _STOP_VALUES = frozenset({"yes", "no", "true", "false", "none", "other", "others
                           "sí", "otro", "otra", "ninguno", "ninguna", "desconocido", "all", "any"})
 _YES = YES_WORDS | {"1"}  # values are read after norm(): "sí" arrives as "si"
 _NO = NO_WORDS | {"0"}
-_NEGATIONS = ("without", "no", "not", "non", "sin", "ningun", "ninguna")
+_NEGATIONS = ("without", "no", "not", "non", "except", "excluding", "sin", "ningun", "ninguna", "excepto", "salvo")
+# small words that may stand between a negation and what it negates: "not on a two-year contract", "sin el plan"
+_BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "una", "el", "la", "los", "las", "en",
+                      "con", "de", "del", "al"})
+
+
+def negation_start(q: str, start: int, key: str = "") -> int | None:
+    """Where the negation of the phrase starting at `start` begins ("not on a <phrase>", "sin la tarifa
+    <phrase>", where `key` is the field's own name), or None."""
+    words = q[:start].split()
+    between = _BETWEEN | set(key.split())
+    skipped = 0
+    while words and words[-1] in between and skipped < 4:
+        words.pop()
+        skipped += 1
+    if not words or words[-1] not in _NEGATIONS:
+        return None
+    return len(" ".join(words[:-1])) + (1 if len(words) > 1 else 0)
 # relative words -> (which numeric field, by its key words; the range)
 LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
     "young": (("age", "edad"), {"lte": 30}), "younger": (("age", "edad"), {"lte": 30}),
@@ -189,12 +206,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             flag = _pattern(core).search(q) if core and core != phrase else None
         if flag is None or not free(flag.span()):
             continue
-        prefix = q[:flag.start()].rstrip()
-        negation = next((n for n in _NEGATIONS if prefix == n or prefix.endswith(" " + n)), None)
-        value = no if negation else yes
+        negated = negation_start(q, flag.start())
+        value = no if negated is not None else yes
         if value is None:
             continue
-        start = len(prefix) - len(negation) if negation else flag.start()  # "without" is part of what was read
+        start = negated if negated is not None else flag.start()  # "without" is part of what was read
         add(path, Condition(path, "eq", value), f"{path}={value}", (start, flag.end()))
     # categorical values: "two-year contract", "students", "female"
     by_phrase: dict[str, list[tuple[re.Pattern[str], str, Any, int]]] = defaultdict(list)
@@ -206,7 +222,12 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             continue
         named = [o for o in options if _key_phrase(o[1]) and _key_phrase(o[1]) in q]
         _, field_path, field_value, _ = max(named or options, key=lambda o: o[3])
-        add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}", found.span())
+        negated = negation_start(q, found.start(), _key_phrase(field_path))
+        if negated is not None:  # "not on a month-to-month contract": set, and another value
+            add(field_path, Condition(field_path, "ne", field_value), f"{field_path}!={field_value}",
+                (negated, found.end()))
+        else:
+            add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}", found.span())
     rest = q
     for a, b in sorted(taken, reverse=True):
         rest = rest[:a] + " " + rest[b:]

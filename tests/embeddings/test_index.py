@@ -78,6 +78,11 @@ def test_filters(index: VectorIndex) -> None:
     any_of = ids(index.search(dense=q, sparse=None, limit=300, filters=[Condition("segments", "eq", ["s0", "s1"])]))
     assert len(any_of) == 200
     assert index.count([Condition("segments", "eq", "s2")]) == 100
+    # ne: the field is set and is none of the values (a point without the field is not "not pro")
+    not_pro = ids(index.search(dense=q, sparse=None, limit=1000, filters=[Condition("traits.plan", "ne", "pro")]))
+    assert not_pro == exact_top(pts, q, 1000, lambda p: p.payload["traits"].get("plan") not in (None, "pro"))
+    assert index.count([Condition("traits.plan", "ne", ["pro", "free"])]) == sum(
+        1 for p in pts if p.payload["traits"].get("plan") not in (None, "pro", "free"))
 
 
 def test_sparse_and_hybrid_agree_across_backends(tmp_path: Path) -> None:

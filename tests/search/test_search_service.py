@@ -59,7 +59,8 @@ def test_profile_card_and_unknown_profile(movielens_container, run) -> None:
         run(s.profile("does-not-exist"))
 
 
-@pytest.mark.parametrize("bad", [["no_operator"], ["a b=1"], ["x!=1"], ["event_count>=soon"], {"x": {"between": 1}},
+@pytest.mark.parametrize("bad", [["no_operator"], ["a b=1"], ["event_count>=soon"], {"x": {"between": 1}},
+                                 {"x": {"not": None}}, {"x": {"not": []}}, {"x": {"not": "a", "gte": 1}},
                                  {"x": {"gte": 1, "lte": "2024-01-01"}}, {"x": None}, "plain string", [1, 2]])
 def test_bad_filters_are_clear_errors(bad) -> None:
     with pytest.raises(InvalidRequestError):
@@ -71,6 +72,8 @@ def test_filter_expressions() -> None:
     assert parse_expression("plan=a,b") == Condition("traits.plan", "eq", ["a", "b"])
     assert parse_expression("spend_total>100") == Condition("spend_total", "range", {"gt": 100.0})
     assert parse_expression("last_seen>=2024-01-01").value == {"gte": "2024-01-01T00:00:00Z"}
+    assert parse_expression("plan!=free,pro") == Condition("traits.plan", "ne", ["free", "pro"])
+    assert parse_filters({"plan": {"not": "free"}}) == [Condition("traits.plan", "ne", "free")]
 
 
 def test_filters_are_counted_before_any_is_parsed() -> None:

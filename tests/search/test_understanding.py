@@ -27,6 +27,10 @@ SPANISH = [{"traits": {"edad": a, "permanencia": p, "tarifa": t}, "data": {"job"
     ("female customers on month-to-month with tenure under 12",
      ["traits.tenure<12", "traits.Contract=Month-to-month", "data.pii.gender=Female"]),
     ("people who love documentaries", []),  # nothing in the data names it: meaning only
+    # a negated value: set, and another value (the contract is known and is not monthly)
+    ("customers not on a month-to-month contract", ["traits.Contract!=Month-to-month"]),
+    ("everyone except fiber optic", ["traits.InternetService!=Fiber optic"]),
+    ("not a senior citizen", ["traits.SeniorCitizen=0"]),
 ])
 def test_trait_questions_become_filters(question: str, filters: list[str]) -> None:
     u = understand(question, build_vocabulary(TELCO))
@@ -41,6 +45,7 @@ def test_spanish_questions_over_spanish_data() -> None:
     assert understand("jubilados sin permanencia", vocab).filters == ["traits.permanencia=False",
                                                                      "data.job.position=jubilado"]
     assert understand("clientes de más de 60", vocab).filters == ["traits.edad>60"]  # a bare age-like number
+    assert understand("clientes sin la tarifa fibra 600", vocab).filters == ["traits.tarifa!=Fibra 600"]
 
 
 def test_movielens_young_students_come_first_and_the_answer_says_so(movielens_container: Any) -> None:
