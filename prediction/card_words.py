@@ -44,6 +44,10 @@ PATTERNS_ES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
      lambda m: "probabilidad = una mezcla logística del boosting, la regresión logística sobre recencia, frecuencia, "
                "gasto y antigüedad" + (" y la previsión BG/NBD" if m[1] else "") + ", ponderada con predicciones "
                "fuera de pliegue de la instantánea de entrenamiento"),
+    (re.compile(r"the boosting is fitted on a random sample of (\d+) profiles per snapshot \(of (\d+) and (\d+)\); "
+                r"baselines, stacking and the holdout use everyone"),
+     lambda m: f"el boosting se ajusta con una muestra aleatoria de {m[1]} perfiles por instantánea (de {m[2]} y "
+               f"{m[3]}); las referencias, el apilado y la validación usan a todos"),
     (re.compile(r"(\d+) examples in the rarer class: metrics are uncertain \(wide confidence intervals\)"),
      lambda m: f"{m[1]} ejemplos en la clase minoritaria: métricas inciertas (intervalos de confianza amplios)"),
 ]

@@ -65,8 +65,27 @@ def _estimator(regression: bool, n: int, random_state: int | None) -> Any:
     if regression:
         return HistGradientBoostingRegressor(loss="poisson", **opts)
     gbm = HistGradientBoostingClassifier(**opts)
-    # calibrated probabilities: isotonic needs data, Platt scaling is safer on small samples
-    return CalibratedClassifierCV(gbm, method="isotonic" if n >= 2000 else "sigmoid", cv=3)
+    # calibrated probabilities: isotonic needs data, Platt scaling is safer on small samples. ensemble=False: the
+    # calibration map is learned from 3-fold out-of-fold predictions, then one model fitted on everything scores
+    # (the default averages the 3 fold models: 3x the scoring cost for no measured gain in ranking)
+    return CalibratedClassifierCV(gbm, method="isotonic" if n >= 2000 else "sigmoid", cv=3, ensemble=False)
+
+
+FIT_SAMPLE = 400_000  # rows a boosting model is fitted on at most; its fitting time grows with rows
+
+
+def fit_rows(n: int, random_state: int | None) -> np.ndarray | None:
+    """A fixed random sample of FIT_SAMPLE row indexes when there are more rows (None: fit on all)."""
+    if n <= FIT_SAMPLE:
+        return None
+    return np.sort(np.random.default_rng(random_state).choice(n, FIT_SAMPLE, replace=False))
+
+
+def _fit(regression: bool, X: np.ndarray, y: np.ndarray, random_state: int | None) -> Any:
+    rows = fit_rows(len(y), random_state)
+    if rows is not None:
+        X, y = X[rows], y[rows]
+    return _estimator(regression, len(y), random_state).fit(X, y)
 
 
 MIN_PRESENT = 30  # a column needs this many profiles with a value (or 5%) to keep "missing" as missing
@@ -239,7 +258,10 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     suff = sufficiency(y_tr, regression)
     if suff["verdict"] == "insufficient":
         raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]))
-    model = _estimator(regression, len(y_tr), random_state).fit(X_tr, y_tr)
+    model = _fit(regression, X_tr, y_tr, random_state)
+    if fit_rows(max(len(y_tr), len(y_ev)), random_state) is not None:
+        notes.append(f"the boosting is fitted on a random sample of {FIT_SAMPLE} profiles per snapshot (of "
+                     f"{len(y_tr)} and {len(y_ev)}); baselines, stacking and the holdout use everyone")
     pred_ev = np.maximum(model.predict(X_ev), 0) if regression else model.predict_proba(X_ev)[:, 1]
     stack = None if regression else fit_stack(X_tr, y_tr, names, lambda n: _estimator(False, n, random_state),
                                               random_state)
@@ -270,7 +292,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     importances = _drivers(evaluated, X_ev, y_ev, names, regression, random_state)
 
     # the kept model: refitted on the latest fully observed snapshot (the stack keeps its weights)
-    final = _estimator(regression, len(y_ev), random_state).fit(X_ev, y_ev)
+    final = _fit(regression, X_ev, y_ev, random_state)
     final_stack = Stack(Linear.fit(rfm(X_ev, names), y_ev), stack.meta, stack.forecast) if stack is not None else None
     card = {
         "goal": goal.name, "horizon_days": horizon_days, "as_of": _iso(as_of),
@@ -359,7 +381,8 @@ def _drivers(predict: Callable[[np.ndarray], np.ndarray], X_ev: np.ndarray, y_ev
             Xp[:, j] = X[rng.permutation(len(X)), j]
             drops[j] += (reference - quality(predict(Xp))) / repeats
     order = np.argsort(-drops, kind="stable")
-    return [{"feature": names[i], "importance": round(float(drops[i]), 4)} for i in order[:10] if drops[i] > 0]
+    drops = np.round(drops, 4)  # a loss that rounds to nothing is no driver
+    return [{"feature": names[i], "importance": float(drops[i])} for i in order[:10] if drops[i] > 0]
 
 
 @dataclass
