@@ -322,7 +322,8 @@ class SyncService:
         result = SyncResult(source=source.key, mode=f"partition {partition}/{partitions}")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
-        stream = await self.with_population(source.stream(None))
+        stream = await self.with_population(
+            source.stream(None, only=lambda pid: partition_of(pid, partitions) == partition))
         salt = self._salt()
 
         async def handle(items: list[ProfileWithEvents]) -> None:

@@ -14,16 +14,20 @@ from app.tracardi.export import ExportDirectory, ExportReport
 from profiles.model import Profile, ProfileWithEvents
 
 Known = Callable[[list[Profile]], Awaitable[set[str]]]
+Only = Callable[[str], bool]  # which profile ids a reader wants (a backfill partition); None: all
 
 
 class ProfileSource(Protocol):
     key: str  # identifies the source for its watermark
 
     async def stream(self, since: datetime | None, known: Known | None = None,
-                     events_since: datetime | None = None) -> AsyncIterator[ProfileWithEvents]:
+                     events_since: datetime | None = None, only: Only | None = None,
+                     ) -> AsyncIterator[ProfileWithEvents]:
         """Profiles with their whole history; everything when `since` is None. `events_since` (the last
         watermark, also on a full read) lets a source find profiles whose history grew without the profile
-        changing; `known` may then skip reading the events of profiles it already holds as they are."""
+        changing; `known` may then skip reading the events of profiles it already holds as they are. `only`
+        restricts the read to the profile ids it accepts, as early as the source can (the caller still
+        checks)."""
         yield  # type: ignore[misc]
 
     @property
@@ -64,11 +68,12 @@ class ExportSource(_ReadState):
         self.report = ExportReport()
 
     async def stream(self, since: datetime | None, known: Known | None = None,
-                     events_since: datetime | None = None) -> AsyncIterator[ProfileWithEvents]:
+                     events_since: datetime | None = None, only: Only | None = None,
+                     ) -> AsyncIterator[ProfileWithEvents]:
         # An export is a snapshot: always read whole; unchanged profiles are skipped by content hash.
         self.report = ExportReport()
         self._complete = False
-        it = self.export.iter_profiles_with_events(self.report)
+        it = self.export.iter_profiles_with_events(self.report, only)
         while chunk := await asyncio.to_thread(lambda: list(islice(it, self.chunk))):
             for item in chunk:
                 yield item
@@ -88,7 +93,8 @@ class TracardiSource(_ReadState):
         self.report = ReadReport()
 
     async def stream(self, since: datetime | None, known: Known | None = None,
-                     events_since: datetime | None = None) -> AsyncIterator[ProfileWithEvents]:
+                     events_since: datetime | None = None, only: Only | None = None,
+                     ) -> AsyncIterator[ProfileWithEvents]:
         self.report = ReadReport(started_at=datetime.now(UTC))
         self._complete = False
         version = await self.client.version()
@@ -104,13 +110,16 @@ class TracardiSource(_ReadState):
             skip = skip_unless_grown
         yielded: set[str] = set()
         profiles = self.client.iter_updated_since(since, self.report)
+        if only is not None:  # a partition: the other partitions' profiles are paged past, their events not read
+            profiles = (p async for p in profiles if only(p.id))
         async for item in self.client.with_events(profiles, self.report, skip):
             yielded.add(item.profile.id)
             yield item
         rest = sorted(grown - yielded)
         if rest:  # grown histories of profiles the update-time read did not return
             found = await self.client.lookup_many(rest)
-            survivors = {p.id: p for p in found.values() if p is not None and p.id not in yielded}
+            survivors = {p.id: p for p in found.values()
+                         if p is not None and p.id not in yielded and (only is None or only(p.id))}
 
             async def more() -> AsyncIterator[Profile]:
                 for p in survivors.values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,21 +109,24 @@ class ExportDirectory:
             aliases[key] = target
         return aliases
 
-    def iter_profiles_with_events(self, report: ExportReport | None = None) -> Iterator[ProfileWithEvents]:
+    def iter_profiles_with_events(self, report: ExportReport | None = None,
+                                  keep: Callable[[str], bool] | None = None) -> Iterator[ProfileWithEvents]:
+        """Every profile with its history; with `keep`, only the profiles whose id it accepts (a backfill
+        partition): the others' records are not validated or built, which is most of a read's cost."""
         report = report if report is not None else ExportReport()
         aliases = self._aliases(report)
         size = self.events_path.stat().st_size if self.events_path.is_file() else 0
         buckets = max(1, -(-size // self.bucket_bytes))
         if buckets == 1:
-            events = self._group_events(self._event_lines(), aliases, report)
-            yield from self._join(_lines(self.profiles_path), events, aliases, report)
+            events = self._group_events(self._event_lines(), aliases, report, keep)
+            yield from self._join(_lines(self.profiles_path), events, aliases, report, keep)
             self._count_orphans(events, report)
             return
         with tempfile.TemporaryDirectory(prefix="profile-ai-export-") as tmp:
             ppaths, epaths = self._partition(Path(tmp), buckets, aliases, report)
             for pb, eb in zip(ppaths, epaths, strict=True):
-                events = self._group_events(self._bucket_lines(eb), aliases, report)
-                yield from self._join(self._bucket_lines(pb), events, aliases, report)
+                events = self._group_events(self._bucket_lines(eb), aliases, report, keep)
+                yield from self._join(self._bucket_lines(pb), events, aliases, report, keep)
                 self._count_orphans(events, report)
 
     # -- internals
@@ -171,13 +174,17 @@ class ExportDirectory:
         return ppaths, epaths
 
     def _group_events(self, lines: Iterator[tuple[int, bytes]], aliases: dict[str, str],
-                      report: ExportReport) -> dict[str, list[Event]]:
+                      report: ExportReport, keep: Callable[[str], bool] | None = None) -> dict[str, list[Event]]:
         grouped: dict[str, list[Event]] = {}
         for lineno, line in lines:
             where = f"{EVENTS_FILE}:{lineno}"
             raw = _load(line, where, report)
             if raw is None:
                 continue
+            if keep is not None and isinstance(raw, dict) and isinstance(raw.get("profile"), dict):
+                pid = raw["profile"].get("id")
+                if isinstance(pid, str) and pid and not keep(aliases.get(pid, pid)):
+                    continue  # another partition's event
             try:
                 ev = parse_event(raw, location=where)
             except RecordError as err:
@@ -195,12 +202,16 @@ class ExportDirectory:
         return grouped
 
     def _join(self, lines: Iterator[tuple[int, bytes]], events: dict[str, list[Event]],
-              aliases: dict[str, str], report: ExportReport) -> Iterator[ProfileWithEvents]:
+              aliases: dict[str, str], report: ExportReport,
+              keep: Callable[[str], bool] | None = None) -> Iterator[ProfileWithEvents]:
         for lineno, line in lines:
             where = f"{PROFILES_FILE}:{lineno}"
             raw = _load(line, where, report)
             if raw is None:
                 continue
+            if keep is not None and isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"] \
+                    and not keep(raw["id"]):
+                continue  # another partition's profile
             try:
                 profile: Profile = parse_profile(raw, location=where)
             except RecordError as err:

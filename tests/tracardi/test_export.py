@@ -31,6 +31,29 @@ def test_bucketed_join_equals_in_memory_join(tmp_path: Path) -> None:
     assert len(bucketed) == 300 and report.events == 2100 and report.orphan_events == 0
 
 
+@pytest.mark.parametrize("bucket_bytes", [32 * 1024 * 1024, 20_000])
+def test_a_partition_reads_only_its_profiles_with_the_same_histories(tmp_path: Path, bucket_bytes: int) -> None:
+    """A backfill partition's read (`keep`) yields exactly its share of the full read, histories unchanged
+    (merged histories included), and builds nothing of the other partitions' records."""
+    from app.sync.service import partition_of
+
+    profiles, events = make_profiles(120, seed=5, events_per_profile=5)
+    profiles[1] = {**profiles[1], "ids": [profiles[1]["id"], profiles[2]["id"]]}  # 2 merged into 1
+    d = write(tmp_path / "p", profiles, events)
+    full = {x.profile.id: [e.id for e in x.events]
+            for x in ExportDirectory(d, bucket_bytes=bucket_bytes).iter_profiles_with_events()}
+    union: dict[str, list[str]] = {}
+    built = 0
+    for k in range(3):
+        report = ExportReport()
+        part = list(ExportDirectory(d, bucket_bytes=bucket_bytes).iter_profiles_with_events(
+            report, keep=lambda pid, k=k: partition_of(pid, 3) == k))
+        assert all(partition_of(x.profile.id, 3) == k for x in part)
+        union.update({x.profile.id: [e.id for e in x.events] for x in part})
+        built += report.events
+    assert union == full and built == sum(len(v) for v in full.values())
+
+
 def test_any_version_shapes_and_merges(tmp_path: Path) -> None:
     profiles, events = make_profiles(4, seed=3, events_per_profile=2)
     a, b, c, d = profiles
