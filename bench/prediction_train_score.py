@@ -77,7 +77,8 @@ async def load(db: Database, n: int, rate_scale: float, chunk: int = 20_000) -> 
 
 
 async def main(n: int, rate_scale: float) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    # ignore_cleanup_errors: at 1M the stopping server can still be writing WAL when the directory goes
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         db = await Database.connect(None, Path(tmp))
         try:
             t = time.perf_counter()
