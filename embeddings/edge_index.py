@@ -165,6 +165,14 @@ class EdgeIndex:
     def count(self, filters: Sequence[Condition] = ()) -> int:
         return int(self.shard.count(qe.CountRequest(filter=edge_filter(filters), exact=True)))
 
+    def ensure_field_indexes(self, fields: dict[str, str]) -> list[str]:
+        with self._lock:
+            existing = set(self.shard.info().payload_schema)
+            added = [key for key in fields if key not in existing and fields[key] in _SCHEMA]
+            for key in added:
+                self.shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMA[fields[key]]))
+        return added
+
     def scroll(self, batch: int = 1000, with_vector: bool = False,
                fields: Sequence[str] | None = None) -> Iterator[list[Hit]]:
         offset = None

@@ -106,6 +106,12 @@ class VectorIndex(Protocol):
 
     def count(self, filters: Sequence[Condition] = ()) -> int: ...
 
+    def ensure_field_indexes(self, fields: dict[str, str]) -> list[str]:
+        """Payload indexes (kind: keyword, integer, float, bool) for these paths, where missing; returns the
+        paths indexed now. A filter on an indexed field is planned from the index: a selective one is a plain
+        scan of its few points instead of a graph walk that rejects almost every candidate."""
+        ...
+
     def scroll(self, batch: int = 1000, with_vector: bool = False,
                fields: Sequence[str] | None = None) -> Iterator[list[Hit]]: ...
 

@@ -89,6 +89,7 @@ class QdrantServerIndex:
         self.client = client
         self.collection = collection
         self.dim = dim
+        self._indexed: set[str] = set()
         version = server_version(client)
         if version < MIN_SERVER:
             raise QdrantVersionError(f"Qdrant {version[0]}.{version[1]} is too old: hybrid search needs the Query "
@@ -122,6 +123,15 @@ class QdrantServerIndex:
 
     def set_payload(self, profile_id: str, payload: dict[str, Any]) -> None:
         self.client.set_payload(self.collection, payload=payload, points=[point_id(profile_id)], wait=True)
+
+    def ensure_field_indexes(self, fields: dict[str, str]) -> list[str]:
+        # what this process asked for counts too: qdrant-client's local mode keeps no payload schema
+        existing = set(self.client.get_collection(self.collection).payload_schema or {}) | self._indexed
+        added = [key for key in fields if key not in existing and fields[key] in _SCHEMA]
+        for key in added:
+            self.client.create_payload_index(self.collection, key, _SCHEMA[fields[key]], wait=True)
+        self._indexed.update(added)
+        return added
 
     def search(self, *, dense: Sequence[float] | np.ndarray | None, sparse: SparseVector | None,
                filters: Sequence[Condition] = (), limit: int = 10, offset: int = 0,

@@ -106,6 +106,19 @@ class Vocabulary:
     def empty(self) -> bool:
         return not (self.values or self.flags or self.numbers)
 
+    def field_kinds(self, limit: int = 64) -> dict[str, str]:
+        """The payload index each field a question can filter on needs (keyword, integer, float, bool)."""
+        kinds: dict[str, str] = {}
+        for path in self.numbers.values():
+            kinds[path] = "float"
+        for _, _, path, yes, no in self.flags:
+            sample = yes if yes is not None else no
+            kinds.setdefault(path, "bool" if isinstance(sample, bool) else "integer" if isinstance(sample, int)
+                             else "keyword")
+        for _, _, path, _, _ in self.values:
+            kinds.setdefault(path, "keyword")
+        return dict(sorted(kinds.items())[:limit])
+
 
 def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     """From index payloads (their `traits` and `data`): categorical values, flags and numeric fields."""

@@ -85,6 +85,19 @@ def test_filters(index: VectorIndex) -> None:
         1 for p in pts if p.payload["traits"].get("plan") not in (None, "pro", "free"))
 
 
+def test_field_indexes_are_added_once_and_filters_answer_the_same(index: VectorIndex) -> None:
+    pts = corpus()
+    q = np.asarray(pts[5].dense)
+    flt = [Condition("traits.plan", "eq", "pro"), Condition("traits.age", "range", {"lte": 30.0})]
+    before = ids(index.search(dense=q, sparse=None, limit=20, filters=flt))
+    assert set(index.ensure_field_indexes({"traits.plan": "keyword", "traits.age": "float"})) == {
+        "traits.plan", "traits.age"}
+    assert index.ensure_field_indexes({"traits.plan": "keyword", "traits.age": "float"}) == []  # already there
+    assert ids(index.search(dense=q, sparse=None, limit=20, filters=flt)) == before
+    assert before == exact_top(pts, q, 20, lambda p: p.payload["traits"]["plan"] == "pro"
+                               and p.payload["traits"]["age"] <= 30)
+
+
 def test_sparse_and_hybrid_agree_across_backends(tmp_path: Path) -> None:
     pts = corpus()
     edge = EdgeIndex(tmp_path / "e", DIM)

@@ -38,6 +38,14 @@ def test_trait_questions_become_filters(question: str, filters: list[str]) -> No
     assert "female" not in " ".join(u.filters).lower() or "female" in question  # whole words only ("male")
 
 
+def test_the_fields_a_question_can_filter_on_get_the_right_index_kind() -> None:
+    kinds = build_vocabulary(TELCO).field_kinds()
+    assert kinds["traits.Contract"] == "keyword" and kinds["traits.StreamingTV"] == "keyword"
+    assert kinds["traits.SeniorCitizen"] == "integer" and kinds["traits.tenure"] == "float"
+    assert kinds["data.pii.gender"] == "keyword"
+    assert build_vocabulary(SPANISH).field_kinds()["traits.permanencia"] == "bool"
+
+
 def test_spanish_questions_over_spanish_data() -> None:
     vocab = build_vocabulary(SPANISH)
     u = understand("jóvenes estudiantes con permanencia", vocab)
