@@ -226,7 +226,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
     print(f"recall@10 of the index as configured vs exact search: {rec:.3f} (200 queries)")
-    print(f"recall@10 of the HNSW graph alone (m=32, ef_construct=256, ef=256): {hnsw_profile:.3f} for "
+    print(f"recall@10 of the HNSW graph alone (m=32, ef_construct=256, ef=1024): {hnsw_profile:.3f} for "
           f"profile-like queries, {hnsw_text:.3f} for short text queries")
 
 

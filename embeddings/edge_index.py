@@ -76,14 +76,16 @@ def _hit(p: Any) -> Hit:
 
 class EdgeIndex:
     def __init__(self, path: Path | str, dim: int, *, hnsw_m: int = 32, hnsw_ef_construct: int = 256,
-                 hnsw_ef: int = 256, exact_max_points: int = 100_000) -> None:
+                 hnsw_ef: int = 1024, exact_max_points: int = 300_000) -> None:
         self.path = Path(path)
         self.dim = dim
         self._lock = threading.RLock()
         # Profile vectors of one business sit close together (cosines of 0.8-0.95): a denser graph and a wider
         # search than Qdrant's defaults (m=16, ef_construct=100) keep recall@10 high (bench/search_latency.py).
-        # Up to `exact_max_points` an exact scan is cheap (about 5 ms at 100,000 x 384 on 2 cores) and has
-        # perfect recall; above it the HNSW graph answers (recall@10 0.96 at 100,000, see the benchmark).
+        # Up to `exact_max_points` an exact scan has perfect recall and is affordable on 2 cores (index p99
+        # 22.7 ms at 300,000 x 384); above it the HNSW graph answers. Measured at 300,000 (ef 256 / 1024 /
+        # 2048): recall@10 0.911 / 0.943 / 0.953 for profile-like queries, 0.713 / 0.794 / 0.819 for short text,
+        # index p99 6 / 12 / 17 ms: the graph is the weaker answer wherever a scan still fits.
         self._params = qe.SearchParams(hnsw_ef=hnsw_ef)
         self._exact = qe.SearchParams(exact=True)
         self.exact_max_points = exact_max_points
