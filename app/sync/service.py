@@ -31,6 +31,7 @@ from profiles.population import FacetPopulation
 
 log = logging.getLogger(__name__)
 POPULATION_SAMPLE = 2000  # profiles the document population statistics are taken from (then frozen)
+MIN_POPULATION = 100  # fewer profiles with events than this (a fresh, empty Tracardi): nothing is frozen yet
 
 
 @dataclass
@@ -145,7 +146,9 @@ class SyncService:
     async def with_population(self, stream: AsyncIterator[ProfileWithEvents]) -> AsyncIterator[ProfileWithEvents]:
         """`stream` unchanged, once the builder has its population statistics: the stored ones, or (the first time
         for this document layout) ones frozen from the first `population_sample` profiles of this read. Concurrent
-        readers (backfill partitions) store once: the first writer wins and every reader uses what is stored."""
+        readers (backfill partitions) store once: the first writer wins and every reader uses what is stored.
+        A read with fewer than MIN_POPULATION profiles with events freezes nothing (a fresh deployment's first
+        sync must not fix "usual" for good): its documents go without, and the first larger read re-renders."""
         if await self.load_population():
             return stream
         head: list[ProfileWithEvents] = []
@@ -157,11 +160,14 @@ class SyncService:
         if self.forgotten is not None and sample:  # an erased person counts for nothing, not even in a share
             erased = await self.forgotten([i.profile.id for i in sample])
             sample = [i for i in sample if i.profile.id not in erased]
-        population = await asyncio.to_thread(self.builder.population_of, sample)
-        stored = await self.state.claim_meta(self._population_key(), population.to_json())
-        self.builder.population = FacetPopulation.from_json(stored)
-        log.info("document population statistics frozen from %d profiles (%s)", population.profiles,
-                 self.builder.population.version)
+        if len(sample) >= min(MIN_POPULATION, self.population_sample):
+            population = await asyncio.to_thread(self.builder.population_of, sample)
+            stored = await self.state.claim_meta(self._population_key(), population.to_json())
+            self.builder.population = FacetPopulation.from_json(stored)
+            log.info("document population statistics frozen from %d profiles (%s)", population.profiles,
+                     self.builder.population.version)
+        else:  # too few to say what is usual: documents go without, and a later read with enough freezes them
+            self.builder.population = None
 
         async def chained() -> AsyncIterator[ProfileWithEvents]:
             for item in head:

@@ -237,16 +237,22 @@ async def test_population_statistics_are_frozen_at_the_first_read_and_shared(enc
     changes when its own history does."""
     from profiles.population import FacetPopulation
 
-    profiles, events = make_profiles(30, seed=21, events_per_profile=6)
-    export = write_export(tmp_path / "exp", profiles, events)
+    profiles, events = make_profiles(120, seed=21, events_per_profile=6)
     db_url = await new_database()
+    # a first read of a handful of profiles (a fresh deployment) freezes nothing: "usual" needs a population
+    tiny = write_export(tmp_path / "tiny", profiles[:5], [e for e in events if e["profile"]["id"] in
+                                                          {p["id"] for p in profiles[:5]}])
     first = await make_service(encoder, tmp_path / "a", db_url)
-    await first.run(ExportSource(export))
+    await first.run(ExportSource(tiny))
     key = f"document_population:{first.builder.layout_key}"
+    assert await first.state.get_meta(key) is None and first.builder.population is None
+
+    export = write_export(tmp_path / "exp", profiles, events)
+    await first.run(ExportSource(export))
     stored = await first.state.get_meta(key)
     assert stored is not None and first.builder.population is not None
     frozen = FacetPopulation.from_json(stored)
-    assert frozen.profiles == 30 and frozen.shares["category"]  # every generated profile has categories
+    assert frozen.profiles == 120 and frozen.shares["category"]  # every generated profile has categories
     assert first.builder.population.version == frozen.version
 
     # new profiles with other habits do not move the statistics: the old texts stay as they were
