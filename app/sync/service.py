@@ -104,11 +104,10 @@ class SyncService:
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
-        salt: str | None = None
+        await self.load_population()
+        salt = self._salt()  # read when `known` is called: a read-ahead for population statistics uses this one
 
         async def known(profiles: list[Profile]) -> set[str]:
-            if salt is None:  # reading ahead for the population statistics: every profile in full
-                return set()
             stored = await self.state.fingerprints([p.id for p in profiles])
             return {p.id for p in profiles if p.active and stored.get(p.id) == p.fingerprint(salt)}
 
