@@ -193,14 +193,22 @@ class TrainedModel:
         return apply_fill(X, self.fill)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        if self.goal.is_regression:
-            boosted = np.maximum(self.estimator.predict(X), 0.0)
-            if self.blend >= 1.0:
-                return boosted
-            forecast = np.nan_to_num(X[:, self.feature_names.index("bgnbd_expected_spend")])
-            return self.blend * boosted + (1.0 - self.blend) * forecast
-        p = np.asarray(self.estimator.predict_proba(X)[:, 1])
-        return self.stack.combine(p, X, self.feature_names) if self.stack is not None else p
+        return predict_with(self.estimator, X, self.feature_names, self.goal.is_regression, self.blend, self.stack)
+
+
+def predict_with(estimator: Any, X: np.ndarray, names: list[str], regression: bool, blend: float = 1.0,
+                 stack: Stack | None = None) -> np.ndarray:
+    """What a model predicts: spend (boosting, blended with the BG/NBD x Gamma-Gamma forecast column when
+    `blend` < 1) or a probability (calibrated boosting, through the stack when there is one). The same for the
+    model evaluated on the holdout and the one kept for scoring."""
+    if regression:
+        boosted = np.maximum(estimator.predict(X), 0.0)
+        if blend >= 1.0:
+            return np.asarray(boosted)
+        forecast = np.nan_to_num(X[:, names.index("bgnbd_expected_spend")])
+        return np.asarray(blend * boosted + (1.0 - blend) * forecast)
+    p = np.asarray(estimator.predict_proba(X)[:, 1])
+    return stack.combine(p, X, names) if stack is not None else p
 
 
 def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = None, *,
@@ -262,32 +270,26 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     if fit_rows(max(len(y_tr), len(y_ev)), random_state) is not None:
         notes.append(f"the boosting is fitted on a random sample of {FIT_SAMPLE} profiles per snapshot (of "
                      f"{len(y_tr)} and {len(y_ev)}); baselines, stacking and the holdout use everyone")
-    pred_ev = np.maximum(model.predict(X_ev), 0) if regression else model.predict_proba(X_ev)[:, 1]
     stack = None if regression else fit_stack(X_tr, y_tr, names, lambda n: _estimator(False, n, random_state),
                                               random_state)
     if stack is not None:
-        pred_ev = stack.combine(pred_ev, X_ev, names)
         notes.append("probability = a logistic blend of the boosting, logistic regression on recency, frequency, "
                      "spend and tenure" + (", and the BG/NBD forecast" if stack.forecast else "")
                      + ", weighed on out-of-fold predictions of the training snapshot")
     blend = 1.0
     if regression and use_prob:  # spend: let validation decide how much to trust boosting vs the forecast
-        forecast = names.index("bgnbd_expected_spend")
-        blend = _choose_blend(X_tr, y_tr, forecast, random_state)
-        pred_ev = blend * pred_ev + (1 - blend) * np.nan_to_num(X_ev[:, forecast])
+        blend = _choose_blend(X_tr, y_tr, names.index("bgnbd_expected_spend"), random_state)
         notes.append(f"spend = {blend:g} x boosting + {1 - blend:g} x the BG/NBD x Gamma-Gamma forecast (the "
                      "weight with the lowest validation RMSE on the training snapshot)")
+
+    def evaluated(X: np.ndarray) -> np.ndarray:  # the model as evaluated on the holdout (and for its drivers)
+        return predict_with(model, X, names, regression, blend, stack)
+
+    pred_ev = evaluated(X_ev)
     metrics = regression_metrics(y_ev, pred_ev) if regression else classification_metrics(y_ev, pred_ev)
     band, warning = quality_band(metrics, regression)
 
     baselines, baseline_preds = _baselines(log, goal, names, buy, as_of, h, (X_tr, y_tr), (X_ev, y_ev, ev_rows))
-
-    def evaluated(X: np.ndarray) -> np.ndarray:  # the model as evaluated on the holdout, for its drivers
-        if regression:
-            out = np.maximum(model.predict(X), 0)
-            return blend * out + (1 - blend) * np.nan_to_num(X[:, forecast]) if blend < 1.0 else out
-        p = model.predict_proba(X)[:, 1]
-        return stack.combine(p, X, names) if stack is not None else p
 
     importances = _drivers(evaluated, X_ev, y_ev, names, regression, random_state)
 
