@@ -104,14 +104,14 @@ class SyncService:
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
-        await self.load_population()
+        stored = await self.load_population()
         salt = self._salt()  # read when `known` is called: a read-ahead for population statistics uses this one
 
         async def known(profiles: list[Profile]) -> set[str]:
             stored = await self.state.fingerprints([p.id for p in profiles])
             return {p.id for p in profiles if p.active and stored.get(p.id) == p.fingerprint(salt)}
 
-        stream = await self.with_population(source.stream(since, known, events_since=last))
+        stream = await self.with_population(source.stream(since, known, events_since=last), stored)
         salt = self._salt()
         async for item in stream:
             batch.append(item)
@@ -136,19 +136,21 @@ class SyncService:
         return f"document_population:{self.builder.layout_key}"
 
     async def load_population(self) -> bool:
-        """Give the document builder the frozen population statistics, if any are stored. True when found."""
+        """Give the document builder the frozen population statistics (None when none are stored). True when
+        found."""
         stored = await self.state.get_meta(self._population_key())
-        if stored:
-            self.builder.population = FacetPopulation.from_json(stored)
+        self.builder.population = FacetPopulation.from_json(stored) if stored else None
         return stored is not None
 
-    async def with_population(self, stream: AsyncIterator[ProfileWithEvents]) -> AsyncIterator[ProfileWithEvents]:
-        """`stream` unchanged, once the builder has its population statistics: the stored ones, or (the first time
-        for this document layout) ones frozen from the first `population_sample` profiles of this read. Concurrent
+    async def with_population(self, stream: AsyncIterator[ProfileWithEvents],
+                              stored: bool) -> AsyncIterator[ProfileWithEvents]:
+        """`stream` unchanged, once the builder has its population statistics: the stored ones (`stored`, as
+        `load_population` found them), or (the first time for this document layout) ones frozen from the first
+        `population_sample` profiles of this read. Concurrent
         readers (backfill partitions) store once: the first writer wins and every reader uses what is stored.
         A read with fewer than MIN_POPULATION profiles with events freezes nothing (a fresh deployment's first
         sync must not fix "usual" for good): its documents go without, and the first larger read re-renders."""
-        if await self.load_population():
+        if stored:
             return stream
         head: list[ProfileWithEvents] = []
         async for item in stream:
@@ -161,8 +163,8 @@ class SyncService:
             sample = [i for i in sample if i.profile.id not in erased]
         if len(sample) >= min(MIN_POPULATION, self.population_sample):
             population = await asyncio.to_thread(self.builder.population_of, sample)
-            stored = await self.state.claim_meta(self._population_key(), population.to_json())
-            self.builder.population = FacetPopulation.from_json(stored)
+            kept = await self.state.claim_meta(self._population_key(), population.to_json())
+            self.builder.population = FacetPopulation.from_json(kept)
             log.info("document population statistics frozen from %d profiles (%s)", population.profiles,
                      self.builder.population.version)
         else:  # too few to say what is usual: documents go without, and a later read with enough freezes them
@@ -328,7 +330,8 @@ class SyncService:
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
         stream = await self.with_population(
-            source.stream(None, only=lambda pid: partition_of(pid, partitions) == partition))
+            source.stream(None, only=lambda pid: partition_of(pid, partitions) == partition),
+            await self.load_population())
         salt = self._salt()
 
         async def handle(items: list[ProfileWithEvents]) -> None:
