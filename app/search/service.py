@@ -130,20 +130,17 @@ class SearchService:
     def _vocabulary(self) -> Vocabulary:
         """The synced data's own words (trait values, flags, numeric fields), from a sample of payloads."""
         with self._warming:
-            return self._build_vocabulary()
-
-    def _build_vocabulary(self) -> Vocabulary:
-        if self._vocab is None:
-            payloads: list[dict[str, Any]] = []
-            for page in self.index.scroll(batch=2000, fields=["traits", "data"]):
-                payloads.extend(h.payload for h in page)
-                if len(payloads) >= VOCABULARY_SAMPLE:
-                    break
-            self._vocab = build_vocabulary(payloads)
-            # the fields a question can become a filter on get payload indexes (once, where missing): a selective
-            # filter ("retired") was a graph walk rejecting ~99% of candidates, 1.3 s at 300,000 points
-            self.index.ensure_field_indexes(self._vocab.field_kinds())
-        return self._vocab
+            if self._vocab is None:
+                payloads: list[dict[str, Any]] = []
+                for page in self.index.scroll(batch=2000, fields=["traits", "data"]):
+                    payloads.extend(h.payload for h in page)
+                    if len(payloads) >= VOCABULARY_SAMPLE:
+                        break
+                self._vocab = build_vocabulary(payloads)
+                # the fields a question can become a filter on get payload indexes (once, where missing): a
+                # selective filter ("retired") was a graph walk rejecting ~99% of candidates, 1.3 s at 300,000
+                self.index.ensure_field_indexes(self._vocab.field_kinds())
+            return self._vocab
 
     def _relevance(self, dense: np.ndarray | None, hits: list[Hit]) -> tuple[list[float | None], dict[str, Any] | None]:
         """Each hit's cosine to the question, as the share of a fixed background sample it beats: 0.97 means
