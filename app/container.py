@@ -129,7 +129,7 @@ class Container:
         queue = WritebackRepository(database.pool)
 
         async def enqueue(profile_ids: list[str]) -> int:
-            return await enqueue_traits(queue, predictions_repo, profile_ids)
+            return await enqueue_traits(queue, profile_ids)
 
         search = SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
                                default_mode=settings.lang.search_mode)
@@ -166,7 +166,7 @@ class Container:
         if not t.url:
             return None
         async with httpx.AsyncClient(base_url=t.url, transport=self.tracardi_transport, timeout=t.timeout_s) as http:
-            wb = TracardiWriteback(TracardiClient.from_settings(http, t), self.writeback_queue, self.predictions_repo,
+            wb = TracardiWriteback(TracardiClient.from_settings(http, t), self.writeback_queue,
                                    workflow_writeback=t.workflow_writeback)
             return await wb.clear(profile_ids)
 
@@ -288,7 +288,7 @@ class Container:
             return None
         t = self.settings.tracardi
         async with httpx.AsyncClient(base_url=url, transport=self.tracardi_transport, timeout=t.timeout_s) as http:
-            wb = TracardiWriteback(TracardiClient.from_settings(http, t), self.writeback_queue, self.predictions_repo,
+            wb = TracardiWriteback(TracardiClient.from_settings(http, t), self.writeback_queue,
                                    workflow_writeback=t.workflow_writeback)
             delivered = (await wb.deliver()).delivered
             await wb.deliver_changes(self.changes)

@@ -89,7 +89,7 @@ async def main(n: int, rate_scale: float) -> None:
             queue = WritebackRepository(db.pool)
 
             async def enqueue(ids: list[str]) -> int:
-                return await enqueue_traits(queue, repo, ids)
+                return await enqueue_traits(queue, ids)
 
             ids = [r["profile_id"] for r in await repo.profile_attributes()]
             t = time.perf_counter()

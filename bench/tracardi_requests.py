@@ -95,7 +95,7 @@ async def writeback(n: int) -> None:
                                          timeout=60) as http:
                 client = TracardiClient(http, username="admin@profile.ai", password="admin")
                 await setup_writeback(client)
-                wb = TracardiWriteback(client, WritebackRepository(db.pool), repo, concurrency=8)
+                wb = TracardiWriteback(client, WritebackRepository(db.pool), concurrency=8)
                 await wb.enqueue_profiles(ids)
                 emu.calls.clear()
                 emu.max_terms = 0

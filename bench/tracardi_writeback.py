@@ -45,7 +45,7 @@ async def run(url: str, n: int) -> None:
         async with httpx.AsyncClient(base_url=url, timeout=60) as http:
             client = TracardiClient(http, username="admin@profile.ai", password="admin")
             await setup_writeback(client)
-            wb = TracardiWriteback(client, WritebackRepository(db.pool), repo, concurrency=8)
+            wb = TracardiWriteback(client, WritebackRepository(db.pool), concurrency=8)
             t = time.perf_counter()
             queued = await wb.enqueue_profiles(ids)
             t_queue = time.perf_counter() - t

@@ -59,7 +59,6 @@ def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: D
         import httpx
 
         from app.store.database import Database
-        from app.store.predictions_repository import PredictionsRepository
         from app.store.writeback_repository import WritebackRepository
         from app.writeback.service import TracardiWriteback
 
@@ -70,7 +69,6 @@ def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: D
                 from app.store.ops_repository import OpsRepository
 
                 wb = TracardiWriteback(_tracardi_client(settings, http), WritebackRepository(db.pool),
-                                       PredictionsRepository(db.pool),
                                        workflow_writeback=settings.tracardi.workflow_writeback)
                 ids = await OpsRepository(db.pool).profiles_with_ai_traits()
                 queued = await wb.enqueue_profiles(ids)

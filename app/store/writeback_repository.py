@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,9 +9,34 @@ from typing import Any
 import asyncpg
 import orjson
 
+# The payload's hash is computed by PostgreSQL from its canonical jsonb text (keys in jsonb's order), so payloads
+# queued from Python and straight from the traits view hash alike.
+_HASH = "encode(sha256(convert_to(payload::text, 'UTF8')), 'hex')"
 
-def payload_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+# One statement over the temp table _wq(profile_id, payload jsonb): skip what equals the profile's newest live
+# item, insert or revive the rest, supersede what they replace.
+_QUEUE = f"""
+    WITH q AS (SELECT profile_id, payload, {_HASH} AS payload_hash FROM _wq),
+    live AS (
+        SELECT DISTINCT ON (w.profile_id) w.profile_id, w.payload_hash
+        FROM profile_ai.writeback_queue w JOIN q ON q.profile_id = w.profile_id
+        WHERE w.target = $1 AND w.status IN ('pending', 'delivered')
+        ORDER BY w.profile_id, w.updated_at DESC, w.id DESC),
+    todo AS (
+        SELECT q.* FROM q LEFT JOIN live l ON l.profile_id = q.profile_id
+        WHERE l.payload_hash IS DISTINCT FROM q.payload_hash),
+    ins AS (
+        INSERT INTO profile_ai.writeback_queue(target, profile_id, payload, payload_hash)
+        SELECT $1, profile_id, payload, payload_hash FROM todo
+        ON CONFLICT (target, profile_id, payload_hash) DO UPDATE SET status = 'pending',
+            attempts = 0, last_error = NULL, updated_at = clock_timestamp()
+        RETURNING id, profile_id),
+    superseded AS (
+        UPDATE profile_ai.writeback_queue w SET status = 'superseded', updated_at = now()
+        FROM ins WHERE w.target = $1 AND w.profile_id = ins.profile_id AND w.status = 'pending'
+            AND w.id <> ins.id)
+    SELECT count(*) FROM ins
+"""
 
 
 @dataclass(frozen=True)
@@ -34,36 +58,27 @@ class WritebackRepository:
         back (A -> B -> A) revives its old row, because Tracardi holds B by then."""
         if not items:
             return 0
-        latest: dict[str, tuple[str, dict[str, Any]]] = {}
-        for profile_id, payload in items:  # the last payload given for a profile wins
-            latest[profile_id] = (payload_hash(payload), payload)
+        latest = {profile_id: payload for profile_id, payload in items}  # the last payload given for a profile wins
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("CREATE TEMP TABLE _wq (profile_id text, payload text, payload_hash text) "
-                               "ON COMMIT DROP")
-            await conn.copy_records_to_table("_wq", records=[
-                (pid, orjson.dumps(p).decode(), h) for pid, (h, p) in latest.items()])
-            added = await conn.fetchval(
-                """
-                WITH live AS (
-                    SELECT DISTINCT ON (w.profile_id) w.profile_id, w.payload_hash
-                    FROM profile_ai.writeback_queue w JOIN _wq q ON q.profile_id = w.profile_id
-                    WHERE w.target = $1 AND w.status IN ('pending', 'delivered')
-                    ORDER BY w.profile_id, w.updated_at DESC, w.id DESC),
-                todo AS (
-                    SELECT q.* FROM _wq q LEFT JOIN live l ON l.profile_id = q.profile_id
-                    WHERE l.payload_hash IS DISTINCT FROM q.payload_hash),
-                ins AS (
-                    INSERT INTO profile_ai.writeback_queue(target, profile_id, payload, payload_hash)
-                    SELECT $1, profile_id, payload::jsonb, payload_hash FROM todo
-                    ON CONFLICT (target, profile_id, payload_hash) DO UPDATE SET status = 'pending',
-                        attempts = 0, last_error = NULL, updated_at = clock_timestamp()
-                    RETURNING id, profile_id),
-                superseded AS (
-                    UPDATE profile_ai.writeback_queue w SET status = 'superseded', updated_at = now()
-                    FROM ins WHERE w.target = $1 AND w.profile_id = ins.profile_id AND w.status = 'pending'
-                        AND w.id <> ins.id)
-                SELECT count(*) FROM ins
-                """, target)
+            await conn.execute("CREATE TEMP TABLE _wq_text (profile_id text, payload text) ON COMMIT DROP")
+            await conn.copy_records_to_table("_wq_text", records=[
+                (pid, orjson.dumps(p).decode()) for pid, p in latest.items()])
+            await conn.execute("CREATE TEMP TABLE _wq ON COMMIT DROP AS "
+                               "SELECT profile_id, payload::jsonb AS payload FROM _wq_text")
+            added = await conn.fetchval(_QUEUE, target)
+        return int(added)
+
+    async def enqueue_current_traits(self, target: str, profile_ids: Sequence[str]) -> int:
+        """Queue the current AI traits of these profiles (view profile_ai.current_traits) as `enqueue` would,
+        without carrying them through Python: a million profiles' payloads are built and hashed in PostgreSQL."""
+        if not profile_ids:
+            return 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "CREATE TEMP TABLE _wq ON COMMIT DROP AS SELECT profile_id, "
+                "jsonb_build_object('predictions', predictions, 'segments', segments) AS payload "
+                "FROM profile_ai.current_traits WHERE profile_id = ANY($1::text[])", list(profile_ids))
+            added = await conn.fetchval(_QUEUE, target)
         return int(added)
 
     async def pending(self, target: str, limit: int = 1000) -> list[QueueItem]:

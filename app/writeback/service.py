@@ -23,7 +23,6 @@ from typing import Any
 
 from app.store.changes_repository import ChangesRepository
 from app.store.database import pid_alive
-from app.store.predictions_repository import PredictionsRepository
 from app.store.writeback_repository import QueueItem, WritebackRepository
 from app.tracardi.client import TracardiClient
 from app.tracardi.errors import TracardiError, TracardiUnavailableError
@@ -36,12 +35,10 @@ log = logging.getLogger(__name__)
 TARGET = "tracardi"
 
 
-async def enqueue_traits(queue: WritebackRepository, predictions: PredictionsRepository,
-                         profile_ids: list[str]) -> int:
+async def enqueue_traits(queue: WritebackRepository, profile_ids: list[str]) -> int:
     """Queue the current AI traits (predictions of active models, published segments) of these profiles.
     Idempotent: the queue keeps one item per profile and payload."""
-    traits = await predictions.current_traits(profile_ids)
-    return await queue.enqueue(TARGET, [(pid, t) for pid, t in sorted(traits.items())])
+    return await queue.enqueue_current_traits(TARGET, profile_ids)
 
 
 @dataclass
@@ -53,20 +50,19 @@ class WritebackReport:
 
 
 class TracardiWriteback:
-    def __init__(self, client: TracardiClient, queue: WritebackRepository, predictions: PredictionsRepository,
+    def __init__(self, client: TracardiClient, queue: WritebackRepository,
                  *, source_id: str = "profile-ai", concurrency: int = 8, max_attempts: int = 5,
                  workflow_writeback: bool = False, lease_seconds: float = 600) -> None:
         self.client = client
         self.lease_seconds = lease_seconds  # a claim outlives a dead worker this long, no longer
         self.queue = queue
-        self.predictions = predictions
         self.source_id = source_id
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.workflow_writeback = workflow_writeback
 
     async def enqueue_profiles(self, profile_ids: list[str]) -> int:
-        return await enqueue_traits(self.queue, self.predictions, profile_ids)
+        return await enqueue_traits(self.queue, profile_ids)
 
     async def check_target(self) -> None:
         """Refuse, before any item is touched, a Tracardi that would accept the events and drop the traits."""

@@ -72,7 +72,8 @@ async def test_writeback_keeps_zero_values_and_is_idempotent(db: Database, traca
     emu, client = tracardi
     ids = list(emu.dataset().profiles)[:3]
     await setup_writeback(client)
-    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids))
+    await seed_predictions(db, ids)
+    wb = TracardiWriteback(client, WritebackRepository(db.pool))
     assert await wb.enqueue_profiles(ids) == 3
     report = await wb.deliver()
     assert (report.delivered, report.failed, report.dead, report.pending) == (3, 0, 0, 0)
@@ -90,7 +91,8 @@ async def test_outage_leaves_items_queued_and_a_later_run_delivers_once(db: Data
     emu, client = tracardi
     ids = list(emu.dataset().profiles)[:4]
     await setup_writeback(client)
-    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids))
+    await seed_predictions(db, ids)
+    wb = TracardiWriteback(client, WritebackRepository(db.pool))
     await wb.enqueue_profiles(ids)
     emu.faults.status_burst = 10_000  # Tracardi is down
     down = await wb.deliver()
@@ -109,7 +111,8 @@ async def test_merged_profile_lands_on_survivor_and_unknown_is_dead_lettered(db:
     a, b = list(emu.dataset().profiles)[:2]
     emu.merge(a, [b])
     await setup_writeback(client)
-    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, [b, "ghost"]))
+    await seed_predictions(db, [b, "ghost"])
+    wb = TracardiWriteback(client, WritebackRepository(db.pool))
     await wb.enqueue_profiles([b, "ghost"])
     before = len(emu.dataset().profiles)
     report = await wb.deliver()
@@ -138,6 +141,27 @@ async def test_queue_skips_repeats_supersedes_and_revives_a_returning_payload(db
     assert [(i.profile_id, i.payload) for i in again] == [("p1", a)]
 
 
+async def test_traits_queued_in_sql_and_from_python_are_the_same_item(db: Database) -> None:
+    """Scoring queues a million profiles' traits straight from the view (no payload through Python); the same
+    payload given from Python must hash alike, or a later run would send every profile again."""
+    await seed_predictions(db, ["a", "b", "c"])
+    q = WritebackRepository(db.pool)
+    assert await q.enqueue_current_traits(TARGET, ["a", "b", "c", "ghost"]) == 3  # no traits, no item
+    traits = await PredictionsRepository(db.pool).current_traits(["a", "b", "c"])
+    assert await q.enqueue(TARGET, sorted(traits.items())) == 0  # equal payloads: nothing new
+    assert await q.enqueue_current_traits(TARGET, ["a", "b", "c"]) == 0
+    await db.pool.execute("UPDATE profile_ai.predictions SET probability = 0.99 WHERE profile_id = 'b'")
+    assert await q.enqueue_current_traits(TARGET, ["a", "b", "c"]) == 1  # only b changed; it supersedes
+    pending = await q.pending(TARGET)
+    assert sorted(i.profile_id for i in pending) == ["a", "b", "c"]
+    assert next(i for i in pending if i.profile_id == "b").payload["predictions"]["churn"]["probability"] == 0.99
+    # migration 009 rehashes rows queued before with PostgreSQL's hash: running it again changes nothing
+    sql = (Path(__file__).parents[2] / "app/store/migrations/009_queue_hash_in_sql.sql").read_text()
+    before = await db.pool.fetch("SELECT id, payload_hash FROM profile_ai.writeback_queue ORDER BY id")
+    await db.pool.execute(sql)
+    assert await db.pool.fetch("SELECT id, payload_hash FROM profile_ai.writeback_queue ORDER BY id") == before
+
+
 async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run(tmp_path: Path) -> None:
     """A dedicated embedded PostgreSQL is stopped while deliveries are in flight, then started again: the run
     fails (resumable), nothing is lost, and after a second run every profile holds exactly the traits a
@@ -158,7 +182,8 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
             await setup_writeback(client)
             # a short lease: the run that dies below lives in this (still running) test process, so its claims
             # are released by their lease; a killed process's claims are released at once (test below)
-            wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids),
+            await seed_predictions(db, ids)
+            wb = TracardiWriteback(client, WritebackRepository(db.pool),
                                    concurrency=2, lease_seconds=0.5)
             assert await wb.enqueue_profiles(ids) == 40
             emu.faults.delay_burst, emu.faults.delay_s = 10_000, 0.02  # slow Tracardi: the run takes a while
@@ -175,7 +200,7 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
             await db.close()
             db = await Database.connect(url, tmp_path)
             await asyncio.sleep(0.5)
-            wb = TracardiWriteback(client, WritebackRepository(db.pool), PredictionsRepository(db.pool))
+            wb = TracardiWriteback(client, WritebackRepository(db.pool))
             report = await wb.deliver()
             assert report.pending == 0 and report.dead == 0
             rows = await db.pool.fetch("SELECT profile_id, count(*) AS n FROM profile_ai.writeback_queue "
@@ -195,7 +220,8 @@ async def test_an_outage_never_dead_letters_however_many_runs_fail(db: Database,
     emu, client = tracardi
     ids = list(emu.dataset().profiles)[:2]
     await setup_writeback(client)
-    wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids), max_attempts=2)
+    await seed_predictions(db, ids)
+    wb = TracardiWriteback(client, WritebackRepository(db.pool), max_attempts=2)
     await wb.enqueue_profiles(ids)
     wb.check_target = _no_check  # type: ignore[method-assign]  # reach the per-item path every time
     emu.faults.status_burst = 10_000
@@ -219,7 +245,8 @@ async def test_writeback_per_version_never_reports_what_did_not_happen(version: 
     ids = list(emu.dataset().profiles)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(emu.app), base_url="http://localhost") as http:
         client = TracardiClient(http, username="admin@profile.ai", password="admin", backoff=0.001)
-        wb = TracardiWriteback(client, WritebackRepository(db.pool), await seed_predictions(db, ids))
+        await seed_predictions(db, ids)
+        wb = TracardiWriteback(client, WritebackRepository(db.pool))
         await wb.enqueue_profiles(ids)
         from app.tracardi.versions import TracardiCapabilityError
 
@@ -268,8 +295,8 @@ async def test_concurrent_runs_deliver_each_item_exactly_once(db: Database, trac
     emu, client = tracardi
     ids = list(emu.dataset().profiles)
     await setup_writeback(client)
-    repo = await seed_predictions(db, ids)
-    runs = [TracardiWriteback(client, WritebackRepository(db.pool), repo, concurrency=2) for _ in range(3)]
+    await seed_predictions(db, ids)
+    runs = [TracardiWriteback(client, WritebackRepository(db.pool), concurrency=2) for _ in range(3)]
     await runs[0].enqueue_profiles(ids)
     reports = await asyncio.gather(*(r.deliver(batch=2) for r in runs))
     assert sum(r.delivered for r in reports) == len(ids)
