@@ -272,6 +272,7 @@ class Container:
         """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,
         description and lookalike segments re-evaluated)."""
         self.drop_caches()
+        await asyncio.to_thread(self.index.optimize)  # the embedded engine indexes only when asked
         await asyncio.to_thread(self.search.warm)  # the next question does not pay for the vocabulary's indexes
         report = await self.segments.refresh()
         if (days := self.settings.privacy.event_retention_days) is not None:

@@ -175,6 +175,9 @@ class QdrantServerIndex:
             if offset is None:
                 return
 
+    def optimize(self) -> None:
+        """The server's own optimizers index in the background."""
+
     def flush(self) -> None:
         """Writes are acknowledged with wait=True: durable on return."""
 
