@@ -407,9 +407,16 @@ def score(model: TrainedModel, log: EventLog, as_of: float, static: np.ndarray |
     deltas = []
     for name in model.drivers:
         j = model.feature_names.index(name)
-        Xm = X.copy()
-        Xm[:, j] = model.medians[j]
-        deltas.append(values - (model.predict(Xm) if len(X) else np.zeros(0)))
+        median = model.medians[j]
+        # only rows whose value differs from the median can move: light users sit at the median of most counts,
+        # so at 1M profiles most rows skip the prediction pass
+        moved = ~((X[:, j] == median) | (np.isnan(X[:, j]) & np.isnan(median)))
+        delta = np.zeros(len(values))
+        if moved.any():
+            Xm = X[moved]
+            Xm[:, j] = median
+            delta[moved] = values[moved] - model.predict(Xm)
+        deltas.append(delta)
     D = np.column_stack(deltas) if deltas else np.zeros((len(values), 0))
     # each profile's strongest drivers, ranked for everyone at once (one argsort, no per-row name lookups)
     best = np.argsort(-np.abs(D), axis=1, kind="stable")[:, :n_drivers] if D.shape[1] else np.zeros((len(values), 0), int)
