@@ -7,6 +7,11 @@ Method: one process, wall time of `discover` (data generation excluded), peak RS
 (ru_maxrss, which includes the input data: 100k x 384 float32 = 147 MB), adjusted Rand index against the
 generating groups. Pin to 2 cores as CI has them:
     taskset -c 0,1 env OMP_NUM_THREADS=2 .venv/bin/python bench/segment_discovery.py --profiles 100000
+
+--data-dir DIR times discovery through the service instead (SegmentService.discover on an existing data
+directory, such as the one `bench/search_latency.py --data-dir DIR` builds): ids scrolled from the index, the
+fit on its fixed sample, every profile assigned in chunks read back from the index, memberships saved to
+PostgreSQL. Twice: the second run matches its segments to the first run's.
 """
 
 from __future__ import annotations
@@ -42,10 +47,36 @@ def make(n: int, groups: int = 8, dim: int = 384, seed: int = 0) -> tuple[np.nda
     return V, records, truth
 
 
+def through_service(data_dir: Path) -> None:
+    import asyncio
+
+    from app.config import Settings
+    from app.container import Container
+    from app.segments.schemas import DiscoverRequest
+
+    async def run() -> None:
+        c = await Container.create(Settings(data_dir=data_dir))
+        try:
+            profiles = await asyncio.to_thread(c.index.count)
+            for attempt in (1, 2):
+                t = time.perf_counter()
+                res = await c.segments.discover(DiscoverRequest())
+                print(f"discovery through the service, run {attempt}: {profiles:,} profiles in "
+                      f"{time.perf_counter() - t:.1f} s, k={res.k}, {res.kept_ids} segments kept from the previous run, peak RSS {peak_rss_mb():.0f} MB")
+        finally:
+            await c.aclose()
+
+    asyncio.run(run())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", type=int, default=100_000)
+    ap.add_argument("--data-dir", type=Path, default=None, help="time discovery through the service on this data")
     args = ap.parse_args()
+    if args.data_dir is not None:
+        through_service(args.data_dir)
+        return
     t = time.perf_counter()
     V, records, truth = make(args.profiles)
     gen = time.perf_counter() - t

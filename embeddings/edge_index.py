@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,6 +23,16 @@ from embeddings.index import (
     eq_alternatives,
     point_id,
 )
+
+
+def _return_freed_memory() -> None:
+    """Hand memory the engine freed back to the system. Building segments allocates and frees gigabytes, and
+    glibc keeps freed memory in its arenas: at 300,000 points the process held 1.5 GB it no longer used,
+    190 MB after this call."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 class IndexInUseError(RuntimeError):
@@ -105,7 +116,11 @@ class EdgeIndex:
             hnsw_config=qe.HnswIndexConfig(m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000),
             quantization_config=qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99,
                                                             memory=qe.Memory.Pinned),
-            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf, memory=qe.Memory.Cold)},
+            # segments of at most ~200,000 vectors: an optimization converts what is new instead of re-merging
+            # everything (3.8 s per 100,000 points at any size, where one growing segment took 3.5 s at 100,000
+            # and 13.5 s at 300,000), and a query scans the segments on both cores
+            optimizers=qe.EdgeOptimizersConfig(max_segment_size=300_000),
         )
         try:
             if self.path.exists() and any(self.path.iterdir()):
@@ -203,7 +218,10 @@ class EdgeIndex:
         Searches keep being answered meanwhile; writes wait for it."""
         with self._lock:
             self.shard.optimize()
+            # the segments an optimization replaced leave the disk (and their memory maps) only at a flush
+            self.shard.flush()
             self._since_optimize = 0
+        _return_freed_memory()
 
     def flush(self) -> None:
         with self._lock:

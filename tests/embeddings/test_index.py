@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from embeddings.edge_index import EdgeIndex
-from embeddings.index import Condition, IndexPoint, VectorIndex
+from embeddings.index import POINT_NAMESPACE, Condition, IndexPoint, VectorIndex
 from embeddings.qdrant_server_index import QdrantServerIndex
 from embeddings.sparse import Bm25Encoder
 
@@ -210,4 +211,38 @@ def test_the_quantized_scan_answers_like_an_exact_search_and_optimize_keeps_serv
     idx.optimize()
     assert idx.count() == n - 5 and recall(gone) >= 0.99
     assert not set(ids(idx.search(dense=q, sparse=None, limit=20))) & {f"p{i}" for i in gone}
+    idx.close()
+
+
+def test_an_index_built_with_the_earlier_graph_settings_is_converted_at_its_next_optimize(tmp_path: Path) -> None:
+    """Shards made by earlier releases (HNSW m=32, float vectors only) take the new settings on load, and
+    Qdrant's optimizer rebuilds their segments as int8-quantized ones at the next optimize (after the next
+    sync): nothing to migrate by hand, and the answers stay the same."""
+    import qdrant_edge as qe
+
+    dim, n = 384, 12_000
+    rnd = np.random.default_rng(5)
+    vecs = rnd.normal(0, 1, (n, dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    path = tmp_path / "old"
+    path.mkdir()
+    old = qe.EdgeShard.create(str(path), qe.EdgeConfig(
+        vectors={"dense": qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+        hnsw_config=qe.HnswIndexConfig(m=32, ef_construct=256, full_scan_threshold=10_000),
+        sparse_vectors={"bm25": qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}))
+    for s in range(0, n, 3000):
+        old.update(qe.UpdateOperation.upsert_points([
+            qe.Point(str(uuid.uuid5(POINT_NAMESPACE, f"p{i}")), {"dense": vecs[i].tolist()}, {"profile_id": f"p{i}"})
+            for i in range(s, s + 3000)]))
+    old.optimize()
+    old.flush()
+    old.close()
+    assert not list(path.glob("segments/*/vector_storage-dense/quantized.data"))
+    idx = EdgeIndex(path, dim)
+    idx.optimize()
+    assert list(path.glob("segments/*/vector_storage-dense/quantized.data"))
+    assert idx.count() == n
+    for i in (0, 4321, 11_999):
+        exact = [f"p{j}" for j in np.argsort(-(vecs @ vecs[i]))[:10]]
+        assert ids(idx.search(dense=vecs[i], sparse=None, limit=10)) == exact
     idx.close()
