@@ -59,7 +59,8 @@ def build_index(settings: Settings, dim: int) -> VectorIndex:
         return QdrantServerIndex(client, settings.qdrant.collection, dim)
     from embeddings.edge_index import EdgeIndex
 
-    return EdgeIndex(Path(settings.data_dir) / "index" / settings.qdrant.collection, dim)
+    return EdgeIndex(Path(settings.data_dir) / "index" / settings.qdrant.collection, dim,
+                     hnsw_m=settings.qdrant.hnsw_m)
 
 
 def build_builder(settings: Settings) -> DocumentBuilder:

@@ -153,10 +153,12 @@ class QdrantServerIndex:
                                            query_filter=flt, limit=limit, offset=offset, with_payload=True)
         return [_hit(p) for p in res.points]
 
-    def retrieve(self, profile_ids: Sequence[str], with_vector: bool = False) -> list[Hit]:
+    def retrieve(self, profile_ids: Sequence[str], with_vector: bool = False,
+                 fields: Sequence[str] | None = None) -> list[Hit]:
         if not profile_ids:
             return []
-        recs = self.client.retrieve(self.collection, ids=[point_id(p) for p in profile_ids], with_payload=True,
+        recs = self.client.retrieve(self.collection, ids=[point_id(p) for p in profile_ids],
+                                    with_payload=list(fields) if fields is not None else True,
                                     with_vectors=[DENSE] if with_vector else False)
         return [_hit(r) for r in recs]
 

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from app.segments.schemas import (
     Segment,
 )
 from embeddings.encoder import Encoder
-from embeddings.index import VectorIndex
+from embeddings.index import Hit, VectorIndex
 from segmentation import SegmentModel, discover, match_segments
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,10 @@ MAP_CACHE_SECONDS = 300.0  # an upper bound: a sync or a discovery drops the cac
 
 RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "active_days", "spend_total",
                  "purchases", "rating_mean", "last_seen", "document", "objected"]
+# what assigning a profile to a fitted segment reads: everything the behaviour features use, not the document
+# (1-2 KB of text per profile that only naming the segments needs, on the fitted sample)
+ASSIGN_FIELDS = [f for f in RECORD_FIELDS if f != "document"]
+ID_FIELDS = ["profile_id", "objected"]  # where only vectors count
 Enqueue = Callable[[list[str]], Awaitable[int]]
 
 
@@ -87,26 +91,35 @@ class SegmentService:
         self.assign_chunk = ASSIGN_CHUNK
 
     # -- reading the population from the index
-    def _population(self, profile_ids: list[str] | None = None) -> Population:
+    def _population(self, profile_ids: list[str] | None = None,
+                    fields: Sequence[str] = RECORD_FIELDS) -> Population:
         if profile_ids is None:
-            hits = [h for batch in self.index.scroll(batch=2000, with_vector=True, fields=RECORD_FIELDS)
-                    for h in batch]
+            pages: Iterable[list[Hit]] = self.index.scroll(batch=2000, with_vector=True, fields=fields)
         else:
-            hits = self.index.retrieve(profile_ids, with_vector=True)
-        # a person who objected to profiling (GDPR art. 21) is in no segment
-        hits = [h for h in hits if h.vector is not None and not h.payload.get("objected")]
-        hits.sort(key=lambda h: str(h.payload.get("profile_id")))  # scroll order is not a contract
-        vectors = (np.asarray([h.vector for h in hits], dtype=np.float32) if hits
-                   else np.zeros((0, self.index.dim), dtype=np.float32))
-        return Population([str(h.payload["profile_id"]) for h in hits], vectors, [h.payload for h in hits])
+            pages = (self.index.retrieve(profile_ids[i:i + self.assign_chunk], with_vector=True, fields=fields)
+                     for i in range(0, len(profile_ids), self.assign_chunk))
+        ids: list[str] = []
+        records: list[dict[str, Any]] = []
+        blocks: list[np.ndarray] = []
+        for page in pages:  # vectors become float32 page by page: a Python float list is 8x their size
+            # a person who objected to profiling (GDPR art. 21) is in no segment
+            kept = [h for h in page if h.vector is not None and not h.payload.get("objected")]
+            ids.extend(str(h.payload["profile_id"]) for h in kept)
+            records.extend(h.payload for h in kept)
+            blocks.append(np.asarray([h.vector for h in kept], dtype=np.float32).reshape(-1, self.index.dim))
+        order = sorted(range(len(ids)), key=ids.__getitem__)  # scroll order is not a contract
+        vectors = np.concatenate(blocks)[order] if blocks else np.zeros((0, self.index.dim), dtype=np.float32)
+        return Population([ids[i] for i in order], vectors, [records[i] for i in order])
 
     def _all_ids(self) -> list[str]:
         return sorted(str(h.payload["profile_id"]) for batch in self.index.scroll(batch=5000, fields=["profile_id"])
                       for h in batch)
 
-    def _sample_ids(self, n: int, random_state: int = 0, exclude: set[str] | None = None) -> list[str]:
-        """A fixed random sample of indexed ids (only ids are read, then only the sample's vectors)."""
-        ids = self._all_ids()
+    def _sample_ids(self, n: int, random_state: int = 0, exclude: set[str] | None = None,
+                    everyone: list[str] | None = None) -> list[str]:
+        """A fixed random sample of indexed ids (only ids are read, then only the sample's vectors); `everyone`:
+        the sorted ids when the caller has read them already (a pass over 1M payloads takes ~30 s)."""
+        ids = self._all_ids() if everyone is None else everyone
         if exclude:
             ids = [i for i in ids if i not in exclude]
         if len(ids) <= n:
@@ -121,7 +134,7 @@ class SegmentService:
         labels: list[np.ndarray] = []
         dists: list[np.ndarray] = []
         for start in range(0, len(profile_ids), self.assign_chunk):
-            part = self._population(profile_ids[start:start + self.assign_chunk])
+            part = self._population(profile_ids[start:start + self.assign_chunk], ASSIGN_FIELDS)
             if not part.ids:
                 continue
             lab, dist = model.assign(part.vectors, part.records)
@@ -143,7 +156,8 @@ class SegmentService:
             everyone = await asyncio.to_thread(self._all_ids)
             sampled = len(everyone) > self.discovery_sample
             pop = await asyncio.to_thread(
-                lambda: self._population(self._sample_ids(self.discovery_sample, req.random_state) if sampled else None))
+                lambda: self._population(self._sample_ids(self.discovery_sample, req.random_state, everyone=everyone)
+                                         if sampled else None))
             if len(pop.ids) < 10:
                 raise InvalidRequestError(f"{len(pop.ids)} profiles indexed: sync at least 10 before discovering "
                                           "segments")
@@ -293,15 +307,15 @@ class SegmentService:
         return await self.show(sid)
 
     async def _refresh_lookalike(self, sid: str, definition: dict[str, Any]) -> int:
-        """The `size` non-members nearest the seed's centre, found through the index (its HNSW graph past
-        100,000 points), not by reading every vector; where each stands among all non-members is estimated
-        on a fixed random sample of LOOKALIKE_SAMPLE profiles."""
+        """The `size` non-members nearest the seed's centre, found by one search of the index, not by reading
+        every vector; where each stands among all non-members is estimated on a fixed random sample of
+        LOOKALIKE_SAMPLE profiles."""
         seed = await self._row(definition["seed_segment_id"])
         seed_ids = {p for p, _ in await self.repo.members(seed.segment_id, seed.version)}
         size = int(definition["size"])
 
         def rank() -> tuple[list[tuple[str, float]], dict[str, float | None]]:
-            vectors = self._population(sorted(seed_ids)).vectors  # the seed's own, not everyone's
+            vectors = self._population(sorted(seed_ids), ID_FIELDS).vectors  # the seed's own, not everyone's
             if not len(vectors):
                 return [], {}
             centre = vectors.mean(axis=0)
@@ -311,7 +325,7 @@ class SegmentService:
             kept = [h for h in hits if not h.payload.get("objected")][:size]
             if not kept:
                 return [], {}
-            sample = self._population(self._sample_ids(LOOKALIKE_SAMPLE, exclude=seed_ids))
+            sample = self._population(self._sample_ids(LOOKALIKE_SAMPLE, exclude=seed_ids), ID_FIELDS)
             sims = np.sort(sample.vectors @ centre) if len(sample.ids) else np.zeros(0)
             floor = float(kept[-1].score)
             below = float(np.searchsorted(sims, floor - 1e-6, side="left")) / len(sims) if len(sims) else 1.0
@@ -380,7 +394,7 @@ class SegmentService:
         chosen = await asyncio.to_thread(self._sample_ids, sample, random_state)
         if len(chosen) < 3:
             return {"points": [], "segments": []}
-        pop = await asyncio.to_thread(self._population, chosen)
+        pop = await asyncio.to_thread(self._population, chosen, ID_FIELDS)
         label: dict[str, str] = {}
         for sid, members in (await self.repo.member_sets("discovered")).items():
             for pid in members:
