@@ -95,8 +95,8 @@ class EdgeIndex:
     (bench/search_latency.py): built in 527 s, recall@10 1.000 for profile-like and short text queries, HTTP
     p99 37.5 ms (dense) and 46.8 ms (hybrid), server RSS 2.1 GB. An HNSW graph (m=32, ef_construct=256) took
     1,058 s to build for 300,000 points and gave recall@10 0.94 (profile-like) and 0.79 (short text) at
-    ef 1024. The scan's cost grows linearly: past a few million points set `hnsw_m` (16-32; `QDRANT__HNSW_M`) or use
-    a Qdrant server.
+    ef 1024. The scan's cost grows linearly: past a few million points set `hnsw_m` (16-32; setting
+    `QDRANT__HNSW_M`) or use a Qdrant server.
 
     Qdrant Edge runs no background optimizer: segments are only indexed (quantized, merged, vacuumed) when
     `optimize` is called. `upsert` calls it every `optimize_every` points, so a long backfill builds in bounded
@@ -169,7 +169,7 @@ class EdgeIndex:
                filters: Sequence[Condition] = (), limit: int = 10, offset: int = 0,
                mode: SearchMode = "dense", exclude_profile_ids: Sequence[str] = ()) -> list[Hit]:
         flt = edge_filter(filters, exclude_profile_ids)
-        params = self._params
+        params = self._params  # the quantized scan with rescoring (or the graph, when one is configured)
         dq = qe.Query.Nearest(np.asarray(dense, dtype=np.float32).tolist(), using=DENSE) if dense is not None else None
         sq = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE) if sparse else None
         if mode == "hybrid" and dq is not None and sq is not None:
