@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import socket
 import subprocess
@@ -9,7 +10,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,3 +48,35 @@ def emulator(profiles: int, events: int, version: str = "1.x") -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def write_state(pool: Any, payloads: list[dict[str, Any]]) -> None:
+    """The rows a sync writes for indexed profiles (indexed_profiles, profile_features), here taken from index
+    payloads: for benchmarks that build an index directly from vectors (segments read their population from
+    these tables). Idempotent."""
+    if not payloads:
+        return
+
+    def ts(v: Any) -> Any:
+        return datetime.fromisoformat(v) if v else None
+
+    rows = [(p["profile_id"], p.get("content_hash") or "", int(p.get("event_count") or 0),
+             json.dumps(p.get("counts") or {}), ts(p.get("first_seen")), ts(p.get("last_seen")),
+             int(p.get("active_days") or 0), float(p.get("spend_total") or 0.0), int(p.get("purchases") or 0),
+             p.get("rating_mean"), json.dumps(p.get("top") or {}),
+             json.dumps({"traits": p.get("traits") or {}, "data": p.get("data") or {},
+                         **({"objected": True} if p.get("objected") else {})}))
+            for p in payloads]
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("CREATE TEMP TABLE _state (profile_id text, content_hash text, event_count int, "
+                           "counts text, first_seen timestamptz, last_seen timestamptz, active_days int, "
+                           "monetary float8, purchases int, rating_mean float8, top text, attributes text) "
+                           "ON COMMIT DROP")
+        await conn.copy_records_to_table("_state", records=rows)
+        await conn.execute("INSERT INTO profile_ai.indexed_profiles(profile_id, content_hash) SELECT profile_id, "
+                           "content_hash FROM _state ON CONFLICT (profile_id) DO NOTHING")
+        await conn.execute("INSERT INTO profile_ai.profile_features(profile_id, event_count, counts, first_seen, "
+                           "last_seen, active_days, monetary, purchases, rating_mean, top, attributes) SELECT "
+                           "profile_id, event_count, counts::jsonb, first_seen, last_seen, active_days, monetary, "
+                           "purchases, rating_mean, top::jsonb, attributes::jsonb FROM _state "
+                           "ON CONFLICT (profile_id) DO NOTHING")

@@ -34,7 +34,7 @@ import numpy as np
 from app.config import Settings
 from app.container import Container
 from app.demo.movielens import build_movielens_export
-from bench.common import free_port
+from bench.common import free_port, write_state
 from embeddings.index import IndexPoint, SparseVector
 
 QUERIES = ["horror movie fans", "people who love documentaries", "science fiction enthusiasts",
@@ -71,8 +71,10 @@ def build(data_dir: Path, points: int) -> Container:
         batch.append(IndexPoint(pid, v, sv, {**b.payload, "profile_id": pid}))
         if len(batch) == 2000:
             c.index.upsert(batch)
+            LOOP.run_until_complete(write_state(c.database.pool, [p.payload for p in batch]))
             batch = []
     c.index.upsert(batch)
+    LOOP.run_until_complete(write_state(c.database.pool, [p.payload for p in batch]))
     c.index.flush()
     c.index.optimize()  # as every sync ends (the index also optimizes every 100,000 points written)
     print(f"indexed {c.index.count()} points in {time.perf_counter() - t:.0f}s; this process's peak memory "

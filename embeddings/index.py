@@ -105,6 +105,16 @@ class VectorIndex(Protocol):
     def retrieve(self, profile_ids: Sequence[str], with_vector: bool = False,
                  fields: Sequence[str] | None = None) -> list[Hit]: ...
 
+    def vectors(self, profile_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The dense vectors of those of `profile_ids` the index holds, as float32 rows, with the ids in row order.
+        No payload is read: bulk readers (discovery, lookalikes, the map) take their records from PostgreSQL."""
+        ...
+
+    def vector_pages(self, batch: int = 20_000) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Every stored vector, a page at a time in storage order, named by point id (`point_id(profile_id)`):
+        a sequential read, several times cheaper per point than `vectors` by id when most points are wanted."""
+        ...
+
     def count(self, filters: Sequence[Condition] = ()) -> int: ...
 
     def ensure_field_indexes(self, fields: dict[str, str]) -> list[str]:

@@ -8,10 +8,11 @@ from segmentation.attributes import Attribute, AttributeTable, attribute_table
 from segmentation.behaviour import BehaviourSpec
 from segmentation.blend import ProfileBlender
 from segmentation.clustering import AutoKMeans
-from segmentation.discovery import Discovery, SegmentModel, discover
+from segmentation.discovery import Discovery, SegmentModel, discover, fit_space, project
 from segmentation.matching import match_segments
 from segmentation.naming import SegmentDescription, describe_segments
 from segmentation.rules import Rule, extract_rule
 
 __all__ = ["Attribute", "AttributeTable", "BehaviourSpec", "AutoKMeans", "ProfileBlender", "Rule", "SegmentDescription",
-           "Discovery", "SegmentModel", "attribute_table", "describe_segments", "discover", "extract_rule", "match_segments"]
+           "Discovery", "SegmentModel", "attribute_table", "describe_segments", "discover", "extract_rule", "fit_space",
+           "match_segments", "project"]

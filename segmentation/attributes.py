@@ -64,6 +64,12 @@ def _days_before(when: Any, now: datetime | None) -> float:
     return max((now - t).total_seconds() / 86400.0, 0.0)
 
 
+def number_sql(path: str) -> str:
+    """A numeric trait or data field (`traits.age`) over profile_features: NULL where it is not a number."""
+    return (f"CASE WHEN jsonb_typeof(f.attributes #> {_json_path(path)}) = 'number' "
+            f"THEN (f.attributes #>> {_json_path(path)})::float8 END")
+
+
 NUMBERS: list[tuple[str, str, str]] = [  # record key, label, SQL over profile_features
     ("event_count", "events", "f.event_count"),
     ("active_days", "active days", "f.active_days"),
@@ -110,9 +116,8 @@ def attribute_table(records: Sequence[dict[str, Any]], now: datetime | None = No
         if len(nums) >= min_count and len(nums) >= 0.8 * sum(v is not None for v in values):
             col = np.array([float(v) if isinstance(v, int | float) else np.nan for v in values], dtype=np.float32)
             if np.nanstd(col) > 0:
-                typed = f"CASE WHEN jsonb_typeof(f.attributes #> {_json_path(path)}) = 'number' " \
-                        f"THEN (f.attributes #>> {_json_path(path)})::float8 END"
-                attrs.append(Attribute(path, path.rsplit(".", 1)[-1].replace("_", " "), "number", path, typed))
+                attrs.append(Attribute(path, path.rsplit(".", 1)[-1].replace("_", " "), "number", path,
+                                       number_sql(path)))
                 cols.append(col)
             continue
         counts = Counter(str(v) for v in values if v is not None and str(v).strip())

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from profiles.paths import get_path
+from segmentation.attributes import NUMBERS, number_sql
 
 BASE = ("event_count", "active_days", "spend_total", "purchases", "rating_mean", "recency_days")
+_SQL = {key: sql for key, _, sql in NUMBERS}
 
 
 def record_value(record: dict[str, Any], key: str, anchor: datetime | None) -> float:
@@ -53,14 +55,34 @@ class BehaviourSpec:
             fills.append(med)
         return cls(keys, logs, fills, anchor.isoformat() if anchor else None)
 
-    def matrix(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+    def raw(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        """The spec's columns as measured, NaN where unknown: what `raw_sql` computes in PostgreSQL."""
         anchor = datetime.fromisoformat(self.anchor) if self.anchor else None
-        M = np.empty((len(records), len(self.keys)), dtype=np.float64)
-        for j, (key, lg, fill) in enumerate(zip(self.keys, self.log, self.fill, strict=True)):
-            col = np.array([record_value(r, key, anchor) for r in records], dtype=np.float64)
+        return np.array([[record_value(r, key, anchor) for key in self.keys] for r in records],
+                        dtype=np.float64).reshape(len(records), len(self.keys))
+
+    def raw_sql(self) -> list[str]:
+        """One SQL expression per column over `profile_ai.profile_features f`, so assignment at scale reads
+        numbers from PostgreSQL instead of every profile's record."""
+        # the anchor is re-printed from the parsed time: a stored model cannot smuggle SQL in through it
+        anchor = f"TIMESTAMPTZ '{datetime.fromisoformat(self.anchor).isoformat()}'" if self.anchor else "NULL"
+        # CASE first: GREATEST skips NULLs, so a profile never seen would be "seen 0 days ago"
+        recency = f"CASE WHEN f.last_seen IS NOT NULL THEN GREATEST(EXTRACT(EPOCH FROM ({anchor} - f.last_seen)) " \
+                  "/ 86400.0, 0) END"
+        return [recency if key == "recency_days" else _SQL.get(key) or number_sql(key) for key in self.keys]
+
+    def finish(self, raw: np.ndarray) -> np.ndarray:
+        """Gaps filled with the fitted medians, heavy tails log-scaled."""
+        M = np.array(raw, dtype=np.float64, copy=True).reshape(-1, len(self.keys))
+        for j, (lg, fill) in enumerate(zip(self.log, self.fill, strict=True)):
+            col = M[:, j]
             col[~np.isfinite(col)] = fill
-            M[:, j] = np.log1p(np.maximum(col, 0)) if lg else col
+            if lg:
+                M[:, j] = np.log1p(np.maximum(col, 0))
         return M.astype(np.float32)
+
+    def matrix(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        return self.finish(self.raw(records))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,14 +26,25 @@ class SegmentModel:
     centers: np.ndarray  # (k, blended dims)
 
     def space(self, vectors: np.ndarray, records: Sequence[dict[str, Any]]) -> np.ndarray:
-        return self.blender.transform(np.hstack([vectors, self.spec.matrix(records)]))
+        return project(self.spec, self.blender, vectors, self.spec.raw(records))
 
     def assign(self, vectors: np.ndarray, records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """(label, distance to its centre) per profile."""
-        Z = self.space(vectors, records)
-        d = ((Z[:, None, :] - self.centers[None, :, :].astype(np.float32)) ** 2).sum(axis=2)
+        return self.assign_raw(vectors, self.spec.raw(records))
+
+    def assign_raw(self, vectors: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`assign` on the behaviour columns as `spec.raw` (or PostgreSQL, through `spec.raw_sql`) measures them."""
+        return self.nearest(project(self.spec, self.blender, vectors, raw))
+
+    def nearest(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(label, distance) of points already in the clustering space (`project`)."""
+        # float64 on the ~20 blended columns (cheap): near-ties fall on the side KMeans put them
+        Z = np.asarray(Z, dtype=np.float64)
+        C = np.asarray(self.centers, dtype=np.float64)
+        # |z - c|^2 = |z|^2 - 2 z.c + |c|^2: one matrix product instead of an (n, k, dims) array
+        d = (Z * Z).sum(axis=1)[:, None] - 2.0 * (Z @ C.T) + (C * C).sum(axis=1)[None, :]
         labels = d.argmin(axis=1)
-        return labels, np.sqrt(d[np.arange(len(labels)), labels])
+        return labels, np.sqrt(np.maximum(d[np.arange(len(labels)), labels], 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec.to_dict(), "blender": self.blender.to_dict(), "centers": self.centers.tolist()}
@@ -42,6 +53,26 @@ class SegmentModel:
     def from_dict(cls, d: dict[str, Any]) -> SegmentModel:
         return cls(BehaviourSpec.from_dict(d["spec"]), ProfileBlender.from_dict(d["blender"]),
                    np.asarray(d["centers"], dtype=np.float64))
+
+
+def project(spec: BehaviourSpec, blender: ProfileBlender, vectors: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Profiles into the clustering space: vectors beside their behaviour columns (`spec.raw`), blended."""
+    return blender.transform(np.hstack([np.asarray(vectors, dtype=np.float32), spec.finish(raw)]))
+
+
+def fit_space(vectors: np.ndarray, records: Sequence[dict[str, Any]], *, vector_weight: float = 1.0,
+              behaviour_weight: float = 0.2, n_components: int | None = 16, random_state: int | None = 0,
+              ) -> tuple[BehaviourSpec, ProfileBlender]:
+    """The clustering space alone (behaviour spec and blender): known before k-means runs, so a caller can
+    project the profiles outside a fitted sample meanwhile."""
+    numeric_traits = [a.name for a in attribute_table(records[:5000]).attributes
+                      if a.kind == "number" and a.name.startswith(("traits.", "data."))]
+    spec = BehaviourSpec.fit(records, numeric_traits)
+    X = np.hstack([vectors.astype(np.float32), spec.matrix(records)])
+    blender = ProfileBlender(n_vector_columns=vectors.shape[1], vector_weight=vector_weight,
+                             behaviour_weight=behaviour_weight, n_components=n_components,
+                             random_state=random_state).fit(X)
+    return spec, blender
 
 
 @dataclass
@@ -59,20 +90,17 @@ class Discovery:
 def discover(vectors: np.ndarray, records: Sequence[dict[str, Any]], documents: Sequence[str] | None = None, *,
              n_clusters: int | None = None, k_min: int = 3, k_max: int = 10, vector_weight: float = 1.0,
              behaviour_weight: float = 0.2, n_components: int | None = 16, rule_sample: int = 50000,
-             random_state: int | None = 0, wording: str = "en") -> Discovery:
+             random_state: int | None = 0, wording: str = "en",
+             space: tuple[BehaviourSpec, ProfileBlender] | None = None) -> Discovery:
+    """`space`: the result of `fit_space` on the same rows, when the caller fitted it first."""
     if len(records) != vectors.shape[0]:
         raise ValueError(f"{vectors.shape[0]} vectors but {len(records)} records")
     if vectors.shape[0] < 10:
         raise ValueError(f"{vectors.shape[0]} profiles: too few to find segments (need at least 10)")
-    numeric_traits = [a.name for a in attribute_table(records[:5000]).attributes
-                      if a.kind == "number" and a.name.startswith(("traits.", "data."))]
-    spec = BehaviourSpec.fit(records, numeric_traits)
-    X = np.hstack([vectors.astype(np.float32), spec.matrix(records)])
-    blender = ProfileBlender(n_vector_columns=vectors.shape[1], vector_weight=vector_weight,
-                             behaviour_weight=behaviour_weight, n_components=n_components,
-                             random_state=random_state).fit(X)
-    Z = blender.transform(X)
-    del X
+    spec, blender = space or fit_space(vectors, records, vector_weight=vector_weight,
+                                       behaviour_weight=behaviour_weight, n_components=n_components,
+                                       random_state=random_state)
+    Z = project(spec, blender, vectors, spec.raw(records))
     km = AutoKMeans(n_clusters=n_clusters, k_min=k_min, k_max=k_max, random_state=random_state).fit(Z)
     model = SegmentModel(spec, blender, km.cluster_centers_)
     labels = km.labels_

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,48 @@ def _row(r: asyncpg.Record) -> SegmentRow:
                       r["definition"], r["created_at"], r["updated_at"], r["published_at"], r["size"])
 
 
+# The people segments are made of: indexed, with features, not objecting to profiling (GDPR art. 21).
+_POPULATION = ("FROM profile_ai.profile_features f JOIN profile_ai.indexed_profiles i USING (profile_id) "
+               "WHERE f.attributes ->> 'objected' IS DISTINCT FROM 'true'")
+
+
+def _record(r: asyncpg.Record) -> dict[str, Any]:
+    """A profile's record for the segment library, in the index payload's field names."""
+    attributes = r["attributes"] or {}
+    return {"profile_id": r["profile_id"], "traits": attributes.get("traits") or {},
+            "data": attributes.get("data") or {}, "counts": r["counts"] or {}, "top": r["top"] or {},
+            "event_count": r["event_count"], "active_days": r["active_days"], "spend_total": r["monetary"],
+            "purchases": r["purchases"], "rating_mean": r["rating_mean"],
+            "last_seen": r["last_seen"].isoformat() if r["last_seen"] else None}
+
+
 class SegmentRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+
+    # -- the population, read from profile_features: what the sync stored, not every payload of the index
+    async def population_ids(self) -> list[str]:
+        """Every profile segments are made of, in code point order (as Python sorts: the same sample on any
+        database collation)."""
+        rows = await self.pool.fetch(f'SELECT profile_id {_POPULATION} ORDER BY profile_id COLLATE "C"')
+        return [r[0] for r in rows]
+
+    async def records(self, profile_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records of those of `profile_ids` in the population, by id (objectors are left out)."""
+        rows = await self.pool.fetch(
+            "SELECT profile_id, event_count, counts, last_seen, active_days, monetary, purchases, rating_mean, top, "
+            f"attributes {_POPULATION} AND profile_id = ANY($1::text[])", list(profile_ids))
+        return {r["profile_id"]: _record(r) for r in rows}
+
+    async def behaviour(self, profile_ids: Sequence[str], columns: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Numeric columns (SQL expressions over profile_features f) of those of `profile_ids` in the population,
+        as (ids, float64 rows, NaN where NULL): computed by PostgreSQL, so assigning 1M profiles decodes no JSON
+        in Python."""
+        select = ", ".join(f"({c})::float8" for c in columns) or "NULL::float8"
+        rows = await self.pool.fetch(f"SELECT profile_id, ARRAY[{select}] {_POPULATION} "
+                                     "AND profile_id = ANY($1::text[])", list(profile_ids))
+        matrix = np.array([r[1] for r in rows], dtype=np.float64).reshape(len(rows), -1)[:, :len(columns)]
+        return [r[0] for r in rows], matrix
 
     async def current(self, include_retired: bool = False) -> list[SegmentRow]:
         where = "" if include_retired else " WHERE d.status <> 'retired'"

@@ -31,8 +31,16 @@ from app.segments.schemas import (
     Segment,
 )
 from embeddings.encoder import Encoder
-from embeddings.index import Hit, VectorIndex
-from segmentation import SegmentModel, discover, match_segments
+from embeddings.index import VectorIndex, point_id
+from segmentation import (
+    BehaviourSpec,
+    ProfileBlender,
+    SegmentModel,
+    discover,
+    fit_space,
+    match_segments,
+    project,
+)
 
 log = logging.getLogger(__name__)
 # what one preview (a read-scope request) may pull from the index: its cost is counted before the work
@@ -43,12 +51,6 @@ LOOKALIKE_SAMPLE = 20_000  # non-members whose similarities place a lookalike's 
 OVERFETCH = 100  # extra nearest neighbours asked for, in place of objectors dropped afterwards
 MAP_CACHE_SECONDS = 300.0  # an upper bound: a sync or a discovery drops the cached map at once
 
-RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "active_days", "spend_total",
-                 "purchases", "rating_mean", "last_seen", "document", "objected"]
-# what assigning a profile to a fitted segment reads: everything the behaviour features use, not the document
-# (1-2 KB of text per profile that only naming the segments needs, on the fitted sample)
-ASSIGN_FIELDS = [f for f in RECORD_FIELDS if f != "document"]
-ID_FIELDS = ["profile_id", "objected"]  # where only vectors count
 Enqueue = Callable[[list[str]], Awaitable[int]]
 
 
@@ -90,36 +92,41 @@ class SegmentService:
         self.discovery_sample = DISCOVERY_SAMPLE
         self.assign_chunk = ASSIGN_CHUNK
 
-    # -- reading the population from the index
-    def _population(self, profile_ids: list[str] | None = None,
-                    fields: Sequence[str] = RECORD_FIELDS) -> Population:
-        if profile_ids is None:
-            pages: Iterable[list[Hit]] = self.index.scroll(batch=2000, with_vector=True, fields=fields)
-        else:
-            pages = (self.index.retrieve(profile_ids[i:i + self.assign_chunk], with_vector=True, fields=fields)
-                     for i in range(0, len(profile_ids), self.assign_chunk))
+    # -- reading the population: ids and records from PostgreSQL, vectors from the index (no payload read)
+    def _chunks(self, profile_ids: Sequence[str]) -> Iterable[Sequence[str]]:
+        return (profile_ids[i:i + self.assign_chunk] for i in range(0, len(profile_ids), self.assign_chunk))
+
+    async def _vectors(self, profile_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The vectors of `profile_ids` (sorted), chunk by chunk, in the ids' order; ids the index lacks drop out."""
         ids: list[str] = []
-        records: list[dict[str, Any]] = []
-        blocks: list[np.ndarray] = []
-        for page in pages:  # vectors become float32 page by page: a Python float list is 8x their size
-            # a person who objected to profiling (GDPR art. 21) is in no segment
-            kept = [h for h in page if h.vector is not None and not h.payload.get("objected")]
-            ids.extend(str(h.payload["profile_id"]) for h in kept)
-            records.extend(h.payload for h in kept)
-            blocks.append(np.asarray([h.vector for h in kept], dtype=np.float32).reshape(-1, self.index.dim))
-        order = sorted(range(len(ids)), key=ids.__getitem__)  # scroll order is not a contract
-        vectors = np.concatenate(blocks)[order] if blocks else np.zeros((0, self.index.dim), dtype=np.float32)
-        return Population([ids[i] for i in order], vectors, [records[i] for i in order])
+        blocks = [np.zeros((0, self.index.dim), dtype=np.float32)]
+        for chunk in self._chunks(profile_ids):
+            got, vecs = await asyncio.to_thread(self.index.vectors, chunk)
+            row = {p: i for i, p in enumerate(got)}
+            keep = [p for p in chunk if p in row]
+            ids.extend(keep)
+            blocks.append(vecs[[row[p] for p in keep]])
+        return ids, np.concatenate(blocks)
 
-    def _all_ids(self) -> list[str]:
-        return sorted(str(h.payload["profile_id"]) for batch in self.index.scroll(batch=5000, fields=["profile_id"])
-                      for h in batch)
+    async def _population(self, profile_ids: Sequence[str], documents: bool = False) -> Population:
+        """Records (from profile_features, as the sync stored them) and vectors of `profile_ids` (sorted) in the
+        population; `documents`: also each profile's document from the index (naming reads them)."""
+        records: dict[str, dict[str, Any]] = {}
+        for chunk in self._chunks(profile_ids):
+            records.update(await self.repo.records(chunk))
+        ids, vectors = await self._vectors([p for p in profile_ids if p in records])
+        rows = [records[p] for p in ids]
+        if documents:
+            for chunk in self._chunks(ids):
+                hits = await asyncio.to_thread(self.index.retrieve, chunk, False, ["profile_id", "document"])
+                text = {str(h.payload.get("profile_id")): str(h.payload.get("document") or "") for h in hits}
+                for p in chunk:
+                    records[p]["document"] = text.get(p, "")
+        return Population(ids, vectors, rows)
 
-    def _sample_ids(self, n: int, random_state: int = 0, exclude: set[str] | None = None,
-                    everyone: list[str] | None = None) -> list[str]:
-        """A fixed random sample of indexed ids (only ids are read, then only the sample's vectors); `everyone`:
-        the sorted ids when the caller has read them already (a pass over 1M payloads takes ~30 s)."""
-        ids = self._all_ids() if everyone is None else everyone
+    def _sample_ids(self, ids: list[str], n: int, random_state: int = 0, exclude: set[str] | None = None,
+                    ) -> list[str]:
+        """A fixed random sample of `ids` (sorted), in sorted order."""
         if exclude:
             ids = [i for i in ids if i not in exclude]
         if len(ids) <= n:
@@ -127,23 +134,36 @@ class SegmentService:
         rng = np.random.default_rng(random_state)
         return [ids[i] for i in np.sort(rng.choice(len(ids), n, replace=False))]
 
-    def _assign_all(self, model: SegmentModel, profile_ids: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Every profile's nearest segment, ASSIGN_CHUNK profiles at a time (vectors and records of one chunk
-        in memory, never everyone's)."""
+    async def _project_all(self, spec: BehaviourSpec, blender: ProfileBlender, profile_ids: Sequence[str],
+                           ) -> tuple[list[str], np.ndarray]:
+        """Profiles into the clustering space, a page of vectors at a time: the index is read in storage order
+        (sequential: at 1M several times cheaper than reading by id), each page's behaviour columns computed by
+        PostgreSQL while the next page is read. Holds only the projected rows (about 20 floats a profile),
+        never everyone's vectors."""
+        columns = spec.raw_sql()
+        wanted = await asyncio.to_thread(lambda: {point_id(p): p for p in profile_ids})
+        pages = self.index.vector_pages(self.assign_chunk)
         ids: list[str] = []
-        labels: list[np.ndarray] = []
-        dists: list[np.ndarray] = []
-        for start in range(0, len(profile_ids), self.assign_chunk):
-            part = self._population(profile_ids[start:start + self.assign_chunk], ASSIGN_FIELDS)
-            if not part.ids:
-                continue
-            lab, dist = model.assign(part.vectors, part.records)
-            ids.extend(part.ids)
-            labels.append(np.asarray(lab))
-            dists.append(np.asarray(dist))
-        if not labels:
-            return [], np.zeros(0, int), np.zeros(0)
-        return ids, np.concatenate(labels), np.concatenate(dists)
+        blocks = [np.zeros((0, blender.components_.shape[0] + len(spec.keys)), dtype=np.float32)]
+        upcoming = asyncio.ensure_future(asyncio.to_thread(next, pages, None))
+        while (page := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, pages, None))
+            points, vectors = page
+            rows = [i for i, q in enumerate(points) if q in wanted]
+            pids = [wanted[points[i]] for i in rows]
+            got, raw = await self.repo.behaviour(pids, columns)  # leaves out who objected since
+            if got:
+                at = {p: rows[j] for j, p in enumerate(pids)}
+                blocks.append(await asyncio.to_thread(project, spec, blender, vectors[[at[p] for p in got]], raw))
+                ids.extend(got)
+        return ids, np.concatenate(blocks)
+
+    async def _assign_all(self, model: SegmentModel, profile_ids: Sequence[str],
+                          ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every profile's nearest segment, in chunks (see `_project_all`)."""
+        ids, Z = await self._project_all(model.spec, model.blender, profile_ids)
+        labels, distances = model.nearest(Z)
+        return ids, labels, distances
 
     # -- discovery
     async def discover(self, req: DiscoverRequest) -> DiscoverResponse:
@@ -151,13 +171,19 @@ class SegmentService:
             raise InvalidRequestError(f"k_min {req.k_min} > k_max {req.k_max}")
         async with self._lock:
             t0 = time.perf_counter()
+            phases: dict[str, float] = {}  # seconds per step, logged: where a slow discovery spends its time
+
+            def lap(name: str) -> None:
+                phases[name] = round(time.perf_counter() - t0 - sum(phases.values()), 2)
+
             # fitted on a fixed random sample past DISCOVERY_SAMPLE profiles (memory and time stay bounded); then
             # everyone is assigned to the nearest segment in chunks, and the answer says so
-            everyone = await asyncio.to_thread(self._all_ids)
+            everyone = await self.repo.population_ids()
+            lap("ids")
             sampled = len(everyone) > self.discovery_sample
-            pop = await asyncio.to_thread(
-                lambda: self._population(self._sample_ids(self.discovery_sample, req.random_state, everyone=everyone)
-                                         if sampled else None))
+            pop = await self._population(self._sample_ids(everyone, self.discovery_sample, req.random_state),
+                                         documents=True)
+            lap("sample")
             if len(pop.ids) < 10:
                 raise InvalidRequestError(f"{len(pop.ids)} profiles indexed: sync at least 10 before discovering "
                                           "segments")
@@ -165,19 +191,36 @@ class SegmentService:
                 raise InvalidRequestError(f"n_clusters={req.n_clusters} is too many for {len(pop.ids)} profiles")
             if req.vector_weight + req.behaviour_weight <= 0:
                 raise InvalidRequestError("vector_weight and behaviour_weight cannot both be 0")
+            if sampled:
+                # the space is fitted first; the profiles outside the sample are projected into it while
+                # k-means runs on the sample (reading 1M vectors is the longest step: it overlaps the fit)
+                space = await asyncio.to_thread(fit_space, pop.vectors, pop.records, vector_weight=req.vector_weight,
+                                                behaviour_weight=req.behaviour_weight, random_state=req.random_state)
+                fitted = set(pop.ids)
+                outside = asyncio.ensure_future(self._project_all(*space, [p for p in everyone if p not in fitted]))
+            else:
+                space, outside = None, None
             try:
                 found = await asyncio.to_thread(
                     discover, pop.vectors, pop.records, [str(r.get("document") or "") for r in pop.records],
                     n_clusters=req.n_clusters, k_min=req.k_min, k_max=req.k_max, vector_weight=req.vector_weight,
-                    behaviour_weight=req.behaviour_weight, random_state=req.random_state, wording=self.wording)
-            except ValueError as exc:  # the library's own refusals (too few distinct profiles for k, ...)
-                raise InvalidRequestError(f"cannot discover segments: {exc}") from None
+                    behaviour_weight=req.behaviour_weight, random_state=req.random_state, wording=self.wording,
+                    space=space)
+            except BaseException as exc:
+                if outside is not None:
+                    outside.cancel()  # the fit failed: stop reading vectors nobody will use
+                if isinstance(exc, ValueError):  # the library's own refusals (too few distinct profiles for k, ...)
+                    raise InvalidRequestError(f"cannot discover segments: {exc}") from None
+                raise
+            lap("fit")
             run = await self.repo.next_run_version()
             k = found.clusterer.n_clusters_
-            if sampled:
-                ids, labels, distances = await asyncio.to_thread(self._assign_all, found.model, everyone)
-            else:
-                ids, labels, distances = pop.ids, found.labels, found.distances
+            ids, labels, distances = pop.ids, found.labels, found.distances
+            if outside is not None:
+                rest, Z = await outside
+                more, dist = found.model.nearest(Z)
+                ids, labels, distances = ids + rest, np.concatenate([labels, more]), np.concatenate([distances, dist])
+            lap("assign")
             member_sets = [{ids[i] for i in np.flatnonzero(labels == c)} for c in range(k)]
             previous = await self.repo.member_sets("discovered")
             matched = match_segments(previous, member_sets, min_jaccard=self.min_jaccard)
@@ -209,8 +252,11 @@ class SegmentService:
             quality = {"k": k, "stability": found.clusterer.stability_, "selection": found.clusterer.selection_,
                        "profiles": len(ids), "fitted_on": len(pop.ids)}
             params = req.model_dump()
+            lap("match")
             await self.repo.save_discovery(run, params, found.model.to_dict(), quality, segments, memberships,
                                            retired)
+            lap("save")
+            log.info("discovery run %d: %d profiles, k=%d, seconds per step %s", run, len(ids), k, phases)
             # published segments changed membership: their members' traits are due again in Tracardi
             touched = {sid for sid in kept | set(retired)
                        if (current.get(sid) and current[sid].status == "published")}
@@ -314,19 +360,21 @@ class SegmentService:
         seed_ids = {p for p, _ in await self.repo.members(seed.segment_id, seed.version)}
         size = int(definition["size"])
 
+        _, seed_vectors = await self._vectors(sorted(seed_ids))  # the seed's own, not everyone's
+        _, sample = await self._vectors(self._sample_ids(await self.repo.population_ids(), LOOKALIKE_SAMPLE,
+                                                         exclude=seed_ids))
+
         def rank() -> tuple[list[tuple[str, float]], dict[str, float | None]]:
-            vectors = self._population(sorted(seed_ids), ID_FIELDS).vectors  # the seed's own, not everyone's
-            if not len(vectors):
+            if not len(seed_vectors):
                 return [], {}
-            centre = vectors.mean(axis=0)
+            centre = seed_vectors.mean(axis=0)
             centre /= np.linalg.norm(centre) or 1.0
             hits = self.index.search(dense=centre, sparse=None, limit=min(size + OVERFETCH, 100_000), mode="dense",
                                      exclude_profile_ids=sorted(seed_ids))
             kept = [h for h in hits if not h.payload.get("objected")][:size]
             if not kept:
                 return [], {}
-            sample = self._population(self._sample_ids(LOOKALIKE_SAMPLE, exclude=seed_ids), ID_FIELDS)
-            sims = np.sort(sample.vectors @ centre) if len(sample.ids) else np.zeros(0)
+            sims = np.sort(sample @ centre) if len(sample) else np.zeros(0)
             floor = float(kept[-1].score)
             below = float(np.searchsorted(sims, floor - 1e-6, side="left")) / len(sims) if len(sims) else 1.0
             return ([(str(h.payload["profile_id"]), round(float(h.score), 5)) for h in kept],
@@ -350,7 +398,7 @@ class SegmentService:
             if seg is not None and discovered:
                 new = await self.repo.unassigned(int(seg["version"]))  # one anti-join, not a scan of the index
                 if new:
-                    pop = await asyncio.to_thread(self._population, new)
+                    pop = await self._population(new)
                     model = SegmentModel.from_dict(seg["model"])
                     labels, dist = await asyncio.to_thread(model.assign, pop.vectors, pop.records)
                     by_label = {int(s.definition["label"]): s for s in discovered}
@@ -391,10 +439,10 @@ class SegmentService:
         cached = self._map_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < MAP_CACHE_SECONDS:
             return cached[1]
-        chosen = await asyncio.to_thread(self._sample_ids, sample, random_state)
+        chosen, vectors = await self._vectors(self._sample_ids(await self.repo.population_ids(), sample,
+                                                               random_state))
         if len(chosen) < 3:
             return {"points": [], "segments": []}
-        pop = await asyncio.to_thread(self._population, chosen, ID_FIELDS)
         label: dict[str, str] = {}
         for sid, members in (await self.repo.member_sets("discovered")).items():
             for pid in members:
@@ -403,11 +451,9 @@ class SegmentService:
         def project() -> list[dict[str, Any]]:
             from sklearn.decomposition import PCA
 
-            if len(pop.ids) < 3:
-                return []
-            xy = PCA(2, random_state=random_state).fit_transform(pop.vectors)
+            xy = PCA(2, random_state=random_state).fit_transform(vectors)
             return [{"profile_id": pid, "x": round(float(x), 4), "y": round(float(y), 4),
-                     "segment_id": label.get(pid)} for pid, (x, y) in zip(pop.ids, xy, strict=True)]
+                     "segment_id": label.get(pid)} for pid, (x, y) in zip(chosen, xy, strict=True)]
 
         points = await asyncio.to_thread(project)
         segs = [{"segment_id": s.segment_id, "name": s.name} for s in await self.current() if s.kind == "discovered"]

@@ -13,7 +13,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from embeddings.edge_index import EdgeIndex
-from embeddings.index import POINT_NAMESPACE, Condition, IndexPoint, VectorIndex
+from embeddings.index import POINT_NAMESPACE, Condition, IndexPoint, VectorIndex, point_id
 from embeddings.qdrant_server_index import QdrantServerIndex
 from embeddings.sparse import Bm25Encoder
 
@@ -128,6 +128,18 @@ def test_exclude_retrieve_delete_scroll(index: VectorIndex) -> None:
     assert "p0" not in ids(hits)
     got = index.retrieve(["p1", "p2", "missing"], with_vector=True)
     assert sorted(ids(got)) == ["p1", "p2"] and got[0].vector is not None and len(got[0].vector) == DIM
+    # the bulk read: vectors only, as float32 rows named by profile id; unknown ids drop out
+    held, vectors = index.vectors(["p2", "missing", "p1"])
+    assert sorted(held) == ["p1", "p2"] and vectors.dtype == np.float32 and vectors.shape == (2, DIM)
+    for pid, row in zip(held, vectors, strict=True):
+        np.testing.assert_allclose(row, next(p.dense for p in pts if p.profile_id == pid), atol=1e-6)
+    assert index.vectors([])[1].shape == (0, DIM)
+    # and every vector in pages, named by point id
+    pages = list(index.vector_pages(batch=64))
+    assert len(pages) == 5 and all(len(p) == v.shape[0] for p, v in pages)
+    by_point = {q: row for points, vectors in pages for q, row in zip(points, vectors, strict=True)}
+    assert len(by_point) == 300
+    np.testing.assert_allclose(by_point[point_id("p7")], pts[7].dense, atol=1e-6)
     index.delete(["p1", "p2"])
     assert index.count() == 298
     seen = [h.payload["profile_id"] for page in index.scroll(batch=64, fields=["profile_id"]) for h in page]

@@ -159,14 +159,14 @@ def test_bad_requests_are_clear(seg: Any) -> None:
 def test_discovery_past_its_sample_fits_a_sample_and_assigns_everyone_in_chunks(seg: Any) -> None:
     """The bounded path (fit on a sample, assign in chunks) on small data: chunked assignment gives exactly the
     fitted labels, and a sampled discovery still puts every profile in one segment."""
-    ids = seg.segments._all_ids()
+    ids = seg.run(seg.segments.repo.population_ids())
     full = seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=4, random_state=1)))
     assert full.profiles == full.fitted_on == len(ids)
     model_dict = seg.run(seg.segments.repo.latest_segmentation())["model"]
     from segmentation import SegmentModel
 
     seg.segments.assign_chunk = 7  # many small chunks
-    got_ids, labels, _ = seg.segments._assign_all(SegmentModel.from_dict(model_dict), ids)
+    got_ids, labels, _ = seg.run(seg.segments._assign_all(SegmentModel.from_dict(model_dict), ids))
     by_label = {s.definition["label"]: s.segment_id for s in full.segments}
     stored = {}
     for s in full.segments:
