@@ -9,10 +9,10 @@ from segmentation.behaviour import BehaviourSpec
 from segmentation.blend import ProfileBlender
 from segmentation.clustering import AutoKMeans
 from segmentation.discovery import Discovery, SegmentModel, discover, fit_space, project
-from segmentation.matching import match_segments
+from segmentation.matching import match_overlaps, match_segments
 from segmentation.naming import SegmentDescription, describe_segments
 from segmentation.rules import Rule, extract_rule
 
 __all__ = ["Attribute", "AttributeTable", "BehaviourSpec", "AutoKMeans", "ProfileBlender", "Rule", "SegmentDescription",
            "Discovery", "SegmentModel", "attribute_table", "describe_segments", "discover", "extract_rule", "fit_space",
-           "match_segments", "project"]
+           "match_overlaps", "match_segments", "project"]

@@ -15,16 +15,26 @@ def match_segments(previous: Mapping[str, set[str]], new: Sequence[set[str]], *,
     """{new cluster index: (previous segment id, jaccard)} for the matched ones."""
     if not previous or not new:
         return {}
-    known = set().union(*previous.values())
-    shared = known & set().union(*new)
-    prev_ids = sorted(previous)
-    J = np.zeros((len(new), len(prev_ids)))
-    for i, members in enumerate(new):
-        a = members & shared
+    shared = set().union(*previous.values()) & set().union(*new)
+    overlap = {(sid, i): len(members & old) for sid, old in previous.items() for i, members in enumerate(new)}
+    return match_overlaps(overlap, [len(m & shared) for m in new],
+                          {sid: len(old & shared) for sid, old in previous.items()}, min_jaccard=min_jaccard)
+
+
+def match_overlaps(overlap: Mapping[tuple[str, int], int], new_shared: Sequence[int],
+                   previous_shared: Mapping[str, int], *, min_jaccard: float = 0.5) -> dict[int, tuple[str, float]]:
+    """`match_segments` from counts, for callers that count in the database: `overlap[(previous id, new index)]`
+    members in both, `new_shared[i]` members of new cluster i that some previous segment held, and
+    `previous_shared[id]` members of a previous segment that some new cluster holds."""
+    if not previous_shared or not new_shared:
+        return {}
+    prev_ids = sorted(previous_shared)
+    J = np.zeros((len(new_shared), len(prev_ids)))
+    for i, a in enumerate(new_shared):
         for j, pid in enumerate(prev_ids):
-            b = previous[pid] & shared
-            union = len(a | b)
-            J[i, j] = len(a & b) / union if union else 0.0
+            both = overlap.get((pid, i), 0)
+            union = a + previous_shared[pid] - both
+            J[i, j] = both / union if union else 0.0
     rows, cols = linear_sum_assignment(-J)
     return {int(i): (prev_ids[j], round(float(J[i, j]), 3)) for i, j in zip(rows, cols, strict=True)
             if J[i, j] >= min_jaccard}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,76 @@ def _record(r: asyncpg.Record) -> dict[str, Any]:
             "last_seen": r["last_seen"].isoformat() if r["last_seen"] else None}
 
 
+# members of the current version of every live segment of a kind ($1)
+_LIVE_MEMBERS = ("SELECT m.segment_id, m.profile_id FROM profile_ai.segment_memberships m JOIN "
+                 "profile_ai.current_segments d ON d.segment_id = m.segment_id AND d.version = m.version "
+                 "WHERE d.kind = $1 AND d.status <> 'retired'")
+
+
+class DiscoveryWriter:
+    """The steps of saving one discovery, on one connection inside one transaction (`discovery_run`)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def stage(self, profile_ids: Sequence[str], labels: np.ndarray, scores: np.ndarray) -> None:
+        """Everyone's cluster and score, by COPY into a table this transaction drops."""
+        await self.conn.execute("CREATE TEMP TABLE _members (label int, profile_id text, score float8) "
+                                "ON COMMIT DROP")
+        await self.conn.copy_records_to_table("_members", records=zip(
+            labels.tolist(), profile_ids, np.round(scores, 5).tolist(), strict=True))
+        await self.conn.execute("CREATE INDEX ON _members (profile_id)")
+        await self.conn.execute("ANALYZE _members")
+
+    async def overlaps(self) -> tuple[dict[tuple[str, int], int], dict[int, int], dict[str, int]]:
+        """For `match_overlaps`: members shared by each previous live discovered segment and each new cluster;
+        per new cluster, its members some previous segment held; per previous segment, its members still here."""
+        rows = await self.conn.fetch(f"SELECT p.segment_id, t.label, count(*) FROM ({_LIVE_MEMBERS}) p "
+                                     "JOIN _members t ON t.profile_id = p.profile_id GROUP BY 1, 2", "discovered")
+        overlap = {(r[0], r[1]): r[2] for r in rows}
+        new_shared: dict[int, int] = {}
+        previous_shared: dict[str, int] = {}
+        for (sid, label), n in overlap.items():
+            new_shared[label] = new_shared.get(label, 0) + n
+            previous_shared[sid] = previous_shared.get(sid, 0) + n
+        for r in await self.conn.fetch("SELECT DISTINCT d.segment_id FROM profile_ai.current_segments d "
+                                       "WHERE d.kind = 'discovered' AND d.status <> 'retired'"):
+            previous_shared.setdefault(r[0], 0)  # a previous segment nobody here belongs to still counts
+        return overlap, new_shared, previous_shared
+
+    async def first_members(self, n: int = 3) -> dict[int, list[str]]:
+        """The first `n` ids of each cluster in code point order (what a new segment's id is derived from)."""
+        rows = await self.conn.fetch('SELECT label, (array_agg(profile_id ORDER BY profile_id COLLATE "C"))[1:$1] '
+                                     "FROM _members GROUP BY label", n)
+        return {r[0]: list(r[1]) for r in rows}
+
+    async def save(self, run_version: int, params: dict[str, Any], model: dict[str, Any], quality: dict[str, Any],
+                   segments: Sequence[dict[str, Any]], segment_of: dict[int, str], retired: Sequence[str]) -> None:
+        """The fitted model, each segment's new version, the staged members under their segment ids (cluster
+        `label` -> `segment_of[label]`), and the retirement of previous segments nothing matched."""
+        conn = self.conn
+        await conn.execute("INSERT INTO profile_ai.segmentations(version, params, model, quality) "
+                           "VALUES ($1, $2, $3, $4)", run_version, params, model, quality)
+        for s in segments:
+            await conn.execute(
+                "INSERT INTO profile_ai.segment_definitions(segment_id, version, name, description, definition, "
+                "kind, status, run_version, published_at) VALUES ($1,$2,$3,$4,$5,'discovered',$6,$7,$8)",
+                s["segment_id"], s["version"], s["name"], s["description"], s["definition"], s["status"],
+                run_version, s.get("published_at"))
+        labels = sorted(segment_of)
+        await conn.execute(
+            "INSERT INTO profile_ai.segment_memberships(segment_id, version, profile_id, score) "
+            "SELECT s.segment_id, $1, t.profile_id, t.score FROM _members t "
+            "JOIN unnest($2::int[], $3::text[]) AS s(label, segment_id) ON s.label = t.label "
+            "ORDER BY s.segment_id, t.profile_id",  # in the primary key's order: 1M rows appended, not scattered
+            run_version, labels, [segment_of[c] for c in labels])
+        if retired:
+            await conn.execute(
+                "UPDATE profile_ai.segment_definitions d SET status = 'retired', updated_at = now() "
+                "FROM profile_ai.current_segments c WHERE d.segment_id = c.segment_id AND d.version = c.version "
+                "AND d.segment_id = ANY($1::text[])", list(retired))
+
+
 class SegmentRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -70,13 +141,20 @@ class SegmentRepository:
 
     async def behaviour(self, profile_ids: Sequence[str], columns: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Numeric columns (SQL expressions over profile_features f) of those of `profile_ids` in the population,
-        as (ids, float64 rows, NaN where NULL): computed by PostgreSQL, so assigning 1M profiles decodes no JSON
-        in Python."""
-        select = ", ".join(f"({c})::float8" for c in columns) or "NULL::float8"
-        rows = await self.pool.fetch(f"SELECT profile_id, ARRAY[{select}] {_POPULATION} "
-                                     "AND profile_id = ANY($1::text[])", list(profile_ids))
-        matrix = np.array([r[1] for r in rows], dtype=np.float64).reshape(len(rows), -1)[:, :len(columns)]
-        return [r[0] for r in rows], matrix
+        as (ids, float64 rows, NaN where NULL): computed by PostgreSQL, and returned as one array per column
+        rather than a row per profile, so assigning 1M profiles builds no per-profile objects in Python."""
+        ids = list(profile_ids)
+        aggregates = "".join(f", array_agg(({c})::float8 ORDER BY u.n)" for c in columns)
+        row = await self.pool.fetchrow(
+            f"SELECT array_agg(u.n ORDER BY u.n){aggregates} FROM unnest($1::text[]) WITH ORDINALITY AS "
+            "u(profile_id, n) JOIN profile_ai.profile_features f ON f.profile_id = u.profile_id "
+            "JOIN profile_ai.indexed_profiles i ON i.profile_id = u.profile_id "
+            "WHERE f.attributes ->> 'objected' IS DISTINCT FROM 'true'", ids)
+        if row is None or row[0] is None:
+            return [], np.zeros((0, len(columns)))
+        found = [ids[n - 1] for n in row[0]]
+        matrix = np.array([row[j + 1] for j in range(len(columns))], dtype=np.float64).reshape(len(columns), len(found))
+        return found, matrix.T
 
     async def current(self, include_retired: bool = False) -> list[SegmentRow]:
         where = "" if include_retired else " WHERE d.status <> 'retired'"
@@ -95,10 +173,7 @@ class SegmentRepository:
 
     async def member_sets(self, kind: str = "discovered") -> dict[str, set[str]]:
         """Members of the current version of every live segment of a kind."""
-        rows = await self.pool.fetch(
-            "SELECT m.segment_id, m.profile_id FROM profile_ai.segment_memberships m JOIN profile_ai.current_segments d "
-            "ON d.segment_id = m.segment_id AND d.version = m.version WHERE d.kind = $1 AND d.status <> 'retired'",
-            kind)
+        rows = await self.pool.fetch(_LIVE_MEMBERS, kind)
         out: dict[str, set[str]] = {}
         for r in rows:
             out.setdefault(r["segment_id"], set()).add(r["profile_id"])
@@ -111,26 +186,12 @@ class SegmentRepository:
         r = await self.pool.fetchrow("SELECT * FROM profile_ai.segmentations ORDER BY version DESC LIMIT 1")
         return dict(r) if r else None
 
-    async def save_discovery(self, run_version: int, params: dict[str, Any], model: dict[str, Any],
-                             quality: dict[str, Any], segments: Sequence[dict[str, Any]],
-                             memberships: Sequence[tuple[str, int, str, float]], retired: Sequence[str]) -> None:
-        """One transaction: the fitted model, each segment's new version, its members, and the retirement of
-        previous segments nothing matched."""
+    @contextlib.asynccontextmanager
+    async def discovery_run(self) -> AsyncIterator[DiscoveryWriter]:
+        """One transaction for writing a discovery: its memberships are staged first, matched to the previous
+        segments by counts PostgreSQL computes, then saved; anything that fails leaves nothing behind."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO profile_ai.segmentations(version, params, model, quality) "
-                               "VALUES ($1, $2, $3, $4)", run_version, params, model, quality)
-            for s in segments:
-                await conn.execute(
-                    "INSERT INTO profile_ai.segment_definitions(segment_id, version, name, description, definition, "
-                    "kind, status, run_version, published_at) VALUES ($1,$2,$3,$4,$5,'discovered',$6,$7,$8)",
-                    s["segment_id"], s["version"], s["name"], s["description"], s["definition"], s["status"],
-                    run_version, s.get("published_at"))
-            await self._copy_members(conn, memberships)
-            if retired:
-                await conn.execute(
-                    "UPDATE profile_ai.segment_definitions d SET status = 'retired', updated_at = now() "
-                    "FROM profile_ai.current_segments c WHERE d.segment_id = c.segment_id AND d.version = c.version "
-                    "AND d.segment_id = ANY($1::text[])", list(retired))
+            yield DiscoveryWriter(conn)
 
     @staticmethod
     async def _copy_members(conn: asyncpg.Connection, rows: Sequence[tuple[str, int, str, float]]) -> None:

@@ -38,14 +38,14 @@ from segmentation import (
     SegmentModel,
     discover,
     fit_space,
-    match_segments,
+    match_overlaps,
     project,
 )
 
 log = logging.getLogger(__name__)
 # what one preview (a read-scope request) may pull from the index: its cost is counted before the work
 PREVIEW_MAX = 10_000
-DISCOVERY_SAMPLE = 100_000  # discovery fits on at most this many profiles, then assigns everyone in chunks
+DISCOVERY_SAMPLE = 50_000  # discovery fits on at most this many profiles, then assigns everyone in chunks
 ASSIGN_CHUNK = 20_000
 LOOKALIKE_SAMPLE = 20_000  # non-members whose similarities place a lookalike's cut-off as a percentile
 OVERFETCH = 100  # extra nearest neighbours asked for, in place of objectors dropped afterwards
@@ -221,40 +221,43 @@ class SegmentService:
                 more, dist = found.model.nearest(Z)
                 ids, labels, distances = ids + rest, np.concatenate([labels, more]), np.concatenate([distances, dist])
             lap("assign")
-            member_sets = [{ids[i] for i in np.flatnonzero(labels == c)} for c in range(k)]
-            previous = await self.repo.member_sets("discovered")
-            matched = match_segments(previous, member_sets, min_jaccard=self.min_jaccard)
+            sizes = np.bincount(labels, minlength=k)
             current = {r.segment_id: r for r in await self.repo.current() if r.kind == "discovered"}
-            segments: list[dict[str, Any]] = []
-            memberships: list[tuple[str, int, str, float]] = []
-            for c in range(k):
-                desc = found.descriptions[c]
-                prev = matched.get(c)
-                old = current.get(prev[0]) if prev else None
-                sid = old.segment_id if old else _new_id(f"{run}:{c}:{sorted(member_sets[c])[:3]}")
-                definition = {
-                    "share": round(len(member_sets[c]) / max(1, len(ids)), 4) if sampled else desc.share,
-                    "stability": round(float(found.clusterer.cluster_stability_[c]), 3),
-                    "features": desc.features, "terms": desc.terms,
-                    "exemplars": [pop.ids[i] for i in found.exemplars[c]], "rules": found.rules[c],
-                    "label": c, "generated_name": desc.name,
-                    "matched": {"previous_version": old.version, "jaccard": prev[1]} if old and prev else None,
-                }
-                segments.append({"segment_id": sid, "version": run, "definition": definition,
-                                 "name": old.name if old else desc.name,  # a kept segment keeps its name
-                                 "description": desc.description,
-                                 "status": old.status if old else "draft",
-                                 "published_at": old.published_at if old else None})
-                idx = np.flatnonzero(labels == c)
-                memberships.extend((sid, run, ids[i], round(float(-distances[i]), 5)) for i in idx)
-            kept = {s["segment_id"] for s in segments}
-            retired = sorted(set(current) - kept)
-            quality = {"k": k, "stability": found.clusterer.stability_, "selection": found.clusterer.selection_,
-                       "profiles": len(ids), "fitted_on": len(pop.ids)}
-            params = req.model_dump()
-            lap("match")
-            await self.repo.save_discovery(run, params, found.model.to_dict(), quality, segments, memberships,
-                                           retired)
+            async with self.repo.discovery_run() as writer:
+                # everyone's cluster goes to PostgreSQL once; the overlaps with the previous segments that keep
+                # ids stable are counted there, not in Python sets of a million ids
+                await writer.stage(ids, labels, -distances)
+                lap("stage")
+                overlap, new_shared, previous_shared = await writer.overlaps()
+                matched = match_overlaps(overlap, [new_shared.get(c, 0) for c in range(k)], previous_shared,
+                                         min_jaccard=self.min_jaccard)
+                firsts = await writer.first_members(3)
+                segments: list[dict[str, Any]] = []
+                for c in range(k):
+                    desc = found.descriptions[c]
+                    prev = matched.get(c)
+                    old = current.get(prev[0]) if prev else None
+                    sid = old.segment_id if old else _new_id(f"{run}:{c}:{firsts.get(c, [])}")
+                    definition = {
+                        "share": round(int(sizes[c]) / max(1, len(ids)), 4) if sampled else desc.share,
+                        "stability": round(float(found.clusterer.cluster_stability_[c]), 3),
+                        "features": desc.features, "terms": desc.terms,
+                        "exemplars": [pop.ids[i] for i in found.exemplars[c]], "rules": found.rules[c],
+                        "label": c, "generated_name": desc.name,
+                        "matched": {"previous_version": old.version, "jaccard": prev[1]} if old and prev else None,
+                    }
+                    segments.append({"segment_id": sid, "version": run, "definition": definition,
+                                     "name": old.name if old else desc.name,  # a kept segment keeps its name
+                                     "description": desc.description,
+                                     "status": old.status if old else "draft",
+                                     "published_at": old.published_at if old else None})
+                kept = {s["segment_id"] for s in segments}
+                retired = sorted(set(current) - kept)
+                quality = {"k": k, "stability": found.clusterer.stability_, "selection": found.clusterer.selection_,
+                           "profiles": len(ids), "fitted_on": len(pop.ids)}
+                lap("match")
+                await writer.save(run, req.model_dump(), found.model.to_dict(), quality, segments,
+                                  {c: s["segment_id"] for c, s in enumerate(segments)}, retired)
             lap("save")
             log.info("discovery run %d: %d profiles, k=%d, seconds per step %s", run, len(ids), k, phases)
             # published segments changed membership: their members' traits are due again in Tracardi

@@ -62,6 +62,10 @@ async def test_records_and_sql_behaviour_match_the_in_memory_path(pg_url: str, t
         in_memory = spec.raw(ordered)
         np.testing.assert_array_equal(np.isnan(in_sql), np.isnan(in_memory))  # unknown in the same places
         np.testing.assert_allclose(np.nan_to_num(in_sql), np.nan_to_num(in_memory), rtol=1e-9, atol=1e-6)
+        got, raw = await repo.behaviour(["p003", "p007", "nobody", "p001"], [])  # a spec with no columns
+        assert got == ["p003", "p001"] and raw.shape == (2, 0)
+        got, raw = await repo.behaviour([], spec.raw_sql())
+        assert got == [] and raw.shape == (0, len(spec.keys))
 
         # and so the same segment for everyone, whichever path assignment takes
         rng = np.random.default_rng(0)

@@ -14,6 +14,7 @@ import pytest
 
 from app.errors import InvalidRequestError, NotFoundError
 from app.segments.schemas import DescriptionSegmentRequest, DiscoverRequest, LookalikeRequest
+from app.segments.service import ASSIGN_CHUNK, DISCOVERY_SAMPLE
 from tests.conftest import LoopRunner, create_database
 
 
@@ -178,7 +179,7 @@ def test_discovery_past_its_sample_fits_a_sample_and_assigns_everyone_in_chunks(
     try:
         part = seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=4, random_state=1)))
     finally:
-        seg.segments.discovery_sample, seg.segments.assign_chunk = 100_000, 20_000
+        seg.segments.discovery_sample, seg.segments.assign_chunk = DISCOVERY_SAMPLE, ASSIGN_CHUNK
     assert part.fitted_on == 60 and part.profiles == len(ids)
     members = [m.profile_id for s in part.segments
                for m in seg.run(seg.segments.members(s.segment_id, limit=1000)).members]
