@@ -9,9 +9,11 @@ generating groups. Pin to 2 cores as CI has them:
     taskset -c 0,1 env OMP_NUM_THREADS=2 .venv/bin/python bench/segment_discovery.py --profiles 100000
 
 --data-dir DIR times discovery through the service instead (SegmentService.discover on an existing data
-directory, such as the one `bench/search_latency.py --data-dir DIR` builds): ids scrolled from the index, the
-fit on its fixed sample, every profile assigned in chunks read back from the index, memberships saved to
-PostgreSQL. Twice: the second run matches its segments to the first run's.
+directory, such as the one `bench/search_latency.py --data-dir DIR` builds): ids and records from PostgreSQL,
+the fit on its fixed sample, everyone else projected from the index's vectors, memberships saved to PostgreSQL;
+the service logs its seconds per step. Twice: the second run matches its segments to the first run's. A
+directory built before the benchmark wrote PostgreSQL rows for its synthetic profiles gets them first, from the
+index payloads (what a sync would have written).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def child_encode(export: str, docs: int, batch: int) -> dict[str, float]:
             "mean_tokens": sum(encoder.tokens(t) for t in texts[:64]) / 64}
 
 
-def child_sync(export: str, data: str) -> dict[str, float]:
+def child_sync(export: str, data: str, optimize_every: int = 0) -> dict[str, float]:
     import numpy as np
 
     from app.config import Settings
@@ -70,6 +70,8 @@ def child_sync(export: str, data: str) -> dict[str, float]:
         fixed = rng.standard_normal((4096, c.encoder.dim)).astype(np.float32)
         fixed /= np.linalg.norm(fixed, axis=1, keepdims=True)
         c.sync.encoder.encode = lambda texts: fixed[np.arange(len(texts)) % len(fixed)]  # type: ignore[method-assign]
+        if optimize_every:
+            c.index.optimize_every = optimize_every  # type: ignore[attr-defined]
         base = vm_hwm_mb()
         t = time.perf_counter()
         r = await c.sync.run(c.source(export))
@@ -89,11 +91,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=512)
     ap.add_argument("--sizes", default="5000,20000,100000")
+    ap.add_argument("--optimize-every", type=int, default=0,
+                    help="points between the embedded index's optimizations (default: as shipped)")
+    ap.add_argument("--encode", action=argparse.BooleanOptionalAction, default=True, help="step 1")
     ap.add_argument("--child", nargs="*")
     a = ap.parse_args()
     if a.child:
         kind, *rest = a.child
-        res = child_encode(rest[0], int(rest[1]), int(rest[2])) if kind == "encode" else child_sync(rest[0], rest[1])
+        res = (child_encode(rest[0], int(rest[1]), int(rest[2])) if kind == "encode"
+               else child_sync(rest[0], rest[1], int(rest[2])))
         print(json.dumps(res))
         return
     from bench.large_export import write_large_export
@@ -102,14 +108,14 @@ def main() -> None:
         sizes = [int(s) for s in a.sizes.split(",")]
         export = Path(tmp) / "export-enc"
         write_large_export(export, a.docs, 50.0, seed=3)
-        for batch in (8, 16, 32, 64):
+        for batch in (8, 16, 32, 64) if a.encode else ():
             r = run_child("encode", str(export), str(a.docs), str(batch))
             print(f"encode {a.docs} docs (~{r['mean_tokens']:.0f} tokens), batch {batch}: {r['docs_per_s']:.1f} docs/s, "
                   f"peak RSS {r['peak_mb']:.0f} MB (model loaded: {r['loaded_mb']:.0f} MB)")
         for n in sizes:
             export = Path(tmp) / f"export-{n}"
             write_large_export(export, n, 50.0, seed=5)
-            r = run_child("sync", str(export), str(Path(tmp) / f"data-{n}"))
+            r = run_child("sync", str(export), str(Path(tmp) / f"data-{n}"), str(a.optimize_every))
             print(f"sync pipeline, {n:,} profiles (~{n * 50:,} events), encoder stand-in: {r['profiles'] / r['seconds']:.0f} "
                   f"profiles/s, peak RSS {r['peak_mb']:.0f} MB (after start-up {r['base_mb']:.0f} MB)")
 

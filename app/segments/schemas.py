@@ -49,7 +49,7 @@ class DiscoverResponse(BaseModel):
     retired: list[str]
     seconds: float
     profiles: int = Field(0, description="profiles assigned to the segments")
-    fitted_on: int = Field(0, description="profiles the clustering was fitted on: all of them up to 100,000, "
+    fitted_on: int = Field(0, description="profiles the clustering was fitted on: all of them up to 50,000, "
                                          "beyond that a fixed random sample (everyone is then assigned to "
                                          "the nearest segment)")
     segments: list[Segment]
