@@ -78,6 +78,19 @@ def through_service(data_dir: Path) -> None:
                 res = await c.segments.discover(DiscoverRequest())
                 print(f"discovery through the service, run {attempt}: {profiles:,} profiles in "
                       f"{time.perf_counter() - t:.1f} s, k={res.k}, {res.kept_ids} segments kept from the previous run, peak RSS {peak_rss_mb():.0f} MB")
+            # what the web page asks of segments at this size (each the median of 3 calls; the map uncached)
+            biggest = res.segments[0].segment_id
+            calls = {"list of segments with sizes": lambda: c.segments.current(),
+                     "a segment's first 100 members, with the total": lambda: c.segments.members(biggest, 100),
+                     "page 1,000 of its members": lambda: c.segments.members(biggest, 100, 100_000),
+                     "the 2-D map (3,000 sampled profiles)": lambda: (c.segments.invalidate(), c.segments.map())[1]}
+            for name, call in calls.items():
+                times = []
+                for _ in range(3):
+                    t = time.perf_counter()
+                    await call()
+                    times.append(time.perf_counter() - t)
+                print(f"{name}: {sorted(times)[1] * 1000:.0f} ms")
         finally:
             await c.aclose()
 

@@ -171,13 +171,11 @@ class SegmentRepository:
             "ORDER BY score DESC NULLS LAST, profile_id LIMIT $3 OFFSET $4", segment_id, version, limit, offset)
         return [(r["profile_id"], r["score"]) for r in rows]
 
-    async def member_sets(self, kind: str = "discovered") -> dict[str, set[str]]:
-        """Members of the current version of every live segment of a kind."""
-        rows = await self.pool.fetch(_LIVE_MEMBERS, kind)
-        out: dict[str, set[str]] = {}
-        for r in rows:
-            out.setdefault(r["segment_id"], set()).add(r["profile_id"])
-        return out
+    async def segment_of(self, profile_ids: Sequence[str], kind: str = "discovered") -> dict[str, str]:
+        """The live segment of a kind each of these profiles is in (a discovered one: at most one each)."""
+        rows = await self.pool.fetch(f"SELECT p.profile_id, p.segment_id FROM ({_LIVE_MEMBERS}) p "
+                                     "WHERE p.profile_id = ANY($2::text[])", kind, list(profile_ids))
+        return {r["profile_id"]: r["segment_id"] for r in rows}
 
     async def next_run_version(self) -> int:
         return int(await self.pool.fetchval("SELECT COALESCE(max(version), 0) + 1 FROM profile_ai.segmentations"))

@@ -446,10 +446,7 @@ class SegmentService:
                                                                random_state))
         if len(chosen) < 3:
             return {"points": [], "segments": []}
-        label: dict[str, str] = {}
-        for sid, members in (await self.repo.member_sets("discovered")).items():
-            for pid in members:
-                label[pid] = sid
+        label = await self.repo.segment_of(chosen)  # the sample's segments, not a million memberships
 
         def project() -> list[dict[str, Any]]:
             from sklearn.decomposition import PCA

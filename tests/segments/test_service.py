@@ -186,3 +186,12 @@ def test_discovery_past_its_sample_fits_a_sample_and_assigns_everyone_in_chunks(
     assert sorted(members) == sorted(ids)  # everyone, once
     assert sum(s.size for s in part.segments) == len(ids)
     assert abs(sum(s.share or 0 for s in part.segments) - 1.0) < 1e-3  # shares of everyone, not of the sample
+
+
+def test_the_map_labels_each_sampled_profile_with_its_segment(seg: Any) -> None:
+    res = seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=4, random_state=2)))
+    stored = {m.profile_id: s.segment_id for s in res.segments
+              for m in seg.run(seg.segments.members(s.segment_id, limit=1000)).members}
+    answer = seg.run(seg.segments.map(sample=40, random_state=3))
+    assert len(answer["points"]) == 40 and {s["segment_id"] for s in answer["segments"]} == set(stored.values())
+    assert all(p["segment_id"] == stored[p["profile_id"]] for p in answer["points"])
