@@ -45,7 +45,9 @@ from segmentation import (
 log = logging.getLogger(__name__)
 # what one preview (a read-scope request) may pull from the index: its cost is counted before the work
 PREVIEW_MAX = 10_000
-DISCOVERY_SAMPLE = 50_000  # discovery fits on at most this many profiles, then assigns everyone in chunks
+# discovery fits on at most this many profiles (the blender and the naming read at most 50,000 rows anyway, and k
+# is chosen on 8,000), then projects everyone else into the fitted space from the index's vectors
+DISCOVERY_SAMPLE = 50_000
 ASSIGN_CHUNK = 20_000
 LOOKALIKE_SAMPLE = 20_000  # non-members whose similarities place a lookalike's cut-off as a percentile
 OVERFETCH = 100  # extra nearest neighbours asked for, in place of objectors dropped afterwards
@@ -146,24 +148,21 @@ class SegmentService:
         ids: list[str] = []
         blocks = [np.zeros((0, blender.components_.shape[0] + len(spec.keys)), dtype=np.float32)]
         upcoming = asyncio.ensure_future(asyncio.to_thread(next, pages, None))
-        while (page := await upcoming) is not None:
-            upcoming = asyncio.ensure_future(asyncio.to_thread(next, pages, None))
-            points, vectors = page
-            rows = [i for i, q in enumerate(points) if q in wanted]
-            pids = [wanted[points[i]] for i in rows]
-            got, raw = await self.repo.behaviour(pids, columns)  # leaves out who objected since
-            if got:
-                at = {p: rows[j] for j, p in enumerate(pids)}
-                blocks.append(await asyncio.to_thread(project, spec, blender, vectors[[at[p] for p in got]], raw))
-                ids.extend(got)
+        try:
+            while (page := await upcoming) is not None:
+                upcoming = asyncio.ensure_future(asyncio.to_thread(next, pages, None))
+                points, vectors = page
+                rows = [i for i, q in enumerate(points) if q in wanted]
+                pids = [wanted[points[i]] for i in rows]
+                got, raw = await self.repo.behaviour(pids, columns)  # leaves out who objected since
+                if got:
+                    at = {p: rows[j] for j, p in enumerate(pids)}
+                    blocks.append(await asyncio.to_thread(project, spec, blender, vectors[[at[p] for p in got]],
+                                                          raw))
+                    ids.extend(got)
+        finally:
+            upcoming.cancel()  # a failure or a cancelled discovery leaves no page read pending
         return ids, np.concatenate(blocks)
-
-    async def _assign_all(self, model: SegmentModel, profile_ids: Sequence[str],
-                          ) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Every profile's nearest segment, in chunks (see `_project_all`)."""
-        ids, Z = await self._project_all(model.spec, model.blender, profile_ids)
-        labels, distances = model.nearest(Z)
-        return ids, labels, distances
 
     # -- discovery
     async def discover(self, req: DiscoverRequest) -> DiscoverResponse:
@@ -177,7 +176,7 @@ class SegmentService:
                 phases[name] = round(time.perf_counter() - t0 - sum(phases.values()), 2)
 
             # fitted on a fixed random sample past DISCOVERY_SAMPLE profiles (memory and time stay bounded); then
-            # everyone is assigned to the nearest segment in chunks, and the answer says so
+            # everyone else is projected into the fitted space and given the nearest segment; the answer says so
             everyone = await self.repo.population_ids()
             lap("ids")
             sampled = len(everyone) > self.discovery_sample
@@ -191,16 +190,19 @@ class SegmentService:
                 raise InvalidRequestError(f"n_clusters={req.n_clusters} is too many for {len(pop.ids)} profiles")
             if req.vector_weight + req.behaviour_weight <= 0:
                 raise InvalidRequestError("vector_weight and behaviour_weight cannot both be 0")
-            if sampled:
-                # the space is fitted first; the profiles outside the sample are projected into it while
-                # k-means runs on the sample (reading 1M vectors is the longest step: it overlaps the fit)
-                space = await asyncio.to_thread(fit_space, pop.vectors, pop.records, vector_weight=req.vector_weight,
-                                                behaviour_weight=req.behaviour_weight, random_state=req.random_state)
-                fitted = set(pop.ids)
-                outside = asyncio.ensure_future(self._project_all(*space, [p for p in everyone if p not in fitted]))
-            else:
-                space, outside = None, None
+            outside: asyncio.Future[tuple[list[str], np.ndarray]] | None = None
             try:
+                space = None
+                if sampled:
+                    # the space is fitted first; the profiles outside the sample are projected into it while
+                    # k-means runs on the sample (reading 1M vectors is the longest step: it overlaps the fit)
+                    space = await asyncio.to_thread(fit_space, pop.vectors, pop.records,
+                                                    vector_weight=req.vector_weight,
+                                                    behaviour_weight=req.behaviour_weight,
+                                                    random_state=req.random_state)
+                    fitted = set(pop.ids)
+                    outside = asyncio.ensure_future(
+                        self._project_all(*space, [p for p in everyone if p not in fitted]))
                 found = await asyncio.to_thread(
                     discover, pop.vectors, pop.records, [str(r.get("document") or "") for r in pop.records],
                     n_clusters=req.n_clusters, k_min=req.k_min, k_max=req.k_max, vector_weight=req.vector_weight,

@@ -167,7 +167,9 @@ def test_discovery_past_its_sample_fits_a_sample_and_assigns_everyone_in_chunks(
     from segmentation import SegmentModel
 
     seg.segments.assign_chunk = 7  # many small chunks
-    got_ids, labels, _ = seg.run(seg.segments._assign_all(SegmentModel.from_dict(model_dict), ids))
+    model = SegmentModel.from_dict(model_dict)
+    got_ids, space = seg.run(seg.segments._project_all(model.spec, model.blender, ids))
+    labels, _ = model.nearest(space)
     by_label = {s.definition["label"]: s.segment_id for s in full.segments}
     stored = {}
     for s in full.segments:
