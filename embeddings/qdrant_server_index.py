@@ -162,23 +162,26 @@ class QdrantServerIndex:
                                     with_vectors=[DENSE] if with_vector else False)
         return [_hit(r) for r in recs]
 
+    def _dense(self, recs: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+        """(point ids, float32 rows) of records that hold a dense vector."""
+        kept = [(str(r.id), r.vector[DENSE]) for r in recs if isinstance(r.vector, dict) and DENSE in r.vector]
+        return [p for p, _ in kept], np.asarray([v for _, v in kept], dtype=np.float32).reshape(-1, self.dim)
+
     def vectors(self, profile_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
         by_point = {point_id(p): p for p in profile_ids}
         recs = self.client.retrieve(self.collection, ids=list(by_point), with_payload=False,
                                     with_vectors=[DENSE]) if by_point else []
-        kept = [(by_point[str(r.id)], r.vector[DENSE]) for r in recs
-                if isinstance(r.vector, dict) and DENSE in r.vector]
-        return ([p for p, _ in kept],
-                np.asarray([v for _, v in kept], dtype=np.float32).reshape(-1, self.dim))
+        points, rows = self._dense(recs)
+        return [by_point[q] for q in points], rows
 
     def vector_pages(self, batch: int = 20_000) -> Iterator[tuple[list[str], np.ndarray]]:
         offset = None
         while True:
             recs, offset = self.client.scroll(self.collection, limit=batch, offset=offset, with_payload=False,
                                               with_vectors=[DENSE])
-            kept = [(str(r.id), r.vector[DENSE]) for r in recs if isinstance(r.vector, dict) and DENSE in r.vector]
-            if kept:
-                yield [p for p, _ in kept], np.asarray([v for _, v in kept], dtype=np.float32).reshape(-1, self.dim)
+            points, rows = self._dense(recs)
+            if points:
+                yield points, rows
             if offset is None:
                 return
 
