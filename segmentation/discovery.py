@@ -25,9 +25,6 @@ class SegmentModel:
     blender: ProfileBlender
     centers: np.ndarray  # (k, blended dims)
 
-    def space(self, vectors: np.ndarray, records: Sequence[dict[str, Any]]) -> np.ndarray:
-        return project(self.spec, self.blender, vectors, self.spec.raw(records))
-
     def assign(self, vectors: np.ndarray, records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """(label, distance to its centre) per profile."""
         return self.assign_raw(vectors, self.spec.raw(records))
@@ -65,6 +62,15 @@ def fit_space(vectors: np.ndarray, records: Sequence[dict[str, Any]], *, vector_
               ) -> tuple[BehaviourSpec, ProfileBlender]:
     """The clustering space alone (behaviour spec and blender): known before k-means runs, so a caller can
     project the profiles outside a fitted sample meanwhile."""
+    spec, blender, _ = _fit_space(vectors, records, vector_weight, behaviour_weight, n_components, random_state)
+    return spec, blender
+
+
+def _fit_space(vectors: np.ndarray, records: Sequence[dict[str, Any]], vector_weight: float,
+               behaviour_weight: float, n_components: int | None, random_state: int | None,
+               ) -> tuple[BehaviourSpec, ProfileBlender, np.ndarray]:
+    """`fit_space`, also returning the rows it was fitted on (vectors beside behaviour), so `discover` builds
+    them once."""
     numeric_traits = [a.name for a in attribute_table(records[:5000]).attributes
                       if a.kind == "number" and a.name.startswith(("traits.", "data."))]
     spec = BehaviourSpec.fit(records, numeric_traits)
@@ -72,7 +78,7 @@ def fit_space(vectors: np.ndarray, records: Sequence[dict[str, Any]], *, vector_
     blender = ProfileBlender(n_vector_columns=vectors.shape[1], vector_weight=vector_weight,
                              behaviour_weight=behaviour_weight, n_components=n_components,
                              random_state=random_state).fit(X)
-    return spec, blender
+    return spec, blender, X
 
 
 @dataclass
@@ -97,10 +103,13 @@ def discover(vectors: np.ndarray, records: Sequence[dict[str, Any]], documents: 
         raise ValueError(f"{vectors.shape[0]} vectors but {len(records)} records")
     if vectors.shape[0] < 10:
         raise ValueError(f"{vectors.shape[0]} profiles: too few to find segments (need at least 10)")
-    spec, blender = space or fit_space(vectors, records, vector_weight=vector_weight,
-                                       behaviour_weight=behaviour_weight, n_components=n_components,
-                                       random_state=random_state)
-    Z = project(spec, blender, vectors, spec.raw(records))
+    if space is None:
+        spec, blender, X = _fit_space(vectors, records, vector_weight, behaviour_weight, n_components, random_state)
+        Z = blender.transform(X)
+        del X
+    else:
+        spec, blender = space
+        Z = project(spec, blender, vectors, spec.raw(records))
     km = AutoKMeans(n_clusters=n_clusters, k_min=k_min, k_max=k_max, random_state=random_state).fit(Z)
     model = SegmentModel(spec, blender, km.cluster_centers_)
     labels = km.labels_

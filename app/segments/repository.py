@@ -37,8 +37,9 @@ def _row(r: asyncpg.Record) -> SegmentRow:
 
 
 # The people segments are made of: indexed, with features, not objecting to profiling (GDPR art. 21).
-_POPULATION = ("FROM profile_ai.profile_features f JOIN profile_ai.indexed_profiles i USING (profile_id) "
-               "WHERE f.attributes ->> 'objected' IS DISTINCT FROM 'true'")
+_POPULATION_JOIN = "profile_ai.profile_features f JOIN profile_ai.indexed_profiles i USING (profile_id)"
+_NOT_OBJECTED = "f.attributes ->> 'objected' IS DISTINCT FROM 'true'"
+_POPULATION = f"FROM {_POPULATION_JOIN} WHERE {_NOT_OBJECTED}"
 
 
 def _record(r: asyncpg.Record) -> dict[str, Any]:
@@ -74,18 +75,19 @@ class DiscoveryWriter:
 
     async def overlaps(self) -> tuple[dict[tuple[str, int], int], dict[int, int], dict[str, int]]:
         """For `match_overlaps`: members shared by each previous live discovered segment and each new cluster;
-        per new cluster, its members some previous segment held; per previous segment, its members still here."""
-        rows = await self.conn.fetch(f"SELECT p.segment_id, t.label, count(*) FROM ({_LIVE_MEMBERS}) p "
-                                     "JOIN _members t ON t.profile_id = p.profile_id GROUP BY 1, 2", "discovered")
-        overlap = {(r[0], r[1]): r[2] for r in rows}
-        new_shared: dict[int, int] = {}
+        per new cluster, its members some previous segment held; per previous segment (every one that has
+        members), its members some new cluster holds."""
+        overlap: dict[tuple[str, int], int] = {}
         previous_shared: dict[str, int] = {}
-        for (sid, label), n in overlap.items():
-            new_shared[label] = new_shared.get(label, 0) + n
+        for sid, label, n in await self.conn.fetch(
+                f"SELECT p.segment_id, t.label, count(t.label) FROM ({_LIVE_MEMBERS}) p "
+                "LEFT JOIN _members t ON t.profile_id = p.profile_id GROUP BY 1, 2", "discovered"):
             previous_shared[sid] = previous_shared.get(sid, 0) + n
-        for r in await self.conn.fetch("SELECT DISTINCT d.segment_id FROM profile_ai.current_segments d "
-                                       "WHERE d.kind = 'discovered' AND d.status <> 'retired'"):
-            previous_shared.setdefault(r[0], 0)  # a previous segment nobody here belongs to still counts
+            if label is not None:
+                overlap[(sid, label)] = n
+        new_shared = {label: n for label, n in await self.conn.fetch(
+            f"SELECT t.label, count(*) FROM _members t WHERE EXISTS (SELECT 1 FROM ({_LIVE_MEMBERS}) p "
+            "WHERE p.profile_id = t.profile_id) GROUP BY 1", "discovered")}
         return overlap, new_shared, previous_shared
 
     async def first_members(self, n: int = 3) -> dict[int, list[str]]:
@@ -147,9 +149,7 @@ class SegmentRepository:
         aggregates = "".join(f", array_agg(({c})::float8 ORDER BY u.n)" for c in columns)
         row = await self.pool.fetchrow(
             f"SELECT array_agg(u.n ORDER BY u.n){aggregates} FROM unnest($1::text[]) WITH ORDINALITY AS "
-            "u(profile_id, n) JOIN profile_ai.profile_features f ON f.profile_id = u.profile_id "
-            "JOIN profile_ai.indexed_profiles i ON i.profile_id = u.profile_id "
-            "WHERE f.attributes ->> 'objected' IS DISTINCT FROM 'true'", ids)
+            f"u(profile_id, n) JOIN ({_POPULATION_JOIN}) ON f.profile_id = u.profile_id WHERE {_NOT_OBJECTED}", ids)
         if row is None or row[0] is None:
             return [], np.zeros((0, len(columns)))
         found = [ids[n - 1] for n in row[0]]

@@ -94,3 +94,37 @@ def test_a_stored_anchor_is_reprinted_not_pasted() -> None:
     else:
         raise AssertionError("a malformed anchor must be refused")
     assert "NULL" in BehaviourSpec(["recency_days"], [False], [1.0], None).raw_sql()[0]
+
+
+async def test_overlaps_counted_in_sql_match_like_sets(pg_url: str, tmp_path: Path) -> None:
+    """The staged discovery is matched to the previous segments from counts PostgreSQL takes; they must give
+    what `match_segments` gives on the same sets, including a previous segment nobody is in any more and a
+    profile held by two previous segments."""
+    import numpy as np
+
+    from app.segments.repository import SegmentRepository
+    from app.store.database import Database
+    from segmentation import match_overlaps, match_segments
+
+    previous = {"seg-a": {f"p{i}" for i in range(0, 40)}, "seg-b": {f"p{i}" for i in range(35, 70)},
+                "seg-gone": {"x1", "x2"}}
+    new_ids = [f"p{i}" for i in range(10, 90)]
+    labels = np.array([0 if i < 45 else 1 for i in range(10, 90)])
+    db = await Database.connect(pg_url, tmp_path)
+    try:
+        for sid, members in previous.items():
+            await db.pool.execute("INSERT INTO profile_ai.segment_definitions(segment_id, version, name, description, "
+                                  "definition, kind) VALUES ($1, 1, $1, '', '{}', 'discovered')", sid)
+            await db.pool.executemany("INSERT INTO profile_ai.segment_memberships(segment_id, version, profile_id) "
+                                      "VALUES ($1, 1, $2)", [(sid, p) for p in members])
+        repo = SegmentRepository(db.pool)
+        async with repo.discovery_run() as writer:
+            await writer.stage(new_ids, labels, np.zeros(len(new_ids)))
+            overlap, new_shared, previous_shared = await writer.overlaps()
+        got = match_overlaps(overlap, [new_shared.get(c, 0) for c in range(2)], previous_shared, min_jaccard=0.3)
+        sets = [{p for p, lab in zip(new_ids, labels, strict=True) if lab == c} for c in range(2)]
+        assert got == match_segments(previous, sets, min_jaccard=0.3)
+        assert got[0][0] == "seg-a" and got[1][0] == "seg-b"
+        assert previous_shared["seg-gone"] == 0 and new_shared == {0: 35, 1: 25}
+    finally:
+        await db.close()
