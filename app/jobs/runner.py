@@ -82,9 +82,12 @@ class JobRunner:
         """Start a partitioned full sync: one job per partition, on any worker."""
         c = self.container
         source = c.source(transport=c.tracardi_transport)
-        await c.release(source)  # only its key is needed here
         partitions = int(args.get("partitions") or c.settings.jobs.partitions)
-        await c.sync.check_vector_space()  # a changed model resets the state before anyone encodes
+        try:
+            await c.sync.check_vector_space()  # a changed model resets the state before anyone encodes
+            await c.sync.freeze_population(source)  # every partition renders with the same statistics
+        finally:
+            await c.release(source)
         run_id = await self.backfills.create(source.key, partitions)
         for k in range(partitions):
             await self.queue.defer_step("backfill-partition", {"run_id": run_id, "partition": k},

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -146,8 +146,8 @@ class SyncService:
                               stored: bool) -> AsyncIterator[ProfileWithEvents]:
         """`stream` unchanged, once the builder has its population statistics: the stored ones (`stored`, as
         `load_population` found them), or (the first time for this document layout) ones frozen from the first
-        `population_sample` profiles of this read. Concurrent
-        readers (backfill partitions) store once: the first writer wins and every reader uses what is stored.
+        `population_sample` profiles of this read. Two syncs racing store once: the first writer wins and both
+        use what is stored.
         A read with fewer than MIN_POPULATION profiles with events freezes nothing (a fresh deployment's first
         sync must not fix "usual" for good): its documents go without, and the first larger read re-renders."""
         if stored:
@@ -177,6 +177,21 @@ class SyncService:
                 yield item
 
         return chained()
+
+    async def freeze_population(self, source: ProfileSource) -> bool:
+        """Before a backfill's partitions run: freeze the population statistics from the head of a full read,
+        as one full sync would. A partition freezing from its own head would take another sample (one
+        partition's profiles) and partitions racing to do so would render differently, so a backfill would not
+        end like one sync. True when statistics are stored, now or before."""
+        if await self.load_population():
+            return True
+        stream = source.stream(None)
+        try:
+            await self.with_population(stream, False)
+        finally:
+            if isinstance(stream, AsyncGenerator):
+                await stream.aclose()
+        return self.builder.population is not None
 
     async def check_vector_space(self) -> bool:
         """The vector space is the dense model and the BM25 analysers: when either changed since the last sync,
@@ -329,9 +344,10 @@ class SyncService:
         result = SyncResult(source=source.key, mode=f"partition {partition}/{partitions}")
         seen: set[str] = set()
         batch: list[ProfileWithEvents] = []
-        stream = await self.with_population(
-            source.stream(None, only=lambda pid: partition_of(pid, partitions) == partition),
-            await self.load_population())
+        # the statistics were frozen by the run's start (freeze_population); none stored: too few profiles,
+        # documents go without, as one sync's would
+        await self.load_population()
+        stream = source.stream(None, only=lambda pid: partition_of(pid, partitions) == partition)
         salt = self._salt()
 
         async def handle(items: list[ProfileWithEvents]) -> None:

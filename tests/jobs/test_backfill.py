@@ -40,11 +40,13 @@ async def snapshot(c: Container) -> dict[str, Any]:
                                                     "FROM profile_ai.events")),
         "payloads": {k: {f: v for f, v in h.payload.items() if f != "synced_at"} for k, h in hits.items()},
         "vectors": {k: np.asarray(h.vector) for k, h in hits.items()},
+        # the statistics documents are rendered against ("distinctive" lines), frozen once from a full read
+        "population": await c.state.get_meta(f"document_population:{c.sync.builder.layout_key}"),
     }
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> None:
-    for key in ("indexed", "features", "events", "payloads"):
+    for key in ("population", "indexed", "features", "events", "payloads"):
         assert a[key] == b[key], key
     assert a["vectors"].keys() == b["vectors"].keys()
     for k in a["vectors"]:  # the same text (hash) encoded in another batch: padding noise only, same direction
@@ -86,7 +88,9 @@ def test_staged_batches_survive_the_round_trip_exactly(tmp_path: Path) -> None:
 @pytest.mark.parametrize("owns_index", [True, False])
 async def test_backfill_in_partitions_equals_one_sync(owns_index: bool, encoder: Any, new_database: Any,
                                                       tmp_path: Path) -> None:
-    export = write_export(tmp_path, 90, seed=5)
+    # 240 profiles: one read freezes the documents' population statistics (MIN_POPULATION 100), one partition's
+    # share of it would not, so partitions must render with what the run's start froze
+    export = write_export(tmp_path, 240, seed=5)
 
     def settings(name: str, url: str) -> Settings:
         return Settings(data_dir=tmp_path / name, database=DatabaseSettings(url=url),
@@ -111,10 +115,11 @@ async def test_backfill_in_partitions_equals_one_sync(owns_index: bool, encoder:
             await owner.queue.work(["index"], wait=False)
         run = (await runner.backfills.runs(1))[0]
         assert run["status"] == "done" and run["partitions_done"] == 4, run
-        assert run["result"]["seen"] == 90 and run["result"]["embedded"] == 90
+        assert run["result"]["seen"] == 240 and run["result"]["embedded"] == 240
         staged = await c.database.pool.fetchval("SELECT count(*) FROM profile_ai.backfill_staged")
         assert staged == 0
         assert await c.state.watermark(c.source().key) is not None
+        assert expected["population"] is not None
         same(await snapshot(c), expected)
         # a second backfill finds everything unchanged and writes nothing new
         await runner.queue.defer("backfill", {"partitions": 3})
