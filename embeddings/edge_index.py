@@ -101,10 +101,18 @@ class EdgeIndex:
     Qdrant Edge runs no background optimizer: segments are only indexed (quantized, merged, vacuumed) when
     `optimize` is called. `upsert` calls it every `optimize_every` points, so a long backfill builds in bounded
     steps, and the container calls it after every sync.
+
+    The binding holds Python's GIL for a whole `optimize`: every thread of the process (the event loop, job
+    heartbeats) waits until it returns. Segments are therefore capped at `segment_points` vectors, so an
+    optimization only ever indexes what one step wrote and never merges large segments: with segments of up to
+    200,000 vectors, a 300,000-profile sync spent 60 s in the merge at 150,000 (a job heartbeat's whole
+    `stalled_after_s`) and peaked at 3.5 GB; capped at 50,000, each optimization takes 10-14 s and the peak
+    stays near 1.3 GB (bench/sync_memory.py).
     """
 
     def __init__(self, path: Path | str, dim: int, *, hnsw_m: int = 0, hnsw_ef_construct: int = 256,
-                 hnsw_ef: int = 1024, oversampling: float = 2.0, optimize_every: int = 50_000) -> None:
+                 hnsw_ef: int = 1024, oversampling: float = 2.0, optimize_every: int = 50_000,
+                 segment_points: int = 50_000) -> None:
         self.path = Path(path)
         self.dim = dim
         self._lock = threading.RLock()
@@ -122,10 +130,10 @@ class EdgeIndex:
             quantization_config=qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99,
                                                             memory=qe.Memory.Pinned),
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf, memory=qe.Memory.Cold)},
-            # segments of at most ~200,000 vectors: an optimization converts what is new instead of re-merging
-            # everything (3.8 s per 100,000 points at any size, where one growing segment took 3.5 s at 100,000
-            # and 13.5 s at 300,000), and a query scans the segments on both cores
-            optimizers=qe.EdgeOptimizersConfig(max_segment_size=300_000),
+            # segments of at most `segment_points` vectors (the engine counts a segment's dense vectors in KB):
+            # an optimization converts what is new and never re-merges what is indexed, so its time and memory
+            # do not grow with the index; a query scans the segments on both cores
+            optimizers=qe.EdgeOptimizersConfig(max_segment_size=max(1, segment_points * dim * 4 // 1024)),
         )
         try:
             if self.path.exists() and any(self.path.iterdir()):
@@ -256,7 +264,8 @@ class EdgeIndex:
 
     def optimize(self) -> None:
         """Index what was written since the last call (quantize, merge small segments, drop deleted points).
-        Searches keep being answered meanwhile; writes wait for it."""
+        Writes wait for it, and so does every other Python thread: the binding holds the GIL throughout (about
+        10 s for a 50,000-point step on 2 cores)."""
         with self._lock:
             self.shard.optimize()
             # the segments an optimization replaced leave the disk (and their memory maps) only at a flush
