@@ -261,3 +261,28 @@ def test_an_index_built_with_the_earlier_graph_settings_is_converted_at_its_next
         got = ids(idx.search(dense=vecs[i], sparse=None, limit=10))
         assert got[0] == f"p{i}" and len(set(got) & set(exact)) >= 9
     idx.close()
+
+
+def test_segments_are_capped_so_an_optimize_never_merges_what_is_indexed(tmp_path: Path) -> None:
+    """qdrant-edge-py holds the GIL for a whole `optimize`, so its length is how long the process stands still.
+    Capped at `segment_points`, each step's optimization indexes one new segment and leaves the indexed ones
+    alone; uncapped, the engine merges them into one (the 60 s merge at 150,000 points of a 300,000 sync,
+    bench/sync_memory.py). The capped index still answers from every segment."""
+    dim, step = 384, 7000  # 7,000 x 384 floats passes the engine's indexing threshold: each step is indexed
+    rnd = np.random.default_rng(5)
+    vecs = rnd.standard_normal((3 * step, dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    empty = Bm25Encoder().document("")
+    points = [IndexPoint(f"p{i}", vecs[i], empty, {"profile_id": f"p{i}"}) for i in range(3 * step)]
+    capped = EdgeIndex(tmp_path / "capped", dim, optimize_every=step, segment_points=step)
+    merged = EdgeIndex(tmp_path / "merged", dim, optimize_every=step, segment_points=100 * step)
+    for idx in (capped, merged):
+        for s in range(0, 3 * step, 1000):
+            idx.upsert(points[s:s + 1000])  # optimizes after each 7,000
+        idx.optimize()
+        assert idx.shard.info().indexed_vectors_count == 3 * step
+    assert capped.shard.info().segments_count > 3 > merged.shard.info().segments_count  # 3 indexed + appendable
+    for i in rnd.choice(3 * step, 20, replace=False):
+        q = vecs[i] + rnd.normal(0, 0.01, dim).astype(np.float32)
+        exact = [f"p{j}" for j in np.argsort(-(vecs @ q))[:10]]
+        assert ids(capped.search(dense=q, sparse=None, limit=10)) == exact
