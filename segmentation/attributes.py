@@ -110,7 +110,10 @@ def attribute_table(records: Sequence[dict[str, Any]], now: datetime | None = No
                 if isinstance(v, bool):
                     v = str(v).lower()
                 if isinstance(v, int | float | str):
-                    fields.setdefault(path, [None] * n)[i] = v
+                    column = fields.get(path)
+                    if column is None:  # not setdefault: its default, a list of n, would be built for every value
+                        column = fields[path] = [None] * n
+                    column[i] = v
     for path, values in sorted(fields.items()):
         nums = [v for v in values if isinstance(v, int | float)]
         if len(nums) >= min_count and len(nums) >= 0.8 * sum(v is not None for v in values):
