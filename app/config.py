@@ -62,6 +62,9 @@ class PrivacySettings(BaseModel):
     # GDPR art. 21: a dotted path in the profile (consents.*, traits.*, data.*) whose true value means the person
     # objected to profiling; they are then left out of segments and predictions (still searchable)
     objection_field: str | None = None
+    # an erased person's vector and payload leave the embedded index's files at the next purge: this many
+    # seconds after the last erasure of a burst (one rewrite for many erasures), at the latest ten times as long
+    index_purge_delay_s: float = Field(30.0, ge=0.0, le=3600.0)
 
 
 class SyncSettings(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ class Container:
     tracardi_transport: Any = None  # tests pass the emulator's ASGI transport; None = real HTTP
     _pushed_source: TracardiSource | None = None
     _after_push: Debounced | None = None
+    _purge: Debounced | None = None
 
     @classmethod
     async def create(cls, settings: Settings, encoder: Encoder | None = None, *, open_index: bool = True,
@@ -158,6 +160,7 @@ class Container:
                                     objection_field=settings.privacy.objection_field),
                    search=search)
         erasure.drop_caches = container.drop_caches  # what was computed from a forgotten person
+        erasure.purge = container.request_purge
         erasure.clear_remote = container.clear_tracardi
         return container
 
@@ -297,11 +300,26 @@ class Container:
             return delivered
 
     async def settle(self) -> None:
-        """Wait for deferred work (the coalesced refresh after pushes) to finish."""
+        """Wait for deferred work (the coalesced refresh after pushes) to finish; run a pending index purge now."""
         if self._after_push is not None:
             await self._after_push.wait()
+        if self._purge is not None:
+            await self._purge.flush()
+
+    def request_purge(self) -> None:
+        """After an erasure: rewrite the index's segments without the deleted points, once for a burst."""
+        if self._purge is None:
+            self._purge = Debounced(self._purge_index, self.settings.privacy.index_purge_delay_s)
+        self._purge.request()
+
+    async def _purge_index(self) -> None:
+        t = time.perf_counter()
+        if await asyncio.to_thread(self.index.purge_deleted):
+            log.info("index segments rewritten without deleted points in %.1f s", time.perf_counter() - t)
 
     async def aclose(self) -> None:
+        if self._purge is not None:
+            await self._purge.flush()  # a CLI erasure purges before its process exits
         if self._after_push is not None:
             await self._after_push.close()  # idempotent: the next sync's refresh catches up
         for http in self._http:

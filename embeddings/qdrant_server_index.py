@@ -203,6 +203,10 @@ class QdrantServerIndex:
     def optimize(self) -> None:
         """The server's own optimizers index in the background."""
 
+    def purge_deleted(self) -> bool:
+        """The server's vacuum optimizer drops deleted points by the collection's `deleted_threshold`."""
+        return False
+
     def flush(self) -> None:
         """Writes are acknowledged with wait=True: durable on return."""
 

@@ -6,7 +6,9 @@ and their drivers, segment memberships of every version, the write-back queue (p
 removal), aliases and the caches built from them. It leaves a tombstone per id (a keyed hash, never the id) that
 stops a later sync or webhook push from bringing the person back, and an append-only log entry with counts.
 The index goes first and the database in one transaction after: a crash in between leaves rows that the next
-`forget` finds and removes, so re-running it completes the erasure.
+`forget` finds and removes, so re-running it completes the erasure. A deleted index point is only marked
+deleted inside its segment; the embedded index's segments holding it are rewritten by a coalesced purge
+(`purge`, wired by the container), so the vector and payload leave the files too.
 
 `explain` says what the layer holds and infers about one person, in the deployment's wording.
 """
@@ -72,6 +74,9 @@ class ErasureService:
         self.index = index
         self.key = key
         self.drop_caches = drop_caches
+        # asks for the index's files to be rewritten without the deleted points (coalesced by the container);
+        # None: nothing to ask (a Qdrant server vacuums by itself)
+        self.purge: Callable[[], None] | None = None
         self._lock = asyncio.Lock()
 
     def id_hash(self, profile_id: str) -> str:
@@ -103,6 +108,8 @@ class ErasureService:
             erasure_id, removed = await self.repo.erase(ids, hashes, actor=actor, reason=reason,
                                                         index_points=len(points))
             self.drop_caches()
+            if self.purge is not None and points:
+                self.purge()
         cleared: int | str | None = None
         if clear_tracardi and self.clear_remote is not None:
             try:  # after the local erasure, which must not wait on (or fail with) a remote system
@@ -111,7 +118,8 @@ class ErasureService:
                 cleared = f"failed: {type(exc).__name__}: {exc}"
         log.info("erasure done", extra={"erasure_id": erasure_id, "ids": len(ids), "actor": actor})
         return {"erasure_id": erasure_id, "ids_erased": len(ids), "removed": removed, "tracardi_cleared": cleared,
-                "tombstoned": True, "verify": await self.verify(profile_id, ids)}
+                "tombstoned": True, "index_files_purge": "scheduled" if self.purge is not None and points else None,
+                "verify": await self.verify(profile_id, ids)}
 
     async def verify(self, profile_id: str, ids: list[str] | None = None) -> dict[str, Any]:
         """Rows still held for the person in every store (all 0 after an erasure), and whether it is tombstoned."""

@@ -33,7 +33,8 @@ class NotOwnedIndex:
         raise IndexNotOwnedError("this worker does not own the embedded index: index jobs run in `profile-ai serve` "
                                  "or `profile-ai worker --owner` (or configure a Qdrant server)")
 
-    upsert = delete = search = retrieve = vectors = vector_pages = scroll = flush = optimize = ensure_field_indexes = _refuse
+    upsert = delete = search = retrieve = vectors = vector_pages = scroll = flush = optimize = purge_deleted = \
+        ensure_field_indexes = _refuse
 
     def count(self, filters: Any = ()) -> int:
         return int(self._refuse())

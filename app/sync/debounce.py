@@ -1,4 +1,5 @@
-"""Coalesce bursts of requests for one expensive job (the segment refresh after webhook pushes)."""
+"""Coalesce bursts of requests for one expensive job (the segment refresh after webhook pushes, the index purge
+after erasures)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Debounced:
         self._first: float | None = None  # the oldest unanswered request
         self._last = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # cuts a wait short (flush)
 
     def request(self) -> None:
         now = time.monotonic()
@@ -38,7 +40,8 @@ class Debounced:
         while self._first is not None:
             due = min(self._last + self.delay, self._first + self.max_wait)
             if (wait := due - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
                 continue  # a request may have come in meanwhile: recompute
             self._first = None
             try:
@@ -50,6 +53,13 @@ class Debounced:
         """Until nothing is scheduled (tests, orderly shutdown of a worker)."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
+
+    async def flush(self) -> None:
+        """Answer what is pending now rather than after the delay, and return when it is done (a short-lived
+        process, such as a CLI command, before it exits)."""
+        self.delay = self.max_wait = 0.0
+        self._wake.set()
+        await self.wait()
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():

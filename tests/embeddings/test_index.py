@@ -286,3 +286,35 @@ def test_segments_are_capped_so_an_optimize_never_merges_what_is_indexed(tmp_pat
         q = vecs[i] + rnd.normal(0, 0.01, dim).astype(np.float32)
         exact = [f"p{j}" for j in np.argsort(-(vecs @ q))[:10]]
         assert ids(capped.search(dense=q, sparse=None, limit=10)) == exact
+
+
+def test_purge_deleted_rewrites_indexed_segments_without_the_deleted_points(tmp_path: Path) -> None:
+    """An erased person's point, once deleted, is only marked so in an indexed segment: its payload stays in the
+    segment's files through optimizations (the engine vacuums a segment once a fifth of it is deleted).
+    purge_deleted rewrites the segment without it, keeps every other point searchable and leaves the shard
+    configured as before."""
+    import json
+
+    dim, n = 384, 8000  # past the indexing threshold: an indexed, quantized segment
+    rnd = np.random.default_rng(9)
+    vecs = rnd.standard_normal((n, dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    empty = Bm25Encoder().document("")
+    idx = EdgeIndex(tmp_path / "ix", dim)
+    idx.upsert([IndexPoint(f"p{i}", vecs[i], empty, {"profile_id": f"p{i}", "note": f"marker-{i:05d}-x"})
+                for i in range(n)])
+    idx.optimize()
+
+    def in_segments(text: str) -> bool:
+        return any(text.encode() in f.read_bytes() for f in (tmp_path / "ix" / "segments").rglob("*") if f.is_file())
+
+    idx.delete(["p42"])
+    idx.optimize()
+    assert idx.count() == n - 1 and in_segments("marker-00042-x")  # deleted, yet still written down
+    assert idx.purge_deleted()
+    assert not in_segments("marker-00042-x") and in_segments("marker-00043-x")
+    assert idx.count() == n - 1 and not idx.retrieve(["p42"])
+    assert ids(idx.search(dense=vecs[43], sparse=None, limit=1)) == ["p43"]
+    optimizers = json.loads((tmp_path / "ix" / "edge_config.json").read_text())["optimizers"]
+    assert optimizers["deleted_threshold"] is None  # the vacuum-everything config was for one optimization
+    idx.close()
