@@ -245,7 +245,9 @@ class SegmentRepository:
         await self.pool.execute("DELETE FROM profile_ai.segment_definitions WHERE segment_id = $1", segment_id)
 
     async def previous_members(self, segment_id: str) -> set[str]:
-        """Everyone who was ever a member of any version (to clear a trait from people who left)."""
+        """Everyone who is a member of any version still held (to clear a trait from people who left). A
+        published segment's leavers are re-queued when a discovery drops them, before `prune_memberships` deletes
+        their older versions, so nobody who still holds the trait in Tracardi is missed."""
         return {r["profile_id"] for r in await self.pool.fetch(
             "SELECT DISTINCT profile_id FROM profile_ai.segment_memberships WHERE segment_id = $1", segment_id)}
 
@@ -255,6 +257,18 @@ class SegmentRepository:
             "m.version = d.version WHERE m.profile_id = $1 AND d.status <> 'retired' ORDER BY d.kind, d.name",
             profile_id)
         return [_row(r) for r in rows]
+
+    async def prune_memberships(self, keep: int = 2) -> int:
+        """Delete the members of discovered segments' versions older than their `keep` newest. Each discovery
+        writes everyone again under a new version (1M rows, about 180 MB, per run at 1M profiles); only the
+        current version is read, and the one before it for the people who left (their traits were re-queued
+        when they left). Returns the rows deleted."""
+        done = await self.pool.execute(
+            "DELETE FROM profile_ai.segment_memberships m USING (SELECT segment_id, version, dense_rank() OVER "
+            "(PARTITION BY segment_id ORDER BY version DESC) AS newest FROM profile_ai.segment_definitions "
+            "WHERE kind = 'discovered') d WHERE m.segment_id = d.segment_id AND m.version = d.version "
+            "AND d.newest > $1", keep)
+        return int(done.split()[-1])
 
     async def unassigned(self, run_version: int) -> list[str]:
         """Indexed profiles that no discovered segment of this run holds (new since the run)."""

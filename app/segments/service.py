@@ -393,9 +393,11 @@ class SegmentService:
     # -- after every sync
     async def refresh(self) -> dict[str, int]:
         """Assign profiles no discovered segment holds yet to the nearest segment of the current run (no
-        re-clustering), and re-evaluate description and lookalike segments. Idempotent."""
+        re-clustering), and re-evaluate description and lookalike segments. Members of discovered versions
+        older than the previous one are deleted first (their definitions stay). Idempotent."""
         async with self._lock:
-            report = {"assigned": 0, "description_segments": 0, "lookalike_segments": 0}
+            report = {"assigned": 0, "description_segments": 0, "lookalike_segments": 0,
+                      "pruned_memberships": await self.repo.prune_memberships()}
             seg = await self.repo.latest_segmentation()
             segments = await self.repo.current()
             discovered = [s for s in segments if s.kind == "discovered" and s.definition.get("label") is not None

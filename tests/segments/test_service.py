@@ -197,3 +197,20 @@ def test_the_map_labels_each_sampled_profile_with_its_segment(seg: Any) -> None:
     answer = seg.run(seg.segments.map(sample=40, random_state=3))
     assert len(answer["points"]) == 40 and {s["segment_id"] for s in answer["segments"]} == set(stored.values())
     assert all(p["segment_id"] == stored[p["profile_id"]] for p in answer["points"])
+
+
+def test_refresh_keeps_the_members_of_two_versions_of_each_discovered_segment(seg: Any) -> None:
+    """Each discovery writes everyone again under a new version: without pruning, a million profiles add a
+    million rows a run, for good. The refresh keeps the current and the previous version (leavers)."""
+    for _ in range(2):
+        seg.run(seg.segments.discover(DiscoverRequest(k_min=3, k_max=5, random_state=0)))
+    count = ("SELECT m.segment_id, count(DISTINCT m.version) FROM profile_ai.segment_memberships m JOIN "
+             "profile_ai.segment_definitions d USING (segment_id, version) WHERE d.kind = 'discovered' GROUP BY 1")
+    assert max(n for _, n in seg.run(seg.database.pool.fetch(count))) >= 3
+    current = {s.segment_id: s for s in seg.run(seg.segments.current()) if s.kind == "discovered"}
+    before = {sid: seg.run(seg.segments.members(sid, limit=1000)).members for sid in current}
+    pruned = seg.run(seg.segments.refresh())["pruned_memberships"]
+    assert pruned > 0
+    assert max(n for _, n in seg.run(seg.database.pool.fetch(count))) == 2
+    assert {sid: seg.run(seg.segments.members(sid, limit=1000)).members for sid in current} == before
+    assert seg.run(seg.segments.refresh())["pruned_memberships"] == 0  # idempotent
