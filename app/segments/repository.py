@@ -58,6 +58,11 @@ _LIVE_MEMBERS = ("SELECT m.segment_id, m.profile_id FROM profile_ai.segment_memb
                  "WHERE d.kind = $1 AND d.status <> 'retired'")
 
 
+def sample_positions(total: int, n: int, random_state: int = 0) -> np.ndarray:
+    """Which positions (ascending) of `total` ordered ids a fixed random sample of n takes."""
+    return np.sort(np.random.default_rng(random_state).choice(total, n, replace=False))
+
+
 class DiscoveryWriter:
     """The steps of saving one discovery, on one connection inside one transaction (`discovery_run`)."""
 
@@ -135,6 +140,21 @@ class SegmentRepository:
         """Every profile segments are made of, in code point order (as Python sorts: the same sample on any
         database collation)."""
         rows = await self.pool.fetch(f'SELECT profile_id {_POPULATION} ORDER BY profile_id COLLATE "C"')
+        return [r[0] for r in rows]
+
+    async def population_sample(self, n: int, random_state: int = 0, exclude: Sequence[str] = ()) -> list[str]:
+        """The fixed random sample of n that `sample_of(population_ids() minus exclude, n)` draws, without reading
+        every id: the count, then only the chosen positions of the code point order (at 1M, reading every id
+        took 2 s of the segment map's 2.7)."""
+        where = f'{_POPULATION} AND NOT (profile_id = ANY($1::text[]))'
+        total = int(await self.pool.fetchval(f"SELECT count(*) {where}", list(exclude)))
+        if total <= n:
+            rows = await self.pool.fetch(f'SELECT profile_id {where} ORDER BY profile_id COLLATE "C"', list(exclude))
+            return [r[0] for r in rows]
+        rows = await self.pool.fetch(
+            f'SELECT profile_id FROM (SELECT profile_id, row_number() OVER (ORDER BY profile_id COLLATE "C") - 1 '
+            f"AS n {where}) s WHERE n = ANY($2::bigint[]) ORDER BY n", list(exclude),
+            sample_positions(total, n, random_state).tolist())
         return [r[0] for r in rows]
 
     async def records(self, profile_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

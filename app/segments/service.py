@@ -19,7 +19,7 @@ import numpy as np
 
 from app.errors import InvalidRequestError, NotFoundError
 from app.search.filters import parse_filters
-from app.segments.repository import SegmentRepository, SegmentRow
+from app.segments.repository import SegmentRepository, SegmentRow, sample_positions
 from app.segments.schemas import (
     DescriptionSegmentRequest,
     DiscoverRequest,
@@ -133,8 +133,7 @@ class SegmentService:
             ids = [i for i in ids if i not in exclude]
         if len(ids) <= n:
             return ids
-        rng = np.random.default_rng(random_state)
-        return [ids[i] for i in np.sort(rng.choice(len(ids), n, replace=False))]
+        return [ids[i] for i in sample_positions(len(ids), n, random_state)]
 
     async def _project_all(self, spec: BehaviourSpec, blender: ProfileBlender, profile_ids: Sequence[str],
                            ) -> tuple[list[str], np.ndarray]:
@@ -366,8 +365,8 @@ class SegmentService:
         size = int(definition["size"])
 
         _, seed_vectors = await self._vectors(sorted(seed_ids))  # the seed's own, not everyone's
-        _, sample = await self._vectors(self._sample_ids(await self.repo.population_ids(), LOOKALIKE_SAMPLE,
-                                                         exclude=seed_ids))
+        _, sample = await self._vectors(await self.repo.population_sample(LOOKALIKE_SAMPLE,
+                                                                         exclude=sorted(seed_ids)))
 
         def rank() -> tuple[list[tuple[str, float]], dict[str, float | None]]:
             if not len(seed_vectors):
@@ -446,8 +445,7 @@ class SegmentService:
         cached = self._map_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < MAP_CACHE_SECONDS:
             return cached[1]
-        chosen, vectors = await self._vectors(self._sample_ids(await self.repo.population_ids(), sample,
-                                                               random_state))
+        chosen, vectors = await self._vectors(await self.repo.population_sample(sample, random_state))
         if len(chosen) < 3:
             return {"points": [], "segments": []}
         label = await self.repo.segment_of(chosen)  # the sample's segments, not a million memberships

@@ -67,6 +67,14 @@ async def test_records_and_sql_behaviour_match_the_in_memory_path(pg_url: str, t
         got, raw = await repo.behaviour([], spec.raw_sql())
         assert got == [] and raw.shape == (0, len(spec.keys))
 
+        # the map's and lookalikes' samples, drawn in SQL: exactly the sample drawn from every id
+        from app.segments.repository import sample_positions
+
+        for n, seed, exclude in ((10, 0, ()), (10, 3, ("p002", "p010", "nobody")), (57, 1, ()), (100, 0, ("p001",))):
+            kept = [i for i in ids if i not in exclude]
+            expected = kept if len(kept) <= n else [kept[j] for j in sample_positions(len(kept), n, seed)]
+            assert await repo.population_sample(n, seed, exclude) == expected
+
         # and so the same segment for everyone, whichever path assignment takes
         rng = np.random.default_rng(0)
         vectors = rng.normal(size=(len(ids), 8)).astype(np.float32)
