@@ -143,9 +143,9 @@ class SegmentRepository:
         return [r[0] for r in rows]
 
     async def population_sample(self, n: int, random_state: int = 0, exclude: Sequence[str] = ()) -> list[str]:
-        """The fixed random sample of n that `sample_of(population_ids() minus exclude, n)` draws, without reading
-        every id: the count, then only the chosen positions of the code point order (at 1M, reading every id
-        took 2 s of the segment map's 2.7)."""
+        """The fixed random sample of n that `sample_positions` takes from `population_ids()` minus `exclude`,
+        without reading every id: the count, then only the chosen positions of the code point order (at 1M:
+        1.2 s, where reading every id took 2.4 s)."""
         where = f'{_POPULATION} AND NOT (profile_id = ANY($1::text[]))'
         total = int(await self.pool.fetchval(f"SELECT count(*) {where}", list(exclude)))
         if total <= n:

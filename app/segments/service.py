@@ -439,8 +439,8 @@ class SegmentService:
 
     async def map(self, sample: int = 3000, random_state: int = 0) -> dict[str, Any]:
         """A 2-D map: PCA of a sample of profile vectors, each point with its discovered segment. Only the
-        sampled vectors are read (the sample's ids drawn in SQL, then those vectors), and the answer is cached until the next
-        sync or discovery: a read-scope key asking again and again costs one projection."""
+        sampled vectors are read (the sample's ids drawn in SQL, then those vectors), and the answer is cached
+        until the next sync or discovery: a read-scope key asking again and again costs one projection."""
         key = (sample, random_state)
         cached = self._map_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < MAP_CACHE_SECONDS:

@@ -57,9 +57,14 @@ class Debounced:
     async def flush(self) -> None:
         """Answer what is pending now rather than after the delay, and return when it is done (a short-lived
         process, such as a CLI command, before it exits)."""
+        delay, max_wait = self.delay, self.max_wait
         self.delay = self.max_wait = 0.0
         self._wake.set()
-        await self.wait()
+        try:
+            await self.wait()
+        finally:  # later requests are coalesced again
+            self.delay, self.max_wait = delay, max_wait
+            self._wake.clear()
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():
