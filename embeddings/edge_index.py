@@ -156,7 +156,10 @@ class EdgeIndex:
             # an optimization converts what is new and never re-merges what is indexed, so its time and memory
             # do not grow with the index; a query scans the segments on both cores. `vacuum`: every segment
             # with a deleted point is rewritten at the next optimization (purge_deleted)
+            # default_segment_number 2 (the engine's default is the machine's CPU count): small segments are
+            # merged up to the cap the same way on every machine
             optimizers=qe.EdgeOptimizersConfig(max_segment_size=max(1, segment_points * dim * 4 // 1024),
+                                               default_segment_number=2,
                                                deleted_threshold=0.0 if vacuum else None,
                                                vacuum_min_vector_number=0 if vacuum else None),
         )
