@@ -106,8 +106,8 @@ class EdgeIndex:
     heartbeats) waits until it returns. Segments are therefore capped at `segment_points` vectors, so an
     optimization only ever indexes what one step wrote and never merges large segments: with segments of up to
     200,000 vectors, a 300,000-profile sync spent 60 s in the merge at 150,000 (a job heartbeat's whole
-    `stalled_after_s`) and peaked at 3.5 GB; capped at 50,000, each optimization takes 10-14 s and the peak
-    stays near 1.3 GB (bench/sync_memory.py).
+    `stalled_after_s`) and peaked at 3.5 GB; capped at 50,000, each optimization takes 10-14 s and the sync
+    peaked at 2.2 GB (bench/sync_memory.py).
     """
 
     def __init__(self, path: Path | str, dim: int, *, hnsw_m: int = 0, hnsw_ef_construct: int = 256,
