@@ -133,3 +133,40 @@ async def test_backfill_in_partitions_equals_one_sync(owns_index: bool, encoder:
         await runner.queue.close()
         await owner.queue.close()
         await c.aclose()
+
+
+async def test_a_backfill_from_tracardi_ends_like_one_sync(encoder: Any, new_database: Any, tmp_path: Path) -> None:
+    """The start reads the head of a real client read (paged /profile/select, events per profile) to freeze the
+    documents' statistics, then closes that read half way; partitions render with what it froze."""
+    import httpx
+
+    from app.config import ServerSettings, TracardiSettings
+    from tests.tracardi_emulator.app import TracardiEmulator
+
+    emu = TracardiEmulator("0.9")
+    profiles, events = make_profiles(150, seed=8, events_per_profile=4)
+    emu.seed(profiles, events)
+    t = TracardiSettings(url="http://tracardi", username="admin@profile.ai", password="admin")
+    transport = httpx.ASGITransport(emu.app)
+
+    async def state(partitions: int) -> dict[str, Any]:
+        settings = Settings(data_dir=tmp_path / f"p{partitions}", tracardi=t, server=ServerSettings(auth=False),
+                            database=DatabaseSettings(url=await new_database()), jobs=JobSettings(worker_in_serve=False))
+        c = await Container.create(settings, encoder=encoder)
+        c.tracardi_transport = transport
+        runner = JobRunner(c, owns_index=True)
+        try:
+            if partitions:
+                await runner.queue.defer("backfill", {"partitions": partitions})
+                await runner.queue.work(["index", "encode", "default"], wait=False)
+                assert (await runner.backfills.runs(1))[0]["status"] == "done"
+            else:
+                await c.sync.run(c.source(t.url, transport=transport))
+            return await snapshot(c)
+        finally:
+            await runner.queue.close()
+            await c.aclose()
+
+    expected = await state(0)
+    assert expected["population"] is not None
+    same(await state(3), expected)
