@@ -160,7 +160,8 @@ class Container:
                                     objection_field=settings.privacy.objection_field),
                    search=search)
         erasure.drop_caches = container.drop_caches  # what was computed from a forgotten person
-        erasure.purge = container.request_purge
+        if not settings.qdrant.url:  # the embedded index leaves deleted points in its files until purged
+            erasure.purge = container.request_purge
         erasure.clear_remote = container.clear_tracardi
         return container
 

@@ -75,7 +75,7 @@ class ErasureService:
         self.key = key
         self.drop_caches = drop_caches
         # asks for the index's files to be rewritten without the deleted points (coalesced by the container);
-        # None: nothing to ask (a Qdrant server vacuums by itself)
+        # None: nothing to ask (a Qdrant server vacuums by its collection's own thresholds)
         self.purge: Callable[[], None] | None = None
         self._lock = asyncio.Lock()
 

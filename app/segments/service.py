@@ -126,11 +126,9 @@ class SegmentService:
                     records[p]["document"] = text.get(p, "")
         return Population(ids, vectors, rows)
 
-    def _sample_ids(self, ids: list[str], n: int, random_state: int = 0, exclude: set[str] | None = None,
-                    ) -> list[str]:
-        """A fixed random sample of `ids` (sorted), in sorted order."""
-        if exclude:
-            ids = [i for i in ids if i not in exclude]
+    def _sample_ids(self, ids: list[str], n: int, random_state: int = 0) -> list[str]:
+        """A fixed random sample of `ids` (sorted), in sorted order: the one `repo.population_sample` draws in
+        SQL, for discovery, which reads every id anyway."""
         if len(ids) <= n:
             return ids
         return [ids[i] for i in sample_positions(len(ids), n, random_state)]
