@@ -2,7 +2,49 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def index_key(key: str) -> str | None:
+    """One key as a part of the index's JSON path: plain when it is letters, digits, `_` and `-`, else quoted
+    (`"loyalty'score"`, `"a.b"`, `"ñandú"`). Qdrant's path grammar has no escape inside quotes, so a key holding
+    a `"` (or a control character) cannot be addressed at all: None."""
+    if _PLAIN_KEY.fullmatch(key):
+        return key
+    if not key or '"' in key or "\\" in key or _CONTROL.search(key):
+        return None
+    return f'"{key}"'
+
+
+def flatten_addressable(value: Any, prefix: str) -> tuple[list[tuple[str, Any]], list[str]]:
+    """Like `flatten`, but each path is one the index can filter on (odd keys quoted), plus the dotted paths of
+    leaves no index path can name (left out of indexing and filtering)."""
+    out: list[tuple[str, Any]] = []
+    skipped: list[str] = []
+    stack: list[tuple[Any, str, str]] = [(value, prefix, prefix)]
+    while stack:  # iterative: a profile's nesting depth is attacker-controlled
+        node, path, shown = stack.pop()
+        if not isinstance(node, dict):
+            out.append((path, node))
+            continue
+        for k in sorted(node, key=str, reverse=True):
+            part = index_key(str(k))
+            if part is None:
+                skipped.append(f"{shown}.{k}")
+                continue
+            stack.append((node[k], f"{path}.{part}", f"{shown}.{k}"))
+    return out, skipped
+
+
+def last_key(path: str) -> str:
+    """The last key of an index path, unquoted: `traits."a.b"` -> `a.b`, `traits.plan` -> `plan`."""
+    if path.endswith('"'):
+        return path[path.rindex('"', 0, len(path) - 1) + 1:-1]
+    return path.rsplit(".", 1)[-1]
 
 
 def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:

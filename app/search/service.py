@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from embeddings.index import Condition, Hit, VectorIndex
 from embeddings.sparse import Bm25Encoder
 from profiles.words import fold
 
+log = logging.getLogger(__name__)
 VOCABULARY_SAMPLE = 20_000  # payloads read for the question vocabulary (once per sync)
 RELEVANCE_CUTOFF = 0.95  # suggested: better than 95% of customers by meaning
 _WORD = re.compile(r"\w+")
@@ -112,7 +114,11 @@ class SearchService:
         if understood and understood.conditions:
             # what the question names comes first (ranked by meaning), then the rest: a boost, not a wall, so a
             # misread word costs order, never the answer
-            first = await asyncio.to_thread(run, understood.conditions)
+            try:
+                first = await asyncio.to_thread(run, understood.conditions)
+            except ValueError as exc:  # a field the index cannot address: the question is answered by meaning
+                log.warning("understood filters refused by the index (%s): searching by meaning only", str(exc)[:200])
+                understood, first = None, []
             seen = {h.point_id for h in first}
             rest = [] if len(first) >= k else [h for h in await asyncio.to_thread(run, []) if h.point_id not in seen]
             hits = (first + rest)[req.offset:k]
@@ -139,7 +145,10 @@ class SearchService:
                 self._vocab = build_vocabulary(payloads)
                 # the fields a question can become a filter on get payload indexes (once, where missing): a
                 # selective filter ("retired") was a graph walk rejecting ~99% of candidates, 1.3 s at 300,000
-                self.index.ensure_field_indexes(self._vocab.field_kinds())
+                try:
+                    self.index.ensure_field_indexes(self._vocab.field_kinds())
+                except ValueError as exc:  # one odd field must not take every search down
+                    log.warning("payload indexes for understood fields not created: %s", str(exc)[:200])
             return self._vocab
 
     def _relevance(self, dense: np.ndarray | None, hits: list[Hit]) -> tuple[list[float | None], dict[str, Any] | None]:
