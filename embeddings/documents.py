@@ -34,6 +34,10 @@ class ProfileDocument:
     content_hash: str
     summary: ProfileSummary
     lines: list[str] = field(default_factory=list)
+    # the redacted parts the payload, the features and the event log are made of: each value is cleaned once
+    traits: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    event_properties: list[dict[str, Any]] = field(default_factory=list)  # in the order of the item's events
 
 
 def _pct(x: float) -> str:
@@ -133,14 +137,22 @@ class DocumentBuilder:
     def redacted(self, ev: Event) -> Event:
         return ev.model_copy(update={"properties": self.redactor.clean(ev.properties) or {}})
 
+    @staticmethod
+    def _with_properties(ev: Event, properties: dict[str, Any]) -> Event:
+        return ev.model_copy(update={"properties": properties})
+
     # -- the whole profile
     def build(self, item: ProfileWithEvents) -> ProfileDocument:
         profile = item.profile
         # same history, same text, whatever the order; redacted BEFORE anything is counted, so free text and
         # contact details never become facets, items or quoted events
-        events = [self.redacted(e) for e in sorted(item.events, key=lambda e: (e.time, e.id))]
+        cleaned = [self.redactor.clean(e.properties) or {} for e in item.events]
+        order = sorted(range(len(item.events)), key=lambda i: (item.events[i].time, item.events[i].id))
+        events = [self._with_properties(item.events[i], cleaned[i]) for i in order]
+        traits = self.redactor.clean(profile.traits) or {}
+        data = self.redactor.describing_data(profile.data)
         summary = summarise(events, self.dictionary)
-        lines = [ln for ln in (self._facet_lines(summary) + [self._about(profile), self._activity(summary),
+        lines = [ln for ln in (self._facet_lines(summary) + [self._about(profile, traits, data), self._activity(summary),
                  self._spend(summary), self._items(summary)] + self._events(events)) if ln]
         kept: list[str] = []
         words = 0
@@ -156,7 +168,7 @@ class DocumentBuilder:
             kept = [self.words("empty")]
         text = self.redactor.scrub_text("\n".join(kept))
         digest = hashlib.sha256(f"{DOCUMENT_VERSION}\n{text}".encode()).hexdigest()
-        return ProfileDocument(profile.id, text, digest, summary, text.split("\n"))
+        return ProfileDocument(profile.id, text, digest, summary, text.split("\n"), traits, data, cleaned)
 
     def _facet_lines(self, s: ProfileSummary) -> list[str]:
         out = []
@@ -186,15 +198,13 @@ class DocumentBuilder:
                        for name, values in apart.items())
         return out
 
-    def _about(self, profile: Profile) -> str:
+    def _about(self, profile: Profile, traits: dict[str, Any], described: dict[str, Any]) -> str:
         facts: list[str] = []
-        described = self.redactor.describing_data(profile.data)
         for path, value in flatten(described):
             val = _scalar(value, self._yes_no)
             if val:
                 last = path.rsplit(".", 1)[-1]
                 facts.append(val if last in ("gender", "position") else f"{_humanise(last)} {val}")
-        traits = self.redactor.clean(profile.traits) or {}
         facts.extend(self._trait_facts(flatten(traits)))
         interests = self.redactor.clean(profile.interests) or {}
         if interests:

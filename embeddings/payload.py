@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from embeddings.documents import ProfileDocument
-from embeddings.redaction import Redactor
 from profiles.model import Profile
 
 
@@ -13,13 +12,13 @@ def _iso(dt: Any) -> str | None:
     return dt.isoformat() if dt is not None else None
 
 
-def profile_payload(profile: Profile, doc: ProfileDocument, redactor: Redactor, *, source: str,
-                    objected: bool = False) -> dict[str, Any]:
+def profile_payload(profile: Profile, doc: ProfileDocument, *, source: str, objected: bool = False) -> dict[str, Any]:
+    """Built from the document's redacted traits and data (cleaned once, when the document was built)."""
     s = doc.summary
     return {
         "profile_id": profile.id,
-        "traits": redactor.clean(profile.traits) or {},
-        "data": redactor.describing_data(profile.data),
+        "traits": doc.traits,
+        "data": doc.data,
         "segments": sorted(profile.segments),
         "event_count": s.event_count,
         "event_types": sorted(s.counts_by_type),

@@ -88,11 +88,13 @@ def _ip(s: str) -> bool:
 _I = re.IGNORECASE
 # Order matters: the most specific first, so an IBAN is not half-masked as a phone number.
 SHAPES: tuple[Shape, ...] = (
-    Shape("email", re.compile(r"[\w.+-]+ ?@ ?[\w-]+(?: ?\. ?[\w-]+)+"), "[e-mail]"),
-    Shape("email", re.compile(r"[\w.+-]+\s*[(\[{<]\s*(?:at|arroba)\s*[)\]}>]\s*[\w-]+"
-                              r"(?:\s*(?:[(\[{<]\s*(?:dot|punto)\s*[)\]}>]|\.)\s*[\w-]+)+", _I), "[e-mail]"),
-    Shape("email", re.compile(r"\b[\w.+-]+\s+(?:at|arroba)\s+[\w-]+(?:\s+(?:dot|punto)\s+[a-z]{2,})+\b", _I),
-          "[e-mail]"),
+    # Linear time on any input (anyone can send an event): a repeated class starts only where its run starts
+    # (the look-behind), and runs are taken whole (possessive `++`, `*+`), so no start position rescans a run.
+    Shape("email", re.compile(r"(?<![\w.+-])[\w.+-]++ ?@ ?[\w-]++(?: ?\. ?[\w-]++)+"), "[e-mail]"),
+    Shape("email", re.compile(r"(?<![\w.+-])[\w.+-]++\s*+[(\[{<]\s*+(?:at|arroba)\s*+[)\]}>]\s*+[\w-]++"
+                              r"(?:\s*+(?:[(\[{<]\s*+(?:dot|punto)\s*+[)\]}>]|\.)\s*+[\w-]++)+", _I), "[e-mail]"),
+    Shape("email", re.compile(r"(?<![\w.+-])[\w.+-]++\s++(?:at|arroba)\s++[\w-]++(?:\s++(?:dot|punto)\s++[a-z]{2,}+)+\b",
+                              _I), "[e-mail]"),
     Shape("uuid", re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", _I), "[id]"),
     Shape("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?\d[A-Z0-9]{0,2})?\b", _I), "[iban]",
           _digits(10)),
@@ -113,6 +115,8 @@ SHAPES: tuple[Shape, ...] = (
     # nine or more digits in one run of phone punctuation: a phone number, not a year or a score
     Shape("phone", re.compile(r"(?<![\w/])\+?\(?\d[\d ().\-/]{6,}\d(?![\w/])"), "[phone]", _digits(9)),
 )
+MAX_VALUE_CHARS = 2_000  # a structured value is cut to this before it is scanned or stored (documents cut it anyway)
+MAX_TEXT_CHARS = 20_000  # free text (a whole document) is cut to this before it is scanned
 _OBFUSCATION = re.compile(r"\b(?:at|arroba)\b", _I)
 
 
@@ -123,6 +127,7 @@ def _may_hold_pii(text: str) -> bool:
 
 def find_shapes(text: str) -> list[str]:
     """The names of the personal-value shapes found in `text` (empty when none)."""
+    text = text[:MAX_TEXT_CHARS]
     if not _may_hold_pii(text):
         return []
     return [s.name for s in SHAPES if s.spans(text)]
@@ -160,6 +165,7 @@ class Redactor:
             items = [v for v in items if v not in (None, {}, [], "")]
             return items or None
         if isinstance(value, str):
+            value = value[:MAX_VALUE_CHARS]  # attacker-sized values are cut before anything scans them
             if self._allowed(path) or not find_shapes(value):
                 return value
             # free text keeps its meaning ("asked for a call back at [phone]"); a short value is the detail
@@ -188,7 +194,9 @@ class Redactor:
         return out
 
     def scrub_text(self, text: str) -> str:
-        """Mask anything in free text that looks like a contact detail or an identifier."""
+        """Mask anything in free text that looks like a contact detail or an identifier (text past
+        MAX_TEXT_CHARS is cut)."""
+        text = text[:MAX_TEXT_CHARS]
         if not _may_hold_pii(text):
             return text
         for shape in SHAPES:

@@ -154,9 +154,9 @@ def test_planted_personal_data_reaches_no_document_payload_or_row(version: str, 
     doc = builder.build(item)
     outputs = {
         "document": doc.text,
-        "payload": json.dumps(profile_payload(profile, doc, builder.redactor, source="t"), default=str),
-        "features": json.dumps(features_of(doc, profile, builder.redactor).__dict__, default=str),
-        "event rows": json.dumps([r.__dict__ for r in event_rows(item, builder)], default=str),
+        "payload": json.dumps(profile_payload(profile, doc, source="t"), default=str),
+        "features": json.dumps(features_of(doc).__dict__, default=str),
+        "event rows": json.dumps([r.__dict__ for r in event_rows(item, builder, doc)], default=str),
     }
     for where, text in outputs.items():
         assert not leaks(text), (where, leaks(text), text[:400])

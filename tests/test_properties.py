@@ -84,7 +84,7 @@ def test_every_version_renders_without_contact_details(data: Any, version: str, 
         events.append(parse_event(render_event(raw_event, version), location="e"))
     redactor = Redactor()
     doc = DocumentBuilder(redactor=redactor).build(ProfileWithEvents(profile=parsed, events=events))
-    payload = json.dumps(profile_payload(parsed, doc, redactor, source="test"), default=str)
+    payload = json.dumps(profile_payload(parsed, doc, source="test"), default=str)
     for text in (doc.text, payload):
         for value in secrets.values():
             assert value not in text, (value, text[:500])

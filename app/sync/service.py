@@ -23,7 +23,6 @@ from embeddings.documents import DocumentBuilder, ProfileDocument
 from embeddings.encoder import Encoder
 from embeddings.index import IndexPoint, VectorIndex
 from embeddings.payload import profile_payload
-from embeddings.redaction import Redactor
 from embeddings.sparse import Bm25Encoder
 from profiles.model import Profile, ProfileWithEvents
 from profiles.paths import as_number, get_path
@@ -291,14 +290,11 @@ class SyncService:
                 deletes.append(absorbed)
                 result.merged += 1
             live.append(item)
-        redactor = self.builder.redactor
-
         def render() -> tuple[list[ProfileDocument], list[ProfileFeatures], dict[str, list[EventRow]]]:
             docs = [self.builder.build(i) for i in live]
             # features and the event log for every live profile: a history can change without changing the text
-            return (docs, [features_of(d, i.profile, redactor, i.profile.objects(self.objection_field))
-                           for i, d in zip(live, docs, strict=True)],
-                    {i.profile.id: event_rows(i, self.builder) for i in live})
+            return (docs, [features_of(d, i.profile.objects(self.objection_field)) for i, d in zip(live, docs, strict=True)],
+                    {i.profile.id: event_rows(i, self.builder, d) for i, d in zip(live, docs, strict=True)})
 
         docs, features, events = await asyncio.to_thread(render)
         known = await self.state.hashes([d.profile_id for d in docs])
@@ -311,7 +307,7 @@ class SyncService:
             result.encode_seconds += time.perf_counter() - t
             for (item, doc), vec in zip(changed, vectors, strict=True):
                 points.append(IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
-                                         profile_payload(item.profile, doc, self.builder.redactor, source=source,
+                                         profile_payload(item.profile, doc, source=source,
                                                          objected=item.profile.objects(self.objection_field))))
         # every live profile's row records its fingerprint, so the next unchanged read can skip it early
         rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at, i.profile.fingerprint(salt), source)
@@ -379,10 +375,9 @@ class SyncService:
         await self.state.commit_batch(rows or [], deletes, aliases, features or [], events)
 
 
-def features_of(doc: ProfileDocument, profile: Profile, redactor: Redactor, objected: bool = False) -> ProfileFeatures:
+def features_of(doc: ProfileDocument, objected: bool = False) -> ProfileFeatures:
     s = doc.summary
-    attributes = without_nul({"traits": redactor.clean(profile.traits) or {},
-                              "data": redactor.describing_data(profile.data)})
+    attributes = without_nul({"traits": doc.traits, "data": doc.data})
     if objected:
         attributes["objected"] = True  # scoring leaves this person out (art. 21)
     return ProfileFeatures(
@@ -393,11 +388,12 @@ def features_of(doc: ProfileDocument, profile: Profile, redactor: Redactor, obje
         rating_mean=s.rating_mean, top=without_nul(s.top_values()), attributes=attributes)
 
 
-def event_rows(item: ProfileWithEvents, builder: DocumentBuilder) -> list[EventRow]:
+def event_rows(item: ProfileWithEvents, builder: DocumentBuilder, doc: ProfileDocument) -> list[EventRow]:
+    """The event log's rows, with the properties the document's build already redacted."""
     out = []
-    for e in item.events:
+    for e, properties in zip(item.events, doc.event_properties, strict=True):
         spec = builder.dictionary.spec(e.type)
         value = as_number(get_path(e.properties, spec.value)) if spec.value else None
         out.append(EventRow(item.profile.id, without_nul(e.id), without_nul(e.type), e.time, value,
-                            without_nul(builder.redactor.clean(e.properties) or {})))
+                            without_nul(properties)))
     return out

@@ -57,7 +57,7 @@ def test_no_contact_details_or_identifiers_in_text_or_payload() -> None:
     item = person(evs)
     builder = DocumentBuilder()
     doc = builder.build(item)
-    payload = profile_payload(item.profile, doc, builder.redactor, source="test")
+    payload = profile_payload(item.profile, doc, source="test")
     blob = doc.text + repr(payload)
     for secret in (EMAIL, "jane.doe", "600 100 200", "Long Road", "Leeds", "LS1 4AP", "ZX1234567", "CRM-991",
                    "Jane", "Doe", "1990", "emm-abc"):
