@@ -76,10 +76,25 @@ class SyncSettings(BaseModel):
     max_delete_share: float = Field(0.10, ge=0.0, le=1.0)
 
 
+MIN_WEBHOOK_SECRET = 32  # characters: a shared secret short enough to guess is refused at start-up
+
+
 class WebhookSettings(BaseModel):
-    secret: str | None = None  # sent by Tracardi's destination in the X-Profile-AI-Secret header
-    username: str | None = None  # or HTTP Basic (Tracardi's `api` resource username/password)
+    secret: str | None = None  # sent by Tracardi's destination in the X-Profile-AI-Secret header (32+ characters)
+    username: str | None = None  # or HTTP Basic (Tracardi's `api` resource username/password, 32+ characters)
     password: str | None = None
+    # a signing proxy in front: every push must carry X-Profile-AI-Signature (HMAC of time and body)
+    require_signature: bool = False
+    # wrong credentials from one peer before it gets 429 for the rest of the window
+    failures_per_peer: str = "10/minute"
+
+    @field_validator("secret", "password")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and value != "" and len(value) < MIN_WEBHOOK_SECRET:
+            raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET} characters (generate one with "
+                             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        return value or None
     # pushes re-sync their profiles at once; the segment refresh that follows waits this long for more pushes
     refresh_delay_s: float = Field(5.0, ge=0, le=3600)
 
@@ -120,10 +135,12 @@ class ServerSettings(BaseModel):
     rate_limit: str = "6000/minute"  # 100/s: far above one agent or page, far below a flood
     rate_limit_writes: str = "600/minute"  # requests that need the write or admin scope, on top of the above
     rate_limit_storage: str = "memory://"
+    # unknown or revoked API keys from one peer before that peer gets 429 (each costs a lookup and a log line)
+    key_failures_per_peer: str = "20/minute"
     # request bodies: this much on any route; the bulk import routes take up to max_body_bytes
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
 
-    @field_validator("rate_limit", "rate_limit_writes")
+    @field_validator("rate_limit", "rate_limit_writes", "key_failures_per_peer")
     @classmethod
     def _readable_limit(cls, value: str) -> str:
         from app.auth.ratelimit import parse_limit

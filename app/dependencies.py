@@ -7,6 +7,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from app.auth.ratelimit import FailureLimiter
 from app.container import Container
 
 
@@ -15,3 +16,11 @@ def container_of(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(container_of)]
+
+
+def credential_failures(request: Request) -> FailureLimiter:
+    """Failed credentials counted per peer, shared by the key guard and the webhook (built in create_app)."""
+    return cast(FailureLimiter, request.app.state.credential_failures)
+
+
+FailuresDep = Annotated[FailureLimiter, Depends(credential_failures)]

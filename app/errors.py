@@ -25,3 +25,17 @@ class InvalidRequestError(DomainError):
 class UnavailableError(DomainError):
     status = 503
     code = "unavailable"
+
+
+class ConflictError(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class RateLimitedError(DomainError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

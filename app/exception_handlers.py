@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from app.errors import DomainError
+from app.errors import DomainError, RateLimitedError
 from app.tracardi.errors import TracardiError
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -26,10 +25,19 @@ ERROR_STATUSES = {"401": "no or unknown API key", "403": "the key's scope does n
                   "503": "not available"}
 
 
+def _excerpt(value: Any) -> str:
+    """At most 40 characters of what was sent, for a person reading the error; never the whole input."""
+    if isinstance(value, dict | list):
+        return f"<{type(value).__name__} of {len(value)}>"
+    text = repr(value) if isinstance(value, float) else str(value)
+    return text[:40] + ("..." if len(text) > 40 else "")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
+        return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(TracardiError)
     async def tracardi_error(_: Request, exc: TracardiError) -> JSONResponse:
@@ -37,7 +45,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
+        # the input is never echoed (it may be huge, hold NaN or personal data): where, what and a short excerpt
+        errors = [{"loc": [str(p)[:100] for p in e.get("loc", ())][:10], "msg": str(e.get("msg", ""))[:200],
+                   "type": str(e.get("type", ""))[:50], "input_excerpt": _excerpt(e.get("input"))}
+                  for e in exc.errors()[:20]]
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", []))
         detail = f"{where}: {first.get('msg', 'invalid')}" if first else "invalid request"

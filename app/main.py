@@ -15,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
-from app.auth.guard import ApiKeyGuard, BodySizeLimit, LoopbackOnly, NulGuard
-from app.auth.ratelimit import RateLimit
+from app.auth.guard import ApiKeyGuard, BodySizeLimit, JsonGuard, LoopbackOnly, NulGuard
+from app.auth.ratelimit import FailureLimiter, RateLimit, parse_limit
 from app.config import Settings, load_settings
 from app.container import Container
 from app.erasure.endpoints import router as erasure_router
@@ -110,10 +110,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # the last added runs first: CORS (only if configured; it answers preflights), the size limit, then the
     # key check, which covers /v1 and the mounted /mcp alike
     server = settings.server
+    # innermost: bodies are parsed strictly only for callers the key check and the rate limit let in, and
+    # inside the size limit, so what it reads is bounded already
+    app.add_middleware(JsonGuard)
     # inside the key check: the limit is counted per key, before the route does any work
     app.add_middleware(RateLimit, general=server.rate_limit, writes=server.rate_limit_writes,
                        storage=server.rate_limit_storage, mcp_writes=server.mcp_allow_writes)
-    app.add_middleware(ApiKeyGuard, keys=keys, enabled=server.auth, mcp_writes=server.mcp_allow_writes)
+    # failed credentials per peer (unknown keys here, wrong webhook secrets in its endpoint): one store
+    app.state.credential_failures = FailureLimiter(server.rate_limit_storage)
+    app.add_middleware(ApiKeyGuard, keys=keys, enabled=server.auth, mcp_writes=server.mcp_allow_writes,
+                       failures=app.state.credential_failures, failure_limit=parse_limit(server.key_failures_per_peer))
     app.add_middleware(BodySizeLimit, max_bytes=server.max_request_bytes,
                        routes={"/v1/predictions/import": server.max_body_bytes, "/v1/webhooks/tracardi": WEBHOOK_BYTES})
     app.add_middleware(NulGuard)

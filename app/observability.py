@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -25,6 +26,11 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+# label values come from closed sets: a client chooses its method name freely (200 made-up methods made 200
+# series; one 8 KB method name stayed in /metrics until restart)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 # log record attributes worth keeping; anything else passed in `extra` is kept only if listed here
 EXTRA_FIELDS = ("tool", "ms", "limit", "hits", "filters", "path", "route", "method", "status", "segments",
@@ -107,7 +113,8 @@ class RequestObserver:
                        send: Callable[[Message], Awaitable[None]]) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        rid = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex  # echoed and logged: a safe shape only
         token = request_id.set(rid)
         status = 500
         t0 = time.perf_counter()
@@ -125,5 +132,7 @@ class RequestObserver:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or ("/mcp" if scope["path"].startswith("/mcp") else "unmatched")
-            self.metrics.latency.labels(scope["method"], template, str(status)).observe(time.perf_counter() - t0)
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            code = str(status) if 100 <= status < 600 else "other"
+            self.metrics.latency.labels(method, template, code).observe(time.perf_counter() - t0)
             request_id.reset(token)

@@ -5,7 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+import orjson
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from app.errors import InvalidRequestError
+from profiles.paths import nesting_exceeds
+
+MAX_JSON_DEPTH = 64  # nesting a request (or a push) may have; checked before anything recurses into it
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """Strict JSON: NaN and Infinity are refused (they are not JSON), and so is nesting past MAX_JSON_DEPTH."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequestError(f"request body is not valid JSON (NaN and Infinity are not JSON): "
+                                  f"{str(exc)[:120]}") from None
+    if nesting_exceeds(value, MAX_JSON_DEPTH):
+        raise InvalidRequestError(f"request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 def without_nul(value: Any) -> Any:
@@ -19,7 +37,10 @@ def without_nul(value: Any) -> Any:
 
 
 class Request(BaseModel):
-    """Base of every request body: NUL characters are removed before validation."""
+    """Base of every request body: NUL characters are removed before validation; NaN and Infinity are refused
+    (the CLI and notebooks build these models without going through JSON)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -20,6 +20,22 @@ def index_key(key: str) -> str | None:
     return f'"{key}"'
 
 
+MAX_DEPTH = 32  # nesting a record may have (Elasticsearch, under Tracardi, refuses objects past 20 levels)
+
+
+def nesting_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests dicts and lists deeper than `limit`, found without recursion (the depth of data
+    from a request or from Tracardi is attacker-controlled; everything that recurses runs after this check)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
 def flatten_addressable(value: Any, prefix: str) -> tuple[list[tuple[str, Any]], list[str]]:
     """Like `flatten`, but each path is one the index can filter on (odd keys quoted), plus the dotted paths of
     leaves no index path can name (left out of indexing and filtering)."""

@@ -98,7 +98,7 @@ async def test_forget_removes_a_person_everywhere_and_they_stay_gone(world) -> N
     # Tracardi still holds the person: a full re-sync and a webhook push do not bring them back
     again = await c.sync.run(c.source("http://tracardi", transport=c.tracardi_transport), full=True)
     assert again.forgotten == 1
-    await c.sync_pushed([Push(person, [alias])])
+    await c.sync_pushed([Push(person), Push(alias)])
     await c.settle()
     assert all(n == 0 for n in (await _rows(c, [person, alias])).values())
     assert not c.index.retrieve([person, alias])

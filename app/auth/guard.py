@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from app.auth.repository import ApiKeyRepository, allows
+
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+
+    from app.auth.ratelimit import FailureLimiter
 
 log = logging.getLogger("profile_ai.auth")
 Scope = MutableMapping[str, Any]
@@ -31,6 +36,12 @@ OPEN = frozenset({"/", "/health", "/ready", "/metrics", "/docs", "/docs/oauth2-r
 OPEN_PREFIXES = ("/static/",)
 READ_POSTS = ("/v1/search", "/v1/segments/preview")  # POSTs that only read
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def peer_of(scope: Scope) -> str:
+    """The peer's address (what per-peer limits count by)."""
+    client = scope.get("client") or ("?", 0)
+    return str(client[0])
 
 
 def route_path(scope: Scope) -> str:
@@ -68,11 +79,14 @@ async def reply_error(send: Send, status: int, error: str, detail: str,
 
 class ApiKeyGuard:
     def __init__(self, app: ASGIApp, keys: Callable[[], ApiKeyRepository | None], *, enabled: bool,
-                 mcp_writes: bool) -> None:
+                 mcp_writes: bool, failures: FailureLimiter | None = None,
+                 failure_limit: RateLimitItem | None = None) -> None:
         self.app = app
         self.keys = keys  # resolved per request: the pool exists only once the lifespan has started
         self.enabled = enabled
         self.mcp_writes = mcp_writes
+        self.failures = failures
+        self.failure_limit = failure_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled:
@@ -87,9 +101,17 @@ class ApiKeyGuard:
             return await reply_error(send, 401, "unauthorized", "an API key is required: Authorization: Bearer <key> "
                                 "(create one with `profile-ai keys create --scope read`)",
                                 ((b"www-authenticate", b"Bearer"),))
+        peer = peer_of(scope)
+        if self.failures is not None:
+            wait = await self.failures.retry_after(self.failure_limit, "bad-key", peer)
+            if wait is not None:  # refused before the lookup: guessing keys costs no query and no log line
+                return await reply_error(send, 429, "rate_limited", f"too many unknown API keys from this address: "
+                                         f"retry in {wait} s", ((b"retry-after", str(wait).encode()),))
         key = await repo.verify(token)
         if key is None:
-            log.warning("rejected API key", extra={"path": scope["path"]})
+            if self.failures is not None:
+                await self.failures.failed(self.failure_limit, "bad-key", peer)
+            log.warning("rejected API key", extra={"path": scope["path"][:200]})
             return await reply_error(send, 401, "unauthorized", "unknown or revoked API key",
                                 ((b"www-authenticate", b"Bearer"),))
         if not allows(key.scope, needed):
@@ -174,3 +196,46 @@ class NulGuard:
                 return await reply_error(send, 422, "invalid_request",
                                     "NUL characters are not allowed in paths or queries")
         await self.app(scope, receive, send)
+
+
+class JsonGuard:
+    """Every JSON request body is parsed strictly once before a route sees it: NaN and Infinity (not JSON;
+    Python's parser takes them and they reach validated floats) and nesting past MAX_JSON_DEPTH (recursion in
+    whatever walks the body) are 422, with a short reason and nothing of the input echoed. Runs inside the body
+    size limit, so what it buffers is already bounded."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        ctype = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
+        if ctype and not ctype.endswith(b"json"):
+            return await self.app(scope, receive, send)
+        chunks: list[bytes] = []
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        raw = b"".join(chunks)
+        if raw.strip():
+            from app.errors import InvalidRequestError
+            from app.sanitize import parse_json_body
+
+            try:
+                parse_json_body(raw)
+            except InvalidRequestError as exc:
+                return await reply_error(send, 422, "invalid_request", exc.message)
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            message = next(replay, None)
+            return message if message is not None else await receive()
+
+        return await self.app(scope, replayed, send)

@@ -63,3 +63,24 @@ def _identity(scope: Scope) -> str:
         return f"key:{state['api_key_id']}"
     client = scope.get("client") or ("?", 0)
     return f"peer:{client[0]}"
+
+
+class FailureLimiter:
+    """Failed credentials per peer (unknown API keys, wrong webhook secrets): once a peer has failed `limit`
+    times in the moving window it gets 429 before its credential is looked at, so guessing costs the guesser
+    and not the database or the log. Successes cost nothing."""
+
+    def __init__(self, storage: str = "memory://") -> None:
+        uri = storage if storage.startswith("async+") else f"async+{storage}"
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))  # type: ignore[arg-type]
+
+    async def retry_after(self, limit: RateLimitItem | None, kind: str, peer: str) -> int | None:
+        """Seconds the peer must wait (None: it may try)."""
+        if limit is None or await self.limiter.test(limit, kind, peer):
+            return None
+        stats = await self.limiter.get_window_stats(limit, kind, peer)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def failed(self, limit: RateLimitItem | None, kind: str, peer: str) -> None:
+        if limit is not None:
+            await self.limiter.hit(limit, kind, peer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -33,14 +34,20 @@ def _key(key: str) -> str:
     return key if key.split(".", 1)[0] in PAYLOAD_FIELDS else f"traits.{key}"
 
 
+def _finite(value: float, key: str) -> float:
+    if not math.isfinite(value):  # `event_count>=NaN` compared with nothing and was silently ignored
+        raise InvalidRequestError(f"filter {key}: a range needs a finite number, got {value!r}")
+    return value
+
+
 def _range_value(raw: Any, key: str) -> float | str:
     if isinstance(raw, bool):
         raise InvalidRequestError(f"filter {key}: a range needs a number or a date, got {raw!r}")
     if isinstance(raw, int | float):
-        return float(raw)
-    text = str(raw).strip()
+        return _finite(float(raw), key)
+    text = str(raw).strip()[:100]
     try:
-        return float(text)
+        return _finite(float(text), key)
     except ValueError:
         pass
     try:
@@ -77,6 +84,8 @@ def parse_filters(filters: Any) -> list[Condition]:
     elif isinstance(filters, dict):
         for raw_key, value in filters.items():
             key = _key(str(raw_key))
+            if isinstance(value, float):
+                _finite(value, key)
             if isinstance(value, dict) and set(value) == {"not"}:
                 excluded = value["not"]
                 if isinstance(excluded, list) and excluded and all(isinstance(v, str | int | bool) for v in excluded):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.dependencies import container_of
-from app.errors import InvalidRequestError
+from app.auth.guard import peer_of
+from app.auth.ratelimit import parse_limit
+from app.dependencies import ContainerDep, FailuresDep
+from app.errors import InvalidRequestError, RateLimitedError
+from app.sanitize import parse_json_body
 from app.sync.schemas import SyncRequest, SyncStatus
+from app.tracardi.webhook import WebhookAuthError, parse_push, verify, verify_signature
 
 router = APIRouter(prefix="/v1", tags=["sync"])
 
@@ -25,16 +29,24 @@ async def sync_status(request: Request) -> SyncStatus:
 
 
 @router.post("/webhooks/tracardi", status_code=202, summary="Tracardi destination push: re-sync these profiles")
-async def tracardi_push(request: Request) -> dict[str, object]:
-    from app.tracardi.webhook import parse_push, verify
-
-    settings = container_of(request).settings.webhook
-    verify({k.lower(): v for k, v in request.headers.items()}, secret=settings.secret,
-           username=settings.username, password=settings.password)
+async def tracardi_push(request: Request, c: ContainerDep, failures: FailuresDep) -> dict[str, object]:
+    settings = c.settings.webhook
+    peer = peer_of(request.scope)
+    limit = parse_limit(settings.failures_per_peer)
+    wait = await failures.retry_after(limit, "webhook", peer)
+    if wait is not None:  # a peer guessing secrets is refused before its guess is compared
+        raise RateLimitedError(f"too many failed webhook credentials from this address: retry in {wait} s",
+                               retry_after=wait)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    raw = await request.body()
     try:
-        body = await request.json()
-    except ValueError as exc:
-        raise InvalidRequestError("push body is not JSON") from exc
+        verify(headers, secret=settings.secret, username=settings.username, password=settings.password)
+        if settings.require_signature and settings.secret:
+            verify_signature(headers, raw, settings.secret)
+    except WebhookAuthError:
+        await failures.failed(limit, "webhook", peer)
+        raise
+    body = parse_json_body(raw)
     pushes = parse_push(body)
-    result = await container_of(request).sync_pushed(pushes)
+    result = await c.sync_pushed(pushes)
     return {"accepted": [p.profile_id for p in pushes], "embedded": result.embedded, "merged": result.merged}

@@ -9,20 +9,19 @@ from profiles.model import Profile, ProfileWithEvents
 
 
 async def sync_pushed(sync: SyncService, source: TracardiSource, pushes: list[Push]) -> SyncResult:
-    """Read each pushed profile (merges resolved) with its events, embed it, apply the merges the push and the
-    profile report, and remove profiles Tracardi no longer has."""
+    """Read each pushed profile back from Tracardi (merges resolved) with its events, embed it, apply the merges
+    Tracardi's own answer reports (its `ids`), and remove profiles Tracardi answers 404 for. The push body only
+    names profiles: an id it claims was merged is never believed (a leaked secret must not delete or alias a
+    customer Tracardi still holds as its own)."""
     client = source.client
-    profiles: list[Profile] = []
-    merged: dict[str, str] = {}
+    profiles: dict[str, Profile] = {}
     deleted: list[str] = []
-    for push in pushes:
-        found = await client.get_profile(push.profile_id)
+    for push in dict.fromkeys(p.profile_id for p in pushes):
+        found = await client.get_profile(push)
         if found.profile is None:
-            deleted.append(push.profile_id)
+            deleted.append(push)
             continue
-        for absorbed in [*push.absorbed_ids, *found.profile.absorbed_ids]:
-            merged[absorbed] = found.profile.id
-        profiles.append(found.profile)
-    events = await client.events_of([p.id for p in profiles]) if profiles else {}
-    items = [ProfileWithEvents(profile=p, events=events.get(p.id, [])) for p in profiles]
-    return await sync.sync_items(items, source.key, merged, deleted)
+        profiles[found.profile.id] = found.profile
+    events = await client.events_of(list(profiles)) if profiles else {}
+    items = [ProfileWithEvents(profile=p, events=events.get(p.id, [])) for p in profiles.values()]
+    return await sync.sync_items(items, source.key, deleted=deleted)

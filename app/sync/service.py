@@ -237,20 +237,17 @@ class SyncService:
         return f"{self.builder.config_key}:{self.encoder.model_id}:objection={self.objection_field}"
 
     async def sync_items(self, items: list[ProfileWithEvents], source: str,
-                         merged: dict[str, str] | None = None, deleted: list[str] | None = None) -> SyncResult:
-        """Sync just these profiles now (a webhook push); `merged` maps absorbed ids to their survivor,
-        `deleted` names profiles gone from the source."""
+                         deleted: list[str] | None = None) -> SyncResult:
+        """Sync just these profiles now (a webhook push), as read back from the source: the merges their own
+        `ids` report are applied by the batch; `deleted` names profiles the source answered 404 for."""
         t0 = time.perf_counter()
         result = SyncResult(source=source, mode="push")
         await self.load_population()  # none stored yet: this push renders without it, the first full read adds it
         if items:
             await self._batch(items, result, set(), source, self._salt())
-        handled = {a for i in items for a in i.profile.absorbed_ids}  # counted by the batch already
-        extra = {k: v for k, v in (merged or {}).items() if k not in handled}
-        if extra or deleted:
-            await self._apply([], [*extra, *(deleted or [])], extra)
-            result.merged += len(extra)
-            result.deleted += len(extra) + len(deleted or [])
+        if deleted:
+            await self._apply([], list(deleted), {})
+            result.deleted += len(deleted)
         result.seconds = time.perf_counter() - t0
         return result
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from profiles.model import Event, Profile
+from profiles.paths import MAX_DEPTH, nesting_exceeds
 
 # profile-ai's own write-back events (`/track` with traits for Tracardi): never customer activity, so no
 # source (Tracardi or an export of it) lets them into histories, documents, aggregates or predictions.
@@ -141,6 +142,8 @@ def parse_profile(raw: Any, *, location: str = "profile") -> Profile:
     """Normalise one Tracardi profile document of any version; raises RecordError when malformed."""
     if not isinstance(raw, dict):
         raise RecordError(location, "<record>", f"expected a JSON object, got {type(raw).__name__}")
+    if nesting_exceeds(raw):
+        raise RecordError(location, "<record>", f"nests deeper than {MAX_DEPTH} levels")
     pid = raw.get("id")
     if not isinstance(pid, str) or not pid.strip():
         raise RecordError(location, "id", "missing or not a non-empty string")
@@ -211,6 +214,8 @@ def parse_event(raw: Any, *, location: str = "event") -> Event:
     """Normalise one Tracardi event document; raises RecordError when malformed."""
     if not isinstance(raw, dict):
         raise RecordError(location, "<record>", f"expected a JSON object, got {type(raw).__name__}")
+    if nesting_exceeds(raw):
+        raise RecordError(location, "<record>", f"nests deeper than {MAX_DEPTH} levels")
     eid = raw.get("id")
     if not isinstance(eid, str) or not eid.strip():
         raise RecordError(location, "id", "missing or not a non-empty string")

@@ -1,21 +1,32 @@
 """Tracardi destination pushes (tracardi-api.md section 8): authentication and body parsing.
 
 0.7-0.8 push the mapped object itself; 0.9/1.x push `{"data": <mapped>, "changes": [...]}`. Map at least
-`{"id": "profile@id", "ids": "profile@ids"}` so merges are seen. Tracardi signs nothing and never retries:
-protect the endpoint with HTTP Basic or a secret header, compared in constant time.
+`{"id": "profile@id"}`. Tracardi signs nothing and never retries: protect the endpoint with HTTP Basic or a
+secret header (32+ characters), compared in constant time; a proxy in between may also sign the body
+(`X-Profile-AI-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`), which
+`WEBHOOK__REQUIRE_SIGNATURE` makes mandatory.
+
+A push only names profiles. Who they are, and which ids were merged into them, comes from Tracardi's own
+answer when the profile is read back (app/sync/push.py): ids in the body are never trusted, so a leaked
+secret cannot delete, alias or erase anyone Tracardi does not say was merged.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from app.errors import DomainError, InvalidRequestError
 from profiles.model import HASHED_ID_PREFIXES
 
 SECRET_HEADER = "x-profile-ai-secret"
+SIGNATURE_HEADER = "x-profile-ai-signature"
+MAX_PUSHES = 1000  # profiles named by one push body (each is read back from Tracardi)
+SIGNATURE_TOLERANCE_S = 300  # a signed body older (or newer) than this is a replay
 
 
 class WebhookAuthError(DomainError):
@@ -30,8 +41,9 @@ class WebhookDisabledError(DomainError):
 
 @dataclass(frozen=True)
 class Push:
+    """A profile Tracardi says changed; nothing else in the body is believed."""
+
     profile_id: str
-    absorbed_ids: list[str] = field(default_factory=list)
 
 
 def verify(headers: dict[str, str], *, secret: str | None, username: str | None, password: str | None) -> None:
@@ -55,8 +67,30 @@ def verify(headers: dict[str, str], *, secret: str | None, username: str | None,
     raise WebhookAuthError("wrong or missing webhook credentials")
 
 
+def sign(body: bytes, secret: str, at: int | None = None) -> str:
+    """The signature header's value for `body` (what a signing proxy, and the tests, send)."""
+    t = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def verify_signature(headers: dict[str, str], body: bytes, secret: str, *, now: float | None = None) -> None:
+    """Refuse a body whose signature is missing, wrong, or outside SIGNATURE_TOLERANCE_S (a replay)."""
+    parts = dict(p.strip().partition("=")[::2] for p in headers.get(SIGNATURE_HEADER, "")[:200].split(","))
+    try:
+        t = int(parts.get("t", ""))
+    except ValueError:
+        raise WebhookAuthError("missing or unreadable webhook signature") from None
+    if abs((time.time() if now is None else now) - t) > SIGNATURE_TOLERANCE_S:
+        raise WebhookAuthError("webhook signature outside the allowed time window")
+    expected = sign(body, secret, t).split("v1=", 1)[1]
+    if not hmac.compare_digest(parts.get("v1", "").encode(), expected.encode()):
+        raise WebhookAuthError("wrong webhook signature")
+
+
 def parse_push(body: Any) -> list[Push]:
-    """One push (or a list of them) -> the profiles to re-sync and the ids merged into them."""
+    """One push (or a list of them) -> the profiles to re-sync. `ids` in the body are ignored: merges are
+    read from Tracardi's answer."""
     items = body if isinstance(body, list) else [body]
     out: list[Push] = []
     for item in items:
@@ -71,8 +105,9 @@ def parse_push(body: Any) -> list[Push]:
             pid = data["profile"].get("id")
         if not isinstance(pid, str) or not pid:
             raise InvalidRequestError("push body has no profile id: map {\"id\": \"profile@id\"} in the destination")
-        ids_raw = data.get("ids")
-        ids: list[Any] = ids_raw if isinstance(ids_raw, list) else []
-        absorbed = [i for i in ids if isinstance(i, str) and i != pid and not i.startswith(HASHED_ID_PREFIXES)]
-        out.append(Push(pid, absorbed))
+        if len(pid) > 200 or pid.startswith(HASHED_ID_PREFIXES):
+            raise InvalidRequestError("push body's profile id is not a Tracardi profile id")
+        out.append(Push(pid))
+    if len(out) > MAX_PUSHES:
+        raise InvalidRequestError(f"at most {MAX_PUSHES} profiles a push")
     return out
