@@ -137,10 +137,12 @@ class ServerSettings(BaseModel):
     rate_limit_storage: str = "memory://"
     # unknown or revoked API keys from one peer before that peer gets 429 (each costs a lookup and a log line)
     key_failures_per_peer: str = "20/minute"
+    # jobs one key (or peer) may queue by POST /v1/jobs; each waiting job is one copy whatever its arguments
+    job_deferrals_per_key: str = "30/hour"
     # request bodies: this much on any route; the bulk import routes take up to max_body_bytes
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
 
-    @field_validator("rate_limit", "rate_limit_writes", "key_failures_per_peer")
+    @field_validator("rate_limit", "rate_limit_writes", "key_failures_per_peer", "job_deferrals_per_key")
     @classmethod
     def _readable_limit(cls, value: str) -> str:
         from app.auth.ratelimit import parse_limit

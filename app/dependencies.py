@@ -7,7 +7,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from app.auth.ratelimit import FailureLimiter
+from app.auth.ratelimit import BudgetLimiter
 from app.container import Container
 
 
@@ -18,9 +18,9 @@ def container_of(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(container_of)]
 
 
-def credential_failures(request: Request) -> FailureLimiter:
+def credential_failures(request: Request) -> BudgetLimiter:
     """Failed credentials counted per peer, shared by the key guard and the webhook (built in create_app)."""
-    return cast(FailureLimiter, request.app.state.credential_failures)
+    return cast(BudgetLimiter, request.app.state.credential_failures)
 
 
-FailuresDep = Annotated[FailureLimiter, Depends(credential_failures)]
+BudgetDep = Annotated[BudgetLimiter, Depends(credential_failures)]

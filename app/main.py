@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
 from app.auth.guard import ApiKeyGuard, BodySizeLimit, JsonGuard, LoopbackOnly, NulGuard
-from app.auth.ratelimit import FailureLimiter, RateLimit, parse_limit
+from app.auth.ratelimit import BudgetLimiter, RateLimit, parse_limit
 from app.config import Settings, load_settings
 from app.container import Container
 from app.erasure.endpoints import router as erasure_router
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(RateLimit, general=server.rate_limit, writes=server.rate_limit_writes,
                        storage=server.rate_limit_storage, mcp_writes=server.mcp_allow_writes)
     # failed credentials per peer (unknown keys here, wrong webhook secrets in its endpoint): one store
-    app.state.credential_failures = FailureLimiter(server.rate_limit_storage)
+    app.state.credential_failures = BudgetLimiter(server.rate_limit_storage)
     app.add_middleware(ApiKeyGuard, keys=keys, enabled=server.auth, mcp_writes=server.mcp_allow_writes,
                        failures=app.state.credential_failures, failure_limit=parse_limit(server.key_failures_per_peer))
     app.add_middleware(BodySizeLimit, max_bytes=server.max_request_bytes,

@@ -21,7 +21,7 @@ from app.auth.repository import ApiKeyRepository, allows
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-    from app.auth.ratelimit import FailureLimiter
+    from app.auth.ratelimit import BudgetLimiter
 
 log = logging.getLogger("profile_ai.auth")
 Scope = MutableMapping[str, Any]
@@ -79,7 +79,7 @@ async def reply_error(send: Send, status: int, error: str, detail: str,
 
 class ApiKeyGuard:
     def __init__(self, app: ASGIApp, keys: Callable[[], ApiKeyRepository | None], *, enabled: bool,
-                 mcp_writes: bool, failures: FailureLimiter | None = None,
+                 mcp_writes: bool, failures: BudgetLimiter | None = None,
                  failure_limit: RateLimitItem | None = None) -> None:
         self.app = app
         self.keys = keys  # resolved per request: the pool exists only once the lifespan has started
@@ -110,7 +110,7 @@ class ApiKeyGuard:
         key = await repo.verify(token)
         if key is None:
             if self.failures is not None:
-                await self.failures.failed(self.failure_limit, "bad-key", peer)
+                await self.failures.spend(self.failure_limit, "bad-key", peer)
             log.warning("rejected API key", extra={"path": scope["path"][:200]})
             return await reply_error(send, 401, "unauthorized", "unknown or revoked API key",
                                 ((b"www-authenticate", b"Bearer"),))

@@ -65,10 +65,10 @@ def _identity(scope: Scope) -> str:
     return f"peer:{client[0]}"
 
 
-class FailureLimiter:
-    """Failed credentials per peer (unknown API keys, wrong webhook secrets): once a peer has failed `limit`
-    times in the moving window it gets 429 before its credential is looked at, so guessing costs the guesser
-    and not the database or the log. Successes cost nothing."""
+class BudgetLimiter:
+    """A budget counted only for what the caller chooses to spend it on: failed credentials per peer (unknown
+    API keys, wrong webhook secrets: once spent, the peer gets 429 before its credential is looked at, so
+    guessing costs the guesser and not the database or the log) and job deferrals per key."""
 
     def __init__(self, storage: str = "memory://") -> None:
         uri = storage if storage.startswith("async+") else f"async+{storage}"
@@ -81,6 +81,6 @@ class FailureLimiter:
         stats = await self.limiter.get_window_stats(limit, kind, peer)
         return max(1, math.ceil(stats.reset_time - time.time()))
 
-    async def failed(self, limit: RateLimitItem | None, kind: str, peer: str) -> None:
+    async def spend(self, limit: RateLimitItem | None, kind: str, peer: str) -> None:
         if limit is not None:
             await self.limiter.hit(limit, kind, peer)

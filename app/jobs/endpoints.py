@@ -6,6 +6,10 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Path, Query, Request
 
+from app.auth.guard import peer_of
+from app.auth.ratelimit import parse_limit
+from app.dependencies import BudgetDep, ContainerDep
+from app.errors import RateLimitedError
 from app.jobs.backfill import BackfillRepository
 from app.jobs.queue import JobQueue
 from app.jobs.schemas import JobRequest, ScheduleRequest
@@ -28,7 +32,15 @@ async def list_jobs(request: Request, status: str | None = Query(None, max_lengt
 
 
 @router.post("/jobs", status_code=202, summary="Queue a job now (not twice while a copy waits)")
-async def queue_job(body: JobRequest, request: Request) -> dict[str, Any]:
+async def queue_job(body: JobRequest, request: Request, c: ContainerDep, budget: BudgetDep) -> dict[str, Any]:
+    state = request.scope.get("state") or {}
+    who = f"key:{state['api_key_id']}" if state.get("api_key_id") else f"peer:{peer_of(request.scope)}"
+    limit = parse_limit(c.settings.server.job_deferrals_per_key)
+    wait = await budget.retry_after(limit, "deferrals", who)
+    if wait is not None:
+        raise RateLimitedError(f"more than {c.settings.server.job_deferrals_per_key} jobs queued by this key: retry "
+                               f"in {wait} s", retry_after=wait)
+    await budget.spend(limit, "deferrals", who)
     job_id = await queue_of(request).defer(body.job, body.args)
     return {"job": body.job, "args": body.args, "job_id": job_id, "queued": job_id is not None}
 

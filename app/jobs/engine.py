@@ -51,20 +51,26 @@ class JobSpec:
     help: str
     schedulable: bool = True  # a user may put it on a schedule (internal steps may not)
     args: tuple[str, ...] = ()  # the arguments a user may pass
+    # the shortest gap a schedule may leave between two runs (a floor, so nobody schedules a full backfill
+    # every minute); `full` syncs are held to FULL_SYNC_MIN_INTERVAL_S
+    min_interval_s: int = 60
 
+
+FULL_SYNC_MIN_INTERVAL_S = 3600
 
 JOBS: dict[str, JobSpec] = {s.name: s for s in (
     JobSpec("sync", "index", "sync", "incremental sync of the configured source, then the segment refresh",
             args=("full",)),
     JobSpec("backfill", "index", "sync", "full sync split into partitions that any worker encodes",
-            args=("partitions",)),
+            args=("partitions",), min_interval_s=3600),
     JobSpec("backfill-partition", "encode", None, "one partition of a backfill (internal)", schedulable=False),
     JobSpec("backfill-finish", "index", "sync", "apply a backfill's batches, delete the unseen, move the "
             "watermark (internal)", schedulable=False),
     JobSpec("writeback", "default", "writeback", "deliver queued traits and change events to Tracardi"),
     JobSpec("segments-refresh", "index", "segments", "re-evaluate description and lookalike segments, "
-            "assign new profiles"),
-    JobSpec("rescore", "default", "rescore", "score every active model again, then deliver the write-back"),
+            "assign new profiles", min_interval_s=300),
+    JobSpec("rescore", "default", "rescore", "score every active model again, then deliver the write-back",
+            min_interval_s=3600),
 )}
 
 Runner = Callable[[str, dict[str, Any], int | None], Awaitable[dict[str, Any]]]  # (job, args, job id)

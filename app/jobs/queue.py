@@ -17,6 +17,7 @@ from app.errors import NotFoundError
 from app.jobs.engine import (
     ALL_QUEUES,
     JOB_SCHEMA,
+    JOBS,
     Runner,
     build_job_app,
     ensure_job_schema,
@@ -70,12 +71,14 @@ class JobQueue:
             self._opened = False
 
     async def defer(self, job: str, args: dict[str, Any] | None = None, *, unique: bool = True) -> int | None:
-        """Queue a job; with `unique` a job that is already waiting is not queued twice (returns None then)."""
+        """Queue a job; with `unique`, one waiting copy per job whatever its arguments (jobs that share a lock,
+        sync and backfill, share it too): a second request while one waits returns None. Per arguments, a key
+        could queue 1,027 full syncs and backfills (`partitions=1..1024`, `full` true/false/absent)."""
         args = args or {}
         check_job(job, args)  # an unknown job or argument is a one-line error before anything is queued
         await self.open()
         task = self.app.tasks[job]
-        options: dict[str, Any] = {"queueing_lock": f"{job}:{sorted(args.items())}"} if unique else {}
+        options: dict[str, Any] = {"queueing_lock": f"waiting:{JOBS[job].lock or job}"} if unique else {}
         try:
             return await task.configure(**options).defer_async(**args)
         except procrastinate.exceptions.AlreadyEnqueued:

@@ -13,7 +13,7 @@ import asyncpg
 from croniter import croniter
 
 from app.errors import DomainError, InvalidRequestError, NotFoundError
-from app.jobs.engine import JOBS
+from app.jobs.engine import FULL_SYNC_MIN_INTERVAL_S, JOBS
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
@@ -59,6 +59,19 @@ def check_job(job: str, args: dict[str, Any]) -> None:
         raise InvalidRequestError("full: true or false")
 
 
+def check_interval(job: str, cron: str, args: dict[str, Any], now: datetime | None = None) -> None:
+    """Refuse a schedule that would run a heavy job more often than its floor (the shortest gap between the
+    next 50 firings: "0,1 * * * *" fires twice a minute apart, whatever its hourly average)."""
+    spec = JOBS[job]
+    floor = FULL_SYNC_MIN_INTERVAL_S if job == "sync" and args.get("full") else spec.min_interval_s
+    it = croniter(" ".join(cron.split()), (now or datetime.now(UTC)).astimezone(UTC))
+    fires = [it.get_next(datetime) for _ in range(50)]
+    gap = min((b - a).total_seconds() for a, b in zip(fires, fires[1:], strict=False))
+    if gap < floor:
+        raise InvalidRequestError(f"{job}{' (full)' if args.get('full') else ''} may run at most every "
+                                  f"{floor // 60} minutes; {cron!r} fires {gap / 60:g} minutes apart")
+
+
 class ScheduleRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -71,6 +84,7 @@ class ScheduleRepository:
         args = args or {}
         check_job(job, args)
         nxt = next_fire(cron, now or datetime.now(UTC))
+        check_interval(job, cron, args, now)
         row = await self.pool.fetchrow(
             "INSERT INTO profile_ai.schedules(name, job, cron, args, enabled, next_run_at) VALUES ($1,$2,$3,$4,$5,$6) "
             "ON CONFLICT (name) DO UPDATE SET job = EXCLUDED.job, cron = EXCLUDED.cron, args = EXCLUDED.args, "

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from app.auth.guard import peer_of
 from app.auth.ratelimit import parse_limit
-from app.dependencies import ContainerDep, FailuresDep
+from app.dependencies import BudgetDep, ContainerDep
 from app.errors import InvalidRequestError, RateLimitedError
 from app.sanitize import parse_json_body
 from app.sync.schemas import SyncRequest, SyncStatus
@@ -29,7 +29,7 @@ async def sync_status(request: Request) -> SyncStatus:
 
 
 @router.post("/webhooks/tracardi", status_code=202, summary="Tracardi destination push: re-sync these profiles")
-async def tracardi_push(request: Request, c: ContainerDep, failures: FailuresDep) -> dict[str, object]:
+async def tracardi_push(request: Request, c: ContainerDep, failures: BudgetDep) -> dict[str, object]:
     settings = c.settings.webhook
     peer = peer_of(request.scope)
     limit = parse_limit(settings.failures_per_peer)
@@ -44,7 +44,7 @@ async def tracardi_push(request: Request, c: ContainerDep, failures: FailuresDep
         if settings.require_signature and settings.secret:
             verify_signature(headers, raw, settings.secret)
     except WebhookAuthError:
-        await failures.failed(limit, "webhook", peer)
+        await failures.spend(limit, "webhook", peer)
         raise
     body = parse_json_body(raw)
     pushes = parse_push(body)
