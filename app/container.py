@@ -30,10 +30,12 @@ from app.segments.schemas import PublishResponse
 from app.segments.service import SegmentService
 from app.store.changes_repository import ChangesRepository
 from app.store.database import Database
+from app.store.lease_repository import LeaseRepository
 from app.store.predictions_repository import PredictionsRepository
 from app.store.sync_repository import PostgresSyncState
 from app.store.writeback_repository import WritebackRepository
 from app.sync.debounce import Debounced
+from app.sync.guard import SyncGuard
 from app.sync.push import sync_pushed
 from app.sync.service import SyncResult, SyncService
 from app.sync.sources import ExportSource, ProfileSource, TracardiSource
@@ -103,6 +105,7 @@ class Container:
     _pushed_source: TracardiSource | None = None
     _after_push: Debounced | None = None
     _purge: Debounced | None = None
+    sync_guard: SyncGuard | None = None  # one sync at a time per deployment, whichever door (set in create)
 
     @classmethod
     async def create(cls, settings: Settings, encoder: Encoder | None = None, *, open_index: bool = True,
@@ -159,6 +162,7 @@ class Container:
                                     max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten,
                                     objection_field=settings.privacy.objection_field),
                    search=search)
+        container.sync_guard = SyncGuard(LeaseRepository(database.pool))
         erasure.drop_caches = container.drop_caches  # what was computed from a forgotten person
         if not settings.qdrant.url:  # the embedded index leaves deleted points in its files until purged
             erasure.purge = container.request_purge
@@ -205,7 +209,7 @@ class Container:
             raise ValueError("no source: pass --source DIR|URL or set PROFILE_AI_TRACARDI__URL")
         if spec.startswith(("http://", "https://")):
             t = self.settings.tracardi
-            http = httpx.AsyncClient(base_url=spec, transport=transport, timeout=t.timeout_s)
+            http = httpx.AsyncClient(base_url=spec, transport=transport or self.tracardi_transport, timeout=t.timeout_s)
             self._http.append(http)
             return TracardiSource(TracardiClient.from_settings(http, t), spec)
         return ExportSource(spec)
@@ -223,7 +227,8 @@ class Container:
             src = self.source(self.settings.tracardi.url, transport=self.tracardi_transport)
             assert isinstance(src, TracardiSource)
             self._pushed_source = src
-        result = await sync_pushed(self.sync, self._pushed_source, pushes)
+        async with self.guard().hold(door="webhook"):  # a push waits for a running sync, then applies
+            result = await sync_pushed(self.sync, self._pushed_source, pushes)
         # searches see the pushed profiles at once; the whole-population segment refresh is coalesced, so a
         # burst of pushes (one per profile change in Tracardi) costs one refresh, not one each
         self.drop_caches()
@@ -242,8 +247,13 @@ class Container:
                                allow_mass_delete: bool = False) -> dict[str, Any]:
         """Sync, then refresh what depends on the profiles (caches, segments, retention). A failed refresh is
         reported in the answer, not raised: the sync itself is durable and its result stands."""
-        result = await self.sync.run(source, full=full, progress=progress, allow_mass_delete=allow_mass_delete)
+        async with self.guard().hold(door="sync"):
+            result = await self.sync.run(source, full=full, progress=progress, allow_mass_delete=allow_mass_delete)
         return await self.refreshed(result)
+
+    def guard(self) -> SyncGuard:
+        assert self.sync_guard is not None, "Container.create sets the sync guard"
+        return self.sync_guard
 
     async def refreshed(self, result: SyncResult) -> dict[str, Any]:
         """A finished sync's result, after the refresh that follows every sync (a failed refresh is reported in

@@ -85,8 +85,9 @@ class JobRunner:
         source = c.source(transport=c.tracardi_transport)
         partitions = int(args.get("partitions") or c.settings.jobs.partitions)
         try:
-            await c.sync.check_vector_space()  # a changed model resets the state before anyone encodes
-            await c.sync.freeze_population(source)  # every partition renders with the same statistics
+            async with c.guard().hold(door="backfill"):
+                await c.sync.check_vector_space()  # a changed model resets the state before anyone encodes
+                await c.sync.freeze_population(source)  # every partition renders with the same statistics
         finally:
             await c.release(source)
         run_id = await self.backfills.create(source.key, partitions)
@@ -134,15 +135,16 @@ class JobRunner:
             return {"waiting": f"{run['partitions'] - run['partitions_done']} partitions of {run_id} are not done"}
         await self.backfills.close_run(run_id, "applying")
         try:
-            applied = await self._apply_staged(run_id)
-            seen, totals = await self.backfills.totals(run_id)
-            result = SyncResult(source=run["source"], mode="backfill", errors=list(totals["errors"]))
-            for key in COUNTS:
-                setattr(result, key, int(totals[key]))
-            result.encode_seconds = float(totals["encode_seconds"])
-            seen -= await c.state.absorbed_ids(sorted(seen))  # a merge in one partition removes an id seen in another
-            await c.sync.delete_unseen(run["source"], seen, result)
-            await c.state.set_watermark(run["source"], run["started_at"])
+            async with c.guard().hold(door="backfill-finish"):  # applied as one sync, never beside another
+                applied = await self._apply_staged(run_id)
+                seen, totals = await self.backfills.totals(run_id)
+                result = SyncResult(source=run["source"], mode="backfill", errors=list(totals["errors"]))
+                for key in COUNTS:
+                    setattr(result, key, int(totals[key]))
+                result.encode_seconds = float(totals["encode_seconds"])
+                seen -= await c.state.absorbed_ids(sorted(seen))  # a merge in one partition removes an id seen elsewhere
+                await c.sync.delete_unseen(run["source"], seen, result)
+                await c.state.set_watermark(run["source"], run["started_at"])
         except Exception as exc:  # the run says why; a retry of this job resumes where it stopped
             await self.backfills.close_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
             raise

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["sync"])
 @router.post("/sync", response_model=SyncStatus, status_code=202, summary="Start a sync (one at a time)")
 async def start_sync(body: SyncRequest, request: Request) -> SyncStatus:
     try:
-        return request.app.state.sync_runner.start(body.source, body.full)  # type: ignore[no-any-return]
+        return await request.app.state.sync_runner.start(body.source, body.full)  # type: ignore[no-any-return]
     except (ValueError, OSError) as exc:
         raise InvalidRequestError(str(exc)) from exc
 

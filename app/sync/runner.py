@@ -28,8 +28,10 @@ class SyncRunner:
     def status(self) -> SyncStatus:
         return self._status.model_copy()
 
-    def start(self, source: str | None, full: bool) -> SyncStatus:
-        if self._task is not None and not self._task.done():
+    async def start(self, source: str | None, full: bool) -> SyncStatus:
+        """Start a sync in the background, or 409 when one runs, here or through any other door (the scheduled
+        job, a webhook push, a CLI `sync` in another process): the deployment's sync guard says."""
+        if (self._task is not None and not self._task.done()) or await self.container.guard().busy():
             raise SyncAlreadyRunningError("a sync is already running; GET /v1/sync shows its progress")
         # only a configured source, and a bad one fails now, as a 4xx, not later in the task
         src = self.container.requested_source(source)
