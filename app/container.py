@@ -29,6 +29,7 @@ from app.segments.repository import SegmentRepository
 from app.segments.schemas import PublishResponse
 from app.segments.service import SegmentService
 from app.store.changes_repository import ChangesRepository
+from app.store.data_dir import secure_data_dir
 from app.store.database import Database
 from app.store.lease_repository import LeaseRepository
 from app.store.predictions_repository import PredictionsRepository
@@ -114,7 +115,7 @@ class Container:
         A worker that does not own the embedded index passes open_index=False (it only encodes); one on another
         machine passes migrate=False, so a wrong database is refused instead of given profile-ai's tables."""
         data_dir = Path(settings.data_dir)
-        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(secure_data_dir, data_dir)
         database = await Database.connect(settings.database.url, data_dir, migrate=migrate)
         try:
             if encoder is None:

@@ -201,3 +201,35 @@ def test_train_and_score_refuse_clearly(export: Path, tmp_path: Path) -> None:
     assert code == 1 and "no active model for goal 'churn'" in err
     code, _, err = cli("score", "--data-dir", data)
     assert code == 1 and "pass --model ID or --goal GOAL" in err
+
+
+def test_the_data_dir_and_everything_in_it_is_owner_only(export: Path, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 32, item 6: the data dir was 0755 and every index file 0644, so another local user read customer
+    documents and an erased person's id from the index's write-ahead log."""
+    import os
+    import stat
+
+    from app.store.data_dir import secure_data_dir
+
+    old = os.umask(0o022)  # what a login shell has
+    try:
+        data = tmp_path / "data"
+        assert cli("sync", "--source", str(export), "--json", "--data-dir", str(data))[0] == 0
+    finally:
+        os.umask(old)
+    # nothing readable or writable by others (a socket's mode is meaningless: its directory is 0700); a directory
+    # may be passed through (0711) only where root's embedded server runs as its own user
+    open_to_others = [(str(p.relative_to(data)), oct(stat.S_IMODE(p.lstat().st_mode))) for p in [data, *data.rglob("*")]
+                      if not stat.S_ISSOCK(p.lstat().st_mode) and stat.S_IMODE(p.lstat().st_mode) & 0o066]
+    assert open_to_others == []
+    assert stat.S_IMODE(data.stat().st_mode) == (0o711 if os.geteuid() == 0 else 0o700)
+    files = [p for p in data.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in files)
+    assert len(list(data.rglob("*"))) > 20  # the index, PostgreSQL and the key were all looked at
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    os.chmod(loose, 0o755)
+    with caplog.at_level("WARNING"):
+        assert secure_data_dir(loose) is False
+    assert "chmod 700" in caplog.text and len([r for r in caplog.records if "open to other users" in r.message]) == 1

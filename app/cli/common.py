@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -42,6 +43,12 @@ SourceOpt = Annotated[str | None, typer.Option("--source", help="export director
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEMO_QUERIES = ["horror movie fans", "people who love documentaries", "sci-fi and action enthusiasts",
                 "young students who like comedies", "film noir and classic cinema lovers"]
+
+
+@app.callback()
+def _owner_only_files() -> None:
+    # every command: what it writes (index segments, logs, exports) is 0600, the data dir 0700
+    os.umask(0o077)
 
 
 def _settings(data_dir: Path | None) -> Settings:

