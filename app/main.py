@@ -84,7 +84,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await worker
             await app.state.jobs.queue.close()
-            await app.state.sync_runner.wait()
+            if owned:  # a sync in progress stops at its next encoding chunk; its next run resumes
+                app.state.container.sync.stop.set()
+            with contextlib.suppress(Exception):  # an interrupted sync reports through its status
+                await app.state.sync_runner.wait()
             if owned:
                 await app.state.container.aclose()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import signal
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +25,7 @@ from app.cli.common import (
     out,
     schedule_app,
 )
+from app.shutdown import STOPPING
 
 ArgsOpt = Annotated[list[str] | None, typer.Option("--arg", help="a job argument as KEY=VALUE (JSON value), repeatable")]
 
@@ -62,7 +66,17 @@ def worker(queues: Annotated[str | None, typer.Option("--queues", help="comma-se
             await runner.queue.open(create_schema=owner)
             chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else runner.queues
             err.print(f"worker: queues {', '.join(chosen)}" + ("" if owns else " (not the index owner)"))
-            await runner.queue.work(chosen, wait=not burst, concurrency=concurrency, install_signal_handlers=True)
+            work = asyncio.ensure_future(runner.queue.work(chosen, wait=not burst, concurrency=concurrency))
+
+            def stop() -> None:  # SIGTERM/SIGINT: encoding stops at its next chunk, the job is cut short and
+                STOPPING.set()  # retried (idempotent), and the process exits within seconds, not after the job
+                work.cancel()
+
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop)
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
             return {"stopped": True, "queues": chosen}
         finally:
             await runner.queue.close()

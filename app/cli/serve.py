@@ -27,6 +27,7 @@ from app.cli.common import (
 from app.cli.predictions import _print_card
 from app.cli.profiles import _print_hits
 from app.cli.segments import _segments_table
+from app.shutdown import install_exit_on_signal
 
 
 @app.command()
@@ -71,6 +72,7 @@ def serve(host: Annotated[str | None, typer.Option("--host")] = None,
     from app.observability import json_logging
 
     json_logging()  # the server logs JSON lines with request ids
+    install_exit_on_signal()  # before uvicorn: after its graceful shutdown it re-raises SIGTERM into this handler
     uvicorn.run(create_app(settings), host=bind, port=port or settings.server.port, log_level="warning")
 
 
@@ -146,4 +148,5 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
         from app.main import create_app
 
         open_settings = settings.model_copy(update={"server": settings.server.model_copy(update={"auth": False})})
+        install_exit_on_signal()
         uvicorn.run(create_app(open_settings), host=h, port=port or settings.server.port, log_level="warning")

@@ -9,17 +9,15 @@ found dead and pruned on the next start, so the next owner's exit stops the serv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import signal
-import threading
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from app.shutdown import install_exit_on_signal
 from app.store.data_dir import close_after_embedded_start, secure_data_dir
 from app.store.migrations import migrate as apply_migrations
 from app.store.migrations import pending_migrations
@@ -77,22 +75,6 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def stop_with_the_process() -> None:
-    """SIGTERM and SIGHUP end the process without running atexit handlers, so the embedded server would
-    outlive it: make them a normal exit where nobody else has claimed them (uvicorn restores this handler
-    after its graceful shutdown and re-raises the signal, which then lands here)."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(ValueError, OSError):
-            if signal.getsignal(sig) in (signal.SIG_DFL, None):
-                signal.signal(sig, _exit_on_signal)
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 async def _init(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -113,7 +95,7 @@ class Database:
                       migrate: bool = True) -> Database:
         embedded = None
         if not url:
-            stop_with_the_process()
+            install_exit_on_signal()  # SIGTERM must not leave the embedded server running
             url, embedded = await asyncio.to_thread(start_embedded, data_dir)
         assert url is not None
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init)

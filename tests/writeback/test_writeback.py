@@ -195,7 +195,9 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
                 await run
             # the database's absence surfaces as a connection or driver error, never as a silent success
             assert isinstance(failed.value, OSError) or type(failed.value).__module__.startswith("asyncpg")
-            await asyncio.to_thread(server.ensure_postgres_running)
+            # started again through a new handle: the first one gave up its claim when it stopped the server, so
+            # its cleanup below would leave this run's server behind (issue 32, item 8)
+            url, server = await asyncio.to_thread(start_embedded, tmp_path / "pg")
             emu.faults.delay_burst = 0
             await db.close()
             db = await Database.connect(url, tmp_path)
@@ -213,6 +215,7 @@ async def test_postgres_stopped_mid_writeback_then_restarted_ends_as_a_clean_run
     finally:
         await db.close()
         await asyncio.to_thread(server.cleanup)
+    assert not (tmp_path / "pg" / "postgres" / "postmaster.pid").exists()  # no server outlives the test
 
 
 
