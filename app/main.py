@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from app import exception_handlers
 from app.auth.endpoints import router as keys_router
@@ -30,6 +32,7 @@ from app.sync.endpoints import router as sync_router
 from app.sync.runner import SyncRunner
 from app.web.endpoints import STATIC as WEB_STATIC
 from app.web.endpoints import router as web_router
+from app.web.headers import SecurityHeaders
 from app.writeback.endpoints import router as changes_router
 
 WEBHOOK_BYTES = 8 * 1024 * 1024  # one pushed Tracardi profile
@@ -91,7 +94,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             if owned:
                 await app.state.container.aclose()
 
-    app = FastAPI(title="profile-ai", version="0.1.0", lifespan=lifespan,
+    # docs from the installed Swagger UI (an offline host has no CDN; online, a CDN's script would run on the
+    # origin that holds the page's key); ReDoc has no bundled copy, so it is off
+    app = FastAPI(title="profile-ai", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Semantic search, smart segments and predictions over Tracardi customer profiles.")
     exception_handlers.install(app)
     exception_handlers.document(app)
@@ -104,7 +109,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(jobs_router)
     app.include_router(changes_router)
     app.include_router(web_router)
+    app.mount("/static/docs", StaticFiles(directory=swagger_ui_path), name="docs-static")
     app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="profile-ai API",
+                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/docs/swagger-ui.css",
+                                   swagger_favicon_url="/static/docs/favicon-32x32.png")
 
     def keys() -> Any:
         c = getattr(app.state, "container", None)
@@ -128,6 +141,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(NulGuard)
     if not settings.server.auth:
         app.add_middleware(LoopbackOnly, allowed_hosts=settings.server.allowed_hosts)
+    app.add_middleware(SecurityHeaders)
     observed = Metrics()
     app.add_middleware(RequestObserver, metrics=observed)  # outside the guard: rejected requests count too
     if settings.server.cors_origins:

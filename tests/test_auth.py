@@ -210,3 +210,27 @@ def test_per_key_rate_limits_answer_429_with_retry_after(movielens_container: An
 def test_an_unreadable_rate_limit_fails_at_start_up() -> None:
     with pytest.raises(ValueError, match="not readable"):
         ServerSettings(rate_limit="lots")
+
+
+async def test_keys_can_expire_and_bad_lifetimes_are_refused(pg_url: str, tmp_path: Path) -> None:
+    """Issue 32, item 7: keys never expired."""
+    from app.auth.repository import ApiKeyRepository, parse_lifetime
+    from app.store.database import Database
+
+    for bad in ("", "forever", "0d", "99999d", "12", "5y"):
+        with pytest.raises(ValueError):
+            parse_lifetime(bad)
+    assert parse_lifetime("90d").days == 90 and parse_lifetime("12h").seconds == 12 * 3600
+    db = await Database.connect(pg_url, tmp_path)
+    try:
+        repo = ApiKeyRepository(db.pool)
+        key, record = await repo.create("read", "temp", parse_lifetime("1h"))
+        assert record.expires_at is not None and await repo.verify(key) is not None
+        await db.pool.execute("UPDATE profile_ai.api_keys SET expires_at = now() - interval '1 second' "
+                              "WHERE key_id = $1", record.key_id)
+        assert await repo.verify(key) is None  # expired: refused like a revoked key
+        lasting, _ = await repo.create("read", "lasting")
+        assert await repo.verify(lasting) is not None
+        assert (await repo.list())[-1].last_used_at is not None  # last use is recorded
+    finally:
+        await db.close()

@@ -223,3 +223,27 @@ def test_the_page_in_spanish_and_the_switch_is_remembered(browser: Any, site: di
     page.wait_for_selector("text=Score distribution")
     assert page.evaluate("document.documentElement.lang") == "en"
     context.close()
+
+
+def test_the_key_stays_in_the_tab_unless_remembered_and_the_page_is_locked_down(browser: Any,
+                                                                               site: dict[str, Any]) -> None:
+    """Issue 32, item 7: the key was kept in localStorage for good, and the page had no CSP, no framing rule."""
+    page = page_for(browser, site)
+    page.wait_for_selector("nav a")
+    assert page.evaluate("sessionStorage.getItem('profileAiKey')") == site["key"]
+    assert page.evaluate("localStorage.getItem('profileAiKey')") is None
+    page.check("#remember")
+    page.click("#keyform button")
+    assert page.evaluate("localStorage.getItem('profileAiKey')") == site["key"]
+    page.uncheck("#remember")
+    page.click("#keyform button")
+    assert page.evaluate("localStorage.getItem('profileAiKey')") is None
+    headers = page.goto(site["url"] + "/").headers
+    assert "script-src 'self'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(site["url"] + "/docs")  # Swagger UI from the package: it renders offline, under its policy
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
+    assert not [e for e in errors if "Content Security Policy" in e]
+    page.close()

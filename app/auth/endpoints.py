@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.auth.repository import ApiKey, ApiKeyRepository
+from app.auth.repository import ApiKey, ApiKeyRepository, parse_lifetime
 from app.auth.schemas import CreatedKey, KeyInfo, KeyList, KeyRequest
 from app.dependencies import container_of
-from app.errors import NotFoundError
+from app.errors import InvalidRequestError, NotFoundError
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 def info(k: ApiKey) -> KeyInfo:
     return KeyInfo(key_id=k.key_id, name=k.name, scope=k.scope, created_at=k.created_at.isoformat(),
                    last_used_at=k.last_used_at.isoformat() if k.last_used_at else None,
-                   revoked_at=k.revoked_at.isoformat() if k.revoked_at else None)
+                   revoked_at=k.revoked_at.isoformat() if k.revoked_at else None,
+                   expires_at=k.expires_at.isoformat() if k.expires_at else None)
 
 
 def _repo(request: Request) -> ApiKeyRepository:
@@ -24,7 +25,11 @@ def _repo(request: Request) -> ApiKeyRepository:
 
 @router.post("", response_model=CreatedKey, summary="Create an API key (shown once)")
 async def create(body: KeyRequest, request: Request) -> CreatedKey:
-    key, record = await _repo(request).create(body.scope, body.name)
+    try:
+        lifetime = parse_lifetime(body.expires_in) if body.expires_in else None
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None
+    key, record = await _repo(request).create(body.scope, body.name, lifetime)
     return CreatedKey(key=key, **info(record).model_dump())
 
 

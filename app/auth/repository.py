@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -22,10 +23,27 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_LIFETIME = timedelta(days=3650)
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """`90d`, `12h`, `30m`, `8w` -> a timedelta (at most ten years); anything else is a one-line error."""
+    m = _DURATION.match(text or "")
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"expiry {text[:40]!r} is not a duration such as 30m, 12h, 90d or 8w")
+    lifetime = timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    if lifetime > MAX_LIFETIME:
+        raise ValueError("expiry: at most 3650 days")
+    return lifetime
 
 
 def allows(granted: str, needed: str) -> bool:
@@ -36,14 +54,14 @@ class ApiKeyRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def create(self, scope: str, name: str = "") -> tuple[str, ApiKey]:
+    async def create(self, scope: str, name: str = "", expires_in: timedelta | None = None) -> tuple[str, ApiKey]:
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         row = await self.pool.fetchrow(
-            "INSERT INTO profile_ai.api_keys(key_id, name, scope, secret_hash) VALUES ($1, $2, $3, $4) RETURNING *",
-            key_id, name, scope, _hash(secret))
+            "INSERT INTO profile_ai.api_keys(key_id, name, scope, secret_hash, expires_at) VALUES ($1, $2, $3, $4, "
+            "now() + $5::interval) RETURNING *", key_id, name, scope, _hash(secret), expires_in)
         return f"{PREFIX}_{key_id}_{secret}", _key(row)
 
     async def list(self) -> list[ApiKey]:
@@ -64,6 +82,8 @@ class ApiKeyRepository:
         ok = hmac.compare_digest(stored, _hash(secret))
         if row is None or not ok or row["revoked_at"] is not None:
             return None
+        if row["expires_at"] is not None and row["expires_at"] <= datetime.now(row["expires_at"].tzinfo):
+            return None
         await self.pool.execute(  # at most one write a minute per key
             "UPDATE profile_ai.api_keys SET last_used_at = now() WHERE key_id = $1 AND "
             "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')", key_id)
@@ -71,4 +91,5 @@ class ApiKeyRepository:
 
 
 def _key(r: asyncpg.Record) -> ApiKey:
-    return ApiKey(r["key_id"], r["name"], r["scope"], r["created_at"], r["last_used_at"], r["revoked_at"])
+    return ApiKey(r["key_id"], r["name"], r["scope"], r["created_at"], r["last_used_at"], r["revoked_at"],
+                  r["expires_at"])

@@ -12,6 +12,8 @@ from app.sanitize import Request
 class KeyRequest(Request):
     scope: Literal["read", "write", "admin"]
     name: str = Field("", max_length=200)
+    expires_in: str | None = Field(None, max_length=20, description="a lifetime such as 30m, 12h, 90d or 8w; "
+                                   "none: the key lives until it is revoked")
 
 
 class KeyInfo(BaseModel):
@@ -21,6 +23,7 @@ class KeyInfo(BaseModel):
     created_at: str
     last_used_at: str | None = None
     revoked_at: str | None = None
+    expires_at: str | None = None
 
 
 class CreatedKey(KeyInfo):

@@ -22,14 +22,17 @@ from app.cli.common import (
 @keys_app.command("create")
 def keys_create(scope: Annotated[str, typer.Option("--scope", help="read | write | admin")],
                 name: Annotated[str, typer.Option("--name", help="who or what uses it")] = "",
+                expires_in: Annotated[str | None, typer.Option("--expires-in", help="lifetime: 30m, 12h, 90d, 8w "
+                                                                "(default: until revoked)")] = None,
                 as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """Create an API key; it is printed this once (only a hash is stored)."""
     _setup_logging()
 
     async def go(keys: Any) -> dict[str, Any]:
         from app.auth.endpoints import info
+        from app.auth.repository import parse_lifetime
 
-        key, record = await keys.create(scope, name)
+        key, record = await keys.create(scope, name, parse_lifetime(expires_in) if expires_in else None)
         return {"key": key, **info(record).model_dump()}
 
     res = _run(lambda: _with_api_keys(data_dir, go))
@@ -50,10 +53,10 @@ def keys_list(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     res = _run(lambda: _with_api_keys(data_dir, go))
 
     def render() -> None:
-        table = Table("key id", "name", "scope", "created", "last used", "revoked")
+        table = Table("key id", "name", "scope", "created", "last used", "expires", "revoked")
         for k in res["keys"]:
             table.add_row(k["key_id"], k["name"], k["scope"], k["created_at"][:19], (k["last_used_at"] or "")[:19],
-                          (k["revoked_at"] or "")[:19])
+                          (k["expires_at"] or "")[:19], (k["revoked_at"] or "")[:19])
         out.print(table)
     _emit(as_json, res, render)
 

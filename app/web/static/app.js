@@ -6,6 +6,7 @@ const TEXT = {
  "en": {
   "apart": "What sets it apart",
   "apikey": "API key",
+  "remember": "remember on this device",
   "apikey.placeholder": "pai_… (not needed in the demo)",
   "as_of": "as of",
   "baselines": "Against simple baselines (holdout)",
@@ -133,6 +134,7 @@ const TEXT = {
  "es": {
   "apart": "Qué lo distingue",
   "apikey": "Clave de API",
+  "remember": "recordar en este equipo",
   "apikey.placeholder": "pai_… (no hace falta en la demo)",
   "as_of": "a fecha de",
   "baselines": "Frente a referencias simples (validación)",
@@ -277,11 +279,16 @@ const $main = document.getElementById("main");
 const COLORS = ["#2452c4", "#d9480f", "#2b8a3e", "#9c36b5", "#c2255c", "#0b7285", "#e67700", "#5c940d",
                 "#364fc7", "#862e9c"];
 
-const key = () => localStorage.getItem("profileAiKey") || "";
+// The key lives for this tab only (sessionStorage) unless the user asks to remember it on this device.
+const key = () => sessionStorage.getItem("profileAiKey") || localStorage.getItem("profileAiKey") || "";
 document.getElementById("apikey").value = key();
+document.getElementById("remember").checked = Boolean(localStorage.getItem("profileAiKey"));
 document.getElementById("keyform").addEventListener("submit", (e) => {
   e.preventDefault();
-  localStorage.setItem("profileAiKey", document.getElementById("apikey").value.trim());
+  const value = document.getElementById("apikey").value.trim();
+  sessionStorage.setItem("profileAiKey", value);
+  if (document.getElementById("remember").checked) localStorage.setItem("profileAiKey", value);
+  else localStorage.removeItem("profileAiKey");
   route();
 });
 
