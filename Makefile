@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser demo test lint bench clean
+.PHONY: setup browser pgbouncer demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -21,6 +21,11 @@ setup: $(STAMP)
 # the browser the web page's tests drive (Debian's package; needs root): make browser
 browser:
 	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# Debian's pgbouncer: the tests put it in front of the embedded PostgreSQL in transaction mode, as Supabase's
+# transaction pooler (port 6543) is; needs root, like the browser: make pgbouncer
+pgbouncer:
+	command -v pgbouncer || test -x /usr/sbin/pgbouncer || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer)
 
 demo: $(STAMP)
 	$(BIN)/profile-ai demo

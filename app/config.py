@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,15 @@ class EmbeddingSettings(BaseModel):
 
 class DatabaseSettings(BaseModel):
     url: str | None = None  # Supabase / PostgreSQL; empty: embedded (state-layer issue)
+    # Supabase's direct connection or session pooler, beside a transaction-pooler `url`: migrations and the job
+    # engine (its search_path, LISTEN) uses it; migrations run pooler-safe either way
+    direct_url: str | None = None
+    # direct | session | transaction; empty: from the URL where it is certain (port 6543, pgbouncer=true)
+    pool_mode: Literal["direct", "session", "transaction"] | None = None
+    # opt-in: Supabase's `authenticated` role may read the read API where the user's JWT holds this claim as
+    # true (an RLS policy per table); empty: `authenticated` reads nothing. `service_role` always reads,
+    # `anon` never does.
+    read_api_claim: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class PrivacySettings(BaseModel):

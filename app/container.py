@@ -116,7 +116,7 @@ class Container:
         machine passes migrate=False, so a wrong database is refused instead of given profile-ai's tables."""
         data_dir = Path(settings.data_dir)
         await asyncio.to_thread(secure_data_dir, data_dir)
-        database = await Database.connect(settings.database.url, data_dir, migrate=migrate)
+        database = await Database.from_settings(settings.database, data_dir, migrate=migrate)
         try:
             if encoder is None:
                 encoder = await asyncio.to_thread(build_encoder, settings)

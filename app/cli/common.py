@@ -97,7 +97,7 @@ async def _with_api_keys(data_dir: Path | None, fn: Callable[[Any], Coroutine[An
     from app.store.database import Database
 
     settings = _settings(data_dir)
-    db = await Database.connect(settings.database.url, Path(settings.data_dir))
+    db = await Database.from_settings(settings.database, Path(settings.data_dir))
     try:
         return await fn(ApiKeyRepository(db.pool))
     finally:
@@ -110,8 +110,8 @@ async def _with_job_queue(data_dir: Path | None, fn: Callable[[Any], Coroutine[A
     from app.store.database import Database
 
     settings = _settings(data_dir)
-    db = await Database.connect(settings.database.url, Path(settings.data_dir))
-    queue = JobQueue(db.pool, db.url, settings.jobs)
+    db = await Database.from_settings(settings.database, Path(settings.data_dir))
+    queue = JobQueue(db.pool, db.session_url, settings.jobs)
     try:
         return await fn(queue)
     finally:

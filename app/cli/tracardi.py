@@ -63,7 +63,7 @@ def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: D
         from app.writeback.service import TracardiWriteback
 
         base = _tracardi_url(settings, url)
-        db = await Database.connect(settings.database.url, Path(settings.data_dir))
+        db = await Database.from_settings(settings.database, Path(settings.data_dir))
         try:
             async with httpx.AsyncClient(base_url=base, timeout=settings.tracardi.timeout_s) as http:
                 from app.store.ops_repository import OpsRepository

@@ -123,21 +123,18 @@ async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) 
 
 
 async def ensure_job_schema(pool: asyncpg.Pool) -> bool:
-    """Create Procrastinate's tables in their own schema when missing (True when it did). Serialised by an
-    advisory lock, so concurrent first starts create it once."""
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", SCHEMA_LOCK)
-        try:
-            if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{JOB_SCHEMA}.procrastinate_jobs"):
-                return False
-            async with conn.transaction():
-                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {JOB_SCHEMA}")
-                await conn.execute(f"SET LOCAL search_path TO {JOB_SCHEMA}")
-                await conn.execute(SchemaManager.get_schema())
-            log.info("created the job tables (schema %s)", JOB_SCHEMA)
-            return True
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", SCHEMA_LOCK)
+    """Create Procrastinate's tables in their own schema when missing (True when it did). One transaction that
+    first takes a transaction-level advisory lock, so concurrent first starts create it once, through a
+    transaction pooler as well as directly."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK)
+        if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{JOB_SCHEMA}.procrastinate_jobs"):
+            return False
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {JOB_SCHEMA}")
+        await conn.execute(f"SET LOCAL search_path TO {JOB_SCHEMA}")
+        await conn.execute(SchemaManager.get_schema())
+    log.info("created the job tables (schema %s)", JOB_SCHEMA)
+    return True
 
 
 async def has_job_schema(pool: asyncpg.Pool) -> bool:

@@ -33,6 +33,12 @@ class JobSchemaMissingError(RuntimeError):
     pass
 
 
+class JobsNeedSessionError(RuntimeError):
+    """Procrastinate names its tables through the session's search_path and wakes workers with LISTEN: neither
+    survives a transaction pooler, so the job engine needs a session (Supabase's direct connection or session
+    pooler)."""
+
+
 async def _cannot_run(name: str, args: dict[str, Any], job_id: int | None) -> dict[str, Any]:
     raise RuntimeError(f"this process defers jobs but does not run them ({name}): start `profile-ai worker`")
 
@@ -42,10 +48,13 @@ def worker_name() -> str:
 
 
 class JobQueue:
-    def __init__(self, pool: asyncpg.Pool, url: str, settings: JobSettings, run: Runner | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str | None, settings: JobSettings, run: Runner | None = None) -> None:
+        """`url`: a connection with a session for the job engine; None where only a transaction pooler is
+        configured (then listing works and anything that needs the engine says which setting to add)."""
         self.pool = pool
         self.settings = settings
-        self.app = build_job_app(url, run or _cannot_run, max_attempts=settings.max_attempts)
+        self.session_url = url
+        self.app = build_job_app(url or "", run or _cannot_run, max_attempts=settings.max_attempts)
         self.schedules = ScheduleRepository(pool)
         self._opened = False
         self._lock = asyncio.Lock()
@@ -56,6 +65,11 @@ class JobQueue:
         async with self._lock:
             if self._opened:
                 return
+            if self.session_url is None:
+                raise JobsNeedSessionError(
+                    "the job engine needs a database session, and PROFILE_AI_DATABASE__URL is a transaction pooler: "
+                    "set PROFILE_AI_DATABASE__DIRECT_URL (Supabase's direct connection or session pooler, port 5432), "
+                    "or PROFILE_AI_JOBS__WORKER_IN_SERVE=false to serve without jobs")
             if create_schema:
                 await ensure_job_schema(self.pool)
             elif not await has_job_schema(self.pool):
@@ -123,8 +137,10 @@ class JobQueue:
         return ids
 
     async def jobs(self, *, status: str | None = None, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Queued and running jobs (Procrastinate's table) with the last run's result or error (ours)."""
-        await self.open()
+        """Queued and running jobs (Procrastinate's table) with the last run's result or error (ours). Read with
+        the pool (qualified names), so it works through a transaction pooler too."""
+        if not await has_job_schema(self.pool):
+            return []
         rows = await self.pool.fetch(
             f"SELECT j.id, j.task_name AS job, j.status::text AS status, j.queue_name AS queue, j.lock, j.args, "
             f"j.attempts, j.scheduled_at, r.started_at, r.finished_at, r.error "

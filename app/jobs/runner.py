@@ -47,7 +47,7 @@ class JobRunner:
     def __init__(self, container: Container, *, owns_index: bool) -> None:
         self.container = container
         self.owns_index = owns_index  # may this process write the index (the embedded shard's owner, or a server)
-        self.queue = JobQueue(container.database.pool, container.database.url, container.settings.jobs, self.run)
+        self.queue = JobQueue(container.database.pool, container.database.session_url, container.settings.jobs, self.run)
         self.backfills = BackfillRepository(container.database.pool)
         self.bodies: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "sync": self.sync, "backfill": self.backfill, "backfill-partition": self.partition,
