@@ -21,6 +21,7 @@ from app.erasure.explain import TransparencyService
 from app.erasure.repository import ErasureRepository
 from app.erasure.service import ErasureService, check_erasure_key, erasure_key
 from app.errors import DomainError
+from app.insights.service import InsightService
 from app.jobs.engine import ensure_job_schema
 from app.predictions.schemas import ScoreRequest, ScoreResponse
 from app.predictions.service import PredictionService
@@ -107,6 +108,7 @@ class Container:
     _after_push: Debounced | None = None
     _purge: Debounced | None = None
     sync_guard: SyncGuard | None = None  # one sync at a time per deployment, whichever door (set in create)
+    _insights: InsightService | None = None
 
     @classmethod
     async def create(cls, settings: Settings, encoder: Encoder | None = None, *, open_index: bool = True,
@@ -241,7 +243,8 @@ class Container:
     def agent_tools(self) -> CustomerTools:
         """The tools agents get (LangChain, MCP): search, cards, lookalikes, segments, predictions."""
         return CustomerTools(self.search, self.builder.redactor, segments=self.segments,
-                             predictions=self.predictions)
+                             predictions=self.predictions, insights=self.insights,
+                             explain=lambda pid: self.transparency().explain(pid))
 
     # -- the use cases every front end shares (CLI, HTTP, MCP, the notebook API): written once, here
     async def sync_and_refresh(self, source: ProfileSource, *, full: bool = False, progress: Any = None,
@@ -279,10 +282,21 @@ class Container:
         res.delivered = await self.deliver_writeback()
         return res
 
+    @property
+    def insights(self) -> InsightService:
+        """Business questions: count, describe, rank by a model (built on first use, over the same services)."""
+        if self._insights is None:
+            self._insights = InsightService(self.index, self.search, self.segments, self.predictions,
+                                            wording=self.settings.lang.wording)
+        return self._insights
+
     def drop_caches(self) -> None:
-        """Forget what was computed from the indexed profiles (search sample and vocabulary, the segment map)."""
+        """Forget what was computed from the indexed profiles (search sample and vocabulary, the segment map,
+        the population that groups are described against)."""
         self.search.invalidate()
         self.segments.invalidate()
+        if self._insights is not None:
+            self._insights.invalidate()
 
     async def after_sync(self) -> dict[str, int]:
         """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,

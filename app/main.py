@@ -22,6 +22,7 @@ from app.auth.ratelimit import BudgetLimiter, RateLimit, parse_limit
 from app.config import Settings, load_settings
 from app.container import Container
 from app.erasure.endpoints import router as erasure_router
+from app.insights.endpoints import router as insights_router
 from app.jobs.endpoints import router as jobs_router
 from app.jobs.runner import JobRunner
 from app.observability import Metrics, RequestObserver
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     exception_handlers.install(app)
     exception_handlers.document(app)
     app.include_router(search_router)
+    app.include_router(insights_router)
     app.include_router(sync_router)
     app.include_router(segments_router)
     app.include_router(predictions_router)

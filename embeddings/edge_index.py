@@ -71,6 +71,8 @@ def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) ->
                 must.append(qe.FieldCondition(key=c.key, range=qe.RangeFloat(**bounds)))
         elif c.op == "exists":
             must.append(qe.Filter(must_not=[qe.IsEmptyCondition(c.key)]))
+        elif c.op == "ids":
+            must.append(qe.HasIdCondition({point_id(p) for p in c.value}))
     must_not: list[Any] | None = [qe.HasIdCondition({point_id(p) for p in exclude})] if exclude else None
     if not must and not must_not:
         return None
@@ -268,14 +270,15 @@ class EdgeIndex:
                 self.shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMA[fields[key]]))
         return added
 
-    def scroll(self, batch: int = 1000, with_vector: bool = False,
+    def scroll(self, batch: int = 1000, with_vector: bool = False, filters: Sequence[Condition] = (),
                fields: Sequence[str] | None = None) -> Iterator[list[Hit]]:
         offset = None
+        where = edge_filter(filters)
         while True:
             with self._lock:
                 recs, offset = self.shard.scroll(qe.ScrollRequest(
                     offset=offset, limit=batch, with_payload=list(fields) if fields is not None else True,
-                    with_vector=[DENSE] if with_vector else False))
+                    with_vector=[DENSE] if with_vector else False, filter=where))
             if recs:
                 yield [_hit(r) for r in recs]
             if offset is None:

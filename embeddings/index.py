@@ -47,10 +47,11 @@ class IndexPoint:
 @dataclass(frozen=True)
 class Condition:
     """One filter condition on a payload path: eq (value or list of alternatives), ne (the field is set and is
-    none of them: "not on a monthly contract" leaves out those whose contract is unknown), a range, exists."""
+    none of them: "not on a monthly contract" leaves out those whose contract is unknown), a range, exists, or
+    ids (the point is one of these profile ids: a segment's members, a meaning query's matches; key unused)."""
 
     key: str
-    op: Literal["eq", "ne", "range", "exists"]
+    op: Literal["eq", "ne", "range", "exists", "ids"]
     value: Any = None  # eq/ne: scalar or list (any of); range: dict with gte/gt/lte/lt
 
 
@@ -123,7 +124,7 @@ class VectorIndex(Protocol):
         scan of its few points instead of a graph walk that rejects almost every candidate."""
         ...
 
-    def scroll(self, batch: int = 1000, with_vector: bool = False,
+    def scroll(self, batch: int = 1000, with_vector: bool = False, filters: Sequence[Condition] = (),
                fields: Sequence[str] | None = None) -> Iterator[list[Hit]]: ...
 
     def optimize(self) -> None:

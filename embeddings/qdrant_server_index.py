@@ -52,6 +52,8 @@ def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) 
                 must.append(models.FieldCondition(key=c.key, range=models.Range(**bounds)))
         elif c.op == "exists":
             must.append(models.Filter(must_not=[models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key))]))
+        elif c.op == "ids":
+            must.append(models.HasIdCondition(has_id=[point_id(p) for p in c.value]))
     must_not: list[Any] | None = [models.HasIdCondition(has_id=[point_id(p) for p in exclude])] if exclude else None
     if not must and not must_not:
         return None
@@ -188,11 +190,12 @@ class QdrantServerIndex:
     def count(self, filters: Sequence[Condition] = ()) -> int:
         return int(self.client.count(self.collection, count_filter=server_filter(filters), exact=True).count)
 
-    def scroll(self, batch: int = 1000, with_vector: bool = False,
+    def scroll(self, batch: int = 1000, with_vector: bool = False, filters: Sequence[Condition] = (),
                fields: Sequence[str] | None = None) -> Iterator[list[Hit]]:
         offset = None
+        where = server_filter(filters)
         while True:
-            recs, offset = self.client.scroll(self.collection, limit=batch, offset=offset,
+            recs, offset = self.client.scroll(self.collection, limit=batch, offset=offset, scroll_filter=where,
                                               with_payload=list(fields) if fields is not None else True,
                                               with_vectors=[DENSE] if with_vector else False)
             if recs:

@@ -101,6 +101,13 @@ def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = 
     return out
 
 
+def distinctive_features(table: AttributeTable, member: np.ndarray, *, min_lift: float = MIN_LIFT,
+                         wording: str = "en") -> list[dict[str, Any]]:
+    """What sets the `member` rows apart from all rows of `table`, strongest first: flags by lift (share in the
+    group against everyone's), numbers by z-score of the group's mean. The measure segments are named by."""
+    return _feature_lifts(table, member, min_lift, wording)
+
+
 def _contrastive_terms(docs: Sequence[str], labels: np.ndarray, k: int, top: int) -> list[list[dict[str, Any]]]:
     if not docs:
         return [[] for _ in range(k)]

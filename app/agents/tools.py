@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from app.errors import UnavailableError
+from app.insights.budget import DEFAULT_MAX_TOKENS, fit
+from app.insights.service import InsightService
 from app.predictions.service import PredictionService
 from app.search.schemas import SearchRequest
 from app.search.service import SearchService
@@ -53,22 +55,40 @@ ProfileId = Annotated[str, Field(min_length=1, max_length=200, description="The 
                                                                            "returned by search_customers")]
 SegmentId = Annotated[str, Field(min_length=1, max_length=200, description="The segment id, as returned by "
                                                                            "list_segments")]
+OptionalQuery = Annotated[str | None, Field(max_length=1000, description=(
+    "Optional: who, in plain words ('horror fans', 'clientes con fibra'); trait words become exact filters, "
+    "the rest is matched by meaning against a cut-off"))]
+OptionalSegment = Annotated[str | None, Field(max_length=200, description="Optional: only this segment's members")]
+Fields = Annotated[list[str] | None, Field(max_length=20, description=(
+    "Optional fields to break down, e.g. ['traits.plan', 'data.pii.gender', 'event_count']; default: the most "
+    "distinctive fields first"))]
+Goal = Annotated[str, Field(min_length=1, max_length=200, description=(
+    "The predicted behaviour: purchase, churn, ltv or event:TYPE (a goal with a trained model)"))]
+MaxTokens = Annotated[int, Field(ge=50, le=50_000, description=(
+    "Answer size limit, counted as ceil(characters of the compact JSON answer / 4); rows are dropped from the "
+    "end and the answer says how many and where the next page starts"))]
+Offset = Annotated[int, Field(ge=0, le=100_000, description="Rows to skip (the next_offset of a cut answer)")]
 
 
 class CustomerTools:
     def __init__(self, search: SearchService, redactor: Redactor | None = None, max_results: int = MAX_RESULTS,
-                 *, segments: SegmentService | None = None, predictions: PredictionService | None = None) -> None:
+                 *, segments: SegmentService | None = None, predictions: PredictionService | None = None,
+                 insights: InsightService | None = None,
+                 explain: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> None:
         self.search = search
         self.redactor = redactor or Redactor()
         self.max_results = max_results
         self.segments = segments
         self.predictions = predictions
+        self.insights = insights
+        self._explain = explain
 
     def _done(self, tool: str, started: float, **shape: Any) -> None:
         log.info("agent tool call", extra={"tool": tool, "ms": round((time.perf_counter() - started) * 1000, 1),
                                            **shape})
 
-    async def search_customers(self, query: Query, limit: Limit = 10, filters: Filters = None) -> dict[str, Any]:
+    async def search_customers(self, query: Query, limit: Limit = 10, filters: Filters = None,
+                               max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         res = await self.search.search(SearchRequest(query=query, limit=limit, filters=filters or None))
@@ -77,7 +97,7 @@ class CustomerTools:
              "traits": h.traits, "segments": h.segments, "event_count": h.event_count, "last_seen": h.last_seen}
             for h in res.results]}
         self._done("search_customers", t, limit=limit, filters=len(filters or []), hits=len(res.results))
-        return _mask(out, self.redactor)  # type: ignore[no-any-return]
+        return fit(_mask(out, self.redactor), "results", max_tokens)
 
     async def get_customer(self, profile_id: ProfileId) -> dict[str, Any]:
         t = time.perf_counter()
@@ -85,19 +105,20 @@ class CustomerTools:
         self._done("get_customer", t, merged=card["merged_from"] is not None)
         return _mask(card, self.redactor)  # type: ignore[no-any-return]
 
-    async def similar_customers(self, profile_id: ProfileId, limit: Limit = 10) -> dict[str, Any]:
+    async def similar_customers(self, profile_id: ProfileId, limit: Limit = 10,
+                                max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         res = (await self.search.similar(profile_id, limit)).model_dump()
         self._done("similar_customers", t, limit=limit)
-        return _mask(res, self.redactor)  # type: ignore[no-any-return]
+        return fit(_mask(res, self.redactor), "results", max_tokens)
 
     def _segments(self) -> SegmentService:
         if self.segments is None:
             raise UnavailableError("segments are not available in this deployment")
         return self.segments
 
-    async def list_segments(self) -> dict[str, Any]:
+    async def list_segments(self, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         t = time.perf_counter()
         segs = await self._segments().current()
         out = {"segments": [{"segment_id": s.segment_id, "name": s.name, "kind": s.kind, "status": s.status,
@@ -105,16 +126,17 @@ class CustomerTools:
                              "top_features": [f["label"] for f in s.features[:5]]}
                             for s in segs[: self.max_results]], "total": len(segs)}
         self._done("list_segments", t, segments=len(segs))
-        return _mask(out, self.redactor)  # type: ignore[no-any-return]
+        return fit(_mask(out, self.redactor), "segments", max_tokens)
 
-    async def segment_members(self, segment_id: SegmentId, limit: Limit = 10) -> dict[str, Any]:
+    async def segment_members(self, segment_id: SegmentId, limit: Limit = 10,
+                              max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         page = await self._segments().members(segment_id, limit)
         out = {"segment_id": segment_id, "total": page.total,
                "members": [{"profile_id": m.profile_id, "score": m.score} for m in page.members]}
         self._done("segment_members", t, limit=limit)
-        return out
+        return fit(out, "members", max_tokens)
 
     async def customer_predictions(self, profile_id: ProfileId) -> dict[str, Any]:
         """Active models' predictions for one customer, each with its model card in brief."""
@@ -138,6 +160,48 @@ class CustomerTools:
         self._done("customer_predictions", t, predictions=len(out["predictions"]))
         return _mask(out, self.redactor)  # type: ignore[no-any-return]
 
+    def _insights(self) -> InsightService:
+        if self.insights is None:
+            raise UnavailableError("business questions are not available in this deployment")
+        return self.insights
+
+    async def count_customers(self, query: OptionalQuery = None, filters: Filters = None,
+                              segment: OptionalSegment = None,
+                              max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+        t = time.perf_counter()
+        out = await self._insights().count(query, filters, segment)
+        self._done("count_customers", t, filters=len(filters or []))
+        return fit(_mask(out, self.redactor), "rows", max_tokens)
+
+    async def describe_customers(self, query: OptionalQuery = None, filters: Filters = None,
+                                 segment: OptionalSegment = None, fields: Fields = None,
+                                 max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+        t = time.perf_counter()
+        out = await self._insights().describe(query, filters, segment, fields)
+        self._done("describe_customers", t, filters=len(filters or []))
+        masked = _mask(out, self.redactor)
+        # the per-field breakdowns are the rows a small budget drops first; the distinctive list is kept short
+        masked["distinctive"] = masked.get("distinctive", [])[:8]
+        return fit(masked, "fields", max_tokens)
+
+    async def top_customers(self, goal: Goal, query: OptionalQuery = None, filters: Filters = None,
+                            segment: OptionalSegment = None, limit: Limit = 10, offset: Offset = 0,
+                            max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+        t = time.perf_counter()
+        limit = max(1, min(int(limit), self.max_results))
+        out = await self._insights().top(goal, query, filters, segment, limit, offset)
+        self._done("top_customers", t, limit=limit, filters=len(filters or []))
+        return fit(_mask(out, self.redactor), "ranked", max_tokens, offset=offset)
+
+    async def explain_customer(self, profile_id: ProfileId, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+        """What the layer holds and infers about one customer, and why (segments, predictions, write-back)."""
+        t = time.perf_counter()
+        if self._explain is None:
+            raise UnavailableError("explanations are not available in this deployment")
+        out = await self._explain(profile_id)
+        self._done("explain_customer", t)
+        return fit(_mask(out, self.redactor), "plain", max_tokens)
+
     async def publish_segment(self, segment_id: SegmentId) -> dict[str, Any]:
         """Write tool: offered only when writes are allowed."""
         t = time.perf_counter()
@@ -153,7 +217,7 @@ class ToolSpec:
     name: str  # also the CustomerTools method
     title: str
     description: str
-    needs: Literal["search", "segments", "predictions"] = "search"
+    needs: Literal["search", "segments", "predictions", "insights"] = "search"
     writes: bool = False
 
     def bound(self, tools: CustomerTools) -> Callable[..., Awaitable[dict[str, Any]]]:
@@ -179,6 +243,21 @@ TOOLS: tuple[ToolSpec, ...] = (
              "A customer's predicted behaviour (purchase, churn, lifetime value, custom events): probability or "
              "value, percentile and tier, the reasons (drivers), and how good each model is (quality in words, "
              "holdout metrics, warnings).", needs="predictions"),
+    ToolSpec("count_customers", "Count customers",
+             "How many customers: exact for filters and segments; for a description in words, an estimate above a "
+             "stated similarity cut-off (labelled so). Use for 'how many ...' questions instead of paging search.",
+             needs="insights"),
+    ToolSpec("describe_customers", "Describe a group",
+             "What sets a group apart from all customers: the most distinctive traits and behaviour (share in the "
+             "group against everyone, lift), top values per field with shares, medians and quartiles. Use for "
+             "'what do X have in common' or 'which plans do X have'.", needs="insights"),
+    ToolSpec("top_customers", "Rank by prediction",
+             "Customers ranked by a model's prediction (e.g. most likely to churn), optionally within filters, a "
+             "segment or a description: probability or value, percentile, tier, top reasons, and the model's "
+             "quality. People who objected to profiling are never listed.", needs="insights"),
+    ToolSpec("explain_customer", "Explain a customer",
+             "Why a customer is in their segments and has their predictions: the reasons in plain words, what is "
+             "held about them and what was written back.", needs="insights"),
     ToolSpec("publish_segment", "Publish a segment",
              "WRITE: publish a segment's membership to the CDP (traits.ai.segments). Only when the user explicitly "
              "asks to publish.", needs="segments", writes=True),
@@ -188,5 +267,6 @@ TOOLS: tuple[ToolSpec, ...] = (
 def available_tools(tools: CustomerTools, *, allow_writes: bool = False) -> list[ToolSpec]:
     """The tools this deployment offers: segment and prediction tools when those services exist, writes only
     when allowed."""
-    have = {"search": True, "segments": tools.segments is not None, "predictions": tools.predictions is not None}
+    have = {"search": True, "segments": tools.segments is not None, "predictions": tools.predictions is not None,
+            "insights": tools.insights is not None}
     return [t for t in TOOLS if have[t.needs] and (allow_writes or not t.writes)]

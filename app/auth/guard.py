@@ -34,7 +34,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 OPEN = frozenset({"/", "/health", "/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
                   "/openapi.json", "/v1/webhooks/tracardi"})  # the webhook checks its own shared secret
 OPEN_PREFIXES = ("/static/",)
-READ_POSTS = ("/v1/search", "/v1/segments/preview")  # POSTs that only read
+READ_POSTS = ("/v1/search", "/v1/segments/preview", "/v1/customers/count", "/v1/customers/describe",
+              "/v1/predictions/top")  # POSTs that only read
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 

@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,14 +23,16 @@ from app.search.schemas import (
     SimilarHit,
     SimilarResponse,
 )
-from app.search.understanding import Vocabulary, build_vocabulary, understand
+from app.search.understanding import Vocabulary, build_vocabulary, norm, understand
 from app.sync.state import SyncState
 from embeddings.encoder import Encoder
 from embeddings.index import Condition, Hit, VectorIndex
 from embeddings.sparse import Bm25Encoder
-from profiles.words import fold
+from profiles.paths import last_key
+from profiles.words import fold, split_camel
 
 log = logging.getLogger(__name__)
+MEANING_Z = 2.0  # a customer matches a meaning when their cosine is 2 sd above a random customer's (see meaning())
 VOCABULARY_SAMPLE = 20_000  # payloads read for the question vocabulary (once per sync)
 RELEVANCE_CUTOFF = 0.95  # suggested: better than 95% of customers by meaning
 _WORD = re.compile(r"\w+")
@@ -71,6 +74,24 @@ def _evidence(line: str, query_terms: set[int], terms: Callable[[str], set[int]]
 def _summary(payload: dict[str, Any]) -> str:
     doc = str(payload.get("document") or "")
     return doc.split("\n", 1)[0][:300]
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """A question read for counting and grouping: the trait conditions it names, and the cut-off for the rest."""
+
+    understood: list[str]  # the conditions as the user could have written them
+    conditions: list[Condition]
+    semantic: str  # what is left for meaning ("" when the whole question named traits)
+    vector: np.ndarray | None
+    threshold: float | None  # cosine cut-off: mean + MEANING_Z sd of the question's similarity to the sample
+    sample_share: float | None  # share of the background sample at or above the cut-off
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"understood": self.understood, "semantic": self.semantic,
+                "cutoff": None if self.threshold is None else {
+                    "cosine": round(self.threshold, 4), "rule": f"similarity at least {MEANING_Z:g} standard "
+                    "deviations above a random customer's (a fixed sample of the index)"}}
 
 
 class SearchService:
@@ -206,6 +227,41 @@ class SearchService:
                            counts=p.get("counts") or {}, first_seen=p.get("first_seen"), last_seen=p.get("last_seen"),
                            spend_total=float(p.get("spend_total") or 0), top=p.get("top") or {},
                            ai=p.get("ai") or {})
+
+    def meaning(self, query: str) -> Meaning:
+        """Blocking: the trait conditions a question names and, for what is left, its vector and cut-off."""
+        query = " ".join(query.split())[:1000]
+        vocab = self._vocabulary()
+        understood = understand(query, vocab) if not vocab.empty else None
+        semantic = understood.semantic if understood else query
+        if understood and understood.conditions:  # "con contrato mensual": the field's own name is no meaning
+            named = {w for c in understood.conditions for w in norm(split_camel(last_key(c.key))).split()}
+            semantic = " ".join(w for w in semantic.split() if norm(w) not in named)
+        if understood and understood.conditions and not content_words(semantic).split():
+            # nothing but filler is left ("clientes con ..."): the traits named are the whole question
+            return Meaning(understood.filters, understood.conditions, "", None, None, None)
+        text = semantic if understood and understood.conditions else query
+        vector = np.asarray(self.encoder.encode_query(text), dtype=np.float32)
+        ref = self._reference_vectors()
+        if not len(ref):
+            return Meaning(understood.filters if understood else [], understood.conditions if understood else [],
+                           text, vector, None, None)
+        sims = ref @ vector
+        threshold = float(sims.mean() + MEANING_Z * sims.std())
+        return Meaning(understood.filters if understood else [], understood.conditions if understood else [], text,
+                       vector, threshold, float((sims >= threshold).mean()))
+
+    def matching(self, meaning: Meaning, conditions: list[Condition], limit: int) -> list[tuple[str, float]]:
+        """Blocking: up to `limit` customers within `conditions` whose similarity to the question reaches the
+        cut-off, best first (profile id, cosine)."""
+        if meaning.vector is None or meaning.threshold is None:
+            return []
+        hits = self.index.search(dense=meaning.vector, sparse=None, filters=conditions, limit=limit, offset=0,
+                                 mode="dense")
+        return [(str(h.payload.get("profile_id")), float(h.score)) for h in hits if h.score >= meaning.threshold]
+
+    def customers(self) -> int:
+        return self._customers()
 
     def _reference_vectors(self) -> np.ndarray:
         """A fixed sample of profile vectors: similarity percentiles are read against it."""

@@ -189,6 +189,18 @@ class PredictionsRepository:
             profile_id)
         return [dict(r) for r in rows]
 
+    async def ranked(self, model_id: str, profile_ids: Sequence[str] | None, limit: int, offset: int = 0,
+                     ) -> list[dict[str, Any]]:
+        """A model's predictions best first (probability, else value), within `profile_ids` when given, never
+        anyone who objected to profiling (art. 21)."""
+        rows = await self.pool.fetch(
+            "SELECT p.* FROM profile_ai.predictions p WHERE p.model_id = $1 "
+            "AND ($2::text[] IS NULL OR p.profile_id = ANY($2::text[])) AND NOT EXISTS (SELECT 1 FROM "
+            "profile_ai.profile_features f WHERE f.profile_id = p.profile_id AND f.attributes ->> 'objected' = 'true') "
+            "ORDER BY coalesce(p.probability, p.value) DESC NULLS LAST, p.profile_id LIMIT $3 OFFSET $4",
+            model_id, None if profile_ids is None else list(profile_ids), limit, offset)
+        return [dict(r) for r in rows]
+
     async def top(self, model_id: str, limit: int) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
             "SELECT * FROM profile_ai.predictions WHERE model_id = $1 "

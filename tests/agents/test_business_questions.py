@@ -1,0 +1,260 @@
+"""Business questions an agent is asked, answered through the MCP server (the official client) and the
+LangChain tools, each checked against an answer computed independently from the raw export or the stored
+predictions (issue 31): counts exact, shares within 0.5 percentage points, medians exact, rankings identical."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.agents.langchain import customer_tools
+from app.agents.mcp_server import build_mcp_server
+from app.demo.writer import write_export
+from app.insights.budget import tokens
+
+
+def raw_profiles(export: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (export / "profiles.ndjson").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def ml(movielens_container: Any, movielens_export: Path) -> dict[str, Any]:
+    from app.predictions.schemas import ScoreRequest, TrainRequest
+    from app.segments.schemas import DiscoverRequest
+
+    c = movielens_container
+    if not c.run(c.segments.current()):
+        c.run(c.segments.discover(DiscoverRequest(random_state=0)))
+    if c.run(c.predictions.repo.active_model("churn")) is None:
+        model = c.run(c.predictions.train(TrainRequest(goal="churn", horizon_days=30)))
+        c.run(c.predictions.score(ScoreRequest(model_id=model.model_id, limit=1)))
+    return {"c": c, "raw": raw_profiles(movielens_export), "tools": {t.name: t for t in customer_tools(c.agent_tools())}}
+
+
+def ask(ml: dict[str, Any], tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The same question through LangChain and through MCP: both answers must agree; the LangChain one is returned."""
+    from mcp.client.client import Client
+
+    c = ml["c"]
+    lc = c.run(ml["tools"][tool].ainvoke(args))
+
+    async def over_mcp() -> dict[str, Any]:
+        async with Client(build_mcp_server(c.agent_tools())) as client:
+            res = await client.call_tool(tool, args)
+            return json.loads(res.content[0].text)  # type: ignore[no-any-return]
+
+    via_mcp = c.run(over_mcp())
+    if tool != "search_customers":  # a meaning search's hit counts near its cut-off may differ by one, run to run
+        assert json.dumps(via_mcp, sort_keys=True, default=str) == json.dumps(lc, sort_keys=True, default=str)
+    return lc  # type: ignore[no-any-return]
+
+
+def _gender(p: dict[str, Any]) -> str:
+    return str(p["data"]["pii"]["gender"])
+
+
+COUNTS = [  # (filters, predicate over a raw MovieLens profile)
+    (["data.job.position=student"], lambda p: p["data"]["job"]["position"] == "student"),
+    (["data.job.position=retired"], lambda p: p["data"]["job"]["position"] == "retired"),
+    (["data.job.position=programmer"], lambda p: p["data"]["job"]["position"] == "programmer"),
+    (["data.pii.gender=female"], lambda p: _gender(p) == "female"),
+    (["data.pii.gender=male"], lambda p: _gender(p) == "male"),
+    (["age>=50"], lambda p: p["traits"]["age"] >= 50),
+    (["age<25"], lambda p: p["traits"]["age"] < 25),
+    (["age>=30", "age<40"], lambda p: 30 <= p["traits"]["age"] < 40),
+    (["data.pii.gender=female", "data.job.position=educator"],
+     lambda p: _gender(p) == "female" and p["data"]["job"]["position"] == "educator"),
+    (["data.job.position!=student"], lambda p: p["data"]["job"]["position"] != "student"),
+    (["data.job.position=writer,artist"], lambda p: p["data"]["job"]["position"] in ("writer", "artist")),
+    (["traits.age>60", "data.pii.gender=male"], lambda p: p["traits"]["age"] > 60 and _gender(p) == "male"),
+]
+
+
+@pytest.mark.parametrize(("filters", "predicate"), COUNTS, ids=[" & ".join(f) for f, _ in COUNTS])
+def test_how_many_is_exact(ml: dict[str, Any], filters: list[str], predicate: Any) -> None:
+    answer = ask(ml, "count_customers", {"filters": filters})
+    assert answer["exact"] is True
+    assert answer["count"] == sum(1 for p in ml["raw"] if predicate(p))
+
+
+def test_how_many_in_a_segment_is_its_size(ml: dict[str, Any]) -> None:
+    c = ml["c"]
+    for seg in c.run(c.segments.current())[:3]:
+        answer = ask(ml, "count_customers", {"segment": seg.segment_id})
+        assert answer["count"] == seg.size and answer["exact"] is True
+        students = ask(ml, "count_customers", {"segment": seg.segment_id, "filters": ["data.job.position=student"]})
+        members = {p for p, _ in c.run(c.segments.repo.members(seg.segment_id, seg.version))}
+        assert students["count"] == sum(1 for p in ml["raw"] if p["id"] in members
+                                        and p["data"]["job"]["position"] == "student")
+
+
+def test_how_many_by_meaning_is_an_estimate_with_its_cut_off(ml: dict[str, Any]) -> None:
+    answer = ask(ml, "count_customers", {"query": "horror movie fans"})
+    assert answer["estimate"] is True and answer["exact"] is False
+    assert 0 < answer["count"] < 943 and answer["group"]["query"]["cutoff"]["cosine"] > 0
+    within = ask(ml, "count_customers", {"query": "horror movie fans", "filters": ["data.pii.gender=female"]})
+    assert within["count"] <= answer["count"] + 5  # a narrower group never counts (much) more
+
+
+DESCRIBE = ["student", "retired", "programmer", "educator", "administrator", "engineer"]
+
+
+@pytest.mark.parametrize("job", DESCRIBE)
+def test_what_a_group_has_in_common_matches_the_raw_data(ml: dict[str, Any], job: str) -> None:
+    raw = ml["raw"]
+    group = [p for p in raw if p["data"]["job"]["position"] == job]
+    answer = ask(ml, "describe_customers", {"filters": [f"data.job.position={job}"],
+                                            "fields": ["data.pii.gender", "traits.age"], "max_tokens": 10_000})
+    assert answer["size"] == len(group) and answer["customers"] == len(raw)
+    gender = next(f for f in answer["fields"] if f["field"] == "data.pii.gender")
+    for v in gender["values"]:
+        share = sum(1 for p in group if _gender(p) == v["value"]) / len(group)
+        population = sum(1 for p in raw if _gender(p) == v["value"]) / len(raw)
+        assert abs(v["share"] - share) <= 0.005 and abs(v["population_share"] - population) <= 0.005
+    age = next(f for f in answer["fields"] if f["field"] == "traits.age")
+    assert age["group"]["median"] == statistics.median(p["traits"]["age"] for p in group)
+    assert age["everyone"]["median"] == statistics.median(p["traits"]["age"] for p in raw)
+    assert answer["distinctive"]  # what sets them apart, strongest first
+
+
+def test_describe_without_fields_leads_with_what_is_distinctive(ml: dict[str, Any]) -> None:
+    answer = ask(ml, "describe_customers", {"filters": ["age<22"], "max_tokens": 10_000})
+    assert answer["fields"] and answer["fields"][0]["field"]  # chosen from the distinctive attributes
+    assert any("age" in f["attribute"] or "student" in f["attribute"] for f in answer["distinctive"][:4])
+
+
+@pytest.mark.parametrize("filters", [None, ["data.pii.gender=female"], ["age>=50"], ["data.job.position=student"]])
+def test_who_first_by_a_model_is_the_stored_ranking(ml: dict[str, Any], filters: list[str] | None) -> None:
+    c = ml["c"]
+    model_id = c.run(c.predictions.repo.active_model("churn"))
+    rows = c.run(c.database.pool.fetch("SELECT profile_id, probability FROM profile_ai.predictions WHERE model_id = $1",
+                                       model_id))
+    raw = {p["id"]: p for p in ml["raw"]}
+    allowed = [r for r in rows if filters is None or all(_raw_matches(raw[r["profile_id"]], f) for f in filters)]
+    expected = [r["profile_id"] for r in sorted(allowed, key=lambda r: (-r["probability"], r["profile_id"]))[:10]]
+    args: dict[str, Any] = {"goal": "churn", "limit": 10, "max_tokens": 10_000}
+    if filters:
+        args["filters"] = filters
+    answer = ask(ml, "top_customers", args)
+    assert [r["profile_id"] for r in answer["ranked"]] == expected
+    assert answer["model"]["quality"] and all(r["tier"] and r["percentile"] is not None for r in answer["ranked"])
+
+
+def _raw_matches(p: dict[str, Any], f: str) -> bool:
+    if f.startswith("age>="):
+        return bool(p["traits"]["age"] >= int(f[5:]))
+    key, value = f.split("=")
+    return bool({"data.pii.gender": _gender(p), "data.job.position": p["data"]["job"]["position"]}[key] == value)
+
+
+def test_why_is_the_explanation_as_a_tool(ml: dict[str, Any]) -> None:
+    pid = ml["raw"][0]["id"]
+    answer = ask(ml, "explain_customer", {"profile_id": pid})
+    assert answer["profile_id"] == pid and answer["plain"]
+    text = json.dumps(answer)
+    assert "movielens-" not in text and "postcode" not in text  # no identifiers, no contact data
+
+
+@pytest.mark.parametrize("budget", [200, 1000, 10_000])
+def test_every_tool_answers_within_its_budget(ml: dict[str, Any], budget: int) -> None:
+    pid = ml["raw"][0]["id"]
+    calls = [("search_customers", {"query": "people who love documentaries", "limit": 25}),
+             ("similar_customers", {"profile_id": pid, "limit": 25}),
+             ("list_segments", {}), ("count_customers", {"filters": ["age>=50"]}),
+             ("describe_customers", {"filters": ["data.job.position=student"]}),
+             ("top_customers", {"goal": "churn", "limit": 25}), ("explain_customer", {"profile_id": pid})]
+    for tool, args in calls:
+        try:
+            answer = ask(ml, tool, {**args, "max_tokens": budget})
+        except Exception as exc:  # noqa: BLE001 - a budget too small for one row is one clear line
+            assert budget == 200 and "below what this answer needs" in str(exc), (tool, exc)
+            continue
+        assert tokens(answer) <= budget and answer["budget"]["used"] == tokens(answer), tool
+        if answer["budget"]["omitted"]:
+            assert answer["budget"]["next_offset"] is not None
+
+
+@pytest.mark.parametrize(("tool", "args", "message"), [
+    ("describe_customers", {"fields": ["traits.no_such_field"]}, "unknown field"),
+    ("top_customers", {"goal": "event:never-happens"}, "no active model"),
+    ("count_customers", {"segment": "no-such-segment"}, "not found"),
+    ("count_customers", {"filters": ["nonsense"]}, "invalid filter"),
+    ("top_customers", {"goal": "churn", "max_tokens": 50}, "below what this answer needs"),
+])
+def test_bad_questions_get_one_clear_line(ml: dict[str, Any], tool: str, args: dict[str, Any], message: str) -> None:
+    with pytest.raises(Exception) as err:  # noqa: PT011 - the domain error, as LangChain hands it on
+        ml["c"].run(ml["tools"][tool].ainvoke(args))
+    assert message in str(err.value) and "\n" not in str(err.value).strip()
+
+
+def test_traits_only_questions_in_spanish(encoder: Any, tmp_path: Path, pg_url: str) -> None:
+    """A traits-only data set (a telecom's contracts), asked in Spanish over Spanish values."""
+    from app.config import DatabaseSettings, Settings
+    from app.container import Container
+
+    rnd = random.Random(7)
+    profiles = []
+    for i in range(300):
+        pid = f"cliente-{i:04d}"
+        profiles.append({"id": pid, "ids": [pid], "active": True, "metadata": {"time": {
+            "insert": "2024-01-01T00:00:00+00:00", "update": "2024-01-02T00:00:00+00:00"}},
+            "traits": {"contrato": rnd.choice(["Mensual", "Anual", "Dos años"]),
+                       "fibra": rnd.choice(["Sí", "No"]), "meses": rnd.randint(1, 72),
+                       "cuota_mensual": round(rnd.uniform(20, 120), 2)},
+            "data": {}, "segments": [], "interests": {}, "consents": {}, "aux": {}, "trash": {}})
+    export = write_export(tmp_path / "export", profiles, [])
+
+    async def go() -> None:
+        c = await Container.create(Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=pg_url),
+                                            language="multi"), encoder=encoder)
+        try:
+            await c.sync.run(c.source(str(export)))
+            tools = c.agent_tools()
+            n = await tools.count_customers(filters=["contrato=Mensual", "fibra=Sí"])
+            assert n["count"] == sum(1 for p in profiles if p["traits"]["contrato"] == "Mensual"
+                                     and p["traits"]["fibra"] == "Sí")
+            asked = await tools.count_customers(query="clientes con contrato mensual")
+            assert "traits.contrato=Mensual" in asked["group"]["query"]["understood"]
+            assert asked["count"] == Counter(p["traits"]["contrato"] for p in profiles)["Mensual"]
+            d = await tools.describe_customers(filters=["contrato=Dos años"], fields=["traits.meses"])
+            group = [p["traits"]["meses"] for p in profiles if p["traits"]["contrato"] == "Dos años"]
+            assert d["fields"][0]["group"]["median"] == statistics.median(group)
+        finally:
+            await c.aclose()
+
+    asyncio.run(go())
+
+
+def test_the_same_questions_over_http_with_a_read_key(ml: dict[str, Any]) -> None:
+    import httpx
+
+    from app.config import ServerSettings, Settings
+    from app.main import create_app
+
+    c = ml["c"]
+
+    async def go() -> list[httpx.Response]:
+        key, _ = await c.keys.create("read", "insights test")
+        app = create_app(Settings(data_dir=c.settings.data_dir, server=ServerSettings(auth=True)), container=c)
+        headers = {"Authorization": f"Bearer {key}"}
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://localhost", headers=headers) as http:
+            return [await http.post("/v1/customers/count", json={"filters": ["data.job.position=student"]}),
+                    await http.post("/v1/customers/describe", json={"filters": {"data.pii.gender": "female"},
+                                                                    "fields": ["traits.age"]}),
+                    await http.post("/v1/predictions/top", json={"goal": "churn", "limit": 3}),
+                    await http.post("/v1/predictions/top", json={"goal": "nope"})]
+
+    count, describe, top, missing = c.run(go())
+    assert count.status_code == 200 and count.json()["count"] == sum(
+        1 for p in ml["raw"] if p["data"]["job"]["position"] == "student")
+    assert describe.status_code == 200 and describe.json()["size"] == sum(1 for p in ml["raw"] if _gender(p) == "female")
+    assert top.status_code == 200 and len(top.json()["ranked"]) == 3
+    assert missing.status_code == 404 and "no active model" in missing.json()["detail"]
