@@ -136,7 +136,9 @@ async def test_serve_runs_queued_jobs_itself_and_the_api_checks_input(encoder: A
             assert r.status_code == 202 and r.json()["queued"], r.text
             job_id = r.json()["job_id"]
             for _ in range(200):
-                shown = (await http.get(f"/v1/jobs/{job_id}")).json()
+                answer = await http.get(f"/v1/jobs/{job_id}")
+                assert answer.status_code == 200, answer.text
+                shown = answer.json()
                 if shown["runs"] and shown["runs"][-1]["status"] != "running":
                     break
                 await asyncio.sleep(0.05)
