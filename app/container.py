@@ -244,7 +244,7 @@ class Container:
         """The tools agents get (LangChain, MCP): search, cards, lookalikes, segments, predictions."""
         return CustomerTools(self.search, self.builder.redactor, segments=self.segments,
                              predictions=self.predictions, insights=self.insights,
-                             explain=lambda pid: self.transparency().explain(pid))
+                             explain=lambda pid: self.transparency().explain(pid), publish=self.publish_segment)
 
     # -- the use cases every front end shares (CLI, HTTP, MCP, the notebook API): written once, here
     async def sync_and_refresh(self, source: ProfileSource, *, full: bool = False, progress: Any = None,

@@ -205,7 +205,8 @@ class Workspace:
     def publish(self, segment_id: str) -> dict[str, Any]:
         if self._http is not None:
             return self._call("POST", f"/v1/segments/{segment_id}/publish")  # type: ignore[no-any-return]
-        return self._run(self._local("publish()").segments.publish(segment_id)).model_dump()  # type: ignore
+        # the shared use case: publishes, records the change events and delivers, as every front end does
+        return self._run(self._local("publish()").publish_segment(segment_id)).model_dump()  # type: ignore
 
     # -- predictions
     def train(self, goal: str, horizon_days: int | None = None, as_of: str | None = None) -> dict[str, Any]:
@@ -233,7 +234,7 @@ class Workspace:
         else:
             from app.predictions.schemas import ScoreRequest
 
-            res = self._run(self._local("score()").predictions.score(ScoreRequest(**body))).model_dump()
+            res = self._run(self._local("score()").score(ScoreRequest(**body))).model_dump()
         return pd.DataFrame(res["predictions"])
 
     def predictions(self, goal: str | None = None) -> pd.DataFrame:

@@ -74,7 +74,8 @@ class CustomerTools:
     def __init__(self, search: SearchService, redactor: Redactor | None = None, max_results: int = MAX_RESULTS,
                  *, segments: SegmentService | None = None, predictions: PredictionService | None = None,
                  insights: InsightService | None = None,
-                 explain: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> None:
+                 explain: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
+                 publish: Callable[[str], Awaitable[Any]] | None = None) -> None:
         self.search = search
         self.redactor = redactor or Redactor()
         self.max_results = max_results
@@ -82,6 +83,7 @@ class CustomerTools:
         self.predictions = predictions
         self.insights = insights
         self._explain = explain
+        self._publish = publish  # the application's use case (records change events, delivers to Tracardi)
 
     def _done(self, tool: str, started: float, **shape: Any) -> None:
         log.info("agent tool call", extra={"tool": tool, "ms": round((time.perf_counter() - started) * 1000, 1),
@@ -205,7 +207,8 @@ class CustomerTools:
     async def publish_segment(self, segment_id: SegmentId) -> dict[str, Any]:
         """Write tool: offered only when writes are allowed."""
         t = time.perf_counter()
-        res = (await self._segments().publish(segment_id)).model_dump()
+        publish = self._publish or self._segments().publish
+        res = (await publish(segment_id)).model_dump()
         self._done("publish_segment", t)
         return res  # type: ignore[no-any-return]
 

@@ -258,3 +258,17 @@ def test_the_same_questions_over_http_with_a_read_key(ml: dict[str, Any]) -> Non
     assert describe.status_code == 200 and describe.json()["size"] == sum(1 for p in ml["raw"] if _gender(p) == "female")
     assert top.status_code == 200 and len(top.json()["ranked"]) == 3
     assert missing.status_code == 404 and "no active model" in missing.json()["detail"]
+
+
+def test_publishing_from_an_agent_records_the_change_events_as_http_does(ml: dict[str, Any]) -> None:
+    """Issue 33: the MCP/LangChain publish called the segment service directly, so no change events were recorded
+    and nothing was delivered until the next write-back job; it now goes through the application's use case."""
+    c = ml["c"]
+    seg = c.run(c.segments.current())[-1]
+    tools = {t.name: t for t in customer_tools(c.agent_tools(), allow_writes=True)}
+    before = c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.changes WHERE subject = $1 AND kind = "
+                                            "'segment-entered'", seg.segment_id))
+    c.run(tools["publish_segment"].ainvoke({"segment_id": seg.segment_id}))
+    after = c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.changes WHERE subject = $1 AND kind = "
+                                           "'segment-entered'", seg.segment_id))
+    assert before == 0 and after == seg.size
