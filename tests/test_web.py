@@ -247,3 +247,21 @@ def test_the_key_stays_in_the_tab_unless_remembered_and_the_page_is_locked_down(
     page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
     assert not [e for e in errors if "Content Security Policy" in e]
     page.close()
+
+
+def test_search_shows_relevance_and_what_was_understood_and_a_filter_can_be_removed(browser: Any,
+                                                                                    site: dict[str, Any]) -> None:
+    """Issue 31: cards showed the fused rank score (0.02-0.03) instead of the 0-1 relevance, and the understood
+    filters were not shown."""
+    page = page_for(browser, site)
+    page.goto(site["url"] + "/#/search?q=" + "young students who like comedies")
+    page.wait_for_selector("article.card")
+    shown = [float(x) for x in page.locator("[data-relevance]").evaluate_all("els => els.map(e => e.dataset.relevance)")]
+    assert shown and all(0 <= r <= 1 for r in shown) and max(shown) > 0.5
+    chips = page.locator("[data-understood] .badge")
+    assert chips.count() == 2 and "student" in page.inner_text("[data-understood]")
+    page.locator("[data-drop]").first.click()  # drop "age<=30": the search runs again with the other one only
+    page.wait_for_function("document.querySelectorAll('[data-understood] .badge').length !== 2")
+    page.wait_for_selector("article.card")
+    assert "u=0" in page.url and "student" in page.url
+    page.close()

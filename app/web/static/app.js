@@ -94,6 +94,9 @@ const TEXT = {
   "rule_tql": "Rule as Tracardi TQL",
   "save": "Save segment",
   "score": "score",
+  "relevance": "relevance",
+  "understood": "Understood as",
+  "remove": "remove",
   "scored": "scored",
   "search.example": "e.g. horror movie fans",
   "search.filters": "Filters (KEY=VALUE, comma-separated)",
@@ -222,6 +225,9 @@ const TEXT = {
   "rule_tql": "Regla en TQL de Tracardi",
   "save": "Guardar segmento",
   "score": "puntuación",
+  "relevance": "relevancia",
+  "understood": "Entendido como",
+  "remove": "quitar",
   "scored": "puntuados",
   "search.example": "p. ej. aficionados al cine de terror",
   "search.filters": "Filtros (CLAVE=VALOR, separados por comas)",
@@ -320,6 +326,7 @@ async function viewSearch(params) {
   setNav("search");
   const q = params.get("q") || "";
   const f = params.get("f") || "";
+  const understand = params.get("u") !== "0";  // 0: a removed understood filter; the kept ones are in f
   html(`<h1>${t("search.title")}</h1>
     <form id="sf" class="row" role="search">
       <label class="grow"><span class="muted small">${t("search.who")}</span><br>
@@ -338,15 +345,28 @@ async function viewSearch(params) {
   out.innerHTML = `<p class="muted">${t("search.searching")}</p>`;
   try {
     const filters = f.split(",").map((s) => s.trim()).filter(Boolean);
-    const res = await api("POST", "/v1/search", { query: q, limit: 12, filters: filters.length ? filters : null });
-    if (!res.results.length) { out.innerHTML = `<p class="muted">${t("search.none")}</p>`; return; }
-    out.innerHTML = `<div class="cards">${res.results.map((h) => `
+    const res = await api("POST", "/v1/search", { query: q, limit: 12, filters: filters.length ? filters : null,
+                                                  understand });
+    const read = (res.understood && res.understood.filters) || [];
+    // how the question was understood, each filter removable: the search runs again without it
+    const chips = read.length ? `<div class="understood small" data-understood>${t("understood")}: ${read.map((x, i) =>
+      `<span class="badge">${esc(x)} <button type="button" class="link" data-drop="${i}" aria-label="${t("remove")} ${esc(x)}">×</button></span>`).join(" ")}</div>` : "";
+    if (!res.results.length) { out.innerHTML = chips + `<p class="muted">${t("search.none")}</p>`; }
+    else out.innerHTML = chips + `<div class="cards">${res.results.map((h) => `
       <article class="card" data-profile="${esc(h.profile_id)}">
         <h3><a href="#/customer/${encodeURIComponent(h.profile_id)}">${esc(h.summary || h.profile_id)}</a></h3>
-        <div class="small muted">${t("score")} ${num(h.score)} · ${int(h.event_count)} ${t("events")} · ${t("last_seen")} ${date(h.last_seen)}</div>
+        <div class="small muted"><span data-relevance="${h.relevance ?? ""}">${t("relevance")} ${h.relevance == null ? "–" : pct(h.relevance)}</span> · ${int(h.event_count)} ${t("events")} · ${t("last_seen")} ${date(h.last_seen)}</div>
         <div class="small" data-ai></div>
         <ul class="small">${(h.why || []).map((w) => `<li>${esc(w)}</li>`).join("")}</ul>
       </article>`).join("")}</div>`;
+    for (const b of out.querySelectorAll("[data-drop]")) {
+      b.addEventListener("click", () => {
+        const kept = read.filter((_, i) => String(i) !== b.dataset.drop);
+        const p = new URLSearchParams({ q, f: [...filters, ...kept].join(", "), u: "0" });
+        location.hash = "#/search?" + p.toString();
+      });
+    }
+    if (!res.results.length) return;
     // segments and predictions of each hit, filled in as they arrive
     for (const card of out.querySelectorAll("[data-profile]")) {
       api("GET", `/v1/profiles/${encodeURIComponent(card.dataset.profile)}/timeline?limit=1`).then((tl) => {
