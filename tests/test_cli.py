@@ -234,3 +234,16 @@ def test_the_data_dir_and_everything_in_it_is_owner_only(export: Path, tmp_path:
     with caplog.at_level("WARNING"):
         assert secure_data_dir(loose) is False
     assert "chmod 700" in caplog.text and len([r for r in caplog.records if "open to other users" in r.message]) == 1
+
+
+def test_business_questions_from_the_command_line(export: Path, tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert cli("sync", "--source", str(export), "--json", "--data-dir", data)[0] == 0
+    raw = [json.loads(line) for line in (export / "profiles.ndjson").read_text().splitlines()[:-1]]
+    code, out, _ = cli("count", "--filter", "plan=pro", "--json", "--data-dir", data)
+    assert code == 0 and json.loads(out)["count"] == sum(1 for p in raw if p["traits"]["plan"] == "pro")
+    code, out, _ = cli("describe", "--filter", "plan=pro", "--field", "traits.score", "--json", "--data-dir", data)
+    described = json.loads(out)
+    assert code == 0 and described["fields"][0]["field"] == "traits.score"
+    code, _, err = cli("top", "--goal", "churn", "--data-dir", data)
+    assert code == 1 and err.strip().startswith("error: ") and "no active model" in err and err.count("\n") == 1

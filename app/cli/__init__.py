@@ -4,7 +4,16 @@ Every command takes --json (machine-readable on stdout, logs on stderr) and --da
 settings as the server, exits 0 on success and non-zero with a one-line error on failure.
 """
 
-from app.cli import jobs, keys, predictions, profiles, segments, serve, tracardi  # noqa: F401 - register the commands
+from app.cli import (  # noqa: F401 - register the commands
+    insights,
+    jobs,
+    keys,
+    predictions,
+    profiles,
+    segments,
+    serve,
+    tracardi,
+)
 from app.cli.common import app
 
 

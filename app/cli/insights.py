@@ -1,0 +1,69 @@
+"""Business questions from the command line: how many, what sets a group apart, who first by a model. The same
+answers as the agent tools and `POST /v1/customers/...` (app/insights/)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from app.cli.common import DataDirOpt, JsonOpt, _emit, _run, _setup_logging, _with_container, app, out
+
+FilterOpt = Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=DATE")]
+SegmentOpt = Annotated[str | None, typer.Option("--segment", help="only this segment's members")]
+
+
+@app.command()
+def count(query: Annotated[str | None, typer.Argument(help="who, in words (optional)")] = None, filter: FilterOpt = None,
+          segment: SegmentOpt = None, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """How many customers: exact for filters and segments, an estimate (labelled) for a description in words."""
+    _setup_logging()
+    res = _run(lambda: _with_container(data_dir, lambda c: c.insights.count(query, filter or None, segment)))
+    _emit(as_json, res, lambda: out.print(f"{res['count']:,} of {res['customers']:,} customers"
+                                          f"{'' if res['exact'] else ' (estimate)'}: {res['method']}", markup=False))
+
+
+@app.command()
+def describe(query: Annotated[str | None, typer.Argument(help="who, in words (optional)")] = None,
+             filter: FilterOpt = None, segment: SegmentOpt = None,
+             field: Annotated[list[str] | None, typer.Option("--field", help="a field to break down")] = None,
+             as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """What sets a group of customers apart from everyone."""
+    _setup_logging()
+    res: dict[str, Any] = _run(lambda: _with_container(
+        data_dir, lambda c: c.insights.describe(query, filter or None, segment, field or None)))
+
+    def render() -> None:
+        out.print(f"{res['size']:,} of {res['customers']:,} customers", markup=False)
+        table = Table("what sets them apart", "in the group", "everyone", "lift")
+        for f in res["distinctive"][:10]:
+            mine = f.get("share", f.get("mean"))
+            everyone = f.get("population_share", f.get("population_mean"))
+            table.add_row(str(f["label"]), str(mine), str(everyone), str(f.get("lift")))
+        out.print(table)
+        for f in res["fields"]:
+            out.print(json.dumps(f, ensure_ascii=False), markup=False)
+    _emit(as_json, res, render)
+
+
+@app.command()
+def top(goal: Annotated[str, typer.Option("--goal", help="purchase | churn | ltv | event:TYPE")],
+        query: Annotated[str | None, typer.Argument(help="who, in words (optional)")] = None,
+        filter: FilterOpt = None, segment: SegmentOpt = None, limit: Annotated[int, typer.Option("--limit")] = 10,
+        as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Customers ranked by a goal's active model (never anyone who objected to profiling)."""
+    _setup_logging()
+    res: dict[str, Any] = _run(lambda: _with_container(
+        data_dir, lambda c: c.insights.top(goal, query, filter or None, segment, limit)))
+
+    def render() -> None:
+        out.print(f"model {res['model']['model_id']} ({res['model']['quality'] or 'quality unknown'})", markup=False)
+        table = Table("#", "profile", "probability / value", "percentile", "tier", "reasons")
+        for r in res["ranked"]:
+            score = r["probability"] if r["probability"] is not None else r["value"]
+            table.add_row(str(r["rank"]), r["profile_id"], f"{score:.3f}", f"{r['percentile']:.1f}", str(r["tier"]),
+                          "; ".join(str(d.get("label") or d.get("feature") or d) for d in r["drivers"])[:80])
+        out.print(table)
+    _emit(as_json, res, render)
