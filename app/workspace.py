@@ -176,6 +176,35 @@ class Workspace:
             res = self._run(self._local("similar()").search.similar(profile_id, limit)).model_dump()
         return pd.DataFrame(res["results"])
 
+    # -- business questions (app/insights/): the same answers as the agent tools, HTTP and the CLI
+    def count(self, query: str | None = None, filters: list[str] | dict[str, Any] | None = None,
+              segment: str | None = None) -> dict[str, Any]:
+        """How many customers (exact for filters and segments; `estimate` for a description in words)."""
+        if self._http is not None:
+            return self._call("POST", "/v1/customers/count",  # type: ignore[no-any-return]
+                              json={"query": query, "filters": filters, "segment": segment})
+        return self._run(self._local("count()").insights.count(query, filters, segment))  # type: ignore
+
+    def describe(self, query: str | None = None, filters: list[str] | dict[str, Any] | None = None,
+                 segment: str | None = None, fields: list[str] | None = None) -> dict[str, Any]:
+        """What sets a group apart from everyone: distinctive attributes, per-field breakdowns, behaviour."""
+        if self._http is not None:
+            return self._call("POST", "/v1/customers/describe",  # type: ignore[no-any-return]
+                              json={"query": query, "filters": filters, "segment": segment, "fields": fields,
+                                    "max_tokens": 50_000})
+        return self._run(self._local("describe()").insights.describe(query, filters, segment, fields))  # type: ignore
+
+    def top(self, goal: str, query: str | None = None, filters: list[str] | dict[str, Any] | None = None,
+            segment: str | None = None, limit: int = 100) -> pd.DataFrame:
+        """Customers ranked by a goal's active model, best first."""
+        if self._http is not None:
+            res = self._call("POST", "/v1/predictions/top", json={"goal": goal, "query": query, "filters": filters,
+                                                                  "segment": segment, "limit": limit,
+                                                                  "max_tokens": 50_000})
+        else:
+            res = self._run(self._local("top()").insights.top(goal, query, filters, segment, limit))
+        return pd.DataFrame(res["ranked"])
+
     # -- segments
     def discover(self, **params: Any) -> pd.DataFrame:
         """Cluster into named segments (DiscoverRequest fields: n_clusters, k_min, k_max, behaviour_weight...)."""

@@ -162,6 +162,8 @@ def test_mcp_over_streamable_http_in_the_server(export: Path, tmp_path: Path) ->
             segs = ws.discover(n_clusters=2)
             assert len(segs) == 2 and set(ws.segments()["segment_id"]) == set(segs["segment_id"])
             assert len(ws.segment_members(segs.loc[0, "segment_id"], limit=2)) == 2
+            assert ws.count(segment=segs.loc[0, "segment_id"])["count"] == segs.loc[0, "size"]  # the same answers
+            assert ws.describe(filters=["plan=pro"], fields=["traits.plan"])["fields"][0]["values"][0]["share"] == 1.0
             with pytest.raises(RuntimeError, match="local data dir"):
                 ws.profiles()
             with pytest.raises(RuntimeError, match="422"):
