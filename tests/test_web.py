@@ -166,6 +166,7 @@ def test_model_card_and_layout_at_390_px(browser: Any, site: dict[str, Any]) -> 
     page.wait_for_selector("text=By segment")
     text = page.inner_text("main")
     assert "ranks customers" in text and "logistic_rfm" in text and "Score distribution" in text
+    assert "Top customers" in text and page.locator("[data-top] tbody tr").count() == 10  # who to act on first
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1  # nothing wider than the phone: tables scroll inside their box
     shot(page, "model-390")

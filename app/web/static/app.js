@@ -12,6 +12,8 @@ const TEXT = {
   "baselines": "Against simple baselines (holdout)",
   "build": "Build a segment",
   "by_segment": "By segment",
+  "top_customers": "Top customers",
+  "reasons": "reasons",
   "cancel": "Cancel",
   "capped": "capped",
   "confirm": "Confirm",
@@ -143,6 +145,8 @@ const TEXT = {
   "baselines": "Frente a referencias simples (validación)",
   "build": "Crear un segmento",
   "by_segment": "Por segmento",
+  "top_customers": "Clientes principales",
+  "reasons": "motivos",
   "cancel": "Cancelar",
   "capped": "limitado",
   "confirm": "Confirmar",
@@ -533,6 +537,11 @@ async function viewModel(id) {
     const c = m.card, keys = Object.keys(c.holdout || {}).filter((k) => !k.startsWith("total"));
     const rows = [[t("this_model"), c.holdout], ...Object.entries(c.baselines || {})];
     const maxCount = Math.max(1, ...d.histogram.map((h) => h.count));
+    // the active model's top customers, with their reasons (the same ranking agents get: top_customers)
+    const top = m.status === "active" ? await api("POST", "/v1/predictions/top", { goal: m.goal, limit: 10 }).catch(() => null) : null;
+    const reason = (x) => esc(x.feature || x.label || x.name || JSON.stringify(x));
+    const topHtml = top && top.ranked.length ? `<h2>${t("top_customers")}</h2><div class="scroll"><table data-top><thead><tr><th>#</th><th>${t("customer")}</th><th>${t("score")}</th><th>${t("tier")}</th><th>${t("reasons")}</th></tr></thead><tbody>
+        ${top.ranked.map((r) => `<tr><td>${r.rank}</td><td><a href="#/customer/${encodeURIComponent(r.profile_id)}">${esc(r.profile_id.slice(0, 12))}</a></td><td>${num(r.probability ?? r.value)}</td><td>${esc(r.tier)}</td><td class="small">${(r.drivers || []).map(reason).join("; ")}</td></tr>`).join("")}</tbody></table></div>` : "";
     html(`<h1>${esc(m.goal)} <span class="muted small">${esc(m.model_id)}</span></h1>
       <p><strong>${esc(c.quality || "")}</strong></p>${c.warning ? `<p class="warn">${esc(c.warning)}</p>` : ""}
       <p class="small muted">${t("horizon")} ${int(m.horizon_days)} ${t("days")} · ${t("evaluated_at")} ${date(m.as_of)} · ${int(c.rows)} ${t("profiles")}, ${int(c.positives)} ${t("positives")} · ${t("data")}: ${esc(t("verdict." + ((c.sufficiency || {}).verdict || "")))}</p>
@@ -541,6 +550,7 @@ async function viewModel(id) {
       <div class="two"><section><h2>${t("drivers")}</h2><ol class="small">${(c.drivers || []).map((x) => `<li>${esc(x.feature)} <span class="muted">${x.importance}</span></li>`).join("") || "<li class=muted>–</li>"}</ol>
         <h2>${t("tiers")}</h2><table><tbody>${["top 1%", "top 10%", "top 50%", "rest"].filter((k) => k in d.tiers).map((k) => [k, d.tiers[k]]).map(([k, n]) => `<tr><td>${esc(t("tier." + k))}</td><td>${int(n)}</td></tr>`).join("")}</tbody></table></section>
       <section><h2>${t("distribution")}</h2><table aria-label="${t("histogram")}"><tbody>${d.histogram.map((h) => `<tr><td class="small">${num(h.from, 2)}–${num(h.to, 2)}</td><td style="width:70%"><div class="bar" style="width:${(100 * h.count / maxCount).toFixed(1)}%"></div></td><td class="small">${h.count}</td></tr>`).join("")}</tbody></table></section></div>
+      ${topHtml}
       <h2>${t("by_segment")}</h2>${d.by_segment.length ? `<table><thead><tr><th>${t("segment")}</th><th>${t("members_scored")}</th><th>${t("mean")}</th><th>${t("top10_share")}</th></tr></thead><tbody>
         ${d.by_segment.map((s) => `<tr><td><a href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a></td><td>${s.members}</td><td>${num(s.mean)}</td><td>${pct(s.top10_share)}</td></tr>`).join("")}</tbody></table>` : `<p class="muted">${t("segments.none")}</p>`}`);
   } catch (e) { fail(e); }
