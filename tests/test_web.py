@@ -167,6 +167,8 @@ def test_model_card_and_layout_at_390_px(browser: Any, site: dict[str, Any]) -> 
     text = page.inner_text("main")
     assert "ranks customers" in text and "logistic_rfm" in text and "Score distribution" in text
     assert "Top customers" in text and page.locator("[data-top] tbody tr").count() == 10  # who to act on first
+    page.locator("[data-tier]").first.click()  # a tier's breakdown: what sets its members apart
+    page.wait_for_selector("[data-tier-out] p strong")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1  # nothing wider than the phone: tables scroll inside their box
     shot(page, "model-390")
@@ -200,7 +202,7 @@ def test_the_page_in_spanish_and_the_switch_is_remembered(browser: Any, site: di
     page.fill("#q", "aficionados al cine de terror")
     page.keyboard.press("Enter")
     page.wait_for_selector("article.card h3 a")
-    assert "eventos" in page.inner_text("#results") and "puntuación" in page.inner_text("#results")
+    assert "eventos" in page.inner_text("#results") and "relevancia" in page.inner_text("#results")
     shot(page, "search-es-1280")
     page.locator("article.card h3 a").first.click()
     page.wait_for_selector("text=Clientes similares")

@@ -59,6 +59,8 @@ OptionalQuery = Annotated[str | None, Field(max_length=1000, description=(
     "Optional: who, in plain words ('horror fans', 'clientes con fibra'); trait words become exact filters, "
     "the rest is matched by meaning against a cut-off"))]
 OptionalSegment = Annotated[str | None, Field(max_length=200, description="Optional: only this segment's members")]
+Tier = Annotated[str | None, Field(max_length=200, description=(
+    "Optional: only a prediction tier, as GOAL:TIER, e.g. 'churn:top 10%' (tiers: top 1%, top 10%, top 50%, rest)"))]
 Fields = Annotated[list[str] | None, Field(max_length=20, description=(
     "Optional fields to break down, e.g. ['traits.plan', 'data.pii.gender', 'event_count']; default: the most "
     "distinctive fields first"))]
@@ -168,18 +170,18 @@ class CustomerTools:
         return self.insights
 
     async def count_customers(self, query: OptionalQuery = None, filters: Filters = None,
-                              segment: OptionalSegment = None,
+                              segment: OptionalSegment = None, tier: Tier = None,
                               max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         t = time.perf_counter()
-        out = await self._insights().count(query, filters, segment)
+        out = await self._insights().count(query, filters, segment, tier)
         self._done("count_customers", t, filters=len(filters or []))
         return fit(_mask(out, self.redactor), "rows", max_tokens)
 
     async def describe_customers(self, query: OptionalQuery = None, filters: Filters = None,
-                                 segment: OptionalSegment = None, fields: Fields = None,
+                                 segment: OptionalSegment = None, fields: Fields = None, tier: Tier = None,
                                  max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         t = time.perf_counter()
-        out = await self._insights().describe(query, filters, segment, fields)
+        out = await self._insights().describe(query, filters, segment, fields, tier=tier)
         self._done("describe_customers", t, filters=len(filters or []))
         masked = _mask(out, self.redactor)
         # the per-field breakdowns are the rows a small budget drops first; the distinctive list is kept short

@@ -16,12 +16,12 @@ router = APIRouter(prefix="/v1", tags=["insights"])
 
 @router.post("/customers/count", summary="How many customers: exact for filters and segments, estimated by meaning")
 async def count(body: GroupRequest, c: ContainerDep) -> dict[str, Any]:
-    return fit(await c.insights.count(body.query, body.filters, body.segment), "rows", body.max_tokens)
+    return fit(await c.insights.count(body.query, body.filters, body.segment, body.tier), "rows", body.max_tokens)
 
 
 @router.post("/customers/describe", summary="What sets a group of customers apart from everyone")
 async def describe(body: DescribeRequest, c: ContainerDep) -> dict[str, Any]:
-    out = await c.insights.describe(body.query, body.filters, body.segment, body.fields)
+    out = await c.insights.describe(body.query, body.filters, body.segment, body.fields, tier=body.tier)
     return fit(out, "fields", body.max_tokens)
 
 

@@ -18,6 +18,8 @@ class GroupRequest(Request):
                                                                 "rest is matched by meaning against a cut-off")
     filters: FiltersField = Field(None, description='{"traits.plan": "gold"} or ["traits.plan=gold"]')
     segment: str | None = Field(None, max_length=200, description="only this segment's members")
+    tier: str | None = Field(None, max_length=200, description="only a prediction tier: GOAL:TIER, e.g. "
+                                                               "'churn:top 10%' (the goal's active model)")
     max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=50, le=MAX_MAX_TOKENS,
                             description="answer size limit: ceil(characters of the compact JSON answer / 4)")
 

@@ -55,11 +55,26 @@ class InsightService:
         self._everyone = None
 
     # -- the group a question is about
-    async def _group(self, query: str | None, filters: Any, segment: str | None) -> tuple[list[Condition],
-                                                                                            dict[str, Any],
-                                                                                            Meaning | None]:
+    async def _active_model(self, goal: str) -> str:
+        repo = self.predictions.repo
+        model_id = await repo.active_model(goal)
+        if model_id is None:
+            known = sorted({m["goal"] for m in await repo.models()})
+            raise NotFoundError(f"no active model for goal {goal[:60]!r}; train one (profile-ai train --goal ...)"
+                                + (f"; goals with a model: {', '.join(known)}" if known else ""))
+        return model_id
+
+    async def _group(self, query: str | None, filters: Any, segment: str | None,
+                     tier: str | None = None) -> tuple[list[Condition], dict[str, Any], Meaning | None]:
         conditions = parse_filters(filters)
         defined: dict[str, Any] = {"filters": [f"{c.key} {c.op} {c.value}" for c in conditions]}
+        if tier:
+            goal, sep, name = tier.partition(":")
+            if not sep or not goal.strip() or not name.strip():
+                raise InvalidRequestError(f"tier {tier[:80]!r}: write GOAL:TIER, e.g. 'churn:top 10%'")
+            ids = await self.predictions.repo.in_tier(await self._active_model(goal.strip()), name.strip())
+            conditions.append(Condition("", "ids", ids))
+            defined["tier"] = {"goal": goal.strip(), "tier": name.strip(), "members": len(ids)}
         if segment:
             row = await self.segments.show(segment)  # NotFoundError for an unknown segment
             ids = [p for p, _ in await self.segments.repo.members(segment, row.version)]
@@ -81,8 +96,9 @@ class InsightService:
         return [pid for pid, _ in hits], len(hits) >= MATCH_LIMIT
 
     # -- count
-    async def count(self, query: str | None = None, filters: Any = None, segment: str | None = None) -> dict[str, Any]:
-        conditions, defined, meaning = await self._group(query, filters, segment)
+    async def count(self, query: str | None = None, filters: Any = None, segment: str | None = None,
+                    tier: str | None = None) -> dict[str, Any]:
+        conditions, defined, meaning = await self._group(query, filters, segment, tier)
         total = await asyncio.to_thread(self.search.customers)
         within = await asyncio.to_thread(self.index.count, conditions) if conditions else total
         out: dict[str, Any] = {"group": defined, "customers": total}
@@ -112,8 +128,8 @@ class InsightService:
         return self._everyone
 
     async def describe(self, query: str | None = None, filters: Any = None, segment: str | None = None,
-                       fields: list[str] | None = None, top_values: int = 5) -> dict[str, Any]:
-        conditions, defined, meaning = await self._group(query, filters, segment)
+                       fields: list[str] | None = None, top_values: int = 5, tier: str | None = None) -> dict[str, Any]:
+        conditions, defined, meaning = await self._group(query, filters, segment, tier)
         everyone = await self._everyone_records()
         ids, cut = await self._members(conditions, meaning)
         if ids is not None:
@@ -190,11 +206,7 @@ class InsightService:
         if not 1 <= limit <= 1000 or offset < 0:
             raise InvalidRequestError("limit must be 1..1000 and offset >= 0")
         repo = self.predictions.repo
-        model_id = await repo.active_model(goal)
-        if model_id is None:
-            known = sorted({m["goal"] for m in await repo.models()})
-            raise NotFoundError(f"no active model for goal {goal[:60]!r}; train one (profile-ai train --goal ...)"
-                                + (f"; goals with a model: {', '.join(known)}" if known else ""))
+        model_id = await self._active_model(goal)
         model = next(m for m in await self.predictions.models(goal) if m.model_id == model_id)
         ids: list[str] | None = None
         defined: dict[str, Any] = {}

@@ -189,6 +189,12 @@ class PredictionsRepository:
             profile_id)
         return [dict(r) for r in rows]
 
+    async def in_tier(self, model_id: str, tier: str) -> list[str]:
+        """Who a model put in a tier (e.g. 'top 10%')."""
+        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 AND tier = $2",
+                                     model_id, tier)
+        return [r["profile_id"] for r in rows]
+
     async def ranked(self, model_id: str, profile_ids: Sequence[str] | None, limit: int, offset: int = 0,
                      ) -> list[dict[str, Any]]:
         """A model's predictions best first (probability, else value), within `profile_ids` when given, never

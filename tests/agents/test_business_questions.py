@@ -272,3 +272,14 @@ def test_publishing_from_an_agent_records_the_change_events_as_http_does(ml: dic
     after = c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.changes WHERE subject = $1 AND kind = "
                                            "'segment-entered'", seg.segment_id))
     assert before == 0 and after == seg.size
+
+
+@pytest.mark.parametrize("tier", ["top 1%", "top 10%", "top 50%"])
+def test_how_many_and_who_in_a_prediction_tier(ml: dict[str, Any], tier: str) -> None:
+    c = ml["c"]
+    model_id = c.run(c.predictions.repo.active_model("churn"))
+    stored = c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.predictions WHERE model_id = $1 AND "
+                                            "tier = $2", model_id, tier))
+    assert ask(ml, "count_customers", {"tier": f"churn:{tier}"})["count"] == stored
+    described = ask(ml, "describe_customers", {"tier": f"churn:{tier}", "fields": ["traits.age"], "max_tokens": 10_000})
+    assert described["size"] == stored and described["group"]["tier"]["members"] == stored

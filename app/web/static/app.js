@@ -548,11 +548,23 @@ async function viewModel(id) {
       <h2>${t("baselines")}</h2><div class="scroll"><table><thead><tr><th>${t("model")}</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr></thead><tbody>
         ${rows.map(([n, r]) => `<tr><td>${esc(n)}</td>${keys.map((k) => `<td>${typeof r[k] === "number" ? num(r[k], 4) : esc(r[k] ?? "–")}</td>`).join("")}</tr>`).join("")}</tbody></table></div>
       <div class="two"><section><h2>${t("drivers")}</h2><ol class="small">${(c.drivers || []).map((x) => `<li>${esc(x.feature)} <span class="muted">${x.importance}</span></li>`).join("") || "<li class=muted>–</li>"}</ol>
-        <h2>${t("tiers")}</h2><table><tbody>${["top 1%", "top 10%", "top 50%", "rest"].filter((k) => k in d.tiers).map((k) => [k, d.tiers[k]]).map(([k, n]) => `<tr><td>${esc(t("tier." + k))}</td><td>${int(n)}</td></tr>`).join("")}</tbody></table></section>
+        <h2>${t("tiers")}</h2><table><tbody>${["top 1%", "top 10%", "top 50%", "rest"].filter((k) => k in d.tiers).map((k) => [k, d.tiers[k]]).map(([k, n]) => `<tr><td>${m.status === "active" ? `<button type="button" class="link" data-tier="${esc(k)}">${esc(t("tier." + k))}</button>` : esc(t("tier." + k))}</td><td>${int(n)}</td></tr>`).join("")}</tbody></table>
+        <div class="small" data-tier-out aria-live="polite"></div></section>
       <section><h2>${t("distribution")}</h2><table aria-label="${t("histogram")}"><tbody>${d.histogram.map((h) => `<tr><td class="small">${num(h.from, 2)}–${num(h.to, 2)}</td><td style="width:70%"><div class="bar" style="width:${(100 * h.count / maxCount).toFixed(1)}%"></div></td><td class="small">${h.count}</td></tr>`).join("")}</tbody></table></section></div>
       ${topHtml}
       <h2>${t("by_segment")}</h2>${d.by_segment.length ? `<table><thead><tr><th>${t("segment")}</th><th>${t("members_scored")}</th><th>${t("mean")}</th><th>${t("top10_share")}</th></tr></thead><tbody>
         ${d.by_segment.map((s) => `<tr><td><a href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a></td><td>${s.members}</td><td>${num(s.mean)}</td><td>${pct(s.top10_share)}</td></tr>`).join("")}</tbody></table>` : `<p class="muted">${t("segments.none")}</p>`}`);
+    // a tier's breakdown: what sets its members apart from everyone (the same answer agents get)
+    for (const b of document.querySelectorAll("[data-tier]")) {
+      b.addEventListener("click", async () => {
+        const out = document.querySelector("[data-tier-out]");
+        try {
+          const r = await api("POST", "/v1/customers/describe", { tier: `${m.goal}:${b.dataset.tier}`, max_tokens: 4000 });
+          out.innerHTML = `<p><strong>${esc(t("tier." + b.dataset.tier))}</strong>: ${int(r.size)} ${t("customers")}</p><ul>${r.distinctive.slice(0, 6).map((f) =>
+            `<li>${esc(f.label)} <span class="muted">${f.share != null ? pct(f.share) + " / " + pct(f.population_share) : num(f.mean, 1) + " / " + num(f.population_mean, 1)}</span></li>`).join("")}</ul>`;
+        } catch (err) { out.innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
+      });
+    }
   } catch (e) { fail(e); }
 }
 
