@@ -50,9 +50,11 @@ class InsightService:
         self.predictions = predictions
         self.wording = wording
         self._everyone: list[dict[str, Any]] | None = None
+        self._table: Any = None  # everyone's attribute table, built once per sync
 
     def invalidate(self) -> None:
         self._everyone = None
+        self._table = None
 
     # -- the group a question is about
     async def _active_model(self, goal: str) -> str:
@@ -146,7 +148,9 @@ class InsightService:
         group = [r for r, m in zip(everyone, mask, strict=True) if m]
 
         def analyse() -> dict[str, Any]:
-            table = attribute_table(everyone)
+            if self._table is None or self._table[0] is not everyone:
+                self._table = (everyone, attribute_table(everyone))
+            table = self._table[1]
             distinct = distinctive_features(table, mask, wording=self.wording)[:12]
             wanted = fields or list(dict.fromkeys(f["attribute"].split("=", 1)[0] for f in distinct
                                                    if not f["attribute"].startswith(("event:", "top.", "recency"))))[:6]
