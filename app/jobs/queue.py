@@ -159,11 +159,13 @@ class JobQueue:
         return [dict(r) for r in rows]
 
     async def run_of(self, job_id: int) -> dict[str, Any]:
-        rows = await self.pool.fetch("SELECT * FROM profile_ai.job_runs WHERE job_id = $1 ORDER BY id", job_id)
+        # the engine's row first, then our runs: a job deletes its row only after its run is recorded, so a job that
+        # finishes between the two reads still has its run (read the other way round it was a spurious 404)
         status = None
         if await has_job_schema(self.pool):
             status = await self.pool.fetchval(f"SELECT status::text FROM {JOB_SCHEMA}.procrastinate_jobs WHERE id = $1",
                                               job_id)
+        rows = await self.pool.fetch("SELECT * FROM profile_ai.job_runs WHERE job_id = $1 ORDER BY id", job_id)
         if status is None and not rows:
             raise NotFoundError(f"job {job_id} not found")
         return {"id": job_id, "status": status or (rows[-1]["status"] if rows else None),
