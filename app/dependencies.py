@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 
 from app.auth.ratelimit import BudgetLimiter
 from app.container import Container
+from app.jobs.queue import JobQueue
+from app.sync.runner import SyncRunner
 
 
 def container_of(request: Request) -> Container:
@@ -24,3 +26,17 @@ def credential_failures(request: Request) -> BudgetLimiter:
 
 
 BudgetDep = Annotated[BudgetLimiter, Depends(credential_failures)]
+
+
+def sync_runner_of(request: Request) -> SyncRunner:
+    """The server's one background sync (built in the lifespan)."""
+    return cast(SyncRunner, request.app.state.sync_runner)
+
+
+def job_queue_of(request: Request) -> JobQueue:
+    """The server's job queue (the in-process worker's, built in the lifespan)."""
+    return cast(JobQueue, request.app.state.jobs.queue)
+
+
+SyncRunnerDep = Annotated[SyncRunner, Depends(sync_runner_of)]
+JobQueueDep = Annotated[JobQueue, Depends(job_queue_of)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from app.auth.guard import peer_of
 from app.auth.ratelimit import parse_limit
-from app.dependencies import BudgetDep, ContainerDep
+from app.dependencies import BudgetDep, ContainerDep, SyncRunnerDep
 from app.errors import InvalidRequestError, RateLimitedError
 from app.sanitize import parse_json_body
 from app.sync.schemas import SyncRequest, SyncStatus
@@ -16,16 +16,16 @@ router = APIRouter(prefix="/v1", tags=["sync"])
 
 
 @router.post("/sync", response_model=SyncStatus, status_code=202, summary="Start a sync (one at a time)")
-async def start_sync(body: SyncRequest, request: Request) -> SyncStatus:
+async def start_sync(body: SyncRequest, runner: SyncRunnerDep) -> SyncStatus:
     try:
-        return await request.app.state.sync_runner.start(body.source, body.full)  # type: ignore[no-any-return]
+        return await runner.start(body.source, body.full)
     except (ValueError, OSError) as exc:
         raise InvalidRequestError(str(exc)) from exc
 
 
 @router.get("/sync", response_model=SyncStatus, summary="Progress and result of the last sync")
-async def sync_status(request: Request) -> SyncStatus:
-    return request.app.state.sync_runner.status()  # type: ignore[no-any-return]
+async def sync_status(runner: SyncRunnerDep) -> SyncStatus:
+    return runner.status()
 
 
 @router.post("/webhooks/tracardi", status_code=202, summary="Tracardi destination push: re-sync these profiles")
