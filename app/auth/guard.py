@@ -200,16 +200,19 @@ class NulGuard:
 
 
 class JsonGuard:
-    """Every JSON request body is parsed strictly once before a route sees it: NaN and Infinity (not JSON;
-    Python's parser takes them and they reach validated floats) and nesting past MAX_JSON_DEPTH (recursion in
-    whatever walks the body) are 422, with a short reason and nothing of the input echoed. Runs inside the body
-    size limit, so what it buffers is already bounded."""
+    """Every JSON request body of a guarded route is parsed strictly once before the route sees it: NaN and
+    Infinity (not JSON; Python's parser takes them and they reach validated floats) and nesting past
+    MAX_JSON_DEPTH (recursion in whatever walks the body) are 422, with a short reason and nothing of the input
+    echoed. Runs inside the body size limit and the key check, so what it buffers is bounded and comes from a
+    caller who was let in. Open routes (the webhook) check their own credentials first, then parse the same way
+    (`app.sanitize.parse_json_body`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") \
+                or required_scope(scope["method"], route_path(scope), mcp_writes=False) is None:
             return await self.app(scope, receive, send)
         ctype = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
         if ctype and not ctype.endswith(b"json"):
