@@ -86,6 +86,14 @@ class SyncSettings(BaseModel):
     max_delete_share: float = Field(0.10, ge=0.0, le=1.0)
 
 
+def readable_limit(value: str) -> str:
+    """A rate-limit setting ("600/minute"): a typo fails at start-up, not at the first request."""
+    from app.auth.ratelimit import parse_limit
+
+    parse_limit(value)
+    return value
+
+
 MIN_WEBHOOK_SECRET = 32  # characters: a shared secret short enough to guess is refused at start-up
 
 
@@ -105,6 +113,11 @@ class WebhookSettings(BaseModel):
             raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET} characters (generate one with "
                              "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
         return value or None
+
+    @field_validator("failures_per_peer")
+    @classmethod
+    def _readable_limit(cls, value: str) -> str:
+        return readable_limit(value)
     # pushes re-sync their profiles at once; the segment refresh that follows waits this long for more pushes
     refresh_delay_s: float = Field(5.0, ge=0, le=3600)
 
@@ -155,10 +168,7 @@ class ServerSettings(BaseModel):
     @field_validator("rate_limit", "rate_limit_writes", "key_failures_per_peer", "job_deferrals_per_key")
     @classmethod
     def _readable_limit(cls, value: str) -> str:
-        from app.auth.ratelimit import parse_limit
-
-        parse_limit(value)  # a typo fails at start-up, not at the first request
-        return value
+        return readable_limit(value)
 
 
 class Settings(BaseSettings):

@@ -89,13 +89,17 @@ class InsightService:
             defined["query"] = {"text": query[:200], **meaning.as_dict()}
         return conditions, defined, meaning
 
-    async def _members(self, conditions: list[Condition], meaning: Meaning | None) -> tuple[list[str] | None, bool]:
-        """The ids of a group that has a meaning part (None: the conditions alone define it), and whether the
-        list was cut at MATCH_LIMIT."""
-        if meaning is None or meaning.vector is None:
-            return None, False
-        hits = await asyncio.to_thread(self.search.matching, meaning, conditions, MATCH_LIMIT)
-        return [pid for pid, _ in hits], len(hits) >= MATCH_LIMIT
+    async def _members(self, conditions: list[Condition], meaning: Meaning | None) -> tuple[list[str], bool]:
+        """The ids of a group, and whether the list was cut at MATCH_LIMIT (only a meaning is cut: it is matched
+        by a nearest-neighbour search; conditions alone are read whole)."""
+        if meaning is not None and meaning.vector is not None:
+            hits = await asyncio.to_thread(self.search.matching, meaning, conditions, MATCH_LIMIT)
+            return [pid for pid, _ in hits], len(hits) >= MATCH_LIMIT
+
+        def read() -> list[str]:
+            return [str(h.payload.get("profile_id")) for page in
+                    self.index.scroll(batch=5000, filters=conditions, fields=["profile_id"]) for h in page]
+        return await asyncio.to_thread(read), False
 
     # -- count
     async def count(self, query: str | None = None, filters: Any = None, segment: str | None = None,
@@ -108,7 +112,6 @@ class InsightService:
             out.update(count=within, exact=True, method="counted in the index")
             return out
         ids, cut = await self._members(conditions, meaning)
-        assert ids is not None
         if not cut:
             out.update(count=len(ids), exact=False,
                        method=f"customers within the filters whose similarity reaches the cut-off (approximate "
@@ -134,13 +137,7 @@ class InsightService:
         conditions, defined, meaning = await self._group(query, filters, segment, tier)
         everyone = await self._everyone_records()
         ids, cut = await self._members(conditions, meaning)
-        if ids is not None:
-            members = set(ids)
-        else:
-            def read() -> set[str]:
-                return {str(h.payload.get("profile_id")) for page in
-                        self.index.scroll(batch=5000, filters=conditions, fields=["profile_id"]) for h in page}
-            members = await asyncio.to_thread(read)
+        members = set(ids)
         if not members:
             return {"group": defined, "size": 0, "customers": len(everyone), "distinctive": [], "fields": [],
                     "behaviour": []}
@@ -217,11 +214,6 @@ class InsightService:
         if query or filters or segment:
             conditions, defined, meaning = await self._group(query, filters, segment)
             ids, _ = await self._members(conditions, meaning)
-            if ids is None:
-                def read() -> list[str]:
-                    return [str(h.payload.get("profile_id")) for page in
-                            self.index.scroll(batch=5000, filters=conditions, fields=["profile_id"]) for h in page]
-                ids = await asyncio.to_thread(read)
         rows = await repo.ranked(model_id, ids, limit, offset)
         card = model.card
         return {"goal": goal, "group": defined, "model": {

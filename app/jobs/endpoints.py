@@ -6,8 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from app.auth.guard import peer_of
-from app.auth.ratelimit import parse_limit
+from app.auth.ratelimit import identity, parse_limit
 from app.dependencies import BudgetDep, ContainerDep, JobQueueDep
 from app.errors import RateLimitedError
 from app.jobs.backfill import BackfillRepository
@@ -28,8 +27,7 @@ async def list_jobs(q: JobQueueDep, status: str | None = Query(None, max_length=
 @router.post("/jobs", status_code=202, summary="Queue a job now (not twice while a copy waits)")
 async def queue_job(body: JobRequest, request: Request, c: ContainerDep, budget: BudgetDep,
                     q: JobQueueDep) -> dict[str, Any]:
-    state = request.scope.get("state") or {}
-    who = f"key:{state['api_key_id']}" if state.get("api_key_id") else f"peer:{peer_of(request.scope)}"
+    who = identity(request.scope)
     limit = parse_limit(c.settings.server.job_deferrals_per_key)
     wait = await budget.retry_after(limit, "deferrals", who)
     if wait is not None:

@@ -233,23 +233,21 @@ class SearchService:
         query = " ".join(query.split())[:1000]
         vocab = self._vocabulary()
         understood = understand(query, vocab) if not vocab.empty else None
-        semantic = understood.semantic if understood else query
-        if understood and understood.conditions:  # "con contrato mensual": the field's own name is no meaning
-            named = {w for c in understood.conditions for w in norm(split_camel(last_key(c.key))).split()}
-            semantic = " ".join(w for w in semantic.split() if norm(w) not in named)
-        if understood and understood.conditions and not content_words(semantic).split():
-            # nothing but filler is left ("clientes con ..."): the traits named are the whole question
-            return Meaning(understood.filters, understood.conditions, "", None, None, None)
-        text = semantic if understood and understood.conditions else query
+        filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])
+        text = query
+        if understood and conditions:  # "con contrato mensual": the field's own name is no meaning
+            named = {w for c in conditions for w in norm(split_camel(last_key(c.key))).split()}
+            text = " ".join(w for w in understood.semantic.split() if norm(w) not in named)
+            if not content_words(text).split():
+                # nothing but filler is left ("clientes con ..."): the traits named are the whole question
+                return Meaning(filters, conditions, "", None, None, None)
         vector = np.asarray(self.encoder.encode_query(text), dtype=np.float32)
         ref = self._reference_vectors()
         if not len(ref):
-            return Meaning(understood.filters if understood else [], understood.conditions if understood else [],
-                           text, vector, None, None)
+            return Meaning(filters, conditions, text, vector, None, None)
         sims = ref @ vector
         threshold = float(sims.mean() + MEANING_Z * sims.std())
-        return Meaning(understood.filters if understood else [], understood.conditions if understood else [], text,
-                       vector, threshold, float((sims >= threshold).mean()))
+        return Meaning(filters, conditions, text, vector, threshold, float((sims >= threshold).mean()))
 
     def matching(self, meaning: Meaning, conditions: list[Condition], limit: int) -> list[tuple[str, float]]:
         """Blocking: up to `limit` customers within `conditions` whose similarity to the question reaches the

@@ -7,16 +7,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from app.errors import DomainError
+from app.sync.guard import SyncRunningError
 from app.sync.schemas import SyncStatus
 from app.sync.service import SyncResult
 
 log = logging.getLogger(__name__)
-
-
-class SyncAlreadyRunningError(DomainError):
-    status = 409
-    code = "sync_running"
 
 
 class SyncRunner:
@@ -32,7 +27,7 @@ class SyncRunner:
         """Start a sync in the background, or 409 when one runs, here or through any other door (the scheduled
         job, a webhook push, a CLI `sync` in another process): the deployment's sync guard says."""
         if (self._task is not None and not self._task.done()) or await self.container.guard().busy():
-            raise SyncAlreadyRunningError("a sync is already running; GET /v1/sync shows its progress")
+            raise SyncRunningError("a sync is already running; GET /v1/sync shows its progress")
         # only a configured source, and a bad one fails now, as a 4xx, not later in the task
         src = self.container.requested_source(source)
         self._status = SyncStatus(running=True, started_at=datetime.now(UTC).isoformat(),
