@@ -141,7 +141,8 @@ class Container:
             return await enqueue_traits(queue, profile_ids)
 
         search = SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
-                               default_mode=settings.lang.search_mode)
+                               default_mode=settings.lang.search_mode,
+                               wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,))
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording)
         key = erasure_key(settings.privacy.erasure_key, data_dir)

@@ -23,7 +23,7 @@ from app.search.schemas import (
     SimilarHit,
     SimilarResponse,
 )
-from app.search.understanding import Vocabulary, build_vocabulary, norm, understand
+from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary, norm, understand
 from app.sync.state import SyncState
 from embeddings.encoder import Encoder
 from embeddings.index import Condition, Hit, VectorIndex
@@ -96,8 +96,10 @@ class Meaning:
 
 class SearchService:
     def __init__(self, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex, state: SyncState,
-                 *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid") -> None:
+                 *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid",
+                 wordings: tuple[str, ...] = ("en",)) -> None:
         self.encoder = encoder
+        self.wordings = wordings  # how a flag's absence is written for matching by meaning ("without", "sin")
         self.default_mode = default_mode
         self.sparse = sparse
         self.index = index
@@ -163,7 +165,12 @@ class SearchService:
                     payloads.extend(h.payload for h in page)
                     if len(payloads) >= VOCABULARY_SAMPLE:
                         break
-                self._vocab = build_vocabulary(payloads)
+                vocab = build_vocabulary(payloads)
+                try:  # the same fields and values by meaning; without it, questions are read by their words
+                    attach_meaning(vocab, self.encoder, self.wordings)
+                except Exception as exc:  # noqa: BLE001 - an encoder failure costs the synonyms, never search
+                    log.warning("fields and values not embedded for question understanding: %s", str(exc)[:200])
+                self._vocab = vocab
                 # the fields a question can become a filter on get payload indexes (once, where missing): a
                 # selective filter ("retired") was a graph walk rejecting ~99% of candidates, 1.3 s at 300,000
                 try:

@@ -20,6 +20,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.search.meaning_match import FILLER, NEGATION_WORDS, Lexicon, PhraseEncoder, build_lexicon
+from app.search.units import (
+    MONEY_VERBS,
+    FieldUnit,
+    QuestionUnit,
+    convert,
+    field_unit,
+    parse_number,
+    question_unit,
+)
 from embeddings.index import Condition
 from profiles.paths import flatten_addressable, last_key
 from profiles.words import NO_WORDS, YES_WORDS, fold, split_camel
@@ -31,19 +41,24 @@ _STOP_VALUES = frozenset({"yes", "no", "true", "false", "none", "other", "others
                           "sí", "otro", "otra", "ninguno", "ninguna", "desconocido", "all", "any"})
 _YES = YES_WORDS | {"1"}  # values are read after norm(): "sí" arrives as "si"
 _NO = NO_WORDS | {"0"}
-_NEGATIONS = ("without", "no", "not", "non", "except", "excluding", "sin", "ningun", "ninguna", "excepto", "salvo")
+_NEGATIONS = ("without", "no", "not", "non", "never", "nor", "except", "excluding", "sin", "ni", "nunca", "ningun",
+              "ninguna", "excepto", "salvo")
+_OR = frozenset({"or", "nor", "o", "ni", "u"})  # "don't stream TV or movies": the negation reaches each
 # small words that may stand between a negation and what it negates: "not on a two-year contract", "sin el plan"
 _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "una", "el", "la", "los", "las", "en",
                       "con", "de", "del", "al"})
 
 
-def negation_start(q: str, start: int, key: str = "") -> int | None:
+def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | None:
     """Where the negation of the phrase starting at `start` begins ("not on a <phrase>", "sin la tarifa
-    <phrase>", where `key` is the field's own name), or None."""
+    <phrase>", where `key` is the field's own name), or None. `slack` other words may stand between ("no ven
+    <televisión>")."""
     words = q[:start].split()
     between = _BETWEEN | set(key.split())
     skipped = 0
-    while words and words[-1] in between and skipped < 4:
+    while words and skipped < 4 and (words[-1] in between or (slack > 0 and words[-1] not in _NEGATIONS)):
+        if words[-1] not in between:
+            slack -= 1
         words.pop()
         skipped += 1
     if not words or words[-1] not in _NEGATIONS:
@@ -60,11 +75,14 @@ LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
                     "active_days": ("active days", "dias activos")}
-_COMPARE = re.compile(r"\b(over|more than|above|at least|greater than|mas de|mayores de|mayor de|por encima de|"
-                      r"under|less than|below|at most|fewer than|menos de|menores de|menor de|por debajo de)\s+"
-                      r"(\d+(?:[.,]\d+)?)\b")
-_LOWER = {"under", "less than", "below", "at most", "fewer than", "menos de", "menores de", "menor de",
-          "por debajo de"}
+_COMPARE = re.compile(r"\b(over|more than|longer than|above|at least|greater than|mas de|mayores de|mayor de|"
+                      r"por encima de|under|less than|shorter than|below|at most|fewer than|menos de|menores de|"
+                      r"menor de|por debajo de)\s+")
+_LOWER = {"under", "less than", "shorter than", "below", "at most", "fewer than", "menos de", "menores de",
+          "menor de", "por debajo de"}
+# "joined in the last year", "en los últimos 6 meses": a duration at most that long
+_RECENT = re.compile(r"\b(?:in|during|within|over|en|durante)\s+(?:the\s+|el\s+|los\s+|las\s+|la\s+)?"
+                     r"(?:last|past|ultimos?|ultimas?)\s+")
 
 
 def norm(text: str) -> str:
@@ -102,6 +120,23 @@ class Vocabulary:
     values: list[tuple[re.Pattern[str], str, str, Any, int]] = field(default_factory=list)  # pattern, phrase, path, value, n
     flags: list[tuple[re.Pattern[str], str, str, Any, Any]] = field(default_factory=list)  # pattern, phrase, path, yes, no
     numbers: dict[str, str] = field(default_factory=dict)  # key phrase -> path
+    units: dict[str, FieldUnit] = field(default_factory=dict)  # numeric path -> what its key says it holds
+    lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
+    _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
+    _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    def value_candidates(self, q: str) -> list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]]:
+        """The value phrases that can occur in `q`, longest first: only those whose first word's first three
+        letters start a word of the question are tried (20,000 regex searches per question were 100 ms)."""
+        if self._phrases is None:
+            by_phrase: dict[str, list[tuple[re.Pattern[str], str, Any, int]]] = defaultdict(list)
+            for pattern, phrase, path, value, n in self.values:
+                by_phrase[phrase].append((pattern, path, value, n))
+            self._phrases = sorted(by_phrase.items(), key=lambda kv: -len(kv[0]))
+            for k, (phrase, _) in enumerate(self._phrases):
+                self._by_prefix.setdefault(phrase.split()[0][:3], []).append(k)
+        hits = sorted({k for w in set(q.split()) for k in self._by_prefix.get(w[:3], ())})
+        return [self._phrases[k] for k in hits]
 
     @property
     def empty(self) -> bool:
@@ -148,6 +183,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             vocab.flags.append((_pattern(key, abbreviations=3), key, path, yes, no))
         if numeric and len(numeric) >= 0.8 * len(counts) and not (set(numeric) <= {0, 1}) and key:
             vocab.numbers[key] = path
+            vocab.units[path] = field_unit(key.split())
             continue
         if len(counts) > MAX_DISTINCT:
             continue
@@ -162,14 +198,31 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     return vocab
 
 
+def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[str, ...] = ("en",)) -> Vocabulary:
+    """Embed the vocabulary's fields and values with the deployment's encoder (blocking, once per build), so
+    questions that use other words for them are read too."""
+    fields = [(phrase, path, "flag") for _, phrase, path, _, _ in vocab.flags]
+    fields += [(key, path, "number") for key, path in vocab.numbers.items()]
+    owners: dict[str, set[str]] = defaultdict(set)
+    for _, phrase, path, _, _ in vocab.values:
+        owners[phrase].add(path)
+    values = [(phrase, path, value, _key_phrase(path), len(owners[phrase]) == 1)
+              for _, phrase, path, value, _ in sorted(vocab.values, key=lambda v: -v[4])]
+    vocab.lexicon = build_lexicon(encoder, fields, values, wordings)
+    return vocab
+
+
 @dataclass
 class Understanding:
     conditions: list[Condition]
     filters: list[str]  # the conditions, as the user could have written them
     semantic: str  # what is left of the question for meaning
+    read: list[dict[str, Any]] = field(default_factory=list)  # each condition with the words it came from, and how
+    by_meaning: list[str] = field(default_factory=list)  # parts of the question no condition was read from
 
     def as_dict(self) -> dict[str, Any]:
-        return {"filters": self.filters, "semantic": self.semantic}
+        return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
+                "by_meaning": self.by_meaning}
 
 
 def _range_text(path: str, bounds: dict[str, float]) -> str:
@@ -177,42 +230,150 @@ def _range_text(path: str, bounds: dict[str, float]) -> str:
     return ", ".join(f"{path}{ops[k]}{v:g}" for k, v in bounds.items())
 
 
+def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]]]:
+    """Each comparison of the question: ("gt"|"lt"|"lte", number, its unit, span). "more than five years",
+    "paying over 90 a month", "less than a year ago", "in the last 6 months"."""
+    out = []
+    for m in _COMPARE.finditer(q):
+        number = parse_number(q[m.end():])
+        if number is None:
+            continue
+        value, length = number
+        before = set(q[:m.start()].split()[-4:])
+        unit = question_unit(q, m.end() + length, money_context=bool(before & MONEY_VERBS))
+        end = unit.end
+        if q[end:].startswith(" ago") or q[end:].startswith(" atras"):
+            end += 4 if q[end:].startswith(" ago") else 6
+        out.append(("lt" if m.group(1) in _LOWER else "gt", value, unit, (m.start(), max(end, m.end() + length))))
+    for m in _RECENT.finditer(q):
+        number = parse_number(q[m.end():])
+        value, length = number if number is not None and number[0] > 1 else (1.0, 0)
+        unit = question_unit(q, m.end() + length, money_context=False)
+        if unit.days is not None:  # "in the last year": a duration of at most one year
+            out.append(("lte", value, unit, (m.start(), unit.end)))
+    return out
+
+
+def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: float,
+                   vocab: Vocabulary) -> tuple[str, int] | None:
+    """The numeric field a comparison is about, and where the words that named it start: the one the question
+    names, else the one its unit fits (a duration, an amount per month), else the one whose name means most what
+    the words around it say ("been at the company for more than ten years": those words are read, not left)."""
+    found = _pick_numeric(q, span, unit, value, vocab)
+    if found is None:
+        return None
+    path, by_context = found
+    if not by_context:
+        return path, span[0]
+    head = q[:span[0]]
+    words = list(re.finditer(r"\S+", head))[-5:]
+    start = next((m.start() for m in words if m.group() not in FILLER), span[0])
+    return path, start
+
+
+def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: float,
+                  vocab: Vocabulary) -> tuple[str, bool] | None:
+    before = q[:span[0]].split()[-5:]
+    said = " ".join(before)
+    kind = "money" if unit.money else "time" if unit.days is not None else "distance" if unit.distance else None
+    candidates = [(k, p) for k, p in vocab.numbers.items()
+                  if kind is None or vocab.units.get(p, FieldUnit()).kind == kind]
+    if kind == "money" and unit.period:  # "100 a month": an amount per period before a total
+        periodic = [(k, p) for k, p in candidates if vocab.units[p].period]
+        candidates = periodic or candidates
+    named = [p for k, p in candidates if k and k in said]
+    if named:
+        return named[-1], True
+    if kind is None:
+        for path, words in _PAYLOAD_NUMBERS.items():
+            if any(w in said for w in words):
+                return path, False
+        age = next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
+        if age and (any(w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores"))
+                    or 10 <= value <= 110):
+            return age, False  # "customers over 60": a bare number in the range of ages is an age
+        if vocab.lexicon is None:
+            return None
+    if len(candidates) == 1 and kind is not None:
+        return candidates[0][1], False
+    if not candidates or vocab.lexicon is None or vocab.lexicon.empty:
+        return None
+    # the words around the number, by meaning: "been at the company for more than", "live more than 20 km from"
+    context = " ".join(w for w in before + q[span[1]:].split()[:4] if w not in FILLER)
+    if not context:
+        return None
+    index = [j for j, t in enumerate(vocab.lexicon.targets) if t.kind == "number"
+             and t.path in {p for _, p in candidates}]
+    if not index:
+        return None
+    sims = vocab.lexicon.similarity(context, index)[0]
+    best = int(sims.argmax())
+    if kind is None and sims[best] < vocab.lexicon.threshold[index[best]]:
+        return None  # no unit and nothing that names a field: not a comparison we can read
+    return vocab.lexicon.targets[index[best]].path, True
+
+
+def _privative(key: str, words: str) -> bool:
+    """The question names what the field's name denies: "paper bills" against `paperless_billing`, "factura en
+    papel" against `factura_sin_papel`."""
+    said = set(words.split())
+    parts = key.split()
+    for k, w in enumerate(parts):
+        if w.endswith("less") and len(w) > 6 and w not in said and any(x.startswith(w[:-4]) for x in said):
+            return True
+        if w in ("sin", "without", "no", "non") and k + 1 < len(parts) and w not in said and parts[k + 1] in said:
+            return True
+    return False
+
+
+_PARTS = re.compile(r"\b(?:and|or|but|nor|with|who|whose|which|that|y|o|ni|pero|con|que|quienes)\b")
+
+
 def understand(query: str, vocab: Vocabulary) -> Understanding:
-    q = norm(query)
+    q = norm(re.sub(r"n['’]t\b", " not", query))  # "don't" is a negation: "do not"
     taken: list[tuple[int, int]] = []
     conditions: list[Condition] = []
     filters: list[str] = []
+    read: list[dict[str, Any]] = []
     used_paths: set[str] = set()
+    negated_ends: list[int] = []
+    context: list[tuple[int, int]] = []  # (a comparison's span in `taken`, where the words that chose its field start)
 
     def free(span: tuple[int, int]) -> bool:
         return all(span[1] <= a or span[0] >= b for a, b in taken)
 
-    def add(path: str, condition: Condition, text: str, span: tuple[int, int]) -> None:
+    def add(path: str, condition: Condition, text: str, span: tuple[int, int], how: str = "words",
+            similarity: float | None = None, negated: bool = False) -> None:
         if path in used_paths:
             return
         used_paths.add(path)
         taken.append(span)
         conditions.append(condition)
         filters.append(text)
+        entry: dict[str, Any] = {"filter": text, "from": q[span[0]:span[1]], "how": how}
+        if similarity is not None:
+            entry["similarity"] = similarity
+        read.append(entry)
+        if negated:
+            negated_ends.append(span[1])
 
-    # comparisons: "spent over 100", "aged over 40", "tenure under 12"
-    for m in _COMPARE.finditer(q):
-        before = q[:m.start()].split()[-3:]
-        value = float(m.group(2).replace(",", "."))
-        op = ("lt" if m.group(1) in _LOWER else "gt")
-        target = None
-        for path, words in _PAYLOAD_NUMBERS.items():
-            if any(w in " ".join(before) for w in words):
-                target = path
-        for key, path in vocab.numbers.items():
-            if key and key in " ".join(before) or (key in ("age", "edad") and any(
-                    w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores"))):
-                target = path
-        age = next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
-        if target is None and age and 10 <= value <= 110:
-            target = age  # "customers over 60": a bare number in the range of ages is an age
-        if target:
-            add(target, Condition(target, "range", {op: value}), _range_text(target, {op: value}), m.span())
+    # comparisons, with units: "over 60", "more than five years", "paying over 90 a month", "in the last year"
+    for op, value, unit, span in _comparisons(q):
+        if not free(span):
+            continue
+        picked = _numeric_field(q, span, unit, value, vocab)
+        if picked is None:
+            continue
+        number_path, start = picked
+        converted = convert(value, unit, vocab.units.get(number_path, FieldUnit()))
+        if converted is None:
+            continue
+        bound = {op: round(converted, 4)}
+        how = "unit" if converted != value else "words"
+        before = len(taken)
+        add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span, how)
+        if start < span[0] and len(taken) > before:
+            context.append((before, start))  # its words are read once the other passes have taken theirs
     # relative words: "young", "jóvenes"
     for word, (keys, bounds) in LEXICON.items():
         said = re.search(rf"\b{word}\b", q)
@@ -220,6 +381,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if said and age_path and free(said.span()):
             add(age_path, Condition(age_path, "range", dict(bounds)), _range_text(age_path, dict(bounds)), said.span())
     # flags, negated or not: "senior citizens", "without internet", "sin permanencia"
+    flags = {path: (yes, no) for _, _, path, yes, no in vocab.flags}
     for pattern, phrase, path, yes, no in vocab.flags:
         flag = pattern.search(q)
         if flag is None:
@@ -232,12 +394,9 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if value is None:
             continue
         start = negated if negated is not None else flag.start()  # "without" is part of what was read
-        add(path, Condition(path, "eq", value), f"{path}={value}", (start, flag.end()))
+        add(path, Condition(path, "eq", value), f"{path}={value}", (start, flag.end()), negated=negated is not None)
     # categorical values: "two-year contract", "students", "female"
-    by_phrase: dict[str, list[tuple[re.Pattern[str], str, Any, int]]] = defaultdict(list)
-    for pattern, phrase, path, value, n in vocab.values:
-        by_phrase[phrase].append((pattern, path, value, n))
-    for _phrase, options in sorted(by_phrase.items(), key=lambda kv: -len(kv[0])):
+    for _phrase, options in vocab.value_candidates(q):
         found = options[0][0].search(q)
         if found is None or not free(found.span()):
             continue
@@ -246,10 +405,67 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         negated = negation_start(q, found.start(), _key_phrase(field_path))
         if negated is not None:  # "not on a month-to-month contract": set, and another value
             add(field_path, Condition(field_path, "ne", field_value), f"{field_path}!={field_value}",
-                (negated, found.end()))
+                (negated, found.end()), negated=True)
         else:
             add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}", found.span())
+    for k, start in context:
+        a, b = taken[k]
+        if all(other == taken[k] or a <= o_start or start >= o_end for other in taken for o_start, o_end in [other]):
+            taken[k] = (start, b)
+            read[k]["from"] = q[start:b]
+    # the rest by meaning: "children" -> dependents, "auto-pay from their bank" -> Bank transfer (automatic)
+    if vocab.lexicon is not None and not vocab.lexicon.empty:
+        words = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", q)]
+        # a field's own name beside a value read by words ("two year contract") is read with it
+        key_words = {w for path in used_paths for w in _key_phrase(path).split()}
+        open_words = [w for w in words if free((w[0], w[1])) and w[2] not in key_words]
+        for match in sorted(vocab.lexicon.match(q, open_words, frozenset({"flag", "value"})), key=lambda m: m.start):
+            target = match.target
+            # a negation inside the phrase that the entry shares ("never travel" / "Non-Travel") is the value
+            # itself; one the entry lacks ("not stream tv" / "streaming tv"), or one before the phrase, denies it
+            span_neg = match.words.split()[0] in NEGATION_WORDS
+            entry_neg = any(w in NEGATION_WORDS for w in match.text.split())
+            if span_neg:
+                negated, denied = None, not entry_neg
+            else:
+                negated = negation_start(q, match.start, _key_phrase(target.path), slack=1)
+                prior = [e for e in negated_ends if e <= match.start]
+                gap = q[max(prior):match.start].split() if prior else []
+                carried = 0 < len(gap) <= 3 and any(w in _OR for w in gap)  # "not X or Y": Y is denied too
+                denied = negated is not None or carried
+            start = negated if negated is not None else match.start
+            if target.kind == "flag":
+                yes, no = flags[target.path]
+                # the phrase means the flag's absence ("living alone"), or names what its name denies
+                negative = denied != (target.value is False)
+                if _privative(_key_phrase(target.path), match.words):
+                    negative = not negative
+                value = no if negative else yes
+                if value is None:
+                    continue
+                add(target.path, Condition(target.path, "eq", value), f"{target.path}={value}",
+                    (start, match.end), "meaning", match.similarity, negated=negative)
+            elif denied:
+                add(target.path, Condition(target.path, "ne", target.value), f"{target.path}!={target.value}",
+                    (start, match.end), "meaning", match.similarity, negated=True)
+            else:
+                add(target.path, Condition(target.path, "eq", target.value), f"{target.path}={target.value}",
+                    (match.start, match.end), "meaning", match.similarity)
     rest = q
     for a, b in sorted(taken, reverse=True):
         rest = rest[:a] + " " + rest[b:]
-    return Understanding(conditions, filters, " ".join(rest.split()))
+    return Understanding(conditions, filters, " ".join(rest.split()), read, _unread(q, taken))
+
+
+def _unread(q: str, taken: list[tuple[int, int]]) -> list[str]:
+    """The parts of a conjunction ("X and Y", "X con Y") from which no condition was read: answered by meaning."""
+    out = []
+    pos = 0
+    for m in list(_PARTS.finditer(q)) + [None]:
+        end = m.start() if m is not None else len(q)
+        part = q[pos:end]
+        content = [w for w in part.split() if w not in FILLER and w not in _NEGATIONS]
+        if content and all(end <= a or pos >= b for a, b in taken):
+            out.append(" ".join(part.split()))
+        pos = m.end() if m is not None else len(q)
+    return out

@@ -1,0 +1,131 @@
+"""Questions asked the way people ask them (issue 36): units converted, synonyms and negation read by meaning with
+the deployment's own encoder, every part of a conjunction kept or named as read by meaning only. English with
+the English model, Spanish with the multilingual one; no synonym list anywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary, understand
+from app.search.units import FieldUnit, QuestionUnit, convert, field_unit, parse_number
+from embeddings.encoder import load_encoder
+
+PAY = ["Bank transfer (automatic)", "Credit card (automatic)", "Electronic check", "Mailed check"]
+TELCO = [{"traits": {"senior_citizen": i % 2, "partner": (i // 2) % 2, "dependents": (i // 4) % 2,
+                     "paperless_billing": (i // 8) % 2, "tenure_months": i * 3 % 72, "monthly_charges": 20.0 + i * 7 % 100,
+                     "payment_method": PAY[i % 4], "internet_service": ["DSL", "Fiber optic", "No"][i % 3],
+                     "streaming_tv": ["Yes", "No", "No internet service"][i % 3],
+                     "streaming_movies": ["No", "Yes", "No internet service"][i % 3], "female": (i // 3) % 2,
+                     "contract": ["Month-to-month", "One year", "Two year"][i % 3]}} for i in range(48)]
+PAGO = ["Transferencia bancaria (automática)", "Tarjeta de crédito (automática)", "Cheque electrónico",
+        "Cheque por correo"]
+ES = [{"traits": {"persona_mayor": i % 2, "pareja": (i // 2) % 2, "dependientes": (i // 4) % 2,
+                  "factura_sin_papel": (i // 8) % 2, "antiguedad_meses": i * 3 % 72,
+                  "cargo_mensual_eur": 20.0 + i * 7 % 100, "metodo_pago": PAGO[i % 4],
+                  "servicio_internet": ["DSL", "Fibra óptica", "No"][i % 3],
+                  "tv_en_streaming": ["Sí", "No", "Sin servicio de internet"][i % 3],
+                  "peliculas_en_streaming": ["No", "Sí", "Sin servicio de internet"][i % 3], "mujer": (i // 3) % 2}}
+      for i in range(48)]
+HR = [{"traits": {"MonthlyIncome": 2000 + i * 300, "YearsAtCompany": i % 20, "YearsSinceLastPromotion": i % 9,
+                  "DistanceFromHome": i % 29, "OverTime": ["Yes", "No"][i % 2], "Age": 20 + i % 40,
+                  "BusinessTravel": ["Non-Travel", "Travel_Rarely", "Travel_Frequently"][i % 3]}} for i in range(48)]
+
+
+@pytest.fixture(scope="module")
+def telco(encoder: Any) -> Vocabulary:
+    return attach_meaning(build_vocabulary(TELCO), encoder)
+
+
+@pytest.fixture(scope="module")
+def hr(encoder: Any) -> Vocabulary:
+    return attach_meaning(build_vocabulary(HR), encoder)
+
+
+@pytest.fixture(scope="module")
+def spanish() -> Vocabulary:
+    return attach_meaning(build_vocabulary(ES), load_encoder("multilingual-e5-small"), ("en", "es"))
+
+
+def test_units_are_read_from_keys_and_questions() -> None:
+    assert field_unit(["tenure", "months"]) == FieldUnit(days=30.4375)
+    assert field_unit(["monthly", "charges"]) == FieldUnit(money=True, period=30.4375)
+    assert field_unit(["cargo", "mensual", "eur"]).kind == "money"
+    assert field_unit(["distance", "from", "home"]).kind == "distance"
+    assert parse_number("120 000 a year") == (120000.0, 7) and parse_number("five years") == (5.0, 4)
+    assert parse_number("60 k a year")[0] == 60000.0 and parse_number("cinco anos")[0] == 5.0  # type: ignore[index]
+    years = QuestionUnit(days=365.25)
+    assert convert(5, years, FieldUnit(days=30.4375)) == pytest.approx(60)
+    assert convert(5, years, FieldUnit(money=True)) is None  # years are no amount of money
+    assert convert(120000, QuestionUnit(money=True, period=365.25), FieldUnit(money=True, period=30.4375)) == \
+        pytest.approx(10000)
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("customers who have been with us for more than five years", ["traits.tenure_months>60"]),
+    ("customers who joined in the last year", ["traits.tenure_months<=12"]),
+    ("customers on a two-year contract who joined less than a year ago",
+     ["traits.tenure_months<12", "traits.contract=Two year"]),
+    ("customers paying more than 100 a month", ["traits.monthly_charges>100"]),
+    ("customers paying less than 30 dollars a month", ["traits.monthly_charges<30"]),
+])
+def test_units_in_english(telco: Vocabulary, question: str, filters: list[str]) -> None:
+    assert understand(question, telco).filters == filters
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("people earning over 120,000 a year", ["traits.MonthlyIncome>10000"]),  # a year against a monthly field
+    ("people who have been at the company for more than ten years", ["traits.YearsAtCompany>10"]),
+    ("employees not promoted for more than five years", ["traits.YearsSinceLastPromotion>5"]),
+    ("people who live more than 20 km from the office", ["traits.DistanceFromHome>20"]),  # not an age
+])
+def test_which_numeric_field_by_unit_and_meaning(hr: Vocabulary, question: str, filters: list[str]) -> None:
+    assert understand(question, hr).filters == filters
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("customers with children", ["traits.dependents=1"]),
+    ("elderly customers", ["traits.senior_citizen=1"]),
+    ("customers who pay by auto-pay from their bank", ["traits.payment_method=Bank transfer (automatic)"]),
+    ("women on fiber", ["traits.female=1", "traits.internet_service=Fiber optic"]),
+])
+def test_synonyms_by_meaning_in_english(telco: Vocabulary, question: str, filters: list[str]) -> None:
+    u = understand(question, telco)
+    assert sorted(u.filters) == sorted(filters)
+    assert any(r["how"] == "meaning" and 0 < r["similarity"] <= 1 for r in u.read)
+
+
+@pytest.mark.parametrize(("vocab", "question", "filters"), [
+    ("telco", "customers who still get paper bills", ["traits.paperless_billing=0"]),  # what the name denies
+    ("telco", "customers who don't stream TV or movies", ["traits.streaming_tv=No", "traits.streaming_movies=No"]),
+    ("hr", "employees who never travel", ["traits.BusinessTravel=Non-Travel"]),  # the negation is the value
+    ("hr", "employees who do not work overtime", ["traits.OverTime=No"]),
+])
+def test_negation_by_meaning(request: pytest.FixtureRequest, vocab: str, question: str, filters: list[str]) -> None:
+    assert understand(question, request.getfixturevalue(vocab)).filters == filters
+
+
+def test_every_condition_says_where_it_came_from_and_what_was_left_to_meaning(telco: Vocabulary) -> None:
+    u = understand("senior citizens on fiber paying over 90 a month who love jazz", telco)
+    assert sorted(u.filters) == ["traits.internet_service=Fiber optic", "traits.monthly_charges>90",
+                                 "traits.senior_citizen=1"]
+    sources = {r["filter"]: (r["from"], r["how"]) for r in u.read}
+    assert sources["traits.monthly_charges>90"] == ("over 90 a month", "words")
+    assert sources["traits.internet_service=Fiber optic"][1] == "meaning"
+    assert u.by_meaning == ["love jazz"]  # the part no condition came from is named, not dropped silently
+    assert understand("customers who like jazz", telco).filters == []  # nothing named: meaning only
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("clientes con nosotros desde hace más de cinco años", ["traits.antiguedad_meses>60"]),
+    ("clientes que se dieron de alta en el último año", ["traits.antiguedad_meses<=12"]),
+    ("clientes que pagan más de 100 euros al mes", ["traits.cargo_mensual_eur>100"]),
+    ("clientes que todavía reciben la factura en papel", ["traits.factura_sin_papel=0"]),
+    ("clientes que no ven televisión ni películas en streaming",
+     ["traits.peliculas_en_streaming=No", "traits.tv_en_streaming=No"]),
+    ("clientes que pagan con domiciliación bancaria", ["traits.metodo_pago=Transferencia bancaria (automática)"]),
+    ("mujeres con ADSL", ["traits.mujer=1", "traits.servicio_internet=DSL"]),
+])
+def test_spanish_units_synonyms_and_negation(spanish: Vocabulary, question: str, filters: list[str]) -> None:
+    assert sorted(understand(question, spanish).filters) == sorted(filters)
