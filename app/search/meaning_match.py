@@ -26,6 +26,8 @@ MAX_ENTRIES = 20_000  # vocabulary entries embedded per build (fields first, the
 SHARED = 0.85  # a phrase's second negative-sense flag must score this share of its first
 AMBIGUOUS = 0.05
 DISTINCT = 0.1  # a phrase must be nearer its field than any other field by this much ("hijos" near three: none)  # a value must beat its field's other values by this much to be read
+MAX_WORDS = 24  # question words read by meaning
+MAX_SPANS = 48  # phrases encoded for one question
 TOP = 16  # entries per phrase considered (the nearest); the rest are bounded by the 16th's similarity
 CACHE = 4096  # question phrases whose vectors are kept between questions
 # phrases that name no customer attribute: the null distribution of a match
@@ -148,7 +150,9 @@ class Lexicon:
         strongest first; each path at most once."""
         if self.empty or not free:
             return []
-        spans = [s for s in candidate_spans(free) if s[2] not in _NULL]  # a null phrase names nothing, by definition
+        # a null phrase names nothing, by definition; a long question is read by meaning from its first words only,
+        # so one request never costs more than one batch of MAX_SPANS short phrases
+        spans = [s for s in candidate_spans(free[:MAX_WORDS]) if s[2] not in _NULL][:MAX_SPANS]
         if not spans:
             return []
         sims = self.phrases([s[2] for s in spans]) @ self.vectors.T  # (spans, entries)

@@ -43,8 +43,11 @@ class SearchResponse(BaseModel):
     query: str
     mode: str
     results: list[SearchHit]
-    understood: dict[str, Any] | None = Field(None, description='{"filters": [...], "semantic": "..."}: how the '
-                                                                "question was read; filtered matches come first")
+    understood: dict[str, Any] | None = Field(None, description='{"filters": [...], "semantic": "...", "read": '
+                                              '[{"filter", "from", "how": "words|unit|meaning", "similarity"}], '
+                                              '"by_meaning": [...]}: how the question was read, each condition with '
+                                              "the words it came from, and the parts no condition came from; "
+                                              "filtered matches come first")
     cutoff: dict[str, Any] | None = Field(None, description="where relevance drops: hits and estimated customers "
                                                             "above the suggested relevance")
 

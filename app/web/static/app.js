@@ -98,6 +98,7 @@ const TEXT = {
   "score": "score",
   "relevance": "relevance",
   "understood": "Understood as",
+  "by_meaning": "Read by meaning only",
   "remove": "remove",
   "scored": "scored",
   "search.example": "e.g. horror movie fans",
@@ -231,6 +232,7 @@ const TEXT = {
   "score": "puntuación",
   "relevance": "relevancia",
   "understood": "Entendido como",
+  "by_meaning": "Solo por significado",
   "remove": "quitar",
   "scored": "puntuados",
   "search.example": "p. ej. aficionados al cine de terror",
@@ -352,9 +354,13 @@ async function viewSearch(params) {
     const res = await api("POST", "/v1/search", { query: q, limit: 12, filters: filters.length ? filters : null,
                                                   understand });
     const read = (res.understood && res.understood.filters) || [];
-    // how the question was understood, each filter removable: the search runs again without it
-    const chips = read.length ? `<div class="understood small" data-understood>${t("understood")}: ${read.map((x, i) =>
-      `<span class="badge">${esc(x)} <button type="button" class="link" data-drop="${i}" aria-label="${t("remove")} ${esc(x)}">×</button></span>`).join(" ")}</div>` : "";
+    const sources = (res.understood && res.understood.read) || [];
+    const loose = (res.understood && res.understood.by_meaning) || [];
+    // how the question was understood (each filter with the words it came from), each removable: the search
+    // runs again without it; the parts no filter came from are named too
+    const chips = (read.length ? `<div class="understood small" data-understood>${t("understood")}: ${read.map((x, i) =>
+      `<span class="badge" title="${esc(sources[i] ? sources[i].from + " (" + sources[i].how + ")" : "")}">${esc(x)} <button type="button" class="link" data-drop="${i}" aria-label="${t("remove")} ${esc(x)}">×</button></span>`).join(" ")}</div>` : "") +
+      (loose.length ? `<div class="small muted" data-by-meaning>${t("by_meaning")}: ${loose.map(esc).join(" · ")}</div>` : "");
     if (!res.results.length) { out.innerHTML = chips + `<p class="muted">${t("search.none")}</p>`; }
     else out.innerHTML = chips + `<div class="cards">${res.results.map((h) => `
       <article class="card" data-profile="${esc(h.profile_id)}">
