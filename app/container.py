@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from app.activation.repository import LiftRepository
+from app.activation.service import LiftService
 from app.agents.tools import CustomerTools
 from app.auth.repository import ApiKeyRepository
 from app.config import Settings
@@ -109,6 +111,7 @@ class Container:
     _purge: Debounced | None = None
     sync_guard: SyncGuard | None = None  # one sync at a time per deployment, whichever door (set in create)
     _insights: InsightService | None = None
+    _lift: LiftService | None = None
 
     @classmethod
     async def create(cls, settings: Settings, encoder: Encoder | None = None, *, open_index: bool = True,
@@ -245,7 +248,8 @@ class Container:
         """The tools agents get (LangChain, MCP): search, cards, lookalikes, segments, predictions."""
         return CustomerTools(self.search, self.builder.redactor, segments=self.segments,
                              predictions=self.predictions, insights=self.insights,
-                             explain=lambda pid: self.transparency().explain(pid), publish=self.publish_segment)
+                             explain=lambda pid: self.transparency().explain(pid), publish=self.publish_segment,
+                             lift=self.lift.lift)
 
     # -- the use cases every front end shares (CLI, HTTP, MCP, the notebook API): written once, here
     async def sync_and_refresh(self, source: ProfileSource, *, full: bool = False, progress: Any = None,
@@ -271,9 +275,10 @@ class Container:
             out["after_sync_error"] = f"{type(exc).__name__}: {exc}"
         return out
 
-    async def publish_segment(self, segment_id: str) -> PublishResponse:
-        """Publish a segment's membership (PostgreSQL now) and deliver it to Tracardi when one is configured."""
-        res = await self.segments.publish(segment_id)
+    async def publish_segment(self, segment_id: str, holdout: float | None = None) -> PublishResponse:
+        """Publish a segment's membership (PostgreSQL now), keeping a `holdout` share as a control group, and
+        deliver the treated arm to Tracardi when one is configured."""
+        res = await self.segments.publish(segment_id, holdout)
         res.delivered = await self.deliver_writeback()
         return res
 
@@ -290,6 +295,17 @@ class Container:
             self._insights = InsightService(self.index, self.search, self.segments, self.predictions,
                                             wording=self.settings.lang.wording)
         return self._insights
+
+    @property
+    def lift(self) -> LiftService:
+        """Measured lift of published segments with a holdout (built on first use)."""
+        if self._lift is None:
+            async def exists(segment_id: str) -> bool:
+                return await self.segments.repo.get(segment_id) is not None
+
+            self._lift = LiftService(LiftRepository(self.database.pool), exists, self.predictions.purchase_types,
+                                     self.predictions.repo.event_types)
+        return self._lift
 
     def drop_caches(self) -> None:
         """Forget what was computed from the indexed profiles (search sample and vocabulary, the segment map,

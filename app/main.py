@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from app import exception_handlers
+from app.activation.endpoints import router as lift_router
 from app.auth.endpoints import router as keys_router
 from app.auth.guard import ApiKeyGuard, BodySizeLimit, JsonGuard, LoopbackOnly, NulGuard
 from app.auth.ratelimit import BudgetLimiter, RateLimit, parse_limit
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(search_router)
     app.include_router(insights_router)
     app.include_router(sync_router)
+    app.include_router(lift_router)
     app.include_router(segments_router)
     app.include_router(predictions_router)
     app.include_router(keys_router)

@@ -231,11 +231,21 @@ class Workspace:
             res = self._run(self._local("segment_members()").segments.members(segment_id, limit)).model_dump()
         return pd.DataFrame(res["members"])
 
-    def publish(self, segment_id: str) -> dict[str, Any]:
+    def publish(self, segment_id: str, holdout: float | None = None) -> dict[str, Any]:
+        """Publish a segment; `holdout` (0-0.5) keeps that share out as a control group, for measured lift."""
         if self._http is not None:
-            return self._call("POST", f"/v1/segments/{segment_id}/publish")  # type: ignore[no-any-return]
+            return self._call("POST", f"/v1/segments/{segment_id}/publish",  # type: ignore[no-any-return]
+                              json={"holdout": holdout} if holdout is not None else None)
         # the shared use case: publishes, records the change events and delivers, as every front end does
-        return self._run(self._local("publish()").publish_segment(segment_id)).model_dump()  # type: ignore
+        return self._run(self._local("publish()").publish_segment(segment_id, holdout)).model_dump()  # type: ignore
+
+    def lift(self, segment_id: str, outcome: str = "purchase", days: int = 30) -> dict[str, Any]:
+        """Measured lift of a segment published with a holdout: per arm, the lift with its interval, CUPED."""
+        if self._http is not None:
+            return self._call("GET", f"/v1/segments/{segment_id}/lift",  # type: ignore[no-any-return]
+                              params={"outcome": outcome, "days": days})
+        return self._run(self._local("lift()").lift.lift(segment_id, outcome, days)).model_dump(  # type: ignore
+            mode="json")
 
     # -- predictions
     def train(self, goal: str, horizon_days: int | None = None, as_of: str | None = None) -> dict[str, Any]:

@@ -70,6 +70,13 @@ MaxTokens = Annotated[int, Field(ge=50, le=50_000, description=(
     "Answer size limit, counted as ceil(characters of the compact JSON answer / 4); rows are dropped from the "
     "end and the answer says how many and where the next page starts"))]
 Offset = Annotated[int, Field(ge=0, le=100_000, description="Rows to skip (the next_offset of a cut answer)")]
+Outcome = Annotated[str, Field(min_length=1, max_length=206, description=(
+    "purchase, spend, or event:TYPE (an event type seen in the data)"))]
+Days = Annotated[int, Field(ge=1, le=730, description="the outcome counts within this many days of each member's "
+                                                      "entry")]
+Holdout = Annotated[float | None, Field(ge=0, le=0.5, description=(
+    "Optional: the share of members kept out as a control group (0-0.5), so the campaign's lift can be measured; "
+    "fixed for the segment's life"))]
 
 
 class CustomerTools:
@@ -77,7 +84,8 @@ class CustomerTools:
                  *, segments: SegmentService | None = None, predictions: PredictionService | None = None,
                  insights: InsightService | None = None,
                  explain: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
-                 publish: Callable[[str], Awaitable[Any]] | None = None) -> None:
+                 publish: Callable[[str, float | None], Awaitable[Any]] | None = None,
+                 lift: Callable[[str, str, int], Awaitable[Any]] | None = None) -> None:
         self.search = search
         self.redactor = redactor or Redactor()
         self.max_results = max_results
@@ -86,6 +94,7 @@ class CustomerTools:
         self.insights = insights
         self._explain = explain
         self._publish = publish  # the application's use case (records change events, delivers to Tracardi)
+        self._lift = lift
 
     def _done(self, tool: str, started: float, **shape: Any) -> None:
         log.info("agent tool call", extra={"tool": tool, "ms": round((time.perf_counter() - started) * 1000, 1),
@@ -206,11 +215,21 @@ class CustomerTools:
         self._done("explain_customer", t)
         return fit(_mask(out, self.redactor), "plain", max_tokens)
 
-    async def publish_segment(self, segment_id: SegmentId) -> dict[str, Any]:
+    async def segment_lift(self, segment_id: SegmentId, outcome: Outcome = "purchase", days: Days = 30,
+                           max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+        """Measured lift of a published segment against its control group."""
+        t = time.perf_counter()
+        if self._lift is None:
+            raise UnavailableError("measured lift is not available in this deployment")
+        res = (await self._lift(segment_id, outcome, days)).model_dump(mode="json")
+        self._done("segment_lift", t)
+        return fit(res, "plain", max_tokens)
+
+    async def publish_segment(self, segment_id: SegmentId, holdout: Holdout = None) -> dict[str, Any]:
         """Write tool: offered only when writes are allowed."""
         t = time.perf_counter()
         publish = self._publish or self._segments().publish
-        res = (await publish(segment_id)).model_dump()
+        res = (await publish(segment_id, holdout)).model_dump()
         self._done("publish_segment", t)
         return res  # type: ignore[no-any-return]
 
@@ -263,9 +282,15 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("explain_customer", "Explain a customer",
              "Why a customer is in their segments and has their predictions: the reasons in plain words, what is "
              "held about them and what was written back.", needs="insights"),
+    ToolSpec("segment_lift", "Campaign lift",
+             "Did a campaign work: a published segment's treated members against its control group (holdout) on an "
+             "outcome (purchase, spend, event:TYPE) within N days of entry. Rates per arm, absolute and relative "
+             "lift with a 95% interval, the probability the campaign helped, and plainly when there is not enough "
+             "data yet.", needs="segments"),
     ToolSpec("publish_segment", "Publish a segment",
-             "WRITE: publish a segment's membership to the CDP (traits.ai.segments). Only when the user explicitly "
-             "asks to publish.", needs="segments", writes=True),
+             "WRITE: publish a segment's membership to the CDP (traits.ai.segments), optionally keeping a control "
+             "group (holdout) out of it. Only when the user explicitly asks to publish.", needs="segments",
+             writes=True),
 )
 
 

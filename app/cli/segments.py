@@ -109,21 +109,28 @@ def segments_members(segment_id: str, limit: Annotated[int, typer.Option("--limi
     def render() -> None:
         out.print(f"{res['total']} members of {segment_id} v{res['version']}")
         for m in res["members"]:
-            out.print(f"{m['profile_id']}\t{m['score']}")
+            out.print(f"{m['profile_id']}\t{m['score']}\t{m['arm']}")
     _emit(as_json, res, render)
 
 
 @segments_app.command("publish")
-def segments_publish(segment_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
-    """Publish membership: PostgreSQL traits now, Tracardi traits.ai.segments when a Tracardi URL is set."""
+def segments_publish(segment_id: str,
+                     holdout: Annotated[float | None, typer.Option(
+                         "--holdout", help="share kept out as a control group, 0-0.5 (fixed for the segment's life)",
+                         min=0.0, max=0.5)] = None,
+                     as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Publish membership: PostgreSQL traits now, Tracardi traits.ai.segments when a Tracardi URL is set. With
+    --holdout, that share of the members is a control group that never receives the segment."""
     _setup_logging()
 
     async def go(c: Any) -> dict[str, Any]:
-        return (await c.publish_segment(segment_id)).model_dump()  # type: ignore[no-any-return]
+        return (await c.publish_segment(segment_id, holdout)).model_dump()  # type: ignore[no-any-return]
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(
-        f"published {segment_id} v{res['version']}: {res['members']} members, {res['queued']} write-backs queued"
+        f"published {segment_id} v{res['version']}: {res['members']} members"
+        + (f" ({res['holdout']:.0%} held out as a control group)" if res.get("holdout") else "")
+        + f", {res['queued']} write-backs queued"
         + (f", {res['delivered']} delivered to Tracardi" if res["delivered"] is not None else
            " (no Tracardi URL set: delivered by `profile-ai tracardi writeback` later)")))
 
@@ -161,3 +168,30 @@ def segments_lookalike(seed_segment_id: str, size: Annotated[int, typer.Option("
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(f"{res['segment_id']}: {res['name']}, {res['size']} members, "
                                           f"{res['definition']}"))
+
+
+@segments_app.command("lift")
+def segments_lift(segment_id: str,
+                  outcome: Annotated[str, typer.Option("--outcome", help="purchase, spend or event:TYPE")] = "purchase",
+                  days: Annotated[int, typer.Option("--days", min=1, max=730,
+                                                    help="the outcome counts within this many days of entry")] = 30,
+                  as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Measured lift of a segment published with a holdout: treated against control, with a 95% interval."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        return (await c.lift.lift(segment_id, outcome, days)).model_dump(mode="json")  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+
+    def render() -> None:
+        out.print(f"{segment_id}: {outcome} within {days} days of entry (holdout {res['holdout']:.0%})", markup=False)
+        for name, a in res["arms"].items():
+            out.print(f"  {name}: {a['members']} members, {a['converters']} converted ({a['rate']:.1%}), "
+                      f"spend {a['spend_per_member']} per member", markup=False)
+        out.print(res["verdict"], markup=False)
+        if res.get("cuped"):
+            lo, hi = res["cuped"]["interval"]
+            out.print(f"  CUPED: {res['cuped']['estimate']} (95% interval {lo} to {hi}, variance reduced "
+                      f"{res['cuped']['variance_reduction']:.0%})", markup=False)
+    _emit(as_json, res, render)

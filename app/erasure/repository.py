@@ -10,8 +10,8 @@ import asyncpg
 import orjson
 
 # every table keyed by a person's profile id, in the order rows are removed
-PERSON_TABLES = ("indexed_profiles", "profile_features", "predictions", "segment_memberships", "events",
-                 "writeback_queue", "changes", "change_snapshot")
+PERSON_TABLES = ("indexed_profiles", "profile_features", "predictions", "segment_memberships", "segment_exposures",
+                 "events", "writeback_queue", "changes", "change_snapshot")
 
 
 class ErasureRepository:

@@ -118,7 +118,8 @@ class PredictionService:
         # how many people erased since a model was scored with them (set by the container: the erasure log)
         self.erasures_since: Callable[[str], Awaitable[int]] | None = None
 
-    async def _purchase_types(self) -> list[str]:
+    async def purchase_types(self) -> list[str]:
+        """The event types that count as purchases: configured, else those the event dictionary gives a value."""
         if self.settings.purchase_types:
             return list(self.settings.purchase_types)
         types = await self.repo.event_types()
@@ -145,7 +146,7 @@ class PredictionService:
             if goal.kind == "event" and goal.event_type not in log.types:
                 raise InvalidRequestError(f"no {goal.event_type!r} events in the synced data; known types: "
                                           + ", ".join(log.types[:20]))
-            purchase = await self._purchase_types()
+            purchase = await self.purchase_types()
             activity = req.activity_types or self.settings.activity_types or None
             static, static_names = _static(attrs)
             try:
@@ -286,7 +287,7 @@ class PredictionService:
         if not log.time.size:
             raise InsufficientData("no events: sync a source first")
         as_of = _time(as_of_text, "as_of") or log.span()[1] - horizon * 86400.0
-        purchase = await self._purchase_types()
+        purchase = await self.purchase_types()
         static, static_names = _static(attrs)
 
         def build() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:

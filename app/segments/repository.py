@@ -12,6 +12,15 @@ import asyncpg
 import numpy as np
 
 
+class HoldoutFixedError(Exception):
+    """A segment's holdout is set once: changing it would move members between arms."""
+
+    def __init__(self, segment_id: str, share: float) -> None:
+        super().__init__(f"segment {segment_id!r} keeps its holdout of {share:.0%} for its life (arms never "
+                         "reshuffle); create a new segment for another split")
+        self.share = share
+
+
 @dataclass(frozen=True)
 class SegmentRow:
     segment_id: str
@@ -254,6 +263,51 @@ class SegmentRepository:
                 "AND d.run_version = (SELECT run_version FROM profile_ai.segment_definitions WHERE segment_id = $2 "
                 "AND version = $3) AND m.profile_id = ANY($1::text[])", pids, versions[0][0], versions[0][1])
             await self._copy_members(conn, rows)
+
+    async def holdout(self, segment_id: str) -> float | None:
+        share = await self.pool.fetchval("SELECT share FROM profile_ai.segment_holdouts WHERE segment_id = $1",
+                                         segment_id)
+        return None if share is None else float(share)
+
+    async def publish(self, segment_id: str, version: int, holdout: float | None) -> int:
+        """In one transaction: keep the holdout (a segment's is fixed for its life), mark the version published
+        and record every member's entry and arm. Returns the members entered now."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if holdout is not None:
+                await conn.execute("INSERT INTO profile_ai.segment_holdouts (segment_id, share) VALUES ($1, $2) "
+                                   "ON CONFLICT (segment_id) DO NOTHING", segment_id, holdout)
+                kept = await conn.fetchval("SELECT share FROM profile_ai.segment_holdouts WHERE segment_id = $1",
+                                           segment_id)
+                if abs(float(kept) - holdout) > 1e-12:
+                    raise HoldoutFixedError(segment_id, float(kept))
+            await conn.execute(
+                "UPDATE profile_ai.segment_definitions SET status = 'published', updated_at = now(), "
+                "published_at = now() WHERE segment_id = $1 AND version = $2", segment_id, version)
+            return await self._expose(conn, segment_id, version)
+
+    async def record_exposures(self, segment_id: str, version: int) -> int:
+        """Members of a published version who have no entry yet enter now (after a refresh adds them)."""
+        async with self.pool.acquire() as conn:
+            return await self._expose(conn, segment_id, version)
+
+    @staticmethod
+    async def _expose(conn: asyncpg.Connection, segment_id: str, version: int) -> int:
+        status = await conn.execute(
+            "INSERT INTO profile_ai.segment_exposures (segment_id, profile_id, arm) "
+            "SELECT m.segment_id, m.profile_id, CASE WHEN h.share IS NOT NULL AND "
+            "profile_ai.holdout_bucket(m.segment_id, m.profile_id) < h.share THEN 'control' ELSE 'treated' END "
+            "FROM profile_ai.segment_memberships m LEFT JOIN profile_ai.segment_holdouts h "
+            "ON h.segment_id = m.segment_id WHERE m.segment_id = $1 AND m.version = $2 "
+            "ON CONFLICT (segment_id, profile_id) DO NOTHING", segment_id, version)
+        return int(status.split()[-1])
+
+    async def arms(self, segment_id: str, profile_ids: Sequence[str]) -> dict[str, str]:
+        """The arm of each of these members (treated when the segment keeps no holdout)."""
+        rows = await self.pool.fetch(
+            "SELECT p AS profile_id, CASE WHEN h.share IS NOT NULL AND profile_ai.holdout_bucket($1, p) < h.share "
+            "THEN 'control' ELSE 'treated' END AS arm FROM unnest($2::text[]) p "
+            "LEFT JOIN profile_ai.segment_holdouts h ON h.segment_id = $1", segment_id, list(profile_ids))
+        return {r["profile_id"]: r["arm"] for r in rows}
 
     async def set_status(self, segment_id: str, version: int, status: str) -> None:
         await self.pool.execute(

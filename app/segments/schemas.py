@@ -62,6 +62,8 @@ class SegmentList(BaseModel):
 class Member(BaseModel):
     profile_id: str
     score: float | None
+    arm: str = Field("treated", description="treated, or control when the segment keeps a holdout: the control "
+                                            "arm is never written to traits or Tracardi")
 
 
 class MemberPage(BaseModel):
@@ -85,9 +87,17 @@ class LookalikeRequest(Request):
     name: str | None = None
 
 
+class PublishRequest(Request):
+    holdout: float | None = Field(None, ge=0, le=0.5, description="share of members kept out of the campaign as a "
+                                  "control group (0-0.5), by a stable hash of (segment, profile); fixed for the "
+                                  "segment's life")
+
+
 class PublishResponse(BaseModel):
     segment_id: str
     version: int
     members: int
     queued: int
     delivered: int | None = None
+    holdout: float | None = None
+    entered: int = Field(0, description="members whose entry (and arm) was recorded by this publish")

@@ -19,7 +19,8 @@ import numpy as np
 
 from app.errors import InvalidRequestError, NotFoundError
 from app.search.filters import parse_filters
-from app.segments.repository import SegmentRepository, SegmentRow, sample_positions
+from app.segments.holdout import MAX_SHARE
+from app.segments.repository import HoldoutFixedError, SegmentRepository, SegmentRow, sample_positions
 from app.segments.schemas import (
     DescriptionSegmentRequest,
     DiscoverRequest,
@@ -294,8 +295,9 @@ class SegmentService:
             raise InvalidRequestError("limit must be 1..10000 and offset >= 0")
         row = await self._row(segment_id)
         rows = await self.repo.members(segment_id, row.version, limit, offset)
+        arms = await self.repo.arms(segment_id, [p for p, _ in rows])
         return MemberPage(segment_id=segment_id, version=row.version, total=row.size,
-                          members=[Member(profile_id=p, score=s) for p, s in rows])
+                          members=[Member(profile_id=p, score=s, arm=arms.get(p, "treated")) for p, s in rows])
 
     # -- publishing
     async def _enqueue_segments(self, segment_ids: set[str]) -> int:
@@ -304,14 +306,22 @@ class SegmentService:
             ids |= await self.repo.previous_members(sid)  # leavers too: their trait must lose the segment
         return await self.enqueue(sorted(ids)) if ids else 0
 
-    async def publish(self, segment_id: str) -> PublishResponse:
-        """Mark the current version published and queue every member's (and former member's) traits."""
+    async def publish(self, segment_id: str, holdout: float | None = None) -> PublishResponse:
+        """Mark the current version published, record each member's entry and arm (a `holdout` share is kept
+        out as a control group, fixed for the segment's life), and queue every member's (and former member's)
+        traits: the treated arm's carry the segment, the control arm's never do."""
+        if holdout is not None and not 0 <= holdout <= MAX_SHARE:
+            raise InvalidRequestError(f"holdout must be between 0 and {MAX_SHARE} (a share of the members)")
         row = await self._row(segment_id)
         if row.status == "retired":
             raise InvalidRequestError(f"segment {segment_id!r} is retired; discover again or publish a live one")
-        await self.repo.set_status(segment_id, row.version, "published")
+        try:
+            entered = await self.repo.publish(segment_id, row.version, holdout)
+        except HoldoutFixedError as exc:
+            raise InvalidRequestError(str(exc)) from exc
         queued = await self._enqueue_segments({segment_id})
-        return PublishResponse(segment_id=segment_id, version=row.version, members=row.size, queued=queued)
+        return PublishResponse(segment_id=segment_id, version=row.version, members=row.size, queued=queued,
+                               holdout=await self.repo.holdout(segment_id), entered=entered)
 
     async def unpublish(self, segment_id: str) -> PublishResponse:
         row = await self._row(segment_id)
@@ -427,6 +437,10 @@ class SegmentService:
                     after = {p for p, _ in await self.repo.members(s.segment_id, s.version)}
                     if before ^ after:
                         await self.enqueue(sorted(before ^ after))
+            for s in await self.repo.current():
+                if s.status == "published":  # joiners enter now, in the arm their hash gives them
+                    report["entered"] = report.get("entered", 0) + await self.repo.record_exposures(s.segment_id,
+                                                                                                   s.version)
             self.invalidate()
             return report
 

@@ -71,7 +71,7 @@ class PostgresSyncState:
             if deleted:
                 # a merged or deleted profile takes its features and predictions with it
                 for table in ("indexed_profiles", "profile_features", "predictions", "segment_memberships",
-                              "events"):
+                              "segment_exposures", "events"):
                     await conn.execute(f"DELETE FROM profile_ai.{table} WHERE profile_id = ANY($1::text[])",
                                        list(deleted))
             if aliases:
