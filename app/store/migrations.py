@@ -66,7 +66,8 @@ async def pending_migrations(conn: asyncpg.Connection) -> list[str]:
 
 # The tables behind the read API's views (security_invoker: a reader needs rights on these too; RLS on them
 # decides which rows it sees).
-READ_API_TABLES = ("predictions", "models", "segment_memberships", "segment_definitions", "changes")
+READ_API_TABLES = ("predictions", "models", "segment_memberships", "segment_definitions", "changes",
+                   "segment_holdouts", "segment_exposures")
 READ_API_ROLES = {  # Supabase's roles: who may read, never `anon`
     "service_role": "reads every row (Supabase gives it BYPASSRLS)",
     "authenticated": "reads only where the operator's JWT claim policy allows (opt-in)",

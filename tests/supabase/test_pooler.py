@@ -165,6 +165,8 @@ async def test_other_apps_read_predicted_traits_as_service_role_never_as_anon(pa
     assert await _as(urls["authenticator"], "service_role", count) == 149
     members = await _as(urls["authenticator"], "service_role", "SELECT count(*) FROM profile_ai_api.segment_members")
     assert members > 0
+    # the campaign's arms are readable too (the view calls profile_ai.holdout_bucket under the reader's rights)
+    assert await _as(urls["authenticator"], "service_role", "SELECT count(*) FROM profile_ai_api.segment_arms") >= 0
     for role in ("anon", "authenticated"):  # no opt-in: nothing at all
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await _as(urls["authenticator"], role, count)
