@@ -285,6 +285,7 @@ class Container:
     async def score(self, req: ScoreRequest) -> ScoreResponse:
         """Score with a model and deliver the new traits to Tracardi when one is configured."""
         res = await self.predictions.score(req)
+        await self.segments.refresh_audiences(res.goal)  # prediction audiences follow the new scores
         res.delivered = await self.deliver_writeback()
         return res
 

@@ -239,6 +239,22 @@ class Workspace:
         # the shared use case: publishes, records the change events and delivers, as every front end does
         return self._run(self._local("publish()").publish_segment(segment_id, holdout)).model_dump()  # type: ignore
 
+    def audience(self, name: str, goal: str, *, top_percent: float | None = None, capture: float | None = None,
+                 tier: str | None = None, min_score: float | None = None, segment_id: str | None = None,
+                 filters: list[str] | None = None, save: bool = True) -> dict[str, Any]:
+        """A prediction audience (saved, or only sized with `save=False`): who a model says, kept current."""
+        body = {"name": name, "goal": goal, "top_percent": top_percent, "capture": capture, "tier": tier,
+                "min_score": min_score, "segment_id": segment_id, "filters": filters}
+        path = "/v1/segments/prediction" + ("" if save else "/size")
+        if self._http is not None:
+            return self._call("POST", path, json=body)  # type: ignore[no-any-return]
+        from app.segments.schemas import PredictionAudienceRequest
+
+        req = PredictionAudienceRequest(**body)
+        segments = self._local("audience()").segments
+        res = self._run(segments.create_audience(req) if save else segments.size_audience(req))
+        return res.model_dump(mode="json")  # type: ignore[no-any-return]
+
     def lift(self, segment_id: str, outcome: str = "purchase", days: int = 30) -> dict[str, Any]:
         """Measured lift of a segment published with a holdout: per arm, the lift with its interval, CUPED."""
         if self._http is not None:

@@ -21,6 +21,7 @@ from app.insights.service import InsightService
 from app.predictions.service import PredictionService
 from app.search.schemas import SearchRequest
 from app.search.service import SearchService
+from app.segments.schemas import PredictionAudienceRequest
 from app.segments.service import SegmentService
 from embeddings.redaction import Redactor
 
@@ -70,6 +71,12 @@ MaxTokens = Annotated[int, Field(ge=50, le=50_000, description=(
     "Answer size limit, counted as ceil(characters of the compact JSON answer / 4); rows are dropped from the "
     "end and the answer says how many and where the next page starts"))]
 Offset = Annotated[int, Field(ge=0, le=100_000, description="Rows to skip (the next_offset of a cut answer)")]
+TopPercent = Annotated[float | None, Field(gt=0, le=100, description="Optional: the highest-scored N percent")]
+Capture = Annotated[float | None, Field(gt=0, le=1, description=(
+    "Optional: customers in score order until they hold this share of everyone's expected outcomes"))]
+ModelTier = Annotated[str | None, Field(max_length=40, description=(
+    "Optional: one tier of the model: top 1%, top 10%, top 50% or rest"))]
+AudienceName = Annotated[str, Field(min_length=1, max_length=200, description="The audience's name")]
 Outcome = Annotated[str, Field(min_length=1, max_length=206, description=(
     "purchase, spend, or event:TYPE (an event type seen in the data)"))]
 Days = Annotated[int, Field(ge=1, le=730, description="the outcome counts within this many days of each member's "
@@ -225,6 +232,27 @@ class CustomerTools:
         self._done("segment_lift", t)
         return fit(res, "plain", max_tokens)
 
+    async def size_prediction_audience(self, goal: Goal, top_percent: TopPercent = None, capture: Capture = None,
+                                       tier: ModelTier = None, segment_id: OptionalSegment = None) -> dict[str, Any]:
+        """How many customers a model's rule picks and what share of the expected outcomes they hold."""
+        t = time.perf_counter()
+        req = PredictionAudienceRequest(name="sizing", goal=goal, top_percent=top_percent, capture=capture,
+                                        tier=tier, segment_id=segment_id)
+        res = (await self._segments().size_audience(req)).model_dump()
+        self._done("size_prediction_audience", t)
+        return res  # type: ignore[no-any-return]
+
+    async def create_prediction_audience(self, name: AudienceName, goal: Goal, top_percent: TopPercent = None,
+                                         capture: Capture = None, tier: ModelTier = None,
+                                         segment_id: OptionalSegment = None) -> dict[str, Any]:
+        """Write tool: offered only when writes are allowed."""
+        t = time.perf_counter()
+        req = PredictionAudienceRequest(name=name, goal=goal, top_percent=top_percent, capture=capture, tier=tier,
+                                        segment_id=segment_id)
+        seg = await self._segments().create_audience(req)
+        self._done("create_prediction_audience", t)
+        return {"segment_id": seg.segment_id, "name": seg.name, "size": seg.size, "description": seg.description}
+
     async def publish_segment(self, segment_id: SegmentId, holdout: Holdout = None) -> dict[str, Any]:
         """Write tool: offered only when writes are allowed."""
         t = time.perf_counter()
@@ -287,6 +315,13 @@ TOOLS: tuple[ToolSpec, ...] = (
              "outcome (purchase, spend, event:TYPE) within N days of entry. Rates per arm, absolute and relative "
              "lift with a 95% interval, the probability the campaign helped, and plainly when there is not enough "
              "data yet.", needs="segments"),
+    ToolSpec("size_prediction_audience", "Size a prediction audience",
+             "How many customers a model picks (the top N percent, a tier, or enough to hold a share of the expected "
+             "outcomes), optionally within a segment, and what share of all expected outcomes they hold. Give "
+             "exactly one of top_percent, capture, tier.", needs="segments"),
+    ToolSpec("create_prediction_audience", "Create a prediction audience",
+             "WRITE: save a prediction audience as a segment (kept current on every rescoring). Only when the user "
+             "explicitly asks to create it; size it first.", needs="segments", writes=True),
     ToolSpec("publish_segment", "Publish a segment",
              "WRITE: publish a segment's membership to the CDP (traits.ai.segments), optionally keeping a control "
              "group (holdout) out of it. Only when the user explicitly asks to publish.", needs="segments",

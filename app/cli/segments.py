@@ -195,3 +195,38 @@ def segments_lift(segment_id: str,
             out.print(f"  CUPED: {res['cuped']['estimate']} (95% interval {lo} to {hi}, variance reduced "
                       f"{res['cuped']['variance_reduction']:.0%})", markup=False)
     _emit(as_json, res, render)
+
+
+@segments_app.command("audience")
+def segments_audience(name: str, goal: Annotated[str, typer.Option("--goal", help="the model's goal (churn, ...)")],
+                      tier: Annotated[str | None, typer.Option("--tier")] = None,
+                      top_percent: Annotated[float | None, typer.Option("--top-percent")] = None,
+                      min_score: Annotated[float | None, typer.Option("--min-score")] = None,
+                      capture: Annotated[float | None, typer.Option(
+                          "--capture", help="share of expected outcomes to capture, 0-1")] = None,
+                      segment: Annotated[str | None, typer.Option("--segment", help="only within this segment")] = None,
+                      filter: Annotated[list[str] | None, typer.Option("--filter")] = None,
+                      size_only: Annotated[bool, typer.Option("--size-only", help="size it, save nothing")] = False,
+                      as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """A prediction audience: a model's tier, top percent, score threshold or share of expected outcomes,
+    optionally within a segment or filters; kept current on every rescoring."""
+    from app.segments.schemas import PredictionAudienceRequest
+
+    _setup_logging()
+    req = PredictionAudienceRequest(name=name, goal=goal, tier=tier, top_percent=top_percent, min_score=min_score,
+                                    capture=capture, segment_id=segment, filters=filter or None)
+
+    async def go(c: Any) -> dict[str, Any]:
+        if size_only:
+            return (await c.segments.size_audience(req)).model_dump()  # type: ignore[no-any-return]
+        return (await c.segments.create_audience(req)).model_dump(mode="json")  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+
+    def render() -> None:
+        if size_only:
+            out.print(f"{res['members']} of {res['pool']} scored customers; expected outcomes "
+                      f"{res['expected_outcomes']:g} ({res['share_of_expected']:.0%} of everyone's)", markup=False)
+        else:
+            _print_segment(res)
+    _emit(as_json, res, render)

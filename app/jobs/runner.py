@@ -180,8 +180,9 @@ class JobRunner:
                 continue
             res = await c.predictions.score(ScoreRequest(model_id=m.model_id, limit=0))
             scored[m.model_id] = res.scored
+        audiences = await c.segments.refresh_audiences() if scored else 0  # they follow the new scores
         delivered = await c.deliver_writeback() if scored else None
-        return {"scored": scored, "delivered": delivered}
+        return {"scored": scored, "audiences": audiences, "delivered": delivered}
 
     async def tick(self, args: dict[str, Any]) -> dict[str, Any]:
         fired = await self.queue.schedules.fire_due(lambda job, a: self.queue.defer(job, a))

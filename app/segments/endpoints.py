@@ -8,11 +8,13 @@ from fastapi import APIRouter, Query, Request
 
 from app.dependencies import container_of
 from app.segments.schemas import (
+    AudienceSize,
     DescriptionSegmentRequest,
     DiscoverRequest,
     DiscoverResponse,
     LookalikeRequest,
     MemberPage,
+    PredictionAudienceRequest,
     PublishRequest,
     PublishResponse,
     Segment,
@@ -45,6 +47,19 @@ async def create_description(body: DescriptionSegmentRequest, request: Request) 
 @router.post("/lookalike", response_model=Segment, summary="The N non-members most similar to a segment")
 async def create_lookalike(body: LookalikeRequest, request: Request) -> Segment:
     return await _service(request).create_lookalike(body)
+
+
+@router.post("/prediction/size", response_model=AudienceSize,
+             summary="Size a prediction audience before saving it: members, expected outcomes, share captured")
+async def size_audience(body: PredictionAudienceRequest, request: Request) -> AudienceSize:
+    return await _service(request).size_audience(body)
+
+
+@router.post("/prediction", response_model=Segment,
+             summary="A prediction audience: a model's tier, top percent, score threshold or share of expected "
+                     "outcomes, optionally within a segment or filters (kept current on every rescoring)")
+async def create_audience(body: PredictionAudienceRequest, request: Request) -> Segment:
+    return await _service(request).create_audience(body)
 
 
 @router.get("/map", summary="A 2-D map of a sample of profiles, each with its discovered segment")

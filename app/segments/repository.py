@@ -264,6 +264,53 @@ class SegmentRepository:
                 "AND version = $3) AND m.profile_id = ANY($1::text[])", pids, versions[0][0], versions[0][1])
             await self._copy_members(conn, rows)
 
+    async def prediction_audience(self, goal: str, rule: str, value: Any, segment_id: str | None,
+                                  ids: Sequence[str] | None) -> tuple[list[tuple[str, float]], dict[str, Any]]:
+        """The members a model's rule picks from the scored pool (optionally within a segment's members or a set of
+        ids), best first, and the sizes: pool, expected outcomes, their share of everyone's. One window pass."""
+        where: list[str] = ["pr.goal = $1"]
+        args: list[Any] = [goal]
+        if segment_id is not None:
+            args.append(segment_id)
+            where.append(f"pr.profile_id IN (SELECT m.profile_id FROM profile_ai.segment_memberships m JOIN "
+                         f"profile_ai.current_segments d ON d.segment_id = m.segment_id AND d.version = m.version "
+                         f"WHERE m.segment_id = ${len(args)})")
+        if ids is not None:
+            args.append(list(ids))
+            where.append(f"pr.profile_id = ANY(${len(args)}::text[])")
+        args.append(value)
+        v = f"${len(args)}"
+        keep = {"tier": f"tier = {v}::text", "top_percent": f"rn <= ceil(n * {v}::float8 / 100)",
+                "min_score": f"s >= {v}::float8", "capture": f"cum - s < {v}::float8 * pool_total"}[rule]
+        sql = f"""
+        WITH everyone AS (
+            SELECT pr.profile_id, pr.tier, pr.model_id, coalesce(pr.probability, pr.value) AS s,
+                   {' AND '.join(where)} AS in_pool
+            FROM profile_ai.predictions pr JOIN profile_ai.models md ON md.model_id = pr.model_id
+            WHERE pr.goal = $1 AND md.status = 'active'
+        ), ranked AS (
+            SELECT profile_id, tier, model_id, s,
+                   row_number() OVER (ORDER BY s DESC, profile_id) AS rn,
+                   sum(s) OVER (ORDER BY s DESC, profile_id) AS cum,
+                   count(*) OVER () AS n, sum(s) OVER () AS pool_total
+            FROM everyone WHERE in_pool
+        )
+        SELECT profile_id, s, model_id, n, pool_total,
+               (SELECT sum(s) FROM everyone) AS all_total FROM ranked WHERE {keep} ORDER BY rn
+        """
+        rows = await self.pool.fetch(sql, *args)
+        if rows:
+            first = rows[0]
+            stats = {"pool": int(first["n"]), "all_total": float(first["all_total"] or 0),
+                     "model_id": first["model_id"]}
+        else:  # the rule picks nobody: the pool's size still says why
+            r = await self.pool.fetchrow(
+                f"SELECT count(*) FILTER (WHERE {' AND '.join(where)}) AS pool, count(*) AS scored, "
+                "max(pr.model_id) AS model_id FROM profile_ai.predictions pr JOIN profile_ai.models md "
+                "ON md.model_id = pr.model_id WHERE pr.goal = $1 AND md.status = 'active'", *args[:-1])
+            stats = {"pool": int(r["pool"]), "all_total": 0.0, "model_id": r["model_id"], "scored": int(r["scored"])}
+        return [(r["profile_id"], float(r["s"])) for r in rows], stats
+
     async def holdout(self, segment_id: str) -> float | None:
         share = await self.pool.fetchval("SELECT share FROM profile_ai.segment_holdouts WHERE segment_id = $1",
                                          segment_id)

@@ -87,6 +87,37 @@ class LookalikeRequest(Request):
     name: str | None = None
 
 
+class PredictionAudienceRequest(Request):
+    """Who a model says: exactly one rule among tier, top_percent, min_score and capture; optionally only within a
+    segment or trait filters."""
+
+    name: str = Field(..., min_length=1, max_length=200)
+    goal: str = Field(..., min_length=1, max_length=120, description="the model's goal (purchase, churn, clv, ...)")
+    tier: str | None = Field(None, max_length=40, description="a tier of the model (e.g. high)")
+    top_percent: float | None = Field(None, gt=0, le=100, description="the highest-scored N% of the pool")
+    min_score: float | None = Field(None, description="probability (or value) at least this")
+    capture: float | None = Field(None, gt=0, le=1, description="customers in score order until their summed "
+                                  "probability reaches this share of the pool's expected outcomes")
+    segment_id: str | None = Field(None, max_length=200, description="only members of this segment")
+    filters: Annotated[dict[str, Any] | list[str] | None, BeforeValidator(count_before_parsing)] = None
+
+    def rule(self) -> tuple[str, Any]:
+        given = [(k, v) for k, v in (("tier", self.tier), ("top_percent", self.top_percent),
+                                     ("min_score", self.min_score), ("capture", self.capture)) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of tier, top_percent, min_score, capture")
+        return given[0]
+
+
+class AudienceSize(BaseModel):
+    members: int
+    pool: int = Field(description="scored customers the rule was applied to (after segment and filters)")
+    expected_outcomes: float = Field(description="sum of the members' probabilities (or values)")
+    share_of_expected: float = Field(description="the members' expected outcomes over everyone's scored for the goal")
+    min_score: float | None = Field(None, description="the lowest score among the members")
+    model_id: str
+
+
 class PublishRequest(Request):
     holdout: float | None = Field(None, ge=0, le=0.5, description="share of members kept out of the campaign as a "
                                   "control group (0-0.5), by a stable hash of (segment, profile); fixed for the "

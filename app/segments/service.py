@@ -22,12 +22,14 @@ from app.search.filters import parse_filters
 from app.segments.holdout import MAX_SHARE
 from app.segments.repository import HoldoutFixedError, SegmentRepository, SegmentRow, sample_positions
 from app.segments.schemas import (
+    AudienceSize,
     DescriptionSegmentRequest,
     DiscoverRequest,
     DiscoverResponse,
     LookalikeRequest,
     Member,
     MemberPage,
+    PredictionAudienceRequest,
     PublishResponse,
     Segment,
 )
@@ -396,6 +398,82 @@ class SegmentService:
         row = await self._row(sid)
         await self.repo.replace_members(sid, row.version, rows, {**definition, **cut})
         return len(rows)
+
+    # -- prediction audiences: who a model says, kept current on every rescoring
+    async def _audience(self, definition: dict[str, Any]) -> tuple[list[tuple[str, float]], AudienceSize]:
+        rule, value = definition["rule"], definition["value"]
+        ids = None
+        if definition.get("filters"):
+            conditions = parse_filters(definition["filters"])
+            ids = await asyncio.to_thread(self._ids_matching, conditions)
+        segment_id = definition.get("segment_id")
+        if segment_id is not None and await self.repo.get(segment_id) is None:
+            raise NotFoundError(f"segment {segment_id!r} not found")
+        rows, stats = await self.repo.prediction_audience(definition["goal"], rule, value, segment_id, ids)
+        if stats.get("model_id") is None:
+            raise InvalidRequestError(f"goal {definition['goal']!r} has no scores: train and score a model for it "
+                                      "first (profile-ai train, profile-ai score)")
+        expected = sum(s for _, s in rows)
+        size = AudienceSize(members=len(rows), pool=stats["pool"], expected_outcomes=round(expected, 4),
+                            share_of_expected=round(expected / stats["all_total"], 4) if stats["all_total"] else 0.0,
+                            min_score=round(rows[-1][1], 6) if rows else None, model_id=stats["model_id"])
+        return rows, size
+
+    def _ids_matching(self, conditions: list[Any]) -> list[str]:
+        """Blocking: the profile ids the trait filters select (a scroll of the index with those filters)."""
+        return [str(h.payload.get("profile_id")) for page in self.index.scroll(batch=5000, fields=["profile_id"],
+                                                                              filters=conditions) for h in page]
+
+    @staticmethod
+    def _audience_definition(req: PredictionAudienceRequest) -> dict[str, Any]:
+        try:
+            rule, value = req.rule()
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        if req.filters:
+            parse_filters(req.filters)  # a bad filter fails before anything is stored
+        return {"goal": req.goal.strip(), "rule": rule, "value": value, "segment_id": req.segment_id,
+                "filters": req.filters}
+
+    async def size_audience(self, req: PredictionAudienceRequest) -> AudienceSize:
+        """How big a prediction audience would be, and how much of the expected outcomes it holds: nothing saved."""
+        _, size = await self._audience(self._audience_definition(req))
+        return size
+
+    async def create_audience(self, req: PredictionAudienceRequest) -> Segment:
+        definition = self._audience_definition(req)
+        rows, size = await self._audience(definition)  # sized (and refused) before anything is saved
+        sid = "pred-" + hashlib.sha1(req.name.strip().lower().encode()).hexdigest()[:10]
+        rule = {"tier": f"tier {definition['value']}", "top_percent": f"top {definition['value']:g}%",
+                "min_score": f"score at least {definition['value']:g}",
+                "capture": f"{definition['value']:.0%} of expected outcomes"}[definition["rule"]]
+        await self.repo.upsert_saved(sid, req.name, f"{definition['goal']}: {rule}", "prediction", definition)
+        row = await self._row(sid)
+        await self.repo.replace_members(sid, row.version, rows, {**definition, "size": size.model_dump()})
+        return await self.show(sid)
+
+    async def refresh_audiences(self, goal: str | None = None) -> int:
+        """Re-evaluate prediction audiences (of one goal, or all) after a rescoring; joiners and leavers of a
+        published one get their traits re-sent and enter with their arm. Returns the audiences refreshed."""
+        done = 0
+        for s in await self.repo.current():
+            if s.kind != "prediction" or (goal is not None and s.definition.get("goal") != goal):
+                continue
+            before = {p for p, _ in await self.repo.members(s.segment_id, s.version)}
+            try:
+                rows, size = await self._audience(s.definition)
+            except (InvalidRequestError, NotFoundError) as exc:  # the model was retired, the segment deleted
+                log.warning("prediction audience %s not refreshed: %s", s.segment_id, exc)
+                continue
+            await self.repo.replace_members(s.segment_id, s.version, rows, {**s.definition,
+                                                                           "size": size.model_dump()})
+            done += 1
+            if s.status == "published":
+                after = {p for p, _ in rows}
+                if before ^ after:
+                    await self.enqueue(sorted(before ^ after))
+                await self.repo.record_exposures(s.segment_id, s.version)
+        return done
 
     # -- after every sync
     async def refresh(self) -> dict[str, int]:
