@@ -255,6 +255,13 @@ class Workspace:
         res = self._run(segments.create_audience(req) if save else segments.size_audience(req))
         return res.model_dump(mode="json")  # type: ignore[no-any-return]
 
+    def uplift(self, segment_id: str, outcome: str = "purchase", days: int = 30) -> dict[str, Any]:
+        """Who changed because of the campaign, as readable rules with held-out uplift."""
+        if self._http is not None:
+            return self._call("GET", f"/v1/segments/{segment_id}/uplift",  # type: ignore[no-any-return]
+                              params={"outcome": outcome, "days": days})
+        return self._run(self._local("uplift()").lift.uplift(segment_id, outcome, days))  # type: ignore
+
     def lift(self, segment_id: str, outcome: str = "purchase", days: int = 30) -> dict[str, Any]:
         """Measured lift of a segment published with a holdout: per arm, the lift with its interval, CUPED."""
         if self._http is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,15 +36,17 @@ def population(n: int, seed: int = 0, *, start: datetime) -> list[dict[str, Any]
 
 
 def outcomes(profile_ids: list[str], segment_id: str, holdout: float, *, start: datetime, days: int,
-             base: float, effect: float, seed: int = 0) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Purchase events before and after `start` for each member, with the true effect on the treated arm; and
-    each member's arm."""
+             base: float, effect: float | Callable[[str], float], seed: int = 0,
+             ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Purchase events before and after `start` for each member, with the true effect on the treated arm (the
+    same for everyone, or per member: `effect(profile_id)`, for planted heterogeneity); and each member's arm."""
     rnd = random.Random(seed + 1)
     events: list[dict[str, Any]] = []
     arms = {pid: arm(segment_id, pid, holdout) for pid in profile_ids}
     for pid in profile_ids:
         habit = min(0.9, rnd.expovariate(1 / base)) if base else 0.0  # each member's own propensity
-        p_after = min(1.0, habit + (effect if arms[pid] == "treated" else 0.0))
+        lift = effect(pid) if callable(effect) else effect
+        p_after = min(1.0, habit + (lift if arms[pid] == "treated" else 0.0))
         for when, p in ((start - timedelta(days=rnd.uniform(0.5, days - 0.5)), habit),
                         (start + timedelta(days=rnd.uniform(0.5, days - 0.5)), p_after)):
             if rnd.random() < p:

@@ -136,9 +136,15 @@ def test_segments_map_segment_page_and_publish_with_confirmation(browser: Any, s
     dialog.wait_for(state="visible")
     assert "traits.ai.segments" in dialog.inner_text()  # what it will write, before writing
     shot(page, "publish-confirm-1280")
+    page.fill("#holdout", "20")  # a control group of 20%, kept out of the campaign
     page.click("#confirm-ok")
     page.wait_for_selector("#pout:has-text('Published')")
     assert "write-backs queued" in page.inner_text("#pout")
+    page.click("#liftform button")  # measured lift: per arm, the interval drawn, and an honest verdict
+    page.wait_for_selector("#lout svg[data-interval]")
+    lift = page.inner_text("#lout")
+    assert "treated" in lift and "control" in lift and "not enough data yet" in lift
+    shot(page, "segment-lift-1280")
     page.close()
 
 

@@ -37,6 +37,18 @@ BINARY = ("(n_after > 0)::int::float8", "(n_before > 0)::int::float8")
 AMOUNT = ("v_after::float8", "v_before::float8")
 
 
+_MEMBERS = """
+WITH m AS (
+    SELECT x.profile_id, x.arm, x.entered_at FROM profile_ai.segment_exposures x
+    WHERE x.segment_id = $1 AND x.entered_at + make_interval(days => $2) <= $3
+)
+SELECT m.profile_id, m.arm = 'treated' AS treated, f.attributes,
+       EXISTS (SELECT 1 FROM profile_ai.events ev WHERE ev.profile_id = m.profile_id AND ev.time >= m.entered_at
+               AND ev.time < m.entered_at + make_interval(days => $2) AND {match}) AS converted
+FROM m JOIN profile_ai.profile_features f ON f.profile_id = m.profile_id
+"""
+
+
 class LiftRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -53,6 +65,12 @@ class LiftRepository:
         args: list[Any] = [segment_id, days, as_of] + ([types] if "$4" in MATCH[match] else [])
         rows = await self.pool.fetch(sql, *args)
         return {r["arm"]: dict(r) for r in rows}
+
+    async def member_outcomes(self, segment_id: str, days: int, as_of: datetime, match: str,
+                              types: list[str]) -> list[asyncpg.Record]:
+        """Each matured member: treated or not, converted within the window or not, its attributes."""
+        args: list[Any] = [segment_id, days, as_of] + ([types] if "$4" in MATCH[match] else [])
+        return list(await self.pool.fetch(_MEMBERS.format(match=MATCH[match]), *args))
 
     async def entries(self, segment_id: str, days: int, as_of: datetime) -> dict[str, Any]:
         """How many entered, how many have not had their whole window yet, and since when."""

@@ -230,3 +230,26 @@ def segments_audience(name: str, goal: Annotated[str, typer.Option("--goal", hel
         else:
             _print_segment(res)
     _emit(as_json, res, render)
+
+
+@segments_app.command("uplift")
+def segments_uplift(segment_id: str,
+                    outcome: Annotated[str, typer.Option("--outcome", help="purchase or event:TYPE")] = "purchase",
+                    days: Annotated[int, typer.Option("--days", min=1, max=730)] = 30,
+                    as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Who changed because of the campaign: a few readable rules, each with its uplift measured on members the
+    rules were not found on, or plainly that there is no detectable difference."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        return await c.lift.uplift(segment_id, outcome, days)  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+
+    def render() -> None:
+        out.print(res["note"], markup=False)
+        for r in res["rules"]:
+            lo, hi = r["interval"]
+            out.print(f"  {r['rule']}: {r['uplift'] * 100:+.1f} points [{lo * 100:.1f}, {hi * 100:.1f}], "
+                      f"{r['members']} members", markup=False)
+    _emit(as_json, res, render)

@@ -265,7 +265,8 @@ class SegmentRepository:
             await self._copy_members(conn, rows)
 
     async def prediction_audience(self, goal: str, rule: str, value: Any, segment_id: str | None,
-                                  ids: Sequence[str] | None) -> tuple[list[tuple[str, float]], dict[str, Any]]:
+                                  ids: Sequence[str] | None, size_only: bool = False,
+                                  ) -> tuple[list[tuple[str, float]], dict[str, Any]]:
         """The members a model's rule picks from the scored pool (optionally within a segment's members or a set of
         ids), best first, and the sizes: pool, expected outcomes, their share of everyone's. One window pass."""
         where: list[str] = ["pr.goal = $1"]
@@ -295,10 +296,16 @@ class SegmentRepository:
                    count(*) OVER () AS n, sum(s) OVER () AS pool_total
             FROM everyone WHERE in_pool
         )
-        SELECT profile_id, s, model_id, n, pool_total,
-               (SELECT sum(s) FROM everyone) AS all_total FROM ranked WHERE {keep} ORDER BY rn
+        SELECT {"count(*) AS members, sum(s) AS expected, min(s) AS s, max(model_id) AS model_id, max(n) AS n"
+                if size_only else "profile_id, s, model_id, n"},
+               (SELECT sum(s) FROM everyone) AS all_total FROM ranked WHERE {keep} {"" if size_only else "ORDER BY rn"}
         """
         rows = await self.pool.fetch(sql, *args)
+        if size_only and rows and rows[0]["members"]:  # the sizes, not a million rows
+            r = rows[0]
+            return [], {"pool": int(r["n"]), "all_total": float(r["all_total"] or 0), "model_id": r["model_id"],
+                        "members": int(r["members"]), "expected": float(r["expected"] or 0), "min": float(r["s"])}
+        rows = [] if size_only else rows
         if rows:
             first = rows[0]
             stats = {"pool": int(first["n"]), "all_total": float(first["all_total"] or 0),

@@ -400,7 +400,8 @@ class SegmentService:
         return len(rows)
 
     # -- prediction audiences: who a model says, kept current on every rescoring
-    async def _audience(self, definition: dict[str, Any]) -> tuple[list[tuple[str, float]], AudienceSize]:
+    async def _audience(self, definition: dict[str, Any], size_only: bool = False,
+                        ) -> tuple[list[tuple[str, float]], AudienceSize]:
         rule, value = definition["rule"], definition["value"]
         ids = None
         if definition.get("filters"):
@@ -409,14 +410,17 @@ class SegmentService:
         segment_id = definition.get("segment_id")
         if segment_id is not None and await self.repo.get(segment_id) is None:
             raise NotFoundError(f"segment {segment_id!r} not found")
-        rows, stats = await self.repo.prediction_audience(definition["goal"], rule, value, segment_id, ids)
+        rows, stats = await self.repo.prediction_audience(definition["goal"], rule, value, segment_id, ids,
+                                                          size_only)
         if stats.get("model_id") is None:
             raise InvalidRequestError(f"goal {definition['goal']!r} has no scores: train and score a model for it "
                                       "first (profile-ai train, profile-ai score)")
-        expected = sum(s for _, s in rows)
-        size = AudienceSize(members=len(rows), pool=stats["pool"], expected_outcomes=round(expected, 4),
+        expected = stats["expected"] if "expected" in stats else sum(s for _, s in rows)
+        members = stats["members"] if "members" in stats else len(rows)
+        low = stats.get("min", rows[-1][1] if rows else None)
+        size = AudienceSize(members=members, pool=stats["pool"], expected_outcomes=round(expected, 4),
                             share_of_expected=round(expected / stats["all_total"], 4) if stats["all_total"] else 0.0,
-                            min_score=round(rows[-1][1], 6) if rows else None, model_id=stats["model_id"])
+                            min_score=None if low is None else round(low, 6), model_id=stats["model_id"])
         return rows, size
 
     def _ids_matching(self, conditions: list[Any]) -> list[str]:
@@ -437,7 +441,7 @@ class SegmentService:
 
     async def size_audience(self, req: PredictionAudienceRequest) -> AudienceSize:
         """How big a prediction audience would be, and how much of the expected outcomes it holds: nothing saved."""
-        _, size = await self._audience(self._audience_definition(req))
+        _, size = await self._audience(self._audience_definition(req), size_only=True)
         return size
 
     async def create_audience(self, req: PredictionAudienceRequest) -> Segment:

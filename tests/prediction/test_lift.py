@@ -71,3 +71,25 @@ def test_power_says_the_smallest_detectable_effect_and_what_a_smaller_one_needs(
     assert now["more_members"] > 2000 and now["more_days"] == -(-now["more_members"] // 100)
     bigger = power(*campaign(5, 20000, 0.10, 0.0), entry_per_day=100, target=0.01)
     assert bigger["detectable_effect"] < now["detectable_effect"]
+
+
+def test_planted_heterogeneity_comes_back_as_the_first_rule_and_none_is_said_plainly() -> None:
+    from prediction.uplift import design_matrix, uplift_rules
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    attrs = [{"traits": {"plan": str(rng.choice(["basic", "plus", "pro"])), "tenure_months": int(rng.integers(1, 72))}}
+             for _ in range(n)]
+    x, names = design_matrix(attrs)
+    assert "traits.plan=pro" in names and "traits.tenure_months" in names
+    treated = rng.random(n) >= 0.3
+    planted = np.array([a["traits"]["plan"] == "pro" for a in attrs])
+    y = (rng.random(n) < 0.1 + 0.3 * (planted & treated)).astype(int)
+    found = uplift_rules(x, names, treated, y)
+    assert found.heterogeneous and found.qini > found.qini_null_95
+    first = found.rules[0]
+    assert "traits.plan is pro" in first["rule"] and "traits.plan=pro" in first["filters"]
+    assert first["interval"][0] > 0.1 and all(r["uplift"] < first["interval"][0] for r in found.rules[1:])
+    flat = (rng.random(n) < 0.1 + 0.05 * treated).astype(int)  # the same effect for everyone
+    none = uplift_rules(x, names, treated, flat)
+    assert not none.heterogeneous and "no detectable heterogeneity" in none.note

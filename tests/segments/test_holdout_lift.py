@@ -97,3 +97,21 @@ async def test_lift_of_a_planted_effect_and_what_it_refuses(campaign: Any, tmp_p
     early = await c.lift.lift(sid, "purchase", days=30, as_of=START + timedelta(days=10))
     assert early.arms["treated"].members == 0 and early.waiting == N and not early.enough_data
     assert early.verdict.startswith("not enough data yet")
+
+
+async def test_who_changed_comes_back_as_rules_and_a_spend_outcome_is_refused(campaign: Any, tmp_path: Path) -> None:
+    c, people, sid = campaign
+    await c.publish_segment(sid, holdout=0.3)
+    async with c.database.pool.acquire() as conn:
+        await conn.execute("UPDATE profile_ai.segment_exposures SET entered_at = $2 WHERE segment_id = $1",
+                           sid, START)
+    plan = {p["id"]: p["traits"]["plan"] for p in people}
+    events, _ = outcomes(list(plan), sid, 0.3, start=START, days=30, base=0.05,
+                         effect=lambda pid: 0.6 if plan[pid] == "pro" else 0.0)  # only "pro" customers respond
+    await c.sync.run(c.source(str(write_export(tmp_path / "e2", people, events))))
+    found = await c.lift.uplift(sid, "purchase", days=30)
+    assert found["members"] == N and found["heterogeneous"], found["note"]
+    assert "traits.plan is pro" in found["rules"][0]["rule"]
+    assert found["target_next"] and "traits.plan=pro" in found["target_next"][0]["filters"]
+    with pytest.raises(InvalidRequestError, match="conversion outcome"):
+        await c.lift.uplift(sid, "spend")

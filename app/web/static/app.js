@@ -89,6 +89,14 @@ const TEXT = {
   "prob_value": "probability / value",
   "profiles": "profiles",
   "publish": "Publish",
+  "holdout": "Control group (% of members kept out, 0-50)",
+  "lift_title": "Measured lift",
+  "outcome": "Outcome",
+  "days": "Days after entry",
+  "measure": "Measure",
+  "arm": "Arm",
+  "converted": "Converted",
+  "rate": "Rate",
   "published": "Published",
   "queued": "write-backs queued",
   "recall": "recall",
@@ -223,6 +231,14 @@ const TEXT = {
   "prob_value": "probabilidad / valor",
   "profiles": "perfiles",
   "publish": "Publicar",
+  "holdout": "Grupo de control (% de miembros excluidos, 0-50)",
+  "lift_title": "Impacto medido",
+  "outcome": "Resultado",
+  "days": "Días tras la entrada",
+  "measure": "Medir",
+  "arm": "Grupo",
+  "converted": "Convirtieron",
+  "rate": "Tasa",
   "published": "Publicado",
   "queued": "escrituras en cola",
   "recall": "exhaustividad",
@@ -493,18 +509,44 @@ async function viewSegment(id) {
         ${(s.features || []).map((f) => `<tr><td>${esc(f.label)}</td><td>${f.kind === "flag" ? pct(f.share) : num(f.mean, 2)}</td><td>${f.kind === "flag" ? pct(f.population_share) : num(f.population_mean, 2)}</td><td>${f.lift ?? ""}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">–</td></tr>`}
         </tbody></table>
         <h2>${t("rule_sql")}</h2>${rule("sql")}<h2>${t("rule_tql")}</h2>${rule("tql")}</section>
-      <section><h2>${t("members")}</h2><ol class="small">${m.members.map((x) => `<li><a href="#/customer/${encodeURIComponent(x.profile_id)}">${esc(x.profile_id)}</a></li>`).join("")}</ol></section></div>`);
+      <section><h2>${t("members")}</h2><ol class="small">${m.members.map((x) => `<li><a href="#/customer/${encodeURIComponent(x.profile_id)}">${esc(x.profile_id)}</a>${x.arm === "control" ? ` <span class="badge">control</span>` : ""}</li>`).join("")}</ol></section></div>
+      <section data-lift><h2>${t("lift_title")}</h2>
+        <form id="liftform" class="row"><label>${t("outcome")} <input name="outcome" value="purchase" maxlength="206"></label>
+          <label>${t("days")} <input name="days" type="number" min="1" max="730" value="30"></label>
+          <button>${t("measure")}</button></form><div id="lout" aria-live="polite"></div></section>`);
+    document.getElementById("liftform").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const f = new FormData(e.target);
+      const out = document.getElementById("lout");
+      try {
+        const q = new URLSearchParams({ outcome: f.get("outcome"), days: f.get("days") });
+        const r = await api("GET", `/v1/segments/${encodeURIComponent(id)}/lift?${q}`);
+        const est = r.lift.absolute || r.lift;  // a rate difference, or a difference of means
+        const [lo, hi] = est.interval;
+        const span = Math.max(Math.abs(lo), Math.abs(hi), 1e-9) * 1.2;
+        const x = (v) => 150 + 140 * v / span;  // zero in the middle of a 300-wide chart
+        out.innerHTML = `<table><thead><tr><th>${t("arm")}</th><th>${t("members")}</th><th>${t("converted")}</th><th>${t("rate")}</th></tr></thead><tbody>
+          ${Object.entries(r.arms).map(([a, v]) => `<tr><td>${esc(a)}</td><td>${int(v.members)}</td><td>${int(v.converters)}</td><td>${pct(v.rate)}</td></tr>`).join("")}</tbody></table>
+          <svg width="300" height="40" role="img" aria-label="${esc(r.verdict)}" data-interval="${lo},${hi}">
+            <line x1="150" y1="4" x2="150" y2="36" stroke="currentColor" stroke-dasharray="2"/>
+            <line x1="${x(lo)}" y1="20" x2="${x(hi)}" y2="20" stroke="currentColor" stroke-width="3"/>
+            <circle cx="${x(est.estimate || 0)}" cy="20" r="5"/></svg>
+          <p>${esc(r.verdict)}</p>`;
+      } catch (err) { out.innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
+    });
     document.getElementById("publish").addEventListener("click", async () => {
       try {
         const p = await api("GET", `/v1/segments/${encodeURIComponent(id)}/publish-preview`);
         document.getElementById("confirm-title").textContent = `${t("publish")} “${p.name}”?`;
-        document.getElementById("confirm-body").innerHTML = `<p>${t("will_write")}</p><ul>${p.writes.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>`;
+        document.getElementById("confirm-body").innerHTML = `<p>${t("will_write")}</p><ul>${p.writes.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>
+          <label>${t("holdout")} <input id="holdout" type="number" min="0" max="50" step="1" value="0"></label>`;
         const dlg = document.getElementById("confirm");
         dlg.returnValue = "";
         dlg.showModal();
         dlg.addEventListener("close", async () => {
           if (dlg.returnValue !== "ok") return;
-          const r = await api("POST", `/v1/segments/${encodeURIComponent(id)}/publish`);
+          const share = Number(document.getElementById("holdout").value || 0) / 100;
+          const r = await api("POST", `/v1/segments/${encodeURIComponent(id)}/publish`, share > 0 ? { holdout: share } : undefined);
           document.getElementById("pout").textContent = `${t("published")}: ${int(r.members)} ${t("members_n")}, ${int(r.queued)} ${t("queued")}` + (r.delivered != null ? `, ${int(r.delivered)} ${t("delivered")}` : "");
         }, { once: true });
       } catch (err) { document.getElementById("pout").innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
