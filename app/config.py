@@ -128,6 +128,11 @@ class PredictionSettings(BaseModel):
     # event types that count as activity for churn; empty: every type
     activity_types: list[str] = Field(default_factory=list)
     default_horizon_days: int = 90
+    # live quality (issue 35): snapshots of each scoring kept this long (at least the longest horizon); a goal is
+    # retrained when a scoring's PSI passes `drift_threshold` or realized AUC falls `auc_band` below the holdout's
+    snapshot_retention_days: int = Field(400, ge=1, le=3650)
+    drift_threshold: float = Field(0.25, gt=0, le=10)
+    auc_band: float = Field(0.1, gt=0, le=0.5)
 
 
 class JobSettings(BaseModel):

@@ -25,6 +25,7 @@ from app.erasure.service import ErasureService, check_erasure_key, erasure_key
 from app.errors import DomainError
 from app.insights.service import InsightService
 from app.jobs.engine import ensure_job_schema
+from app.predictions.quality import QualityService
 from app.predictions.schemas import ScoreRequest, ScoreResponse
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
@@ -36,6 +37,7 @@ from app.store.data_dir import secure_data_dir
 from app.store.database import Database
 from app.store.lease_repository import LeaseRepository
 from app.store.predictions_repository import PredictionsRepository
+from app.store.snapshots_repository import SnapshotsRepository
 from app.store.sync_repository import PostgresSyncState
 from app.store.writeback_repository import WritebackRepository
 from app.sync.debounce import Debounced
@@ -159,6 +161,8 @@ class Container:
             raise
         erasure = ErasureService(ErasureRepository(database.pool), index, key)
         predictions = PredictionService(predictions_repo, builder.dictionary, enqueue, settings.prediction)
+        predictions.monitor = QualityService(SnapshotsRepository(database.pool), predictions_repo,
+                                             predictions.event_log, settings.prediction)
         predictions.erasures_since = segments.erasures_since = erasure.repo.erasures_since
         container = cls(settings=settings, encoder=encoder, index=index, database=database, state=state,
                    builder=builder, sparse=sparse, predictions_repo=predictions_repo, writeback_queue=queue,
@@ -174,6 +178,7 @@ class Container:
         if not settings.qdrant.url:  # the embedded index leaves deleted points in its files until purged
             erasure.purge = container.request_purge
         erasure.clear_remote = container.clear_tracardi
+        predictions.monitor.on_degraded = container.retrain_later  # the quality policy acts through the job engine
         return container
 
     async def clear_tracardi(self, profile_ids: list[str]) -> int | None:
@@ -296,6 +301,22 @@ class Container:
             self._insights = InsightService(self.index, self.search, self.segments, self.predictions,
                                             wording=self.settings.lang.wording)
         return self._insights
+
+    async def retrain_later(self, goal: str, model_id: str, reason: str) -> int | None:
+        """The quality policy's action: one waiting retrain per goal, through the job engine (a second cause while
+        one waits adds nothing). Without a session for the engine (a transaction pooler and no direct URL), the
+        log line and the quality report say so and nothing is queued."""
+        from app.jobs.queue import JobQueue
+
+        if self.database.session_url is None:
+            log.warning("goal %s needs retraining (%s) but the job engine needs DATABASE__DIRECT_URL", goal, reason)
+            return None
+        queue = JobQueue(self.database.pool, self.database.session_url, self.settings.jobs)
+        try:
+            return await queue.defer_step("retrain", {"goal": goal, "replaces": model_id, "reason": reason[:500]},
+                                          f"waiting:retrain:{goal}")
+        finally:
+            await queue.close()
 
     @property
     def lift(self) -> LiftService:

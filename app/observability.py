@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_late
 
 from app.jobs.engine import ALL_QUEUES
 from app.store.ops_repository import OpsRepository
+from app.store.snapshots_repository import SnapshotsRepository
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 Scope = MutableMapping[str, Any]
@@ -71,6 +72,10 @@ class Metrics:
         self.sync_seen = Gauge("profile_ai_sync_progress_profiles", "profiles seen by the running sync", **g)  # type: ignore[arg-type]
         self.queue = Gauge("profile_ai_writeback_queue", "write-back items by status", ["status"], **g)  # type: ignore[arg-type]
         self.model_age = Gauge("profile_ai_model_age_seconds", "age of each goal's active model", ["goal"], **g)  # type: ignore[arg-type]
+        self.score_psi = Gauge("profile_ai_model_score_psi", "PSI of the newest scoring's scores against the active "
+                               "model's first scoring, by goal", ["goal"], **g)  # type: ignore[arg-type]
+        self.realized_auc = Gauge("profile_ai_model_realized_auc", "AUC of the newest matured snapshot of the active "
+                                  "model: what came true", ["goal"], **g)  # type: ignore[arg-type]
         self.jobs_queued = Gauge("profile_ai_jobs_queued", "jobs waiting, by queue", ["queue"], **g)  # type: ignore[arg-type]
         self.job_runs = Gauge("profile_ai_job_runs", "job runs recorded, by job and outcome", ["job", "status"], **g)  # type: ignore[arg-type]
         self.job_seconds = Gauge("profile_ai_job_seconds", "mean duration of the last hour's runs, by job", ["job"], **g)  # type: ignore[arg-type]
@@ -91,6 +96,11 @@ class Metrics:
             self.queue.labels(status_name).set(n)
         for goal, age in (await ops.active_model_age_seconds()).items():
             self.model_age.labels(goal).set(age)
+        for goal, q in (await SnapshotsRepository(container.database.pool).latest_by_goal()).items():
+            if q["psi"].get("score") is not None:
+                self.score_psi.labels(goal).set(q["psi"]["score"])
+            if q["realized"].get("auc") is not None:
+                self.realized_auc.labels(goal).set(q["realized"]["auc"])
         if jobs is not None:
             stats = await jobs.stats()
             for queue in ALL_QUEUES:

@@ -394,6 +394,7 @@ class Scores:
     percentile: np.ndarray
     tier: list[str]
     drivers: list[list[dict[str, Any]]]
+    driver_values: dict[str, np.ndarray] = field(default_factory=dict)  # each top driver's column, for drift
 
 
 def score(model: TrainedModel, log: EventLog, as_of: float, static: np.ndarray | None = None,
@@ -431,4 +432,5 @@ def score(model: TrainedModel, log: EventLog, as_of: float, static: np.ndarray |
     drivers = [[{"feature": names[j], "value": shown_list[i][r] if finite[i][r] else None, "effect": effect[i][r]}
                 for r, j in enumerate(best[i].tolist()) if nonzero[i][r]]
                for i in range(len(values))]
-    return Scores(np.flatnonzero(pop), values, pct, [tier_of(p) for p in pct], drivers)
+    columns = {name: X[:, model.feature_names.index(name)] for name in model.drivers[:5]}
+    return Scores(np.flatnonzero(pop), values, pct, [tier_of(p) for p in pct], drivers, columns)

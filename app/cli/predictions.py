@@ -77,3 +77,27 @@ def score(model: Annotated[str | None, typer.Option("--model", help="model id (d
                           ", ".join(f"{d['feature']} {d['effect']:+.3f}" for d in p["drivers"]))
         out.print(table)
     _emit(as_json, res, render)
+
+
+@app.command("quality")
+def quality(model_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Live quality of a model: drift at each scoring and, once matured, what came true beside the holdout."""
+    _setup_logging()
+
+    async def go(c: Any) -> dict[str, Any]:
+        return await c.predictions.monitor.history(model_id)  # type: ignore[no-any-return]
+
+    res = _run(lambda: _with_container(data_dir, go))
+
+    def render() -> None:
+        h = res["holdout"]
+        out.print(f"{res['model_id']} ({res['goal']}, {res['horizon_days']} days); holdout AUC {h.get('auc')}",
+                  markup=False)
+        for s in res["snapshots"]:
+            r = s["realized"] or {}
+            what = (f"AUC {r.get('auc')} {r.get('auc_interval', '')}, Brier {r.get('brier')}, lift@10% "
+                    f"{r.get('lift_top_10')}" if r.get("auc") is not None else
+                    f"MAE {r.get('mae')}" if r.get("mae") is not None else f"matures {s['matures_at']}")
+            out.print(f"  {s['as_of'][:10]}: {s['profiles']} profiles, PSI {s['drift'].get('score')}; {what}",
+                      markup=False)
+    _emit(as_json, res, render)

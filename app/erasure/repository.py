@@ -11,7 +11,7 @@ import orjson
 
 # every table keyed by a person's profile id, in the order rows are removed
 PERSON_TABLES = ("indexed_profiles", "profile_features", "predictions", "segment_memberships", "segment_exposures",
-                 "events", "writeback_queue", "changes", "change_snapshot")
+                 "events", "writeback_queue", "changes", "change_snapshot", "profile_ordinals")
 
 
 class ErasureRepository:

@@ -72,6 +72,9 @@ JOBS: dict[str, JobSpec] = {s.name: s for s in (
             "assign new profiles", min_interval_s=300),
     JobSpec("rescore", "default", "rescore", "score every active model again, then deliver the write-back",
             min_interval_s=3600),
+    JobSpec("retrain", "default", "retrain", "train a goal again because its live quality fell or its population "
+            "drifted (queued by the quality policy; the new card says why)", schedulable=False,
+            args=("goal", "replaces", "reason")),
 )}
 
 Runner = Callable[[str, dict[str, Any], int | None], Awaitable[dict[str, Any]]]  # (job, args, job id)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from app.jobs.backfill import COUNTS, BackfillRepository
 from app.jobs.engine import ALL_QUEUES
 from app.jobs.queue import JobQueue
-from app.predictions.schemas import ScoreRequest
+from app.predictions.schemas import ScoreRequest, TrainRequest
 from app.sync.service import PreparedBatch, SyncResult
 
 if TYPE_CHECKING:
@@ -52,7 +52,8 @@ class JobRunner:
         self.bodies: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "sync": self.sync, "backfill": self.backfill, "backfill-partition": self.partition,
             "backfill-finish": self.finish, "writeback": self.writeback, "segments-refresh": self.segments_refresh,
-            "rescore": self.rescore, "schedules-tick": self.tick, "retry-stalled": self.stalled}
+            "rescore": self.rescore, "retrain": self.retrain, "schedules-tick": self.tick,
+            "retry-stalled": self.stalled}
 
     @property
     def queues(self) -> list[str]:
@@ -183,6 +184,15 @@ class JobRunner:
         audiences = await c.segments.refresh_audiences() if scored else 0  # they follow the new scores
         delivered = await c.deliver_writeback() if scored else None
         return {"scored": scored, "audiences": audiences, "delivered": delivered}
+
+    async def retrain(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Train the goal again with the replaced model's horizon; the new card names the model and the reason."""
+        c = self.container
+        old = await c.predictions.model(str(args["replaces"]))
+        new = await c.predictions.train(TrainRequest(goal=old.goal, horizon_days=old.horizon_days))
+        await c.predictions_repo.annotate(new.model_id, {"replaces": {"model_id": old.model_id,
+                                                                      "reason": str(args["reason"])[:500]}})
+        return {"model_id": new.model_id, "replaces": old.model_id}
 
     async def tick(self, args: dict[str, Any]) -> dict[str, Any]:
         fired = await self.queue.schedules.fire_due(lambda job, a: self.queue.defer(job, a))

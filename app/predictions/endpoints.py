@@ -69,3 +69,10 @@ async def import_predictions(body: ImportRequest, request: Request) -> ImportRes
             summary="Scores of a model version: histogram, tiers, and the mean per segment")
 async def distribution(model_id: str, request: Request) -> dict[str, Any]:
     return await _service(request).distribution(model_id)
+
+
+@router.get("/models/{model_id}/quality",
+            summary="Live quality: each scoring's drift and, once its horizon has passed, what came true (AUC, "
+                    "PR-AUC, Brier, calibration, lift; MAE/RMSE) beside the holdout figures")
+async def quality(model_id: str, request: Request) -> dict[str, Any]:
+    return await _service(request).monitor.history(model_id)  # type: ignore[no-any-return]

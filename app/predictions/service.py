@@ -117,6 +117,7 @@ class PredictionService:
         self._lock = asyncio.Lock()
         # how many people erased since a model was scored with them (set by the container: the erasure log)
         self.erasures_since: Callable[[str], Awaitable[int]] | None = None
+        self.monitor: Any = None  # live quality (app/predictions/quality.py), set by the container
 
     async def purchase_types(self) -> list[str]:
         """The event types that count as purchases: configured, else those the event dictionary gives a value."""
@@ -124,6 +125,10 @@ class PredictionService:
             return list(self.settings.purchase_types)
         types = await self.repo.event_types()
         return sorted(t for t in types if self.dictionary.spec(t).value)
+
+    async def event_log(self, goal: Goal) -> tuple[EventLog, list[dict[str, Any]]]:
+        """The event log the goal is computed from, and each profile's attributes (for live quality too)."""
+        return await self._log(goal)
 
     async def _log(self, goal: Goal) -> tuple[EventLog, list[dict[str, Any]]]:
         profiles = await self.repo.profile_attributes()
@@ -221,6 +226,12 @@ class PredictionService:
                     if log.profiles[i] not in objected]
             await self.repo.drop_predictions(sorted(objected))
             await self.repo.upsert_predictions(rows)
+            if self.monitor is not None and rows:  # what this scoring predicted, kept to be checked later
+                kept = np.array([log.profiles[i] not in objected for i in s.rows], dtype=bool)
+                await self.monitor.record(model_id, model.goal.name, model.horizon_days, when,
+                                          [r.profile_id for r in rows], np.asarray(s.values)[kept],
+                                          [t for t, k in zip(s.tier, kept, strict=True) if k],
+                                          {k: np.asarray(v)[kept] for k, v in s.driver_values.items()})
             queued = await self.enqueue([r.profile_id for r in rows]) if rows else 0
             best = await self.repo.top(model_id, req.limit) if req.limit else []
             return ScoreResponse(model_id=model_id, goal=model.goal.name, as_of=when.isoformat(), scored=len(rows),

@@ -57,6 +57,11 @@ class PredictionsRepository:
                 await conn.execute("UPDATE profile_ai.models SET status = 'retired' WHERE goal = $1 AND "
                                    "model_id <> $2 AND status = 'active'", goal, model_id)
 
+    async def annotate(self, model_id: str, fields: dict[str, Any]) -> None:
+        """Add fields to a model's card (a retrain records which model it replaced and why)."""
+        await self.pool.execute("UPDATE profile_ai.models SET card = card || $2::jsonb WHERE model_id = $1",
+                                model_id, fields)
+
     async def upsert_predictions(self, rows: Sequence[PredictionRow], batch_size: int = 20_000) -> int:
         written = 0
         for i in range(0, len(rows), batch_size):
