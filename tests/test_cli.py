@@ -111,7 +111,7 @@ def test_mcp_over_stdio(export: Path, tmp_path: Path) -> None:
             names = {t.name for t in (await client.list_tools()).tools}
             assert {"search_customers", "get_customer", "similar_customers", "list_segments", "segment_members",
                     "customer_predictions", "count_customers", "describe_customers", "top_customers",
-                    "explain_customer", "segment_lift", "size_prediction_audience"} == names
+                    "explain_customer", "segment_lift", "size_prediction_audience", "model_quality"} == names
             # read-only: no publish_segment, no create_prediction_audience, no start_sync
             res = await client.call_tool("search_customers", {"query": "customers who buy bags", "limit": 2})
             assert len(json.loads(res.content[0].text)["results"]) == 2

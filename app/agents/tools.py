@@ -222,6 +222,17 @@ class CustomerTools:
         self._done("explain_customer", t)
         return fit(_mask(out, self.redactor), "plain", max_tokens)
 
+    async def model_quality(self, model_id: Annotated[str, Field(min_length=1, max_length=200, description=(
+            "The model id, as customer_predictions or top_customers report it"))],
+                            max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+        """Whether a model's predictions are coming true: drift and realized quality per scoring."""
+        t = time.perf_counter()
+        if self.predictions is None:
+            raise UnavailableError("predictions are not available in this deployment")
+        res = await self.predictions.monitor.history(model_id)
+        self._done("model_quality", t)
+        return fit(res, "snapshots", max_tokens)
+
     async def segment_lift(self, segment_id: SegmentId, outcome: Outcome = "purchase", days: Days = 30,
                            max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         """Measured lift of a published segment against its control group."""
@@ -310,6 +321,10 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("explain_customer", "Explain a customer",
              "Why a customer is in their segments and has their predictions: the reasons in plain words, what is "
              "held about them and what was written back.", needs="insights"),
+    ToolSpec("model_quality", "Model quality over time",
+             "Are a model's predictions coming true: for each scoring, drift of the scores (PSI) and, once its "
+             "horizon has passed, what came true (AUC with interval, Brier, calibration, lift) beside the holdout "
+             "figures; whether and why it was replaced.", needs="predictions"),
     ToolSpec("segment_lift", "Campaign lift",
              "Did a campaign work: a published segment's treated members against its control group (holdout) on an "
              "outcome (purchase, spend, event:TYPE) within N days of entry. Rates per arm, absolute and relative "

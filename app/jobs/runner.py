@@ -5,10 +5,12 @@ retries them with backoff; its input (the source, the queue, the staged batches)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from app.errors import DomainError
 from app.jobs.backfill import COUNTS, BackfillRepository
 from app.jobs.engine import ALL_QUEUES
 from app.jobs.queue import JobQueue
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from app.container import Container
 
 
+
+log = logging.getLogger(__name__)
 
 class IndexNotOwnedError(RuntimeError):
     pass
@@ -182,8 +186,13 @@ class JobRunner:
             res = await c.predictions.score(ScoreRequest(model_id=m.model_id, limit=0))
             scored[m.model_id] = res.scored
         audiences = await c.segments.refresh_audiences() if scored else 0  # they follow the new scores
+        try:  # snapshots past their retention go (a retention shorter than a horizon is refused, and logged)
+            pruned: int | str = await c.predictions.monitor.prune()
+        except DomainError as exc:
+            log.warning("score snapshots not pruned: %s", exc)
+            pruned = str(exc)
         delivered = await c.deliver_writeback() if scored else None
-        return {"scored": scored, "audiences": audiences, "delivered": delivered}
+        return {"scored": scored, "audiences": audiences, "snapshots_pruned": pruned, "delivered": delivered}
 
     async def retrain(self, args: dict[str, Any]) -> dict[str, Any]:
         """Train the goal again with the replaced model's horizon; the new card names the model and the reason."""

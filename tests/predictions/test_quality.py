@@ -98,3 +98,19 @@ def test_drift_and_broken_outcomes_retrain_once_and_the_new_card_says_why(moviel
                                                         "reason": "drift: PSI of score is 0.40"}))
     card = c.run(c.predictions.model(done["model_id"])).card
     assert card["replaces"] == {"model_id": comedy.model_id, "reason": "drift: PSI of score is 0.40"}
+
+
+def test_a_retention_shorter_than_a_horizon_is_refused_and_deletes_nothing(movielens_container: Any,
+                                                                           comedy: Any) -> None:
+    c = movielens_container
+    q = c.predictions.monitor
+    before = c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.score_snapshots"))
+    kept = q.settings.snapshot_retention_days
+    q.settings.snapshot_retention_days = 10  # shorter than the comedy model's 30 days
+    try:
+        with pytest.raises(InvalidRequestError, match="shorter than the longest horizon"):
+            c.run(q.prune())
+    finally:
+        q.settings.snapshot_retention_days = kept
+    assert c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.score_snapshots")) == before
+    assert c.run(q.prune()) == 0  # within the retention: nothing old enough to go
