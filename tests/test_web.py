@@ -173,6 +173,9 @@ def test_model_card_and_layout_at_390_px(browser: Any, site: dict[str, Any]) -> 
     text = page.inner_text("main")
     assert "ranks customers" in text and "logistic_rfm" in text and "Score distribution" in text
     assert "Top customers" in text and page.locator("[data-top] tbody tr").count() == 10  # who to act on first
+    # live quality: the one scoring so far, its outcome window not over yet in the data
+    assert "Live quality" in text and page.locator("[data-snapshots] tbody tr").count() == 1
+    assert "checked after" in page.inner_text("[data-snapshots]")
     page.locator("[data-tier]").first.click()  # a tier's breakdown: what sets its members apart
     page.wait_for_selector("[data-tier-out] p strong")
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -90,6 +90,10 @@ const TEXT = {
   "profiles": "profiles",
   "publish": "Publish",
   "holdout": "Control group (% of members kept out, 0-50)",
+  "live_quality": "Live quality: what came true",
+  "scored_at": "Scored at",
+  "matures": "checked after",
+  "replaces": "Replaces",
   "lift_title": "Measured lift",
   "outcome": "Outcome",
   "days": "Days after entry",
@@ -232,6 +236,10 @@ const TEXT = {
   "profiles": "perfiles",
   "publish": "Publicar",
   "holdout": "Grupo de control (% de miembros excluidos, 0-50)",
+  "live_quality": "Calidad en vivo: lo que se cumplió",
+  "scored_at": "Puntuado el",
+  "matures": "se comprueba tras",
+  "replaces": "Sustituye a",
   "lift_title": "Impacto medido",
   "outcome": "Resultado",
   "days": "Días tras la entrada",
@@ -588,6 +596,20 @@ async function viewModel(id) {
     // the active model's top customers, with their reasons (the same ranking agents get: top_customers)
     const top = m.status === "active" ? await api("POST", "/v1/predictions/top", { goal: m.goal, limit: 10 }).catch(() => null) : null;
     const reason = (x) => esc(x.feature || x.label || x.name || JSON.stringify(x));
+    // live quality: each scoring's drift and, once matured, what came true beside the holdout's AUC
+    const qual = await api("GET", `/v1/models/${encodeURIComponent(id)}/quality`).catch(() => null);
+    const snaps = qual ? qual.snapshots : [];
+    const aucs = snaps.map((s) => (s.realized || {}).auc).filter((a) => a != null);
+    const ya = (a) => (110 - 100 * a).toFixed(1);  // AUC 1 at the top, 0.1 at the bottom of a 120-high chart
+    const qualHtml = snaps.length ? `<h2>${t("live_quality")}</h2>
+      ${aucs.length ? `<svg width="320" height="120" role="img" aria-label="${t("live_quality")}" data-quality>
+        ${c.holdout && c.holdout.auc != null ? `<line x1="0" x2="320" y1="${ya(c.holdout.auc)}" y2="${ya(c.holdout.auc)}" stroke="currentColor" stroke-dasharray="3"/>` : ""}
+        ${snaps.map((s, i) => { const r = s.realized || {}; if (r.auc == null) return "";
+          const x = (20 + 280 * i / Math.max(1, snaps.length - 1)).toFixed(1); const [lo, hi] = r.auc_interval || [r.auc, r.auc];
+          return `<line x1="${x}" x2="${x}" y1="${ya(hi)}" y2="${ya(lo)}" stroke="currentColor"/><circle cx="${x}" cy="${ya(r.auc)}" r="4"/>`; }).join("")}</svg>` : ""}
+      <div class="scroll"><table data-snapshots><thead><tr><th>${t("scored_at")}</th><th>${t("profiles")}</th><th>PSI</th><th>AUC</th><th>Brier</th></tr></thead><tbody>
+        ${snaps.map((s) => { const r = s.realized || {}; return `<tr><td>${date(s.as_of)}</td><td>${int(s.profiles)}</td><td>${s.drift.score ?? "–"}</td><td>${r.auc != null ? num(r.auc, 3) : (s.matures_at ? t("matures") + " " + date(s.matures_at) : "–")}</td><td>${r.brier != null ? num(r.brier, 4) : "–"}</td></tr>`; }).join("")}</tbody></table></div>
+      ${qual.replaces ? `<p class="small">${t("replaces")} ${esc(qual.replaces.model_id)}: ${esc(qual.replaces.reason)}</p>` : ""}` : "";
     const topHtml = top && top.ranked.length ? `<h2>${t("top_customers")}</h2><div class="scroll"><table data-top><thead><tr><th>#</th><th>${t("customer")}</th><th>${t("score")}</th><th>${t("tier")}</th><th>${t("reasons")}</th></tr></thead><tbody>
         ${top.ranked.map((r) => `<tr><td>${r.rank}</td><td><a href="#/customer/${encodeURIComponent(r.profile_id)}">${esc(r.profile_id.slice(0, 12))}</a></td><td>${num(r.probability ?? r.value)}</td><td>${esc(r.tier)}</td><td class="small">${(r.drivers || []).map(reason).join("; ")}</td></tr>`).join("")}</tbody></table></div>` : "";
     html(`<h1>${esc(m.goal)} <span class="muted small">${esc(m.model_id)}</span></h1>
@@ -600,6 +622,7 @@ async function viewModel(id) {
         <div class="small" data-tier-out aria-live="polite"></div></section>
       <section><h2>${t("distribution")}</h2><table aria-label="${t("histogram")}"><tbody>${d.histogram.map((h) => `<tr><td class="small">${num(h.from, 2)}–${num(h.to, 2)}</td><td style="width:70%"><div class="bar" style="width:${(100 * h.count / maxCount).toFixed(1)}%"></div></td><td class="small">${h.count}</td></tr>`).join("")}</tbody></table></section></div>
       ${topHtml}
+      ${qualHtml}
       <h2>${t("by_segment")}</h2>${d.by_segment.length ? `<table><thead><tr><th>${t("segment")}</th><th>${t("members_scored")}</th><th>${t("mean")}</th><th>${t("top10_share")}</th></tr></thead><tbody>
         ${d.by_segment.map((s) => `<tr><td><a href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a></td><td>${s.members}</td><td>${num(s.mean)}</td><td>${pct(s.top10_share)}</td></tr>`).join("")}</tbody></table>` : `<p class="muted">${t("segments.none")}</p>`}`);
     // a tier's breakdown: what sets its members apart from everyone (the same answer agents get)
