@@ -14,9 +14,12 @@ from typing import Any
 
 import asyncpg
 
+# a segment's control group (its holdout) is never a member here: no change event tells Tracardi about them
 _PUBLISHED = """SELECT m.profile_id, m.segment_id AS subject, max(d.version)::text AS version
     FROM profile_ai.segment_memberships m JOIN profile_ai.current_segments d ON d.segment_id = m.segment_id
-    AND d.version = m.version AND d.status = 'published' GROUP BY 1, 2"""
+    AND d.version = m.version AND d.status = 'published'
+    LEFT JOIN profile_ai.segment_holdouts h ON h.segment_id = m.segment_id
+    WHERE h.segment_id IS NULL OR profile_ai.holdout_bucket(m.segment_id, m.profile_id) >= h.share GROUP BY 1, 2"""
 _TIERS = """SELECT p.profile_id, p.goal AS subject, p.tier, p.model_id FROM profile_ai.predictions p
     JOIN profile_ai.models m ON m.model_id = p.model_id AND m.status = 'active' WHERE p.tier IS NOT NULL"""
 

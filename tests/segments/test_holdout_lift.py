@@ -56,6 +56,9 @@ async def test_the_control_arm_is_stable_recorded_and_never_written(campaign: An
     assert set(queued) == set(arms)  # every member's traits are queued for Tracardi, and the control arm's
     assert all(sid not in queued[p]["segments"] for p in control)  # carry no trace of the segment
     assert all(sid in queued[p]["segments"] for p in set(arms) - control)
+    entered = await c.database.pool.fetch("SELECT profile_id FROM profile_ai.changes WHERE kind = 'segment-entered' "
+                                          "AND subject = $1", sid)  # the change feed Tracardi gets, too
+    assert {r["profile_id"] for r in entered} == set(arms) - control
     # a re-publish and a refresh never reshuffle; another share is refused
     again = await c.publish_segment(sid, holdout=0.25)
     assert again.entered == 0
