@@ -85,6 +85,12 @@ _RECENT = re.compile(r"\b(?:in|during|within|over|en|durante)\s+(?:the\s+|el\s+|
                      r"(?:last|past|ultimos?|ultimas?)\s+")
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+# "this year", "este año", "in 2023", "since 2023", "before 2020": against a date field and the data's clock
+_THIS = re.compile(r"\b(?:this|este|esta)\s+(year|month|week|ano|mes|semana)\b")
+_YEAR = re.compile(r"\b(in|during|since|after|before|en|durante|desde|antes de|despues de)\s+((?:19|20)\d{2})\b")
+
+
 def norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", fold(str(text)).lower()))
 
@@ -121,6 +127,8 @@ class Vocabulary:
     flags: list[tuple[re.Pattern[str], str, str, Any, Any]] = field(default_factory=list)  # pattern, phrase, path, yes, no
     numbers: dict[str, str] = field(default_factory=dict)  # key phrase -> path
     units: dict[str, FieldUnit] = field(default_factory=dict)  # numeric path -> what its key says it holds
+    dates: dict[str, str] = field(default_factory=dict)  # key phrase -> path of a field holding ISO dates
+    clock: dict[str, str] = field(default_factory=dict)  # date path -> its latest value: the data's own "now"
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -145,6 +153,8 @@ class Vocabulary:
     def field_kinds(self, limit: int = 64) -> dict[str, str]:
         """The payload index each field a question can filter on needs (keyword, integer, float, bool)."""
         kinds: dict[str, str] = {}
+        for path in self.dates.values():
+            kinds[path] = "datetime"
         for path in self.numbers.values():
             kinds[path] = "float"
         for _, _, path, yes, no in self.flags:
@@ -185,6 +195,11 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             vocab.numbers[key] = path
             vocab.units[path] = field_unit(key.split())
             continue
+        dated = [v for v in counts if isinstance(v, str) and _ISO_DATE.match(v)]
+        if key and dated and len(dated) >= 0.8 * len(counts):  # "signup_date": "2024-03-01"
+            vocab.dates[key] = path
+            vocab.clock[path] = max(dated)[:10]
+            continue
         if len(counts) > MAX_DISTINCT:
             continue
         for value, n in counts.items():
@@ -203,6 +218,7 @@ def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[st
     questions that use other words for them are read too."""
     fields = [(phrase, path, "flag") for _, phrase, path, _, _ in vocab.flags]
     fields += [(key, path, "number") for key, path in vocab.numbers.items()]
+    fields += [(key, path, "date") for key, path in vocab.dates.items()]
     owners: dict[str, set[str]] = defaultdict(set)
     for _, phrase, path, _, _ in vocab.values:
         owners[phrase].add(path)
@@ -225,9 +241,10 @@ class Understanding:
                 "by_meaning": self.by_meaning}
 
 
-def _range_text(path: str, bounds: dict[str, float]) -> str:
+def _range_text(path: str, bounds: dict[str, Any]) -> str:
     ops = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
-    return ", ".join(f"{path}{ops[k]}{v:g}" for k, v in bounds.items())
+    return ", ".join(f"{path}{ops[k]}{v:g}" if isinstance(v, float | int) else f"{path}{ops[k]}{v}"
+                     for k, v in bounds.items())
 
 
 def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]]]:
@@ -251,6 +268,54 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
         unit = question_unit(q, m.end() + length, money_context=False)
         if unit.days is not None:  # "in the last year": a duration of at most one year
             out.append(("lte", value, unit, (m.start(), unit.end)))
+    return out
+
+
+def _date_field(q: str, start: int, vocab: Vocabulary) -> str:
+    """The date field a time phrase is about: the one the question names, the only one, or the nearest by
+    meaning of the words before it ("se dieron de alta" / `fecha_alta`)."""
+    named = [p for k, p in vocab.dates.items() if k in q]
+    if named or len(vocab.dates) == 1 or vocab.lexicon is None:
+        return (named or list(vocab.dates.values()))[0]
+    context = " ".join(w for w in q[:start].split()[-5:] if w not in FILLER)
+    index = [j for j, t in enumerate(vocab.lexicon.targets) if t.kind == "date"]
+    if not context or not index:
+        return list(vocab.dates.values())[0]
+    sims = vocab.lexicon.similarity(context, index)[0]
+    return vocab.lexicon.targets[index[int(sims.argmax())]].path
+
+
+def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], tuple[int, int]]]:
+    """Time phrases as ranges on a date field, counted back from the data's own clock (its latest date)."""
+    from datetime import date, timedelta
+
+    out = []
+    for m in _RECENT.finditer(q):  # "in the last 6 months", "en el último año"
+        number = parse_number(q[m.end():])
+        value, length = number if number is not None and number[0] > 1 else (1.0, 0)
+        unit = question_unit(q, m.end() + length, money_context=False)
+        if unit.days is None:
+            continue
+        path = _date_field(q, m.start(), vocab)
+        since = date.fromisoformat(vocab.clock[path]) - timedelta(days=value * unit.days)
+        out.append((path, {"gte": since.isoformat()}, (m.start(), unit.end)))
+    for m in _THIS.finditer(q):  # "this year": since its first day, on the data's clock
+        path = _date_field(q, m.start(), vocab)
+        now = date.fromisoformat(vocab.clock[path])
+        first = {"year": now.replace(month=1, day=1), "ano": now.replace(month=1, day=1),
+                 "month": now.replace(day=1), "mes": now.replace(day=1)}.get(m.group(1),
+                                                                           now - timedelta(days=now.weekday()))
+        out.append((path, {"gte": first.isoformat()}, m.span()))
+    for m in _YEAR.finditer(q):  # "in 2023", "since 2023", "before 2020"
+        path = _date_field(q, m.start(), vocab)
+        year, word = int(m.group(2)), m.group(1)
+        if word in ("since", "after", "desde", "despues de"):
+            bound = {"gte": f"{year if word in ('since', 'desde') else year + 1}-01-01"}
+        elif word in ("before", "antes de"):
+            bound = {"lt": f"{year}-01-01"}
+        else:
+            bound = {"gte": f"{year}-01-01", "lt": f"{year + 1}-01-01"}
+        out.append((path, bound, m.span()))
     return out
 
 
@@ -357,6 +422,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if negated:
             negated_ends.append(span[1])
 
+    # dates: "joined this year", "signed up in the last 6 months", "customers since 2023"
+    if vocab.dates:
+        for path, when, span in _date_ranges(q, vocab):
+            if free(span):
+                add(path, Condition(path, "range", dict(when)), _range_text(path, dict(when)), span, "unit")
     # comparisons, with units: "over 60", "more than five years", "paying over 90 a month", "in the last year"
     for op, value, unit, span in _comparisons(q):
         if not free(span):

@@ -129,3 +129,50 @@ def test_every_condition_says_where_it_came_from_and_what_was_left_to_meaning(te
 ])
 def test_spanish_units_synonyms_and_negation(spanish: Vocabulary, question: str, filters: list[str]) -> None:
     assert sorted(understand(question, spanish).filters) == sorted(filters)
+
+
+DATED = [{"traits": {"signup_date": f"2024-{m:02d}-{d:02d}", "plan": ["basic", "pro"][m % 2]}}
+         for m in range(1, 13) for d in (1, 15)]
+FECHAS = [{"traits": {"fecha_alta": f"2024-{m:02d}-{d:02d}", "tarifa": ["básica", "fibra"][m % 2]}}
+          for m in range(1, 13) for d in (1, 15)]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("customers who joined this year", ["traits.signup_date>=2024-01-01"]),  # the data's clock: its latest date
+    ("customers who signed up in the last 3 months", ["traits.signup_date>=2024-09-15"]),
+    ("customers who joined before 2024", ["traits.signup_date<2024-01-01"]),
+    ("customers who joined in 2024", ["traits.signup_date>=2024-01-01, traits.signup_date<2025-01-01"]),
+])
+def test_relative_time_against_a_date_field_and_the_datas_clock(encoder: Any, question: str,
+                                                                filters: list[str]) -> None:
+    assert understand(question, attach_meaning(build_vocabulary(DATED), encoder)).filters == filters
+
+
+def test_relative_time_in_spanish() -> None:
+    vocab = attach_meaning(build_vocabulary(FECHAS), load_encoder("multilingual-e5-small"), ("en", "es"))
+    assert understand("clientes que se dieron de alta este año", vocab).filters == ["traits.fecha_alta>=2024-01-01"]
+    assert understand("clientes desde 2024 con fibra", vocab).filters == ["traits.fecha_alta>=2024-01-01",
+                                                                         "traits.tarifa=fibra"]
+
+
+async def test_a_date_filter_is_applied_by_the_index(tmp_path: Any, pg_url: str, encoder: Any) -> None:
+    from datetime import UTC, datetime
+
+    from app.config import DatabaseSettings, Settings
+    from app.container import Container
+    from app.demo.writer import write_export
+    from app.search.schemas import SearchRequest
+    from bench.campaign import population
+
+    people = population(120, seed=2, start=datetime(2025, 1, 1, tzinfo=UTC))
+    for i, p in enumerate(people):
+        p["traits"]["signup_date"] = f"{2022 + i % 3}-{1 + i % 12:02d}-01"
+    c = await Container.create(Settings(data_dir=tmp_path / "d", database=DatabaseSettings(url=pg_url)),
+                               encoder=encoder)
+    try:
+        await c.sync.run(c.source(str(write_export(tmp_path / "e", people, []))))
+        res = await c.search.search(SearchRequest(query="customers who joined this year", limit=20))
+        assert res.understood is not None and res.understood["filters"] == ["traits.signup_date>=2024-01-01"]
+        assert all(h.traits["signup_date"] >= "2024-01-01" for h in res.results)  # the index applied it
+    finally:
+        await c.aclose()
