@@ -156,8 +156,9 @@ def test_one_registry_feeds_mcp_and_langchain_alike() -> None:
 
         mcp = {t.name: t for t in asyncio.run(listed())}
         assert set(mcp) == set(lc) and ("publish_segment" in mcp) == writes
+        assert ("create_prediction_audience" in mcp) == writes  # a write tool, only where writes are allowed
         for name, tool in mcp.items():
             assert tool.description == lc[name].description  # one text, not two that drift apart
             assert set(tool.input_schema["properties"]) == set(lc[name].args_schema.model_json_schema()["properties"])
-            assert tool.annotations.read_only_hint == (name != "publish_segment")
+            assert tool.annotations.read_only_hint == (name not in ("publish_segment", "create_prediction_audience"))
     assert mcp["search_customers"].input_schema["properties"]["limit"]["maximum"] == 25
