@@ -291,10 +291,12 @@ class SegmentRepository:
             WHERE pr.goal = $1 AND md.status = 'active'
         ), ranked AS (
             SELECT profile_id, tier, model_id, s,
-                   row_number() OVER (ORDER BY s DESC, profile_id) AS rn,
-                   sum(s) OVER (ORDER BY s DESC, profile_id) AS cum,
+                   row_number() OVER w AS rn,
+                   sum(s) OVER w AS cum,
                    count(*) OVER () AS n, sum(s) OVER () AS pool_total
             FROM everyone WHERE in_pool
+            -- ties by id in byte order: a million-row sort by the collation's rules cost a tenth of a second more
+            WINDOW w AS (ORDER BY s DESC, profile_id COLLATE "C")
         )
         SELECT {"count(*) AS members, sum(s) AS expected, min(s) AS s, max(model_id) AS model_id, max(n) AS n"
                 if size_only else "profile_id, s, model_id, n"},
