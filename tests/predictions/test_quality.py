@@ -114,3 +114,28 @@ def test_a_retention_shorter_than_a_horizon_is_refused_and_deletes_nothing(movie
         q.settings.snapshot_retention_days = kept
     assert c.run(c.database.pool.fetchval("SELECT count(*) FROM profile_ai.score_snapshots")) == before
     assert c.run(q.prune()) == 0  # within the retention: nothing old enough to go
+
+
+def test_an_outcome_renamed_upstream_is_flagged_within_one_horizon(movielens_container: Any) -> None:
+    """Tracardi starts sending the outcome under another name after the model was trained: the first snapshot
+    whose horizon passes has no outcome at all, and the goal is queued for retraining with that reason."""
+    c = movielens_container
+    model = c.run(c.predictions.train(TrainRequest(goal="event:content-rated[genres=Horror]", horizon_days=30)))
+    last = c.run(c.database.pool.fetchval("SELECT max(time) FROM profile_ai.events"))
+    past = last - timedelta(days=45)
+    c.run(c.predictions.score(ScoreRequest(model_id=model.model_id, as_of=past.isoformat(), limit=0)))
+    renamed = "UPDATE profile_ai.events SET type = $1 WHERE type = $2 AND time > $3"
+    reasons: list[str] = []
+
+    async def note(goal: str, model_id: str, reason: str) -> None:
+        reasons.append(reason)
+
+    c.predictions.monitor.on_degraded = note
+    c.run(c.database.pool.execute(renamed, "content-rated-v2", "content-rated", past))
+    try:
+        h = c.run(c.predictions.monitor.history(model.model_id))
+    finally:
+        c.run(c.database.pool.execute(renamed, "content-rated", "content-rated-v2", past))
+        c.predictions.monitor.on_degraded = c.retrain_later
+    assert h["snapshots"][0]["realized"]["base_rate"] == 0
+    assert reasons and "renamed upstream" in reasons[0]
