@@ -165,6 +165,21 @@ def test_build_a_description_segment_with_a_size_preview(browser: Any, site: dic
     page.close()
 
 
+def test_an_audience_from_a_prediction_is_sized_then_saved(browser: Any, site: dict[str, Any]) -> None:
+    page = page_for(browser, site)
+    page.goto(site["url"] + "/#/segments")
+    page.wait_for_selector("#audform")
+    page.fill("#aname", "Most likely to churn")
+    page.fill("#avalue", "10")  # the top 10% of churn scores
+    page.click("#asize")
+    size = int(page.wait_for_selector("[data-audience-size]").get_attribute("data-audience-size"))
+    assert size == 20  # of the 200 scored customers
+    page.click("#audform button[type=submit]")
+    page.wait_for_selector("text=churn: top 10%")
+    assert "prediction" in page.inner_text("main") and "20 customers" in page.inner_text("main")
+    page.close()
+
+
 def test_model_card_and_layout_at_390_px(browser: Any, site: dict[str, Any]) -> None:
     page = page_for(browser, site, width=390)
     page.goto(site["url"] + "/#/models")

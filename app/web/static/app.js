@@ -91,6 +91,13 @@ const TEXT = {
   "publish": "Publish",
   "holdout": "Control group (% of members kept out, 0-50)",
   "live_quality": "Live quality: what came true",
+  "audience": "An audience from a prediction",
+  "goal": "Goal",
+  "rule": "Rule",
+  "rule.top": "Top % of scores",
+  "rule.capture": "% of expected outcomes",
+  "value": "Value",
+  "expected": "expected outcomes",
   "scored_at": "Scored at",
   "matures": "checked after",
   "replaces": "Replaces",
@@ -237,6 +244,13 @@ const TEXT = {
   "publish": "Publicar",
   "holdout": "Grupo de control (% de miembros excluidos, 0-50)",
   "live_quality": "Calidad en vivo: lo que se cumplió",
+  "audience": "Una audiencia a partir de una predicción",
+  "goal": "Objetivo",
+  "rule": "Regla",
+  "rule.top": "% superior de puntuaciones",
+  "rule.capture": "% de resultados esperados",
+  "value": "Valor",
+  "expected": "resultados esperados",
   "scored_at": "Puntuado el",
   "matures": "se comprueba tras",
   "replaces": "Sustituye a",
@@ -474,7 +488,35 @@ async function viewSegments() {
         <label>${t("filters.optional")}<br><input id="dfil" style="width:100%" placeholder="event_count>=10"></label>
         <div class="row" style="margin-top:.5rem"><button type="button" id="dpreview">${t("preview")}</button>
           <button type="submit" class="primary">${t("save")}</button><span id="dout" class="small" aria-live="polite"></span></div>
+      </form>
+      <h2>${t("audience")}</h2>
+      <form id="audform" class="card">
+        <div class="row"><label class="grow">${t("name")}<br><input id="aname" style="width:100%" required></label>
+          <label>${t("goal")}<br><input id="agoal" value="churn" required maxlength="120"></label>
+          <label>${t("rule")}<br><select id="arule"><option value="top_percent">${t("rule.top")}</option>
+            <option value="capture">${t("rule.capture")}</option></select></label>
+          <label>${t("value")}<br><input id="avalue" type="number" step="any" min="0" value="10"></label></div>
+        <label>${t("filters.optional")}<br><input id="afil" style="width:100%" placeholder="traits.plan=fiber"></label>
+        <div class="row" style="margin-top:.5rem"><button type="button" id="asize">${t("preview")}</button>
+          <button type="submit" class="primary">${t("save")}</button><span id="aout" class="small" aria-live="polite"></span></div>
       </form>`);
+    const audience = () => {
+      const fil = document.getElementById("afil").value.split(",").map((s) => s.trim()).filter(Boolean);
+      const rule = document.getElementById("arule").value, v = Number(document.getElementById("avalue").value);
+      return { name: document.getElementById("aname").value || "sizing", goal: document.getElementById("agoal").value,
+               [rule]: rule === "capture" ? v / 100 : v, filters: fil.length ? fil : null };
+    };
+    document.getElementById("asize").addEventListener("click", async () => {
+      const out = document.getElementById("aout");
+      try { const a = await api("POST", "/v1/segments/prediction/size", audience());
+        out.innerHTML = `<strong data-audience-size="${a.members}">${int(a.members)} ${t("customers")}</strong> · ${t("expected")} ${num(a.expected_outcomes, 1)} (${pct(a.share_of_expected)})`;
+      } catch (err) { out.innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
+    });
+    document.getElementById("audform").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try { const s = await api("POST", "/v1/segments/prediction", audience()); location.hash = "#/segment/" + encodeURIComponent(s.segment_id); }
+      catch (err) { document.getElementById("aout").innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
+    });
     document.getElementById("discover").addEventListener("click", async (e) => {
       e.target.disabled = true; e.target.textContent = t("discovering");
       try { await api("POST", "/v1/segments/discover", {}); viewSegments(); } catch (err) { fail(err); }
