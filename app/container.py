@@ -254,7 +254,7 @@ class Container:
         return CustomerTools(self.search, self.builder.redactor, segments=self.segments,
                              predictions=self.predictions, insights=self.insights,
                              explain=lambda pid: self.transparency().explain(pid), publish=self.publish_segment,
-                             lift=self.lift.lift)
+                             lift=self.lift.lift, uplift=self.lift.uplift)
 
     # -- the use cases every front end shares (CLI, HTTP, MCP, the notebook API): written once, here
     async def sync_and_refresh(self, source: ProfileSource, *, full: bool = False, progress: Any = None,

@@ -110,7 +110,7 @@ UPLIFT_MIN_CONTROL = 50
 async def _uplift_of(repo: LiftRepository, segment_id: str, days: int, when: datetime, match: str,
                      types: list[str]) -> dict[str, Any]:
     rows = await repo.member_outcomes(segment_id, days, when, match, types)
-    treated = np.array([bool(r["treated"]) for r in rows])
+    treated = np.array([bool(r["treated"]) for r in rows], dtype=bool)
     if len(rows) < UPLIFT_MIN or (~treated).sum() < UPLIFT_MIN_CONTROL:
         return {"members": len(rows), "heterogeneous": False, "rules": [],
                 "note": f"not enough data yet: {len(rows)} members have had their whole window, "

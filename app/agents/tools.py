@@ -81,6 +81,8 @@ Outcome = Annotated[str, Field(min_length=1, max_length=206, description=(
     "purchase, spend, or event:TYPE (an event type seen in the data)"))]
 Days = Annotated[int, Field(ge=1, le=730, description="the outcome counts within this many days of each member's "
                                                       "entry")]
+WhoChanged = Annotated[bool, Field(description=(
+    "Also estimate who changed because of the campaign, as a few readable rules with held-out uplift (slower)"))]
 Holdout = Annotated[float | None, Field(ge=0, le=0.5, description=(
     "Optional: the share of members kept out as a control group (0-0.5), so the campaign's lift can be measured; "
     "fixed for the segment's life"))]
@@ -92,7 +94,8 @@ class CustomerTools:
                  insights: InsightService | None = None,
                  explain: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
                  publish: Callable[[str, float | None], Awaitable[Any]] | None = None,
-                 lift: Callable[[str, str, int], Awaitable[Any]] | None = None) -> None:
+                 lift: Callable[[str, str, int], Awaitable[Any]] | None = None,
+                 uplift: Callable[[str, str, int], Awaitable[dict[str, Any]]] | None = None) -> None:
         self.search = search
         self.redactor = redactor or Redactor()
         self.max_results = max_results
@@ -102,6 +105,7 @@ class CustomerTools:
         self._explain = explain
         self._publish = publish  # the application's use case (records change events, delivers to Tracardi)
         self._lift = lift
+        self._uplift = uplift
 
     def _done(self, tool: str, started: float, **shape: Any) -> None:
         log.info("agent tool call", extra={"tool": tool, "ms": round((time.perf_counter() - started) * 1000, 1),
@@ -234,12 +238,15 @@ class CustomerTools:
         return fit(res, "snapshots", max_tokens)
 
     async def segment_lift(self, segment_id: SegmentId, outcome: Outcome = "purchase", days: Days = 30,
+                           who_changed: WhoChanged = False,
                            max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
-        """Measured lift of a published segment against its control group."""
+        """Measured lift of a published segment against its control group (and, if asked, who changed)."""
         t = time.perf_counter()
         if self._lift is None:
             raise UnavailableError("measured lift is not available in this deployment")
         res = (await self._lift(segment_id, outcome, days)).model_dump(mode="json")
+        if who_changed and self._uplift is not None and outcome != "spend":
+            res["who_changed"] = await self._uplift(segment_id, outcome, days)
         self._done("segment_lift", t)
         return fit(res, "plain", max_tokens)
 

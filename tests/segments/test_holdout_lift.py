@@ -100,6 +100,8 @@ async def test_lift_of_a_planted_effect_and_what_it_refuses(campaign: Any, tmp_p
     early = await c.lift.lift(sid, "purchase", days=30, as_of=START + timedelta(days=10))
     assert early.arms["treated"].members == 0 and early.waiting == N and not early.enough_data
     assert early.verdict.startswith("not enough data yet")
+    too_early = await c.lift.uplift(sid, "purchase", days=30, as_of=START + timedelta(days=10))
+    assert too_early["members"] == 0 and too_early["note"].startswith("not enough data yet")  # no 500 on none
 
 
 async def test_who_changed_comes_back_as_rules_and_a_spend_outcome_is_refused(campaign: Any, tmp_path: Path) -> None:
@@ -118,6 +120,8 @@ async def test_who_changed_comes_back_as_rules_and_a_spend_outcome_is_refused(ca
     assert found["target_next"] and "traits.plan=pro" in found["target_next"][0]["filters"]
     with pytest.raises(InvalidRequestError, match="conversion outcome"):
         await c.lift.uplift(sid, "spend")
+    tool = await c.agent_tools().segment_lift(sid, "purchase", 30, who_changed=True)  # the agent's question
+    assert tool["enough_data"] and "traits.plan is pro" in tool["who_changed"]["rules"][0]["rule"]
 
 
 async def test_the_control_arm_never_reaches_tracardis_profiles(encoder: Any, pg_url: str, tmp_path: Path) -> None:

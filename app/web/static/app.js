@@ -92,6 +92,7 @@ const TEXT = {
   "holdout": "Control group (% of members kept out, 0-50)",
   "live_quality": "Live quality: what came true",
   "audience": "An audience from a prediction",
+  "who_changed": "Who changed?",
   "goal": "Goal",
   "rule": "Rule",
   "rule.top": "Top % of scores",
@@ -245,6 +246,7 @@ const TEXT = {
   "holdout": "Grupo de control (% de miembros excluidos, 0-50)",
   "live_quality": "Calidad en vivo: lo que se cumplió",
   "audience": "Una audiencia a partir de una predicción",
+  "who_changed": "¿Quién cambió?",
   "goal": "Objetivo",
   "rule": "Regla",
   "rule.top": "% superior de puntuaciones",
@@ -563,7 +565,19 @@ async function viewSegment(id) {
       <section data-lift><h2>${t("lift_title")}</h2>
         <form id="liftform" class="row"><label>${t("outcome")} <input name="outcome" value="purchase" maxlength="206"></label>
           <label>${t("days")} <input name="days" type="number" min="1" max="730" value="30"></label>
-          <button>${t("measure")}</button></form><div id="lout" aria-live="polite"></div></section>`);
+          <button>${t("measure")}</button><button type="button" id="uplift">${t("who_changed")}</button></form>
+        <div id="lout" aria-live="polite"></div><div id="uout" aria-live="polite"></div></section>`);
+    document.getElementById("uplift").addEventListener("click", async () => {
+      const f = new FormData(document.getElementById("liftform"));
+      const out = document.getElementById("uout");
+      out.innerHTML = `<p class="muted">${t("loading")}</p>`;
+      try {
+        const q = new URLSearchParams({ outcome: f.get("outcome"), days: f.get("days") });
+        const u = await api("GET", `/v1/segments/${encodeURIComponent(id)}/uplift?${q}`);
+        out.innerHTML = `<p data-uplift>${esc(u.note)}</p>${(u.rules || []).length ? `<table><thead><tr><th>${t("rule")}</th><th>${t("members")}</th><th>${t("lift")}</th></tr></thead><tbody>
+          ${u.rules.map((r) => `<tr><td>${esc(r.rule)}</td><td>${int(r.members)}</td><td>${num(100 * r.uplift, 1)} [${num(100 * r.interval[0], 1)}, ${num(100 * r.interval[1], 1)}]</td></tr>`).join("")}</tbody></table>` : ""}`;
+      } catch (err) { out.innerHTML = `<span class="warn">${esc(err.message)}</span>`; }
+    });
     document.getElementById("liftform").addEventListener("submit", async (e) => {
       e.preventDefault();
       const f = new FormData(e.target);
