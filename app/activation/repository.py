@@ -46,6 +46,7 @@ SELECT m.profile_id, m.arm = 'treated' AS treated, f.attributes,
        EXISTS (SELECT 1 FROM profile_ai.events ev WHERE ev.profile_id = m.profile_id AND ev.time >= m.entered_at
                AND ev.time < m.entered_at + make_interval(days => $2) AND {match}) AS converted
 FROM m JOIN profile_ai.profile_features f ON f.profile_id = m.profile_id
+ORDER BY md5(m.profile_id) LIMIT {limit}
 """
 
 
@@ -67,10 +68,11 @@ class LiftRepository:
         return {r["arm"]: dict(r) for r in rows}
 
     async def member_outcomes(self, segment_id: str, days: int, as_of: datetime, match: str,
-                              types: list[str]) -> list[asyncpg.Record]:
-        """Each matured member: treated or not, converted within the window or not, its attributes."""
+                              types: list[str], limit: int) -> list[asyncpg.Record]:
+        """Each matured member (a fixed sample of `limit` by hash of id beyond that): treated or not, converted
+        within the window or not, its attributes."""
         args: list[Any] = [segment_id, days, as_of] + ([types] if "$4" in MATCH[match] else [])
-        return list(await self.pool.fetch(_MEMBERS.format(match=MATCH[match]), *args))
+        return list(await self.pool.fetch(_MEMBERS.format(match=MATCH[match], limit=int(limit)), *args))
 
     async def entries(self, segment_id: str, days: int, as_of: datetime) -> dict[str, Any]:
         """How many entered, how many have not had their whole window yet, and since when."""

@@ -58,7 +58,7 @@ class LiftService:
         match, types, amount = await self._outcome(outcome)
         if amount:
             raise InvalidRequestError("uplift rules need a conversion outcome: purchase or event:TYPE")
-        found = await _uplift_of(self.repo, segment_id, days, as_of or datetime.now(UTC), match, types)
+        found = await _uplift_of(self.repo, segment_id, days, _aware(as_of), match, types)
         return {"segment_id": segment_id, "outcome": outcome, "days": days, **found}
 
     async def _measurable(self, segment_id: str, days: int) -> float:
@@ -76,7 +76,7 @@ class LiftService:
                    as_of: datetime | None = None) -> LiftReport:
         share = await self._measurable(segment_id, days)
         match, types, amount = await self._outcome(outcome)
-        when = as_of or datetime.now(UTC)
+        when = _aware(as_of)
         sums = await self.repo.arm_sums(segment_id, days, when, match, types, amount)
         entries = await self.repo.entries(segment_id, days, when)
         arms = {name: Arm(int(r.get("n") or 0), *(float(r.get(k) or 0) for k in ("sy", "syy", "sx", "sxx", "sxy")))
@@ -103,13 +103,21 @@ class LiftService:
                           verdict=_verdict(enough, amount, estimate, interval, t, c, pw))
 
 
+def _aware(as_of: datetime | None) -> datetime:
+    """`as_of` as an aware time: now by default; a time without a zone is read as UTC."""
+    if as_of is None:
+        return datetime.now(UTC)
+    return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
+
+
 UPLIFT_MIN = 200  # matured members needed before who-changed is estimated at all
 UPLIFT_MIN_CONTROL = 50
+UPLIFT_MAX = 100_000  # members the uplift models are fitted on (a fixed sample beyond): a read never costs more
 
 
 async def _uplift_of(repo: LiftRepository, segment_id: str, days: int, when: datetime, match: str,
                      types: list[str]) -> dict[str, Any]:
-    rows = await repo.member_outcomes(segment_id, days, when, match, types)
+    rows = await repo.member_outcomes(segment_id, days, when, match, types, limit=UPLIFT_MAX)
     treated = np.array([bool(r["treated"]) for r in rows], dtype=bool)
     if len(rows) < UPLIFT_MIN or (~treated).sum() < UPLIFT_MIN_CONTROL:
         return {"members": len(rows), "heterogeneous": False, "rules": [],

@@ -161,3 +161,29 @@ async def test_the_control_arm_never_reaches_tracardis_profiles(encoder: Any, pg
         assert told == set(arms) - control
     finally:
         await c.aclose()
+
+
+async def test_the_http_routes_refuse_bad_input_in_one_line(campaign: Any) -> None:
+    import httpx
+
+    from app.config import ServerSettings
+    from app.main import create_app
+
+    c, _, sid = campaign
+    app = create_app(Settings(data_dir=c.settings.data_dir, server=ServerSettings(auth=False)), container=c)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                                                   base_url="http://localhost") as http:
+        r = await http.get(f"/v1/segments/{sid}/lift")
+        assert r.status_code == 422 and "has no holdout" in r.json()["detail"]
+        r = await http.post(f"/v1/segments/{sid}/publish", json={"holdout": 0.7})
+        assert r.status_code == 422 and await c.segments.repo.holdout(sid) is None  # refused, nothing saved
+        r = await http.post(f"/v1/segments/{sid}/publish", json={"holdout": 0.2})
+        assert r.status_code == 200 and r.json()["holdout"] == 0.2
+        r = await http.get(f"/v1/segments/{sid}/lift", params={"as_of": "2030-01-01T00:00:00", "days": 30})
+        assert r.status_code == 200 and r.json()["arms"]["treated"]["members"] > 0  # a time without a zone is UTC
+        r = await http.get(f"/v1/segments/{sid}/uplift", params={"outcome": "event:nope"})
+        assert r.status_code == 422 and "names no event type" in r.json()["detail"]
+        r = await http.post("/v1/segments/prediction/size", json={"name": "x", "goal": "churn", "top_percent": 500})
+        assert r.status_code == 422
+        r = await http.post("/v1/segments/prediction/size", json={"name": "x", "goal": "churn", "top_percent": 5})
+        assert r.status_code == 422 and "no scores" in r.json()["detail"]
