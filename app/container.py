@@ -50,7 +50,7 @@ from app.tracardi.webhook import Push
 from app.writeback.service import TracardiWriteback, enqueue_traits
 from embeddings.documents import DocumentBuilder
 from embeddings.encoder import Encoder, load_encoder
-from embeddings.index import VectorIndex
+from embeddings.index import NotOwnedIndex, VectorIndex
 from embeddings.redaction import Redactor
 from embeddings.sparse import Bm25Encoder
 from profiles.dictionary import EventDictionary
@@ -130,9 +130,7 @@ class Container:
             if open_index or settings.qdrant.url:
                 index = await asyncio.to_thread(build_index, settings, encoder.dim)
             else:
-                from app.jobs.runner import NotOwnedIndex
-
-                index = NotOwnedIndex()  # type: ignore[assignment]
+                index = NotOwnedIndex()  # a worker without the shard: anything but encoding asks for the owner
         except BaseException:
             await database.close()
             raise

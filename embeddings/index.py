@@ -140,3 +140,26 @@ class VectorIndex(Protocol):
     def flush(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class IndexNotOwnedError(RuntimeError):
+    pass
+
+
+class NotOwnedIndex:
+    """The index of a worker that does not own the embedded shard: anything but encoding asks for the owner."""
+
+    dim = 0
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise IndexNotOwnedError("this worker does not own the embedded index: index jobs run in `profile-ai serve` "
+                                 "or `profile-ai worker --owner` (or configure a Qdrant server)")
+
+    upsert = delete = search = retrieve = vectors = vector_pages = scroll = flush = optimize = purge_deleted = \
+        ensure_field_indexes = _refuse
+
+    def count(self, filters: Any = ()) -> int:
+        return int(self._refuse())
+
+    def close(self) -> None:
+        return None
