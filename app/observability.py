@@ -64,21 +64,21 @@ class Metrics:
         self.latency = Histogram("profile_ai_request_seconds", "HTTP request latency by route",
                                  ["method", "route", "status"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        g = {"registry": self.registry}
-        self.indexed = Gauge("profile_ai_indexed_profiles", "profiles in the vector index", **g)  # type: ignore[arg-type]
-        self.uptime = Gauge("profile_ai_uptime_seconds", "seconds since start", **g)  # type: ignore[arg-type]
-        self.sync_lag = Gauge("profile_ai_sync_lag_seconds", "seconds since the newest sync watermark", **g)  # type: ignore[arg-type]
-        self.sync_running = Gauge("profile_ai_sync_running", "1 while a sync runs in this server", **g)  # type: ignore[arg-type]
-        self.sync_seen = Gauge("profile_ai_sync_progress_profiles", "profiles seen by the running sync", **g)  # type: ignore[arg-type]
-        self.queue = Gauge("profile_ai_writeback_queue", "write-back items by status", ["status"], **g)  # type: ignore[arg-type]
-        self.model_age = Gauge("profile_ai_model_age_seconds", "age of each goal's active model", ["goal"], **g)  # type: ignore[arg-type]
+        r = self.registry
+        self.indexed = Gauge("profile_ai_indexed_profiles", "profiles in the vector index", registry=r)
+        self.uptime = Gauge("profile_ai_uptime_seconds", "seconds since start", registry=r)
+        self.sync_lag = Gauge("profile_ai_sync_lag_seconds", "seconds since the newest sync watermark", registry=r)
+        self.sync_running = Gauge("profile_ai_sync_running", "1 while a sync runs in this server", registry=r)
+        self.sync_seen = Gauge("profile_ai_sync_progress_profiles", "profiles seen by the running sync", registry=r)
+        self.queue = Gauge("profile_ai_writeback_queue", "write-back items by status", ["status"], registry=r)
+        self.model_age = Gauge("profile_ai_model_age_seconds", "age of each goal's active model", ["goal"], registry=r)
         self.score_psi = Gauge("profile_ai_model_score_psi", "PSI of the newest scoring's scores against the active "
-                               "model's first scoring, by goal", ["goal"], **g)  # type: ignore[arg-type]
+                               "model's first scoring, by goal", ["goal"], registry=r)
         self.realized_auc = Gauge("profile_ai_model_realized_auc", "AUC of the newest matured snapshot of the active "
-                                  "model: what came true", ["goal"], **g)  # type: ignore[arg-type]
-        self.jobs_queued = Gauge("profile_ai_jobs_queued", "jobs waiting, by queue", ["queue"], **g)  # type: ignore[arg-type]
-        self.job_runs = Gauge("profile_ai_job_runs", "job runs recorded, by job and outcome", ["job", "status"], **g)  # type: ignore[arg-type]
-        self.job_seconds = Gauge("profile_ai_job_seconds", "mean duration of the last hour's runs, by job", ["job"], **g)  # type: ignore[arg-type]
+                                  "model: what came true", ["goal"], registry=r)
+        self.jobs_queued = Gauge("profile_ai_jobs_queued", "jobs waiting, by queue", ["queue"], registry=r)
+        self.job_runs = Gauge("profile_ai_job_runs", "job runs recorded, by job and outcome", ["job", "status"], registry=r)
+        self.job_seconds = Gauge("profile_ai_job_seconds", "mean duration of the last hour's runs, by job", ["job"], registry=r)
 
     async def render(self, container: Any, runner: Any, started: float, jobs: Any = None) -> bytes:
         import asyncio
