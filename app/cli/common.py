@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -44,6 +44,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEMO_QUERIES = ["horror movie fans", "people who love documentaries", "sci-fi and action enthusiasts",
                 "young students who like comedies", "film noir and classic cinema lovers"]
 
+if TYPE_CHECKING:
+    from app.container import Container
+
 
 @app.callback()
 def _owner_only_files() -> None:
@@ -77,13 +80,13 @@ def _emit(as_json: bool, data: Any, render: Callable[[], None]) -> None:
         render()
 
 
-async def _container(settings: Settings) -> Any:
-    from app.container import Container
+async def _container(settings: Settings) -> Container:
+    from app.container import Container  # the model and the index load only for commands that need them
 
     return await Container.create(settings)
 
 
-async def _with_container(data_dir: Path | None, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+async def _with_container(data_dir: Path | None, fn: Callable[[Container], Coroutine[Any, Any, T]]) -> T:
     c = await _container(_settings(data_dir))
     try:
         return await fn(c)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from app.cli.common import DataDirOpt, JsonOpt, _emit, _fail, _run, _setup_logging, _with_container, app, out
+
+if TYPE_CHECKING:
+    from app.container import Container
 
 
 def _print_card(m: dict[str, Any]) -> None:
@@ -41,8 +44,8 @@ def train(goal: Annotated[str, typer.Option("--goal", help="purchase | churn | l
 
     req = TrainRequest(goal=goal, horizon_days=horizon_days, as_of=as_of, activity_types=activity_type)
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.predictions.train(req)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.predictions.train(req)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: _print_card(res))
@@ -62,8 +65,8 @@ def score(model: Annotated[str | None, typer.Option("--model", help="model id (d
         _run(lambda: _fail("pass --model ID or --goal GOAL"))
     req = ScoreRequest(model_id=model, goal=goal, as_of=as_of, limit=limit if not as_json else 1_000_000)
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.score(req)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.score(req)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
 
@@ -84,8 +87,8 @@ def quality(model_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None
     """Live quality of a model: drift at each scoring and, once matured, what came true beside the holdout."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
-        return await c.predictions.monitor.history(model_id)  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return await c.predictions.monitor.history(model_id)
 
     res = _run(lambda: _with_container(data_dir, go))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -24,6 +24,9 @@ from app.cli.common import (
     source_app,
 )
 from app.cli.tracardi import _tracardi_client
+
+if TYPE_CHECKING:
+    from app.container import Container
 
 
 @app.command()
@@ -136,13 +139,13 @@ def forget(profile_id: str, reason: Annotated[str | None, typer.Option("--reason
     """Erase a person everywhere the layer holds them (GDPR art. 17), and keep them out of later syncs."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
+    async def go(c: Container) -> dict[str, Any]:
         if verify:
-            return await c.erasure.verify(profile_id)  # type: ignore[no-any-return]
+            return await c.erasure.verify(profile_id)
         if unforget:
             return {"tombstones_lifted": await c.erasure.unforget(profile_id, actor="cli", reason=reason)}
         clear = tracardi or c.settings.privacy.erasure_clears_tracardi
-        return await c.erasure.forget(profile_id, actor="cli", reason=reason,  # type: ignore[no-any-return]
+        return await c.erasure.forget(profile_id, actor="cli", reason=reason,
                                       clear_tracardi=clear)
 
     res = _run(lambda: _with_container(data_dir, go))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,6 +17,9 @@ from app.cli.common import (
     out,
     segments_app,
 )
+
+if TYPE_CHECKING:
+    from app.container import Container
 
 
 def _print_segment(s: dict[str, Any]) -> None:
@@ -57,8 +60,8 @@ def segments_discover(k: Annotated[int | None, typer.Option("--k", help="number 
     req = DiscoverRequest(n_clusters=k, k_min=k_min, k_max=k_max, behaviour_weight=behaviour_weight,
                           random_state=random_state)
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.segments.discover(req)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.segments.discover(req)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
 
@@ -75,7 +78,7 @@ def segments_list(all_: Annotated[bool, typer.Option("--all", help="include reti
     """Current segments."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
+    async def go(c: Container) -> dict[str, Any]:
         return {"segments": [s.model_dump() for s in await c.segments.current(all_)]}
 
     res = _run(lambda: _with_container(data_dir, go))
@@ -87,8 +90,8 @@ def segments_show(segment_id: str, as_json: JsonOpt = False, data_dir: DataDirOp
     """One segment: name, explanation, distinguishing features, rules."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.segments.show(segment_id)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.segments.show(segment_id)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: _print_segment(res))
@@ -101,8 +104,8 @@ def segments_members(segment_id: str, limit: Annotated[int, typer.Option("--limi
     """Members of a segment, closest to its centre first."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.segments.members(segment_id, limit, offset)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.segments.members(segment_id, limit, offset)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
 
@@ -123,8 +126,8 @@ def segments_publish(segment_id: str,
     --holdout, that share of the members is a control group that never receives the segment."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.publish_segment(segment_id, holdout)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.publish_segment(segment_id, holdout)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(
@@ -146,8 +149,8 @@ def segments_create(name: str, description: Annotated[str, typer.Option("--descr
 
     req = DescriptionSegmentRequest(name=name, description=description, threshold=threshold, filters=filter)
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.segments.create_description(req)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.segments.create_description(req)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(f"{res['segment_id']}: {res['name']}, {res['size']} members"))
@@ -162,8 +165,8 @@ def segments_lookalike(seed_segment_id: str, size: Annotated[int, typer.Option("
 
     req = LookalikeRequest(seed_segment_id=seed_segment_id, size=size)
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.segments.create_lookalike(req)).model_dump()  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.segments.create_lookalike(req)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(f"{res['segment_id']}: {res['name']}, {res['size']} members, "
@@ -179,8 +182,8 @@ def segments_lift(segment_id: str,
     """Measured lift of a segment published with a holdout: treated against control, with a 95% interval."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
-        return (await c.lift.lift(segment_id, outcome, days)).model_dump(mode="json")  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return (await c.lift.lift(segment_id, outcome, days)).model_dump(mode="json")
 
     res = _run(lambda: _with_container(data_dir, go))
 
@@ -216,10 +219,10 @@ def segments_audience(name: str, goal: Annotated[str, typer.Option("--goal", hel
     req = PredictionAudienceRequest(name=name, goal=goal, tier=tier, top_percent=top_percent, min_score=min_score,
                                     capture=capture, segment_id=segment, filters=filter or None)
 
-    async def go(c: Any) -> dict[str, Any]:
+    async def go(c: Container) -> dict[str, Any]:
         if size_only:
-            return (await c.segments.size_audience(req)).model_dump()  # type: ignore[no-any-return]
-        return (await c.segments.create_audience(req)).model_dump(mode="json")  # type: ignore[no-any-return]
+            return (await c.segments.size_audience(req)).model_dump()
+        return (await c.segments.create_audience(req)).model_dump(mode="json")
 
     res = _run(lambda: _with_container(data_dir, go))
 
@@ -241,8 +244,8 @@ def segments_uplift(segment_id: str,
     rules were not found on, or plainly that there is no detectable difference."""
     _setup_logging()
 
-    async def go(c: Any) -> dict[str, Any]:
-        return await c.lift.uplift(segment_id, outcome, days)  # type: ignore[no-any-return]
+    async def go(c: Container) -> dict[str, Any]:
+        return await c.lift.uplift(segment_id, outcome, days)
 
     res = _run(lambda: _with_container(data_dir, go))
 
