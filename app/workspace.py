@@ -17,7 +17,7 @@ import asyncio
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import numpy as np
@@ -26,6 +26,9 @@ import pandas as pd
 from app.config import Settings, load_settings
 from app.store.ops_repository import OpsRepository
 from profiles.paths import flatten
+
+if TYPE_CHECKING:
+    from app.container import Container
 
 T = TypeVar("T")
 
@@ -48,7 +51,8 @@ class _Loop:
 
 
 class Workspace:
-    def __init__(self, container: Any = None, loop: _Loop | None = None, http: httpx.Client | None = None) -> None:
+    def __init__(self, container: Container | None = None, loop: _Loop | None = None,
+                 http: httpx.Client | None = None) -> None:
         self._c = container
         self._loop = loop
         self._http = http
@@ -89,17 +93,18 @@ class Workspace:
         assert self._loop is not None
         return self._loop.run(coro)
 
-    def _local(self, what: str) -> Any:
+    def _local(self, what: str) -> Container:
         if self._c is None:
             raise RuntimeError(f"{what} needs a local data dir: Workspace.open(data_dir)")
         return self._c
 
-    def _call(self, method: str, path: str, **kw: Any) -> Any:
+    def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         assert self._http is not None
         r = self._http.request(method, path, **kw)
         if r.status_code >= 400:
             raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
-        return r.json()
+        answer: dict[str, Any] = r.json()
+        return answer
 
     # -- profiles, vectors, features, events
     def profiles(self) -> pd.DataFrame:
@@ -181,18 +186,18 @@ class Workspace:
               segment: str | None = None) -> dict[str, Any]:
         """How many customers (exact for filters and segments; `estimate` for a description in words)."""
         if self._http is not None:
-            return self._call("POST", "/v1/customers/count",  # type: ignore[no-any-return]
+            return self._call("POST", "/v1/customers/count",
                               json={"query": query, "filters": filters, "segment": segment})
-        return self._run(self._local("count()").insights.count(query, filters, segment))  # type: ignore
+        return self._run(self._local("count()").insights.count(query, filters, segment))
 
     def describe(self, query: str | None = None, filters: list[str] | dict[str, Any] | None = None,
                  segment: str | None = None, fields: list[str] | None = None) -> dict[str, Any]:
         """What sets a group apart from everyone: distinctive attributes, per-field breakdowns, behaviour."""
         if self._http is not None:
-            return self._call("POST", "/v1/customers/describe",  # type: ignore[no-any-return]
+            return self._call("POST", "/v1/customers/describe",
                               json={"query": query, "filters": filters, "segment": segment, "fields": fields,
                                     "max_tokens": 50_000})
-        return self._run(self._local("describe()").insights.describe(query, filters, segment, fields))  # type: ignore
+        return self._run(self._local("describe()").insights.describe(query, filters, segment, fields))
 
     def top(self, goal: str, query: str | None = None, filters: list[str] | dict[str, Any] | None = None,
             segment: str | None = None, limit: int = 100) -> pd.DataFrame:
@@ -234,10 +239,10 @@ class Workspace:
     def publish(self, segment_id: str, holdout: float | None = None) -> dict[str, Any]:
         """Publish a segment; `holdout` (0-0.5) keeps that share out as a control group, for measured lift."""
         if self._http is not None:
-            return self._call("POST", f"/v1/segments/{segment_id}/publish",  # type: ignore[no-any-return]
+            return self._call("POST", f"/v1/segments/{segment_id}/publish",
                               json={"holdout": holdout} if holdout is not None else None)
         # the shared use case: publishes, records the change events and delivers, as every front end does
-        return self._run(self._local("publish()").publish_segment(segment_id, holdout)).model_dump()  # type: ignore
+        return self._run(self._local("publish()").publish_segment(segment_id, holdout)).model_dump()
 
     def audience(self, name: str, goal: str, *, top_percent: float | None = None, capture: float | None = None,
                  tier: str | None = None, min_score: float | None = None, segment_id: str | None = None,
@@ -247,27 +252,27 @@ class Workspace:
                 "min_score": min_score, "segment_id": segment_id, "filters": filters}
         path = "/v1/segments/prediction" + ("" if save else "/size")
         if self._http is not None:
-            return self._call("POST", path, json=body)  # type: ignore[no-any-return]
+            return self._call("POST", path, json=body)
         from app.segments.schemas import PredictionAudienceRequest
 
         req = PredictionAudienceRequest(**body)
         segments = self._local("audience()").segments
         res = self._run(segments.create_audience(req) if save else segments.size_audience(req))
-        return res.model_dump(mode="json")  # type: ignore[no-any-return]
+        return res.model_dump(mode="json")
 
     def uplift(self, segment_id: str, outcome: str = "purchase", days: int = 30) -> dict[str, Any]:
         """Who changed because of the campaign, as readable rules with held-out uplift."""
         if self._http is not None:
-            return self._call("GET", f"/v1/segments/{segment_id}/uplift",  # type: ignore[no-any-return]
+            return self._call("GET", f"/v1/segments/{segment_id}/uplift",
                               params={"outcome": outcome, "days": days})
-        return self._run(self._local("uplift()").lift.uplift(segment_id, outcome, days))  # type: ignore
+        return self._run(self._local("uplift()").lift.uplift(segment_id, outcome, days))
 
     def lift(self, segment_id: str, outcome: str = "purchase", days: int = 30) -> dict[str, Any]:
         """Measured lift of a segment published with a holdout: per arm, the lift with its interval, CUPED."""
         if self._http is not None:
-            return self._call("GET", f"/v1/segments/{segment_id}/lift",  # type: ignore[no-any-return]
+            return self._call("GET", f"/v1/segments/{segment_id}/lift",
                               params={"outcome": outcome, "days": days})
-        return self._run(self._local("lift()").lift.lift(segment_id, outcome, days)).model_dump(  # type: ignore
+        return self._run(self._local("lift()").lift.lift(segment_id, outcome, days)).model_dump(
             mode="json")
 
     # -- predictions
@@ -275,10 +280,10 @@ class Workspace:
         """Train a model version; returns it with its card."""
         body = {"goal": goal, "horizon_days": horizon_days, "as_of": as_of}
         if self._http is not None:
-            return self._call("POST", "/v1/models", json=body)  # type: ignore[no-any-return]
+            return self._call("POST", "/v1/models", json=body)
         from app.predictions.schemas import TrainRequest
 
-        return self._run(self._local("train()").predictions.train(TrainRequest(**body))).model_dump()  # type: ignore
+        return self._run(self._local("train()").predictions.train(TrainRequest(**body))).model_dump()
 
     def models(self) -> pd.DataFrame:
         if self._http is not None:
@@ -324,8 +329,8 @@ class Workspace:
         body = {"goal": goal, "model_name": model_name, "description": description, "metrics": metrics or {},
                 "predictions": preds}
         if self._http is not None:
-            return self._call("POST", "/v1/predictions/import", json=body)  # type: ignore[no-any-return]
+            return self._call("POST", "/v1/predictions/import", json=body)
         from app.predictions.schemas import ImportRequest
 
         c = self._local("write_predictions()")
-        return self._run(c.predictions.import_predictions(ImportRequest(**body))).model_dump()  # type: ignore
+        return self._run(c.predictions.import_predictions(ImportRequest(**body))).model_dump()
