@@ -51,10 +51,16 @@ class InsightService:
         self.wording = wording
         self._everyone: list[dict[str, Any]] | None = None
         self._table: Any = None  # everyone's attribute table, built once per sync
+        self._rows: dict[str, int] = {}  # profile id -> its row in everyone (once per sync)
+        self._columns: dict[str, tuple[np.ndarray, list[Any]]] = {}  # path -> (rows holding it, their values)
+        self._population: dict[str, Any] = {}  # path -> everyone's quartiles, or everyone's value counts
 
     def invalidate(self) -> None:
         self._everyone = None
         self._table = None
+        self._rows = {}
+        self._columns = {}
+        self._population = {}
 
     # -- the group a question is about
     async def _active_model(self, goal: str) -> str:
@@ -141,8 +147,11 @@ class InsightService:
         if not members:
             return {"group": defined, "size": 0, "customers": len(everyone), "distinctive": [], "fields": [],
                     "behaviour": []}
-        mask = np.array([str(r.get("profile_id")) in members for r in everyone])
-        group = [r for r, m in zip(everyone, mask, strict=True) if m]
+        if not self._rows or len(self._rows) != len(everyone):
+            self._rows = {str(r.get("profile_id")): i for i, r in enumerate(everyone)}
+        mask = np.zeros(len(everyone), dtype=bool)
+        mask[[self._rows[p] for p in members if p in self._rows]] = True
+        group = [everyone[i] for i in np.flatnonzero(mask)]
 
         def analyse() -> dict[str, Any]:
             if self._table is None or self._table[0] is not everyone:
@@ -151,7 +160,7 @@ class InsightService:
             distinct = distinctive_features(table, mask, wording=self.wording)[:12]
             wanted = fields or list(dict.fromkeys(f["attribute"].split("=", 1)[0] for f in distinct
                                                    if not f["attribute"].startswith(("event:", "top.", "recency"))))[:6]
-            return {"distinctive": distinct, "fields": [self._field(path, group, everyone, top_values)
+            return {"distinctive": distinct, "fields": [self._field(path, mask, everyone, top_values)
                                                         for path in wanted],
                     "behaviour": self._behaviour(group, everyone)}
 
@@ -163,30 +172,42 @@ class InsightService:
         return {"group": defined, "size": len(group), "customers": len(everyone),
                 "share": round(len(group) / len(everyone), 4), "capped": cut, **analysed}
 
-    @staticmethod
-    def _values(path: str, records: list[dict[str, Any]]) -> list[Any]:
-        if path in NUMERIC_FIELDS:
-            return [r.get(path) for r in records if r.get(path) is not None]
-        root = path.split(".", 1)[0]
-        out = []
-        for r in records:
-            for p, v in flatten(r.get(root) or {}, root):
-                if p == path and v is not None and str(v).strip():
-                    out.append(v)
-        return out
+    def _column(self, path: str, everyone: list[dict[str, Any]]) -> tuple[np.ndarray, list[Any]]:
+        """Everyone's values of one field, with the rows that hold them: read once per sync, then a group's
+        values are a mask away (a million records flattened per field per question took seconds)."""
+        if path not in self._columns:
+            rows: list[int] = []
+            values: list[Any] = []
+            root = path.split(".", 1)[0]
+            for i, r in enumerate(everyone):
+                if path in NUMERIC_FIELDS:
+                    if r.get(path) is not None:
+                        rows.append(i)
+                        values.append(r.get(path))
+                    continue
+                for p, v in flatten(r.get(root) or {}, root):
+                    if p == path and v is not None and str(v).strip():
+                        rows.append(i)
+                        values.append(v)
+            self._columns[path] = (np.asarray(rows, dtype=np.int64), values)
+        return self._columns[path]
 
-    def _field(self, path: str, group: list[dict[str, Any]], everyone: list[dict[str, Any]],
-               top_values: int) -> dict[str, Any]:
-        mine, all_ = self._values(path, group), self._values(path, everyone)
+    def _field(self, path: str, mask: np.ndarray, everyone: list[dict[str, Any]], top_values: int) -> dict[str, Any]:
+        rows, all_ = self._column(path, everyone)
         if not all_:
             return {"field": path, "kind": "unknown"}
-        numbers = [float(v) for v in all_ if isinstance(v, int | float) and not isinstance(v, bool)]
-        if len(numbers) >= 0.8 * len(all_) and len({*numbers}) > 2:
+        mine = [all_[k] for k in np.flatnonzero(mask[rows])]
+        if path not in self._population:  # everyone's side of the comparison, once per sync
+            numbers = [float(v) for v in all_ if isinstance(v, int | float) and not isinstance(v, bool)]
+            self._population[path] = (_quartiles(numbers) if len(numbers) >= 0.8 * len(all_) and
+                                      len({*numbers}) > 2 else Counter(str(v) for v in all_))
+        everyone_side = self._population[path]
+        if not isinstance(everyone_side, Counter):
             return {"field": path, "kind": "number",
                     "group": _quartiles([float(v) for v in mine if isinstance(v, int | float)]),
-                    "everyone": _quartiles(numbers)}
-        g, a = Counter(str(v) for v in mine), Counter(str(v) for v in all_)
-        n_g, n_a = len(group), len(everyone)
+                    "everyone": everyone_side}
+        g, a = Counter(str(v) for v in mine), everyone_side
+        n_g, n_a = int(mask.sum()), len(everyone)
         values = []
         for value, c in g.most_common(top_values):
             share, pop = c / n_g, a[value] / n_a
@@ -194,10 +215,11 @@ class InsightService:
                            "ratio": round(share / pop, 2) if pop else None})
         return {"field": path, "kind": "categorical", "known_in_group": len(mine), "values": values}
 
-    @staticmethod
-    def _behaviour(group: list[dict[str, Any]], everyone: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _behaviour(self, group: list[dict[str, Any]], everyone: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "\0counts" not in self._population:  # everyone's side, once per sync (a key no field path has)
+            self._population["\0counts"] = Counter(t for r in everyone for t in (r.get("counts") or {}))
         g = Counter(t for r in group for t in (r.get("counts") or {}))
-        a = Counter(t for r in everyone for t in (r.get("counts") or {}))
+        a = self._population["\0counts"]
         return [{"event_type": t, "share": round(c / len(group), 4), "population_share": round(a[t] / len(everyone), 4)}
                 for t, c in g.most_common(8)]
 
