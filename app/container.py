@@ -323,8 +323,8 @@ class Container:
             async def exists(segment_id: str) -> bool:
                 return await self.segments.repo.get(segment_id) is not None
 
-            self._lift = LiftService(LiftRepository(self.database.pool), exists, self.predictions.purchase_types,
-                                     self.predictions.repo.event_types)
+            self._lift = LiftService(LiftRepository(self.database.pool), exists, self.segments.repo.holdout,
+                                     self.predictions.purchase_types, self.predictions.repo.event_types)
         return self._lift
 
     def drop_caches(self) -> None:

@@ -71,7 +71,8 @@ async def main(members: int, per: int, work: Path) -> None:
         async def exists(segment_id: str) -> bool:
             return True
 
-        lift = LiftService(LiftRepository(pool), exists, purchase_types, event_types)
+        lift = LiftService(LiftRepository(pool), exists, SegmentRepository(pool).holdout, purchase_types,
+                           event_types)
         times = []
         for _ in range(3):
             t = time.perf_counter()

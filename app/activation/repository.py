@@ -7,12 +7,14 @@ from typing import Any
 
 import asyncpg
 
-# y: the outcome in [entry, entry + days); x: the same outcome in [entry - days, entry) (for CUPED)
-_SUMS = """
+# the members whose whole window has passed by $3: what lift and uplift count
+_MATURED = """
 WITH m AS (
     SELECT x.profile_id, x.arm, x.entered_at FROM profile_ai.segment_exposures x
     WHERE x.segment_id = $1 AND x.entered_at + make_interval(days => $2) <= $3
-), o AS (
+)"""
+# y: the outcome in [entry, entry + days); x: the same outcome in [entry - days, entry) (for CUPED)
+_SUMS = _MATURED + """, o AS (
     SELECT m.profile_id, m.arm,
            count(ev.event_id) FILTER (WHERE ev.time >= m.entered_at) AS n_after,
            count(ev.event_id) FILTER (WHERE ev.time < m.entered_at) AS n_before,
@@ -37,11 +39,7 @@ BINARY = ("(n_after > 0)::int::float8", "(n_before > 0)::int::float8")
 AMOUNT = ("v_after::float8", "v_before::float8")
 
 
-_MEMBERS = """
-WITH m AS (
-    SELECT x.profile_id, x.arm, x.entered_at FROM profile_ai.segment_exposures x
-    WHERE x.segment_id = $1 AND x.entered_at + make_interval(days => $2) <= $3
-)
+_MEMBERS = _MATURED + """
 SELECT m.profile_id, m.arm = 'treated' AS treated, f.attributes,
        EXISTS (SELECT 1 FROM profile_ai.events ev WHERE ev.profile_id = m.profile_id AND ev.time >= m.entered_at
                AND ev.time < m.entered_at + make_interval(days => $2) AND {match}) AS converted
@@ -53,11 +51,6 @@ ORDER BY md5(m.profile_id) LIMIT {limit}
 class LiftRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-
-    async def holdout(self, segment_id: str) -> float | None:
-        share = await self.pool.fetchval("SELECT share FROM profile_ai.segment_holdouts WHERE segment_id = $1",
-                                         segment_id)
-        return None if share is None else float(share)
 
     async def arm_sums(self, segment_id: str, days: int, as_of: datetime, match: str, types: list[str],
                        amount: bool) -> dict[str, dict[str, Any]]:

@@ -27,10 +27,12 @@ MIN_ARM = 30  # fewer matured members than this in an arm: no verdict, only what
 
 class LiftService:
     def __init__(self, repo: LiftRepository, segment_exists: Callable[[str], Awaitable[bool]],
+                 holdout: Callable[[str], Awaitable[float | None]],
                  purchase_types: Callable[[], Awaitable[list[str]]],
                  event_types: Callable[[], Awaitable[list[str]]]) -> None:
         self.repo = repo
         self.segment_exists = segment_exists
+        self.holdout = holdout  # the segments' own record of a holdout (SegmentRepository.holdout)
         self.purchase_types = purchase_types
         self.event_types = event_types
 
@@ -66,7 +68,7 @@ class LiftService:
             raise InvalidRequestError(f"days must be 1-{MAX_DAYS}")
         if not await self.segment_exists(segment_id):
             raise NotFoundError(f"segment {segment_id!r} not found")
-        share = await self.repo.holdout(segment_id)
+        share = await self.holdout(segment_id)
         if not share:
             raise InvalidRequestError(f"segment {segment_id!r} has no holdout, so there is nothing to compare with: "
                                       "publish it with a holdout (e.g. --holdout 0.1) to measure lift")

@@ -262,12 +262,20 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
         if q[end:].startswith(" ago") or q[end:].startswith(" atras"):
             end += 4 if q[end:].startswith(" ago") else 6
         out.append(("lt" if m.group(1) in _LOWER else "gt", value, unit, (m.start(), max(end, m.end() + length))))
+    for value, unit, span in _recent(q):  # "in the last year": a duration of at most one year
+        out.append(("lte", value, unit, span))
+    return out
+
+
+def _recent(q: str) -> list[tuple[float, QuestionUnit, tuple[int, int]]]:
+    """Each "in the last N units" / "en los últimos N ..." of the question: (N, its time unit, span)."""
+    out = []
     for m in _RECENT.finditer(q):
         number = parse_number(q[m.end():])
         value, length = number if number is not None and number[0] > 1 else (1.0, 0)
         unit = question_unit(q, m.end() + length, money_context=False)
-        if unit.days is not None:  # "in the last year": a duration of at most one year
-            out.append(("lte", value, unit, (m.start(), unit.end)))
+        if unit.days is not None:
+            out.append((value, unit, (m.start(), unit.end)))
     return out
 
 
@@ -290,15 +298,11 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
     from datetime import date, timedelta
 
     out = []
-    for m in _RECENT.finditer(q):  # "in the last 6 months", "en el último año"
-        number = parse_number(q[m.end():])
-        value, length = number if number is not None and number[0] > 1 else (1.0, 0)
-        unit = question_unit(q, m.end() + length, money_context=False)
-        if unit.days is None:
-            continue
-        path = _date_field(q, m.start(), vocab)
+    for value, unit, span in _recent(q):  # "in the last 6 months", "en el último año"
+        assert unit.days is not None
+        path = _date_field(q, span[0], vocab)
         since = date.fromisoformat(vocab.clock[path]) - timedelta(days=value * unit.days)
-        out.append((path, {"gte": since.isoformat()}, (m.start(), unit.end)))
+        out.append((path, {"gte": since.isoformat()}, span))
     for m in _THIS.finditer(q):  # "this year": since its first day, on the data's clock
         path = _date_field(q, m.start(), vocab)
         now = date.fromisoformat(vocab.clock[path])
