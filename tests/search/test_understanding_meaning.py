@@ -10,7 +10,6 @@ import pytest
 
 from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary, understand
 from app.search.units import FieldUnit, QuestionUnit, convert, field_unit, parse_number
-from embeddings.encoder import load_encoder
 
 PAY = ["Bank transfer (automatic)", "Credit card (automatic)", "Electronic check", "Mailed check"]
 TELCO = [{"traits": {"senior_citizen": i % 2, "partner": (i // 2) % 2, "dependents": (i // 4) % 2,
@@ -44,8 +43,8 @@ def hr(encoder: Any) -> Vocabulary:
 
 
 @pytest.fixture(scope="module")
-def spanish() -> Vocabulary:
-    return attach_meaning(build_vocabulary(ES), load_encoder("multilingual-e5-small"), ("en", "es"))
+def spanish(e5: Any) -> Vocabulary:
+    return attach_meaning(build_vocabulary(ES), e5, ("en", "es"))
 
 
 def test_units_are_read_from_keys_and_questions() -> None:
@@ -148,8 +147,8 @@ def test_relative_time_against_a_date_field_and_the_datas_clock(encoder: Any, qu
     assert understand(question, attach_meaning(build_vocabulary(DATED), encoder)).filters == filters
 
 
-def test_relative_time_in_spanish() -> None:
-    vocab = attach_meaning(build_vocabulary(FECHAS), load_encoder("multilingual-e5-small"), ("en", "es"))
+def test_relative_time_in_spanish(e5: Any) -> None:
+    vocab = attach_meaning(build_vocabulary(FECHAS), e5, ("en", "es"))
     assert understand("clientes que se dieron de alta este año", vocab).filters == ["traits.fecha_alta>=2024-01-01"]
     assert understand("clientes desde 2024 con fibra", vocab).filters == ["traits.fecha_alta>=2024-01-01",
                                                                          "traits.tarifa=fibra"]
