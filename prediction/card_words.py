@@ -1,6 +1,8 @@
-"""Model cards in the deployment's wording. The card's keys and numbers stay as they are (an API contract);
-its sentences (quality band, warning, notes, sufficiency reasons, what was excluded) are translated from the
-library's English templates. A sentence with no known template stays English rather than being guessed."""
+"""Model cards in the deployment's wording. The card's keys and numbers stay as they are (an API contract).
+Notes are made as codes with parameters (`note`) and written from a template per wording (`NOTES`), so a note
+cannot silently stay English: a code without a template in every wording fails its test. The other sentences
+(quality band, warning, sufficiency reasons, what was excluded) are translated from the library's English
+templates; one with no known template stays English rather than being guessed."""
 
 from __future__ import annotations
 
@@ -26,31 +28,55 @@ PHRASES_ES = {
     "el historial, incluida la ventana de la etiqueta)",
 }
 PATTERNS_ES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"training snapshot moved to (\S+) with a (\d+)-day label window, because fewer than half of the "
-                r"customers existed (\S+) days before as_of"),
-     lambda m: f"instantánea de entrenamiento movida a {m[1]} con una ventana de {m[2]} días, porque menos de la "
-               f"mitad de los clientes existían {m[3]} días antes de as_of"),
-    (re.compile(r"spend = (\S+) x boosting \+ (\S+) x the BG/NBD x Gamma-Gamma forecast \(the weight with the lowest "
-                r"validation RMSE on the training snapshot\)"),
-     lambda m: f"gasto = {m[1]} x boosting + {m[2]} x la previsión BG/NBD x Gamma-Gamma (el peso con menor RMSE de "
-               "validación en la instantánea de entrenamiento)"),
-    (re.compile(r"(\d+) features are present for fewer than (\d+) profiles \(or 5%\): their 'never' is written as "
-                r"a value below their range instead of left missing"),
-     lambda m: f"{m[1]} rasgos están presentes en menos de {m[2]} perfiles (o el 5%): su 'nunca' se escribe como un "
-               "valor por debajo de su rango en lugar de dejarse vacío"),
-    (re.compile(r"probability = a logistic blend of the boosting, logistic regression on recency, frequency, spend "
-                r"and tenure(, and the BG/NBD forecast)?, weighed on out-of-fold predictions of the training "
-                r"snapshot"),
-     lambda m: "probabilidad = una mezcla logística del boosting, la regresión logística sobre recencia, frecuencia, "
-               "gasto y antigüedad" + (" y la previsión BG/NBD" if m[1] else "") + ", ponderada con predicciones "
-               "fuera de pliegue de la instantánea de entrenamiento"),
-    (re.compile(r"the boosting is fitted on a random sample of (\d+) profiles per snapshot \(of (\d+) and (\d+)\); "
-                r"baselines, stacking and the holdout use everyone"),
-     lambda m: f"el boosting se ajusta con una muestra aleatoria de {m[1]} perfiles por instantánea (de {m[2]} y "
-               f"{m[3]}); las referencias, el apilado y la validación usan a todos"),
     (re.compile(r"(\d+) examples in the rarer class: metrics are uncertain \(wide confidence intervals\)"),
      lambda m: f"{m[1]} ejemplos en la clase minoritaria: métricas inciertas (intervalos de confianza amplios)"),
 ]
+
+
+NOTES: dict[str, dict[str, str]] = {
+    "snapshot_moved": {
+        "en": "training snapshot moved to {when} with a {days}-day label window, because fewer than half of the "
+              "customers existed {horizon} days before as_of",
+        "es": "instantánea de entrenamiento movida a {when} con una ventana de {days} días, porque menos de la mitad "
+              "de los clientes existían {horizon} días antes de as_of"},
+    "sparse_features": {
+        "en": "{count} features are present for fewer than {minimum} profiles (or 5%): their 'never' is written as a "
+              "value below their range instead of left missing",
+        "es": "{count} rasgos están presentes en menos de {minimum} perfiles (o el 5%): su 'nunca' se escribe como un "
+              "valor por debajo de su rango en lugar de dejarse vacío"},
+    "fit_sample": {
+        "en": "the boosting is fitted on a random sample of {sample} profiles per snapshot (of {train} and {holdout}); "
+              "baselines, stacking and the holdout use everyone",
+        "es": "el boosting se ajusta con una muestra aleatoria de {sample} perfiles por instantánea (de {train} y "
+              "{holdout}); las referencias, el apilado y la validación usan a todos"},
+    "stacked_probability": {
+        "en": "probability = a logistic blend of the boosting, logistic regression on recency, frequency, spend and "
+              "tenure, weighed on out-of-fold predictions of the training snapshot",
+        "es": "probabilidad = una mezcla logística del boosting, la regresión logística sobre recencia, frecuencia, "
+              "gasto y antigüedad, ponderada con predicciones fuera de pliegue de la instantánea de entrenamiento"},
+    "stacked_probability_forecast": {
+        "en": "probability = a logistic blend of the boosting, logistic regression on recency, frequency, spend and "
+              "tenure, and the BG/NBD forecast, weighed on out-of-fold predictions of the training snapshot",
+        "es": "probabilidad = una mezcla logística del boosting, la regresión logística sobre recencia, frecuencia, "
+              "gasto y antigüedad y la previsión BG/NBD, ponderada con predicciones fuera de pliegue de la "
+              "instantánea de entrenamiento"},
+    "spend_blend": {
+        "en": "spend = {boosting:g} x boosting + {forecast:g} x the BG/NBD x Gamma-Gamma forecast (the weight with "
+              "the lowest validation RMSE on the training snapshot)",
+        "es": "gasto = {boosting:g} x boosting + {forecast:g} x la previsión BG/NBD x Gamma-Gamma (el peso con menor "
+              "RMSE de validación en la instantánea de entrenamiento)"},
+}
+
+
+def note(code: str, **params: Any) -> dict[str, Any]:
+    if code not in NOTES:
+        raise KeyError(f"no template for note {code!r}")
+    return {"code": code, "params": params}
+
+
+def render_note(entry: dict[str, Any], wording: str) -> str:
+    templates = NOTES[entry["code"]]
+    return templates.get(wording, templates["en"]).format(**entry.get("params") or {})
 
 
 def _sentence(text: str) -> str:
@@ -68,15 +94,18 @@ def _band(text: str) -> str:
 
 
 def localise_card(card: dict[str, Any], wording: str) -> dict[str, Any]:
-    if wording == "en":
-        return card
     out = dict(card)
+    if "note_codes" in out:
+        out["notes"] = [render_note(n, wording) for n in out["note_codes"]]
+    if wording == "en":
+        return out
     if isinstance(out.get("quality"), str):
         out["quality"] = _band(out["quality"])
     for key in ("warning", "excluded"):
         if isinstance(out.get(key), str):
             out[key] = _sentence(out[key])
-    out["notes"] = [_sentence(n) for n in out.get("notes") or []]
+    out["notes"] = [render_note(n, wording) for n in out["note_codes"]] if "note_codes" in out \
+        else [_sentence(n) for n in out.get("notes") or []]
     if isinstance(out.get("sufficiency"), dict):
         out["sufficiency"] = {**out["sufficiency"],
                               "reasons": [_sentence(r) for r in out["sufficiency"].get("reasons") or []]}

@@ -23,7 +23,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.metrics import roc_auc_score
 
 from prediction.bgnbd import BetaGeoFitter, GammaGammaFitter, summarise
-from prediction.card_words import localise_card
+from prediction.card_words import localise_card, note
 from prediction.evaluation import (
     InsufficientDataError,
     classification_metrics,
@@ -34,6 +34,7 @@ from prediction.evaluation import (
     sufficiency,
 )
 from prediction.events import DAY, EventLog, Goal
+from prediction.feature_words import label_drivers
 from prediction.features import FeatureSpec, features, labels, population
 from prediction.stacking import Linear, Stack, fit_stack, rfm
 
@@ -228,12 +229,12 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     if as_of <= start:
         raise InsufficientDataError(f"as_of {_iso(as_of)} is before the first event ({_iso(start)})")
     t_train, train_h = as_of - h, h
-    notes = []
+    notes: list[dict[str, Any]] = []
     if population(log, t_train).sum() < 0.5 * population(log, as_of).sum():
         t_train = start + (as_of - start) / 2  # young base: a shorter label window, more customers
         train_h = as_of - t_train
-        notes.append(f"training snapshot moved to {_iso(t_train)} with a {train_h / DAY:.0f}-day label window, "
-                     f"because fewer than half of the customers existed {horizon_days:g} days before as_of")
+        notes.append(note("snapshot_moved", when=_iso(t_train), days=f"{train_h / DAY:.0f}",
+                          horizon=f"{horizon_days:g}"))
     regression = goal.is_regression
     spec = FeatureSpec.fit(log, as_of, purchase_types, activity_types, goal.name if goal.key else None)
     buy = log.type_mask(purchase_types) | np.isfinite(log.value)
@@ -255,8 +256,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     fill = sparse_fill(X_tr)
     X_tr = apply_fill(X_tr, fill)
     if (sparse := int(np.isfinite(fill).sum())):
-        notes.append(f"{sparse} features are present for fewer than {MIN_PRESENT} profiles (or 5%): their "
-                     "'never' is written as a value below their range instead of left missing")
+        notes.append(note("sparse_features", count=sparse, minimum=MIN_PRESENT))
     if regression and train_h < h:
         # a shortened window sees less spend: scale it to the horizon along the decay BG/NBD expects for the
         # whole base (a constant rate would overshoot: customers drop out as time passes)
@@ -268,19 +268,15 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]))
     model = _fit(regression, X_tr, y_tr, random_state)
     if fit_rows(max(len(y_tr), len(y_ev)), random_state) is not None:
-        notes.append(f"the boosting is fitted on a random sample of {FIT_SAMPLE} profiles per snapshot (of "
-                     f"{len(y_tr)} and {len(y_ev)}); baselines, stacking and the holdout use everyone")
+        notes.append(note("fit_sample", sample=FIT_SAMPLE, train=len(y_tr), holdout=len(y_ev)))
     stack = None if regression else fit_stack(X_tr, y_tr, names, lambda n: _estimator(False, n, random_state),
                                               random_state)
     if stack is not None:
-        notes.append("probability = a logistic blend of the boosting, logistic regression on recency, frequency, "
-                     "spend and tenure" + (", and the BG/NBD forecast" if stack.forecast else "")
-                     + ", weighed on out-of-fold predictions of the training snapshot")
+        notes.append(note("stacked_probability_forecast" if stack.forecast else "stacked_probability"))
     blend = 1.0
     if regression and use_prob:  # spend: let validation decide how much to trust boosting vs the forecast
         blend = _choose_blend(X_tr, y_tr, names.index("bgnbd_expected_spend"), random_state)
-        notes.append(f"spend = {blend:g} x boosting + {1 - blend:g} x the BG/NBD x Gamma-Gamma forecast (the "
-                     "weight with the lowest validation RMSE on the training snapshot)")
+        notes.append(note("spend_blend", boosting=blend, forecast=1 - blend))
 
     def evaluated(X: np.ndarray) -> np.ndarray:  # the model as evaluated on the holdout (and for its drivers)
         return predict_with(model, X, names, regression, blend, stack)
@@ -305,7 +301,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
         "sufficiency": suff, "holdout": metrics, "curves": curves(y_ev.astype(float), pred_ev),
         "baselines": baselines, "quality": band, "warning": warning,
         "vs_best_baseline": paired_gain(y_ev, pred_ev, baseline_preds, regression, seed=random_state or 0),
-        "drivers": importances, "features": len(names), "notes": notes,
+        "drivers": label_drivers(importances, wording), "features": len(names), "note_codes": notes,
         "estimator": ("HistGradientBoostingRegressor(poisson)" if regression
                       else "HistGradientBoostingClassifier + CalibratedClassifierCV"
                       + (" stacked with logistic RFM" + (" and BG/NBD" if stack.forecast else "")

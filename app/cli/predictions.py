@@ -26,7 +26,8 @@ def _print_card(m: dict[str, Any]) -> None:
         table.add_row(name, *[str(metrics.get(k)) for k in c["holdout"] if k not in ("total_actual",)])
     out.print(table)
     if c["drivers"]:
-        out.print("  drivers: " + ", ".join(f"{d['feature']} ({d['importance']})" for d in c["drivers"][:6]),
+        out.print("  drivers: " + ", ".join(f"{d.get('label') or d['feature']} ({d['importance']})"
+                                        for d in c["drivers"][:6]),
                   markup=False)
     for note in c.get("notes", []):
         out.print(f"  note: {note}", markup=False)
@@ -77,7 +78,7 @@ def score(model: Annotated[str | None, typer.Option("--model", help="model id (d
         for p in res["predictions"][:limit]:
             v = p["probability"] if p["probability"] is not None else p["value"]
             table.add_row(p["profile_id"], f"{v:.4f}", f"{p['percentile']:.1f}", p["tier"],
-                          ", ".join(f"{d['feature']} {d['effect']:+.3f}" for d in p["drivers"]))
+                          ", ".join(f"{d.get('label') or d['feature']} {d['effect']:+.3f}" for d in p["drivers"]))
         out.print(table)
     _emit(as_json, res, render)
 

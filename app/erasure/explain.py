@@ -57,7 +57,7 @@ class TransparencyService:
         for p in (await self.predictions.of_profile(pid)).predictions:
             m = cards.get(p.model_id)
             c = m.card if m else {}
-            drivers = ", ".join(str(d.get("feature")) for d in (p.drivers or [])[:3]) or "–"
+            drivers = ", ".join(str(d.get("label") or d.get("feature")) for d in (p.drivers or [])[:3]) or "–"
             entry = {"goal": p.goal, "model_id": p.model_id, "probability": p.probability, "value": p.value,
                      "percentile": p.percentile, "tier": p.tier, "as_of": p.as_of, "drivers": p.drivers,
                      "model_quality": c.get("quality"), "model_as_of": m.as_of if m else None,

@@ -24,6 +24,7 @@ from app.search.filters import parse_filters
 from app.search.service import Meaning, SearchService
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex
+from prediction.feature_words import label_drivers
 from profiles.paths import flatten
 from segmentation.attributes import attribute_table
 from segmentation.naming import distinctive_features
@@ -244,4 +245,4 @@ class InsightService:
                     "warning": card.get("warning")},
                 "ranked": [{"rank": offset + i + 1, "profile_id": r["profile_id"], "probability": r["probability"],
                             "value": r["value"], "percentile": r["percentile"], "tier": r["tier"],
-                            "drivers": (r["drivers"] or [])[:3]} for i, r in enumerate(rows)]}
+                            "drivers": label_drivers((r["drivers"] or [])[:3], self.wording)} for i, r in enumerate(rows)]}

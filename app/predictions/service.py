@@ -40,6 +40,7 @@ from prediction import (
     tier_of,
     train,
 )
+from prediction.feature_words import label_drivers
 from profiles.dictionary import EventDictionary
 from segmentation.attributes import attribute_table
 
@@ -101,10 +102,10 @@ def _info(row: dict[str, Any]) -> ModelInfo:
                      created_at=row["created_at"].isoformat(), scored=row.get("scored", 0), card=row["card"])
 
 
-def _prediction(r: dict[str, Any]) -> Prediction:
+def _prediction(r: dict[str, Any], wording: str) -> Prediction:
     return Prediction(profile_id=r["profile_id"], model_id=r["model_id"], goal=r["goal"],
                       probability=r["probability"], value=r["value"], percentile=r["percentile"], tier=r["tier"],
-                      as_of=r["as_of"].isoformat(), drivers=r.get("drivers") or [])
+                      as_of=r["as_of"].isoformat(), drivers=label_drivers(r.get("drivers") or [], wording))
 
 
 class PredictionService:
@@ -236,11 +237,11 @@ class PredictionService:
             best = await self.repo.top(model_id, req.limit) if req.limit else []
             return ScoreResponse(model_id=model_id, goal=model.goal.name, as_of=when.isoformat(), scored=len(rows),
                                  queued=queued, seconds=round(time.perf_counter() - t0, 2),
-                                 predictions=[_prediction(r) for r in best])
+                                 predictions=[_prediction(r, self.dictionary.words.lang) for r in best])
 
     async def of_profile(self, profile_id: str) -> ProfilePredictions:
         rows = await self.repo.of_profile(profile_id)
-        return ProfilePredictions(profile_id=profile_id, predictions=[_prediction(r) for r in rows])
+        return ProfilePredictions(profile_id=profile_id, predictions=[_prediction(r, self.dictionary.words.lang) for r in rows])
 
     async def import_predictions(self, req: ImportRequest) -> ImportResponse:
         """Register an external model version and store its predictions (percentile and tier computed here,

@@ -10,6 +10,7 @@ import pytest
 
 from prediction import EventLog, Goal, InsufficientDataError, percentiles, score, tier_of, train
 from prediction.events import DAY
+from prediction.feature_words import feature_label
 from prediction.features import FeatureSpec, features
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
@@ -187,7 +188,13 @@ def test_a_spanish_card_keeps_its_numbers_and_translates_its_sentences() -> None
     log = synthetic()
     en = train(log, Goal.parse("purchase"), 60, purchase_types=["purchase-order"], random_state=0)
     es = train(log, Goal.parse("purchase"), 60, purchase_types=["purchase-order"], random_state=0, wording="es")
-    assert es.card["holdout"] == en.card["holdout"] and es.card["drivers"] == en.card["drivers"]
+    assert es.card["holdout"] == en.card["holdout"]
+    assert [(d["feature"], d["importance"]) for d in es.card["drivers"]] == \
+        [(d["feature"], d["importance"]) for d in en.card["drivers"]]
+    assert es.card["note_codes"] == en.card["note_codes"] and len(es.card["notes"]) == len(en.card["notes"])
+    for english, spanish in zip(en.card["drivers"], es.card["drivers"], strict=True):  # drivers in words
+        assert english["label"] == feature_label(english["feature"], "en")
+        assert spanish["label"] == feature_label(spanish["feature"], "es") != english["label"]
     band = en.card["quality"].split(":")[0]
     assert es.card["quality"].split(":")[0] == {"strong": "fuerte", "good": "bueno", "fair": "aceptable",
                                                 "weak": "débil"}.get(band, band)

@@ -9,6 +9,7 @@ import pytest
 
 from app.errors import DomainError, InvalidRequestError, NotFoundError
 from app.predictions.schemas import ScoreRequest, TrainRequest
+from prediction.feature_words import feature_label
 from tests.test_api import call
 
 
@@ -45,6 +46,7 @@ def test_scoring_writes_percentiles_tiers_and_is_idempotent(movielens_container:
     tiers = {t: sum(p.tier == t for p in preds) for t in ("top 1%", "top 10%", "top 50%", "rest")}
     assert 5 <= tiers["top 1%"] <= 15 and 80 <= tiers["top 10%"] <= 100
     assert all(p.drivers for p in preds[:10])
+    assert all(d["label"] == feature_label(d["feature"]) for p in preds[:10] for d in p.drivers)  # in words
     again = c.run(c.predictions.score(ScoreRequest(goal="churn", limit=5)))
     assert again.model_id == churn.model_id and again.queued == 0  # same values: nothing re-queued
     rows = c.run(c.database.pool.fetchval(

@@ -447,7 +447,7 @@ async function viewCustomer(id) {
         <section><h2>${t("segments")}</h2><div>${tl.segments.map((s) => `<a class="badge" href="#/segment/${encodeURIComponent(s.segment_id)}">${esc(s.name)}</a>`).join("") || `<span class="muted">${t("none")}</span>`}</div>
           <h2>${t("predictions")}</h2><table><thead><tr><th>${t("goal")}</th><th>${t("prob_value")}</th><th>${t("percentile")}</th><th>${t("tier")}</th><th>${t("why")}</th></tr></thead><tbody>
           ${tl.predictions.map((p) => `<tr><td>${esc(p.goal)}</td><td>${num(p.probability ?? p.value)}</td><td>${num(p.percentile, 1)}</td><td>${esc(p.tier)}</td>
-            <td class="small">${(p.drivers || []).map((d) => `${esc(d.feature)} ${d.effect > 0 ? "↑" : "↓"}`).join(", ")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">${t("none_yet")}</td></tr>`}
+            <td class="small">${(p.drivers || []).map((d) => `${esc(d.label || d.feature)} ${d.effect > 0 ? "↑" : "↓"}`).join(", ")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">${t("none_yet")}</td></tr>`}
           </tbody></table>
           <h2>${t("history")}</h2><ol class="timeline small">${tl.events.map((e) => `<li><time>${dateTime(e.time)}</time> ${esc(e.type)} ${esc(Object.values(e.properties || {}).filter((v) => typeof v !== "object").slice(0, 3).join(" · "))}</li>`).join("") || `<li class="muted">${t("no_events")}</li>`}</ol>
         </section></div>
@@ -651,7 +651,7 @@ async function viewModel(id) {
     const maxCount = Math.max(1, ...d.histogram.map((h) => h.count));
     // the active model's top customers, with their reasons (the same ranking agents get: top_customers)
     const top = m.status === "active" ? await api("POST", "/v1/predictions/top", { goal: m.goal, limit: 10 }).catch(() => null) : null;
-    const reason = (x) => esc(x.feature || x.label || x.name || JSON.stringify(x));
+    const reason = (x) => esc(x.label || x.feature || x.name || JSON.stringify(x));
     // live quality: each scoring's drift and, once matured, what came true beside the holdout's AUC
     const qual = await api("GET", `/v1/models/${encodeURIComponent(id)}/quality`).catch(() => null);
     const snaps = qual ? qual.snapshots : [];
@@ -673,7 +673,7 @@ async function viewModel(id) {
       <p class="small muted">${t("horizon")} ${int(m.horizon_days)} ${t("days")} · ${t("evaluated_at")} ${date(m.as_of)} · ${int(c.rows)} ${t("profiles")}, ${int(c.positives)} ${t("positives")} · ${t("data")}: ${esc(t("verdict." + ((c.sufficiency || {}).verdict || "")))}</p>
       <h2>${t("baselines")}</h2><div class="scroll"><table><thead><tr><th>${t("model")}</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr></thead><tbody>
         ${rows.map(([n, r]) => `<tr><td>${esc(n)}</td>${keys.map((k) => `<td>${typeof r[k] === "number" ? num(r[k], 4) : esc(r[k] ?? "–")}</td>`).join("")}</tr>`).join("")}</tbody></table></div>
-      <div class="two"><section><h2>${t("drivers")}</h2><ol class="small">${(c.drivers || []).map((x) => `<li>${esc(x.feature)} <span class="muted">${x.importance}</span></li>`).join("") || "<li class=muted>–</li>"}</ol>
+      <div class="two"><section><h2>${t("drivers")}</h2><ol class="small">${(c.drivers || []).map((x) => `<li title="${esc(x.feature)}">${esc(x.label || x.feature)} <span class="muted">${x.importance}</span></li>`).join("") || "<li class=muted>–</li>"}</ol>
         <h2>${t("tiers")}</h2><table><tbody>${["top 1%", "top 10%", "top 50%", "rest"].filter((k) => k in d.tiers).map((k) => [k, d.tiers[k]]).map(([k, n]) => `<tr><td>${m.status === "active" ? `<button type="button" class="link" data-tier="${esc(k)}">${esc(t("tier." + k))}</button>` : esc(t("tier." + k))}</td><td>${int(n)}</td></tr>`).join("")}</tbody></table>
         <div class="small" data-tier-out aria-live="polite"></div></section>
       <section><h2>${t("distribution")}</h2><table aria-label="${t("histogram")}"><tbody>${d.histogram.map((h) => `<tr><td class="small">${num(h.from, 2)}–${num(h.to, 2)}</td><td style="width:70%"><div class="bar" style="width:${(100 * h.count / maxCount).toFixed(1)}%"></div></td><td class="small">${h.count}</td></tr>`).join("")}</tbody></table></section></div>
