@@ -58,6 +58,11 @@ FILLER = frozenset({
     "love", "loves", "like", "likes", "enjoy", "enjoys", "fans", "fan", "lovers", "lover", "prefer", "prefers",
     "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "aficionados", "aficionado", "amantes",
     "prefieren",
+    # nor do the nouns for an audience ("science fiction enthusiasts" once read "enthusiasts" as the occupation
+    # "espectáculos", at the edge of the null line)
+    "enthusiasts", "enthusiast", "watchers", "watcher", "viewers", "viewer", "buyers", "buyer", "shoppers",
+    "shopper", "followers", "follower", "admirers", "addicts", "amante", "entusiastas", "entusiasta", "seguidores",
+    "seguidor", "apasionados", "apasionado", "espectadores", "compradores", "comprador",
 })
 NEGATIVE_PREFIX = {"en": "without", "es": "sin"}  # how a flag's negative sense is written, per wording
 # every way of saying "not" becomes one word before encoding, so "never travel" meets "Non-Travel" and "sin

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures
 
@@ -62,10 +62,12 @@ class PostgresSyncState:
                 # COPY (binary) has no jsonb encoder here: properties travel as text and are cast once
                 await conn.execute("CREATE TEMP TABLE _events (profile_id text, event_id text, type text, "
                                    "time timestamptz, value float8, properties text) ON COMMIT DROP")
+                records = await asyncio.to_thread(  # a batch holds ~10^4 events: not on the event loop
+                    lambda: [(e.profile_id, e.event_id, e.type, e.time, e.value, e.json())
+                             for rows_ in events.values() for e in _unique(rows_)])
                 await conn.copy_records_to_table(
                     "_events", columns=["profile_id", "event_id", "type", "time", "value", "properties"],
-                    records=[(e.profile_id, e.event_id, e.type, e.time, e.value, orjson.dumps(e.properties).decode())
-                             for rows_ in events.values() for e in _unique(rows_)])
+                    records=records)
                 await conn.execute("INSERT INTO profile_ai.events SELECT profile_id, event_id, type, time, value, "
                                    "properties::jsonb FROM _events")
             if deleted:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+import orjson
 
 from app.sanitize import without_nul
 from app.shutdown import STOPPING, Interrupted
@@ -409,6 +410,10 @@ def event_rows(item: ProfileWithEvents, builder: DocumentBuilder, doc: ProfileDo
     for e, properties in zip(item.events, doc.event_properties, strict=True):
         spec = builder.dictionary.spec(e.type)
         value = as_number(get_path(e.properties, spec.value)) if spec.value else None
-        out.append(EventRow(item.profile.id, without_nul(e.id), without_nul(e.type), e.time, value,
-                            without_nul(properties)))
+        text = orjson.dumps(properties).decode()
+        if "\\u0000" in text:  # a NUL (or a literal "\\u0000") somewhere: PostgreSQL refuses it in jsonb
+            properties = without_nul(properties)
+            text = orjson.dumps(properties).decode()
+        out.append(EventRow(item.profile.id, without_nul(e.id), without_nul(e.type), e.time, value, properties,
+                            text))
     return out

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
+
 
 @dataclass(frozen=True)
 class IndexedRow:
@@ -51,6 +53,10 @@ class EventRow:
     time: datetime
     value: float | None
     properties: dict[str, Any]
+    properties_json: str = ""  # the properties as JSON, when the sync already wrote them (once, off the loop)
+
+    def json(self) -> str:
+        return self.properties_json or orjson.dumps(self.properties).decode()
 
 
 class SyncState(Protocol):
