@@ -6,6 +6,7 @@ Computed from the event dictionary's hints (facets, value, rating), so any event
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,7 +67,8 @@ class ProfileSummary:
         if not counter:
             return []
         total = sum(counter.values())
-        return [(v, c / total) for v, c in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+        # the n first of the sorted order without sorting a long tail (a profile may view thousands of items)
+        return [(v, c / total) for v, c in heapq.nsmallest(n, counter.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def top_values(self, n: int = 5) -> dict[str, list[str]]:
         """The n most frequent values of every facet (filterable in the payload, stored with the features)."""

@@ -321,10 +321,14 @@ class SyncService:
             t = time.perf_counter()
             vectors = await asyncio.to_thread(self._encode, [d.text for _, d in changed])
             result.encode_seconds += time.perf_counter() - t
-            for (item, doc), vec in zip(changed, vectors, strict=True):
-                points.append(IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
-                                         profile_payload(item.profile, doc, source=source,
-                                                         objected=item.profile.objects(self.objection_field))))
+
+            def build_points() -> list[IndexPoint]:  # BM25 and payloads: milliseconds a batch, off the loop
+                return [IndexPoint(doc.profile_id, vec, self.sparse.document(doc.text),
+                                   profile_payload(item.profile, doc, source=source,
+                                                   objected=item.profile.objects(self.objection_field)))
+                        for (item, doc), vec in zip(changed, vectors, strict=True)]
+
+            points = await asyncio.to_thread(build_points)
         # every live profile's row records its fingerprint, so the next unchanged read can skip it early
         rows = [IndexedRow(d.profile_id, d.content_hash, i.profile.changed_at, i.profile.fingerprint(salt), source)
                 for i, d in zip(live, docs, strict=True)]
