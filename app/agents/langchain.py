@@ -27,10 +27,12 @@ class ProfileEmbeddings(Embeddings):
         self.encoder = encoder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encoder.encode(texts).tolist()  # type: ignore[no-any-return]
+        vectors: list[list[float]] = self.encoder.encode(texts).tolist()
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encoder.encode_query(text).tolist()  # type: ignore[no-any-return]
+        vector: list[float] = self.encoder.encode_query(text).tolist()
+        return vector
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         return await asyncio.to_thread(self.embed_documents, texts)

@@ -25,7 +25,8 @@ def build_mcp_server(tools: CustomerTools, *, allow_writes: bool = False, sync: 
                                                     open_world_hint=spec.writes))
     if allow_writes and sync is not None:
         async def start_sync(full: bool = False) -> dict[str, Any]:
-            return (await sync.start(None, full)).model_dump()  # type: ignore[no-any-return]
+            started: dict[str, Any] = (await sync.start(None, full)).model_dump()
+            return started
 
         server.add_tool(start_sync, name="start_sync", title="Start a sync",
                         description="Start a sync of customer profiles from the configured source (write: changes "

@@ -127,7 +127,8 @@ class CustomerTools:
         t = time.perf_counter()
         card = (await self.search.profile(profile_id)).model_dump()
         self._done("get_customer", t, merged=card["merged_from"] is not None)
-        return _mask(card, self.redactor)  # type: ignore[no-any-return]
+        masked: dict[str, Any] = _mask(card, self.redactor)
+        return masked
 
     async def similar_customers(self, profile_id: ProfileId, limit: Limit = 10,
                                 max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
@@ -182,7 +183,8 @@ class CustomerTools:
                           "holdout": c.get("holdout"), "warning": c.get("warning"),
                           "data": (c.get("sufficiency") or {}).get("verdict")}})
         self._done("customer_predictions", t, predictions=len(out["predictions"]))
-        return _mask(out, self.redactor)  # type: ignore[no-any-return]
+        masked: dict[str, Any] = _mask(out, self.redactor)
+        return masked
 
     def _insights(self) -> InsightService:
         if self.insights is None:
@@ -256,9 +258,9 @@ class CustomerTools:
         t = time.perf_counter()
         req = PredictionAudienceRequest(name="sizing", goal=goal, top_percent=top_percent, capture=capture,
                                         tier=tier, segment_id=segment_id)
-        res = (await self._segments().size_audience(req)).model_dump()
+        res: dict[str, Any] = (await self._segments().size_audience(req)).model_dump()
         self._done("size_prediction_audience", t)
-        return res  # type: ignore[no-any-return]
+        return res
 
     async def create_prediction_audience(self, name: AudienceName, goal: Goal, top_percent: TopPercent = None,
                                          capture: Capture = None, tier: ModelTier = None,
@@ -275,9 +277,9 @@ class CustomerTools:
         """Write tool: offered only when writes are allowed."""
         t = time.perf_counter()
         publish = self._publish or self._segments().publish
-        res = (await publish(segment_id, holdout)).model_dump()
+        res: dict[str, Any] = (await publish(segment_id, holdout)).model_dump()
         self._done("publish_segment", t)
-        return res  # type: ignore[no-any-return]
+        return res
 
 
 @dataclass(frozen=True)
@@ -291,7 +293,8 @@ class ToolSpec:
     writes: bool = False
 
     def bound(self, tools: CustomerTools) -> Callable[..., Awaitable[dict[str, Any]]]:
-        return getattr(tools, self.name)  # type: ignore[no-any-return]
+        method: Callable[..., Awaitable[dict[str, Any]]] = getattr(tools, self.name)
+        return method
 
 
 TOOLS: tuple[ToolSpec, ...] = (

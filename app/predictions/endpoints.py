@@ -75,4 +75,5 @@ async def distribution(model_id: str, request: Request) -> dict[str, Any]:
             summary="Live quality: each scoring's drift and, once its horizon has passed, what came true (AUC, "
                     "PR-AUC, Brier, calibration, lift; MAE/RMSE) beside the holdout figures")
 async def quality(model_id: str, request: Request) -> dict[str, Any]:
-    return await _service(request).monitor.history(model_id)  # type: ignore[no-any-return]
+    history: dict[str, Any] = await _service(request).monitor.history(model_id)
+    return history

@@ -172,8 +172,9 @@ class PredictionsRepository:
         await self.pool.execute("UPDATE profile_ai.models SET artifact = $2 WHERE model_id = $1", model_id, artifact)
 
     async def artifact(self, model_id: str) -> bytes | None:
-        return await self.pool.fetchval(  # type: ignore[no-any-return]
+        artifact: bytes | None = await self.pool.fetchval(
             "SELECT artifact FROM profile_ai.models WHERE model_id = $1", model_id)
+        return artifact
 
     async def models(self, goal: str | None = None) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
@@ -183,9 +184,10 @@ class PredictionsRepository:
         return [dict(r) for r in rows]
 
     async def active_model(self, goal: str) -> str | None:
-        return await self.pool.fetchval(  # type: ignore[no-any-return]
+        model_id: str | None = await self.pool.fetchval(
             "SELECT model_id FROM profile_ai.models WHERE goal = $1 AND status = 'active' "
             "ORDER BY version DESC LIMIT 1", goal)
+        return model_id
 
     async def of_profile(self, profile_id: str) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
