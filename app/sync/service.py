@@ -121,7 +121,6 @@ class SyncService:
         since = None if full else last
         result = SyncResult(source=source.key, mode="full" if since is None else "incremental")
         seen: set[str] = set()
-        batch: list[ProfileWithEvents] = []
         stored = await self.load_population()
         salt = self._salt()  # read when `known` is called: a read-ahead for population statistics uses this one
 
@@ -131,15 +130,13 @@ class SyncService:
 
         stream = await self.with_population(source.stream(since, known, events_since=last), stored)
         salt = self._salt()
-        async for item in stream:
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                await self._batch(batch, result, seen, source.key, salt)
-                batch = []
-                if progress:
-                    progress(result)
-        if batch:
-            await self._batch(batch, result, seen, source.key, salt)
+
+        async def handle(items: list[ProfileWithEvents]) -> None:
+            await self._batch(items, result, seen, source.key, salt)
+            if progress:
+                progress(result)
+
+        await self._pipelined(stream, handle)
         result.errors = list(source.errors)
         if source.complete:  # the read covered every profile: what it did not see of its own is gone
             await self.delete_unseen(source.key, seen, result, allow_mass_delete)
@@ -149,6 +146,34 @@ class SyncService:
         if progress:
             progress(result)
         return result
+
+    async def _pipelined(self, stream: AsyncIterator[ProfileWithEvents],
+                         handle: Callable[[list[ProfileWithEvents]], Awaitable[None]]) -> None:
+        """Batches of `stream` through `handle`, in order, one at a time; the next batch is read while the last
+        is rendered, embedded and written (the source's HTTP or file reading overlaps the encoder and the
+        database, which leave the GIL). A batch starts only when the one before it is written, so a profile
+        read twice sees its first write, and a failure anywhere stops the run after the batch in flight."""
+        in_flight: asyncio.Future[None] | None = None
+        batch: list[ProfileWithEvents] = []
+        try:
+            async for item in stream:
+                if in_flight is not None and in_flight.done() and not in_flight.cancelled() \
+                        and in_flight.exception() is not None:
+                    await in_flight  # it failed (or the process is stopping): stop reading now
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    if in_flight is not None:
+                        await in_flight
+                    in_flight, batch = asyncio.ensure_future(handle(batch)), []
+            if in_flight is not None:
+                await in_flight
+                in_flight = None
+            if batch:
+                await handle(batch)
+        except BaseException:
+            if in_flight is not None:  # let the batch in flight end as it would have, then report the first failure
+                await asyncio.gather(in_flight, return_exceptions=True)
+            raise
 
     def _population_key(self) -> str:
         return f"document_population:{self.builder.layout_key}"
@@ -359,7 +384,6 @@ class SyncService:
         t0 = time.perf_counter()
         result = SyncResult(source=source.key, mode=f"partition {partition}/{partitions}")
         seen: set[str] = set()
-        batch: list[ProfileWithEvents] = []
         # the statistics were frozen by the run's start (freeze_population); none stored: too few profiles,
         # documents go without, as one sync's would
         await self.load_population()
@@ -370,15 +394,12 @@ class SyncService:
             prepared = await self.prepare(items, result, seen, source.key, salt)
             await (stage(prepared) if stage is not None else self.apply(prepared))
 
-        async for item in stream:
-            if partition_of(item.profile.id, partitions) != partition:
-                continue
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                await handle(batch)
-                batch = []
-        if batch:
-            await handle(batch)
+        async def own() -> AsyncIterator[ProfileWithEvents]:
+            async for item in stream:
+                if partition_of(item.profile.id, partitions) == partition:
+                    yield item
+
+        await self._pipelined(own(), handle)
         result.errors = list(source.errors)
         result.seconds = time.perf_counter() - t0
         return result, seen
