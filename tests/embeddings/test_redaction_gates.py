@@ -1,0 +1,43 @@
+"""Each personal-value shape has a fast gate (a necessary condition that starts with a character class). A gate
+may only save time: with and without it, every shape finds the same spans, on generated text rich in the
+characters the shapes are made of and on the documents of a real export."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.tracardi.export import ExportDirectory
+from embeddings.documents import DocumentBuilder
+from embeddings.redaction import SHAPES
+
+UNGATED = tuple(dataclasses.replace(s, gate=None) for s in SHAPES)
+PIECES = [*"0123456789", *"abcdefABCDEF", *"xyzXYZ", *"@.:-_ /()[]{}<>+\n", " at ", " arroba ", " dot ",
+          " punto ", "(at)", "[dot]", "es", "ES91", "2100", "0418", "4502", "fe80", "::", "192.168.", "-", "12345",
+          "612 345 678", "+34", "X1234567L", "12345678Z", "AB123456C", "123-45-6789", "jane", "example", "com"]
+
+
+def _same(text: str) -> None:
+    for gated, plain in zip(SHAPES, UNGATED, strict=True):
+        assert gated.spans(text) == plain.spans(text), (gated.name, gated.pattern.pattern, text)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_gates_never_change_what_a_shape_finds(text: str) -> None:
+    _same(text)
+
+
+def test_gates_agree_on_real_documents(movielens_export: Path) -> None:
+    builder = DocumentBuilder()
+    for item, _ in zip(ExportDirectory(movielens_export).iter_profiles_with_events(), range(60), strict=False):
+        _same(builder.build(item).text)
+    for sample in ("write to jane.doe@example.com or jane (at) example [dot] com, jane at example dot com",
+                   "IBAN ES91 2100 0418 4502 0005 1332, card 4111 1111 1111 1111, call +34 612 345 678",
+                   "mac 00:1a:2b:3c:4d:5e ip 192.168.1.20 fe80::1 uuid 123e4567-e89b-12d3-a456-426614174000",
+                   "DNI 12345678Z NIE X1234567L CIF B12345674 NI AB123456C SSN 123-45-6789 crm-123456 a1b2c3d4e5f6"):
+        _same(sample)
+        assert any(s.spans(sample) for s in SHAPES)
