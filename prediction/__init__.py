@@ -5,7 +5,8 @@ A library: no FastAPI, no settings. The service in app/predictions/ would feed i
 """
 
 from prediction.evaluation import InsufficientDataError
-from prediction.events import EventLog, Goal
+from prediction.events import EventLog
+from prediction.goals import Goal
 from prediction.training import Scores, TrainedModel, percentiles, score, tier_of, train
 
 __all__ = ["EventLog", "Goal", "InsufficientDataError", "Scores", "TrainedModel", "percentiles", "score",

@@ -22,8 +22,8 @@ import sklearn
 import skops
 import skops.io as sio
 
-from prediction.events import Goal
 from prediction.features import FeatureSpec
+from prediction.goals import Goal
 from prediction.stacking import Stack
 from prediction.training import TrainedModel
 

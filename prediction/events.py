@@ -1,4 +1,4 @@
-"""The event log as columns (numpy), and the goal a model predicts.
+"""The event log as columns (numpy); the goals a model predicts are in `goals.py`.
 
 Times are seconds since the epoch (float64). Everything point-in-time filters on them: features see events
 with time < as_of, labels see events with as_of < time <= as_of + horizon.
@@ -6,56 +6,12 @@ with time < as_of, labels see events with as_of < time <= as_of + horizon.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from prediction.goals import GoalKind
-
 DAY = 86400.0
-_GOAL = re.compile(r"^(purchase|churn|ltv|event:(?P<type>[^\[\]]+?)(\[(?P<key>[^=\]]+)=(?P<value>[^\]]*)\])?)$")
-
-
-@dataclass(frozen=True)
-class Goal:
-    """`purchase`, `churn`, `ltv`, or `event:TYPE` with an optional property condition `event:TYPE[key=value]`
-    (a list-valued property matches when it contains the value)."""
-
-    kind: str  # purchase | churn | ltv | event
-    event_type: str | None = None
-    key: str | None = None
-    value: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Goal:
-        m = _GOAL.match(text.strip())
-        if not m:
-            raise ValueError(f"unknown goal {text!r}: use purchase, churn, ltv, event:TYPE or event:TYPE[key=value]")
-        if m.group("type"):
-            return cls("event", m.group("type").strip(), m.group("key"), m.group("value"))
-        return cls(text.strip())
-
-    @property
-    def name(self) -> str:
-        if self.kind != "event":
-            return self.kind
-        cond = f"[{self.key}={self.value}]" if self.key else ""
-        return f"event:{self.event_type}{cond}"
-
-    @property
-    def kind_of(self) -> GoalKind:
-        """This goal's row of the goal table (prediction/goals.py)."""
-        from prediction.goals import GOALS
-
-        return GOALS[self.kind]
-
-    @property
-    def is_regression(self) -> bool:
-        return self.kind_of.regression
 
 
 @dataclass

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prediction.events import DAY, EventLog, Goal
+from prediction.events import DAY, EventLog
+from prediction.goals import Goal
 
 WINDOWS = (30, 90)
 MAX_TYPES = 20

@@ -33,9 +33,10 @@ from prediction.evaluation import (
     regression_metrics,
     sufficiency,
 )
-from prediction.events import DAY, EventLog, Goal
+from prediction.events import DAY, EventLog
 from prediction.feature_words import label_drivers
 from prediction.features import FeatureSpec, features, labels, population
+from prediction.goals import Goal
 from prediction.stacking import Linear, Stack, fit_stack, rfm
 
 TIERS = ((99.0, "top 1%"), (90.0, "top 10%"), (50.0, "top 50%"))

@@ -24,6 +24,7 @@ from app.search.service import SearchService
 from app.segments.schemas import PredictionAudienceRequest
 from app.segments.service import SegmentService
 from embeddings.redaction import Redactor
+from prediction.goals import named_goals
 
 log = logging.getLogger("profile_ai.agents")
 MAX_RESULTS = 25
@@ -66,7 +67,7 @@ Fields = Annotated[list[str] | None, Field(max_length=20, description=(
     "Optional fields to break down, e.g. ['traits.plan', 'data.pii.gender', 'event_count']; default: the most "
     "distinctive fields first"))]
 Goal = Annotated[str, Field(min_length=1, max_length=200, description=(
-    "The predicted behaviour: purchase, churn, ltv or event:TYPE (a goal with a trained model)"))]
+    f"The predicted behaviour: {', '.join(named_goals())} or event:TYPE (a goal with a trained model)"))]
 MaxTokens = Annotated[int, Field(ge=50, le=50_000, description=(
     "Answer size limit, counted as ceil(characters of the compact JSON answer / 4); rows are dropped from the "
     "end and the answer says how many and where the next page starts"))]

@@ -92,7 +92,7 @@ class PredictionAudienceRequest(Request):
     segment or trait filters."""
 
     name: str = Field(..., min_length=1, max_length=200)
-    goal: str = Field(..., min_length=1, max_length=120, description="the model's goal (purchase, churn, clv, ...)")
+    goal: str = Field(..., min_length=1, max_length=120, description="the model's goal (purchase, churn, ltv, event:TYPE, ...)")
     tier: str | None = Field(None, max_length=40, description="a tier of the model (e.g. high)")
     top_percent: float | None = Field(None, gt=0, le=100, description="the highest-scored N% of the pool")
     min_score: float | None = Field(None, description="probability (or value) at least this")
