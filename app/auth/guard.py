@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -21,7 +21,14 @@ from app.auth.repository import ApiKeyRepository, allows
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-    from app.auth.ratelimit import BudgetLimiter
+
+class FailureBudget(Protocol):
+    """What the key check needs of a limiter (`app/auth/ratelimit.py:BudgetLimiter`): how long a peer must wait,
+    and spending one failure."""
+
+    async def retry_after(self, limit: RateLimitItem | None, kind: str, peer: str) -> int | None: ...
+
+    async def spend(self, limit: RateLimitItem | None, kind: str, peer: str) -> None: ...
 
 log = logging.getLogger("profile_ai.auth")
 Scope = MutableMapping[str, Any]
@@ -80,7 +87,7 @@ async def reply_error(send: Send, status: int, error: str, detail: str,
 
 class ApiKeyGuard:
     def __init__(self, app: ASGIApp, keys: Callable[[], ApiKeyRepository | None], *, enabled: bool,
-                 mcp_writes: bool, failures: BudgetLimiter | None = None,
+                 mcp_writes: bool, failures: FailureBudget | None = None,
                  failure_limit: RateLimitItem | None = None) -> None:
         self.app = app
         self.keys = keys  # resolved per request: the pool exists only once the lifespan has started
