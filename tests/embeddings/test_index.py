@@ -178,6 +178,7 @@ def test_server_index_picks_the_fusion_its_qdrant_has(tmp_path: Path, monkeypatc
     client.close()
 
 
+@pytest.mark.volume
 def test_the_quantized_scan_answers_like_an_exact_search_and_optimize_keeps_serving(tmp_path: Path) -> None:
     """Past Qdrant's indexing threshold an optimized segment is scanned in int8 and the best 2x rescored with the
     float vectors. Vectors of one business sit close together (here: blends of 50 tastes), where int8 alone
@@ -228,6 +229,7 @@ def test_the_quantized_scan_answers_like_an_exact_search_and_optimize_keeps_serv
     idx.close()
 
 
+@pytest.mark.volume
 def test_an_index_built_with_the_earlier_graph_settings_is_converted_at_its_next_optimize(tmp_path: Path) -> None:
     """Shards made by earlier releases (HNSW m=32, float vectors only) take the new settings on load, and
     Qdrant's optimizer rebuilds their segments as int8-quantized ones at the next optimize (after the next
@@ -263,6 +265,7 @@ def test_an_index_built_with_the_earlier_graph_settings_is_converted_at_its_next
     idx.close()
 
 
+@pytest.mark.volume
 def test_segments_are_capped_so_an_optimize_never_merges_what_is_indexed(tmp_path: Path) -> None:
     """qdrant-edge-py holds the GIL for a whole `optimize`, so its length is how long the process stands still.
     Capped at `segment_points`, each step's optimization indexes one new segment and leaves the indexed ones
@@ -288,6 +291,7 @@ def test_segments_are_capped_so_an_optimize_never_merges_what_is_indexed(tmp_pat
         assert ids(capped.search(dense=q, sparse=None, limit=10)) == exact
 
 
+@pytest.mark.volume
 def test_purge_deleted_rewrites_indexed_segments_without_the_deleted_points(tmp_path: Path) -> None:
     """An erased person's point, once deleted, is only marked so in an indexed segment: its payload stays in the
     segment's files through optimizations (the engine vacuums a segment once a fifth of it is deleted).

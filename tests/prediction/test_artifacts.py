@@ -37,6 +37,7 @@ def _rewrite(blob: bytes, *, meta: dict | None = None, estimator: bytes | None =
     return out.getvalue()
 
 
+@pytest.mark.volume
 def test_round_trip_scores_identically_for_classification_and_regression(models) -> None:  # type: ignore[no-untyped-def]
     log, *trained = models
     for model in trained:

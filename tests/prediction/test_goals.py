@@ -18,6 +18,7 @@ def _visited(log, goal, spec, window):  # type: ignore[no-untyped-def]
     return (np.bincount(log.profile[window], minlength=log.n_profiles) > 0).astype(np.int8)
 
 
+@pytest.mark.volume
 def test_a_goal_added_as_one_row_parses_trains_scores_and_explains(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="unknown goal 'returns'"):
         Goal.parse("returns")

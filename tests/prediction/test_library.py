@@ -51,6 +51,7 @@ def test_goal_parsing() -> None:
         Goal.parse("buy-stuff")
 
 
+@pytest.mark.volume
 def test_purchase_model_is_deterministic_and_carries_a_card() -> None:
     log = synthetic()
     a = train(log, Goal.parse("purchase"), 60, purchase_types=["purchase-order"], random_state=0)
@@ -106,6 +107,7 @@ def cdnow() -> EventLog:
     return cdnow_event_log()
 
 
+@pytest.mark.volume
 def test_cdnow_purchase_model_beats_both_baselines_by_a_measured_margin(cdnow: EventLog) -> None:
     as_of = datetime(1997, 10, 1, tzinfo=UTC).timestamp()  # the classic 39-week calibration period
     m = train(cdnow, Goal.parse("purchase"), 273, as_of, purchase_types=["purchase-order"])
@@ -128,6 +130,7 @@ def test_cdnow_purchase_model_beats_both_baselines_by_a_measured_margin(cdnow: E
     assert set(m.card["stack_weights"]) == {"boosting", "logistic_rfm", "bgnbd"}
 
 
+@pytest.mark.volume
 def test_paired_gain_is_zero_for_a_copy_and_positive_for_a_better_model() -> None:
     from prediction.evaluation import paired_gain
 
@@ -184,6 +187,7 @@ def test_spend_blend_follows_validation_not_the_holdout() -> None:
     assert _choose_blend(X3, np.abs(X[:, 0] * 10), 2, 0) == 1.0
 
 
+@pytest.mark.volume
 def test_a_spanish_card_keeps_its_numbers_and_translates_its_sentences() -> None:
     log = synthetic()
     en = train(log, Goal.parse("purchase"), 60, purchase_types=["purchase-order"], random_state=0)
@@ -203,6 +207,7 @@ def test_a_spanish_card_keeps_its_numbers_and_translates_its_sentences() -> None
     assert all("snapshot" not in n for n in es.card["notes"])
 
 
+@pytest.mark.volume
 def test_an_event_type_only_a_few_profiles_have_does_not_crash_churn() -> None:
     """Before: `ValueError: window shape cannot be larger than input array shape` from gradient boosting, when
     a rare event type's columns were all-missing inside one calibration fold."""

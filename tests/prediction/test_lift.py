@@ -5,6 +5,7 @@ estimate and shrinks its interval when the past predicts the future."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from prediction.lift import Arm, conversion_lift, cuped, mean_difference, power
 
@@ -73,6 +74,7 @@ def test_power_says_the_smallest_detectable_effect_and_what_a_smaller_one_needs(
     assert bigger["detectable_effect"] < now["detectable_effect"]
 
 
+@pytest.mark.volume
 def test_planted_heterogeneity_comes_back_as_the_first_rule_and_none_is_said_plainly() -> None:
     from prediction.uplift import design_matrix, uplift_rules
 

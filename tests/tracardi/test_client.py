@@ -38,6 +38,7 @@ def final_ids(items: list) -> set[str]:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.volume
 async def test_full_read_of_25000_profiles_returns_each_once(version: str, emulator_client) -> None:
     emu = TracardiEmulator(version)
     emu.seed(profiles(25_000))
@@ -51,6 +52,7 @@ async def test_full_read_of_25000_profiles_returns_each_once(version: str, emula
     assert emu.faults.requests > 3
 
 
+@pytest.mark.volume
 async def test_bulk_import_in_one_second_is_split_by_id_prefix(emulator_client) -> None:
     emu = TracardiEmulator("1.x")
     emu.seed(profiles(12_000, same_second=10_500))
@@ -60,6 +62,7 @@ async def test_bulk_import_in_one_second_is_split_by_id_prefix(emulator_client) 
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.volume
 async def test_incremental_read_returns_exactly_the_changed(version: str, emulator_client) -> None:
     clock = Clock()
     emu = TracardiEmulator(version, clock=clock)
@@ -131,6 +134,7 @@ async def test_retries_are_bounded(emulator_client) -> None:
     assert emu.faults.fired == 3  # one try + two retries
 
 
+@pytest.mark.volume
 async def test_timeouts_are_retried(emulator_client) -> None:
     emu = TracardiEmulator("1.x")
     emu.seed(profiles(10))
@@ -160,6 +164,7 @@ async def test_management_api_not_exposed_is_a_clear_403(emulator_client) -> Non
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.volume
 async def test_merge_during_a_read_ends_with_the_survivor_only(version: str, emulator_client) -> None:
     emu = TracardiEmulator(version)
     docs = profiles(4000)
@@ -199,6 +204,7 @@ async def test_get_profile_resolves_merges(version: str, emulator_client) -> Non
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.volume
 async def test_event_histories_many_profiles_and_one_with_more_than_10000(version: str, emulator_client) -> None:
     emu = TracardiEmulator(version)
     docs, events = make_profiles(300, seed=7, events_per_profile=20)
@@ -256,6 +262,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.volume
 async def test_over_a_real_socket_with_timeouts() -> None:
     emu = TracardiEmulator("0.9")
     emu.seed(profiles(2500))

@@ -141,6 +141,7 @@ async def test_wildcards_and_nested_ands_follow_the_version(version: str) -> Non
 
 
 @pytest.mark.parametrize("version", ["0.7", "0.8.1", "1.x"])
+@pytest.mark.volume
 async def test_one_second_past_10000_is_read_whole_without_wildcards(version: str, emulator_client) -> None:  # type: ignore[no-untyped-def]
     emu = TracardiEmulator(version)
     docs, _ = make_profiles(10_600, seed=8, same_second=10_300)
@@ -270,6 +271,7 @@ async def test_unknown_version_html_and_5xx_login_are_one_clear_line(emulator_cl
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.volume
 async def test_event_counts_past_10000_are_exact(version: str, emulator_client) -> None:  # type: ignore[no-untyped-def]
     emu = TracardiEmulator(version)
     docs, events = make_profiles(1300, seed=13, events_per_profile=9)
@@ -309,6 +311,7 @@ def test_a_push_is_unwrapped_only_when_it_holds_both_data_and_changes() -> None:
     assert parse_push({"id": "b", "data": {"id": "not-this"}})[0].profile_id == "b"
 
 
+@pytest.mark.volume
 async def test_event_counts_lose_nothing_at_the_seconds_where_windows_are_cut(emulator_client) -> None:  # type: ignore[no-untyped-def]
     # 12,000 events within one hour, stamped with microseconds: whichever second a window is cut at holds some
     from datetime import timedelta

@@ -33,6 +33,7 @@ async def test_auth_errors_and_fixed_token() -> None:
     await http.aclose()
 
 
+@pytest.mark.volume
 async def test_silent_10000_window_and_capped_total() -> None:
     emu = TracardiEmulator("1.x")
     emu.seed(make_profiles(10_500, seed=9)[0])
