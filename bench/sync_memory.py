@@ -24,13 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def vm_hwm_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from bench.common import peak_rss_mb  # noqa: E402
 
 
 def child_encode(export: str, docs: int, batch: int) -> dict[str, float]:
@@ -50,11 +44,11 @@ def child_encode(export: str, docs: int, batch: int) -> dict[str, float]:
     texts = [builder.build(i).text for i in items]
     del items
     encoder.encode(texts[:8])  # warm-up
-    loaded = vm_hwm_mb()
+    loaded = peak_rss_mb()
     t = time.perf_counter()
     encoder.encode(texts)
     seconds = time.perf_counter() - t
-    return {"batch": batch, "docs_per_s": len(texts) / seconds, "peak_mb": vm_hwm_mb(), "loaded_mb": loaded,
+    return {"batch": batch, "docs_per_s": len(texts) / seconds, "peak_mb": peak_rss_mb(), "loaded_mb": loaded,
             "mean_tokens": sum(encoder.tokens(t) for t in texts[:64]) / 64}
 
 
@@ -72,10 +66,10 @@ def child_sync(export: str, data: str, optimize_every: int = 0) -> dict[str, flo
         c.sync.encoder.encode = lambda texts: fixed[np.arange(len(texts)) % len(fixed)]  # type: ignore[method-assign]
         if optimize_every:
             c.index.optimize_every = optimize_every  # type: ignore[attr-defined]
-        base = vm_hwm_mb()
+        base = peak_rss_mb()
         t = time.perf_counter()
         r = await c.sync.run(c.source(export))
-        out = {"profiles": r.seen, "seconds": time.perf_counter() - t, "peak_mb": vm_hwm_mb(), "base_mb": base}
+        out = {"profiles": r.seen, "seconds": time.perf_counter() - t, "peak_mb": peak_rss_mb(), "base_mb": base}
         await c.aclose()
         return out
 
