@@ -10,12 +10,9 @@ from typing import Any
 
 import httpx
 
-from app.config import DatabaseSettings, JobSettings, ServerSettings, Settings, TracardiSettings
-from app.container import Container
 from app.main import create_app
 from app.predictions.schemas import ExternalPrediction, ImportRequest
-from app.tracardi.client import TracardiClient
-from app.tracardi.setup import setup_writeback
+from tests.emulated import synced_over_emulator
 from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles
 
@@ -29,15 +26,7 @@ async def test_segment_moves_and_tier_changes_become_one_event_each(encoder: Any
     emu = TracardiEmulator("0.9")
     profiles, events = make_profiles(40, seed=21, events_per_profile=3)
     emu.seed(profiles, events)
-    t = TracardiSettings(url="http://tracardi", username="admin@profile.ai", password="admin")
-    settings = Settings(data_dir=tmp_path, database=DatabaseSettings(url=pg_url), tracardi=t,
-                        server=ServerSettings(auth=False), jobs=JobSettings(worker_in_serve=False))
-    c = await Container.create(settings, encoder=encoder)
-    c.tracardi_transport = httpx.ASGITransport(emu.app)
-    try:
-        async with httpx.AsyncClient(base_url=t.url, transport=c.tracardi_transport) as http:
-            await setup_writeback(TracardiClient.from_settings(http, t))
-        await c.sync.run(c.source(t.url, transport=c.tracardi_transport))
+    async with synced_over_emulator(emu, encoder, pg_url, tmp_path) as c:
         ids = sorted(p["id"] for p in profiles)
         repo = c.segments.repo
         for sid in ("seg-a", "seg-b"):
@@ -85,7 +74,7 @@ async def test_segment_moves_and_tier_changes_become_one_event_each(encoder: Any
         assert len(sent) == len(changed) and {e["profile"]["id"] for e in sent} == changed
         assert sent[0]["properties"]["goal"] == "churn" and "tier" in sent[0]["properties"]["after"]
 
-        app = create_app(settings, container=c)
+        app = create_app(c.settings, container=c)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://localhost") as api:
             page = (await api.get("/v1/changes", params={"limit": 25})).json()
@@ -95,5 +84,3 @@ async def test_segment_moves_and_tier_changes_become_one_event_each(encoder: Any
             assert kinds == {"segment-entered": 40, "segment-left": 10, "tier-changed": len(changed)}
             assert (await api.get("/v1/changes", params={"since": rest["next"]})).json()["changes"] == []
             assert (await api.get("/v1/changes", params={"since": -1})).status_code == 422
-    finally:
-        await c.aclose()

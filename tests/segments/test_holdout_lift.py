@@ -127,26 +127,14 @@ async def test_who_changed_comes_back_as_rules_and_a_spend_outcome_is_refused(ca
 async def test_the_control_arm_never_reaches_tracardis_profiles(encoder: Any, pg_url: str, tmp_path: Path) -> None:
     """Through the emulator: after publishing with a holdout and delivering, Tracardi's treated profiles carry the
     segment in traits.ai.segments, and no control profile carries it or received a segment-entered event."""
-    import httpx
-
-    from app.config import JobSettings, ServerSettings, TracardiSettings
-    from app.tracardi.client import TracardiClient
-    from app.tracardi.setup import setup_writeback
+    from tests.emulated import synced_over_emulator
     from tests.tracardi_emulator.app import TracardiEmulator
     from tests.tracardi_emulator.generate import make_profiles
 
     emu = TracardiEmulator("0.9")
     profiles, events = make_profiles(80, seed=5, events_per_profile=2)
     emu.seed(profiles, events)
-    t = TracardiSettings(url="http://tracardi", username="admin@profile.ai", password="admin")
-    settings = Settings(data_dir=tmp_path, database=DatabaseSettings(url=pg_url), tracardi=t,
-                        server=ServerSettings(auth=False), jobs=JobSettings(worker_in_serve=False))
-    c = await Container.create(settings, encoder=encoder)
-    c.tracardi_transport = httpx.ASGITransport(emu.app)
-    try:
-        async with httpx.AsyncClient(base_url=t.url, transport=c.tracardi_transport) as http:
-            await setup_writeback(TracardiClient.from_settings(http, t))
-        await c.sync.run(c.source(t.url, transport=c.tracardi_transport))
+    async with synced_over_emulator(emu, encoder, pg_url, tmp_path) as c:
         seg = await c.segments.create_description(DescriptionSegmentRequest(
             name="all of them", description="customers", threshold=-1, max_members=1000))
         published = await c.publish_segment(seg.segment_id, holdout=0.4)
@@ -159,8 +147,6 @@ async def test_the_control_arm_never_reaches_tracardis_profiles(encoder: Any, pg
         assert carries == set(arms) - control and not carries & control
         told = {e["profile"]["id"] for e in emu.dataset().events.values() if e["type"] == "profile-ai-segment-entered"}
         assert told == set(arms) - control
-    finally:
-        await c.aclose()
 
 
 async def test_the_http_routes_refuse_bad_input_in_one_line(campaign: Any) -> None:
