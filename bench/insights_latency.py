@@ -6,6 +6,7 @@ tools and HTTP routes ask it (query encoding included); latency is time.perf_cou
 --runs times after one warm-up, reported as p50 / p99. `describe` is timed cold (its population read from the
 index on first use) and warm (cached until the next sync).
 Run: .venv/bin/python bench/insights_latency.py [--points 100000] [--runs 50] [--data-dir DIR]
+(--data-dir keeps the built index there and reuses it on the next run with the same --points.)
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = a.data_dir or Path(tmp)
-        c = sl.build(data, a.points)
+        c = sl.build_or_reuse(data, a.points)
         c.search.warm()  # what every sync ends with: the question vocabulary and its payload indexes
         ins = c.insights
         n = c.index.count()

@@ -85,6 +85,20 @@ def build(data_dir: Path, points: int) -> Container:
     return c
 
 
+def build_or_reuse(data_dir: Path, points: int) -> Container:
+    """build(), or open what an earlier run with the same --points built in data_dir (a 1M index takes minutes)."""
+    built = data_dir / "bench-built"
+    if built.is_file() and int(built.read_text()) == points:
+        c = LOOP.run_until_complete(Container.create(Settings(data_dir=data_dir)))
+        key, _ = LOOP.run_until_complete(c.keys.create("read", "bench"))
+        HEADERS["Authorization"] = f"Bearer {key}"
+        print(f"reusing the {c.index.count()} points built in {data_dir}")
+        return c
+    c = build(data_dir, points)
+    built.write_text(str(points))
+    return c
+
+
 def all_vectors(c: Container) -> tuple[np.ndarray, list[str]]:
     mat = np.empty((c.index.count(), c.encoder.dim), dtype=np.float32)
     ids: list[str] = []
@@ -176,15 +190,7 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() if a.data_dir is None else contextlib.nullcontext(str(a.data_dir)) as tmp:
         data = Path(tmp)
-        built = data / "bench-built"
-        if built.is_file() and int(built.read_text()) == a.points:
-            c = LOOP.run_until_complete(Container.create(Settings(data_dir=data)))
-            key, _ = LOOP.run_until_complete(c.keys.create("read", "bench"))
-            HEADERS["Authorization"] = f"Bearer {key}"
-            print(f"reusing the {c.index.count()} points built in {data}")
-        else:
-            c = build(data, a.points)
-            built.write_text(str(a.points))
+        c = build_or_reuse(data, a.points)
         started = time.perf_counter()
         profile_like, short_text = recall(c)
         print(f"recall measured in {time.perf_counter() - started:.0f}s", flush=True)

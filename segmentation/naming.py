@@ -63,42 +63,66 @@ class SegmentDescription:
     terms: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = MIN_LIFT,
-                   wording: str = "en") -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class AttributeStats:
+    """One attribute of a group against everyone: a flag's shares, or a number's means (the population's sd)."""
+    name: str
+    label: str
+    kind: str  # "flag" or "number"
+    group: float  # share holding the flag, or the group's mean
+    everyone: float  # everyone's share, or everyone's mean
+    sd: float = 0.0  # everyone's standard deviation (numbers)
+    known_in_group: int = 0  # group members with a value (numbers: fewer than 3 say nothing)
+
+
+def rank_attributes(stats: Sequence[AttributeStats], min_lift: float = MIN_LIFT,
+                    wording: str = "en") -> list[dict[str, Any]]:
+    """The measure segments are named by, from per-attribute statistics: flags by lift (share in the group
+    against everyone's, held by at least MIN_SHARE of the group), numbers by the z-score of the group's mean;
+    strongest first. Whoever holds the population (a matrix here, columns in the insights) computes the stats."""
     phrases = PHRASES[wording]
-    out: list[dict[str, Any]] = []
-    X = table.X
-    for j, a in enumerate(table.attributes):
-        col = X[:, j]
+    out: list[tuple[float, dict[str, Any]]] = []
+    for a in stats:
         if a.kind == "flag":
-            p_all = float(col.mean())
-            p_in = float(col[member].mean())
+            p_all, p_in = a.everyone, a.group
             if p_all <= 0 or p_in < MIN_SHARE:
                 continue
             lift = p_in / p_all
             if lift >= min_lift:
                 label = phrases["events"].format(type=a.name[6:]) if a.name.startswith("event:") else a.label
-                out.append({"attribute": a.name, "label": label, "kind": "flag", "share": round(p_in, 3),
-                            "population_share": round(p_all, 3), "lift": round(lift, 2),
-                            "strength": lift * np.sqrt(p_in)})
+                out.append((lift * np.sqrt(p_in), {"attribute": a.name, "label": label, "kind": "flag",
+                                                   "share": round(p_in, 3), "population_share": round(p_all, 3),
+                                                   "lift": round(lift, 2)}))
         else:
-            finite = np.isfinite(col)
-            if finite[member].sum() < 3:
+            if a.known_in_group < 3:
                 continue
-            mu, sd = float(np.nanmean(col)), float(np.nanstd(col))
-            m_in = float(np.nanmean(col[member]))
-            z = (m_in - mu) / sd if sd > 0 else 0.0
+            mu, m_in = a.everyone, a.group
+            z = (m_in - mu) / a.sd if a.sd > 0 else 0.0
             if abs(z) >= 0.5:
                 known = (NUMBER_WORDS_ES if wording == "es" else NUMBER_WORDS).get(a.name)
                 words = known or (phrases["high"].format(label=a.label), phrases["low"].format(label=a.label))
-                out.append({"attribute": a.name, "label": words[0] if z > 0 else words[1],
-                            "kind": "number", "mean": round(m_in, 2), "population_mean": round(mu, 2),
-                            "lift": round(m_in / mu, 2) if mu else None, "z": round(z, 2),
-                            "strength": 1.0 + abs(z)})
-    out.sort(key=lambda f: -f["strength"])
-    for f in out:
-        f.pop("strength")
-    return out
+                out.append((1.0 + abs(z), {"attribute": a.name, "label": words[0] if z > 0 else words[1],
+                                           "kind": "number", "mean": round(m_in, 2), "population_mean": round(mu, 2),
+                                           "lift": round(m_in / mu, 2) if mu else None, "z": round(z, 2)}))
+    out.sort(key=lambda pair: -pair[0])
+    return [f for _, f in out]
+
+
+def _feature_lifts(table: AttributeTable, member: np.ndarray, min_lift: float = MIN_LIFT,
+                   wording: str = "en") -> list[dict[str, Any]]:
+    X = table.X
+    stats: list[AttributeStats] = []
+    for j, a in enumerate(table.attributes):
+        col = X[:, j]
+        if a.kind == "flag":
+            stats.append(AttributeStats(a.name, a.label, "flag", float(col[member].mean()), float(col.mean())))
+        else:
+            known = int(np.isfinite(col[member]).sum())
+            if known < 3:
+                continue
+            stats.append(AttributeStats(a.name, a.label, "number", float(np.nanmean(col[member])),
+                                        float(np.nanmean(col)), float(np.nanstd(col)), known))
+    return rank_attributes(stats, min_lift, wording)
 
 
 def distinctive_features(table: AttributeTable, member: np.ndarray, *, min_lift: float = MIN_LIFT,

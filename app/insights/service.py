@@ -13,10 +13,7 @@ never in a ranking."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Any
-
-import numpy as np
 
 from app.errors import InvalidRequestError, NotFoundError
 from app.predictions.service import PredictionService
@@ -25,21 +22,11 @@ from app.search.service import Meaning, SearchService
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex
 from prediction.feature_words import label_drivers
-from profiles.paths import flatten
-from segmentation.attributes import attribute_table
-from segmentation.naming import distinctive_features
+from segmentation.columns import ColumnsBuilder, PopulationColumns
 
 MATCH_LIMIT = 2000  # customers a meaning is checked against within filters (beyond: estimated from the sample)
 RECORD_FIELDS = ["profile_id", "traits", "data", "counts", "top", "event_count", "spend_total", "purchases",
-                 "active_days", "rating_mean", "last_seen", "objected"]
-NUMERIC_FIELDS = ("event_count", "spend_total", "purchases", "active_days", "rating_mean")
-
-
-def _quartiles(values: list[float]) -> dict[str, float | int] | None:
-    if not values:
-        return None
-    q1, med, q3 = np.percentile(np.asarray(values, dtype=np.float64), [25, 50, 75])
-    return {"n": len(values), "q1": round(float(q1), 4), "median": round(float(med), 4), "q3": round(float(q3), 4)}
+                 "active_days", "rating_mean", "last_seen"]
 
 
 class InsightService:
@@ -50,18 +37,11 @@ class InsightService:
         self.segments = segments
         self.predictions = predictions
         self.wording = wording
-        self._everyone: list[dict[str, Any]] | None = None
-        self._table: Any = None  # everyone's attribute table, built once per sync
-        self._rows: dict[str, int] = {}  # profile id -> its row in everyone (once per sync)
-        self._columns: dict[str, tuple[np.ndarray, list[Any]]] = {}  # path -> (rows holding it, their values)
-        self._population: dict[str, Any] = {}  # path -> everyone's quartiles, or everyone's value counts
+        self._columns: PopulationColumns | None = None  # everyone, as columns: built once per sync
+        self._population_lock = asyncio.Lock()  # two first questions after a sync build it once
 
     def invalidate(self) -> None:
-        self._everyone = None
-        self._table = None
-        self._rows = {}
-        self._columns = {}
-        self._population = {}
+        self._columns = None
 
     # -- the group a question is about
     async def _active_model(self, goal: str) -> str:
@@ -132,97 +112,44 @@ class InsightService:
         return out
 
     # -- describe
-    async def _everyone_records(self) -> list[dict[str, Any]]:
-        if self._everyone is None:
-            def read() -> list[dict[str, Any]]:
-                return [h.payload for page in self.index.scroll(batch=2000, fields=RECORD_FIELDS) for h in page]
-            self._everyone = await asyncio.to_thread(read)
-        return self._everyone
+    async def _population(self) -> PopulationColumns:
+        """Everyone as columns, read from the index once per sync (page by page: no record is kept)."""
+        async with self._population_lock:
+            if self._columns is None:
+                def read() -> PopulationColumns:
+                    builder = ColumnsBuilder()
+                    for page in self.index.scroll(batch=2000, fields=RECORD_FIELDS):
+                        for hit in page:
+                            builder.add(hit.payload)
+                    return builder.build()
+                self._columns = await asyncio.to_thread(read)
+            return self._columns
 
     async def describe(self, query: str | None = None, filters: Any = None, segment: str | None = None,
                        fields: list[str] | None = None, top_values: int = 5, tier: str | None = None) -> dict[str, Any]:
         conditions, defined, meaning = await self._group(query, filters, segment, tier)
-        everyone = await self._everyone_records()
+        everyone = await self._population()
+        if fields:
+            unknown = [f for f in fields if not everyone.has(f)]
+            if unknown:
+                raise InvalidRequestError(f"unknown field(s): {', '.join(u[:80] for u in unknown[:5])}: use a path "
+                                          "such as traits.plan, data.pii.gender or event_count")
         ids, cut = await self._members(conditions, meaning)
-        members = set(ids)
-        if not members:
-            return {"group": defined, "size": 0, "customers": len(everyone), "distinctive": [], "fields": [],
-                    "behaviour": []}
-        if not self._rows or len(self._rows) != len(everyone):
-            self._rows = {str(r.get("profile_id")): i for i, r in enumerate(everyone)}
-        mask = np.zeros(len(everyone), dtype=bool)
-        mask[[self._rows[p] for p in members if p in self._rows]] = True
-        group = [everyone[i] for i in np.flatnonzero(mask)]
 
         def analyse() -> dict[str, Any]:
-            if self._table is None or self._table[0] is not everyone:
-                self._table = (everyone, attribute_table(everyone))
-            table = self._table[1]
-            distinct = distinctive_features(table, mask, wording=self.wording)[:12]
+            mask = everyone.mask(ids)
+            size = int(mask.sum())
+            if not size:
+                return {"size": 0, "distinctive": [], "fields": [], "behaviour": []}
+            distinct = everyone.distinctive(mask, wording=self.wording)[:12]
             wanted = fields or list(dict.fromkeys(f["attribute"].split("=", 1)[0] for f in distinct
                                                    if not f["attribute"].startswith(("event:", "top.", "recency"))))[:6]
-            return {"distinctive": distinct, "fields": [self._field(path, mask, everyone, top_values)
-                                                        for path in wanted],
-                    "behaviour": self._behaviour(group, everyone)}
+            return {"size": size, "share": round(size / everyone.n, 4), "capped": cut, "distinctive": distinct,
+                    "fields": [everyone.field(path, mask, top_values) for path in wanted],
+                    "behaviour": everyone.event_types(mask)}
 
         analysed = await asyncio.to_thread(analyse)
-        unknown = [f["field"] for f in analysed["fields"] if f["kind"] == "unknown"]
-        if fields and unknown:
-            raise InvalidRequestError(f"unknown field(s): {', '.join(unknown[:5])}: use a path such as traits.plan, "
-                                      "data.pii.gender or event_count")
-        return {"group": defined, "size": len(group), "customers": len(everyone),
-                "share": round(len(group) / len(everyone), 4), "capped": cut, **analysed}
-
-    def _column(self, path: str, everyone: list[dict[str, Any]]) -> tuple[np.ndarray, list[Any]]:
-        """Everyone's values of one field, with the rows that hold them: read once per sync, then a group's
-        values are a mask away (a million records flattened per field per question took seconds)."""
-        if path not in self._columns:
-            rows: list[int] = []
-            values: list[Any] = []
-            root = path.split(".", 1)[0]
-            for i, r in enumerate(everyone):
-                if path in NUMERIC_FIELDS:
-                    if r.get(path) is not None:
-                        rows.append(i)
-                        values.append(r.get(path))
-                    continue
-                for p, v in flatten(r.get(root) or {}, root):
-                    if p == path and v is not None and str(v).strip():
-                        rows.append(i)
-                        values.append(v)
-            self._columns[path] = (np.asarray(rows, dtype=np.int64), values)
-        return self._columns[path]
-
-    def _field(self, path: str, mask: np.ndarray, everyone: list[dict[str, Any]], top_values: int) -> dict[str, Any]:
-        rows, all_ = self._column(path, everyone)
-        if not all_:
-            return {"field": path, "kind": "unknown"}
-        mine = [all_[k] for k in np.flatnonzero(mask[rows])]
-        if path not in self._population:  # everyone's side of the comparison, once per sync
-            numbers = [float(v) for v in all_ if isinstance(v, int | float) and not isinstance(v, bool)]
-            self._population[path] = (_quartiles(numbers) if len(numbers) >= 0.8 * len(all_) and
-                                      len({*numbers}) > 2 else Counter(str(v) for v in all_))
-        everyone_side = self._population[path]
-        if not isinstance(everyone_side, Counter):
-            return {"field": path, "kind": "number",
-                    "group": _quartiles([float(v) for v in mine if isinstance(v, int | float)]),
-                    "everyone": everyone_side}
-        g, a = Counter(str(v) for v in mine), everyone_side
-        n_g, n_a = int(mask.sum()), len(everyone)
-        values = []
-        for value, c in g.most_common(top_values):
-            share, pop = c / n_g, a[value] / n_a
-            values.append({"value": value, "count": c, "share": round(share, 4), "population_share": round(pop, 4),
-                           "ratio": round(share / pop, 2) if pop else None})
-        return {"field": path, "kind": "categorical", "known_in_group": len(mine), "values": values}
-
-    def _behaviour(self, group: list[dict[str, Any]], everyone: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if "\0counts" not in self._population:  # everyone's side, once per sync (a key no field path has)
-            self._population["\0counts"] = Counter(t for r in everyone for t in (r.get("counts") or {}))
-        g = Counter(t for r in group for t in (r.get("counts") or {}))
-        a = self._population["\0counts"]
-        return [{"event_type": t, "share": round(c / len(group), 4), "population_share": round(a[t] / len(everyone), 4)}
-                for t, c in g.most_common(8)]
+        return {"group": defined, "customers": everyone.n, **analysed}
 
     # -- top by a model
     async def top(self, goal: str, query: str | None = None, filters: Any = None, segment: str | None = None,

@@ -1,0 +1,95 @@
+"""Everyone as columns (segmentation/columns.py) answers what the record-walking attribute table answers."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+
+from segmentation import columns
+from segmentation.attributes import attribute_table
+from segmentation.columns import ColumnsBuilder
+from segmentation.naming import distinctive_features
+
+
+def _records(n: int = 600, seed: int = 0) -> list[dict[str, Any]]:
+    rnd = np.random.default_rng(seed)
+    plans = ["basic", "pro", "team", "enterprise"]
+    out = []
+    for i in range(n):
+        pro = i % 5 == 0
+        record: dict[str, Any] = {
+            "profile_id": f"p{i}",
+            "traits": {"plan": plans[0 if not pro else 1] if rnd.random() < 0.7 else str(rnd.choice(plans)),
+                       "age": int(rnd.integers(18, 80)), "vip": bool(rnd.random() < (0.6 if pro else 0.1))},
+            "data": {"pii": {"gender": str(rnd.choice(["female", "male"]))}},
+            "counts": {t: 1 for t in ["view", "purchase", "rate"] if rnd.random() < (0.9 if pro and t == "purchase"
+                                                                                     else 0.3)},
+            "top": {"genres": list(rnd.choice(["Horror", "Drama", "Comedy", "Western"], 2, replace=False))},
+            "event_count": int(rnd.integers(1, 200)), "spend_total": float(rnd.gamma(2, 50 if pro else 10)),
+            "purchases": int(rnd.integers(0, 9)), "active_days": int(rnd.integers(1, 60)), "rating_mean": None,
+            "last_seen": f"2026-{1 + i % 12:02d}-{1 + i % 27:02d}T10:00:00+00:00",
+        }
+        if i % 7 == 0:
+            del record["traits"]["age"]  # unknown for some
+        out.append(record)
+    return out
+
+
+def _columns(records: list[dict[str, Any]]) -> columns.PopulationColumns:
+    builder = ColumnsBuilder()
+    for r in records:
+        builder.add(r)
+    return builder.build()
+
+
+def test_distinctive_is_the_measure_segments_are_named_by() -> None:
+    records = _records()
+    pop = _columns(records)
+    for members in ([r["profile_id"] for i, r in enumerate(records) if i % 5 == 0],
+                    [r["profile_id"] for r in records if r["traits"].get("age", 0) > 60]):
+        mask = pop.mask(members)
+        expected = distinctive_features(attribute_table(records), mask)
+        got = pop.distinctive(mask)
+        assert got == expected and got  # same attributes, same order, same figures
+
+
+def test_a_fields_breakdown_is_counted_from_the_records() -> None:
+    records = _records()
+    pop = _columns(records)
+    group = [r for r in records if r["data"]["pii"]["gender"] == "female"]
+    mask = pop.mask([r["profile_id"] for r in group] + ["not-in-the-population"])
+    assert int(mask.sum()) == len(group)
+    plan = pop.field("traits.plan", mask, top_values=10)
+    mine, all_ = Counter(r["traits"]["plan"] for r in group), Counter(r["traits"]["plan"] for r in records)
+    assert [(v["value"], v["count"]) for v in plan["values"]] == mine.most_common()
+    for v in plan["values"]:
+        assert v["share"] == round(mine[v["value"]] / len(group), 4)
+        assert v["population_share"] == round(all_[v["value"]] / len(records), 4)
+    vip = pop.field("traits.vip", mask)  # a flag reads as JSON writes it
+    assert {v["value"] for v in vip["values"]} <= {"true", "false"}
+    age = pop.field("traits.age", mask)
+    ages = [r["traits"]["age"] for r in group if "age" in r["traits"]]
+    assert age["kind"] == "number" and age["group"]["median"] == statistics.median(ages)
+    assert age["group"]["n"] == len(ages) and age["everyone"]["n"] == sum("age" in r["traits"] for r in records)
+    assert pop.field("traits.nothing", mask) == {"field": "traits.nothing", "kind": "unknown"}
+    kinds = {e["event_type"]: e["share"] for e in pop.event_types(mask)}
+    assert kinds["purchase"] == round(sum("purchase" in r["counts"] for r in group) / len(group), 4)
+
+
+def test_an_empty_group_says_nothing() -> None:
+    pop = _columns(_records(50))
+    mask = pop.mask([])
+    assert pop.distinctive(mask) == [] and pop.event_types(mask) == []
+
+
+def test_a_field_with_too_many_values_stops_coding_new_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(columns, "MAX_DISTINCT", 3)
+    records = [{"profile_id": f"p{i}", "traits": {"code": f"c{i % 6}"}} for i in range(60)]
+    pop = _columns(records)
+    answer = pop.field("traits.code", pop.mask([f"p{i}" for i in range(60)]), top_values=10)
+    assert [v["value"] for v in answer["values"]] == ["c0", "c1", "c2"]  # the first three coded, counted exactly
+    assert all(v["count"] == 10 for v in answer["values"]) and answer["known_in_group"] == 60
