@@ -283,3 +283,20 @@ def test_how_many_and_who_in_a_prediction_tier(ml: dict[str, Any], tier: str) ->
     assert ask(ml, "count_customers", {"tier": f"churn:{tier}"})["count"] == stored
     described = ask(ml, "describe_customers", {"tier": f"churn:{tier}", "fields": ["traits.age"], "max_tokens": 10_000})
     assert described["size"] == stored and described["group"]["tier"]["members"] == stored
+
+
+@pytest.mark.parametrize("filters", [["data.pii.gender=female"], ["age>=50"], ["age<22", "data.pii.gender=male"],
+                                     ["data.job.position=student"], ["event_count>100"], ["data.job.position!=student"]])
+def test_a_group_read_from_the_columns_is_the_group_the_index_selects(ml: dict[str, Any], filters: list[str]) -> None:
+    """describe evaluates filters on everyone's columns (app/insights/columns.py) instead of reading the group's ids
+    back from the index: the rows must be exactly the points the index's own filter selects."""
+    from app.search.filters import parse_filters
+
+    c = ml["c"]
+    conditions = parse_filters(filters)
+    everyone = c.run(c.insights._population())
+    mask = everyone.where(conditions)
+    assert mask is not None  # these are all answerable from the columns
+    from_index = {h.payload["profile_id"] for page in c.index.scroll(filters=conditions, fields=["profile_id"])
+                  for h in page}
+    assert {everyone.ids[i] for i in mask.nonzero()[0]} == from_index and from_index

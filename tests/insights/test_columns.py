@@ -1,4 +1,4 @@
-"""Everyone as columns (segmentation/columns.py) answers what the record-walking attribute table answers."""
+"""Everyone as columns (app/insights/columns.py) answers what the record-walking attribute table answers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from segmentation import columns
+from app.insights import columns
+from app.insights.columns import ColumnsBuilder
 from segmentation.attributes import attribute_table
-from segmentation.columns import ColumnsBuilder
 from segmentation.naming import distinctive_features
 
 
@@ -93,3 +93,38 @@ def test_a_field_with_too_many_values_stops_coding_new_ones(monkeypatch: pytest.
     answer = pop.field("traits.code", pop.mask([f"p{i}" for i in range(60)]), top_values=10)
     assert [v["value"] for v in answer["values"]] == ["c0", "c1", "c2"]  # the first three coded, counted exactly
     assert all(v["count"] == 10 for v in answer["values"]) and answer["known_in_group"] == 60
+
+
+def test_filters_are_evaluated_on_the_columns_as_the_index_selects() -> None:
+    from embeddings.index import Condition
+
+    records = _records()
+    records[3]["traits"]["tags"] = ["a", "b"]  # a list: only the index can match its elements
+    records[4]["traits"]["note"] = "  "  # a blank: set for the index, unknown to the columns
+    pop = _columns(records)
+
+    def ids(conditions: list[Condition]) -> set[str] | None:
+        mask = pop.where(conditions)
+        return None if mask is None else {pop.ids[i] for i in np.flatnonzero(mask)}
+
+    def raw(pred: Any) -> set[str]:
+        return {r["profile_id"] for r in records if pred(r)}
+
+    assert ids([Condition("traits.plan", "eq", "pro")]) == raw(lambda r: r["traits"]["plan"] == "pro")
+    assert ids([Condition("traits.plan", "eq", ["pro", "team"])]) == raw(lambda r: r["traits"]["plan"] in ("pro", "team"))
+    assert ids([Condition("traits.plan", "ne", "pro")]) == raw(lambda r: r["traits"]["plan"] != "pro")
+    assert ids([Condition("traits.vip", "eq", "true")]) == raw(lambda r: r["traits"]["vip"] is True)
+    assert ids([Condition("traits.age", "range", {"gte": 40, "lt": 60})]) == raw(
+        lambda r: "age" in r["traits"] and 40 <= r["traits"]["age"] < 60)
+    assert ids([Condition("traits.age", "eq", "33")]) == raw(lambda r: r["traits"].get("age") == 33)
+    assert ids([Condition("traits.age", "exists")]) == raw(lambda r: "age" in r["traits"])
+    assert ids([Condition("traits.age", "ne", "33")]) == raw(lambda r: "age" in r["traits"] and r["traits"]["age"] != 33)
+    assert ids([Condition("event_count", "range", {"gt": 100}), Condition("data.pii.gender", "eq", "female")]) == raw(
+        lambda r: r["event_count"] > 100 and r["data"]["pii"]["gender"] == "female")
+    assert ids([Condition("", "ids", ["p1", "p2", "nobody"]), Condition("traits.plan", "eq", "pro")]) == raw(
+        lambda r: r["profile_id"] in ("p1", "p2") and r["traits"]["plan"] == "pro")
+    assert ids([]) == {r["profile_id"] for r in records}
+    for unanswerable in (Condition("traits.tags", "eq", "a"), Condition("traits.note", "exists"),
+                         Condition("segments", "eq", "seg-1"), Condition("last_seen", "range", {"gte": "2026-01-01"}),
+                         Condition("traits.plan", "range", {"gte": 1})):
+        assert pop.where([Condition("traits.plan", "eq", "pro"), unanswerable]) is None

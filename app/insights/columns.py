@@ -15,13 +15,14 @@ apart (`distinctive`, the measure segments are named by: `segmentation.naming.ra
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from embeddings.index import Condition, eq_alternatives
 from profiles.paths import flatten
 from segmentation.attributes import MAX_CATEGORIES, MIN_SUPPORT, NUMBERS
 from segmentation.naming import MIN_LIFT, AttributeStats, rank_attributes
@@ -93,9 +94,7 @@ class Categorical:
     codes: np.ndarray  # int32 per row: the value's index in labels, -1 unknown, OTHER past MAX_DISTINCT
     labels: list[str]
     counts: np.ndarray  # everyone's count per label
-
-    def known(self) -> np.ndarray:
-        return self.codes != -1
+    capped: bool = False  # some values were past MAX_DISTINCT (coded OTHER)
 
 
 @dataclass
@@ -104,6 +103,7 @@ class Numeric:
     mean: float
     sd: float
     quartiles: dict[str, float | int] | None
+    mixed: bool = False  # some known values were not numbers (they are NaN here)
 
 
 @dataclass
@@ -125,10 +125,10 @@ def quartiles(values: np.ndarray) -> dict[str, float | int] | None:
     return {"n": int(len(values)), "q1": round(float(q1), 4), "median": round(float(med), 4), "q3": round(float(q3), 4)}
 
 
-def _numeric(values: np.ndarray) -> Numeric:
+def _numeric(values: np.ndarray, mixed: bool = False) -> Numeric:
     finite = values[np.isfinite(values)]
     return Numeric(values, float(finite.mean()) if len(finite) else np.nan,
-                   float(finite.std()) if len(finite) else 0.0, quartiles(values))
+                   float(finite.std()) if len(finite) else 0.0, quartiles(values), mixed)
 
 
 class ColumnsBuilder:
@@ -138,6 +138,7 @@ class ColumnsBuilder:
         self._last_seen = array("d")
         self._fields: dict[str, _FieldParts] = {}
         self._sets: dict[str, _SetParts] = {}
+        self._odd: set[str] = set()  # paths that also hold blanks or lists somewhere
 
     def add(self, record: dict[str, Any]) -> None:
         """One profile's record (the index payload's field names: traits, data, counts, top, aggregates)."""
@@ -153,11 +154,16 @@ class ColumnsBuilder:
             self._last_seen.append(np.nan)
         for root in ("traits", "data"):
             for path, value in flatten(record.get(root) or {}, root):
-                if isinstance(value, int | float | str) and _text(value).strip():
+                if isinstance(value, int | float | str):
+                    if isinstance(value, str) and not value.strip():
+                        self._odd.add(path)  # set for the index, unknown here: filters on it are the index's
+                        continue
                     parts = self._fields.get(path)
                     if parts is None:
                         parts = self._fields[path] = _FieldParts()
                     parts.add(row, value)
+                elif value is not None:
+                    self._odd.add(path)  # a list: the index matches any element, the columns hold scalars
         counts = record.get("counts") or {}
         if isinstance(counts, dict) and counts:
             self._set("counts").add(row, counts)
@@ -190,13 +196,13 @@ class ColumnsBuilder:
                     bool(((known != known.min()) & (known != known.max())).any()):
                 values = np.full(n, np.nan)
                 values[rows] = nums
-                numbers[path] = _numeric(values)
+                numbers[path] = _numeric(values, mixed=len(known) < len(rows))
             else:
                 codes = np.full(n, -1, dtype=np.int32)
                 codes[rows] = np.frombuffer(parts.codes, dtype=np.int32)
                 labels = parts.coder.labels()
                 counts = np.bincount(codes[codes >= 0], minlength=len(labels))
-                categories[path] = Categorical(codes, labels, counts)
+                categories[path] = Categorical(codes, labels, counts, bool((codes == OTHER).any()))
             self._fields[path] = _FieldParts()  # let the parts go as their column is made
         sets = {}
         for name, set_parts in self._sets.items():
@@ -204,13 +210,14 @@ class ColumnsBuilder:
             codes = np.frombuffer(set_parts.codes, dtype=np.int32).copy()
             labels = set_parts.coder.labels()
             sets[name] = ValueSet(rows, codes, labels, np.bincount(codes, minlength=len(labels)))
-        return PopulationColumns(self.ids, numbers, categories, sets)
+        return PopulationColumns(self.ids, numbers, categories, sets, frozenset(self._odd))
 
 
 class PopulationColumns:
     def __init__(self, ids: list[str], numbers: dict[str, Numeric], categories: dict[str, Categorical],
-                 sets: dict[str, ValueSet]) -> None:
+                 sets: dict[str, ValueSet], odd: frozenset[str] = frozenset()) -> None:
         self.ids = ids
+        self.odd = odd
         self.n = len(ids)
         self.numbers = numbers
         self.categories = categories
@@ -226,6 +233,53 @@ class PopulationColumns:
         mask = np.zeros(self.n, dtype=bool)
         mask[np.asarray(found, dtype=np.int64)] = True
         return mask
+
+    def where(self, conditions: Sequence[Condition]) -> np.ndarray | None:
+        """The rows meeting every condition, as the index would select them, or None when one of them is not
+        answerable from the columns (a field they do not hold, a list, a date range, a field coded past
+        MAX_DISTINCT). Callers check the count against the index's own before trusting it."""
+        mask = np.ones(self.n, dtype=bool)
+        for condition in conditions:
+            met = self._condition(condition)
+            if met is None:
+                return None
+            mask &= met
+        return mask
+
+    def _condition(self, c: Condition) -> np.ndarray | None:
+        if c.op == "ids":
+            return self.mask(c.value or [])
+        if c.key in self.odd:
+            return None
+        number, column = self.numbers.get(c.key), self.categories.get(c.key)
+        if number is not None:
+            if number.mixed or c.key == "recency_days":  # recency is ours, not a payload field
+                return None
+            values, known = number.values, np.isfinite(number.values)
+            if c.op == "range":
+                bounds = dict(c.value or {})
+                if not bounds or any(not isinstance(v, int | float) or isinstance(v, bool) for v in bounds.values()):
+                    return None
+                met = known.copy()
+                for op, compare in (("gte", np.greater_equal), ("gt", np.greater), ("lte", np.less_equal),
+                                    ("lt", np.less)):
+                    if op in bounds:
+                        met &= compare(values, float(bounds[op]), where=known, out=np.zeros(self.n, dtype=bool))
+                return met
+            if c.op == "exists":
+                return known
+            alternatives = [float(a) for a in eq_alternatives(c) if isinstance(a, int | float) and not isinstance(a, bool)]
+            equal = np.isin(values, alternatives)
+            return equal if c.op == "eq" else (known & ~equal) if c.op == "ne" else None
+        if column is None or column.capped or c.op == "range":
+            return None
+        known = column.codes != -1
+        if c.op == "exists":
+            return known
+        texts = {_text(a) for a in eq_alternatives(c)}
+        wanted = [code for code, label in enumerate(column.labels) if label in texts]
+        equal = np.isin(column.codes, wanted)
+        return equal if c.op == "eq" else (known & ~equal) if c.op == "ne" else None
 
     def has(self, path: str) -> bool:
         return path in self.numbers or path in self.categories
