@@ -159,7 +159,7 @@ class Workspace:
                 def progress(r: Any) -> None:
                     bar.update(r.seen - bar.n)
                     bar.set_postfix(embedded=r.embedded, refresh=False)
-                return await c.sync_and_refresh(src, full=full, progress=progress)
+                return await c.usecases.sync_and_refresh(src, full=full, progress=progress)
         return self._run(go())
 
     # -- search
@@ -242,7 +242,7 @@ class Workspace:
             return self._call("POST", f"/v1/segments/{segment_id}/publish",
                               json={"holdout": holdout} if holdout is not None else None)
         # the shared use case: publishes, records the change events and delivers, as every front end does
-        return self._run(self._local("publish()").publish_segment(segment_id, holdout)).model_dump()
+        return self._run(self._local("publish()").usecases.publish_segment(segment_id, holdout)).model_dump()
 
     def audience(self, name: str, goal: str, *, top_percent: float | None = None, capture: float | None = None,
                  tier: str | None = None, min_score: float | None = None, segment_id: str | None = None,
@@ -301,7 +301,7 @@ class Workspace:
         else:
             from app.predictions.schemas import ScoreRequest
 
-            res = self._run(self._local("score()").score(ScoreRequest(**body))).model_dump()
+            res = self._run(self._local("score()").usecases.score(ScoreRequest(**body))).model_dump()
         return pd.DataFrame(res["predictions"])
 
     def predictions(self, goal: str | None = None) -> pd.DataFrame:

@@ -79,7 +79,7 @@ async def overhead(data: Path, n: int) -> tuple[float, float]:
     try:
         t = time.perf_counter()
         for _ in range(n):
-            await c.deliver_writeback()
+            await c.usecases.deliver_writeback()
         direct = (time.perf_counter() - t) / n
         await runner.queue.open()
         t = time.perf_counter()

@@ -70,7 +70,7 @@ async def test_forget_removes_a_person_everywhere_and_they_stay_gone(world) -> N
     # a deleted point is only marked deleted in its segment: its payload stays in the files until the segment is
     # rewritten, which the engine does once a fifth of it is deleted; the purge after an erasure does it now
     assert in_segment_files(person)
-    await c.settle()  # the coalesced purge, run now
+    await c.usecases.settle()  # the coalesced purge, run now
     assert not in_segment_files(person) and not in_segment_files(alias)
     assert report["verify"]["total"] == 0 and report["verify"]["tombstoned"]
     assert all(n == 0 for n in (await _rows(c, [person, alias])).values())
@@ -98,8 +98,8 @@ async def test_forget_removes_a_person_everywhere_and_they_stay_gone(world) -> N
     # Tracardi still holds the person: a full re-sync and a webhook push do not bring them back
     again = await c.sync.run(c.source("http://tracardi", transport=c.tracardi_transport), full=True)
     assert again.forgotten == 1
-    await c.sync_pushed([Push(person), Push(alias)])
-    await c.settle()
+    await c.usecases.sync_pushed([Push(person), Push(alias)])
+    await c.usecases.settle()
     assert all(n == 0 for n in (await _rows(c, [person, alias])).values())
     assert not c.index.retrieve([person, alias])
 
@@ -163,7 +163,7 @@ async def test_event_retention_purges_old_rows_after_a_sync(world) -> None:  # t
     old = await pool.fetchval("SELECT count(*) FROM profile_ai.events WHERE time < now() - interval '30 days'")
     assert old > 0
     c.settings.privacy.event_retention_days = 30
-    report = await c.after_sync()
+    report = await c.usecases.after_sync()
     assert report["events_purged"] == old
     assert await pool.fetchval("SELECT count(*) FROM profile_ai.events") == 5  # only the recent ones are kept
 
@@ -208,7 +208,7 @@ async def test_erasure_clears_tracardi_and_marks_what_was_built_with_the_person(
         from app.tracardi.client import TracardiClient
 
         await setup_writeback(TracardiClient.from_settings(http, t))
-    assert await c.deliver_writeback()  # Tracardi holds the person's AI traits
+    assert await c.usecases.deliver_writeback()  # Tracardi holds the person's AI traits
     assert emu.dataset().profiles[pid]["traits"]["ai"]
     model_id = (await c.predictions.of_profile(pid)).predictions[0].model_id
     segment_id = (await c.segments.of_profile(pid))[0]["segment_id"]

@@ -101,13 +101,13 @@ async def test_a_burst_of_pushes_costs_one_segment_refresh(setup) -> None:  # ty
     container.segments.refresh = counted
     for i, p in enumerate(profiles):  # eight pushes, one per changed profile, as Tracardi sends them
         emu.touch(p["id"], {"plan": f"tier-{i}"})
-        result = await container.sync_pushed([Push(p["id"])])
+        result = await container.usecases.sync_pushed([Push(p["id"])])
         assert result.embedded == 1  # each profile is re-embedded at once ...
     assert calls == []  # ... while the whole-population refresh waits for the burst to end
-    await container.settle()
+    await container.usecases.settle()
     assert len(calls) == 1
-    await container.sync_pushed([Push(profiles[0]["id"])])  # a later push schedules one more
-    await container.settle()
+    await container.usecases.sync_pushed([Push(profiles[0]["id"])])  # a later push schedules one more
+    await container.usecases.settle()
     assert len(calls) == 2
 
 

@@ -277,8 +277,10 @@ class CustomerTools:
     async def publish_segment(self, segment_id: SegmentId, holdout: Holdout = None) -> dict[str, Any]:
         """Write tool: offered only when writes are allowed."""
         t = time.perf_counter()
-        publish = self._publish or self._segments().publish
-        res: dict[str, Any] = (await publish(segment_id, holdout)).model_dump()
+        if self._publish is None:  # never the segment service directly: that would record and deliver nothing
+            raise UnavailableError("publishing is not available to these tools: build them with "
+                                   "Container.agent_tools(), which publishes through the application layer")
+        res: dict[str, Any] = (await self._publish(segment_id, holdout)).model_dump()
         self._done("publish_segment", t)
         return res
 

@@ -159,7 +159,7 @@ async def _sync(settings: Settings, source: str | None, full: bool, as_json: boo
     src = c.source(source)
     bar = _progress_printer(as_json, await src.total())
     try:
-        return await c.sync_and_refresh(src, full=full, progress=bar, allow_mass_delete=allow_mass_delete)
+        return await c.usecases.sync_and_refresh(src, full=full, progress=bar, allow_mass_delete=allow_mass_delete)
     finally:
         bar.close()
         await c.aclose()

@@ -67,7 +67,7 @@ def score(model: Annotated[str | None, typer.Option("--model", help="model id (d
     req = ScoreRequest(model_id=model, goal=goal, as_of=as_of, limit=limit if not as_json else 1_000_000)
 
     async def go(c: Container) -> dict[str, Any]:
-        return (await c.score(req)).model_dump()
+        return (await c.usecases.score(req)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
 

@@ -145,8 +145,7 @@ def forget(profile_id: str, reason: Annotated[str | None, typer.Option("--reason
         if unforget:
             return {"tombstones_lifted": await c.erasure.unforget(profile_id, actor="cli", reason=reason)}
         clear = tracardi or c.settings.privacy.erasure_clears_tracardi
-        return await c.erasure.forget(profile_id, actor="cli", reason=reason,
-                                      clear_tracardi=clear)
+        return await c.usecases.forget(profile_id, actor="cli", reason=reason, clear_tracardi=clear)
 
     res = _run(lambda: _with_container(data_dir, go))
 

@@ -127,7 +127,7 @@ def segments_publish(segment_id: str,
     _setup_logging()
 
     async def go(c: Container) -> dict[str, Any]:
-        return (await c.publish_segment(segment_id, holdout)).model_dump()
+        return (await c.usecases.publish_segment(segment_id, holdout)).model_dump()
 
     res = _run(lambda: _with_container(data_dir, go))
     _emit(as_json, res, lambda: out.print(

@@ -98,7 +98,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
             src = c.source(str(export))
             bar = _progress_printer(as_json, await src.total())
             try:
-                res = await c.sync_and_refresh(src, progress=bar)
+                res = await c.usecases.sync_and_refresh(src, progress=bar)
             finally:
                 bar.close()
             searches = []
@@ -111,7 +111,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="s
             err.print("discovering segments and training a 30-day churn model ...")
             segments = (await c.segments.discover(DiscoverRequest())).model_dump()
             model = (await c.predictions.train(TrainRequest(goal="churn", horizon_days=30))).model_dump()
-            scored = (await c.score(ScoreRequest(model_id=model["model_id"], limit=5))).model_dump()  # the one use case
+            scored = (await c.usecases.score(ScoreRequest(model_id=model["model_id"], limit=5))).model_dump()  # the one use case
             return {"sync": res, "searches": searches, "export": str(export), "segments": segments,
                     "model": model, "scores": scored}
         finally:

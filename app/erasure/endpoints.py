@@ -25,7 +25,7 @@ async def forget(profile_id: str, request: Request, c: ContainerDep,
                                                                        "(default: PRIVACY__ERASURE_CLEARS_TRACARDI)")
                  ) -> dict[str, Any]:
     clear = c.settings.privacy.erasure_clears_tracardi if clear_tracardi is None else clear_tracardi
-    return await c.erasure.forget(profile_id, actor=_actor(request), reason=reason, clear_tracardi=clear)
+    return await c.usecases.forget(profile_id, actor=_actor(request), reason=reason, clear_tracardi=clear)
 
 
 @router.get("/profiles/{profile_id}/erasure", summary="What is still held for a person (0 everywhere after forget)")

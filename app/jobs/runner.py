@@ -10,11 +10,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app.errors import DomainError
 from app.jobs.backfill import COUNTS, BackfillRepository
 from app.jobs.engine import ALL_QUEUES
 from app.jobs.queue import JobQueue
-from app.predictions.schemas import ScoreRequest, TrainRequest
+from app.predictions.schemas import TrainRequest
 from app.sync.service import PreparedBatch, SyncResult
 
 if TYPE_CHECKING:
@@ -59,9 +58,9 @@ class JobRunner:
             return {"skipped": "no source configured (PROFILE_AI_SYNC__SOURCE or PROFILE_AI_TRACARDI__URL)"}
         source = c.source(transport=c.tracardi_transport)
         try:
-            return await c.sync_and_refresh(source, full=bool(args.get("full")))
+            return await c.usecases.sync_and_refresh(source, full=bool(args.get("full")))
         finally:
-            await c.release(source)
+            await c.sources.release(source)
 
     async def backfill(self, args: dict[str, Any]) -> dict[str, Any]:
         """Start a partitioned full sync: one job per partition, on any worker."""
@@ -69,11 +68,11 @@ class JobRunner:
         source = c.source(transport=c.tracardi_transport)
         partitions = int(args.get("partitions") or c.settings.jobs.partitions)
         try:
-            async with c.guard().hold(door="backfill"):
+            async with c.usecases.guard.hold(door="backfill"):
                 await c.sync.check_vector_space()  # a changed model resets the state before anyone encodes
                 await c.sync.freeze_population(source)  # every partition renders with the same statistics
         finally:
-            await c.release(source)
+            await c.sources.release(source)
         run_id = await self.backfills.create(source.key, partitions)
         for k in range(partitions):
             await self.queue.defer_step("backfill-partition", {"run_id": run_id, "partition": k},
@@ -101,7 +100,7 @@ class JobRunner:
             result, seen = await c.sync.run_partition(source, k, int(run["partitions"]),
                                                       stage=None if self.owns_index else stage)
         finally:
-            await c.release(source)
+            await c.sources.release(source)
         if await self.backfills.finish_partition(run_id, k, result, seen):
             await self.queue.defer_step("backfill-finish", {"run_id": run_id}, f"backfill-finish:{run_id}")
         return {"run_id": run_id, "partition": k, "seen": result.seen, "embedded": result.embedded,
@@ -119,7 +118,7 @@ class JobRunner:
             return {"waiting": f"{run['partitions'] - run['partitions_done']} partitions of {run_id} are not done"}
         await self.backfills.close_run(run_id, "applying")
         try:
-            async with c.guard().hold(door="backfill-finish"):  # applied as one sync, never beside another
+            async with c.usecases.guard.hold(door="backfill-finish"):  # applied as one sync, never beside another
                 applied = await self._apply_staged(run_id)
                 seen, totals = await self.backfills.totals(run_id)
                 result = SyncResult(source=run["source"], mode="backfill", errors=list(totals["errors"]))
@@ -132,7 +131,7 @@ class JobRunner:
         except Exception as exc:  # the run says why; a retry of this job resumes where it stopped
             await self.backfills.close_run(run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
-        out = {**await c.refreshed(result), "run_id": run_id, "applied_batches": applied}
+        out = {**await c.usecases.refreshed(result), "run_id": run_id, "applied_batches": applied}
         await self.backfills.close_run(run_id, "done", _jsonable(out))
         return out
 
@@ -148,30 +147,16 @@ class JobRunner:
         return applied
 
     async def writeback(self, args: dict[str, Any]) -> dict[str, Any]:
-        delivered = await self.container.deliver_writeback()
+        delivered = await self.container.usecases.deliver_writeback()
         return {"delivered": delivered}
 
     async def segments_refresh(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.container.drop_caches()
+        self.container.usecases.drop_caches()
         return await self.container.segments.refresh()
 
     async def rescore(self, args: dict[str, Any]) -> dict[str, Any]:
         """Score every active model that can score here (an imported model's scores come from elsewhere)."""
-        c = self.container
-        scored: dict[str, int] = {}
-        for m in await c.predictions.models():
-            if m.status != "active" or await c.predictions_repo.artifact(m.model_id) is None:
-                continue
-            res = await c.predictions.score(ScoreRequest(model_id=m.model_id, limit=0))
-            scored[m.model_id] = res.scored
-        audiences = await c.segments.refresh_audiences() if scored else 0  # they follow the new scores
-        try:  # snapshots past their retention go (a retention shorter than a horizon is refused, and logged)
-            pruned: int | str = await c.predictions.monitor.prune()
-        except DomainError as exc:
-            log.warning("score snapshots not pruned: %s", exc)
-            pruned = str(exc)
-        delivered = await c.deliver_writeback() if scored else None
-        return {"scored": scored, "audiences": audiences, "snapshots_pruned": pruned, "delivered": delivered}
+        return await self.container.usecases.rescore()
 
     async def retrain(self, args: dict[str, Any]) -> dict[str, Any]:
         """Train the goal again with the replaced model's horizon; the new card names the model and the reason."""

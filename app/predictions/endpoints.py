@@ -50,7 +50,7 @@ async def score(model_id: str, body: ScoreRequest, request: Request) -> ScoreRes
 @router.post("/score", response_model=ScoreResponse,
              summary="Score every profile with a model version, or the goal's active model")
 async def score_any(body: ScoreRequest, request: Request) -> ScoreResponse:
-    return await container_of(request).score(body)
+    return await container_of(request).usecases.score(body)
 
 
 @router.get("/profiles/{profile_id}/predictions", response_model=ProfilePredictions,

@@ -91,4 +91,4 @@ async def members(segment_id: str, request: Request, limit: int = Query(100, ge=
 @router.post("/{segment_id}/publish", response_model=PublishResponse,
              summary="Publish membership to PostgreSQL traits and Tracardi (traits.ai.segments)")
 async def publish(segment_id: str, request: Request, body: PublishRequest | None = None) -> PublishResponse:
-    return await container_of(request).publish_segment(segment_id, holdout=body.holdout if body else None)
+    return await container_of(request).usecases.publish_segment(segment_id, holdout=body.holdout if body else None)

@@ -48,5 +48,5 @@ async def tracardi_push(request: Request, c: ContainerDep, failures: BudgetDep) 
         raise
     body = parse_json_body(raw)
     pushes = parse_push(body)
-    result = await c.sync_pushed(pushes)
+    result = await c.usecases.sync_pushed(pushes)
     return {"accepted": [p.profile_id for p in pushes], "embedded": result.embedded, "merged": result.merged}

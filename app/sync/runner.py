@@ -26,10 +26,10 @@ class SyncRunner:
     async def start(self, source: str | None, full: bool) -> SyncStatus:
         """Start a sync in the background, or 409 when one runs, here or through any other door (the scheduled
         job, a webhook push, a CLI `sync` in another process): the deployment's sync guard says."""
-        if (self._task is not None and not self._task.done()) or await self.container.guard().busy():
+        if (self._task is not None and not self._task.done()) or await self.container.usecases.guard.busy():
             raise SyncRunningError("a sync is already running; GET /v1/sync shows its progress")
         # only a configured source, and a bad one fails now, as a 4xx, not later in the task
-        src = self.container.requested_source(source)
+        src = self.container.sources.requested(source)
         self._status = SyncStatus(running=True, started_at=datetime.now(UTC).isoformat(),
                                   last_result=self._status.last_result)
 
@@ -38,14 +38,14 @@ class SyncRunner:
 
         async def run() -> None:
             try:
-                self._status.last_result = await self.container.sync_and_refresh(src, full=full, progress=progress)
+                self._status.last_result = await self.container.usecases.sync_and_refresh(src, full=full, progress=progress)
                 self._status.last_error = None
             except Exception as exc:  # noqa: BLE001 - reported through the status, logged
                 log.exception("sync failed")
                 self._status.last_error = f"{type(exc).__name__}: {exc}"
             finally:
                 self._status.running = False
-                await self.container.release(src)
+                await self.container.sources.release(src)
 
         self._task = asyncio.create_task(run())
         return self.status()

@@ -7,8 +7,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
+
+from app.config import SyncSettings, TracardiSettings
+from app.errors import DomainError
 from app.tracardi.client import DEFAULT_MARGIN, ReadReport, TracardiClient
 from app.tracardi.export import ExportDirectory, ExportReport
 from profiles.model import Profile, ProfileWithEvents
@@ -138,3 +142,61 @@ class TracardiSource(_ReadState):
         version = await self.client.version()
         return {"profiles": await self.client.count_profiles(), "events": await self.client.count_events(),
                 "version": str(version)}
+
+
+class SourceNotAllowedError(DomainError):
+    status = 403
+    code = "source_not_allowed"
+
+
+class Sources:
+    """Opens the deployment's sources: an export directory, or a Tracardi URL with one HTTP client each
+    (closed by `release`, or all at `aclose`). Requests may only name a configured source."""
+
+    def __init__(self, sync: SyncSettings, tracardi: TracardiSettings, transport: Any = None) -> None:
+        self.sync_settings = sync
+        self.tracardi = tracardi
+        self.transport = transport  # tests pass the emulator's ASGI transport; None = real HTTP
+        self._http: list[httpx.AsyncClient] = []
+
+    def configured(self) -> list[str]:
+        """The sources this deployment was configured with: the only ones a request may name."""
+        return list(dict.fromkeys(x for x in (self.sync_settings.source, self.tracardi.url) if x))
+
+    def requested(self, name: str | None) -> ProfileSource:
+        """A source picked by a request: None means the default, anything else must be configured. A request
+        never chooses a host (which would receive Tracardi's credentials) or a path on the server's disk."""
+        allowed = self.configured()
+        if name is None:
+            return self.open()
+        wanted = name.strip().rstrip("/")
+        for spec in allowed:
+            if spec.rstrip("/") == wanted:
+                return self.open(spec)
+        raise SourceNotAllowedError(f"source {name[:100]!r} is not one of this deployment's configured sources "
+                                    f"({len(allowed)} configured: PROFILE_AI_SYNC__SOURCE, PROFILE_AI_TRACARDI__URL); "
+                                    "sources are configuration, not request data")
+
+    def open(self, spec: str | None = None, transport: Any = None) -> ProfileSource:
+        """An export directory path or a Tracardi URL (default: settings)."""
+        spec = spec or self.sync_settings.source or self.tracardi.url
+        if not spec:
+            raise ValueError("no source: pass --source DIR|URL or set PROFILE_AI_TRACARDI__URL")
+        if spec.startswith(("http://", "https://")):
+            t = self.tracardi
+            http = httpx.AsyncClient(base_url=spec, transport=transport or self.transport, timeout=t.timeout_s)
+            self._http.append(http)
+            return TracardiSource(TracardiClient.from_settings(http, t), spec)
+        return ExportSource(spec)
+
+    async def release(self, source: ProfileSource) -> None:
+        """Close the HTTP client `open()` made for a Tracardi source. A long-lived process (the server's job
+        worker makes a source per job) would otherwise keep one client per sync until it stops."""
+        if isinstance(source, TracardiSource) and source.client.http in self._http:
+            self._http.remove(source.client.http)
+            await source.client.http.aclose()
+
+    async def aclose(self) -> None:
+        for http in self._http:
+            await http.aclose()
+        self._http.clear()

@@ -33,22 +33,22 @@ async def test_segment_moves_and_tier_changes_become_one_event_each(encoder: Any
             await repo.upsert_saved(sid, sid, "", "description", {"query": sid})
         await repo.replace_members("seg-a", 1, [(p, 1.0) for p in ids[:20]])
         await repo.replace_members("seg-b", 1, [(p, 1.0) for p in ids[20:30]])
-        await c.publish_segment("seg-a")
-        await c.publish_segment("seg-b")
+        await c.usecases.publish_segment("seg-a")
+        await c.usecases.publish_segment("seg-b")
         assert change_events(emu) == {"profile-ai-segment-entered": 30}  # a first publication is entering
 
         moved = ids[:10]
         await repo.replace_members("seg-a", 1, [(p, 1.0) for p in ids[10:20]])
         await repo.replace_members("seg-b", 1, [(p, 1.0) for p in [*ids[20:30], *moved]])
         before = change_events(emu)
-        await c.deliver_writeback()
+        await c.usecases.deliver_writeback()
         moves = change_events(emu) - before
         assert moves == {"profile-ai-segment-entered": 10, "profile-ai-segment-left": 10}
         sent = [e for e in emu.data["production"].events.values() if e["type"] == "profile-ai-segment-left"]
         assert {e["profile"]["id"] for e in sent} == set(moved)
         assert {e["properties"]["segment_id"] for e in sent} == {"seg-a"}
         assert sent[0]["properties"]["before"] == {"member": True} and sent[0]["properties"]["after"] == {"member": False}
-        await c.deliver_writeback()
+        await c.usecases.deliver_writeback()
         assert change_events(emu) == before + moves  # a repeated run sends nothing twice
 
         def scores(shift: float) -> ImportRequest:
@@ -56,20 +56,20 @@ async def test_segment_moves_and_tier_changes_become_one_event_each(encoder: Any
                 ExternalPrediction(profile_id=p, probability=min(1.0, (i % 20) / 20 + shift)) for i, p in enumerate(ids)])
 
         await c.predictions.import_predictions(scores(0.0))
-        await c.deliver_writeback()
+        await c.usecases.deliver_writeback()
         assert change_events(emu)["profile-ai-tier-changed"] == 0  # a first score is a baseline, not a change
         tiers = {r["profile_id"]: r["tier"] for r in await c.database.pool.fetch(
             "SELECT profile_id, tier FROM profile_ai.predictions")}
         await c.predictions.import_predictions(scores(0.0))  # a rescore that changes nothing
-        await c.deliver_writeback()
+        await c.usecases.deliver_writeback()
         assert change_events(emu)["profile-ai-tier-changed"] == 0
         await c.predictions.import_predictions(scores(0.5))  # everyone's risk rises
         after = {r["profile_id"]: r["tier"] for r in await c.database.pool.fetch(
             "SELECT profile_id, tier FROM profile_ai.predictions")}
         changed = {p for p in ids if tiers[p] != after[p]}
         assert changed  # the shift moved some tiers (percentiles are relative, so not all)
-        await c.deliver_writeback()
-        await c.deliver_writeback()
+        await c.usecases.deliver_writeback()
+        await c.usecases.deliver_writeback()
         sent = [e for e in emu.data["production"].events.values() if e["type"] == "profile-ai-tier-changed"]
         assert len(sent) == len(changed) and {e["profile"]["id"] for e in sent} == changed
         assert sent[0]["properties"]["goal"] == "churn" and "tier" in sent[0]["properties"]["after"]

@@ -85,11 +85,11 @@ def test_drift_and_broken_outcomes_retrain_once_and_the_new_card_says_why(moviel
         c.run(q._judge(GOAL, comedy.model_id, {"auc": 0.8}, {"base_rate": 0.2, "auc": 0.62}))
         assert "realized AUC 0.62" in reasons[-1]
     finally:
-        q.on_degraded = c.retrain_later
+        q.on_degraded = c.usecases.retrain_later
     # through the job engine: one waiting retrain per goal, however many causes
     # (the scorings above may already have queued one: their population is the whole data against a past one)
-    c.run(c.retrain_later(GOAL, comedy.model_id, "drift: PSI of score is 0.40"))
-    assert c.run(c.retrain_later(GOAL, comedy.model_id, "realized AUC 0.55")) is None
+    c.run(c.usecases.retrain_later(GOAL, comedy.model_id, "drift: PSI of score is 0.40"))
+    assert c.run(c.usecases.retrain_later(GOAL, comedy.model_id, "realized AUC 0.55")) is None
     waiting = c.run(c.database.pool.fetchval(
         f"SELECT count(*) FROM {JOB_SCHEMA}.procrastinate_jobs WHERE task_name = 'retrain' AND status = 'todo' "
         "AND queueing_lock = $1", f"waiting:retrain:{GOAL}"))
@@ -136,6 +136,6 @@ def test_an_outcome_renamed_upstream_is_flagged_within_one_horizon(movielens_con
         h = c.run(c.predictions.monitor.history(model.model_id))
     finally:
         c.run(c.database.pool.execute(renamed, "content-rated", "content-rated-v2", past))
-        c.predictions.monitor.on_degraded = c.retrain_later
+        c.predictions.monitor.on_degraded = c.usecases.retrain_later
     assert h["snapshots"][0]["realized"]["base_rate"] == 0
     assert reasons and "renamed upstream" in reasons[0]

@@ -40,9 +40,9 @@ async def campaign(tmp_path: Path, pg_url: str, encoder: Any) -> Any:
 async def test_the_control_arm_is_stable_recorded_and_never_written(campaign: Any) -> None:
     c, people, sid = campaign
     with pytest.raises(InvalidRequestError, match="between 0 and 0.5"):
-        await c.publish_segment(sid, holdout=0.6)
+        await c.usecases.publish_segment(sid, holdout=0.6)
     assert await c.segments.repo.holdout(sid) is None  # nothing half-saved
-    first = await c.publish_segment(sid, holdout=0.25)
+    first = await c.usecases.publish_segment(sid, holdout=0.25)
     assert first.holdout == 0.25 and first.entered == N
     page = await c.segments.members(sid, limit=N)
     arms = {m.profile_id: m.arm for m in page.members}
@@ -60,12 +60,12 @@ async def test_the_control_arm_is_stable_recorded_and_never_written(campaign: An
                                           "AND subject = $1", sid)  # the change feed Tracardi gets, too
     assert {r["profile_id"] for r in entered} == set(arms) - control
     # a re-publish and a refresh never reshuffle; another share is refused
-    again = await c.publish_segment(sid, holdout=0.25)
+    again = await c.usecases.publish_segment(sid, holdout=0.25)
     assert again.entered == 0
     await c.segments.refresh()
     assert {m.profile_id: m.arm for m in (await c.segments.members(sid, limit=N)).members} == arms
     with pytest.raises(InvalidRequestError, match="keeps its holdout of 25%"):
-        await c.publish_segment(sid, holdout=0.1)
+        await c.usecases.publish_segment(sid, holdout=0.1)
 
 
 async def test_lift_of_a_planted_effect_and_what_it_refuses(campaign: Any, tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ async def test_lift_of_a_planted_effect_and_what_it_refuses(campaign: Any, tmp_p
         await c.lift.lift(sid)
     with pytest.raises(NotFoundError):
         await c.lift.lift("no-such-segment")
-    await c.publish_segment(sid, holdout=0.3)
+    await c.usecases.publish_segment(sid, holdout=0.3)
     async with c.database.pool.acquire() as conn:  # the campaign started 45 days ago
         await conn.execute("UPDATE profile_ai.segment_exposures SET entered_at = $2 WHERE segment_id = $1",
                            sid, START)
@@ -106,7 +106,7 @@ async def test_lift_of_a_planted_effect_and_what_it_refuses(campaign: Any, tmp_p
 
 async def test_who_changed_comes_back_as_rules_and_a_spend_outcome_is_refused(campaign: Any, tmp_path: Path) -> None:
     c, people, sid = campaign
-    await c.publish_segment(sid, holdout=0.3)
+    await c.usecases.publish_segment(sid, holdout=0.3)
     async with c.database.pool.acquire() as conn:
         await conn.execute("UPDATE profile_ai.segment_exposures SET entered_at = $2 WHERE segment_id = $1",
                            sid, START)
@@ -137,7 +137,7 @@ async def test_the_control_arm_never_reaches_tracardis_profiles(encoder: Any, pg
     async with synced_over_emulator(emu, encoder, pg_url, tmp_path) as c:
         seg = await c.segments.create_description(DescriptionSegmentRequest(
             name="all of them", description="customers", threshold=-1, max_members=1000))
-        published = await c.publish_segment(seg.segment_id, holdout=0.4)
+        published = await c.usecases.publish_segment(seg.segment_id, holdout=0.4)
         assert published.delivered == 80
         arms = {m.profile_id: m.arm for m in (await c.segments.members(seg.segment_id, limit=1000)).members}
         control = {p for p, a in arms.items() if a == "control"}

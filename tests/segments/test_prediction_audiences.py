@@ -71,7 +71,7 @@ async def test_within_filters_and_kept_current_on_rescoring(scored: Any) -> None
     pros = [p for p in ranked(scores) if plan[p] == "pro"]
     members = {m.profile_id for m in (await c.segments.members(seg.segment_id, limit=N)).members}
     assert seg.kind == "prediction" and members == set(pros[: -(-len(pros) * 20 // 100)])
-    await c.publish_segment(seg.segment_id, holdout=0.2)
+    await c.usecases.publish_segment(seg.segment_id, holdout=0.2)
     # a new scoring (here an import of the opposite order) moves members in and out
     flipped = {p: round(1 - s, 4) for p, s in scores.items()}
     await c.predictions.import_predictions(ImportRequest(goal="churn", model_name="known", predictions=[

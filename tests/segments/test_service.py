@@ -102,12 +102,12 @@ def test_new_profiles_are_assigned_without_reclustering(seg: Any) -> None:
     runs = seg.run(seg.database.pool.fetchval("SELECT count(*) FROM profile_ai.segmentations"))
     result = seg.run(seg.sync.run(seg.source(str(seg.exports[190]))))
     assert result.embedded == 30
-    report = seg.run(seg.after_sync())
+    report = seg.run(seg.usecases.after_sync())
     assert report["assigned"] == 30
     assert seg.run(seg.database.pool.fetchval("SELECT count(*) FROM profile_ai.segmentations")) == runs
     total = sum(s.size for s in seg.run(seg.segments.current()) if s.kind == "discovered")
     assert total == 190
-    assert seg.run(seg.after_sync())["assigned"] == 0  # idempotent
+    assert seg.run(seg.usecases.after_sync())["assigned"] == 0  # idempotent
 
 
 def test_description_segment_refreshes_and_lookalikes_rank_non_members(seg: Any) -> None:
@@ -119,7 +119,7 @@ def test_description_segment_refreshes_and_lookalikes_rank_non_members(seg: Any)
     seg.run(seg.database.pool.execute(
         "DELETE FROM profile_ai.segment_memberships WHERE segment_id = $1", s.segment_id))
     assert seg.run(seg.segments.show(s.segment_id)).size == 0
-    assert seg.run(seg.after_sync())["description_segments"] == 1
+    assert seg.run(seg.usecases.after_sync())["description_segments"] == 1
     assert seg.run(seg.segments.show(s.segment_id)).size == before
     # a higher bar selects a subset
     tight = seg.run(seg.segments.create_description(req.model_copy(update={"threshold": 0.45})))

@@ -62,14 +62,14 @@ async def demo_path(encoder: Any, database: DatabaseSettings, root: Path) -> dic
     try:
         async with httpx.AsyncClient(transport=c.tracardi_transport, base_url="http://tracardi") as http:
             await setup_writeback(TracardiClient(http, username="admin@profile.ai", password="admin"))
-        first, second = await asyncio.gather(c.sync_and_refresh(c.source()), c.sync_and_refresh(c.source()))
+        first, second = await asyncio.gather(c.usecases.sync_and_refresh(c.source()), c.usecases.sync_and_refresh(c.source()))
         pid = next(iter(emu.dataset().profiles))
         emu.touch(pid, {"plan": "platinum"})
-        incremental = await c.sync_and_refresh(c.source())
+        incremental = await c.usecases.sync_and_refresh(c.source())
         found = await c.segments.discover(DiscoverRequest(k_min=2, k_max=3, random_state=0))
-        published = await c.publish_segment(found.segments[0].segment_id)
+        published = await c.usecases.publish_segment(found.segments[0].segment_id)
         model = await c.predictions.train(TrainRequest(goal="churn", horizon_days=60, random_state=0))
-        scored = await c.score(ScoreRequest(model_id=model.model_id, limit=5))
+        scored = await c.usecases.score(ScoreRequest(model_id=model.model_id, limit=5))
         forgotten = await c.erasure.forget(pid, actor="test")
         hashes = {h.payload["profile_id"]: h.payload["content_hash"] for page in c.index.scroll() for h in page}
         traits = {k: v["traits"].get("ai") for k, v in emu.dataset().profiles.items()}

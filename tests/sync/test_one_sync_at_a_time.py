@@ -81,7 +81,7 @@ async def test_three_doors_at_once_end_like_one_sync(encoder: Any, pg_url: str, 
             jobs = JobRunner(c, owns_index=True)
             http_door = http.post("/v1/sync", json={})
             job_door = jobs.sync({})
-            push_door = c.sync_pushed([Push(p["id"]) for p in profiles[:5]])
+            push_door = c.usecases.sync_pushed([Push(p["id"]) for p in profiles[:5]])
             answer, job, push = await asyncio.gather(http_door, job_door, push_door)
             assert answer.status_code in (202, 409)  # started, or told a sync is running
             await app.state.sync_runner.wait()
@@ -98,7 +98,7 @@ async def test_three_doors_at_once_end_like_one_sync(encoder: Any, pg_url: str, 
     ref = await Container.create(settings(await new_database(), tmp_path / "alone"), encoder=encoder)
     ref.tracardi_transport = httpx.ASGITransport(emu.app)
     try:
-        await ref.sync_and_refresh(ref.source("http://tracardi", transport=ref.tracardi_transport))
+        await ref.usecases.sync_and_refresh(ref.source("http://tracardi", transport=ref.tracardi_transport))
         alone = {h.payload["profile_id"]: h.payload["content_hash"] for page in ref.index.scroll() for h in page}
     finally:
         await ref.aclose()
