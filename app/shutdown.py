@@ -12,7 +12,7 @@ import threading
 STOPPING = threading.Event()  # set once this process has been told to stop; never cleared
 
 
-class Interrupted(Exception):
+class StoppingError(Exception):
     """Work stopped because the process is stopping (or its owner closed): safe to run again."""
 
 

@@ -200,7 +200,7 @@ def test_train_and_score_refuse_clearly(export: Path, tmp_path: Path) -> None:
     assert cli("sync", "--source", str(export), "--json", "--data-dir", data)[0] == 0
     code, _, err = cli("train", "--goal", "purchase", "--horizon-days", "30", "--data-dir", data)
     assert code == 1 and len(err.strip().splitlines()) == 1
-    assert "InsufficientData" in err and "not enough data to train purchase" in err
+    assert "NotEnoughDataError" in err and "not enough data to train purchase" in err
     code, _, err = cli("score", "--goal", "churn", "--data-dir", data)
     assert code == 1 and "no active model for goal 'churn'" in err
     code, _, err = cli("score", "--data-dir", data)

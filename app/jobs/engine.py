@@ -37,10 +37,10 @@ class TransientError(Exception):
 
 # What a retry can cure: Tracardi unreachable or 5xx after the client's own retries, a lost connection.
 def transient_errors() -> set[type[Exception]]:
-    from app.shutdown import Interrupted
+    from app.shutdown import StoppingError
     from app.tracardi.errors import TracardiUnavailableError
 
-    return {TransientError, Interrupted, TracardiUnavailableError, httpx.TransportError, ConnectionError, TimeoutError,
+    return {TransientError, StoppingError, TracardiUnavailableError, httpx.TransportError, ConnectionError, TimeoutError,
             asyncpg.PostgresConnectionError, asyncpg.InterfaceError}
 
 

@@ -47,19 +47,21 @@ from segmentation.attributes import attribute_table
 Enqueue = Callable[[list[str]], Awaitable[int]]
 
 
-class ModelConflict(DomainError):
+class ModelConflictError(DomainError):
     status = 409
     code = "model_exists"
 
 
-class ModelUnusable(DomainError):
+class ModelUnusableError(DomainError):
     """A stored model this server will not load (an old pickle, other library versions): retrain it."""
 
     status = 409
     code = "model_unusable"
 
 
-class InsufficientData(DomainError):
+class NotEnoughDataError(DomainError):
+    """Too little data to train or score (the library's InsufficientDataError, as an answer)."""
+
     status = 422
     code = "insufficient_data"
 
@@ -161,7 +163,7 @@ class PredictionService:
                     static=static, static_names=static_names, random_state=req.random_state,
                     wording=self.dictionary.words.lang)  # the card speaks the deployment's language
             except InsufficientDataError as exc:
-                raise InsufficientData(str(exc)) from None
+                raise NotEnoughDataError(str(exc)) from None
             version = await self.repo.next_version(goal.name)
             model_id = f"{_slug(goal.name)}-v{version}"
             card = {**model.card, "model_id": model_id, "version": version, "purchase_types": purchase,
@@ -170,15 +172,19 @@ class PredictionService:
                 await self.repo.register_model(model_id, goal.name, version, int(horizon),
                                                datetime.fromtimestamp(model.as_of, UTC), card)
             except ModelExistsError as exc:  # e.g. an imported goal took this id: never overwrite it
-                raise ModelConflict(f"{exc}: rename or retire that model, then train again") from None
+                raise ModelConflictError(f"{exc}: rename or retire that model, then train again") from None
             await self.repo.save_artifact(model_id, await asyncio.to_thread(artifacts.dumps, model))
             return await self.model(model_id)
 
     async def models(self, goal: str | None = None) -> list[ModelInfo]:
         return [await self._with_erasures(_info(r)) for r in await self.repo.models(goal)]
 
-    async def model(self, model_id: str) -> ModelInfo:
-        row = next((r for r in await self.repo.models() if r["model_id"] == model_id), None)
+    async def model(self, model_id: str, *, counted: bool = True) -> ModelInfo:
+        """A model's card; `counted=False` leaves `scored` at 0 rather than count its predictions."""
+        if counted:
+            row = next((r for r in await self.repo.models() if r["model_id"] == model_id), None)
+        else:
+            row = await self.repo.model(model_id)
         if row is None:
             raise NotFoundError(f"model {model_id!r} not found")
         return await self._with_erasures(_info(row))
@@ -209,7 +215,7 @@ class PredictionService:
         try:
             model: TrainedModel = await asyncio.to_thread(artifacts.loads, blob, model_id)
         except artifacts.ArtifactError as exc:
-            raise ModelUnusable(str(exc)) from None
+            raise ModelUnusableError(str(exc)) from None
         async with self._lock:
             log, attrs = await self._log(model.goal)
             as_of = _time(req.as_of, "as_of")
@@ -273,7 +279,7 @@ class PredictionService:
         try:
             await self.repo.register_model(model_id, goal, version, 0, when, card)
         except ModelExistsError as exc:
-            raise ModelConflict(f"{exc}: the import's goal {goal!r} names the same model id; nothing was stored. "
+            raise ModelConflictError(f"{exc}: the import's goal {goal!r} names the same model id; nothing was stored. "
                                 "Use a goal name that differs in letters, not only in case or punctuation") from None
         scores = np.array([v for _, v in rows])
         pct = percentiles(scores)
@@ -297,7 +303,7 @@ class PredictionService:
         horizon = float(horizon_days or self.settings.default_horizon_days)
         log, attrs = await self._log(goal)
         if not log.time.size:
-            raise InsufficientData("no events: sync a source first")
+            raise NotEnoughDataError("no events: sync a source first")
         as_of = _time(as_of_text, "as_of") or log.span()[1] - horizon * 86400.0
         purchase = await self.purchase_types()
         static, static_names = _static(attrs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,17 @@ def _record(r: asyncpg.Record) -> dict[str, Any]:
             "event_count": r["event_count"], "active_days": r["active_days"], "spend_total": r["monetary"],
             "purchases": r["purchases"], "rating_mean": r["rating_mean"],
             "last_seen": r["last_seen"].isoformat() if r["last_seen"] else None}
+
+
+def record_from_text(r: asyncpg.Record) -> dict[str, Any]:
+    """`_record` for a row of `indexed_records`, whose JSON columns arrive as text (parsed here, by whoever
+    reads the page, off the event loop)."""
+    attributes = json.loads(r["attributes"]) if r["attributes"] else {}
+    return {"profile_id": r["profile_id"], "traits": attributes.get("traits") or {},
+            "data": attributes.get("data") or {}, "counts": json.loads(r["counts"]) if r["counts"] else {},
+            "top": json.loads(r["top"]) if r["top"] else {}, "event_count": r["event_count"],
+            "active_days": r["active_days"], "spend_total": r["monetary"], "purchases": r["purchases"],
+            "rating_mean": r["rating_mean"], "last_seen": r["last_seen"].isoformat() if r["last_seen"] else None}
 
 
 # members of the current version of every live segment of a kind ($1)
@@ -165,6 +177,17 @@ class SegmentRepository:
             f"AS n {where}) s WHERE n = ANY($2::bigint[]) ORDER BY n", list(exclude),
             sample_positions(total, n, random_state).tolist())
         return [r[0] for r in rows]
+
+    async def indexed_records(self, batch: int = 5000) -> AsyncIterator[list[asyncpg.Record]]:
+        """Every indexed profile's record (objectors included: this is what is counted, not whom to target), a
+        page at a time from one cursor, JSON as text: `record_from_text` parses a row. At a million profiles
+        this reads in about a quarter of the time of the same records from the index's payloads."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            cursor = await conn.cursor(
+                "SELECT profile_id, event_count, counts::text AS counts, last_seen, active_days, monetary, purchases, "
+                f"rating_mean, top::text AS top, attributes::text AS attributes FROM {_POPULATION_JOIN}")
+            while rows := await cursor.fetch(batch):
+                yield rows
 
     async def records(self, profile_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The records of those of `profile_ids` in the population, by id (objectors are left out)."""

@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 
 from app.sanitize import without_nul
-from app.shutdown import STOPPING, Interrupted
+from app.shutdown import STOPPING, StoppingError
 from app.sync.sources import ProfileSource
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures, SyncState
 from embeddings.documents import DocumentBuilder, ProfileDocument
@@ -106,7 +106,7 @@ class SyncService:
         out = np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
         for start in range(0, len(order), ENCODE_CHUNK):
             if self.stop.is_set() or STOPPING.is_set():
-                raise Interrupted("the sync stopped: the process is stopping (the next run resumes)")
+                raise StoppingError("the sync stopped: the process is stopping (the next run resumes)")
             chunk = order[start:start + ENCODE_CHUNK]
             out[chunk] = self.encoder.encode([texts[i] for i in chunk])
         return out

@@ -130,8 +130,15 @@ def test_describe_without_fields_leads_with_what_is_distinctive(ml: dict[str, An
     assert any("age" in f["attribute"] or "student" in f["attribute"] for f in answer["distinctive"][:4])
 
 
+@pytest.mark.parametrize("walk", [False, True])
 @pytest.mark.parametrize("filters", [None, ["data.pii.gender=female"], ["age>=50"], ["data.job.position=student"]])
-def test_who_first_by_a_model_is_the_stored_ranking(ml: dict[str, Any], filters: list[str] | None) -> None:
+def test_who_first_by_a_model_is_the_stored_ranking(ml: dict[str, Any], filters: list[str] | None, walk: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of ranking a group give the stored ranking: its ids passed to SQL, and (as for groups larger than
+    `walk_ranking` chooses) the model's ranking walked page by page and checked against the index."""
+    from app.insights import service
+
+    monkeypatch.setattr(service, "walk_ranking", lambda size, total, wanted: walk)
     c = ml["c"]
     model_id = c.run(c.predictions.repo.active_model("churn"))
     rows = c.run(c.database.pool.fetch("SELECT profile_id, probability FROM profile_ai.predictions WHERE model_id = $1",
