@@ -22,22 +22,22 @@ from app.erasure.service import ErasureService, check_erasure_key, erasure_key
 from app.insights.service import InsightService
 from app.jobs.engine import ensure_job_schema
 from app.predictions.quality import QualityService
+from app.predictions.repository import PredictionsRepository
 from app.predictions.service import PredictionService
+from app.predictions.snapshots_repository import SnapshotsRepository
 from app.search.service import SearchService
 from app.segments.repository import SegmentRepository
 from app.segments.service import SegmentService
-from app.store.changes_repository import ChangesRepository
 from app.store.data_dir import secure_data_dir
 from app.store.database import Database
-from app.store.lease_repository import LeaseRepository
-from app.store.predictions_repository import PredictionsRepository
-from app.store.snapshots_repository import SnapshotsRepository
-from app.store.sync_repository import PostgresSyncState
-from app.store.writeback_repository import WritebackRepository
 from app.sync.guard import SyncGuard
+from app.sync.lease_repository import LeaseRepository
+from app.sync.repository import PostgresSyncState
 from app.sync.service import SyncService
 from app.sync.sources import ProfileSource, Sources
 from app.usecases import UseCases
+from app.writeback.changes_repository import ChangesRepository
+from app.writeback.repository import WritebackRepository
 from app.writeback.service import enqueue_traits
 from embeddings.documents import DocumentBuilder
 from embeddings.encoder import Encoder, load_encoder

@@ -1,5 +1,5 @@
 """The one typed way from a request to the services: the container the lifespan built (app/main.py). Endpoints
-take `ContainerDep` (or call `container_of`), never `request.app.state` with a `type: ignore`."""
+take `ContainerDep` or `UseCasesDep` (or call `container_of`), never `request.app.state` with a `type: ignore`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.auth.ratelimit import BudgetLimiter
 from app.container import Container
 from app.jobs.queue import JobQueue
 from app.sync.runner import SyncRunner
+from app.usecases import UseCases
 
 
 def container_of(request: Request) -> Container:
@@ -18,6 +19,14 @@ def container_of(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(container_of)]
+
+
+def usecases_of(request: Request) -> UseCases:
+    """The application layer (app/usecases.py): what a route that changes state calls."""
+    return container_of(request).usecases
+
+
+UseCasesDep = Annotated[UseCases, Depends(usecases_of)]
 
 
 def credential_failures(request: Request) -> BudgetLimiter:

@@ -20,8 +20,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
 from app.jobs.engine import ALL_QUEUES
+from app.predictions.snapshots_repository import SnapshotsRepository
 from app.store.ops_repository import OpsRepository
-from app.store.snapshots_repository import SnapshotsRepository
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 Scope = MutableMapping[str, Any]

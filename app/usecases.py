@@ -29,17 +29,17 @@ from app.predictions.service import PredictionService
 from app.search.service import SearchService
 from app.segments.schemas import PublishResponse
 from app.segments.service import SegmentService
-from app.store.changes_repository import ChangesRepository
 from app.store.database import Database
-from app.store.sync_repository import PostgresSyncState
-from app.store.writeback_repository import WritebackRepository
 from app.sync.debounce import Debounced
 from app.sync.guard import SyncGuard
 from app.sync.push import sync_pushed
+from app.sync.repository import PostgresSyncState
 from app.sync.service import SyncResult, SyncService
 from app.sync.sources import ProfileSource, Sources, TracardiSource
 from app.tracardi.client import TracardiClient
 from app.tracardi.webhook import Push
+from app.writeback.changes_repository import ChangesRepository
+from app.writeback.repository import WritebackRepository
 from app.writeback.service import TracardiWriteback
 from embeddings.index import VectorIndex
 

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from app.predictions.repository import PredictionsRepository
 from app.predictions.schemas import ScoreRequest, TrainRequest
 from app.predictions.service import PredictionService
 from app.store.database import Database
-from app.store.predictions_repository import PredictionsRepository
-from app.store.writeback_repository import WritebackRepository
+from app.writeback.repository import WritebackRepository
 from app.writeback.service import enqueue_traits
 from bench.common import peak_rss_mb
 from profiles.dictionary import EventDictionary

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.predictions.repository import PredictionRow, PredictionsRepository
 from app.store.database import Database
-from app.store.predictions_repository import PredictionRow, PredictionsRepository
 
 
 async def main(rows: int) -> None:

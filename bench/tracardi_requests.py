@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from app.predictions.repository import PredictionRow, PredictionsRepository
 from app.store.database import Database
-from app.store.predictions_repository import PredictionRow, PredictionsRepository
-from app.store.writeback_repository import WritebackRepository
 from app.sync.sources import TracardiSource
 from app.tracardi.client import TracardiClient
 from app.tracardi.setup import setup_writeback
+from app.writeback.repository import WritebackRepository
 from app.writeback.service import TracardiWriteback
 from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles

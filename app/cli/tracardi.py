@@ -59,7 +59,7 @@ def tracardi_writeback(url: UrlOpt = None, as_json: JsonOpt = False, data_dir: D
         import httpx
 
         from app.store.database import Database
-        from app.store.writeback_repository import WritebackRepository
+        from app.writeback.repository import WritebackRepository
         from app.writeback.service import TracardiWriteback
 
         base = _tracardi_url(settings, url)

@@ -8,7 +8,7 @@ from typing import Any
 from app.predictions.service import PredictionService
 from app.search.service import SearchService
 from app.segments.service import SegmentService
-from app.store.writeback_repository import WritebackRepository, writeback_of_profile
+from app.writeback.repository import WritebackRepository, writeback_of_profile
 
 WORDS = {
     "en": {"document": "The text the search model read about this customer (contact details and identifiers are never "

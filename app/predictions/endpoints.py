@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from app.dependencies import container_of
+from app.dependencies import UseCasesDep, container_of
 from app.predictions.schemas import (
     ImportRequest,
     ImportResponse,
@@ -43,14 +43,14 @@ async def model(model_id: str, request: Request) -> ModelInfo:
 
 @router.post("/models/{model_id}/score", response_model=ScoreResponse,
              summary="Score every profile with this model version and write the predictions back")
-async def score(model_id: str, body: ScoreRequest, request: Request) -> ScoreResponse:
-    return await score_any(body.model_copy(update={"model_id": model_id}), request)
+async def score(model_id: str, body: ScoreRequest, usecases: UseCasesDep) -> ScoreResponse:
+    return await usecases.score(body.model_copy(update={"model_id": model_id}))
 
 
 @router.post("/score", response_model=ScoreResponse,
              summary="Score every profile with a model version, or the goal's active model")
-async def score_any(body: ScoreRequest, request: Request) -> ScoreResponse:
-    return await container_of(request).usecases.score(body)
+async def score_any(body: ScoreRequest, usecases: UseCasesDep) -> ScoreResponse:
+    return await usecases.score(body)
 
 
 @router.get("/profiles/{profile_id}/predictions", response_model=ProfilePredictions,

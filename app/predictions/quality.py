@@ -16,8 +16,8 @@ import numpy as np
 
 from app.config import PredictionSettings
 from app.errors import InvalidRequestError, NotFoundError
-from app.store.predictions_repository import PredictionsRepository
-from app.store.snapshots_repository import SnapshotsRepository
+from app.predictions.repository import PredictionsRepository
+from app.predictions.snapshots_repository import SnapshotsRepository
 from prediction import artifacts
 from prediction.features import labels
 from prediction.monitoring import (

@@ -18,6 +18,7 @@ import numpy as np
 
 from app.config import PredictionSettings
 from app.errors import DomainError, InvalidRequestError, NotFoundError
+from app.predictions.repository import ModelExistsError, PredictionRow, PredictionsRepository
 from app.predictions.schemas import (
     ImportRequest,
     ImportResponse,
@@ -28,7 +29,6 @@ from app.predictions.schemas import (
     ScoreResponse,
     TrainRequest,
 )
-from app.store.predictions_repository import ModelExistsError, PredictionRow, PredictionsRepository
 from prediction import (
     EventLog,
     Goal,

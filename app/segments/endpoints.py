@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from app.dependencies import container_of
+from app.dependencies import UseCasesDep, container_of
 from app.segments.schemas import (
     AudienceSize,
     DescriptionSegmentRequest,
@@ -90,5 +90,5 @@ async def members(segment_id: str, request: Request, limit: int = Query(100, ge=
 
 @router.post("/{segment_id}/publish", response_model=PublishResponse,
              summary="Publish membership to PostgreSQL traits and Tracardi (traits.ai.segments)")
-async def publish(segment_id: str, request: Request, body: PublishRequest | None = None) -> PublishResponse:
-    return await container_of(request).usecases.publish_segment(segment_id, holdout=body.holdout if body else None)
+async def publish(segment_id: str, usecases: UseCasesDep, body: PublishRequest | None = None) -> PublishResponse:
+    return await usecases.publish_segment(segment_id, holdout=body.holdout if body else None)

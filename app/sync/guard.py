@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from app.errors import ConflictError
-from app.store.lease_repository import LeaseRepository
+from app.sync.lease_repository import LeaseRepository
 
 log = logging.getLogger(__name__)
 LEASE = "sync"

@@ -1,5 +1,5 @@
 """Sync state interface: which profile is indexed with which content hash, merge aliases, watermarks and the
-per-profile aggregates written on every sync. PostgreSQL implements it (app/store/sync_repository.py).
+per-profile aggregates written on every sync. PostgreSQL implements it (app/sync/repository.py).
 
 Every batch is committed in one transaction after the index has flushed, so the state never claims more than
 the index holds.

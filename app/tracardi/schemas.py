@@ -18,7 +18,7 @@ from profiles.paths import MAX_DEPTH, nesting_exceeds
 # profile-ai's own write-back events (`/track` with traits for Tracardi): never customer activity, so no
 # source (Tracardi or an export of it) lets them into histories, documents, aggregates or predictions.
 WRITEBACK_EVENT_TYPE = "profile-ai-traits"
-# changes for automations (app/store/changes_repository.py), one event per change
+# changes for automations (app/writeback/changes_repository.py), one event per change
 CHANGE_EVENT_TYPES = {"segment-entered": "profile-ai-segment-entered", "segment-left": "profile-ai-segment-left",
                       "tier-changed": "profile-ai-tier-changed"}
 OWN_EVENT_TYPES = frozenset({WRITEBACK_EVENT_TYPE, *CHANGE_EVENT_TYPES.values()})

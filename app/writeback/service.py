@@ -21,14 +21,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from app.store.changes_repository import ChangesRepository
 from app.store.database import pid_alive
-from app.store.writeback_repository import QueueItem, WritebackRepository
 from app.tracardi.client import TracardiClient
 from app.tracardi.errors import TracardiError, TracardiUnavailableError
 from app.tracardi.schemas import CHANGE_EVENT_TYPES
 from app.tracardi.setup import EVENT_TYPE, mapping_exists
 from app.tracardi.versions import TracardiCapabilityError
+from app.writeback.changes_repository import ChangesRepository
+from app.writeback.repository import QueueItem, WritebackRepository
 from profiles.model import Profile
 
 log = logging.getLogger(__name__)

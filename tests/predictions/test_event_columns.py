@@ -13,7 +13,7 @@ import numpy as np
 
 from app.config import DatabaseSettings, Settings
 from app.container import Container
-from app.store.predictions_repository import _read_binary_copy
+from app.predictions.repository import _read_binary_copy
 from tests.tracardi_emulator.generate import make_profiles
 
 

@@ -16,8 +16,8 @@ from app.container import Container
 from app.jobs.runner import JobRunner
 from app.main import create_app
 from app.store.database import Database
-from app.store.lease_repository import LeaseRepository
 from app.sync.guard import SyncGuard, SyncRunningError
+from app.sync.lease_repository import LeaseRepository
 from app.tracardi.webhook import Push
 from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles

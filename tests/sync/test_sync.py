@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.store.database import Database
-from app.store.sync_repository import PostgresSyncState
+from app.sync.repository import PostgresSyncState
 from app.sync.service import SyncService
 from app.sync.sources import ExportSource, TracardiSource
 from app.tracardi.client import TracardiClient

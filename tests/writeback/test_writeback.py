@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.predictions.repository import PredictionRow, PredictionsRepository
 from app.store.database import Database
-from app.store.predictions_repository import PredictionRow, PredictionsRepository
-from app.store.writeback_repository import WritebackRepository
 from app.tracardi.client import TracardiClient
 from app.tracardi.setup import EVENT_TYPE, setup_writeback
+from app.writeback.repository import WritebackRepository
 from app.writeback.service import TARGET, TracardiWriteback
 from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles
@@ -124,7 +124,7 @@ async def test_merged_profile_lands_on_survivor_and_unknown_is_dead_lettered(db:
 
 
 async def test_queue_skips_repeats_supersedes_and_revives_a_returning_payload(db: Database) -> None:
-    from app.store.writeback_repository import WritebackRepository
+    from app.writeback.repository import WritebackRepository
 
     q = WritebackRepository(db.pool)
     a, b = {"segments": ["seg-a"]}, {"segments": ["seg-b"]}
