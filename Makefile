@@ -39,7 +39,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check app embeddings segmentation prediction profiles tests bench notebooks
-	$(BIN)/mypy app embeddings segmentation prediction profiles
+	$(BIN)/mypy app embeddings segmentation prediction profiles tests
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

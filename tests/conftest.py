@@ -177,3 +177,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not heavy_modules[path] and not fixtures & HEAVY_FIXTURES and not item.get_closest_marker("slow") \
                 and not item.get_closest_marker("volume"):
             item.add_marker(pytest.mark.fast)
+

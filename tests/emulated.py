@@ -27,7 +27,7 @@ async def synced_over_emulator(emu: TracardiEmulator, encoder: Any, pg_url: str,
     c = await Container.create(settings, encoder=encoder)
     c.tracardi_transport = httpx.ASGITransport(emu.app)
     try:
-        async with httpx.AsyncClient(base_url=t.url, transport=c.tracardi_transport) as http:
+        async with httpx.AsyncClient(base_url="http://tracardi", transport=c.tracardi_transport) as http:
             await setup_writeback(TracardiClient.from_settings(http, t))
         await c.sync.run(c.source(t.url, transport=c.tracardi_transport))
         yield c

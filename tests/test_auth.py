@@ -193,7 +193,7 @@ def test_per_key_rate_limits_answer_429_with_retry_after(movielens_container: An
     a, _ = c.run(c.keys.create("write", "busy"))
     b, _ = c.run(c.keys.create("write", "quiet"))
     search = ("POST", "/v1/search", {"json": {"query": "war movies", "limit": 1}})
-    write = ("DELETE", "/v1/segments/seg-none/publish", {})
+    write: tuple[str, str, dict[str, Any]] = ("DELETE", "/v1/segments/seg-none/publish", {})
     answers = serve(c, rate_limit="3/minute", rate_limit_writes="1/minute")([
         *[(m, p, {**kw, **bearer(a)}) for m, p, kw in (search, search, search, search)],
         (search[0], search[1], {**search[2], **bearer(b)}),  # another key has its own budget

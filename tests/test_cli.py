@@ -13,6 +13,7 @@ import uvicorn
 from typer.testing import CliRunner
 
 from app.cli import app
+from tests.mcp_text import tool_text
 from tests.tracardi_emulator.app import TracardiEmulator
 from tests.tracardi_emulator.generate import make_profiles
 
@@ -114,7 +115,7 @@ def test_mcp_over_stdio(export: Path, tmp_path: Path) -> None:
                     "explain_customer", "segment_lift", "size_prediction_audience", "model_quality"} == names
             # read-only: no publish_segment, no create_prediction_audience, no start_sync
             res = await client.call_tool("search_customers", {"query": "customers who buy bags", "limit": 2})
-            assert len(json.loads(res.content[0].text)["results"]) == 2
+            assert len(json.loads(tool_text(res))["results"]) == 2
 
     asyncio.run(go())
 
@@ -151,7 +152,7 @@ def test_mcp_over_streamable_http_in_the_server(export: Path, tmp_path: Path) ->
                         "customer_predictions"} <= names
                 assert "publish_segment" not in names and "start_sync" not in names  # read-only by default
                 res = await client.call_tool("search_customers", {"query": "customers who buy shoes", "limit": 2})
-                assert len(json.loads(res.content[0].text)["results"]) == 2
+                assert len(json.loads(tool_text(res))["results"]) == 2
 
         asyncio.run(go())
 

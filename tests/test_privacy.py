@@ -20,6 +20,7 @@ from embeddings.documents import DocumentBuilder
 from embeddings.payload import profile_payload
 from embeddings.redaction import Redactor, find_shapes, key_words
 from profiles.model import ProfileWithEvents
+from tests.mcp_text import tool_text
 from tests.tracardi_emulator.generate import make_profiles
 from tests.tracardi_emulator.shapes import VERSIONS, render_event, render_profile
 
@@ -209,7 +210,7 @@ async def test_no_answer_carries_planted_personal_data(version: str, encoder, tm
             for name, args in (("search_customers", {"query": "llámame", "limit": 4}),
                                ("get_customer", {"profile_id": "p-2"}),
                                ("similar_customers", {"profile_id": "p-1", "limit": 3})):
-                answers.append((await client.call_tool(name, args)).content[0].text)
+                answers.append(tool_text(await client.call_tool(name, args)))
         lc = {t.name: t for t in customer_tools(tools)}
         answers.append(await lc["search_customers"].ainvoke({"query": "comedy fans", "limit": 4}))
         answers.append(await lc["get_customer"].ainvoke({"profile_id": "p-3"}))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
@@ -14,6 +15,7 @@ from app.agents.langchain import ProfileEmbeddings, ProfileRetriever, customer_t
 from app.agents.mcp_server import build_mcp_server
 from app.agents.tools import CustomerTools
 from app.sync.runner import SyncRunner
+from tests.mcp_text import tool_text
 
 
 def test_langchain_tools_through_langchain(movielens_container) -> None:
@@ -79,13 +81,12 @@ def test_mcp_server_through_the_sdk_client(movielens_container) -> None:
             listed = {t.name for t in (await client.list_tools()).tools}
             assert listed == {"search_customers", "get_customer", "similar_customers"}  # read-only: no write tool
             res = await client.call_tool("search_customers", {"query": "film noir lovers", "limit": 3})
-            body = json.loads(res.content[0].text)
+            body = json.loads(tool_text(res))
             assert len(body["results"]) == 3
             pid = body["results"][0]["profile_id"]
-            card = json.loads((await client.call_tool("get_customer", {"profile_id": pid})).content[0].text)
+            card = json.loads(tool_text(await client.call_tool("get_customer", {"profile_id": pid})))
             assert card["profile_id"] == pid and "postcode" not in json.dumps(card)
-            sim = json.loads((await client.call_tool("similar_customers", {"profile_id": pid, "limit": 2}))
-                             .content[0].text)
+            sim = json.loads(tool_text(await client.call_tool("similar_customers", {"profile_id": pid, "limit": 2})))
             assert len(sim["results"]) == 2
         writable = build_mcp_server(tools, allow_writes=True, sync=SyncRunner(c))
         async with Client(writable) as client:
@@ -133,7 +134,7 @@ def test_segment_and_prediction_tools_through_langchain_and_mcp(movielens_contai
             listed = {t.name for t in (await client.list_tools()).tools}
             assert {"list_segments", "segment_members", "customer_predictions"} <= listed
             assert "publish_segment" not in listed
-            res = json.loads((await client.call_tool("customer_predictions", {"profile_id": pid})).content[0].text)
+            res = json.loads(tool_text(await client.call_tool("customer_predictions", {"profile_id": pid})))
             assert any(p["goal"] == "churn" for p in res["predictions"])
         async with Client(build_mcp_server(agent, allow_writes=True)) as client:
             assert "publish_segment" in {t.name for t in (await client.list_tools()).tools}
@@ -159,6 +160,6 @@ def test_one_registry_feeds_mcp_and_langchain_alike() -> None:
         assert ("create_prediction_audience" in mcp) == writes  # a write tool, only where writes are allowed
         for name, tool in mcp.items():
             assert tool.description == lc[name].description  # one text, not two that drift apart
-            assert set(tool.input_schema["properties"]) == set(lc[name].args_schema.model_json_schema()["properties"])
+            assert set(tool.input_schema["properties"]) == set(cast(Any, lc[name].args_schema).model_json_schema()["properties"])
             assert tool.annotations.read_only_hint == (name not in ("publish_segment", "create_prediction_audience"))
     assert mcp["search_customers"].input_schema["properties"]["limit"]["maximum"] == 25

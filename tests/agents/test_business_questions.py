@@ -18,6 +18,7 @@ from app.agents.langchain import customer_tools
 from app.agents.mcp_server import build_mcp_server
 from app.demo.writer import write_export
 from app.insights.budget import tokens
+from tests.mcp_text import tool_text
 
 
 def raw_profiles(export: Path) -> list[dict[str, Any]]:
@@ -48,7 +49,7 @@ def ask(ml: dict[str, Any], tool: str, args: dict[str, Any]) -> dict[str, Any]:
     async def over_mcp() -> dict[str, Any]:
         async with Client(build_mcp_server(c.agent_tools())) as client:
             res = await client.call_tool(tool, args)
-            return json.loads(res.content[0].text)  # type: ignore[no-any-return]
+            return json.loads(tool_text(res))  # type: ignore[no-any-return]
 
     via_mcp = c.run(over_mcp())
     if tool != "search_customers":  # a meaning search's hit counts near its cut-off may differ by one, run to run
@@ -207,7 +208,7 @@ def test_traits_only_questions_in_spanish(encoder: Any, tmp_path: Path, pg_url: 
     from app.container import Container
 
     rnd = random.Random(7)
-    profiles = []
+    profiles: list[dict[str, Any]] = []
     for i in range(300):
         pid = f"cliente-{i:04d}"
         profiles.append({"id": pid, "ids": [pid], "active": True, "metadata": {"time": {

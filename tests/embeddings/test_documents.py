@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -119,7 +120,7 @@ def test_flags_are_facts_and_no_key_order_cuts_traits() -> None:
     from profiles.model import ProfileWithEvents
 
     t = "2024-03-05T10:00:00+00:00"
-    traits = {f"a{i:02d}_note": f"value {i}" for i in range(15)}  # 15 keys that sort before the ones that matter
+    traits: dict[str, Any] = {f"a{i:02d}_note": f"value {i}" for i in range(15)}  # 15 keys that sort before the ones that matter
     traits.update({"SeniorCitizen": True, "Partner": False, "StreamingTV": "Yes", "PhoneService": "Yes",
                    "PaperlessBilling": "No", "Contract": "Two year", "tenure": 34})
     p = parse_profile({"id": "p1", "metadata": {"time": {"insert": t, "create": t, "update": t}}, "traits": traits})

@@ -115,7 +115,7 @@ async def test_a_scheduled_sync_retries_after_a_tracardi_503_then_succeeds(encod
         assert [r["status"] for r in runs] == ["succeeded", "failed"]
         assert runs[0]["result"]["seen"] == 12 and runs[0]["result"]["embedded"] == 12
         assert await c.database.pool.fetchval("SELECT count(*) FROM profile_ai.indexed_profiles") == 12
-        assert c._http == []  # each job's Tracardi client was closed after it, not kept until shutdown
+        assert c.sources._http == []  # each job's Tracardi client was closed after it, not kept until shutdown
     finally:
         await runner.queue.close()
         await c.aclose()

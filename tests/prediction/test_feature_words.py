@@ -4,6 +4,7 @@ words in English and Spanish, so nothing falls back to a raw key or to English s
 from __future__ import annotations
 
 import string
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_every_note_code_has_a_template_in_every_wording_with_the_same_parameter
 
 
 def test_notes_are_written_from_codes_in_the_cards_wording() -> None:
-    card = {"note_codes": [note("spend_blend", boosting=0.75, forecast=0.25),
+    card: dict[str, Any] = {"note_codes": [note("spend_blend", boosting=0.75, forecast=0.25),
                            note("sparse_features", count=3, minimum=30)], "quality": "good: ranks customers well"}
     assert localise_card(card, "en")["notes"][0].startswith("spend = 0.75 x boosting + 0.25 x the BG/NBD")
     spanish = localise_card(card, "es")

@@ -19,7 +19,7 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 def synthetic(n: int = 400, seed: int = 0) -> EventLog:
     """Buyers keep buying at their own rate; the rate is visible in the past."""
     rng = np.random.default_rng(seed)
-    rows = []
+    rows: list[tuple[str, str, float, float | None]] = []
     for i in range(n):
         rate = rng.gamma(1.0, 0.05)  # purchases per day
         t = T0 + rng.uniform(0, 60) * DAY

@@ -40,8 +40,10 @@ async def test_heavy_jobs_have_a_floor_on_how_often_they_run(pg_url: str, tmp_pa
     try:
         repo = ScheduleRepository(db.pool)
         t0 = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
-        for job, cron, args in [("backfill", "* * * * *", {"partitions": 1024}), ("sync", "*/5 * * * *", {"full": True}),
-                                ("rescore", "0,1 * * * *", {}), ("segments-refresh", "* * * * *", {})]:
+        plan: list[tuple[str, str, dict[str, Any]]] = [
+            ("backfill", "* * * * *", {"partitions": 1024}), ("sync", "*/5 * * * *", {"full": True}),
+            ("rescore", "0,1 * * * *", {}), ("segments-refresh", "* * * * *", {})]
+        for job, cron, args in plan:
             with pytest.raises(InvalidRequestError, match="at most every"):
                 await repo.put("flood", job, cron, args, now=t0)
         assert await repo.all() == []

@@ -163,7 +163,7 @@ async def test_rule_sql_quotes_hostile_trait_keys_and_values(pg_url: str, tmp_pa
     keys = ["it's", "back\\slash", "a,b", "{brace}", "ñandú", "x'); DROP TABLE profile_ai_models; --"]
     records = []
     for i in range(40):
-        traits = {k: ("o'neil" if i % 2 else "plain\\value") for k in keys}
+        traits: dict[str, Any] = {k: ("o'neil" if i % 2 else "plain\\value") for k in keys}
         traits["score"] = i
         records.append({"profile_id": f"p{i}", "traits": traits, "counts": {}, "top": {}})
     table = attribute_table(records)

@@ -13,7 +13,7 @@ import pytest
 from app.store.database import Database
 from app.sync.repository import PostgresSyncState
 from app.sync.service import SyncService
-from app.sync.sources import ExportSource, TracardiSource
+from app.sync.sources import ExportSource, Known, Only, TracardiSource
 from app.tracardi.client import TracardiClient
 from embeddings.documents import DocumentBuilder
 from embeddings.edge_index import EdgeIndex
@@ -93,9 +93,10 @@ class Crashing:
     def __init__(self, inner: ExportSource, after: int) -> None:
         self.inner, self.after, self.key = inner, after, inner.key
 
-    async def stream(self, since: datetime | None, known=None, events_since=None) -> AsyncIterator[ProfileWithEvents]:  # type: ignore[no-untyped-def]
+    async def stream(self, since: datetime | None, known: Known | None = None, events_since: datetime | None = None,
+                     only: Only | None = None) -> AsyncIterator[ProfileWithEvents]:
         n = 0
-        async for item in self.inner.stream(since, known, events_since):
+        async for item in self.inner.stream(since, known, events_since, only):
             if n == self.after:
                 raise ConnectionResetError("source died half way")
             n += 1
@@ -109,8 +110,11 @@ class Crashing:
     def errors(self) -> list[str]:
         return self.inner.errors
 
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> dict[str, int | str]:
         return await self.inner.stats()
+
+    async def total(self) -> int | None:
+        return await self.inner.total()
 
 
 async def test_resume_after_a_crash_equals_a_clean_sync(encoder, tmp_path: Path, new_database) -> None:

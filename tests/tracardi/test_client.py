@@ -297,7 +297,8 @@ async def test_lookup_many_resolves_merges_in_bulk(version: str, emulator_client
     emu.merge(a, [b])
     client: TracardiClient = emulator_client(emu)
     found = await client.lookup_many([a, b, c, "ghost"])
-    assert found[a] is not None and found[a].id == a
-    assert found[b] is not None and found[b].id == a  # merged: the survivor
-    assert found[c] is not None and found[c].id == c
+    survivor, merged, other = found[a], found[b], found[c]
+    assert survivor is not None and survivor.id == a
+    assert merged is not None and merged.id == a  # merged: the survivor
+    assert other is not None and other.id == c
     assert found["ghost"] is None

@@ -46,8 +46,9 @@ def test_a_partition_reads_only_its_profiles_with_the_same_histories(tmp_path: P
     built = 0
     for k in range(3):
         report = ExportReport()
-        part = list(ExportDirectory(d, bucket_bytes=bucket_bytes).iter_profiles_with_events(
-            report, keep=lambda pid, k=k: partition_of(pid, 3) == k))
+        def in_partition(pid: str, k: int = k) -> bool:
+            return partition_of(pid, 3) == k
+        part = list(ExportDirectory(d, bucket_bytes=bucket_bytes).iter_profiles_with_events(report, keep=in_partition))
         assert all(partition_of(x.profile.id, 3) == k for x in part)
         union.update({x.profile.id: [e.id for e in x.events] for x in part})
         built += report.events

@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,7 +178,7 @@ class TracardiEmulator:
         ds = self.data[context]
         old = ds.events.get(doc["id"])
         if old is not None:
-            ds.events_by_profile.get((old.get("profile") or {}).get("id"), set()).discard(doc["id"])
+            ds.events_by_profile.get(str((old.get("profile") or {}).get("id")), set()).discard(doc["id"])
         ds.events[doc["id"]] = doc
         ds.events_rendered[doc["id"]] = {**render_event(doc, self.version), "id": doc["id"]}
         ds.event_time[doc["id"]] = _parse_iso(((doc.get("metadata") or {}).get("time") or {}).get("insert")) or EPOCH
@@ -609,7 +609,7 @@ class TracardiEmulator:
         """
         ds = self.data[ctx]
         source = self.sources[(body.get("source") or {})["id"]]
-        session = body.get("session") if isinstance(body.get("session"), dict) else {}
+        session: dict[str, Any] = body["session"] if isinstance(body.get("session"), dict) else {}
         session_id = session.get("id") if isinstance(session.get("id"), str) else None
         asked = (body.get("profile") or {}).get("id")
         pid = None
@@ -735,7 +735,7 @@ class _FaultMiddleware:
         self.emulator = emulator
         self.inner = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.inner(scope, receive, send)
             return
