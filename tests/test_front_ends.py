@@ -60,3 +60,54 @@ async def test_tools_without_the_application_layer_refuse_to_publish() -> None:
     tools = CustomerTools(object(), segments=object())  # type: ignore[arg-type]
     with pytest.raises(UnavailableError, match="application layer"):
         await tools.publish_segment("seg-1")
+
+
+def test_scoring_refreshes_prediction_audiences_from_every_front_end(movielens_container: Any) -> None:
+    """Scoring over HTTP and called directly (the CLI, the Workspace and the rescore job call the same use case)
+    moves a prediction audience with the new scores at once: its members are the stored predictions above its
+    threshold after each scoring, and each scoring (at another date) moved them."""
+    from datetime import timedelta
+
+    from app.config import ServerSettings, Settings
+    from app.predictions.schemas import ScoreRequest, TrainRequest
+    from app.segments.schemas import PredictionAudienceRequest
+
+    c = movielens_container
+    pool = c.database.pool
+    model_id = c.run(c.predictions.repo.active_model("churn")) or c.run(
+        c.predictions.train(TrainRequest(goal="churn", horizon_days=30))).model_id
+    c.run(c.usecases.score(ScoreRequest(model_id=model_id, limit=0)))
+    threshold = c.run(pool.fetchval("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY probability) "
+                                    "FROM profile_ai.predictions WHERE model_id = $1", model_id))
+    seg = c.run(c.segments.create_audience(PredictionAudienceRequest(name="front-end parity", goal="churn",
+                                                                     min_score=threshold)))
+
+    def above() -> set[str]:
+        return {r[0] for r in c.run(pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 "
+                                               "AND probability >= $2", model_id, threshold))}
+
+    def members() -> set[str]:
+        return {m.profile_id for m in c.run(c.segments.members(seg.segment_id, limit=10_000)).members}
+
+    last = c.run(pool.fetchval("SELECT max(time) FROM profile_ai.events"))
+    app = create_app(Settings(data_dir=c.settings.data_dir, server=ServerSettings(auth=False)), container=c)
+
+    async def over_http(as_of: str) -> httpx.Response:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://localhost") as http:
+            return await http.post("/v1/predictions/score", json={"model_id": model_id, "as_of": as_of, "limit": 0})
+
+    try:
+        before = members()
+        assert before == above()
+        c.run(c.usecases.score(ScoreRequest(model_id=model_id, as_of=(last - timedelta(days=90)).isoformat(),
+                                            limit=0)))
+        called = members()
+        assert called == above() and called != before
+        r = c.run(over_http((last - timedelta(days=45)).isoformat()))
+        assert r.status_code == 200, r.text
+        served = members()
+        assert served == above() and served != called
+    finally:
+        c.run(c.usecases.score(ScoreRequest(model_id=model_id, limit=0)))  # the session's other tests read today's
+        c.run(c.segments.repo.delete(seg.segment_id))

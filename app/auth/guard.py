@@ -40,7 +40,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Deny by default: only these answer without a key (the page itself holds no data; it asks for a key).
 OPEN = frozenset({"/", "/health", "/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
                   "/openapi.json", "/v1/webhooks/tracardi"})  # the webhook checks its own shared secret
-OPEN_PREFIXES = ("/static/",)
+OPEN_PREFIXES = ("/static/", "/static-words/")
 READ_POSTS = ("/v1/search", "/v1/segments/preview", "/v1/customers/count", "/v1/customers/describe",
               "/v1/predictions/top")  # POSTs that only read
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -15,6 +15,9 @@ import typer
 from rich.console import Console
 
 from app.config import Settings, load_settings
+from app.error_words import title
+from app.errors import DomainError
+from app.tracardi.errors import TracardiError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="profile-ai: the AI layer for Tracardi.")
 source_app = typer.Typer(no_args_is_help=True, help="Inspect a profile source.")
@@ -69,8 +72,21 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         raise
     except Exception as exc:  # one line, non-zero exit: the contract of every command
         message = " ".join(str(exc).split())
-        sys.stderr.write(f"error: {type(exc).__name__}: {message}\n")
+        sys.stderr.write(f"error: {type(exc).__name__}: {_headline(exc)}{message}\n")
         raise typer.Exit(1) from None
+
+
+def _headline(exc: Exception) -> str:
+    """In a deployment that speaks another language than English, what kind of refusal this is, in it (the
+    message itself stays the service's own sentence)."""
+    try:
+        wording = load_settings().lang.wording
+    except Exception:  # noqa: BLE001 - the settings themselves may be what failed
+        return ""
+    if wording == "en":
+        return ""
+    code = exc.code if isinstance(exc, DomainError) else "tracardi" if isinstance(exc, TracardiError) else "error"
+    return f"{title(code, wording)}: "
 
 
 def _emit(as_json: bool, data: Any, render: Callable[[], None]) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
+
+from app.error_words import by_wording
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -15,3 +17,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static-words/errors.json")
+async def error_words() -> JSONResponse:
+    """Error headlines in every wording, from app/error_words.py (the page writes each refusal's kind in the
+    language it shows; one table, not a second copy in app.js)."""
+    return JSONResponse(by_wording(), headers={"Cache-Control": "no-cache"})

@@ -349,7 +349,10 @@ async function api(method, path, body) {
   if (key()) headers.Authorization = "Bearer " + key();
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error((data.detail || r.statusText) + " (" + r.status + ")");
+  if (!r.ok) {  // what kind of refusal, in the page's language (app/error_words.py), then the service's own words
+    const kind = (ERROR_WORDS[lang] || {})[data.error];
+    throw new Error((kind ? kind + ": " : "") + (data.detail || r.statusText) + " (" + r.status + ")");
+  }
   return data;
 }
 
@@ -728,5 +731,7 @@ document.getElementById("lang").addEventListener("change", (e) => {
   applyStaticText();
   route();
 });
+let ERROR_WORDS = {};
+fetch("/static-words/errors.json").then((r) => (r.ok ? r.json() : {})).then((w) => { ERROR_WORDS = w; }).catch(() => {});
 applyStaticText();
 route();
