@@ -15,8 +15,8 @@ from app.error_words import TITLES, WORDINGS, title
 from app.errors import DomainError, NotFoundError
 
 
-def _subclasses(cls: type) -> list[type]:
-    out = []
+def _subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
+    out: list[type[DomainError]] = []
     for sub in cls.__subclasses__():
         out += [sub, *_subclasses(sub)]
     return out
