@@ -95,7 +95,7 @@ def test_scoring_refreshes_prediction_audiences_from_every_front_end(movielens_c
     async def over_http(as_of: str) -> httpx.Response:
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://localhost") as http:
-            return await http.post("/v1/predictions/score", json={"model_id": model_id, "as_of": as_of, "limit": 0})
+            return await http.post(f"/v1/models/{model_id}/score", json={"as_of": as_of, "limit": 0})
 
     try:
         before = members()

@@ -250,6 +250,8 @@ def test_the_page_in_spanish_and_the_switch_is_remembered(browser: Any, site: di
     page.goto(site["url"] + "/#/segment/seg-does-not-exist")  # a refusal says what kind it is, in Spanish
     page.wait_for_selector("div.error")
     assert page.inner_text("div.error").startswith("no encontrado: ")
+    page.go_back()
+    page.wait_for_selector("text=Por segmento")
     page.select_option("#lang", "en")  # the switch: English now, and after a reload
     page.wait_for_selector("text=By segment")
     page.reload()
