@@ -22,6 +22,7 @@ from app.tracardi.schemas import (
     RecordError,
     parse_event,
     parse_profile,
+    shallow_text,
 )
 from profiles.model import Event, Profile, ProfileWithEvents
 
@@ -186,7 +187,7 @@ class ExportDirectory:
                 if isinstance(pid, str) and pid and not keep(aliases.get(pid, pid)):
                     continue  # another partition's event
             try:
-                ev = parse_event(raw, location=where)
+                ev = parse_event(raw, location=where, shallow=shallow_text(line))
             except RecordError as err:
                 report.error(err)
                 continue
@@ -213,7 +214,7 @@ class ExportDirectory:
                     and not keep(raw["id"]):
                 continue  # another partition's profile
             try:
-                profile: Profile = parse_profile(raw, location=where)
+                profile: Profile = parse_profile(raw, location=where, shallow=shallow_text(line))
             except RecordError as err:
                 report.error(err)
                 continue

@@ -138,11 +138,13 @@ def _pii_to_data(pii: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v}
 
 
-def parse_profile(raw: Any, *, location: str = "profile") -> Profile:
-    """Normalise one Tracardi profile document of any version; raises RecordError when malformed."""
+def parse_profile(raw: Any, *, location: str = "profile", shallow: bool = False) -> Profile:
+    """Normalise one Tracardi profile document of any version; raises RecordError when malformed. `shallow`:
+    the caller saw at most MAX_DEPTH brackets in the record's JSON text (see `shallow_text`), so its nesting
+    need not be walked."""
     if not isinstance(raw, dict):
         raise RecordError(location, "<record>", f"expected a JSON object, got {type(raw).__name__}")
-    if nesting_exceeds(raw):
+    if not shallow and nesting_exceeds(raw):
         raise RecordError(location, "<record>", f"nests deeper than {MAX_DEPTH} levels")
     pid = raw.get("id")
     if not isinstance(pid, str) or not pid.strip():
@@ -210,11 +212,17 @@ def normalise_event_type(value: str) -> str:
     return "-".join(value.strip().lower().split())
 
 
-def parse_event(raw: Any, *, location: str = "event") -> Event:
-    """Normalise one Tracardi event document; raises RecordError when malformed."""
+def shallow_text(text: bytes) -> bool:
+    """Whether a record's JSON text cannot nest deeper than MAX_DEPTH: nesting N levels takes N brackets (ones
+    inside strings only add to the count), and counting bytes is C-fast where walking the parsed record is not."""
+    return text.count(b"{") + text.count(b"[") <= MAX_DEPTH
+
+
+def parse_event(raw: Any, *, location: str = "event", shallow: bool = False) -> Event:
+    """Normalise one Tracardi event document; raises RecordError when malformed (`shallow`: as parse_profile)."""
     if not isinstance(raw, dict):
         raise RecordError(location, "<record>", f"expected a JSON object, got {type(raw).__name__}")
-    if nesting_exceeds(raw):
+    if not shallow and nesting_exceeds(raw):
         raise RecordError(location, "<record>", f"nests deeper than {MAX_DEPTH} levels")
     eid = raw.get("id")
     if not isinstance(eid, str) or not eid.strip():

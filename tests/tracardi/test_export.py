@@ -91,3 +91,45 @@ def test_not_an_export_directory(tmp_path: Path) -> None:
 def test_stats_counts_records(tmp_path: Path) -> None:
     profiles, events = make_profiles(10, seed=5, events_per_profile=3)
     assert ExportDirectory(write(tmp_path / "s", profiles, events)).stats() == {"profiles": 10, "events": 30}
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"n": [value]} if depth % 2 else {"n": value}
+    return value
+
+
+def test_records_nesting_too_deep_are_refused_the_rest_is_read(tmp_path: Path) -> None:
+    """Deep nesting is refused whether or not the bracket count lets the reader skip the walk (a record can only
+    nest past MAX_DEPTH with more brackets than that; `shallow_text` skips only those that cannot)."""
+    profiles, events = make_profiles(6, seed=9, events_per_profile=3)
+    events[0] = {**events[0], "properties": _nested(40)}
+    profiles[1] = {**profiles[1], "traits": _nested(40)}
+    report = ExportReport()
+    read = {x.profile.id: len(x.events) for x in ExportDirectory(write(tmp_path / "deep", profiles, events))
+            .iter_profiles_with_events(report)}
+    assert profiles[1]["id"] not in read and len(read) == 5
+    assert sum(read.values()) == sum(1 for e in events[1:] if e["profile"]["id"] != profiles[1]["id"])
+    assert sum("nests deeper" in str(e) for e in report.errors) == 2
+
+
+def test_a_shallow_text_never_hides_deep_nesting() -> None:
+    import orjson
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from app.tracardi.schemas import shallow_text
+    from profiles.paths import nesting_exceeds
+
+    json_values = st.recursive(st.none() | st.integers(-(2**53), 2**53) | st.text(alphabet="{[]}a\"\\", max_size=6),
+                               lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                                           max_size=3), max_leaves=60)
+
+    @given(json_values)
+    def check(value: object) -> None:
+        if shallow_text(orjson.dumps(value)):
+            assert not nesting_exceeds(value)
+
+    check()
+    assert not shallow_text(orjson.dumps(_nested(40))) and shallow_text(orjson.dumps(_nested(5)))
