@@ -210,15 +210,20 @@ class InsightService:
         first took seconds; a page of the ranking and one filtered look-up take milliseconds."""
         wanted, start, page = offset + limit, 0, max(200, 4 * (offset + limit))
         found: list[dict[str, Any]] = []
+        # a segment's or a tier's members are a set already: checked here, not sent to the index with every page
+        id_sets = [set(c.value) for c in conditions if c.op == "ids"]
+        rest = [c for c in conditions if c.op != "ids"]
         while len(found) < wanted:
             rows = await self.predictions.repo.ranked(model_id, None, page, start)
             if not rows:
                 break
-            ids = [r["profile_id"] for r in rows]
+            ids = [r["profile_id"] for r in rows if all(r["profile_id"] in s for s in id_sets)]
 
             def inside(ids: list[str] = ids) -> set[str]:
+                if not rest or not ids:
+                    return set(ids)
                 return {str(h.payload.get("profile_id")) for hits in self.index.scroll(
-                    batch=len(ids), filters=[*conditions, Condition("", "ids", ids)], fields=["profile_id"])
+                    batch=len(ids), filters=[*rest, Condition("", "ids", ids)], fields=["profile_id"])
                     for h in hits}
             members = await asyncio.to_thread(inside)
             found.extend(r for r in rows if r["profile_id"] in members)

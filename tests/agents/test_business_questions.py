@@ -308,3 +308,26 @@ def test_a_group_read_from_the_columns_is_the_group_the_index_selects(ml: dict[s
     from_index = {h.payload["profile_id"] for page in c.index.scroll(filters=conditions, fields=["profile_id"])
                   for h in page}
     assert {everyone.ids[i] for i in mask.nonzero()[0]} == from_index and from_index
+
+
+@pytest.mark.parametrize("walk", [False, True])
+def test_who_first_within_a_segment_and_a_filter_is_the_stored_ranking(ml: dict[str, Any], walk: bool,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.insights import service
+
+    monkeypatch.setattr(service, "walk_ranking", lambda size, total, wanted: walk)
+    c = ml["c"]
+    seg = max(c.run(c.segments.current()), key=lambda s: s.size)
+    members = {p for p, _ in c.run(c.segments.repo.members(seg.segment_id, seg.version))}
+    model_id = c.run(c.predictions.repo.active_model("churn"))
+    rows = c.run(c.database.pool.fetch("SELECT profile_id, probability FROM profile_ai.predictions WHERE model_id = $1",
+                                       model_id))
+    raw = {p["id"]: p for p in ml["raw"]}
+    for filters in (None, ["data.pii.gender=female"]):
+        allowed = [r for r in rows if r["profile_id"] in members
+                   and (filters is None or _raw_matches(raw[r["profile_id"]], filters[0]))]
+        expected = [r["profile_id"] for r in sorted(allowed, key=lambda r: (-r["probability"], r["profile_id"]))[:7]]
+        args: dict[str, Any] = {"goal": "churn", "segment": seg.segment_id, "limit": 7, "max_tokens": 10_000}
+        if filters:
+            args["filters"] = filters
+        assert [r["profile_id"] for r in ask(ml, "top_customers", args)["ranked"]] == expected
