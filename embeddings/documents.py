@@ -139,6 +139,8 @@ class DocumentBuilder:
 
     @staticmethod
     def _with_properties(ev: Event, properties: dict[str, Any]) -> Event:
+        if properties == ev.properties:  # nothing was redacted (most events): no copy of the event
+            return ev
         return ev.model_copy(update={"properties": properties})
 
     # -- the whole profile
