@@ -27,6 +27,7 @@ from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex
 from prediction.feature_words import label_drivers
 
+WALK_FACTOR, WALK_MIN_ROWS = 20, 1000  # how far a ranking walk goes before taking the group's ids instead
 MATCH_LIMIT = 2000  # customers a meaning is checked against within filters (beyond: estimated from the sample)
 
 
@@ -184,10 +185,17 @@ class InsightService:
         defined: dict[str, Any] = {}
         if query or filters or segment:
             conditions, defined, meaning = await self._group(query, filters, segment)
-            if (meaning is None or meaning.vector is None) and walk_ranking(
-                    await asyncio.to_thread(self.index.count, conditions),
-                    await asyncio.to_thread(self.search.customers), offset + limit):
-                rows = await self._ranked_within(model_id, conditions, limit, offset)
+            walked: list[dict[str, Any]] | None = None
+            if meaning is None or meaning.vector is None:
+                size = await asyncio.to_thread(self.index.count, conditions)
+                total = await asyncio.to_thread(self.search.customers)
+                if walk_ranking(size, total, offset + limit):
+                    # at most 20x the rows the group's share predicts: a large group whose members were mostly
+                    # never scored (new profiles) falls back to its ids instead of walking the whole ranking
+                    walked = await self._ranked_within(model_id, conditions, limit, offset, max_rows=WALK_FACTOR * (
+                        offset + limit) * total // max(size, 1) + WALK_MIN_ROWS)
+            if walked is not None:
+                rows = walked
             else:
                 ids, _ = await self._members(conditions, meaning)
                 rows = await repo.ranked(model_id, ids, limit, offset)
@@ -202,18 +210,21 @@ class InsightService:
                             "value": r["value"], "percentile": r["percentile"], "tier": r["tier"],
                             "drivers": label_drivers((r["drivers"] or [])[:3], self.wording)} for i, r in enumerate(rows)]}
 
-    async def _ranked_within(self, model_id: str, conditions: list[Condition], limit: int,
-                             offset: int) -> list[dict[str, Any]]:
+    async def _ranked_within(self, model_id: str, conditions: list[Condition], limit: int, offset: int,
+                             max_rows: int) -> list[dict[str, Any]] | None:
         """A large group's best first: the model's ranking is read page by page (in the order of the
         `predictions_ranked` index) and each page's ids are checked against the group's filters in the index,
-        until `offset + limit` members are found. Reading a 300,000-member group's ids back from the index
-        first took seconds; a page of the ranking and one filtered look-up take milliseconds."""
+        until `offset + limit` members are found (or the ranking ends). Reading a 300,000-member group's ids back
+        from the index first took seconds; a page of the ranking and one filtered look-up take milliseconds.
+        None once `max_rows` were read without finding them: the caller takes the group's ids instead."""
         wanted, start, page = offset + limit, 0, max(200, 4 * (offset + limit))
         found: list[dict[str, Any]] = []
         # a segment's or a tier's members are a set already: checked here, not sent to the index with every page
         id_sets = [set(c.value) for c in conditions if c.op == "ids"]
         rest = [c for c in conditions if c.op != "ids"]
         while len(found) < wanted:
+            if start >= max_rows:
+                return None
             rows = await self.predictions.repo.ranked(model_id, None, page, start)
             if not rows:
                 break

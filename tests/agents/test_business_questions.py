@@ -310,12 +310,17 @@ def test_a_group_read_from_the_columns_is_the_group_the_index_selects(ml: dict[s
     assert {everyone.ids[i] for i in mask.nonzero()[0]} == from_index and from_index
 
 
-@pytest.mark.parametrize("walk", [False, True])
-def test_who_first_within_a_segment_and_a_filter_is_the_stored_ranking(ml: dict[str, Any], walk: bool,
+@pytest.mark.parametrize("walk", ["no", "yes", "gives up"])
+def test_who_first_within_a_segment_and_a_filter_is_the_stored_ranking(ml: dict[str, Any], walk: str,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also when a walk gives up (its members were not found within the rows it may read) and the group's ids
+    are taken instead."""
     from app.insights import service
 
-    monkeypatch.setattr(service, "walk_ranking", lambda size, total, wanted: walk)
+    monkeypatch.setattr(service, "walk_ranking", lambda size, total, wanted: walk != "no")
+    if walk == "gives up":
+        monkeypatch.setattr(service, "WALK_FACTOR", 0)
+        monkeypatch.setattr(service, "WALK_MIN_ROWS", 0)
     c = ml["c"]
     seg = max(c.run(c.segments.current()), key=lambda s: s.size)
     members = {p for p, _ in c.run(c.segments.repo.members(seg.segment_id, seg.version))}
