@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from embeddings.e5_weights import E5Weights, read_packed
+from embeddings.forward_lock import ForwardLock
 from embeddings.language import E5_MODEL
 from embeddings.precision import pick_precision
 
@@ -102,7 +103,7 @@ class E5Encoder:
         self._dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
         self._bos, self._eos, self._pad = w.bos, w.eos, w.pad
         self._model = E5Model(w, self._dtype).to(device).eval()
-        self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
+        self._lock = ForwardLock()  # one forward pass at a time (torch already uses every core), questions first
 
     @property
     def model_id(self) -> str:
@@ -112,12 +113,12 @@ class E5Encoder:
         return self._embed(texts, "passage: ", batch_size or self.batch_size)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._embed([text], "query: ", 1)[0]
+        return self._embed([text], "query: ", 1, question=True)[0]
 
     def tokens(self, text: str) -> int:
         return len(self.tokenizer.content_ids([text], "passage: ")[0]) + 2
 
-    def _embed(self, texts: Sequence[str], prefix: str, size: int) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], prefix: str, size: int, question: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = self.tokenizer.content_ids(texts, prefix)
@@ -126,12 +127,13 @@ class E5Encoder:
         order = sorted(range(len(windows)), key=lambda j: len(windows[j][1]))  # little padding per batch
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
-        with self._lock, torch.inference_mode():
-            for batch in _batches([windows[j] for j in order], size, size * TOKENS_PER_ROW):
+        for batch in _batches([windows[j] for j in order], size, size * TOKENS_PER_ROW):
+            # the lock per forward batch: a question waits for the batch running, not for the whole call
+            with self._lock.question() if question else self._lock.batch(), torch.inference_mode():
                 means = self._window_means([[self._bos, *chunk, self._eos] for _, chunk in batch])
-                for (i, chunk), mean in zip(batch, means, strict=True):
-                    sums[i] += max(len(chunk), 1) * mean
-                    weights[i] += max(len(chunk), 1)
+            for (i, chunk), mean in zip(batch, means, strict=True):
+                sums[i] += max(len(chunk), 1) * mean
+                weights[i] += max(len(chunk), 1)
         vectors = sums / weights[:, None]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

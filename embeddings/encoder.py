@@ -10,13 +10,13 @@ Vectors are L2-normalised float32 (cosine = dot product). `encode` embeds docume
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from embeddings.forward_lock import ForwardLock
 from embeddings.language import E5_MODEL, MINILM_MODEL
 from embeddings.precision import pick_device, pick_precision
 
@@ -98,7 +98,7 @@ class SentenceEncoder:
         dim = self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") \
             else self.model.get_sentence_embedding_dimension()
         self.dim = int(dim or 0)
-        self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
+        self._lock = ForwardLock()  # one forward pass at a time (torch already uses every core), questions first
 
     @property
     def model_id(self) -> str:
@@ -107,22 +107,34 @@ class SentenceEncoder:
         return f"{name}:{self.dim}:{self.model.max_seq_length}"
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Documents, a forward batch at a time (the lock is taken per batch, so a question waits for one batch,
+        not the call). The batches are sentence-transformers' own: its length order (longest first), cut at
+        `batch_size`, so each batch and so each vector is what one call over the whole list gives."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # Length-sorted batches waste no padding; sentence-transformers sorts inside encode, we sort across
-        # calls too by handing it the whole list.
+        size = batch_size or self.batch_size
+        order = np.argsort([-len(t) for t in texts])
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
+            with self._lock.batch():
+                out[chunk] = self._forward([texts[i] for i in chunk], size)
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        with self._lock.question():
+            return self._forward([text], 1)[0]
+
+    def _forward(self, texts: list[str], batch_size: int) -> np.ndarray:
         import torch
 
         device_type = "cuda" if self.device.startswith("cuda") else "cpu"
-        with self._lock, torch.inference_mode(), torch.autocast(
+        with torch.inference_mode(), torch.autocast(
                 device_type, dtype=self._autocast_dtype or torch.bfloat16, enabled=self._autocast_dtype is not None):
-            vecs = self.model.encode(list(texts), batch_size=batch_size or self.batch_size,
-                                     normalize_embeddings=True, convert_to_tensor=True, show_progress_bar=False)
+            vecs = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                     convert_to_tensor=True, show_progress_bar=False)
             vecs = torch.nn.functional.normalize(vecs.float(), dim=-1)  # re-normalise in fp32
         return np.ascontiguousarray(vecs.cpu().numpy(), dtype=np.float32)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
 
     def tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])

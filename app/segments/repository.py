@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
+import orjson
 
 
 class HoldoutFixedError(Exception):
@@ -65,10 +65,10 @@ def _record(r: asyncpg.Record) -> dict[str, Any]:
 def record_from_text(r: asyncpg.Record) -> dict[str, Any]:
     """`_record` for a row of `indexed_records`, whose JSON columns arrive as text (parsed here, by whoever
     reads the page, off the event loop)."""
-    attributes = json.loads(r["attributes"]) if r["attributes"] else {}
+    attributes = orjson.loads(r["attributes"]) if r["attributes"] else {}
     return {"profile_id": r["profile_id"], "traits": attributes.get("traits") or {},
-            "data": attributes.get("data") or {}, "counts": json.loads(r["counts"]) if r["counts"] else {},
-            "top": json.loads(r["top"]) if r["top"] else {}, "event_count": r["event_count"],
+            "data": attributes.get("data") or {}, "counts": orjson.loads(r["counts"]) if r["counts"] else {},
+            "top": orjson.loads(r["top"]) if r["top"] else {}, "event_count": r["event_count"],
             "active_days": r["active_days"], "spend_total": r["monetary"], "purchases": r["purchases"],
             "rating_mean": r["rating_mean"], "last_seen": r["last_seen"].isoformat() if r["last_seen"] else None}
 
