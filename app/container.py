@@ -21,7 +21,6 @@ from app.erasure.repository import ErasureRepository
 from app.erasure.service import ErasureService, check_erasure_key, erasure_key
 from app.insights.service import InsightService
 from app.jobs.engine import ensure_job_schema
-from app.predictions.quality import QualityService
 from app.predictions.repository import PredictionsRepository
 from app.predictions.service import PredictionService
 from app.predictions.snapshots_repository import SnapshotsRepository
@@ -131,8 +130,9 @@ class Container:
         search = SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
                                default_mode=settings.lang.search_mode,
                                wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,))
+        erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
-                                  wording=settings.lang.wording)
+                                  wording=settings.lang.wording, erasures_since=erasures.erasures_since)
         key = erasure_key(settings.privacy.erasure_key, data_dir)
         try:
             if migrate:  # the job tables too, so workers elsewhere can join before this process runs a job
@@ -142,11 +142,10 @@ class Container:
             await asyncio.to_thread(index.close)
             await database.close()
             raise
-        erasure = ErasureService(ErasureRepository(database.pool), index, key)
-        predictions = PredictionService(predictions_repo, builder.dictionary, enqueue, settings.prediction)
-        predictions.monitor = QualityService(SnapshotsRepository(database.pool), predictions_repo,
-                                             predictions.event_log, settings.prediction)
-        predictions.erasures_since = segments.erasures_since = erasure.repo.erasures_since
+        erasure = ErasureService(erasures, index, key)
+        predictions = PredictionService(predictions_repo, builder.dictionary, enqueue, settings.prediction,
+                                        snapshots=SnapshotsRepository(database.pool),
+                                        erasures_since=erasures.erasures_since)
         sync = SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
                            max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten,
                            objection_field=settings.privacy.objection_field)

@@ -236,7 +236,7 @@ class CustomerTools:
         t = time.perf_counter()
         if self.predictions is None:
             raise UnavailableError("predictions are not available in this deployment")
-        res = await self.predictions.monitor.history(model_id)
+        res = await self.predictions.quality_history(model_id)
         self._done("model_quality", t)
         return fit(res, "snapshots", max_tokens)
 

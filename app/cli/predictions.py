@@ -89,7 +89,7 @@ def quality(model_id: str, as_json: JsonOpt = False, data_dir: DataDirOpt = None
     _setup_logging()
 
     async def go(c: Container) -> dict[str, Any]:
-        return await c.predictions.monitor.history(model_id)
+        return await c.predictions.quality_history(model_id)
 
     res = _run(lambda: _with_container(data_dir, go))
 

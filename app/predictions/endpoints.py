@@ -75,5 +75,4 @@ async def distribution(model_id: str, request: Request) -> dict[str, Any]:
             summary="Live quality: each scoring's drift and, once its horizon has passed, what came true (AUC, "
                     "PR-AUC, Brier, calibration, lift; MAE/RMSE) beside the holdout figures")
 async def quality(model_id: str, request: Request) -> dict[str, Any]:
-    history: dict[str, Any] = await _service(request).monitor.history(model_id)
-    return history
+    return await _service(request).quality_history(model_id)

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from app.config import PredictionSettings
-from app.errors import DomainError, InvalidRequestError, NotFoundError
+from app.errors import DomainError, InvalidRequestError, NotFoundError, UnavailableError
+from app.predictions.quality import QualityService
 from app.predictions.repository import ModelExistsError, PredictionRow, PredictionsRepository
 from app.predictions.schemas import (
     ImportRequest,
@@ -29,6 +30,7 @@ from app.predictions.schemas import (
     ScoreResponse,
     TrainRequest,
 )
+from app.predictions.snapshots_repository import SnapshotsRepository
 from prediction import (
     EventLog,
     Goal,
@@ -112,15 +114,23 @@ def _prediction(r: dict[str, Any], wording: str) -> Prediction:
 
 class PredictionService:
     def __init__(self, repo: PredictionsRepository, dictionary: EventDictionary, enqueue: Enqueue,
-                 settings: PredictionSettings | None = None) -> None:
+                 settings: PredictionSettings | None = None, *, snapshots: SnapshotsRepository | None = None,
+                 erasures_since: Callable[[str], Awaitable[int]] | None = None) -> None:
         self.repo = repo  # all SQL lives there: this service never sees a pool
         self.dictionary = dictionary
         self.enqueue = enqueue
         self.settings = settings or PredictionSettings()
         self._lock = asyncio.Lock()
-        # how many people erased since a model was scored with them (set by the container: the erasure log)
-        self.erasures_since: Callable[[str], Awaitable[int]] | None = None
-        self.monitor: Any = None  # live quality (app/predictions/quality.py), set by the container
+        # how many people erased since a model was scored with them (the erasure log)
+        self.erasures_since = erasures_since
+        # live quality: each scoring kept as a snapshot and checked later (None: not kept, e.g. in a benchmark)
+        self.monitor = None if snapshots is None else QualityService(snapshots, repo, self.event_log, self.settings)
+
+    async def quality_history(self, model_id: str) -> dict[str, Any]:
+        """Realized quality at each matured snapshot beside the holdout figures (app/predictions/quality.py)."""
+        if self.monitor is None:
+            raise UnavailableError("live model quality is not kept in this deployment")
+        return await self.monitor.history(model_id)
 
     async def purchase_types(self) -> list[str]:
         """The event types that count as purchases: configured, else those the event dictionary gives a value."""

@@ -84,9 +84,10 @@ def _new_id(seed: str) -> str:
 
 class SegmentService:
     def __init__(self, index: VectorIndex, encoder: Encoder, repo: SegmentRepository, enqueue: Enqueue,
-                 *, min_jaccard: float = 0.5, wording: str = "en") -> None:
+                 *, min_jaccard: float = 0.5, wording: str = "en",
+                 erasures_since: Callable[[str], Awaitable[int]] | None = None) -> None:
         self.wording = wording  # names and descriptions of discovered segments: en | es
-        self.erasures_since: Callable[[str], Awaitable[int]] | None = None  # set by the container
+        self.erasures_since = erasures_since  # people erased since a segment was computed (the erasure log)
         self.index = index
         self.encoder = encoder
         self.repo = repo
