@@ -13,8 +13,10 @@ The services' hooks point here (what an erasure drops, what a degraded model set
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
@@ -66,6 +68,7 @@ class UseCases:
         self.sources = sources
         self.guard = guard  # one sync at a time per deployment, whichever door
         self._pushed_source: TracardiSource | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # work started beside a use case (see _background)
         self._after_push = Debounced(self.after_sync, settings.webhook.refresh_delay_s)
         self._purge = Debounced(self._purge_index, settings.privacy.index_purge_delay_s)
         # the services' hooks: an erasure drops what was computed from the person, asks for the index's files to
@@ -95,7 +98,22 @@ class UseCases:
         except Exception as exc:  # noqa: BLE001 - reported with the result, logged
             log.exception("refresh after sync failed")
             out["after_sync_error"] = f"{type(exc).__name__}: {exc}"
+        else:  # not after webhook pushes: a burst each few seconds would rebuild it each time
+            self._background(self.insights.prebuild(), "prebuilding the describe columns")
         return out
+
+    def _background(self, work: Coroutine[Any, Any, Any], what: str) -> None:
+        """Run `work` beside the caller; a failure is logged; `aclose` cancels what is still running."""
+        async def run() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - nothing waits for it: logged, and the next question builds it
+                log.exception("%s failed", what)
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def after_sync(self) -> dict[str, int]:
         """What every sync is followed by: search caches dropped, segments refreshed (new profiles assigned,
@@ -233,4 +251,8 @@ class UseCases:
     async def aclose(self) -> None:
         await self._purge.flush()  # a CLI erasure purges before its process exits
         await self._after_push.close()  # idempotent: the next sync's refresh catches up
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 

@@ -48,9 +48,19 @@ class InsightService:
         self.wording = wording
         self._columns: PopulationColumns | None = None  # everyone, as columns: built once per sync
         self._population_lock = asyncio.Lock()  # two first questions after a sync build it once
+        self._asked = False  # a describe used the columns: rebuilt after each sync from then on
 
     def invalidate(self) -> None:
         self._columns = None
+
+    async def prebuild(self) -> bool:
+        """Build everyone's columns again after a sync dropped them, if a question here ever used them: the
+        first "what do they have in common" after a nightly sync then answers warm (at 1M the build takes
+        seconds of a core). Whether it built."""
+        if not self._asked:
+            return False
+        await self._population()
+        return True
 
     # -- the group a question is about
     async def _active_model(self, goal: str) -> str:
@@ -125,6 +135,7 @@ class InsightService:
         """Everyone as columns, built once per sync from the records the sync stored beside the index
         (profile_features of the indexed profiles), page by page: no record is kept, and each page is parsed
         and added off the event loop."""
+        self._asked = True
         async with self._population_lock:
             if self._columns is None:
                 builder = ColumnsBuilder()

@@ -336,3 +336,21 @@ def test_who_first_within_a_segment_and_a_filter_is_the_stored_ranking(ml: dict[
         if filters:
             args["filters"] = filters
         assert [r["profile_id"] for r in ask(ml, "top_customers", args)["ranked"]] == expected
+
+
+def test_a_sync_rebuilds_the_describe_columns_once_they_were_used(ml: dict[str, Any], movielens_export: Path) -> None:
+    """After a describe, every sync drops everyone's columns and builds them again in the background, so the
+    next describe answers warm; webhook pushes do not (their bursts would rebuild it each time)."""
+    import time
+
+    c = ml["c"]
+    ask(ml, "describe_customers", {"filters": ["data.pii.gender=female"], "fields": ["traits.age"]})
+    before = c.insights._columns
+    assert before is not None
+    c.run(c.usecases.sync_and_refresh(c.source(str(movielens_export))))  # unchanged: nothing re-embedded
+    for _ in range(600):
+        if c.insights._columns is not None and c.insights._columns is not before:
+            break
+        time.sleep(0.05)
+    rebuilt = c.insights._columns
+    assert rebuilt is not None and rebuilt is not before and rebuilt.n == before.n
