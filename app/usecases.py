@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -99,14 +99,15 @@ class UseCases:
             log.exception("refresh after sync failed")
             out["after_sync_error"] = f"{type(exc).__name__}: {exc}"
         else:  # not after webhook pushes: a burst each few seconds would rebuild it each time
-            self._background(self.insights.prebuild(), "prebuilding the describe columns")
+            self._background(self.insights.prebuild, "prebuilding the describe columns")
         return out
 
-    def _background(self, work: Coroutine[Any, Any, Any], what: str) -> None:
-        """Run `work` beside the caller; a failure is logged; `aclose` cancels what is still running."""
+    def _background(self, work: Callable[[], Awaitable[Any]], what: str) -> None:
+        """Run `work()` beside the caller; a failure is logged; `aclose` cancels what is still running (the
+        coroutine is made inside the task, so one cancelled before it started leaves nothing un-awaited)."""
         async def run() -> None:
             try:
-                await work
+                await work()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - nothing waits for it: logged, and the next question builds it
