@@ -211,6 +211,14 @@ async def test_no_answer_carries_planted_personal_data(version: str, encoder, tm
                                ("get_customer", {"profile_id": "p-2"}),
                                ("similar_customers", {"profile_id": "p-1", "limit": 3})):
                 answers.append(tool_text(await client.call_tool(name, args)))
+            # what a group has in common, field by field: every field the describe columns hold, and none of them
+            # may be a contact detail
+            everyone = await container.insights._population()
+            fields = sorted([*everyone.numbers, *everyone.categories])
+            assert any(f.startswith(("traits.", "data.")) for f in fields)
+            answers.append(tool_text(await client.call_tool("describe_customers", {"max_tokens": 10_000})))
+            answers.append(tool_text(await client.call_tool("describe_customers", {
+                "fields": fields[:50], "max_tokens": 10_000})))
         lc = {t.name: t for t in customer_tools(tools)}
         answers.append(await lc["search_customers"].ainvoke({"query": "comedy fans", "limit": 4}))
         answers.append(await lc["get_customer"].ainvoke({"profile_id": "p-3"}))
