@@ -90,6 +90,26 @@ class Event(BaseModel):
     utm: dict[str, Any] = Field(default_factory=dict)
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def checked(cls, *, id: str, type: str, name: str | None, time: datetime, profile_id: str | None,  # noqa: A002
+                session_id: str | None, source_id: str | None, channel: str | None, properties: dict[str, Any],
+                traits: dict[str, Any], context: dict[str, Any], tags: list[str], utm: dict[str, Any],
+                extra: dict[str, Any]) -> Event:
+        """An event from fields its reader already checked, every one given: what `model_construct` makes
+        (the same `__dict__` and fields set), without its per-field loop; a read builds one per event."""
+        event = cls.__new__(cls)
+        object.__setattr__(event, "__dict__", {
+            "id": id, "type": type, "name": name, "time": time, "profile_id": profile_id, "session_id": session_id,
+            "source_id": source_id, "channel": channel, "properties": properties, "traits": traits,
+            "context": context, "tags": tags, "utm": utm, "extra": extra})
+        object.__setattr__(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+        object.__setattr__(event, "__pydantic_extra__", None)
+        object.__setattr__(event, "__pydantic_private__", None)
+        return event
+
+
+_EVENT_FIELDS = tuple(Event.model_fields)
+
 
 class ProfileWithEvents(BaseModel):
     """A profile and its whole event history, oldest event first."""

@@ -9,6 +9,7 @@ record and the field, so a caller can report it and go on with the rest of the b
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -207,6 +208,7 @@ def parse_profile(raw: Any, *, location: str = "profile", shallow: bool = False)
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a read meets the same few types on every event
 def normalise_event_type(value: str) -> str:
     """Tracardi stores event types lower case with spaces turned into dashes."""
     return "-".join(value.strip().lower().split())
@@ -248,7 +250,7 @@ def parse_event(raw: Any, *, location: str = "event", shallow: bool = False) -> 
     if not isinstance(tags, list):
         raise RecordError(location, "tags", "expected a list of values")
     # every field was checked above: construct without validating it all a second time (the hot path of a read)
-    return Event.model_construct(
+    return Event.checked(
         id=eid,
         type=normalise_event_type(etype),
         name=_str_or_none(raw.get("name"), location, "name"),
@@ -262,7 +264,7 @@ def parse_event(raw: Any, *, location: str = "event", shallow: bool = False) -> 
         context=_dict(raw, "context", location),
         tags=[str(x) for x in tags],
         utm=_dict(raw, "utm", location),
-        extra={k: v for k, v in raw.items() if k not in _EVENT_KNOWN},
+        extra={} if raw.keys() <= _EVENT_KNOWN else {k: v for k, v in raw.items() if k not in _EVENT_KNOWN},
     )
 
 

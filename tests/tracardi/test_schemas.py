@@ -86,3 +86,22 @@ def test_malformed_event_errors_name_the_field(raw: dict, field: str) -> None:
     with pytest.raises(RecordError) as info:
         parse_event(raw, location="events.ndjson:3")
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_read_event_is_the_event_pydantic_would_build(version: str) -> None:
+    """parse_event builds events without pydantic's per-field loop (`Event.checked`): each must equal the event
+    pydantic validates from the same facts, with every field set, unknown keys kept in `extra` and types
+    normalised."""
+    from profiles.model import Event
+
+    _, events = make_profiles(20, seed=3, events_per_profile=4)
+    for e in events:
+        raw = {**render_event(e, version), "device": {"name": "phone"}} if e["id"].endswith(("0", "5")) \
+            else render_event(e, version)
+        ev = parse_event(raw)
+        assert ev == Event.model_validate(ev.model_dump()) and ev.model_fields_set == set(Event.model_fields)
+        assert ev.type == "-".join(str(raw["type"]).strip().lower().split())
+    odd = parse_event({"id": "e1", "type": " Page View ", "metadata": {"time": {"insert": "2024-01-01T00:00:00Z"}},
+                       "brand_new": 1})
+    assert odd.type == "page-view" and odd.extra == {"brand_new": 1}
