@@ -142,6 +142,12 @@ class VectorIndex(Protocol):
     def close(self) -> None: ...
 
 
+def matching_ids(index: VectorIndex, filters: Sequence[Condition], batch: int = 5000) -> list[str]:
+    """Blocking: the profile ids of the points the filters select, read from the index's payloads."""
+    return [str(h.payload.get("profile_id")) for page in index.scroll(batch=batch, filters=filters,
+                                                                      fields=["profile_id"]) for h in page]
+
+
 class IndexNotOwnedError(RuntimeError):
     pass
 

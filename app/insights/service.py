@@ -24,7 +24,7 @@ from app.search.filters import parse_filters
 from app.search.service import Meaning, SearchService
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
-from embeddings.index import Condition, VectorIndex
+from embeddings.index import Condition, VectorIndex, matching_ids
 from prediction.feature_words import label_drivers
 
 WALK_FACTOR, WALK_MIN_ROWS = 20, 1000  # how far a ranking walk goes before taking the group's ids instead
@@ -101,11 +101,7 @@ class InsightService:
         if meaning is not None and meaning.vector is not None:
             hits = await asyncio.to_thread(self.search.matching, meaning, conditions, MATCH_LIMIT)
             return [pid for pid, _ in hits], len(hits) >= MATCH_LIMIT
-
-        def read() -> list[str]:
-            return [str(h.payload.get("profile_id")) for page in
-                    self.index.scroll(batch=5000, filters=conditions, fields=["profile_id"]) for h in page]
-        return await asyncio.to_thread(read), False
+        return await asyncio.to_thread(matching_ids, self.index, conditions), False
 
     # -- count
     async def count(self, query: str | None = None, filters: Any = None, segment: str | None = None,
@@ -241,13 +237,8 @@ class InsightService:
                 break
             ids = [r["profile_id"] for r in rows if all(r["profile_id"] in s for s in id_sets)]
 
-            def inside(ids: list[str] = ids) -> set[str]:
-                if not rest or not ids:
-                    return set(ids)
-                return {str(h.payload.get("profile_id")) for hits in self.index.scroll(
-                    batch=len(ids), filters=[*rest, Condition("", "ids", ids)], fields=["profile_id"])
-                    for h in hits}
-            members = await asyncio.to_thread(inside)
+            members = set(ids) if not rest or not ids else set(await asyncio.to_thread(
+                matching_ids, self.index, [*rest, Condition("", "ids", ids)], len(ids)))
             found.extend(r for r in rows if r["profile_id"] in members)
             start += len(rows)
             page = min(page * 2, 20_000)

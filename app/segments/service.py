@@ -34,7 +34,7 @@ from app.segments.schemas import (
     Segment,
 )
 from embeddings.encoder import Encoder
-from embeddings.index import VectorIndex, point_id
+from embeddings.index import VectorIndex, matching_ids, point_id
 from segmentation import (
     BehaviourSpec,
     ProfileBlender,
@@ -407,7 +407,7 @@ class SegmentService:
         ids = None
         if definition.get("filters"):
             conditions = parse_filters(definition["filters"])
-            ids = await asyncio.to_thread(self._ids_matching, conditions)
+            ids = await asyncio.to_thread(matching_ids, self.index, conditions)
         segment_id = definition.get("segment_id")
         if segment_id is not None and await self.repo.get(segment_id) is None:
             raise NotFoundError(f"segment {segment_id!r} not found")
@@ -423,11 +423,6 @@ class SegmentService:
                             share_of_expected=round(expected / stats["all_total"], 4) if stats["all_total"] else 0.0,
                             min_score=None if low is None else round(low, 6), model_id=stats["model_id"])
         return rows, size
-
-    def _ids_matching(self, conditions: list[Any]) -> list[str]:
-        """Blocking: the profile ids the trait filters select (a scroll of the index with those filters)."""
-        return [str(h.payload.get("profile_id")) for page in self.index.scroll(batch=5000, fields=["profile_id"],
-                                                                              filters=conditions) for h in page]
 
     @staticmethod
     def _audience_definition(req: PredictionAudienceRequest) -> dict[str, Any]:
