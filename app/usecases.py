@@ -189,8 +189,7 @@ class UseCases:
                                  workflow_writeback=t.workflow_writeback)
 
     def _tracardi_http(self) -> httpx.AsyncClient:
-        t = self.settings.tracardi
-        return httpx.AsyncClient(base_url=t.url or "", transport=self.sources.transport, timeout=t.timeout_s)
+        return self.sources.http(self.settings.tracardi.url or "")
 
     async def deliver_writeback(self) -> int | None:
         """Record the changes (segment entered/left, tier changed) since the last call, then deliver the

@@ -183,11 +183,15 @@ class Sources:
         if not spec:
             raise ValueError("no source: pass --source DIR|URL or set PROFILE_AI_TRACARDI__URL")
         if spec.startswith(("http://", "https://")):
-            t = self.tracardi
-            http = httpx.AsyncClient(base_url=spec, transport=transport or self.transport, timeout=t.timeout_s)
+            http = self.http(spec, transport)
             self._http.append(http)
-            return TracardiSource(TracardiClient.from_settings(http, t), spec)
+            return TracardiSource(TracardiClient.from_settings(http, self.tracardi), spec)
         return ExportSource(spec)
+
+    def http(self, url: str, transport: Any = None) -> httpx.AsyncClient:
+        """An HTTP client to a Tracardi at `url` with the deployment's timeout and transport; the caller closes it
+        (`open` keeps its sources' clients until `release`)."""
+        return httpx.AsyncClient(base_url=url, transport=transport or self.transport, timeout=self.tracardi.timeout_s)
 
     async def release(self, source: ProfileSource) -> None:
         """Close the HTTP client `open()` made for a Tracardi source. A long-lived process (the server's job
