@@ -96,6 +96,10 @@ class Categorical:
     counts: np.ndarray  # everyone's count per label
     capped: bool = False  # some values were past MAX_DISTINCT (coded OTHER)
 
+    def group_counts(self, mask: np.ndarray) -> np.ndarray:
+        mine = self.codes[mask]
+        return np.bincount(mine[mine >= 0], minlength=len(self.labels))
+
 
 @dataclass
 class Numeric:
@@ -295,8 +299,7 @@ class PopulationColumns:
         column = self.categories.get(path)
         if column is None:
             return {"field": path, "kind": "unknown"}
-        mine = column.codes[mask]
-        counts = np.bincount(mine[mine >= 0], minlength=len(column.labels))
+        counts = column.group_counts(mask)
         n_group = int(mask.sum())
         values = []
         for code in np.argsort(-counts, kind="stable")[:top_values]:
@@ -307,7 +310,8 @@ class PopulationColumns:
             values.append({"value": column.labels[code], "count": c, "share": round(share, 4),
                            "population_share": round(everyone, 4),
                            "ratio": round(share / everyone, 2) if everyone else None})
-        return {"field": path, "kind": "categorical", "known_in_group": int((mine != -1).sum()), "values": values}
+        return {"field": path, "kind": "categorical", "known_in_group": int((column.codes[mask] != -1).sum()),
+                "values": values}
 
     def event_types(self, mask: np.ndarray, top: int = 8) -> list[dict[str, Any]]:
         """The event types most of the group has done, with everyone's share."""
@@ -349,9 +353,7 @@ class PopulationColumns:
                                             c / n))
 
         for path, column in sorted(self.categories.items()):
-            mine = column.codes[mask]
-            flags(f"{path}=", column.counts, np.bincount(mine[mine >= 0], minlength=len(column.labels)),
-                  column.labels)
+            flags(f"{path}=", column.counts, column.group_counts(mask), column.labels)
         for name, values in sorted(self.sets.items()):
             flags("event:" if name == "counts" else f"{name}=", values.counts, values.group_counts(mask),
                   values.labels)
