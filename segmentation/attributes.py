@@ -70,6 +70,7 @@ def number_sql(path: str) -> str:
             f"THEN (f.attributes #>> {_json_path(path)})::float8 END")
 
 
+RECENCY_LABEL = "days since last seen"  # the recency attribute, measured from the latest last_seen
 NUMBERS: list[tuple[str, str, str]] = [  # record key, label, SQL over profile_features
     ("event_count", "events", "f.event_count"),
     ("active_days", "active days", "f.active_days"),
@@ -98,7 +99,7 @@ def attribute_table(records: Sequence[dict[str, Any]], now: datetime | None = No
     recency = np.array([_days_before(r.get("last_seen"), now) for r in records], dtype=np.float32)
     if np.isfinite(recency).sum() >= min_count and np.nanstd(recency) > 0:
         anchor = now.isoformat() if now else ""  # rules measure recency from the same instant as the table
-        attrs.append(Attribute("recency_days", "days since last seen", "number", None,
+        attrs.append(Attribute("recency_days", RECENCY_LABEL, "number", None,
                                f"EXTRACT(EPOCH FROM (TIMESTAMPTZ '{anchor}' - f.last_seen)) / 86400"))
         cols.append(recency)
 

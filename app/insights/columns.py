@@ -24,7 +24,7 @@ import numpy as np
 
 from embeddings.index import Condition, eq_alternatives
 from profiles.paths import flatten
-from segmentation.attributes import MAX_CATEGORIES, MIN_SUPPORT, NUMBERS
+from segmentation.attributes import MAX_CATEGORIES, MIN_SUPPORT, NUMBERS, RECENCY_LABEL
 from segmentation.naming import MIN_LIFT, AttributeStats, rank_attributes
 
 AGGREGATES = tuple(key for key, _, _ in NUMBERS)  # record keys of the per-profile aggregates
@@ -332,7 +332,7 @@ class PopulationColumns:
         if not n_group:
             return []
         min_count = max(5, int(MIN_SUPPORT * n))
-        labels = {key: label for key, label, _ in NUMBERS} | {"recency_days": "days since last seen"}
+        labels = {key: label for key, label, _ in NUMBERS} | {"recency_days": RECENCY_LABEL}
         stats: list[AttributeStats] = []
         for path, number in sorted(self.numbers.items()):
             if number.sd <= 0:
