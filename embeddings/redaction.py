@@ -207,7 +207,10 @@ class Redactor:
             for k, v in value.items():
                 sub = f"{path}.{k}" if path else str(k)
                 # a boolean or a yes/no word carries no contact detail, whatever its key (`PhoneService: "Yes"`)
-                if as_flag(v) is None and self.key_is_pii(sub):
+                if self.key_is_pii(sub) and as_flag(v) is None:
+                    continue
+                if isinstance(v, int | float):  # most leaves: kept as they are, without a call
+                    out[str(k)] = v
                     continue
                 cleaned = self.clean(v, sub)
                 if cleaned not in (None, {}, [], ""):

@@ -4,7 +4,7 @@ bundled YAML (with its Spanish wording), extended by a deployment's own file; un
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 from profiles.wording import Wording
+
+UNKNOWN_TYPES_KEPT = 4096  # specs of types the dictionary does not name, made once each (then emptied when full)
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,12 @@ class EventSpec:
     currency: str | None = None
     rating: dict[str, Any] | None = None
     salience: int = 1
+    # each facet as (path split once, the name it is counted under): summarise reads them for every event
+    facet_paths: tuple[tuple[tuple[str, ...], str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "facet_paths", tuple((tuple(f.split(".")), f.rsplit(".", 1)[-1])
+                                                      for f in self.facets))
 
 
 class EventDictionary:
@@ -70,6 +78,9 @@ class EventDictionary:
     def spec(self, etype: str) -> EventSpec:
         if etype in self._specs:
             return self._specs[etype]
-        if etype not in self._cache:  # unknown type: generic rendering, default facets
-            self._cache[etype] = self._spec(etype, {"salience": 1})
-        return self._cache[etype]
+        known = self._cache.get(etype)
+        if known is None:  # unknown type: generic rendering, default facets
+            if len(self._cache) >= UNKNOWN_TYPES_KEPT:  # anyone can send an event of a new type: bounded
+                self._cache.clear()
+            known = self._cache[etype] = self._spec(etype, {"salience": 1})
+        return known

@@ -22,6 +22,7 @@ import orjson
 
 from app.sanitize import without_nul
 from app.shutdown import STOPPING, StoppingError
+from app.sync.collector import collect_young, collector_paused
 from app.sync.sources import ProfileSource
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures, SyncState
 from embeddings.documents import DocumentBuilder, ProfileDocument
@@ -113,6 +114,11 @@ class SyncService:
 
     async def run(self, source: ProfileSource, *, full: bool = False, progress: Progress | None = None,
                   allow_mass_delete: bool = False) -> SyncResult:
+        with collector_paused():  # collected once a batch instead (app/sync/collector.py)
+            return await self._run(source, full, progress, allow_mass_delete)
+
+    async def _run(self, source: ProfileSource, full: bool, progress: Progress | None,
+                   allow_mass_delete: bool) -> SyncResult:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         if await self.check_vector_space():
@@ -153,6 +159,10 @@ class SyncService:
         is rendered, embedded and written (the source's HTTP or file reading overlaps the encoder and the
         database, which leave the GIL). A batch starts only when the one before it is written, so a profile
         read twice sees its first write, and a failure anywhere stops the run after the batch in flight."""
+        async def collected(items: list[ProfileWithEvents]) -> None:
+            await handle(items)
+            collect_young()  # the collector is paused for the read (app/sync/collector.py): once a batch instead
+
         in_flight: asyncio.Future[None] | None = None
         batch: list[ProfileWithEvents] = []
         try:
@@ -164,12 +174,12 @@ class SyncService:
                 if len(batch) >= self.batch_size:
                     if in_flight is not None:
                         await in_flight
-                    in_flight, batch = asyncio.ensure_future(handle(batch)), []
+                    in_flight, batch = asyncio.ensure_future(collected(batch)), []
             if in_flight is not None:
                 await in_flight
                 in_flight = None
             if batch:
-                await handle(batch)
+                await collected(batch)
         except BaseException:
             if in_flight is not None:  # let the batch in flight end as it would have, then report the first failure
                 await asyncio.gather(in_flight, return_exceptions=True)
@@ -381,6 +391,12 @@ class SyncService:
         Each batch is applied here (`stage` None: this process may write the index) or handed to `stage`.
         The watermark and deletions are the whole run's business (app/jobs/backfill.py), not a partition's.
         Returns the counts and the ids this partition saw."""
+        with collector_paused():  # collected once a batch instead (app/sync/collector.py)
+            return await self._run_partition(source, partition, partitions, stage)
+
+    async def _run_partition(self, source: ProfileSource, partition: int, partitions: int,
+                             stage: Callable[[PreparedBatch], Awaitable[None]] | None,
+                             ) -> tuple[SyncResult, set[str]]:
         t0 = time.perf_counter()
         result = SyncResult(source=source.key, mode=f"partition {partition}/{partitions}")
         seen: set[str] = set()

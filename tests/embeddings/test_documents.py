@@ -128,3 +128,17 @@ def test_flags_are_facts_and_no_key_order_cuts_traits() -> None:
     assert "senior citizen;" in text and "streaming TV;" in text and "phone service;" in text
     assert "partner" not in text and "paperless" not in text  # a false flag is absent, not "... no"
     assert "contract Two year" in text and "tenure 34" in text  # not cut by the 15 keys sorting first
+
+
+def test_specs_of_unknown_event_types_are_bounded() -> None:
+    """Anyone can send an event of a new type: the specs made for types the dictionary does not name are kept
+    up to a bound, then emptied, and a type still reads with the default facets after that."""
+    from profiles.dictionary import UNKNOWN_TYPES_KEPT
+
+    d = EventDictionary.load()
+    for i in range(UNKNOWN_TYPES_KEPT + 10):
+        d.spec(f"flood-{i}")
+    assert len(d._cache) <= UNKNOWN_TYPES_KEPT
+    spec = d.spec("flood-1")
+    assert spec.facets == d.default_facets
+    assert spec.facet_paths == tuple((tuple(f.split(".")), f.rsplit(".", 1)[-1]) for f in d.default_facets)
