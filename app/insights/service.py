@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from app.collector import collect_young, collector_paused
 from app.errors import InvalidRequestError, NotFoundError
 from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
@@ -139,9 +140,11 @@ class InsightService:
                 def add(rows: list[Any]) -> None:
                     for row in rows:
                         builder.add(record_from_text(row))
-                async for rows in self.segments.repo.indexed_records():
-                    await asyncio.to_thread(add, rows)
-                self._columns = await asyncio.to_thread(builder.build)
+                with collector_paused():  # a million records' dicts, all alive until built (app/collector.py)
+                    async for rows in self.segments.repo.indexed_records():
+                        await asyncio.to_thread(add, rows)
+                    self._columns = await asyncio.to_thread(builder.build)
+                collect_young()
             return self._columns
 
     async def _group_mask(self, everyone: PopulationColumns, conditions: list[Condition],

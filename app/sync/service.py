@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 import numpy as np
 import orjson
 
+from app.collector import collect_young, collector_paused
 from app.sanitize import without_nul
 from app.shutdown import STOPPING, StoppingError
-from app.sync.collector import collect_young, collector_paused
 from app.sync.sources import ProfileSource
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures, SyncState
 from embeddings.documents import DocumentBuilder, ProfileDocument
@@ -114,7 +114,7 @@ class SyncService:
 
     async def run(self, source: ProfileSource, *, full: bool = False, progress: Progress | None = None,
                   allow_mass_delete: bool = False) -> SyncResult:
-        with collector_paused():  # collected once a batch instead (app/sync/collector.py)
+        with collector_paused():  # collected once a batch instead (app/collector.py)
             return await self._run(source, full, progress, allow_mass_delete)
 
     async def _run(self, source: ProfileSource, full: bool, progress: Progress | None,
@@ -161,7 +161,7 @@ class SyncService:
         read twice sees its first write, and a failure anywhere stops the run after the batch in flight."""
         async def collected(items: list[ProfileWithEvents]) -> None:
             await handle(items)
-            collect_young()  # the collector is paused for the read (app/sync/collector.py): once a batch instead
+            collect_young()  # the collector is paused for the read (app/collector.py): once a batch instead
 
         in_flight: asyncio.Future[None] | None = None
         batch: list[ProfileWithEvents] = []
@@ -391,7 +391,7 @@ class SyncService:
         Each batch is applied here (`stage` None: this process may write the index) or handed to `stage`.
         The watermark and deletions are the whole run's business (app/jobs/backfill.py), not a partition's.
         Returns the counts and the ids this partition saw."""
-        with collector_paused():  # collected once a batch instead (app/sync/collector.py)
+        with collector_paused():  # collected once a batch instead (app/collector.py)
             return await self._run_partition(source, partition, partitions, stage)
 
     async def _run_partition(self, source: ProfileSource, partition: int, partitions: int,

@@ -1,4 +1,4 @@
-"""The cyclic garbage collector is paused while a sync reads and collected once a batch (app/sync/collector.py)."""
+"""The cyclic garbage collector is paused while a sync reads and collected once a batch (app/collector.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import app.sync.service as service_module
-from app.sync.collector import collector_paused
+from app.collector import collector_paused
 from app.sync.sources import ExportSource
 from tests.sync.test_sync import _close_pools, make_service, write_export  # noqa: F401 - the pools' fixture
 from tests.tracardi_emulator.generate import make_profiles

@@ -1,4 +1,5 @@
-"""Python's cyclic garbage collector, paused while a sync reads and run once a batch instead.
+"""Python's cyclic garbage collector, paused while a bulk read builds millions of objects, and run once a batch
+instead (a sync; everyone's columns for the insights).
 
 A sync allocates millions of small containers (parsed JSON, events, documents) that die with their batch. With
 CPython's default thresholds the collector starts every 700 net allocations and re-traverses what the batch has
