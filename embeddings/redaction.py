@@ -60,6 +60,50 @@ def segment_is_pii(segment: str, parents: Iterable[str] = ()) -> bool:
     return False
 
 
+_DIGITS = b"0123456789"
+_LOWER = b"abcdefghijklmnopqrstuvwxyz"
+_UPPER = _LOWER.upper()
+
+
+def _view(*maps: tuple[bytes, bytes], delete: bytes = b"") -> tuple[bytes, bytes]:
+    """A translation table sending each `maps` pair's bytes onto its one byte (the rest unchanged)."""
+    src = b"".join(chars for chars, _ in maps)
+    return bytes.maketrans(src, b"".join(to * len(chars) for chars, to in maps)), delete
+
+
+# An ASCII text seen through character classes: a shape's need is a substring one of these views must contain
+# for the shape's gate to match (so for the shape to match), found by `in` in well under a microsecond where a
+# regex gate scans a document in 5-25 us. ASCII only: there \d, \w and IGNORECASE classes are ASCII too.
+VIEWS: dict[str, tuple[bytes, bytes]] = {
+    "digits": _view((_DIGITS, b"0"), (b"_", b"-")),
+    "digit runs": _view((_DIGITS, b"0"), delete=b" -"),  # the separators \d[ -]?\d may put between digits
+    "phone": _view((_DIGITS + b" ().-/", b"0")),
+    "hex": _view((_DIGITS + b"abcdefABCDEF", b"h"), (b":", b"-")),
+    "letters digits": _view((_LOWER + _UPPER, b"a"), (_DIGITS, b"0")),
+    "alphanumeric": _view((_LOWER + _UPPER + _DIGITS, b"a")),
+    "lower": (bytes.maketrans(_UPPER, _LOWER), b""),
+}
+
+
+class AsciiViews:
+    """The views of one ASCII text, each made when first asked (`of` is None for any other text)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._made: dict[str, bytes] = {}
+
+    @classmethod
+    def of(cls, text: str) -> AsciiViews | None:
+        return cls(text.encode("ascii")) if text.isascii() else None
+
+    def holds(self, view: str, needles: tuple[bytes, ...]) -> bool:
+        seen = self._made.get(view)
+        if seen is None:
+            table, delete = VIEWS[view]
+            seen = self._made[view] = self._raw.translate(table, delete)
+        return any(n in seen for n in needles)
+
+
 @dataclass(frozen=True)
 class Shape:
     """One kind of personal value: how it looks, how free text shows it once masked."""
@@ -71,8 +115,13 @@ class Shape:
     # a necessary condition, found fast: patterns that open with a look-behind or `\b` get no first-character
     # scan from `re` and cost ~20 us on a document that cannot hold them; the gate starts with a character class
     gate: re.Pattern[str] | None = None
+    # a necessary condition of the gate on an ASCII text: one of these substrings in that view (see VIEWS)
+    ascii_need: tuple[str, tuple[bytes, ...]] | None = None
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
+    def spans(self, text: str, views: AsciiViews | None = None) -> list[tuple[int, int]]:
+        """Where the shape is in `text`; `views` (of this very text) lets an ASCII text skip the regexes."""
+        if views is not None and self.ascii_need is not None and not views.holds(*self.ascii_need):
+            return []
         if self.gate is not None and self.gate.search(text) is None:
             return []
         return [m.span() for m in self.pattern.finditer(text) if self.check is None or self.check(m.group(0))]
@@ -99,44 +148,44 @@ SHAPES: tuple[Shape, ...] = (
           gate=re.compile(r"@")),
     Shape("email", re.compile(r"(?<![\w.+-])[\w.+-]++\s*+[(\[{<]\s*+(?:at|arroba)\s*+[)\]}>]\s*+[\w-]++"
                               r"(?:\s*+(?:[(\[{<]\s*+(?:dot|punto)\s*+[)\]}>]|\.)\s*+[\w-]++)+", _I), "[e-mail]",
-          gate=re.compile(r"[(\[{<]\s*(?:at|arroba)", _I)),
+          gate=re.compile(r"[(\[{<]\s*(?:at|arroba)", _I), ascii_need=("lower", (b"(", b"[", b"{", b"<"))),
     Shape("email", re.compile(r"(?<![\w.+-])[\w.+-]++\s++(?:at|arroba)\s++[\w-]++(?:\s++(?:dot|punto)\s++[a-z]{2,}+)+\b",
                               _I), "[e-mail]",
-          gate=re.compile(r"\s(?:dot|punto)\s", _I)),
+          gate=re.compile(r"\s(?:dot|punto)\s", _I), ascii_need=("lower", (b"dot", b"punto"))),
     Shape("uuid", re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", _I), "[id]",
-          gate=re.compile(r"[0-9a-f]{4}-[0-9a-f]{4}-", _I)),
+          gate=re.compile(r"[0-9a-f]{4}-[0-9a-f]{4}-", _I), ascii_need=("hex", (b"hhhh-hhhh-",))),
     Shape("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?\d[A-Z0-9]{0,2})?\b", _I), "[iban]",
           _digits(10),
-          gate=re.compile(r"[a-z]{2}\d{2}", _I)),
+          gate=re.compile(r"[a-z]{2}\d{2}", _I), ascii_need=("letters digits", (b"aa00",))),
     Shape("mac", re.compile(r"\b[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}\b", _I), "[id]",
-          gate=re.compile(r"[0-9a-f]{2}[:-][0-9a-f]{2}[:-][0-9a-f]{2}", _I)),
+          gate=re.compile(r"[0-9a-f]{2}[:-][0-9a-f]{2}[:-][0-9a-f]{2}", _I), ascii_need=("hex", (b"hh-hh-hh",))),
     Shape("ip", re.compile(r"(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", _I), "[ip]", _ip,
           gate=re.compile(r":[0-9a-f]{0,4}:", _I)),
     Shape("ip", re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)"), "[ip]", _ip,
           gate=re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")),
     Shape("national id", re.compile(r"\b\d{8} ?-?[A-Z]\b", _I), "[id]",
-          gate=re.compile(r"\d{8}")),  # DNI
+          gate=re.compile(r"\d{8}"), ascii_need=("digits", (b"0" * 8,))),  # DNI
     Shape("national id", re.compile(r"\b[XYZ] ?-?\d{7} ?-?[A-Z]\b", _I), "[id]",
-          gate=re.compile(r"\d{7}")),  # NIE
+          gate=re.compile(r"\d{7}"), ascii_need=("digits", (b"0" * 7,))),  # NIE
     Shape("national id", re.compile(r"\b[ABCDEFGHJNPQRSUVW]-?\d{7}-?[0-9A-J]\b", _I), "[id]",
-          gate=re.compile(r"\d{7}")),  # CIF
+          gate=re.compile(r"\d{7}"), ascii_need=("digits", (b"0" * 7,))),  # CIF
     Shape("national id", re.compile(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"), "[id]",
-          gate=re.compile(r"\d{2} ?\d{2} ?\d{2}")),  # UK NI
+          gate=re.compile(r"\d{2} ?\d{2} ?\d{2}"), ascii_need=("digit runs", (b"0" * 6,))),  # UK NI
     Shape("national id", re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), "[id]",
-          gate=re.compile(r"\d{3}-\d{2}-\d{4}")),  # US SSN
+          gate=re.compile(r"\d{3}-\d{2}-\d{4}"), ascii_need=("digits", (b"000-00-0000",))),  # US SSN
     Shape("device id", re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b", _I), "[id]",
-          gate=re.compile(r"[0-9a-f]{16}", _I)),
+          gate=re.compile(r"[0-9a-f]{16}", _I), ascii_need=("hex", (b"h" * 16,))),
     # CRM/Salesforce-style record ids: 12+ letters and digits mixed, at least three digits
     Shape("record id", re.compile(r"\b(?=[a-z0-9]*\d[a-z0-9]*\d[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{12,}\b", _I),
           "[id]",
-          gate=re.compile(r"[a-z0-9]{12}", _I)),
+          gate=re.compile(r"[a-z0-9]{12}", _I), ascii_need=("alphanumeric", (b"a" * 12,))),
     Shape("record id", re.compile(r"\b[a-z]{2,12}[-_]\d{5,}\b", _I), "[id]",
-          gate=re.compile(r"[-_]\d{5}")),
+          gate=re.compile(r"[-_]\d{5}"), ascii_need=("digits", (b"-00000",))),
     Shape("number", re.compile(r"\b(?:\d[ -]?){12,19}\b"), "[number]",
-          gate=re.compile(r"\d(?:[ -]?\d){11}")),  # cards, account numbers
+          gate=re.compile(r"\d(?:[ -]?\d){11}"), ascii_need=("digit runs", (b"0" * 12,))),  # cards, accounts
     # nine or more digits in one run of phone punctuation: a phone number, not a year or a score
     Shape("phone", re.compile(r"(?<![\w/])\+?\(?\d[\d ().\-/]{6,}\d(?![\w/])"), "[phone]", _digits(9),
-          gate=re.compile(r"\d[\d ().\-/]{6,}\d")),
+          gate=re.compile(r"\d[\d ().\-/]{6,}\d"), ascii_need=("phone", (b"0" * 8,))),
 )
 MAX_VALUE_CHARS = 2_000  # a structured value is cut to this before it is scanned or stored (documents cut it anyway)
 MAX_TEXT_CHARS = 20_000  # free text (a whole document) is cut to this before it is scanned
@@ -153,7 +202,8 @@ def find_shapes(text: str) -> list[str]:
     text = text[:MAX_TEXT_CHARS]
     if not _may_hold_pii(text):
         return []
-    return [s.name for s in SHAPES if s.spans(text)]
+    views = AsciiViews.of(text)
+    return [s.name for s in SHAPES if s.spans(text, views)]
 
 
 class _Memo(dict[str, bool]):
@@ -255,8 +305,11 @@ class Redactor:
         text = text[:MAX_TEXT_CHARS]
         if not _may_hold_pii(text):
             return text
+        views = AsciiViews.of(text)
         for shape in SHAPES:
-            spans = shape.spans(text)
+            spans = shape.spans(text, views)
             for start, end in reversed(spans):
                 text = text[:start] + shape.mask + text[end:]
+            if spans:  # the text changed: views of the new one
+                views = AsciiViews.of(text)
         return text
