@@ -71,9 +71,9 @@ def _view(*maps: tuple[bytes, bytes], delete: bytes = b"") -> tuple[bytes, bytes
     return bytes.maketrans(src, b"".join(to * len(chars) for chars, to in maps)), delete
 
 
-# An ASCII text seen through character classes: a shape's need is a substring one of these views must contain
-# for the shape's gate to match (so for the shape to match), found by `in` in well under a microsecond where a
-# regex gate scans a document in 5-25 us. ASCII only: there \d, \w and IGNORECASE classes are ASCII too.
+# A text seen through character classes: a shape's need is a substring one of these views must contain for the
+# shape's gate to match (so for the shape to match), found by `in` in well under a microsecond where a regex
+# gate scans a document in 5-25 us.
 VIEWS: dict[str, tuple[bytes, bytes]] = {
     "digits": _view((_DIGITS, b"0"), (b"_", b"-")),
     "digit runs": _view((_DIGITS, b"0"), delete=b" -"),  # the separators \d[ -]?\d may put between digits
@@ -85,8 +85,16 @@ VIEWS: dict[str, tuple[bytes, bytes]] = {
 }
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# the only characters past ASCII that a gate's classes match, besides Unicode digits: these four match ASCII
+# letters under IGNORECASE (tests/embeddings/test_redaction_gates.py checks every code point)
+_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+
+
 class AsciiViews:
-    """The views of one ASCII text, each made when first asked (`of` is None for any other text)."""
+    """The views of one text as ASCII, each made when first asked. Characters past ASCII become "?", in no view's
+    classes; a text where such a character could be part of a match (a Unicode digit, a letter that folds to an
+    ASCII one) has no views (`of` is None) and keeps the regex gates."""
 
     def __init__(self, raw: bytes) -> None:
         self._raw = raw
@@ -94,7 +102,12 @@ class AsciiViews:
 
     @classmethod
     def of(cls, text: str) -> AsciiViews | None:
-        return cls(text.encode("ascii")) if text.isascii() else None
+        if text.isascii():
+            return cls(text.encode("ascii"))
+        foreign = "".join(_NON_ASCII.findall(text))  # accents in Spanish words: a few characters a document
+        if any(c.isdecimal() for c in foreign) or not _FOLDS_TO_ASCII.isdisjoint(foreign):
+            return None
+        return cls(text.encode("ascii", "replace"))
 
     def holds(self, view: str, needles: tuple[bytes, ...]) -> bool:
         seen = self._made.get(view)
@@ -119,7 +132,7 @@ class Shape:
     ascii_need: tuple[str, tuple[bytes, ...]] | None = None
 
     def spans(self, text: str, views: AsciiViews | None = None) -> list[tuple[int, int]]:
-        """Where the shape is in `text`; `views` (of this very text) lets an ASCII text skip the regexes."""
+        """Where the shape is in `text`; `views` (of this very text) let most texts skip the regexes."""
         if views is not None and self.ascii_need is not None and not views.holds(*self.ascii_need):
             return []
         if self.gate is not None and self.gate.search(text) is None:
