@@ -1,7 +1,10 @@
-"""What kind of refusal an error is, in each wording a person may read it in (the page, the CLI): one headline
-per error code, in English and Spanish. The detail stays the service's own sentence (it names the data and the
-next step, and is logged and tested as written); the headline tells a Spanish reader, in Spanish, what happened.
-`tests/test_error_words.py` holds every code the services and the guard can answer to a headline in each wording."""
+"""What a refusal says, in each wording a person may read it in (the page, the CLI, an agent's tool):
+- one headline per error code (`TITLES`), in English and Spanish: what kind of refusal it is;
+- the sentences of the refusals people meet most (`SENTENCES`: a missing segment, model, profile, job), as a key
+  and parameters: raised with `DomainError.worded(key, ...)`, they carry every wording (`details`), and the
+  English one is their message. Other refusals keep the service's own English sentence after the headline.
+`tests/test_error_words.py` holds every code the services and the guard can answer to a headline in each wording,
+and every sentence to the same parameters in each."""
 
 from __future__ import annotations
 
@@ -28,6 +31,35 @@ TITLES: dict[str, dict[str, str]] = {
     "invalid_cron": {"en": "invalid schedule", "es": "programación no válida"},
     "tracardi": {"en": "Tracardi failed", "es": "Tracardi ha fallado"},
 }
+
+
+# {name!r} quotes what the caller sent (cut first by the raiser), as the English messages always did
+SENTENCES: dict[str, dict[str, str]] = {
+    "segment_not_found": {"en": "segment {segment!r} not found", "es": "no existe el segmento {segment!r}"},
+    "model_not_found": {"en": "model {model!r} not found", "es": "no existe el modelo {model!r}"},
+    "no_active_model": {"en": "no active model for goal {goal!r}: train one first",
+                        "es": "no hay ningún modelo activo para el objetivo {goal!r}: entrena uno primero"},
+    "no_model_for_goal": {"en": "no active model for goal {goal!r}; train one (profile-ai train --goal ...)",
+                          "es": "no hay ningún modelo activo para el objetivo {goal!r}; entrena uno "
+                                "(profile-ai train --goal ...)"},
+    "no_model_for_goal_but": {"en": "no active model for goal {goal!r}; train one (profile-ai train --goal ...); "
+                                    "goals with a model: {goals}",
+                              "es": "no hay ningún modelo activo para el objetivo {goal!r}; entrena uno "
+                                    "(profile-ai train --goal ...); objetivos con modelo: {goals}"},
+    "profile_not_indexed": {"en": "profile {profile} is not in the index (never synced, or deleted)",
+                            "es": "el perfil {profile} no está en el índice (nunca se sincronizó, o se borró)"},
+    "profile_without_vector": {"en": "profile {profile} has no vector",
+                               "es": "el perfil {profile} no tiene vector"},
+    "job_not_found": {"en": "job {job} not found", "es": "no existe el trabajo {job}"},
+    "unknown_job": {"en": "unknown job {job!r}: one of {names}",
+                    "es": "trabajo desconocido {job!r}: uno de {names}"},
+    "schedule_not_found": {"en": "schedule {schedule!r} not found", "es": "no existe la programación {schedule!r}"},
+}
+
+
+def sentences(key: str, **params: object) -> dict[str, str]:
+    """A sentence of `SENTENCES` in every wording, its parameters filled in."""
+    return {wording: template.format(**params) for wording, template in SENTENCES[key].items()}
 
 
 def title(code: str, wording: str) -> str:

@@ -1,5 +1,5 @@
 """The one place where errors become HTTP answers, all in one shape: {"error": code, "detail": text} (request
-validation adds "errors", the field-by-field list). `document()` puts that shape in the OpenAPI schema for
+validation adds "errors", the field-by-field list; a worded refusal adds "details", its sentence by wording). `document()` puts that shape in the OpenAPI schema for
 every error status a route can answer, so clients (and the schema fuzzer) can rely on it."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.tracardi.errors import TracardiError
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error", "type": "object", "required": ["error", "detail"],
     "properties": {"error": {"type": "string"}, "detail": {"type": "string"},
+                   "details": {"type": "object", "additionalProperties": {"type": "string"}},
                    "errors": {"type": "array", "items": {"type": "object"}}},
 }
 ERROR_STATUSES = {"401": "no or unknown API key", "403": "the key's scope does not allow this",
@@ -37,7 +38,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
-        return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=exc.status, headers=headers)
+        body: dict[str, Any] = {"error": exc.code, "detail": exc.message}
+        if exc.details:  # the same sentence in each wording (app/error_words.py): the page shows its reader's
+            body["details"] = exc.details
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(TracardiError)
     async def tracardi_error(_: Request, exc: TracardiError) -> JSONResponse:

@@ -108,5 +108,9 @@ def test_segments_endpoints_on_movielens(movielens_container) -> None:
     assert shown["rules"]["sql"]["sql"] and shown["features"]
     page = call(movielens_container, "GET", f"/v1/segments/{sid}/members", params={"limit": 5}).json()
     assert len(page["members"]) == 5 and page["total"] == shown["size"]
-    assert call(movielens_container, "GET", "/v1/segments/nope").status_code == 404
+    missing = call(movielens_container, "GET", "/v1/segments/nope")
+    assert missing.status_code == 404
+    # the sentence in each wording, for the page to show its reader's (app/error_words.py, issue 34)
+    assert missing.json() == {"error": "not_found", "detail": "segment 'nope' not found",
+                              "details": {"en": "segment 'nope' not found", "es": "no existe el segmento 'nope'"}}
     assert call(movielens_container, "POST", "/v1/segments/discover", json={"n_clusters": 1}).status_code == 422

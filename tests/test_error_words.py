@@ -1,9 +1,11 @@
 """Every refusal a person can read (the page, the CLI) says what kind it is in the deployment's wording
-(issue 34): each error code the services and the guard can answer has a headline in English and Spanish."""
+(issue 34): each error code the services and the guard can answer has a headline in English and Spanish, and
+the refusals people meet most are whole sentences in both (a key and parameters, `DomainError.worded`)."""
 
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 import httpx
@@ -11,7 +13,7 @@ import pytest
 
 import app.main  # noqa: F401 - loads every module, so every DomainError subclass is known
 from app.cli.common import _run
-from app.error_words import TITLES, WORDINGS, title
+from app.error_words import SENTENCES, TITLES, WORDINGS, title
 from app.errors import DomainError, NotFoundError
 
 
@@ -31,6 +33,26 @@ def test_every_error_code_has_a_headline_in_every_wording() -> None:
     missing = {code: [w for w in WORDINGS if not TITLES.get(code, {}).get(w)] for code in codes}
     assert not {c: m for c, m in missing.items() if m}
     assert title("not_found", "es") == "no encontrado" and title("no-such-code", "fr") == "something failed"
+
+
+def _fields(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
+def test_every_sentence_is_in_every_wording_with_the_same_parameters() -> None:
+    assert len(SENTENCES) >= 8
+    for key, words in SENTENCES.items():
+        assert set(words) == set(WORDINGS), key
+        assert len({frozenset(_fields(t)) for t in words.values()}) == 1, key  # none dropped or added
+        assert words["en"] != words["es"], key
+
+
+def test_a_worded_refusal_is_its_english_sentence_and_carries_the_others() -> None:
+    err = NotFoundError.worded("segment_not_found", segment="seg-x")
+    assert err.message == str(err) == "segment 'seg-x' not found"  # what logs, tests and agents read, as before
+    assert err.sentence("es") == "no existe el segmento 'seg-x'"
+    assert err.sentence("fr") == err.message  # a wording without the sentence reads the English one
+    assert NotFoundError("plain").sentence("es") == "plain"
 
 
 @pytest.mark.parametrize(("language", "line"), [
@@ -60,3 +82,23 @@ async def test_the_page_reads_the_headlines_without_a_key(tmp_path: Path) -> Non
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app_), base_url="http://localhost") as http:
         r = await http.get("/static-words/errors.json")
     assert r.status_code == 200 and r.json()["es"]["sync_running"] == "ya hay una sincronización en curso"
+
+
+@pytest.mark.parametrize(("language", "line"), [
+    ("es", "error: NotFoundError: no encontrado: no existe el segmento 'seg-x'\n"),
+    ("en", "error: NotFoundError: segment 'seg-x' not found\n"),
+])
+def test_the_cli_says_a_worded_refusal_in_the_deployments_language(language: str, line: str,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    monkeypatch.setenv("PROFILE_AI_LANGUAGE", language)
+
+    async def refused() -> None:
+        raise NotFoundError.worded("segment_not_found", segment="seg-x")
+
+    with pytest.raises(typer.Exit):
+        _run(refused)
+    assert capsys.readouterr().err == line
+

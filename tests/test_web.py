@@ -247,9 +247,9 @@ def test_the_page_in_spanish_and_the_switch_is_remembered(browser: Any, site: di
     assert "Frente a referencias simples" in text and "Distribución de puntuaciones" in text
     assert "," in page.inner_text("table[aria-label=histograma]")  # numbers in the Spanish locale: 0,12
     shot(page, "model-es-1280")
-    page.goto(site["url"] + "/#/segment/seg-does-not-exist")  # a refusal says what kind it is, in Spanish
-    page.wait_for_selector("div.error")
-    assert page.inner_text("div.error").startswith("no encontrado: ")
+    page.goto(site["url"] + "/#/segment/seg-does-not-exist")  # a refusal says what kind it is, in Spanish,
+    page.wait_for_selector("div.error")  # and what happened, in Spanish too (a worded refusal)
+    assert page.inner_text("div.error").startswith("no encontrado: no existe el segmento 'seg-does-not-exist'")
     page.go_back()
     page.wait_for_selector("text=Por segmento")
     page.select_option("#lang", "en")  # the switch: English now, and after a reload

@@ -67,7 +67,7 @@ class LiftService:
         if not 1 <= days <= MAX_DAYS:
             raise InvalidRequestError(f"days must be 1-{MAX_DAYS}")
         if not await self.segment_exists(segment_id):
-            raise NotFoundError(f"segment {segment_id!r} not found")
+            raise NotFoundError.worded("segment_not_found", segment=segment_id)
         share = await self.holdout(segment_id)
         if not share:
             raise InvalidRequestError(f"segment {segment_id!r} has no holdout, so there is nothing to compare with: "

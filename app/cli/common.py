@@ -71,18 +71,23 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # one line, non-zero exit: the contract of every command
-        message = " ".join(str(exc).split())
-        sys.stderr.write(f"error: {type(exc).__name__}: {_headline(exc)}{message}\n")
+        wording = _wording()
+        said = exc.sentence(wording) if isinstance(exc, DomainError) else str(exc)
+        message = " ".join(said.split())
+        sys.stderr.write(f"error: {type(exc).__name__}: {_headline(exc, wording)}{message}\n")
         raise typer.Exit(1) from None
 
 
-def _headline(exc: Exception) -> str:
-    """In a deployment that speaks another language than English, what kind of refusal this is, in it (the
-    message itself stays the service's own sentence)."""
+def _wording() -> str:
     try:
-        wording = load_settings().lang.wording
+        return load_settings().lang.wording
     except Exception:  # noqa: BLE001 - the settings themselves may be what failed
-        return ""
+        return "en"
+
+
+def _headline(exc: Exception, wording: str) -> str:
+    """In a deployment that speaks another language than English, what kind of refusal this is, in it (the
+    sentence after it is in that language too where app/error_words.py has it, else the service's English)."""
     if wording == "en":
         return ""
     code = exc.code if isinstance(exc, DomainError) else "tracardi" if isinstance(exc, TracardiError) else "error"

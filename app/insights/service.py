@@ -69,8 +69,9 @@ class InsightService:
         model_id = await repo.active_model(goal)
         if model_id is None:
             known = sorted({m["goal"] for m in await repo.models()})
-            raise NotFoundError(f"no active model for goal {goal[:60]!r}; train one (profile-ai train --goal ...)"
-                                + (f"; goals with a model: {', '.join(known)}" if known else ""))
+            if known:
+                raise NotFoundError.worded("no_model_for_goal_but", goal=goal[:60], goals=", ".join(known))
+            raise NotFoundError.worded("no_model_for_goal", goal=goal[:60])
         return model_id
 
     async def _group(self, query: str | None, filters: Any, segment: str | None,

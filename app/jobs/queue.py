@@ -167,7 +167,7 @@ class JobQueue:
                                               job_id)
         rows = await self.pool.fetch("SELECT * FROM profile_ai.job_runs WHERE job_id = $1 ORDER BY id", job_id)
         if status is None and not rows:
-            raise NotFoundError(f"job {job_id} not found")
+            raise NotFoundError.worded("job_not_found", job=job_id)
         return {"id": job_id, "status": status or (rows[-1]["status"] if rows else None),
                 "runs": [dict(r) for r in rows]}
 

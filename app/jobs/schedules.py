@@ -49,7 +49,7 @@ def check_job(job: str, args: dict[str, Any]) -> None:
     spec = JOBS.get(job)
     if spec is None or not spec.schedulable:
         names = ", ".join(n for n, s in JOBS.items() if s.schedulable)
-        raise NotFoundError(f"unknown job {job[:60]!r}: one of {names}")
+        raise NotFoundError.worded("unknown_job", job=job[:60], names=names)
     extra = sorted(set(args) - set(spec.args))
     if extra:
         raise InvalidRequestError(f"job {job!r} takes {', '.join(spec.args) or 'no arguments'}, not {', '.join(extra)}")
@@ -112,12 +112,12 @@ class ScheduleRepository:
     async def get(self, name: str) -> dict[str, Any]:
         row = await self.pool.fetchrow("SELECT * FROM profile_ai.schedules WHERE name = $1", name)
         if row is None:
-            raise NotFoundError(f"schedule {name[:63]!r} not found")
+            raise NotFoundError.worded("schedule_not_found", schedule=name[:63])
         return dict(row)
 
     async def delete(self, name: str) -> None:
         if (await self.pool.execute("DELETE FROM profile_ai.schedules WHERE name = $1", name)).endswith(" 0"):
-            raise NotFoundError(f"schedule {name[:63]!r} not found")
+            raise NotFoundError.worded("schedule_not_found", schedule=name[:63])
 
     async def fire_due(self, defer: Callable[[str, dict[str, Any]], Awaitable[int | None]],
                        now: datetime | None = None) -> list[str]:

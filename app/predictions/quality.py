@@ -73,7 +73,7 @@ class QualityService:
         """Realized quality at each matured snapshot (computed once, then kept) beside the holdout figures."""
         model = next((r for r in await self.repo.models() if r["model_id"] == model_id), None)
         if model is None:
-            raise NotFoundError(f"model {model_id!r} not found")
+            raise NotFoundError.worded("model_not_found", model=model_id)
         snaps = await self.snapshots.of_model(model_id)
         if not snaps:
             raise InvalidRequestError(f"model {model_id!r} was never scored: nothing to check yet "

@@ -196,7 +196,7 @@ class PredictionService:
         else:
             row = await self.repo.model(model_id)
         if row is None:
-            raise NotFoundError(f"model {model_id!r} not found")
+            raise NotFoundError.worded("model_not_found", model=model_id)
         return await self._with_erasures(_info(row))
 
     async def _with_erasures(self, info: ModelInfo) -> ModelInfo:
@@ -216,7 +216,7 @@ class PredictionService:
                 goal_name = req.goal.strip()  # an imported model's goal may be any name
             model_id = await self.repo.active_model(goal_name)
             if model_id is None:
-                raise NotFoundError(f"no active model for goal {req.goal!r}: train one first")
+                raise NotFoundError.worded("no_active_model", goal=req.goal)
         blob = await self.repo.artifact(model_id)
         if blob is None:
             await self.model(model_id)  # 404 when there is no such model at all

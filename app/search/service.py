@@ -221,7 +221,7 @@ class SearchService:
         resolved = await self.state.resolve(profile_id)
         hits = await asyncio.to_thread(self.index.retrieve, [resolved], with_vector)
         if not hits:
-            raise NotFoundError(f"profile {profile_id} is not in the index (never synced, or deleted)")
+            raise NotFoundError.worded("profile_not_indexed", profile=profile_id)
         return resolved, hits[0]
 
     async def profile(self, profile_id: str) -> ProfileCard:
@@ -301,7 +301,7 @@ class SearchService:
             raise InvalidRequestError(f"limit must be between 1 and {self.max_limit}")
         resolved, hit = await self._lookup(profile_id, with_vector=True)
         if hit.vector is None:
-            raise NotFoundError(f"profile {profile_id} has no vector")
+            raise NotFoundError.worded("profile_without_vector", profile=profile_id)
         hits = await asyncio.to_thread(self.index.search, dense=hit.vector, sparse=None, limit=limit, mode="dense",
                                        exclude_profile_ids=[resolved])
         ref = await asyncio.to_thread(self._reference_vectors)

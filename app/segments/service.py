@@ -284,7 +284,7 @@ class SegmentService:
     async def _row(self, segment_id: str) -> SegmentRow:
         row = await self.repo.get(segment_id)
         if row is None:
-            raise NotFoundError(f"segment {segment_id!r} not found")
+            raise NotFoundError.worded("segment_not_found", segment=segment_id)
         return row
 
     async def show(self, segment_id: str) -> Segment:
@@ -410,7 +410,7 @@ class SegmentService:
             ids = await asyncio.to_thread(matching_ids, self.index, conditions)
         segment_id = definition.get("segment_id")
         if segment_id is not None and await self.repo.get(segment_id) is None:
-            raise NotFoundError(f"segment {segment_id!r} not found")
+            raise NotFoundError.worded("segment_not_found", segment=segment_id)
         rows, stats = await self.repo.prediction_audience(definition["goal"], rule, value, segment_id, ids,
                                                           size_only)
         if stats.get("model_id") is None:

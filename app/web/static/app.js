@@ -349,9 +349,11 @@ async function api(method, path, body) {
   if (key()) headers.Authorization = "Bearer " + key();
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) {  // what kind of refusal, in the page's language (app/error_words.py), then the service's own words
+  if (!r.ok) {  // what kind of refusal, in the page's language (app/error_words.py), then its sentence: in that
+    // language too when the service worded it ("details"), else the service's own words
     const kind = (ERROR_WORDS[lang] || {})[data.error];
-    throw new Error((kind ? kind + ": " : "") + (data.detail || r.statusText) + " (" + r.status + ")");
+    const said = (data.details && data.details[lang]) || data.detail || r.statusText;
+    throw new Error((kind ? kind + ": " : "") + said + " (" + r.status + ")");
   }
   return data;
 }
