@@ -135,7 +135,7 @@ class DocumentBuilder:
         return f"{name} ({'; '.join(parts)})" if parts else name
 
     def redacted(self, ev: Event) -> Event:
-        return ev.model_copy(update={"properties": self.redactor.clean(ev.properties) or {}})
+        return self._with_properties(ev, self.redactor.clean(ev.properties) or {})
 
     @staticmethod
     def _with_properties(ev: Event, properties: dict[str, Any]) -> Event:

@@ -72,6 +72,20 @@ class PreparedBatch:
     events: dict[str, list[EventRow]]
 
 
+Rendered = tuple[ProfileDocument, ProfileFeatures, list[EventRow]]  # a profile's document, features, event rows
+RenderAhead = asyncio.Future[dict[int, Rendered]]  # a batch's rendering under way, by id() of its items
+
+
+def _merged_away(item: ProfileWithEvents) -> bool:
+    """0.7: an inactive duplicate kept after a merge (deleted, never rendered)."""
+    p = item.profile
+    return not p.active or bool(p.merged_with and p.merged_with != p.id)
+
+
+def _renderable(item: ProfileWithEvents) -> bool:
+    return not _merged_away(item) and not item.unchanged
+
+
 def partition_of(profile_id: str, partitions: int) -> int:
     """A stable partition of a profile id (the same on every machine and Python run, unlike hash())."""
     if partitions <= 1:
@@ -137,8 +151,8 @@ class SyncService:
         stream = await self.with_population(source.stream(since, known, events_since=last), stored)
         salt = self._salt()
 
-        async def handle(items: list[ProfileWithEvents]) -> None:
-            await self._batch(items, result, seen, source.key, salt)
+        async def handle(items: list[ProfileWithEvents], ahead: RenderAhead | None) -> None:
+            await self._batch(items, result, seen, source.key, salt, ahead)
             if progress:
                 progress(result)
 
@@ -154,16 +168,18 @@ class SyncService:
         return result
 
     async def _pipelined(self, stream: AsyncIterator[ProfileWithEvents],
-                         handle: Callable[[list[ProfileWithEvents]], Awaitable[None]]) -> None:
-        """Batches of `stream` through `handle`, in order, one at a time; the next batch is read while the last
-        is rendered, embedded and written (the source's HTTP or file reading overlaps the encoder and the
-        database, which leave the GIL). A batch starts only when the one before it is written, so a profile
-        read twice sees its first write, and a failure anywhere stops the run after the batch in flight."""
-        async def collected(items: list[ProfileWithEvents]) -> None:
-            await handle(items)
+                         handle: Callable[[list[ProfileWithEvents], RenderAhead | None], Awaitable[None]]) -> None:
+        """Batches of `stream` through `handle`, in order, one at a time. While a batch is embedded and written,
+        the next one is read and rendered (documents, features, event rows: `render_ahead`, in a thread, so the
+        encoder, which leaves the GIL, and the rendering share the cores). A batch is handled only when the one
+        before it is written, so a profile read twice sees its first write, and a failure anywhere stops the run
+        after the batch in flight."""
+        async def collected(items: list[ProfileWithEvents], ahead: RenderAhead | None) -> None:
+            await handle(items, ahead)
             collect_young()  # the collector is paused for the read (app/collector.py): once a batch instead
 
         in_flight: asyncio.Future[None] | None = None
+        ahead: RenderAhead | None = None
         batch: list[ProfileWithEvents] = []
         try:
             async for item in stream:
@@ -172,18 +188,32 @@ class SyncService:
                     await in_flight  # it failed (or the process is stopping): stop reading now
                 batch.append(item)
                 if len(batch) >= self.batch_size:
+                    ahead = self.render_ahead(batch)
                     if in_flight is not None:
                         await in_flight
-                    in_flight, batch = asyncio.ensure_future(collected(batch)), []
+                    in_flight, ahead, batch = asyncio.ensure_future(collected(batch, ahead)), None, []
+            ahead = self.render_ahead(batch) if batch else None
             if in_flight is not None:
                 await in_flight
                 in_flight = None
             if batch:
-                await collected(batch)
+                await collected(batch, ahead)
         except BaseException:
-            if in_flight is not None:  # let the batch in flight end as it would have, then report the first failure
-                await asyncio.gather(in_flight, return_exceptions=True)
+            # let the batch in flight (and a render under way) end as they would have, then report the first failure
+            await asyncio.gather(*(f for f in (in_flight, ahead) if f is not None), return_exceptions=True)
             raise
+
+    def render_ahead(self, items: list[ProfileWithEvents]) -> RenderAhead:
+        """Start rendering the profiles of `items` that may need it (active, not merged away, not unchanged)."""
+        def render() -> dict[int, Rendered]:
+            return {id(i): self._render(i) for i in items if _renderable(i)}
+
+        return asyncio.ensure_future(asyncio.to_thread(render))
+
+    def _render(self, item: ProfileWithEvents) -> Rendered:
+        doc = self.builder.build(item)
+        # features and the event log for every live profile: a history can change without changing the text
+        return doc, features_of(doc, item.profile.objects(self.objection_field)), event_rows(item, self.builder, doc)
 
     def _population_key(self) -> str:
         return f"document_population:{self.builder.layout_key}"
@@ -306,13 +336,14 @@ class SyncService:
         return result
 
     async def _batch(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str,
-                     salt: str) -> None:
-        await self.apply(await self.prepare(items, result, seen, source, salt))
+                     salt: str, ahead: RenderAhead | None = None) -> None:
+        await self.apply(await self.prepare(items, result, seen, source, salt, ahead))
 
     async def prepare(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str,
-                      salt: str) -> PreparedBatch:
+                      salt: str, ahead: RenderAhead | None = None) -> PreparedBatch:
         """Everything a batch needs short of writing it: rendered, hashed, encoded. Reads the state (hashes,
-        tombstones) but writes nothing, so any worker can prepare and the index's owner apply."""
+        tombstones) but writes nothing, so any worker can prepare and the index's owner apply. `ahead`: these
+        items' rendering, started earlier (`render_ahead`)."""
         deletes: list[str] = []
         aliases: dict[str, str] = {}
         live: list[ProfileWithEvents] = []
@@ -325,7 +356,7 @@ class SyncService:
         for item in items:
             p = item.profile
             result.seen += 1
-            if not p.active or (p.merged_with and p.merged_with != p.id):
+            if _merged_away(item):
                 deletes.append(p.id)  # 0.7: an inactive duplicate kept after a merge
                 if p.merged_with:
                     aliases[p.id] = p.merged_with
@@ -341,13 +372,16 @@ class SyncService:
                 deletes.append(absorbed)
                 result.merged += 1
             live.append(item)
-        def render() -> tuple[list[ProfileDocument], list[ProfileFeatures], dict[str, list[EventRow]]]:
-            docs = [self.builder.build(i) for i in live]
-            # features and the event log for every live profile: a history can change without changing the text
-            return (docs, [features_of(d, i.profile.objects(self.objection_field)) for i, d in zip(live, docs, strict=True)],
-                    {i.profile.id: event_rows(i, self.builder, d) for i, d in zip(live, docs, strict=True)})
+        rendered = await ahead if ahead is not None else {}
 
-        docs, features, events = await asyncio.to_thread(render)
+        def render() -> list[Rendered]:
+            return [rendered.get(id(i)) or self._render(i) for i in live]
+
+        parts = await asyncio.to_thread(render) if any(id(i) not in rendered for i in live) else \
+            [rendered[id(i)] for i in live]
+        docs = [doc for doc, _, _ in parts]
+        features = [f for _, f, _ in parts]
+        events = {i.profile.id: rows for i, (_, _, rows) in zip(live, parts, strict=True)}
         known = await self.state.hashes([d.profile_id for d in docs])
         changed = [(i, d) for i, d in zip(live, docs, strict=True) if known.get(d.profile_id) != d.content_hash]
         result.unchanged += len(docs) - len(changed)
@@ -406,8 +440,8 @@ class SyncService:
         stream = source.stream(None, only=lambda pid: partition_of(pid, partitions) == partition)
         salt = self._salt()
 
-        async def handle(items: list[ProfileWithEvents]) -> None:
-            prepared = await self.prepare(items, result, seen, source.key, salt)
+        async def handle(items: list[ProfileWithEvents], ahead: RenderAhead | None) -> None:
+            prepared = await self.prepare(items, result, seen, source.key, salt, ahead)
             await (stage(prepared) if stage is not None else self.apply(prepared))
 
         async def own() -> AsyncIterator[ProfileWithEvents]:
