@@ -72,7 +72,7 @@ def parse_time(value: Any, *, location: str = "record", field: str = "time") -> 
         raise RecordError(location, field, f"expected a timestamp, got {type(value).__name__}")
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    return dt if dt.tzinfo is UTC else dt.astimezone(UTC)  # "+00:00" parses to UTC itself: nothing to convert
 
 
 def _dict(raw: dict[str, Any], key: str, location: str, prefix: str = "") -> dict[str, Any]:
@@ -221,7 +221,9 @@ def shallow_text(text: bytes) -> bool:
 
 
 def parse_event(raw: Any, *, location: str = "event", shallow: bool = False) -> Event:
-    """Normalise one Tracardi event document; raises RecordError when malformed (`shallow`: as parse_profile)."""
+    """Normalise one Tracardi event document; raises RecordError when malformed (`shallow`: as parse_profile).
+    The hot path of every read: each field is checked inline, and the error's location is only written when
+    there is an error."""
     if not isinstance(raw, dict):
         raise RecordError(location, "<record>", f"expected a JSON object, got {type(raw).__name__}")
     if not shallow and nesting_exceeds(raw):
@@ -229,42 +231,68 @@ def parse_event(raw: Any, *, location: str = "event", shallow: bool = False) -> 
     eid = raw.get("id")
     if not isinstance(eid, str) or not eid.strip():
         raise RecordError(location, "id", "missing or not a non-empty string")
-    location = f"{location} (id={eid})"
     etype = raw.get("type")
     if not isinstance(etype, str) or not etype.strip():
-        raise RecordError(location, "type", "missing or not a non-empty string")
-    metadata = _dict(raw, "metadata", location)
-    time = _dict(metadata, "time", location, "metadata.")
-    when = parse_time(time.get("insert"), location=location, field="metadata.time.insert") or parse_time(
-        time.get("create"), location=location, field="metadata.time.create"
-    )
+        raise RecordError(_at(location, eid), "type", "missing or not a non-empty string")
+    metadata = _object(raw, "metadata", location, eid)
+    time = _object(metadata, "time", location, eid, "metadata.")
+    when = _time(time.get("insert"), location, eid, "metadata.time.insert") or \
+        _time(time.get("create"), location, eid, "metadata.time.create")
     if when is None:
-        raise RecordError(location, "metadata.time.insert", "missing: an event needs a time")
+        raise RecordError(_at(location, eid), "metadata.time.insert", "missing: an event needs a time")
     profile = raw.get("profile")
     if profile is not None and not isinstance(profile, dict):
-        raise RecordError(location, "profile", "expected an object with an id")
-    session = raw.get("session") if isinstance(raw.get("session"), dict) else {}
-    source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+        raise RecordError(_at(location, eid), "profile", "expected an object with an id")
+    session = raw.get("session")
+    source = raw.get("source")
     tags_raw = raw.get("tags") or {}
     tags = tags_raw.get("values", []) if isinstance(tags_raw, dict) else tags_raw
     if not isinstance(tags, list):
-        raise RecordError(location, "tags", "expected a list of values")
-    # every field was checked above: construct without validating it all a second time (the hot path of a read)
+        raise RecordError(_at(location, eid), "tags", "expected a list of values")
+    # every field was checked above: construct without validating it all a second time
     return Event.checked(
         id=eid,
         type=normalise_event_type(etype),
-        name=_str_or_none(raw.get("name"), location, "name"),
+        name=_text(raw.get("name"), location, eid, "name"),
         time=when,
-        profile_id=_str_or_none((profile or {}).get("id"), location, "profile.id"),
-        session_id=_str_or_none((session or {}).get("id"), location, "session.id"),
-        source_id=_str_or_none((source or {}).get("id"), location, "source.id"),
-        channel=_str_or_none(metadata.get("channel"), location, "metadata.channel"),
-        properties=_dict(raw, "properties", location),
-        traits=_dict(raw, "traits", location),
-        context=_dict(raw, "context", location),
-        tags=[str(x) for x in tags],
-        utm=_dict(raw, "utm", location),
+        profile_id=_text(profile.get("id"), location, eid, "profile.id") if profile else None,
+        session_id=_text(session.get("id"), location, eid, "session.id") if isinstance(session, dict) else None,
+        source_id=_text(source.get("id"), location, eid, "source.id") if isinstance(source, dict) else None,
+        channel=_text(metadata.get("channel"), location, eid, "metadata.channel"),
+        properties=_object(raw, "properties", location, eid),
+        traits=_object(raw, "traits", location, eid),
+        context=_object(raw, "context", location, eid),
+        tags=[x if isinstance(x, str) else str(x) for x in tags],
+        utm=_object(raw, "utm", location, eid),
         extra={} if raw.keys() <= _EVENT_KNOWN else {k: v for k, v in raw.items() if k not in _EVENT_KNOWN},
     )
+
+
+def _at(location: str, eid: str) -> str:
+    return f"{location} (id={eid})"
+
+
+def _object(raw: dict[str, Any], key: str, location: str, eid: str, prefix: str = "") -> dict[str, Any]:
+    """`_dict` for an event's fields: the location with the event's id, written only for an error."""
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(_at(location, eid), prefix + key, f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _text(value: Any, location: str, eid: str, field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise RecordError(_at(location, eid), field, f"expected a string, got {type(value).__name__}")
+
+
+def _time(value: Any, location: str, eid: str, field: str) -> datetime | None:
+    return None if value is None else parse_time(value, location=_at(location, eid), field=field)
 
 
