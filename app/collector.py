@@ -6,8 +6,9 @@ CPython's default thresholds the collector starts every 700 net allocations and 
 built so far each time: measured, over a quarter of a sync's time (`bench/sync_memory.py`'s pipeline, 5,000
 profiles x 50 events, encoder stand-in: about 14.0 s -> 10.3 s). Paused, reference counting still frees every
 acyclic object at once; the young generations are collected once after each batch (`collect_young`), so a cycle
-outlives its batch by one batch at most, and the old generation is left to the automatic collections that resume
-when the last sync ends. Process-wide, so nested and concurrent users are counted.
+outlives its batch by one batch at most; the old generation is collected every FULL_EVERY batches (a cycle that
+reached it cannot pile up over a long read) and by the automatic collections that resume when the last user ends.
+Process-wide, so nested and concurrent users are counted.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+FULL_EVERY = 64  # batches between full collections (one costs tens of ms; 64 batches, about half a minute)
+
 _lock = threading.Lock()
 _users = 0
 _was_enabled = False
+_young_runs = 0
 
 
 @contextmanager
@@ -41,5 +45,8 @@ def collector_paused() -> Iterator[None]:
 
 
 def collect_young() -> None:
-    """Collect generations 0 and 1: what was allocated since the last call, traversed once."""
-    gc.collect(1)
+    """Collect generations 0 and 1: what was allocated since the last call, traversed once; every FULL_EVERY
+    calls, everything."""
+    global _young_runs
+    _young_runs += 1
+    gc.collect(2 if _young_runs % FULL_EVERY == 0 else 1)

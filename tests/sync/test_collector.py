@@ -53,3 +53,27 @@ async def test_a_sync_collects_once_a_batch_and_restores_the_collector(
 
 async def _fail(*_args: object) -> None:
     raise RuntimeError("the batch failed")
+
+
+def test_a_cycle_is_collected_within_a_batch_and_the_old_generation_every_full_every(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import weakref
+
+    import app.collector as collector
+
+    class Node:
+        pass
+
+    with collector_paused():
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # type: ignore[attr-defined]
+        alive = weakref.ref(a)
+        del a, b
+        assert alive() is not None  # paused: the cycle waits for the batch's end
+        collector.collect_young()
+        assert alive() is None
+        generations: list[int] = []
+        monkeypatch.setattr(collector.gc, "collect", lambda generation=2: generations.append(generation) or 0)
+        for _ in range(2 * collector.FULL_EVERY):
+            collector.collect_young()
+    assert generations.count(2) == 2 and len(generations) == 2 * collector.FULL_EVERY
