@@ -73,7 +73,12 @@ def test_a_cycle_is_collected_within_a_batch_and_the_old_generation_every_full_e
         collector.collect_young()
         assert alive() is None
         generations: list[int] = []
-        monkeypatch.setattr(collector.gc, "collect", lambda generation=2: generations.append(generation) or 0)
+
+        def counted(generation: int = 2) -> int:
+            generations.append(generation)
+            return 0
+
+        monkeypatch.setattr(collector.gc, "collect", counted)
         for _ in range(2 * collector.FULL_EVERY):
             collector.collect_young()
     assert generations.count(2) == 2 and len(generations) == 2 * collector.FULL_EVERY
