@@ -22,6 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 
 NULL_Z = 3.5
+CONTEXT = "context"  # the kind of entries that say what events are about (build_lexicon)
+MAX_CONTEXT = 512
 MAX_ENTRIES = 20_000  # vocabulary entries embedded per build (fields first, then the commonest values)
 SHARED = 0.85  # a phrase's second negative-sense flag must score this share of its first
 AMBIGUOUS = 0.05
@@ -83,7 +85,7 @@ class PhraseEncoder(Protocol):
 class Target:
     """What an entry stands for: a flag or numeric field (`value` None), or one value of a categorical field."""
 
-    kind: str  # "flag" | "number" | "value"
+    kind: str  # "flag" | "number" | "date" | "value" | "context" (what events talk about: never a filter)
     path: str
     value: Any = None
 
@@ -162,8 +164,9 @@ class Lexicon:
             return []
         sims = self.phrases([s[2] for s in spans]) @ self.vectors.T  # (spans, entries)
         allowed = self._allowed.get(kinds)
-        if allowed is None:  # which entries a pass may read, once per set of kinds
-            allowed = np.array([kinds is None or t.kind in kinds for t in self.targets], dtype=bool)
+        if allowed is None:  # which entries a pass may read, once per set of kinds (context: every pass)
+            allowed = np.array([kinds is None or t.kind in kinds or t.kind == CONTEXT for t in self.targets],
+                               dtype=bool)
             self._allowed[kinds] = allowed
         k = min(TOP, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # each phrase's nearest entries: all that can win
@@ -176,6 +179,9 @@ class Lexicon:
                 if score <= self.threshold[j] or not allowed[j]:
                     continue
                 target = self.targets[j]
+                if target.kind == CONTEXT:  # claims its words if it reads best (below), names no field
+                    found.append((score, i, int(j)))
+                    continue
                 # nearer its own field than any other field (absences aside: "living alone" may deny two)
                 other = max((float(sims[i, e]) for e in near if self.targets[e].path != target.path
                              and self.targets[e].value is not False), default=floor)
@@ -205,6 +211,11 @@ class Lexicon:
                 if not (target.value is False and score >= SHARED * taken[(start, end)] > 0):
                     continue
             elif any(not (end <= a or start >= b) for a, b in taken):
+                continue
+            if target.kind == CONTEXT:
+                # the phrase is about what the events are about ("science fiction", "movies"): its words stay
+                # with the meaning of the question, and no trait may read them ("science" is no scientist)
+                taken[(start, end)] = 0.0
                 continue
             paths.add(target.path)
             taken[(start, end)] = score if target.value is False else 0.0
@@ -236,10 +247,15 @@ def candidate_spans(free: list[tuple[int, int, str]], content: int = 4, longest:
 
 
 def build_lexicon(encoder: PhraseEncoder, fields: list[tuple[str, str, str]],
-                  values: list[tuple[str, str, Any, str, bool]], wordings: Sequence[str] = ("en",)) -> Lexicon:
+                  values: list[tuple[str, str, Any, str, bool]], wordings: Sequence[str] = ("en",),
+                  context: Sequence[str] = ()) -> Lexicon:
     """`fields`: (humanised key, path, kind "flag"|"number"); `values`: (phrase, path, value, key phrase, unique
     to its field). A flag also gets its negative sense ("without partner", "sin pareja"), so a phrase that means
-    the absence ("living alone") reads as the flag's other value. Fields first: a cap never drops one."""
+    the absence ("living alone") reads as the flag's other value. `context`: phrases of what the events are
+    about (event types, facet names and values: "rated movie", "genres", "sci fi"); a question's phrase that reads
+    as one of them best stays with the question's meaning and cannot become a trait's value ("science fiction
+    enthusiasts" are no scientists, "people who watch movies" no entertainment workers). Fields first, then
+    context (at most MAX_CONTEXT): a cap never drops one."""
     entries: list[tuple[str, Target]] = []
     for key, path, kind in fields:
         entries.append((key, Target(kind, path)))
@@ -248,6 +264,7 @@ def build_lexicon(encoder: PhraseEncoder, fields: list[tuple[str, str, str]],
         if kind == "flag":
             entries.extend((f"{NEGATIVE_PREFIX[w]} {key}", Target(kind, path, False)) for w in wordings
                            if w in NEGATIVE_PREFIX)
+    entries.extend((phrase, Target(CONTEXT, f"{CONTEXT}:{phrase}")) for phrase in list(context)[:MAX_CONTEXT])
     for phrase, path, value, key, unique in values:
         target = Target("value", path, value)
         if unique:

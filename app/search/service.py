@@ -157,11 +157,12 @@ class SearchService:
                               understood=understood.as_dict() if understood else None, cutoff=cutoff)
 
     def _vocabulary(self) -> Vocabulary:
-        """The synced data's own words (trait values, flags, numeric fields), from a sample of payloads."""
+        """The synced data's own words (trait values, flags, numeric fields, what events are about), from a
+        sample of payloads."""
         with self._warming:
             if self._vocab is None:
                 payloads: list[dict[str, Any]] = []
-                for page in self.index.scroll(batch=2000, fields=["traits", "data"]):
+                for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "top"]):
                     payloads.extend(h.payload for h in page)
                     if len(payloads) >= VOCABULARY_SAMPLE:
                         break

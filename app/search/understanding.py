@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.search.meaning_match import FILLER, NEGATION_WORDS, Lexicon, PhraseEncoder, build_lexicon
+from app.search.meaning_match import FILLER, MAX_CONTEXT, NEGATION_WORDS, Lexicon, PhraseEncoder, build_lexicon
 from app.search.units import (
     MONEY_VERBS,
     FieldUnit,
@@ -129,6 +129,7 @@ class Vocabulary:
     units: dict[str, FieldUnit] = field(default_factory=dict)  # numeric path -> what its key says it holds
     dates: dict[str, str] = field(default_factory=dict)  # key phrase -> path of a field holding ISO dates
     clock: dict[str, str] = field(default_factory=dict)  # date path -> its latest value: the data's own "now"
+    context: list[str] = field(default_factory=list)  # what events are about, commonest first (never a filter)
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -167,10 +168,13 @@ class Vocabulary:
 
 
 def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
-    """From index payloads (their `traits` and `data`): categorical values, flags and numeric fields."""
+    """From index payloads: categorical values, flags and numeric fields (their `traits` and `data`), and what
+    their events are about (`event_types`, the facets of `top`: names and values)."""
     seen: dict[str, Counter[Any]] = defaultdict(Counter)
+    about: Counter[str] = Counter()
     unaddressable: set[str] = set()
     for p in payloads:
+        about.update(_context_phrases(p))
         for root in ("traits", "data"):
             leaves, skipped = flatten_addressable(p.get(root) or {}, root)
             if skipped and len(unaddressable) < 100:
@@ -210,7 +214,23 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
                 continue
             vocab.values.append((_pattern(phrase, abbreviations=4), phrase, path, value, n))
     vocab.values.sort(key=lambda v: -len(v[1]))  # longest phrase first: "two year" before "year"
+    named = {v[1] for v in vocab.values} | {f[1] for f in vocab.flags} | set(vocab.numbers) | set(vocab.dates)
+    # a phrase that is also a trait's value or field stays the trait's ("horror" as a favourite genre trait)
+    vocab.context = [c for c, _ in about.most_common() if c not in named and len(c) >= 3][:MAX_CONTEXT]
     return vocab
+
+
+def _context_phrases(payload: dict[str, Any]) -> set[str]:
+    """A payload's event types and facets, names and values, as phrases (each counted once a profile)."""
+    out: set[str] = set()
+    for etype in payload.get("event_types") or []:
+        if isinstance(etype, str):
+            out.add(norm(etype.replace("-", " ").replace("_", " ")))
+    top = payload.get("top")
+    for facet, values in (top.items() if isinstance(top, dict) else ()):
+        out.add(norm(split_camel(str(facet))))
+        out.update(norm_value(v) for v in (values if isinstance(values, list) else ()) if isinstance(v, str))
+    return {p for p in out if p}
 
 
 def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[str, ...] = ("en",)) -> Vocabulary:
@@ -224,7 +244,7 @@ def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[st
         owners[phrase].add(path)
     values = [(phrase, path, value, _key_phrase(path), len(owners[phrase]) == 1)
               for _, phrase, path, value, _ in sorted(vocab.values, key=lambda v: -v[4])]
-    vocab.lexicon = build_lexicon(encoder, fields, values, wordings)
+    vocab.lexicon = build_lexicon(encoder, fields, values, wordings, vocab.context)
     return vocab
 
 

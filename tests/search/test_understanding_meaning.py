@@ -175,3 +175,37 @@ async def test_a_date_filter_is_applied_by_the_index(tmp_path: Any, pg_url: str,
         assert all(h.traits["signup_date"] >= "2024-01-01" for h in res.results)  # the index applied it
     finally:
         await c.aclose()
+
+
+JOBS = ["scientist", "entertainment", "student", "programmer", "retired", "engineer", "writer", "educator"]
+GENRES = ["Sci-Fi", "Horror", "Comedy", "Drama", "Romance", "Western", "Film-Noir", "Documentary"]
+FILM_FANS = [{"data": {"job": {"position": JOBS[i % 8]}}, "traits": {"age": 18 + i % 50},
+              "event_types": ["movie-rated"], "top": {"genres": [GENRES[i % 8], GENRES[(i + 3) % 8]]}}
+             for i in range(48)]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("science fiction enthusiasts", []),  # "science" is no scientist
+    ("people who watch movies", []),  # nor are movies the entertainment business
+    ("horror movie fans", []),
+    ("scientists who like horror", ["data.job.position=scientist"]),
+    ("programmers into film noir", ["data.job.position=programmer"]),
+])
+def test_what_the_events_are_about_is_no_trait(encoder: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(FILM_FANS), encoder)
+    assert "sci fi" in vocab.context and "movie rated" in vocab.context and "genres" in vocab.context
+    assert understand(question, vocab).filters == filters
+
+
+def test_without_what_the_events_are_about_science_reads_as_scientist(encoder: Any) -> None:
+    """The case the context entries are for: the same people, their histories unknown to the vocabulary."""
+    bare = [{"data": p["data"], "traits": p["traits"]} for p in FILM_FANS]
+    vocab = attach_meaning(build_vocabulary(bare), encoder)
+    assert vocab.context == []
+    assert understand("science fiction enthusiasts", vocab).filters == ["data.job.position=scientist"]
+
+
+def test_what_the_events_are_about_in_spanish(e5: Any) -> None:
+    vocab = attach_meaning(build_vocabulary(FILM_FANS), e5, ("en", "es"))
+    assert understand("fans de la ciencia ficción", vocab).filters == []
+    assert understand("programadores", vocab).filters == ["data.job.position=programmer"]
