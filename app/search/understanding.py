@@ -20,7 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.search.meaning_match import FILLER, MAX_CONTEXT, NEGATION_WORDS, Lexicon, PhraseEncoder, build_lexicon
+from app.search.meaning_match import (
+    FILLER,
+    MAX_CONTEXT,
+    NEGATION_WORDS,
+    Lexicon,
+    PhraseEncoder,
+    build_lexicon,
+)
 from app.search.units import (
     MONEY_VERBS,
     FieldUnit,
