@@ -43,6 +43,10 @@ NULL_PHRASES = (
     "receive", "live", "use", "buy", "pay", "watch", "work", "go", "make", "take", "give", "need", "call",
     "reciben", "viven", "usan", "compran", "pagan", "ven", "trabajan", "van", "hacen", "toman", "dan", "necesitan",
     "llaman", "llevan", "estan", "siguen",
+    # and in the forms questions use them ("stopped watching" names no occupation)
+    "watching", "watched", "watches", "buying", "bought", "using", "used", "paying", "paid", "living", "working",
+    "worked", "going", "making", "taking", "giving", "calling", "viendo", "vieron", "comprando", "compraron",
+    "usando", "pagando", "viviendo", "trabajando",
 )
 _NULL = frozenset(NULL_PHRASES)
 FILLER = frozenset({

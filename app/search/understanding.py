@@ -30,6 +30,7 @@ from app.search.meaning_match import (
 )
 from app.search.units import (
     MONEY_VERBS,
+    TIME_UNITS,
     FieldUnit,
     QuestionUnit,
     convert,
@@ -78,15 +79,29 @@ LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
     "elderly": (("age", "edad"), {"gte": 60}), "older": (("age", "edad"), {"gte": 60}),
     "mayores": (("age", "edad"), {"gte": 60}), "ancianos": (("age", "edad"), {"gte": 60}),
     "teenagers": (("age", "edad"), {"lte": 19}), "adolescentes": (("age", "edad"), {"lte": 19}),
+    "old": (("age", "edad"), {"gte": 60}), "seniors": (("age", "edad"), {"gte": 60}),
+    "viejos": (("age", "edad"), {"gte": 60}),
+    # "in their twenties", "veinteañeros": a decade of age
+    **{word: (("age", "edad"), {"gte": float(lo), "lte": float(lo + 9)}) for words, lo in (
+        (("twenties", "veinteaneros", "veintitantos"), 20), (("thirties", "treintaneros", "treintaitantos"), 30),
+        (("forties", "cuarentones", "cuarentaitantos"), 40), (("fifties", "cincuentones", "cincuentaitantos"), 50),
+        (("sixties", "sesentones", "sesentaitantos"), 60)) for word in words},
 }
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
                     "active_days": ("active days", "dias activos")}
-_COMPARE = re.compile(r"\b(over|more than|longer than|above|at least|greater than|mas de|mayores de|mayor de|"
+_COMPARE = re.compile(r"\b(older than|younger than|mas jovenes que|mas mayores que|mayores que|menores que|"
+                      r"over|more than|longer than|above|at least|greater than|mas de|mayores de|mayor de|"
                       r"por encima de|under|less than|shorter than|below|at most|fewer than|menos de|menores de|"
                       r"menor de|por debajo de)\s+")
 _LOWER = {"under", "less than", "shorter than", "below", "at most", "fewer than", "menos de", "menores de",
-          "menor de", "por debajo de"}
+          "menor de", "por debajo de", "younger than", "mas jovenes que", "menores que"}
+# comparisons that can only be about age: "older than 40" is 40 years of age, not of tenure
+_AGE_COMPARE = {"older than", "younger than", "mas jovenes que", "mas mayores que", "mayores que", "menores que"}
+# a range: "between 25 and 35", "aged 25 to 35", "entre 25 y 35 años"
+_RANGE = re.compile(r"\b(between|aged|from|entre|de)\s+(\d+(?:[.,]\d+)?)\s*(?:and|to|-|y|a)\s*(?=\d)")
+# an exact age: "30 years old", "a 30-year-old", "30 años de edad"
+_AGED = re.compile(r"\b(\d{1,3})(?:[ -]years?[ -]old\b| anos de edad\b)")
 # "joined in the last year", "en los últimos 6 meses": a duration at most that long
 _RECENT = re.compile(r"\b(?:in|during|within|over|en|durante)\s+(?:the\s+|el\s+|los\s+|las\s+|la\s+)?"
                      r"(?:last|past|ultimos?|ultimas?)\s+")
@@ -294,6 +309,19 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
     return out
 
 
+def _ranges(q: str) -> list[tuple[float, float, QuestionUnit, tuple[int, int]]]:
+    """Each "between A and B" / "aged A to B" / "entre A y B" of the question: (A, B, the unit after B, span)."""
+    out = []
+    for m in _RANGE.finditer(q):
+        low = parse_number(m.group(2))
+        high = parse_number(q[m.end():])
+        if low is None or high is None:
+            continue
+        unit = question_unit(q, m.end() + high[1], money_context=False)
+        out.append((low[0], high[0], unit, (m.start(), max(unit.end, m.end() + high[1]))))
+    return out
+
+
 def _recent(q: str) -> list[tuple[float, QuestionUnit, tuple[int, int]]]:
     """Each "in the last N units" / "en los últimos N ..." of the question: (N, its time unit, span)."""
     out = []
@@ -458,11 +486,39 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         for path, when, span in _date_ranges(q, vocab):
             if free(span):
                 add(path, Condition(path, "range", dict(when)), _range_text(path, dict(when)), span, "unit")
+    age_path = next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
+    # an exact age: "30 years old"
+    for m in _AGED.finditer(q):
+        if age_path and free(m.span()):
+            years = {"gte": float(m.group(1)), "lte": float(m.group(1))}
+            add(age_path, Condition(age_path, "range", years), _range_text(age_path, years), m.span())
+    # ranges: "between 25 and 35", "aged 25 to 35 years", "entre 25 y 35 años"
+    for low, high, unit, span in _ranges(q):
+        if not free(span):
+            continue
+        picked = _numeric_field(q, span, unit, low, vocab)
+        if picked is None and age_path and unit.days == TIME_UNITS["years"] and 10 <= low <= high <= 110:
+            picked, unit = (age_path, span[0]), QuestionUnit()  # "entre 25 y 35 años", no duration field: ages
+        if picked is None:
+            continue
+        number_path, start = picked
+        lo, hi = (convert(v, unit, vocab.units.get(number_path, FieldUnit())) for v in (low, high))
+        if lo is None or hi is None:
+            continue
+        bound = {"gte": round(min(lo, hi), 4), "lte": round(max(lo, hi), 4)}
+        before = len(taken)
+        add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span,
+            "unit" if (lo, hi) != (low, high) else "words")
+        if start < span[0] and len(taken) > before:
+            context.append((before, start))
     # comparisons, with units: "over 60", "more than five years", "paying over 90 a month", "in the last year"
     for op, value, unit, span in _comparisons(q):
         if not free(span):
             continue
-        picked = _numeric_field(q, span, unit, value, vocab)
+        if age_path and any(q.startswith(c, span[0]) for c in _AGE_COMPARE):  # "older than 40": an age
+            picked, unit = (age_path, span[0]), QuestionUnit()
+        else:
+            picked = _numeric_field(q, span, unit, value, vocab)
         if picked is None:
             continue
         number_path, start = picked

@@ -209,3 +209,32 @@ def test_what_the_events_are_about_in_spanish(e5: Any) -> None:
     vocab = attach_meaning(build_vocabulary(FILM_FANS), e5, ("en", "es"))
     assert understand("fans de la ciencia ficción", vocab).filters == []
     assert understand("programadores", vocab).filters == ["data.job.position=programmer"]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("people older than 40", ["traits.age>40"]),  # not "older" (60+) and a stray 40
+    ("students younger than 20", ["traits.age<20", "data.job.position=student"]),
+    ("customers 30 years old", ["traits.age>=30, traits.age<=30"]),
+    ("people aged 25 to 35", ["traits.age>=25, traits.age<=35"]),
+    ("women between 30 and 40", ["traits.age>=30, traits.age<=40"]),
+    ("people in their twenties", ["traits.age>=20, traits.age<=29"]),
+    ("old people who like comedies", ["traits.age>=60"]),
+    ("clientes mayores que 40", ["traits.age>40"]),
+    ("personas entre 25 y 35 años", ["traits.age>=25, traits.age<=35"]),
+    ("veinteañeros", ["traits.age>=20, traits.age<=29"]),
+    ("customers who stopped watching", []),
+])
+def test_ages_as_people_ask_for_them(question: str, filters: list[str]) -> None:
+    assert understand(question, build_vocabulary(FILM_FANS)).filters == filters
+
+
+@pytest.mark.parametrize(("vocab", "question", "filters"), [
+    ("telco", "customers with tenure between 12 and 24 months", ["traits.tenure_months>=12, traits.tenure_months<=24"]),
+    ("telco", "customers from 1 to 2 years", ["traits.tenure_months>=12, traits.tenure_months<=24"]),  # converted
+    ("telco", "paying between 50 and 80 a month", ["traits.monthly_charges>=50, traits.monthly_charges<=80"]),
+    ("hr", "between 2 and 5 years at the company", ["traits.YearsAtCompany>=2, traits.YearsAtCompany<=5"]),
+    ("hr", "employees older than 50", ["traits.Age>50"]),
+])
+def test_ranges_find_their_field_by_unit_and_meaning(request: pytest.FixtureRequest, vocab: str, question: str,
+                                                     filters: list[str]) -> None:
+    assert understand(question, request.getfixturevalue(vocab)).filters == filters
