@@ -132,7 +132,8 @@ class Container:
                                wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,))
         erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
-                                  wording=settings.lang.wording, erasures_since=erasures.erasures_since)
+                                  wording=settings.lang.wording, erasures_since=erasures.erasures_since,
+                                  questions=search)
         key = erasure_key(settings.privacy.erasure_key, data_dir)
         try:
             if migrate:  # the job tables too, so workers elsewhere can join before this process runs a job

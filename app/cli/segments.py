@@ -140,7 +140,9 @@ def segments_publish(segment_id: str,
 
 @segments_app.command("create")
 def segments_create(name: str, description: Annotated[str, typer.Option("--description")],
-                    threshold: Annotated[float, typer.Option("--threshold")] = 0.45,
+                    threshold: Annotated[float | None, typer.Option(
+                        "--threshold", help="a raw cosine bar; left out, the description is read as `count` reads a "
+                                            "question (traits as filters, a calibrated cut-off)")] = None,
                     filter: Annotated[list[str] | None, typer.Option("--filter")] = None,
                     as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """A segment defined by a description (and filters), refreshed on every sync."""

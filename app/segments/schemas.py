@@ -77,7 +77,10 @@ class DescriptionSegmentRequest(Request):
     name: str = Field(..., min_length=1, max_length=200)
     description: str = Field(..., min_length=3, max_length=1000, description="who the segment is, in words")
     filters: Annotated[dict[str, Any] | list[str] | None, BeforeValidator(count_before_parsing)] = None
-    threshold: float = Field(0.45, ge=-1, le=1, description="minimum cosine similarity to the description")
+    threshold: float | None = Field(None, ge=-1, le=1, description=(
+        "minimum cosine similarity to the description; left out (the default), the description is read as a "
+        "question is counted: the traits it names become filters, and the rest must be as similar as the "
+        "question's own cut-off (any model, any language)"))
     max_members: int = Field(10000, ge=1, le=1_000_000)
 
 

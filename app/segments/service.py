@@ -13,12 +13,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from app.errors import InvalidRequestError, NotFoundError
 from app.search.filters import parse_filters
+from app.search.service import Meaning
 from app.segments.holdout import MAX_SHARE
 from app.segments.repository import HoldoutFixedError, SegmentRepository, SegmentRow, sample_positions
 from app.segments.schemas import (
@@ -34,7 +35,7 @@ from app.segments.schemas import (
     Segment,
 )
 from embeddings.encoder import Encoder
-from embeddings.index import VectorIndex, matching_ids, point_id
+from embeddings.index import Condition, VectorIndex, matching_ids, point_id
 from segmentation import (
     BehaviourSpec,
     ProfileBlender,
@@ -57,6 +58,17 @@ OVERFETCH = 100  # extra nearest neighbours asked for, in place of objectors dro
 MAP_CACHE_SECONDS = 300.0  # an upper bound: a sync or a discovery drops the cached map at once
 
 Enqueue = Callable[[list[str]], Awaitable[int]]
+
+
+RAW_THRESHOLD = 0.45  # a description's raw-cosine bar where no question reader is wired (the old default)
+
+
+class Questions(Protocol):
+    """How a question is read for counting (app/search/service.py: SearchService)."""
+
+    def meaning(self, query: str) -> Meaning: ...
+
+    def matching(self, meaning: Meaning, conditions: list[Condition], limit: int) -> list[tuple[str, float]]: ...
 
 
 @dataclass
@@ -85,8 +97,10 @@ def _new_id(seed: str) -> str:
 class SegmentService:
     def __init__(self, index: VectorIndex, encoder: Encoder, repo: SegmentRepository, enqueue: Enqueue,
                  *, min_jaccard: float = 0.5, wording: str = "en",
-                 erasures_since: Callable[[str], Awaitable[int]] | None = None) -> None:
+                 erasures_since: Callable[[str], Awaitable[int]] | None = None,
+                 questions: Questions | None = None) -> None:
         self.wording = wording  # names and descriptions of discovered segments: en | es
+        self.questions = questions  # how a description is read: as "how many" reads a question
         self.erasures_since = erasures_since  # people erased since a segment was computed (the erasure log)
         self.index = index
         self.encoder = encoder
@@ -345,14 +359,38 @@ class SegmentService:
     async def _refresh_description(self, sid: str, definition: dict[str, Any], filters: list[Any] | None = None,
                                    ) -> int:
         conditions = parse_filters(definition.get("filters")) if filters is None else filters
-        vec = await asyncio.to_thread(self.encoder.encode_query, definition["query"])
-        hits = await asyncio.to_thread(self.index.search, dense=vec, sparse=None, filters=conditions,
-                                       limit=int(definition.get("max_members", 10000)), mode="dense")
-        rows = [(str(h.payload.get("profile_id")), round(float(h.score), 5)) for h in hits
-                if h.score >= float(definition["threshold"])]
+        rows = await self._described(definition["query"], conditions, definition.get("threshold"),
+                                     int(definition.get("max_members", 10000)))
         row = await self._row(sid)
         await self.repo.replace_members(sid, row.version, rows)
         return len(rows)
+
+    async def _described(self, description: str, conditions: list[Any], threshold: float | None,
+                         limit: int) -> list[tuple[str, float]]:
+        """Who a description means, best first (profile id, similarity). Without a threshold it is read as
+        `count` reads a question (one reading for "how many" and the segment): the traits it names are filters,
+        the rest must reach the question's calibrated cut-off. A raw cosine threshold means something else for
+        every model (e5 scores unrelated text 0.8, MiniLM related text 0.4): given, it is used as it is."""
+        if self.questions is not None and threshold is None:
+            meaning = await asyncio.to_thread(self.questions.meaning, description)
+            within = [*conditions, *meaning.conditions]
+            if meaning.vector is None:  # the description named traits only: they are the segment
+                def first_ids() -> list[str]:
+                    out: list[str] = []
+                    for page in self.index.scroll(batch=min(limit, 5000), filters=within, fields=["profile_id"]):
+                        out.extend(str(h.payload.get("profile_id")) for h in page)
+                        if len(out) >= limit:
+                            break
+                    return out[:limit]
+
+                return [(pid, 1.0) for pid in await asyncio.to_thread(first_ids)]
+            hits = await asyncio.to_thread(self.questions.matching, meaning, within, limit)
+            return [(pid, round(score, 5)) for pid, score in hits]
+        vec = await asyncio.to_thread(self.encoder.encode_query, description)
+        found = await asyncio.to_thread(self.index.search, dense=vec, sparse=None, filters=conditions, limit=limit,
+                                        mode="dense")
+        bar = RAW_THRESHOLD if threshold is None else threshold
+        return [(str(h.payload.get("profile_id")), round(float(h.score), 5)) for h in found if h.score >= bar]
 
     async def create_lookalike(self, req: LookalikeRequest) -> Segment:
         seed = await self._row(req.seed_segment_id)
@@ -575,13 +613,13 @@ class SegmentService:
         (read-scope keys may ask), so it looks at most PREVIEW_MAX members and says when it was capped."""
         conditions = parse_filters(req.filters)
         limit = min(req.max_members, PREVIEW_MAX)
-        vec = await asyncio.to_thread(self.encoder.encode_query, req.description)
-        hits = await asyncio.to_thread(self.index.search, dense=vec, sparse=None, filters=conditions,
-                                       limit=limit, mode="dense")
-        kept = [h for h in hits if h.score >= req.threshold]
+        kept = await self._described(req.description, conditions, req.threshold, limit)
         total = await asyncio.to_thread(self.index.count)
+        first = dict(kept[:10])
+        documents = {str(h.payload.get("profile_id")): str(h.payload.get("document") or "")
+                     for h in await asyncio.to_thread(self.index.retrieve, list(first), False,
+                                                      ["profile_id", "document"])} if first else {}
         return {"size": len(kept), "share": round(len(kept) / total, 4) if total else 0.0,
-                "capped": len(hits) >= limit,
-                "sample": [{"profile_id": str(h.payload.get("profile_id")), "score": round(float(h.score), 4),
-                            "summary": str(h.payload.get("document") or "").split("\n", 1)[0][:200]}
-                           for h in kept[:10]]}
+                "capped": len(kept) >= limit,
+                "sample": [{"profile_id": pid, "score": round(score, 4),
+                            "summary": documents.get(pid, "").split("\n", 1)[0][:200]} for pid, score in first.items()]}

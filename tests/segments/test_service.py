@@ -147,6 +147,25 @@ def test_description_segment_refreshes_and_lookalikes_rank_non_members(seg: Any)
     assert abs(look.definition["min_percentile"] - 100 * share_below) < 0.5  # every non-member is in the sample
 
 
+def test_a_description_is_read_as_count_reads_a_question(seg: Any) -> None:
+    """(After the test above, which counts the description segments.) Without a threshold, a description segment
+    holds whom `count` counts for the same words (one reading,
+    calibrated for the model: a raw cosine bar of 0.45 had held nobody with MiniLM and everybody with e5), and the
+    traits it names are filters."""
+    words = "science fiction and space adventure fans"
+    s = seg.run(seg.segments.create_description(DescriptionSegmentRequest(name="sf by meaning", description=words)))
+    counted = seg.run(seg.insights.count(query=words))
+    assert s.definition["threshold"] is None and 0 < s.size == counted["count"] < seg.search.customers()
+    older = seg.run(seg.segments.create_description(DescriptionSegmentRequest(
+        name="sf over 30", description=words + " older than 30")))
+    ages = {h.payload["profile_id"]: h.payload["traits"]["age"] for b in seg.index.scroll(fields=["profile_id", "traits"])
+            for h in b}
+    members = seg.run(seg.segments.members(older.segment_id, limit=1000)).members
+    assert members and all(ages[m.profile_id] > 30 for m in members)
+    preview = seg.run(seg.segments.preview_description(DescriptionSegmentRequest(name="x", description=words)))
+    assert preview["size"] == s.size and preview["sample"][0]["summary"]
+
+
 def test_bad_requests_are_clear(seg: Any) -> None:
     with pytest.raises(NotFoundError):
         seg.run(seg.segments.show("seg-nope"))

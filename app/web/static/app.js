@@ -490,7 +490,7 @@ async function viewSegments() {
       <h2>${t("build")}</h2>
       <form id="descform" class="card">
         <div class="row"><label class="grow">${t("name")}<br><input id="dname" style="width:100%" required placeholder="${t("name.example")}"></label>
-          <label>${t("threshold")}<br><input id="dthr" type="number" step="0.05" min="-1" max="1" value="0.45"></label></div>
+          <label>${t("threshold")}<br><input id="dthr" type="number" step="0.05" min="-1" max="1" placeholder="auto"></label></div>
         <label>${t("in_words")}<br><textarea id="ddesc" rows="2" style="width:100%" required placeholder="${t("desc.example")}"></textarea></label>
         <label>${t("filters.optional")}<br><input id="dfil" style="width:100%" placeholder="event_count>=10"></label>
         <div class="row" style="margin-top:.5rem"><button type="button" id="dpreview">${t("preview")}</button>
@@ -531,7 +531,9 @@ async function viewSegments() {
     const body = () => {
       const fil = document.getElementById("dfil").value.split(",").map((s) => s.trim()).filter(Boolean);
       return { name: document.getElementById("dname").value, description: document.getElementById("ddesc").value,
-               threshold: Number(document.getElementById("dthr").value), filters: fil.length ? fil : null };
+               // empty: read like a question is counted (the calibrated cut-off); a number: a raw cosine
+               threshold: document.getElementById("dthr").value === "" ? null : Number(document.getElementById("dthr").value),
+               filters: fil.length ? fil : null };
     };
     document.getElementById("dpreview").addEventListener("click", async () => {
       const out = document.getElementById("dout");
