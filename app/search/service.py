@@ -41,6 +41,20 @@ _WORD = re.compile(r"\w+")
 _FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su"])
 
 
+# the asking itself, in a question for counting or grouping ("how many ... are there", "¿cuántas ... hay?",
+# "show me"): it names nobody, so it is neither a filter nor a meaning customers must match
+_ASKING = re.compile(
+    r"(?<![\w-])(?:how many|how much|number of|count of|total of|are there|is there|do we have|do you have|"
+    r"have we got|we have|show me|tell me|give me|list|find me|get me|please|all|every|"
+    r"cu[aá]nt[oa]s|cu[aá]nt[oa]|n[uú]mero de|total de|hay|existen|tenemos|tienes|mu[eé]strame|mu[eé]stranos|"
+    r"mu[eé]stra|dame|danos|l[ií]stame|dime|b[uú]scame|por favor|todos|todas)(?![\w-])", re.IGNORECASE)
+
+
+def without_asking(question: str) -> str:
+    """A question without the words that only ask it: "how many women over 40 are there" -> "women over 40"."""
+    return " ".join(_ASKING.sub(" ", question).replace("¿", " ").replace("?", " ").split())
+
+
 def content_words(query: str) -> str:
     """The query without filler words, for matching it against document lines."""
     return " ".join(w for w in _WORD.findall(query) if fold(w).lower() not in _FILLER)
@@ -237,8 +251,9 @@ class SearchService:
                            ai=p.get("ai") or {})
 
     def meaning(self, query: str) -> Meaning:
-        """Blocking: the trait conditions a question names and, for what is left, its vector and cut-off."""
-        query = " ".join(query.split())[:1000]
+        """Blocking: the trait conditions a question names and, for what is left, its vector and cut-off. The
+        words that only ask ("how many ... are there") are dropped first: they name nobody."""
+        query = without_asking(" ".join(query.split())[:1000]) or " ".join(query.split())[:1000]
         vocab = self._vocabulary()
         understood = understand(query, vocab) if not vocab.empty else None
         filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])

@@ -104,6 +104,28 @@ def test_how_many_by_meaning_is_an_estimate_with_its_cut_off(ml: dict[str, Any])
     assert within["count"] <= answer["count"] + 5  # a narrower group never counts (much) more
 
 
+@pytest.mark.parametrize(("question", "predicate"), [
+    ("how many women over 40 are there", lambda p: _gender(p) == "female" and p["traits"]["age"] > 40),
+    ("how many students do we have?", lambda p: p["data"]["job"]["position"] == "student"),
+    ("show me all programmers", lambda p: p["data"]["job"]["position"] == "programmer"),
+    ("number of customers older than 50", lambda p: p["traits"]["age"] > 50),
+])
+def test_how_many_asked_in_words_is_exact(ml: dict[str, Any], question: str, predicate: Any) -> None:
+    """The words that only ask ("how many ... are there") name nobody: they were read as a meaning, and a
+    cut-off on "how many are there" left 1 of 83 women over 40."""
+    answer = ask(ml, "count_customers", {"query": question})
+    assert answer["exact"] is True and answer["count"] == sum(1 for p in ml["raw"] if predicate(p))
+
+
+def test_the_asking_words_are_dropped_in_both_languages() -> None:
+    from app.search.service import without_asking
+
+    assert without_asking("¿Cuántas mujeres mayores de 40 hay?") == "mujeres mayores de 40"
+    assert without_asking("muéstrame todos los programadores, por favor") == "los programadores,"
+    assert without_asking("How many horror fans are there?") == "horror fans"
+    assert without_asking("customers on the all-inclusive plan") == "customers on the all-inclusive plan"
+
+
 DESCRIBE = ["student", "retired", "programmer", "educator", "administrator", "engineer"]
 
 
