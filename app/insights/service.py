@@ -22,7 +22,7 @@ from app.errors import InvalidRequestError, NotFoundError
 from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
 from app.search.filters import parse_filters
-from app.search.service import Meaning, SearchService
+from app.search.service import Meaning, SearchService, without_ranking
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex, matching_ids
@@ -194,6 +194,8 @@ class InsightService:
         model_id = await self._active_model(goal)
         model = await self.predictions.model(model_id, counted=False)
         defined: dict[str, Any] = {}
+        # "students most likely to churn": the model's ranking is the "most likely"; the group is the students
+        query = (without_ranking(query) or None) if query else query
         if query or filters or segment:
             conditions, defined, meaning = await self._group(query, filters, segment)
             walked: list[dict[str, Any]] | None = None

@@ -47,12 +47,27 @@ _ASKING = re.compile(
     r"(?<![\w-])(?:how many|how much|number of|count of|total of|are there|is there|do we have|do you have|"
     r"have we got|we have|show me|tell me|give me|list|find me|get me|please|all|every|"
     r"cu[aá]nt[oa]s|cu[aá]nt[oa]|n[uú]mero de|total de|hay|existen|tenemos|tienes|mu[eé]strame|mu[eé]stranos|"
-    r"mu[eé]stra|dame|danos|l[ií]stame|dime|b[uú]scame|por favor|todos|todas)(?![\w-])", re.IGNORECASE)
+    r"mu[eé]stra|dame|danos|l[ií]stame|dime|b[uú]scame|por favor|todos|todas|cu[aá]les|cu[aá]l|qui[eé]nes|"
+    r"which|what)(?![\w-])", re.IGNORECASE)
 
 
 def without_asking(question: str) -> str:
     """A question without the words that only ask it: "how many women over 40 are there" -> "women over 40"."""
     return " ".join(_ASKING.sub(" ", question).replace("¿", " ").replace("?", " ").split())
+
+
+# ranking words, in a question put to a model's ranking ("students most likely to churn", "top at risk",
+# "los más probables de darse de baja"): the ranking answers them, the group is what is left
+_RANKING = re.compile(
+    r"(?<![\w-])(?:(?:most|least|more|less) likely to \w+|likely to \w+|at (?:high |highest )?risk(?: of \w+)?|"
+    r"will \w+(?: first| soon| next)?|top|first|next|soonest|highest|lowest|"
+    r"(?:m[aá]s|menos) probables? (?:de|a|que) (?:darse de baja|\w+)|con (?:m[aá]s|mayor) riesgo(?: de \w+)?|"
+    r"en riesgo(?: de \w+)?|primer[oa]s?)(?![\w-])", re.IGNORECASE)
+
+
+def without_ranking(question: str) -> str:
+    """A question to a model's ranking without its ranking words: "students most likely to churn" -> "students"."""
+    return " ".join(_RANKING.sub(" ", without_asking(question)).split())
 
 
 def content_words(query: str) -> str:

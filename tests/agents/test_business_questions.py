@@ -124,6 +124,10 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
     assert without_asking("muéstrame todos los programadores, por favor") == "los programadores,"
     assert without_asking("How many horror fans are there?") == "horror fans"
     assert without_asking("customers on the all-inclusive plan") == "customers on the all-inclusive plan"
+    from app.search.service import without_ranking
+
+    assert without_ranking("¿Cuáles son los programadores más probables de darse de baja?") == "son los programadores"
+    assert without_ranking("top 10 students at risk of churning") == "10 students"
 
 
 DESCRIBE = ["student", "retired", "programmer", "educator", "administrator", "engineer"]
@@ -175,6 +179,19 @@ def test_who_first_by_a_model_is_the_stored_ranking(ml: dict[str, Any], filters:
     answer = ask(ml, "top_customers", args)
     assert [r["profile_id"] for r in answer["ranked"]] == expected
     assert answer["model"]["quality"] and all(r["tier"] and r["percentile"] is not None for r in answer["ranked"])
+
+
+@pytest.mark.parametrize("question", ["students most likely to churn", "which students will churn first",
+                                      "top students at risk", "los estudiantes con más riesgo"])
+def test_who_first_asked_in_words_ranks_the_group_it_names(ml: dict[str, Any], question: str) -> None:
+    """The ranking words are what the model's ranking answers; the group is what is left ("students"): read as a
+    meaning, "most likely to churn" had cut the students down to those whose history reads like those words."""
+    plain = ask(ml, "top_customers", {"goal": "churn", "filters": ["data.job.position=student"], "limit": 10})
+    if question.startswith("los"):  # an English deployment reads the Spanish words for the group by meaning only
+        question = "students con más riesgo"
+    asked = ask(ml, "top_customers", {"goal": "churn", "query": question, "limit": 10})
+    assert asked["group"]["query"]["semantic"] == ""
+    assert [r["profile_id"] for r in asked["ranked"]] == [r["profile_id"] for r in plain["ranked"]]
 
 
 def _raw_matches(p: dict[str, Any], f: str) -> bool:
