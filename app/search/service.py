@@ -42,13 +42,21 @@ _FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for
 
 
 # the asking itself, in a question for counting or grouping ("how many ... are there", "¿cuántas ... hay?",
-# "show me"): it names nobody, so it is neither a filter nor a meaning customers must match
-_ASKING = re.compile(
-    r"(?<![\w-])(?:how many|how much|number of|count of|total of|are there|is there|do we have|do you have|"
-    r"have we got|we have|show me|tell me|give me|list|find me|get me|please|all|every|"
-    r"cu[aá]nt[oa]s|cu[aá]nt[oa]|n[uú]mero de|total de|hay|existen|tenemos|tienes|mu[eé]strame|mu[eé]stranos|"
-    r"mu[eé]stra|dame|danos|l[ií]stame|dime|b[uú]scame|por favor|todos|todas|cu[aá]les|cu[aá]l|qui[eé]nes|"
-    r"which|what)(?![\w-])", re.IGNORECASE)
+# "show me", "what do they have in common"): it names nobody, so it is neither a filter nor a meaning customers
+# must match. Regex fragments; tried longest first, so "tell me about" goes before "tell me".
+ASKING_PHRASES = (
+    "how many", "how much", "number of", "count of", "total of", "are there", "is there", "do we have",
+    "do you have", "have we got", "we have", "show me", "tell me about", "tell me", "give me", "list", "find me",
+    "get me", "please", "all", "every", "which", "what", "what do", "what does", "what are", "what is",
+    "have in common", "has in common", "in common", "what sets", "sets apart", "apart", "distinguishes",
+    "describe", "cu[aá]nt[oa]s", "cu[aá]nt[oa]", "n[uú]mero de", "total de", "hay", "existen", "tenemos", "tienes",
+    "mu[eé]strame", "mu[eé]stranos", "mu[eé]stra", "dame", "danos", "l[ií]stame", "dime", "b[uú]scame",
+    "por favor", "todos", "todas", "cu[aá]les", "cu[aá]l", "qui[eé]nes", "qu[eé] tienen en com[uú]n",
+    "tienen en com[uú]n", "en com[uú]n", "qu[eé] distingue a", "distingue a", "describe a", "d[eé]scribeme",
+    "c[oó]mo son",
+)
+_ASKING = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(ASKING_PHRASES, key=len, reverse=True)) + r")(?![\w-])",
+                     re.IGNORECASE)
 
 
 def without_asking(question: str) -> str:

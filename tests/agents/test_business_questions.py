@@ -117,8 +117,20 @@ def test_how_many_asked_in_words_is_exact(ml: dict[str, Any], question: str, pre
     assert answer["exact"] is True and answer["count"] == sum(1 for p in ml["raw"] if predicate(p))
 
 
+@pytest.mark.parametrize(("question", "job"), [("what do students have in common", "student"),
+                                             ("what sets retired people apart", "retired"),
+                                             ("tell me about the programmers", "programmer")])
+def test_what_they_have_in_common_asked_in_words_describes_the_group_it_names(ml: dict[str, Any], question: str,
+                                                                              job: str) -> None:
+    answer = ask(ml, "describe_customers", {"query": question, "max_tokens": 10_000})
+    assert answer["size"] == sum(1 for p in ml["raw"] if p["data"]["job"]["position"] == job)
+
+
 def test_the_asking_words_are_dropped_in_both_languages() -> None:
     from app.search.service import without_asking
+
+    assert without_asking("¿Qué tienen en común los programadores?") == "los programadores"
+    assert without_asking("what do horror fans have in common") == "horror fans"
 
     assert without_asking("¿Cuántas mujeres mayores de 40 hay?") == "mujeres mayores de 40"
     assert without_asking("muéstrame todos los programadores, por favor") == "los programadores,"
