@@ -53,7 +53,7 @@ ASKING_PHRASES = (
     "mu[eé]strame", "mu[eé]stranos", "mu[eé]stra", "dame", "danos", "l[ií]stame", "dime", "b[uú]scame",
     "por favor", "todos", "todas", "cu[aá]les", "cu[aá]l", "qui[eé]nes", "qu[eé] tienen en com[uú]n",
     "tienen en com[uú]n", "en com[uú]n", "qu[eé] distingue a", "distingue a", "describe a", "d[eé]scribeme",
-    "c[oó]mo son",
+    "c[oó]mo son", "everyone", "everybody", "anyone", "anybody", "todo el mundo",
 )
 _ASKING = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(ASKING_PHRASES, key=len, reverse=True)) + r")(?![\w-])",
                      re.IGNORECASE)

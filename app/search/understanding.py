@@ -96,6 +96,7 @@ _COMPARE = re.compile(r"\b(older than|younger than|mas jovenes que|mas mayores q
                       r"menor de|por debajo de)\s+")
 _LOWER = {"under", "less than", "shorter than", "below", "at most", "fewer than", "menos de", "menores de",
           "menor de", "por debajo de", "younger than", "mas jovenes que", "menores que"}
+_OPPOSITE = {"gt": "lte", "lt": "gte", "lte": "gt", "gte": "lt"}  # a comparison under a negation
 # comparisons that can only be about age: "older than 40" is 40 years of age, not of tenure
 _AGE_COMPARE = {"older than", "younger than", "mas jovenes que", "mas mayores que", "mayores que", "menores que"}
 # a range: "between 25 and 35", "aged 25 to 35", "entre 25 y 35 años"
@@ -525,10 +526,14 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         converted = convert(value, unit, vocab.units.get(number_path, FieldUnit()))
         if converted is None:
             continue
+        negated = negation_start(q, span[0], slack=1)  # "not over 40", "no son mayores de 40": at most 40
+        if negated is not None:
+            op, span = _OPPOSITE[op], (negated, span[1])
         bound = {op: round(converted, 4)}
         how = "unit" if converted != value else "words"
         before = len(taken)
-        add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span, how)
+        add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span, how,
+            negated=negated is not None)
         if start < span[0] and len(taken) > before:
             context.append((before, start))  # its words are read once the other passes have taken theirs
     # relative words: "young", "jóvenes"

@@ -223,6 +223,9 @@ def test_what_the_events_are_about_in_spanish(e5: Any) -> None:
     ("personas entre 25 y 35 años", ["traits.age>=25, traits.age<=35"]),
     ("veinteañeros", ["traits.age>=20, traits.age<=29"]),
     ("customers who stopped watching", []),
+    ("people who are not over 40", ["traits.age<=40"]),  # a negated comparison is the other side
+    ("customers not younger than 25", ["traits.age>=25"]),
+    ("clientes que no son mayores de 40", ["traits.age<=40"]),
 ])
 def test_ages_as_people_ask_for_them(question: str, filters: list[str]) -> None:
     assert understand(question, build_vocabulary(FILM_FANS)).filters == filters
