@@ -281,6 +281,8 @@ class SearchService:
         understood = understand(query, vocab) if not vocab.empty else None
         filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])
         text = query
+        if not content_words(text).split():  # "¿cuántos clientes hay?": nobody in particular, so everyone
+            return Meaning(filters, conditions, "", None, None, None)
         if understood and conditions:  # "con contrato mensual": the field's own name is no meaning
             named = {w for c in conditions for w in norm(split_camel(last_key(c.key))).split()}
             text = " ".join(w for w in understood.semantic.split() if norm(w) not in named)

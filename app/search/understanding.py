@@ -49,8 +49,8 @@ _STOP_VALUES = frozenset({"yes", "no", "true", "false", "none", "other", "others
                           "sí", "otro", "otra", "ninguno", "ninguna", "desconocido", "all", "any"})
 _YES = YES_WORDS | {"1"}  # values are read after norm(): "sí" arrives as "si"
 _NO = NO_WORDS | {"0"}
-_NEGATIONS = ("without", "no", "not", "non", "never", "nor", "except", "excluding", "sin", "ni", "nunca", "ningun",
-              "ninguna", "excepto", "salvo")
+_NEGATIONS = ("without", "no", "not", "non", "never", "nor", "except", "excluding", "sin", "ni", "nunca",
+              "ningun", "ninguna", "excepto", "salvo", "menos")  # "todos menos los estudiantes"
 _OR = frozenset({"or", "nor", "o", "ni", "u"})  # "don't stream TV or movies": the negation reaches each
 # small words that may stand between a negation and what it negates: "not on a two-year contract", "sin el plan"
 _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "una", "el", "la", "los", "las", "en",
@@ -520,6 +520,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             picked, unit = (age_path, span[0]), QuestionUnit()
         else:
             picked = _numeric_field(q, span, unit, value, vocab)
+        if picked is None and age_path and unit.days == TIME_UNITS["years"] and 10 <= value <= 110:
+            picked, unit = (age_path, span[0]), QuestionUnit()  # "de más de 50 años", no duration field: an age
         if picked is None:
             continue
         number_path, start = picked

@@ -109,6 +109,9 @@ def test_how_many_by_meaning_is_an_estimate_with_its_cut_off(ml: dict[str, Any])
     ("how many students do we have?", lambda p: p["data"]["job"]["position"] == "student"),
     ("show me all programmers", lambda p: p["data"]["job"]["position"] == "programmer"),
     ("number of customers older than 50", lambda p: p["traits"]["age"] > 50),
+    ("how many customers are there?", lambda p: True),  # nobody in particular: everyone, counted
+    ("everyone except programmers", lambda p: p["data"]["job"]["position"] != "programmer"),
+    ("women who are not over 40", lambda p: _gender(p) == "female" and p["traits"]["age"] <= 40),
 ])
 def test_how_many_asked_in_words_is_exact(ml: dict[str, Any], question: str, predicate: Any) -> None:
     """The words that only ask ("how many ... are there") name nobody: they were read as a meaning, and a

@@ -226,6 +226,8 @@ def test_what_the_events_are_about_in_spanish(e5: Any) -> None:
     ("people who are not over 40", ["traits.age<=40"]),  # a negated comparison is the other side
     ("customers not younger than 25", ["traits.age>=25"]),
     ("clientes que no son mayores de 40", ["traits.age<=40"]),
+    ("clientes de más de 50 años", ["traits.age>50"]),  # years, and no duration field: an age
+    ("customers over 50 years", ["traits.age>50"]),
 ])
 def test_ages_as_people_ask_for_them(question: str, filters: list[str]) -> None:
     assert understand(question, build_vocabulary(FILM_FANS)).filters == filters
