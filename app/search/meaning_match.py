@@ -187,8 +187,11 @@ class Lexicon:
                     found.append((score, i, int(j)))
                     continue
                 # nearer its own field than any other field (absences aside: "living alone" may deny two)
+                # (context competes by its score below, not by this margin: "ingenieros" is engineer even if
+                # "sci fi" is near, as long as engineer reads better)
                 other = max((float(sims[i, e]) for e in near if self.targets[e].path != target.path
-                             and self.targets[e].value is not False), default=floor)
+                             and self.targets[e].value is not False and self.targets[e].kind != CONTEXT),
+                            default=floor)
                 if other > score - DISTINCT:
                     continue
                 if target.kind == "value":

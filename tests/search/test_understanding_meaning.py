@@ -209,6 +209,8 @@ def test_what_the_events_are_about_in_spanish(e5: Any) -> None:
     vocab = attach_meaning(build_vocabulary(FILM_FANS), e5, ("en", "es"))
     assert understand("fans de la ciencia ficción", vocab).filters == []
     assert understand("programadores", vocab).filters == ["data.job.position=programmer"]
+    # near "sci fi" too, but nearer engineer: context claims a phrase only where it reads best
+    assert understand("ingenieros", vocab).filters == ["data.job.position=engineer"]
 
 
 @pytest.mark.parametrize(("question", "filters"), [
