@@ -142,10 +142,17 @@ class VectorIndex(Protocol):
     def close(self) -> None: ...
 
 
-def matching_ids(index: VectorIndex, filters: Sequence[Condition], batch: int = 5000) -> list[str]:
-    """Blocking: the profile ids of the points the filters select, read from the index's payloads."""
-    return [str(h.payload.get("profile_id")) for page in index.scroll(batch=batch, filters=filters,
-                                                                      fields=["profile_id"]) for h in page]
+def matching_ids(index: VectorIndex, filters: Sequence[Condition], batch: int = 5000,
+                 limit: int | None = None) -> list[str]:
+    """Blocking: the profile ids of the points the filters select, read from the index's payloads (the first
+    `limit` of them, when given: the pages after it are not read)."""
+    out: list[str] = []
+    for page in index.scroll(batch=batch if limit is None else max(1, min(batch, limit)), filters=filters,
+                             fields=["profile_id"]):
+        out.extend(str(h.payload.get("profile_id")) for h in page)
+        if limit is not None and len(out) >= limit:
+            return out[:limit]
+    return out
 
 
 class IndexNotOwnedError(RuntimeError):

@@ -375,15 +375,8 @@ class SegmentService:
             meaning = await asyncio.to_thread(self.questions.meaning, description)
             within = [*conditions, *meaning.conditions]
             if meaning.vector is None:  # the description named traits only: they are the segment
-                def first_ids() -> list[str]:
-                    out: list[str] = []
-                    for page in self.index.scroll(batch=min(limit, 5000), filters=within, fields=["profile_id"]):
-                        out.extend(str(h.payload.get("profile_id")) for h in page)
-                        if len(out) >= limit:
-                            break
-                    return out[:limit]
-
-                return [(pid, 1.0) for pid in await asyncio.to_thread(first_ids)]
+                ids = await asyncio.to_thread(matching_ids, self.index, within, limit=limit)
+                return [(pid, 1.0) for pid in ids]
             hits = await asyncio.to_thread(self.questions.matching, meaning, within, limit)
             return [(pid, round(score, 5)) for pid, score in hits]
         vec = await asyncio.to_thread(self.encoder.encode_query, description)
