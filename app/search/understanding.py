@@ -310,6 +310,18 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
     return out
 
 
+def _age_path(vocab: Vocabulary) -> str | None:
+    """The numeric field that holds an age ("age", "edad"), if the data has one."""
+    return next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
+
+
+def _years_of_age(unit: QuestionUnit, *values: float) -> bool:
+    """Years in the range of ages, in order ("de más de 50 años", "entre 25 y 35 años"): where no duration field
+    takes them, they are an age."""
+    return unit.days == TIME_UNITS["years"] and list(values) == sorted(values) and values[0] >= 10 \
+        and values[-1] <= 110
+
+
 def _ranges(q: str) -> list[tuple[float, float, QuestionUnit, tuple[int, int]]]:
     """Each "between A and B" / "aged A to B" / "entre A y B" of the question: (A, B, the unit after B, span)."""
     out = []
@@ -413,7 +425,7 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
         for path, words in _PAYLOAD_NUMBERS.items():
             if any(w in said for w in words):
                 return path, False
-        age = next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
+        age = _age_path(vocab)
         if age and (any(w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores"))
                     or 10 <= value <= 110):
             return age, False  # "customers over 60": a bare number in the range of ages is an age
@@ -487,7 +499,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         for path, when, span in _date_ranges(q, vocab):
             if free(span):
                 add(path, Condition(path, "range", dict(when)), _range_text(path, dict(when)), span, "unit")
-    age_path = next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
+    age_path = _age_path(vocab)
     # an exact age: "30 years old"
     for m in _AGED.finditer(q):
         if age_path and free(m.span()):
@@ -498,8 +510,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if not free(span):
             continue
         picked = _numeric_field(q, span, unit, low, vocab)
-        if picked is None and age_path and unit.days == TIME_UNITS["years"] and 10 <= low <= high <= 110:
-            picked, unit = (age_path, span[0]), QuestionUnit()  # "entre 25 y 35 años", no duration field: ages
+        if picked is None and age_path and _years_of_age(unit, low, high):
+            picked, unit = (age_path, span[0]), QuestionUnit()
         if picked is None:
             continue
         number_path, start = picked
@@ -520,8 +532,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             picked, unit = (age_path, span[0]), QuestionUnit()
         else:
             picked = _numeric_field(q, span, unit, value, vocab)
-        if picked is None and age_path and unit.days == TIME_UNITS["years"] and 10 <= value <= 110:
-            picked, unit = (age_path, span[0]), QuestionUnit()  # "de más de 50 años", no duration field: an age
+        if picked is None and age_path and _years_of_age(unit, value):
+            picked, unit = (age_path, span[0]), QuestionUnit()
         if picked is None:
             continue
         number_path, start = picked
