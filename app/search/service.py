@@ -276,19 +276,19 @@ class SearchService:
     def meaning(self, query: str) -> Meaning:
         """Blocking: the trait conditions a question names and, for what is left, its vector and cut-off. The
         words that only ask ("how many ... are there") are dropped first: they name nobody."""
-        query = without_asking(" ".join(query.split())[:1000]) or " ".join(query.split())[:1000]
+        query = " ".join(query.split())[:1000]
+        query = without_asking(query) or query
         vocab = self._vocabulary()
         understood = understand(query, vocab) if not vocab.empty else None
         filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])
         text = query
-        if not content_words(text).split():  # "¿cuántos clientes hay?": nobody in particular, so everyone
-            return Meaning(filters, conditions, "", None, None, None)
         if understood and conditions:  # "con contrato mensual": the field's own name is no meaning
             named = {w for c in conditions for w in norm(split_camel(last_key(c.key))).split()}
             text = " ".join(w for w in understood.semantic.split() if norm(w) not in named)
-            if not content_words(text).split():
-                # nothing but filler is left ("clientes con ..."): the traits named are the whole question
-                return Meaning(filters, conditions, "", None, None, None)
+        if not content_words(text).split():
+            # nothing but filler is left: the traits named are the whole question ("clientes con ..."), or it
+            # names nobody in particular ("¿cuántos clientes hay?": everyone)
+            return Meaning(filters, conditions, "", None, None, None)
         vector = np.asarray(self.encoder.encode_query(text), dtype=np.float32)
         ref = self._reference_vectors()
         if not len(ref):
