@@ -55,19 +55,25 @@ def test_a_worded_refusal_is_its_english_sentence_and_carries_the_others() -> No
     assert NotFoundError("plain").sentence("es") == "plain"
 
 
-@pytest.mark.parametrize(("language", "line"), [
-    ("es", "error: NotFoundError: no encontrado: segment 'seg-x' not found\n"),
-    ("en", "error: NotFoundError: segment 'seg-x' not found\n"),
-])
-def test_the_cli_names_the_refusal_in_the_deployments_language(language: str, line: str,
-                                                                monkeypatch: pytest.MonkeyPatch,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+PLAIN = NotFoundError("segment 'seg-x' not found")  # a service's own English sentence
+WORDED = NotFoundError.worded("segment_not_found", segment="seg-x")  # a sentence in every wording
+
+
+@pytest.mark.parametrize(("language", "error", "line"), [
+    ("es", PLAIN, "error: NotFoundError: no encontrado: segment 'seg-x' not found\n"),
+    ("en", PLAIN, "error: NotFoundError: segment 'seg-x' not found\n"),
+    ("es", WORDED, "error: NotFoundError: no encontrado: no existe el segmento 'seg-x'\n"),
+    ("en", WORDED, "error: NotFoundError: segment 'seg-x' not found\n"),
+], ids=["es plain", "en plain", "es worded", "en worded"])
+def test_the_cli_says_the_refusal_in_the_deployments_language(language: str, error: NotFoundError, line: str,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     import typer
 
     monkeypatch.setenv("PROFILE_AI_LANGUAGE", language)
 
     async def refused() -> None:
-        raise NotFoundError("segment 'seg-x' not found")
+        raise error
 
     with pytest.raises(typer.Exit):
         _run(refused)
@@ -82,23 +88,4 @@ async def test_the_page_reads_the_headlines_without_a_key(tmp_path: Path) -> Non
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app_), base_url="http://localhost") as http:
         r = await http.get("/static-words/errors.json")
     assert r.status_code == 200 and r.json()["es"]["sync_running"] == "ya hay una sincronización en curso"
-
-
-@pytest.mark.parametrize(("language", "line"), [
-    ("es", "error: NotFoundError: no encontrado: no existe el segmento 'seg-x'\n"),
-    ("en", "error: NotFoundError: segment 'seg-x' not found\n"),
-])
-def test_the_cli_says_a_worded_refusal_in_the_deployments_language(language: str, line: str,
-                                                                   monkeypatch: pytest.MonkeyPatch,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    import typer
-
-    monkeypatch.setenv("PROFILE_AI_LANGUAGE", language)
-
-    async def refused() -> None:
-        raise NotFoundError.worded("segment_not_found", segment="seg-x")
-
-    with pytest.raises(typer.Exit):
-        _run(refused)
-    assert capsys.readouterr().err == line
 
