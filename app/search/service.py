@@ -53,7 +53,10 @@ ASKING_PHRASES = (
     "mu[eé]strame", "mu[eé]stranos", "mu[eé]stra", "dame", "danos", "l[ií]stame", "dime", "b[uú]scame",
     "por favor", "todos", "todas", "cu[aá]les", "cu[aá]l", "qui[eé]nes", "qu[eé] tienen en com[uú]n",
     "tienen en com[uú]n", "en com[uú]n", "qu[eé] distingue a", "distingue a", "describe a", "d[eé]scribeme",
-    "c[oó]mo son", "everyone", "everybody", "anyone", "anybody", "todo el mundo",
+    "c[oó]mo son", "everyone", "everybody", "anyone", "anybody", "todo el mundo", "cu[aá]les son", "qui[eé]nes son",
+    # "why do students leave?": the asking; what is left is the group ("students") and what it does
+    "why", "why do", "why does", "why are", "why is", "why did", "por qu[eé]",
+    "qué",  # accented, it asks ("¿qué mujeres ...?"); "que" joins a clause
 )
 _ASKING = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(ASKING_PHRASES, key=len, reverse=True)) + r")(?![\w-])",
                      re.IGNORECASE)
@@ -67,10 +70,16 @@ def without_asking(question: str) -> str:
 # ranking words, in a question put to a model's ranking ("students most likely to churn", "top at risk",
 # "los más probables de darse de baja"): the ranking answers them, the group is what is left
 _RANKING = re.compile(
-    r"(?<![\w-])(?:(?:most|least|more|less) likely to \w+|likely to \w+|at (?:high |highest )?risk(?: of \w+)?|"
-    r"will \w+(?: first| soon| next)?|top|first|next|soonest|highest|lowest|"
+    r"(?<![\w-])(?:(?:most|least|more|less) likely to \w+|likely to \w+|likeliest to \w+|"
+    r"at (?:high |highest )?risk(?: of \w+)?|most at risk(?: of \w+)?|"
+    r"(?:with )?(?:the )?(?:highest|greatest|best|biggest|lowest) (?:chance|probability|likelihood|risk)s? "
+    r"(?:of|to) \w+|will \w+(?: first| soon| next)?|(?:top|first|best) \d+|top|first|next|"
+    r"soonest|highest|lowest|"
     r"(?:m[aá]s|menos) probables? (?:de|a|que) (?:darse de baja|\w+)|con (?:m[aá]s|mayor) riesgo(?: de \w+)?|"
-    r"en riesgo(?: de \w+)?|primer[oa]s?)(?![\w-])", re.IGNORECASE)
+    r"(?:con |que tienen |tienen |que tenga |tengan )?(?:la |una )?(?:m[aá]s|mayor|menor|menos) "
+    r"(?:probabilidad|riesgo|propensi[oó]n)(?:es)? (?:de|a) (?:darse de baja|\w+)|"
+    r"(?:m[aá]s|menos) propens[oa]s? a (?:darse de baja|\w+)|"
+    r"en riesgo(?: de \w+)?|(?:los |las )?(?:(?:primer[oa]s|mejores) \d+|\d+ (?:primer[oa]s|mejores))|primer[oa]s?)(?![\w-])", re.IGNORECASE)
 
 
 def without_ranking(question: str) -> str:

@@ -141,8 +141,15 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
     assert without_asking("customers on the all-inclusive plan") == "customers on the all-inclusive plan"
     from app.search.service import without_ranking
 
-    assert without_ranking("¿Cuáles son los programadores más probables de darse de baja?") == "son los programadores"
-    assert without_ranking("top 10 students at risk of churning") == "10 students"
+    assert without_ranking("¿Cuáles son los programadores más probables de darse de baja?") == "los programadores"
+    assert without_ranking("top 10 students at risk of churning") == "students"  # a number is no meaning
+    assert without_ranking("¿qué mujeres tienen más probabilidad de irse?") == "mujeres"
+    assert without_ranking("los 10 primeros estudiantes con mayor probabilidad de abandonar") == "estudiantes"
+    assert without_ranking("ingenieros más propensos a darse de baja") == "ingenieros"
+    assert without_ranking("students with the highest chance of churning") == "students"
+    assert without_ranking("customers over 40 most likely to purchase") == "customers over 40"  # the 40 stays
+    assert without_asking("why do students churn?") == "students churn"
+    assert without_asking("mujeres que compran") == "mujeres que compran"  # "que" joins; "qué" asks
 
 
 DESCRIBE = ["student", "retired", "programmer", "educator", "administrator", "engineer"]
