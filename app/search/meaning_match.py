@@ -7,7 +7,8 @@ that do not start or end with a filler word) are embedded in one batch and match
 
 Calibration, the same for any encoder: vectors are centred on the mean of the vocabulary and of a fixed set of
 filler phrases (sentence encoders put every short phrase in one narrow cone; e5 scores unrelated words 0.85), and a
-match must beat both the null line (mean + NULL_Z sd of what filler phrases score against the whole vocabulary)
+match must beat both the null line (mean + z sd of what filler phrases score against the whole vocabulary, z the
+encoder's `phrase_null_z`: 3.5 for MiniLM, 4.0 for E5's phrases read as queries)
 and the best filler phrase's score against that very entry (a "hub" entry that every phrase resembles needs more).
 """
 
@@ -21,7 +22,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-NULL_Z = 3.5
 CONTEXT = "context"  # the kind of entries that say what events are about (build_lexicon)
 MAX_CONTEXT = 512
 MAX_ENTRIES = 20_000  # vocabulary entries embedded per build (fields first, then the commonest values)
@@ -83,6 +83,8 @@ def canonical(text: str) -> str:
 
 
 class PhraseEncoder(Protocol):
+    phrase_null_z: float
+
     def encode_phrases(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
@@ -125,7 +127,7 @@ class Lexicon:
         self.centre = np.vstack([vectors, null]).mean(axis=0) if self.texts else np.zeros(null.shape[1])
         self.vectors = self._centred(vectors) if self.texts else np.zeros((0, null.shape[1]), dtype=np.float32)
         null_sims = self._centred(null) @ self.vectors.T if self.texts else np.zeros((1, 1))
-        line = float(null_sims.mean() + NULL_Z * null_sims.std())
+        line = float(null_sims.mean() + encoder.phrase_null_z * null_sims.std())
         # each entry's bar: the null line, or the best filler phrase's score against it if higher
         self.threshold = np.maximum(null_sims.max(axis=0), line) if self.texts else np.zeros(0)
         self.null_line = line

@@ -284,3 +284,15 @@ def test_spanish_values_read_from_either_language(e5: Any, question: str, filter
 def test_english_values_read_from_spanish_words(e5: Any, question: str, filters: list[str]) -> None:
     vocab = attach_meaning(build_vocabulary(FILM_FANS), e5, ("en", "es"))
     assert understand(question, vocab).filters == filters
+
+
+def test_a_false_friend_across_languages_is_no_value(e5: Any) -> None:
+    """"documentales" is near "doctor" by its letters only (0.228 against a line of 0.210 at 3.5 sd): English data
+    asked in Spanish lost 0.04 of P@10 to that filter (bench/multilingual_quality.py) until E5's line moved to
+    4.0 sd. Documentaries are rare here, so no context entry competes for the word."""
+    people = [{"data": {"job": {"position": ["doctor", "student", "programmer", "writer"][i % 4]}},
+               "event_types": ["movie-rated"], "top": {"genres": [["Drama", "Comedy", "Action"][i % 3]]}}
+              for i in range(40)]
+    vocab = attach_meaning(build_vocabulary(people), e5, ("en", "es"))
+    assert understand("personas a las que les encantan los documentales", vocab).filters == []
+    assert understand("médicos", vocab).filters == ["data.job.position=doctor"]
