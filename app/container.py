@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,13 @@ def build_index(settings: Settings, dim: int) -> VectorIndex:
 def build_builder(settings: Settings) -> DocumentBuilder:
     return DocumentBuilder(EventDictionary.load(settings.sync.event_dictionary, settings.lang.wording),
                            Redactor(settings.privacy.allow_fields))
+
+
+def event_labels(settings: Settings) -> Callable[[str], list[str]]:
+    """An event type's names in English and the deployment's wording, from the event dictionary ("ratings",
+    "valoraciones"): questions count events in either ("valoraron más de 100 películas")."""
+    books = [EventDictionary.load(settings.sync.event_dictionary, w) for w in dict.fromkeys(("en", settings.lang.wording))]
+    return lambda etype: [b.spec(etype).label for b in books if b.knows(etype)]
 
 
 def build_encoder(settings: Settings) -> Encoder:
@@ -129,7 +137,8 @@ class Container:
 
         search = SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
                                default_mode=settings.lang.search_mode,
-                               wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,))
+                               wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,),
+                               event_labels=event_labels(settings))
         erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording, erasures_since=erasures.erasures_since,

@@ -75,6 +75,10 @@ class EventDictionary:
             facets = list(more.get("default_facets") or facets)
         return cls(types, facets, wording)
 
+    def knows(self, etype: str) -> bool:
+        """Whether the dictionary names this type (else it renders generically)."""
+        return etype in self._specs
+
     def spec(self, etype: str) -> EventSpec:
         if etype in self._specs:
             return self._specs[etype]

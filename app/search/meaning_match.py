@@ -215,7 +215,7 @@ class Lexicon:
         for score, i, j in found:
             start, end, words = spans[i]
             target = self.targets[j]
-            if target.path in paths:
+            if target.path in paths and target.kind != "value":  # a field's second value: listed with the first?
                 continue
             if (start, end) in taken:
                 # one phrase may deny several flags ("living alone": no partner, no dependents), when it reads as

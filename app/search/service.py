@@ -143,9 +143,10 @@ class Meaning:
 class SearchService:
     def __init__(self, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex, state: SyncState,
                  *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid",
-                 wordings: tuple[str, ...] = ("en",)) -> None:
+                 wordings: tuple[str, ...] = ("en",), event_labels: Callable[[str], list[str]] | None = None) -> None:
         self.encoder = encoder
         self.wordings = wordings  # how a flag's absence is written for matching by meaning ("without", "sin")
+        self.event_labels = event_labels  # an event type's names in each wording ("valoraciones", "ratings")
         self.default_mode = default_mode
         self.sparse = sparse
         self.index = index
@@ -208,13 +209,13 @@ class SearchService:
         with self._warming:
             if self._vocab is None:
                 payloads: list[dict[str, Any]] = []
-                for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "top"]):
+                for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "counts", "top"]):
                     payloads.extend(h.payload for h in page)
                     if len(payloads) >= VOCABULARY_SAMPLE:
                         break
                 vocab = build_vocabulary(payloads)
                 try:  # the same fields and values by meaning; without it, questions are read by their words
-                    attach_meaning(vocab, self.encoder, self.wordings)
+                    attach_meaning(vocab, self.encoder, self.wordings, self.event_labels)
                 except Exception as exc:  # noqa: BLE001 - an encoder failure costs the synonyms, never search
                     log.warning("fields and values not embedded for question understanding: %s", str(exc)[:200])
                 self._vocab = vocab

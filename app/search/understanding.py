@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ from profiles.words import NO_WORDS, YES_WORDS, fold, split_camel
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
+EVENT_COUNTS = 16  # event types whose per-profile counts a question can compare ("rated more than 100 movies")
+_EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a type an index path can name as it is
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})
 _STOP_VALUES = frozenset({"yes", "no", "true", "false", "none", "other", "others", "unknown", "n a", "na", "si",
                           "sí", "otro", "otra", "ninguno", "ninguna", "desconocido", "all", "any"})
@@ -89,13 +91,22 @@ LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
         (("forties", "cuarentones", "cuarentaitantos"), 40), (("fifties", "cincuentones", "cincuentaitantos"), 50),
         (("sixties", "sesentones", "sesentaitantos"), 60)) for word in words},
 }
+_COUNTS = frozenset({"event_count", "purchases", "active_days"})  # payload numbers that count something
+_NOT_COUNTED = frozenset({"years", "year", "anos", "ano", "or", "o", "and", "y", "yo", "plus", "mas"})
+_GERUND = ("ing", "ando", "iendo")  # "women over 40 watching comedies": what they do, not what is counted
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
                     "active_days": ("active days", "dias activos")}
 _COMPARE = re.compile(r"\b(older than|younger than|mas jovenes que|mas mayores que|mayores que|menores que|"
                       r"over|more than|longer than|above|at least|greater than|mas de|mayores de|mayor de|"
                       r"por encima de|under|less than|shorter than|below|at most|fewer than|menos de|menores de|"
-                      r"menor de|por debajo de)\s+")
+                      r"menor de|por debajo de|al menos|por lo menos|como minimo|como maximo|como mucho)\s+")
+_AT_LEAST = {"at least", "al menos", "por lo menos", "como minimo"}  # the bound itself included
+_AT_MOST = {"at most", "como maximo", "como mucho"}
+# "40 or more", "50 or older", "30 o más", "18 y mayores": the number first, the bound included
+_OR_MORE = re.compile(r"\b(\d+(?:[.,]\d+)?)\s+(?:(years?|anos)\s+)?(?:or|o|y|and)\s+(more|older|over|above|greater|up|"
+                      r"mas|mayores|less|fewer|younger|under|below|menos|menores)\b")
+_OR_LESS = {"less", "fewer", "younger", "under", "below", "menos", "menores"}
 _LOWER = {"under", "less than", "shorter than", "below", "at most", "fewer than", "menos de", "menores de",
           "menor de", "por debajo de", "younger than", "mas jovenes que", "menores que"}
 _OPPOSITE = {"gt": "lte", "lt": "gte", "lte": "gt", "gte": "lt"}  # a comparison under a negation
@@ -155,6 +166,8 @@ class Vocabulary:
     dates: dict[str, str] = field(default_factory=dict)  # key phrase -> path of a field holding ISO dates
     clock: dict[str, str] = field(default_factory=dict)  # date path -> its latest value: the data's own "now"
     context: list[str] = field(default_factory=list)  # what events are about, commonest first (never a filter)
+    # event type phrase -> `counts.<type>`: "rated more than 100 movies" counts one type of event
+    event_counts: dict[str, str] = field(default_factory=dict)
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -183,6 +196,8 @@ class Vocabulary:
             kinds[path] = "datetime"
         for path in self.numbers.values():
             kinds[path] = "float"
+        for path in self.event_counts.values():
+            kinds[path] = "integer"
         for _, _, path, yes, no in self.flags:
             sample = yes if yes is not None else no
             kinds.setdefault(path, "bool" if isinstance(sample, bool) else "integer" if isinstance(sample, int)
@@ -197,9 +212,13 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     their events are about (`event_types`, the facets of `top`: names and values)."""
     seen: dict[str, Counter[Any]] = defaultdict(Counter)
     about: Counter[str] = Counter()
+    types: Counter[str] = Counter()
     unaddressable: set[str] = set()
     for p in payloads:
         about.update(_context_phrases(p))
+        counts = p.get("counts")
+        if isinstance(counts, dict):
+            types.update(t for t in counts if isinstance(t, str) and _EVENT_TYPE.match(t))
         for root in ("traits", "data"):
             leaves, skipped = flatten_addressable(p.get(root) or {}, root)
             if skipped and len(unaddressable) < 100:
@@ -242,6 +261,10 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     named = {v[1] for v in vocab.values} | {f[1] for f in vocab.flags} | set(vocab.numbers) | set(vocab.dates)
     # a phrase that is also a trait's value or field stays the trait's ("horror" as a favourite genre trait)
     vocab.context = [c for c, _ in about.most_common() if c not in named and len(c) >= 3][:MAX_CONTEXT]
+    for etype, _ in types.most_common(EVENT_COUNTS):  # anyone can send a new type: the commonest only
+        phrase = norm(etype.replace("-", " ").replace("_", " "))
+        if phrase and phrase not in named:
+            vocab.event_counts.setdefault(phrase, f"counts.{etype}")
     return vocab
 
 
@@ -258,11 +281,17 @@ def _context_phrases(payload: dict[str, Any]) -> set[str]:
     return {p for p in out if p}
 
 
-def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[str, ...] = ("en",)) -> Vocabulary:
+def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[str, ...] = ("en",),
+                   event_labels: Callable[[str], list[str]] | None = None) -> Vocabulary:
     """Embed the vocabulary's fields and values with the deployment's encoder (blocking, once per build), so
-    questions that use other words for them are read too."""
+    questions that use other words for them are read too. `event_labels`: an event type's names in each wording
+    (the event dictionary's: "valoraciones" for `content-rated`), so "valoraron más de 100 películas" finds it."""
     fields = [(phrase, path, "flag") for _, phrase, path, _, _ in vocab.flags]
     fields += [(key, path, "number") for key, path in vocab.numbers.items()]
+    fields += [(phrase, path, "number") for phrase, path in vocab.event_counts.items()]
+    if event_labels is not None:
+        fields += [(norm(label), path, "number") for path in vocab.event_counts.values()
+                   for label in event_labels(path.removeprefix("counts.")) if norm(label)]
     fields += [(key, path, "date") for key, path in vocab.dates.items()]
     owners: dict[str, set[str]] = defaultdict(set)
     for _, phrase, path, _, _ in vocab.values:
@@ -292,6 +321,10 @@ def _range_text(path: str, bounds: dict[str, Any]) -> str:
                      for k, v in bounds.items())
 
 
+def _compare_op(phrase: str) -> str:
+    return "gte" if phrase in _AT_LEAST else "lte" if phrase in _AT_MOST else "lt" if phrase in _LOWER else "gt"
+
+
 def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]]]:
     """Each comparison of the question: ("gt"|"lt"|"lte", number, its unit, span). "more than five years",
     "paying over 90 a month", "less than a year ago", "in the last 6 months"."""
@@ -306,7 +339,12 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
         end = unit.end
         if q[end:].startswith(" ago") or q[end:].startswith(" atras"):
             end += 4 if q[end:].startswith(" ago") else 6
-        out.append(("lt" if m.group(1) in _LOWER else "gt", value, unit, (m.start(), max(end, m.end() + length))))
+        out.append((_compare_op(m.group(1)), value, unit, (m.start(), max(end, m.end() + length))))
+    for m in _OR_MORE.finditer(q):
+        number = parse_number(m.group(1))
+        if number is not None:
+            unit = question_unit(q, m.end(1), money_context=False) if m.group(2) else QuestionUnit()
+            out.append(("lte" if m.group(3) in _OR_LESS else "gte", number[0], unit, m.span()))
     for value, unit, span in _recent(q):  # "in the last year": a duration of at most one year
         out.append(("lte", value, unit, span))
     return out
@@ -406,7 +444,9 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
         return path, span[0]
     head = q[:span[0]]
     words = list(re.finditer(r"\S+", head))[-5:]
-    start = next((m.start() for m in words if m.group() not in FILLER), span[0])
+    # a field named in the words ("men aged 40 or more": "age"): from that word on, "men" is another condition's
+    named = [m.start() for m in words for k, p in vocab.numbers.items() if p == path and m.group().startswith(k)]
+    start = named[-1] if named else next((m.start() for m in words if m.group() not in FILLER), span[0])
     return path, start
 
 
@@ -424,13 +464,19 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
     if named:
         return named[-1], True
     if kind is None:
+        after = q[span[1]:].split()[:2]
         for path, words in _PAYLOAD_NUMBERS.items():
-            if any(w in said for w in words):
+            if any(w in said for w in words) or any(w in words for w in after):
                 return path, False
         age = _age_path(vocab)
-        if age and (any(w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores"))
-                    or 10 <= value <= 110):
-            return age, False  # "customers over 60": a bare number in the range of ages is an age
+        if age and any(w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores")):
+            return age, False
+        # a number that counts something ("rated more than 100 movies", "al menos 20 películas") is no age, and
+        # may be a count of one type of event; else a bare number in the range of ages is one ("customers over 60")
+        if after and after[0] not in FILLER and after[0] not in _NOT_COUNTED and not after[0].endswith(_GERUND):
+            candidates = [(k, p) for k, p in candidates if p != age] + list(vocab.event_counts.items())
+        elif age and 10 <= value <= 110:
+            return age, False
         if vocab.lexicon is None:
             return None
     if len(candidates) == 1 and kind is not None:
@@ -465,6 +511,20 @@ def _privative(key: str, words: str) -> bool:
     return False
 
 
+_JOIN = frozenset({"or", "and", "o", "u", "y", "e", "nor", "ni"})
+
+
+def _joined(q: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two spans of the question listed together: "or" / "and" / "y" / "o" between them and nothing else but
+    articles ("programmers or engineers", "estudiantes y los jubilados"). Commas are gone by now (`norm`), so in
+    "A, B or C" only B and C are joined."""
+    first, second = sorted((a, b))
+    between = q[first[1]:second[0]].split()
+    # a join word is needed: "science fiction" side by side is two readings of one phrase, not a list
+    return first[1] <= second[0] and any(w in _JOIN for w in between) and \
+        all(w in _JOIN or w in _BETWEEN for w in between)
+
+
 _PARTS = re.compile(r"\b(?:and|or|but|nor|with|who|whose|which|that|y|o|ni|pero|con|que|quienes)\b")
 
 
@@ -484,6 +544,15 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     def add(path: str, condition: Condition, text: str, span: tuple[int, int], how: str = "words",
             similarity: float | None = None, negated: bool = False) -> None:
         if path in used_paths:
+            k = next(i for i, c in enumerate(conditions) if c.key == path)
+            prev = conditions[k]
+            if condition.op == prev.op and condition.op in ("eq", "ne") and _joined(q, taken[k], span):
+                # "programmers or engineers", "students and retired people": one field, either value
+                values = (prev.value if isinstance(prev.value, list) else [prev.value]) + [condition.value]
+                conditions[k] = Condition(path, prev.op, values)
+                filters[k] = f"{path}{'=' if prev.op == 'eq' else '!='}{','.join(str(v) for v in values)}"
+                taken[k] = (min(taken[k][0], span[0]), max(taken[k][1], span[1]))
+                read[k].update({"filter": filters[k], "from": q[taken[k][0]:taken[k][1]]})
             return
         used_paths.add(path)
         taken.append(span)
@@ -505,8 +574,15 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     # an exact age: "30 years old"
     for m in _AGED.finditer(q):
         if age_path and free(m.span()):
+            # "at least 45 years old", "over 30 years old": the comparison before it is the bound
+            window = q[max(0, m.start() - 24):m.start()]
+            said = next((c for c in _COMPARE.finditer(window) if c.end() == len(window)), None)
             years = {"gte": float(m.group(1)), "lte": float(m.group(1))}
-            add(age_path, Condition(age_path, "range", years), _range_text(age_path, years), m.span())
+            span = m.span()
+            if said is not None:
+                years = {_compare_op(said.group(1)): float(m.group(1))}
+                span = (m.start() - len(window) + said.start(), m.end())
+            add(age_path, Condition(age_path, "range", years), _range_text(age_path, years), span)
     # ranges: "between 25 and 35", "aged 25 to 35 years", "entre 25 y 35 años"
     for low, high, unit, span in _ranges(q):
         if not free(span):
@@ -542,6 +618,10 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         converted = convert(value, unit, vocab.units.get(number_path, FieldUnit()))
         if converted is None:
             continue
+        if number_path in _COUNTS or number_path.startswith("counts."):  # what is counted is read with it
+            counted = re.match(r"\s*(\S+)", q[span[1]:])
+            if counted and counted.group(1) not in FILLER:
+                span = (span[0], span[1] + counted.end())
         negated = negation_start(q, span[0], slack=1)  # "not over 40", "no son mayores de 40": at most 40
         if negated is not None:
             op, span = _OPPOSITE[op], (negated, span[1])

@@ -112,12 +112,29 @@ def test_how_many_by_meaning_is_an_estimate_with_its_cut_off(ml: dict[str, Any])
     ("how many customers are there?", lambda p: True),  # nobody in particular: everyone, counted
     ("everyone except programmers", lambda p: p["data"]["job"]["position"] != "programmer"),
     ("women who are not over 40", lambda p: _gender(p) == "female" and p["traits"]["age"] <= 40),
+    ("how many women are programmers or engineers",
+     lambda p: _gender(p) == "female" and p["data"]["job"]["position"] in ("programmer", "engineer")),
+    ("how many men aged 40 or more", lambda p: _gender(p) == "male" and p["traits"]["age"] >= 40),
 ])
 def test_how_many_asked_in_words_is_exact(ml: dict[str, Any], question: str, predicate: Any) -> None:
     """The words that only ask ("how many ... are there") name nobody: they were read as a meaning, and a
     cut-off on "how many are there" left 1 of 83 women over 40."""
     answer = ask(ml, "count_customers", {"query": question})
     assert answer["exact"] is True and answer["count"] == sum(1 for p in ml["raw"] if predicate(p))
+
+
+@pytest.mark.parametrize(("question", "bound"), [("how many customers rated more than 100 movies", 101),
+                                               ("how many customers have at least 300 ratings", 300)])
+def test_how_many_counts_events_of_a_type(ml: dict[str, Any], movielens_export: Path, question: str,
+                                          bound: int) -> None:
+    """"more than 100 movies" counts ratings (it had read as age > 100 and answered 0)."""
+    rated: dict[str, int] = {}
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "content-rated":
+            rated[event["profile"]["id"]] = rated.get(event["profile"]["id"], 0) + 1
+    answer = ask(ml, "count_customers", {"query": question})
+    assert answer["exact"] is True and answer["count"] == sum(1 for n in rated.values() if n >= bound) > 0
 
 
 @pytest.mark.parametrize(("question", "job"), [("what do students have in common", "student"),

@@ -296,3 +296,59 @@ def test_a_false_friend_across_languages_is_no_value(e5: Any) -> None:
     vocab = attach_meaning(build_vocabulary(people), e5, ("en", "es"))
     assert understand("personas a las que les encantan los documentales", vocab).filters == []
     assert understand("médicos", vocab).filters == ["data.job.position=doctor"]
+
+
+RATERS = [{"data": {"job": {"position": ["programmer", "engineer", "artist", "student"][i % 4]},
+                    "pii": {"gender": ["female", "male"][i % 2]}},
+           "traits": {"age": 18 + i % 50}, "event_types": ["content-rated"], "event_count": 5 + i * 7,
+           "counts": {"content-rated": 5 + i * 7}} for i in range(40)]
+
+
+def _labels(etype: str) -> list[str]:
+    from profiles.dictionary import EventDictionary
+
+    return [d.spec(etype).label for d in (EventDictionary.load(None, "en"), EventDictionary.load(None, "es"))]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # a number that counts something is no age ("100 movies" had read as age > 100)
+    ("customers who rated more than 100 movies", ["counts.content-rated>100"]),
+    ("users who rated at least 50 movies", ["counts.content-rated>=50"]),  # "at least" includes the bound
+    ("people who rated 200 or more films", ["counts.content-rated>=200"]),
+    ("customers with more than 300 events", ["event_count>300"]),
+    ("customers over 60", ["traits.age>60"]),  # a bare number in the range of ages still is one
+    ("men aged 40 or more", ["traits.age>=40", "data.pii.gender=male"]),  # "aged" names age, not "men"
+    ("at least 45 years old", ["traits.age>=45"]),
+    ("women at most 30", ["traits.age<=30", "data.pii.gender=female"]),
+    # one field, either value
+    ("women who are programmers or engineers", ["data.job.position=programmer,engineer", "data.pii.gender=female"]),
+    ("not programmers or engineers", ["data.job.position!=programmer,engineer"]),
+    ("students and artists", ["data.job.position=student,artist"]),
+])
+def test_counts_bounds_and_either_value(encoder: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(RATERS), encoder, ("en",), _labels)
+    assert vocab.event_counts == {"content rated": "counts.content-rated"}
+    assert sorted(understand(question, vocab).filters) == sorted(filters)
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("clientes que valoraron más de 100 películas", ["counts.content-rated>100"]),  # the dictionary's "valoraciones"
+    ("personas con al menos 200 valoraciones", ["counts.content-rated>=200"]),
+    ("mujeres de 40 años o más", ["traits.age>=40", "data.pii.gender=female"]),
+    ("programadores o ingenieros", ["data.job.position=programmer,engineer"]),
+])
+def test_counts_bounds_and_either_value_in_spanish(e5: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(RATERS), e5, ("en", "es"), _labels)
+    assert sorted(understand(question, vocab).filters) == sorted(filters)
+
+
+def test_event_types_a_question_can_count_are_bounded() -> None:
+    """Anyone can send an event of a new type: only the commonest become countable fields, and only those an
+    index path can name as they are."""
+    from app.search.understanding import EVENT_COUNTS
+
+    many = [{"counts": {f"type-{i}": 1 for i in range(j, j + 40)} | {"bad.type": 1, "with space": 2}}
+            for j in range(5)]
+    vocab = build_vocabulary(many)
+    assert len(vocab.event_counts) == EVENT_COUNTS
+    assert all(p.startswith("counts.type-") for p in vocab.event_counts.values())
