@@ -209,7 +209,7 @@ class SearchService:
         with self._warming:
             if self._vocab is None:
                 payloads: list[dict[str, Any]] = []
-                for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "counts", "top"]):
+                for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "counts", "top", "last_seen", "first_seen"]):
                     payloads.extend(h.payload for h in page)
                     if len(payloads) >= VOCABULARY_SAMPLE:
                         break

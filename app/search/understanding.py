@@ -44,6 +44,10 @@ from profiles.words import NO_WORDS, YES_WORDS, fold, split_camel
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
+# the activity dates every profile's payload holds, by the name a question gives them: "active in the last month"
+# (our own fields, so their names are ours to give, in both languages)
+ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad"),
+                  "first_seen": ("first seen", "joined", "se unieron", "primera actividad")}
 EVENT_COUNTS = 16  # event types whose per-profile counts a question can compare ("rated more than 100 movies")
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a type an index path can name as it is
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})
@@ -58,7 +62,9 @@ _OR = frozenset({"or", "nor", "o", "ni", "u"})  # "don't stream TV or movies": t
 _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "una", "el", "la", "los", "las", "en",
                       "con", "de", "del", "al",
                       # Spanish puts the verb after the negation: "mujeres que no son estudiantes"
-                      "son", "es", "sean", "sea", "eran", "era", "fueron", "fue", "estan", "esta", "esten"})
+                      "son", "es", "sean", "sea", "eran", "era", "fueron", "fue", "estan", "esta", "esten",
+                      "han", "ha", "estado", "sido",  # "no han estado activos"
+                      "been", "be"})  # "have not been active in the last 3 months"
 
 
 def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | None:
@@ -216,6 +222,10 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     unaddressable: set[str] = set()
     for p in payloads:
         about.update(_context_phrases(p))
+        for path in ACTIVITY_DATES:
+            when = p.get(path)
+            if isinstance(when, str) and _ISO_DATE.match(when):
+                seen[path][when[:10]] += 1
         counts = p.get("counts")
         if isinstance(counts, dict):
             types.update(t for t in counts if isinstance(t, str) and _EVENT_TYPE.match(t))
@@ -236,7 +246,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
         numeric = [v for v in counts if isinstance(v, int | float) and not isinstance(v, bool)]
         if numeric and set(numeric) <= {0, 1} and len(counts) <= 2:  # 0/1-coded flag
             yes, no = (1 if 1 in counts else None), (0 if 0 in counts else None)
-        key = _key_phrase(path)
+        key = ACTIVITY_DATES[path][0] if path in ACTIVITY_DATES else _key_phrase(path)
         if key and (yes is not None or no is not None):
             vocab.flags.append((_pattern(key, abbreviations=3), key, path, yes, no))
         if numeric and len(numeric) >= 0.8 * len(counts) and not (set(numeric) <= {0, 1}) and key:
@@ -257,6 +267,12 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             if len(phrase) < 3 or phrase in _STOP_VALUES or phrase.isdigit():
                 continue
             vocab.values.append((_pattern(phrase, abbreviations=4), phrase, path, value, n))
+    own_dates = set(vocab.dates.values()) - set(ACTIVITY_DATES)
+    for path, names in ACTIVITY_DATES.items():  # the everyday names, where the data has no dates of its own
+        if path in vocab.dates.values() and not own_dates:  # ("joined" is its `signup_date` where it has one)
+            vocab.dates.update({name: path for name in names[1:]})
+    if "last_seen" in vocab.clock and "first_seen" in vocab.clock:  # the latest activity is the data's "now"
+        vocab.clock["first_seen"] = vocab.clock["last_seen"]
     vocab.values.sort(key=lambda v: -len(v[1]))  # longest phrase first: "two year" before "year"
     named = {v[1] for v in vocab.values} | {f[1] for f in vocab.flags} | set(vocab.numbers) | set(vocab.dates)
     # a phrase that is also a trait's value or field stays the trait's ("horror" as a favourite genre trait)
@@ -385,6 +401,17 @@ def _recent(q: str) -> list[tuple[float, QuestionUnit, tuple[int, int]]]:
         if unit.days is not None:
             out.append((value, unit, (m.start(), unit.end)))
     return out
+
+
+def _naming_start(q: str, start: int, path: str) -> int:
+    """Where the words before a time phrase that name its date field start ("were active" in "were active in the
+    last month"), when the field is an activity date: read with the phrase (where no other condition took them),
+    so they are no meaning left over."""
+    if path not in ACTIVITY_DATES:
+        return start
+    words = list(re.finditer(r"\S+", q[:start]))[-3:]
+    named = [m.start() for m in words if m.group() not in FILLER and m.group() not in _NEGATIONS]
+    return named[0] if named else start
 
 
 def _date_field(q: str, start: int, vocab: Vocabulary) -> str:
@@ -569,7 +596,15 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     if vocab.dates:
         for path, when, span in _date_ranges(q, vocab):
             if free(span):
-                add(path, Condition(path, "range", dict(when)), _range_text(path, dict(when)), span, "unit")
+                # "have not been active in the last 3 months": before that, or never
+                negated = negation_start(q, span[0], _key_phrase(path), slack=1)
+                if negated is not None and set(when) == {"gte"}:
+                    when, span = {"lt": when["gte"]}, (negated, span[1])
+                start, before = _naming_start(q, span[0], path), len(taken)
+                add(path, Condition(path, "range", dict(when)), _range_text(path, dict(when)), span, "unit",
+                    negated=negated is not None)
+                if start < span[0] and len(taken) > before:
+                    context.append((before, start))  # "were active": read once the other passes took theirs
     age_path = _age_path(vocab)
     # an exact age: "30 years old"
     for m in _AGED.finditer(q):
@@ -668,7 +703,10 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}", found.span())
     for k, start in context:
         a, b = taken[k]
-        if all(other == taken[k] or a <= o_start or start >= o_end for other in taken for o_start, o_end in [other]):
+        # up to the nearest words another condition took: "students active in the last 2 weeks" reads "active"
+        start = max([start] + [e for s, e in taken if (s, e) != (a, b) and start < e <= a])
+        start += len(q[start:a]) - len(q[start:a].lstrip())
+        if start < a:
             taken[k] = (start, b)
             read[k]["from"] = q[start:b]
     # the rest by meaning: "children" -> dependents, "auto-pay from their bank" -> Bank transfer (automatic)

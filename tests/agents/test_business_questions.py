@@ -137,6 +137,23 @@ def test_how_many_counts_events_of_a_type(ml: dict[str, Any], movielens_export: 
     assert answer["exact"] is True and answer["count"] == sum(1 for n in rated.values() if n >= bound) > 0
 
 
+def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, Any], movielens_export: Path) -> None:
+    """"active in the last month" is last_seen within 30 days of the data's latest activity (it read nothing,
+    and its words became a meaning whose cut-off counted 22 of 943)."""
+    from datetime import datetime, timedelta
+
+    last: dict[str, str] = {}
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        who, when = event["profile"]["id"], event["metadata"]["time"]["insert"]
+        last[who] = max(last.get(who, ""), when)
+    now = max(datetime.fromisoformat(t) for t in last.values())
+    since = datetime.combine(now.date() - timedelta(days=30), datetime.min.time(), now.tzinfo)
+    answer = ask(ml, "count_customers", {"query": "how many customers were active in the last month?"})
+    assert answer["exact"] is True
+    assert answer["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) >= since) > 0
+
+
 @pytest.mark.parametrize(("question", "job"), [("what do students have in common", "student"),
                                              ("what sets retired people apart", "retired"),
                                              ("tell me about the programmers", "programmer")])

@@ -352,3 +352,22 @@ def test_event_types_a_question_can_count_are_bounded() -> None:
     vocab = build_vocabulary(many)
     assert len(vocab.event_counts) == EVENT_COUNTS
     assert all(p.startswith("counts.type-") for p in vocab.event_counts.values())
+
+
+ACTIVE = [{"data": {"job": {"position": ["student", "writer"][i % 2]}}, "traits": {"age": 20 + i},
+           "last_seen": f"2024-06-{1 + i % 28:02d}T10:00:00+00:00", "first_seen": f"202{i % 4}-03-01T10:00:00+00:00"}
+          for i in range(40)]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # the activity dates every profile has, against the data's own clock (its latest last_seen: 2024-06-28)
+    ("people who were active in the last month", ["last_seen>=2024-05-29"]),
+    ("customers who have not been active in the last 2 weeks", ["last_seen<2024-06-14"]),  # before, or never
+    ("students active in the last 2 weeks", ["last_seen>=2024-06-14", "data.job.position=student"]),
+    ("customers who joined this year", ["first_seen>=2024-01-01"]),  # this year is the last activity's
+    ("clientes que no han estado activos en el último mes", ["last_seen<2024-05-29"]),
+])
+def test_activity_dates(encoder: Any, question: str, filters: list[str]) -> None:
+    u = understand(question, attach_meaning(build_vocabulary(ACTIVE), encoder))
+    assert sorted(u.filters) == sorted(filters)
+    assert "active" not in u.semantic and "joined" not in u.semantic  # the words that named the date are read
