@@ -54,6 +54,23 @@ SENTENCES: dict[str, dict[str, str]] = {
     "unknown_job": {"en": "unknown job {job!r}: one of {names}",
                     "es": "trabajo desconocido {job!r}: uno de {names}"},
     "schedule_not_found": {"en": "schedule {schedule!r} not found", "es": "no existe la programación {schedule!r}"},
+    # what a marketer meets on the page: an empty question, a filter written wrong, a field the data lacks
+    "query_empty": {"en": "query is empty", "es": "la pregunta está vacía"},
+    "invalid_filter": {"en": "invalid filter {expr!r}: expected KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N or KEY<N",
+                       "es": "filtro no válido {expr!r}: se espera CLAVE=VALOR, CLAVE!=VALOR, CLAVE>=N, CLAVE<=N, "
+                             "CLAVE>N o CLAVE<N"},
+    "filter_not_number_or_date": {"en": "filter {field}: {raw!r} is neither a number nor an ISO date",
+                                  "es": "filtro {field}: {raw!r} no es ni un número ni una fecha ISO"},
+    "too_many_filters": {"en": "at most {n} filters", "es": "como máximo {n} filtros"},
+    "unknown_fields": {"en": "unknown field(s): {fields}: use a path such as traits.plan, data.pii.gender or event_count",
+                       "es": "campo(s) desconocido(s): {fields}: usa una ruta como traits.plan, data.pii.gender o "
+                             "event_count"},
+    "too_few_to_discover": {"en": "{n} profiles indexed: sync at least 10 before discovering segments",
+                            "es": "{n} perfiles indexados: sincroniza al menos 10 antes de descubrir segmentos"},
+    "segment_retired": {"en": "segment {segment!r} is retired; discover again or publish a live one",
+                        "es": "el segmento {segment!r} está retirado; vuelve a descubrir o publica uno vigente"},
+    "holdout_range": {"en": "holdout must be between 0 and {most} (a share of the members)",
+                      "es": "el grupo de control debe estar entre 0 y {most} (una parte de los miembros)"},
 }
 
 

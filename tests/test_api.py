@@ -113,4 +113,10 @@ def test_segments_endpoints_on_movielens(movielens_container) -> None:
     # the sentence in each wording, for the page to show its reader's (app/error_words.py, issue 34)
     assert missing.json() == {"error": "not_found", "detail": "segment 'nope' not found",
                               "details": {"en": "segment 'nope' not found", "es": "no existe el segmento 'nope'"}}
+    # and the refusals a marketer meets writing a question or a filter on the page
+    bad = call(movielens_container, "POST", "/v1/search", json={"query": "x", "filters": ["traits.age>soon"]})
+    assert bad.status_code == 422 and bad.json()["details"]["es"] == \
+        "filtro traits.age: 'soon' no es ni un número ni una fecha ISO"
+    bad = call(movielens_container, "POST", "/v1/search", json={"query": "x", "filters": ["age"]})
+    assert bad.json()["details"]["es"].startswith("filtro no válido 'age': se espera CLAVE=VALOR")
     assert call(movielens_container, "POST", "/v1/segments/discover", json={"n_clusters": 1}).status_code == 422

@@ -167,8 +167,7 @@ class InsightService:
         if fields:
             unknown = [f for f in fields if not everyone.has(f)]
             if unknown:
-                raise InvalidRequestError(f"unknown field(s): {', '.join(u[:80] for u in unknown[:5])}: use a path "
-                                          "such as traits.plan, data.pii.gender or event_count")
+                raise InvalidRequestError.worded("unknown_fields", fields=", ".join(u[:80] for u in unknown[:5]))
         mask, cut = await self._group_mask(everyone, conditions, meaning)
 
         def analyse() -> dict[str, Any]:

@@ -53,7 +53,8 @@ def _range_value(raw: Any, key: str) -> float | str:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidRequestError(f"filter {key}: {raw!r} is neither a number nor an ISO date") from None
+        raise InvalidRequestError.worded("filter_not_number_or_date", field=key,
+                                         raw=raw[:100] if isinstance(raw, str) else raw) from None
     return dt.isoformat() if dt.tzinfo else dt.isoformat() + "Z"
 
 
@@ -62,8 +63,7 @@ def parse_expression(expr: str) -> Condition:
     `last_seen>=2024-01-01`, `segments=a,b` (any of)."""
     m = _EXPR.match(expr)
     if not m:
-        raise InvalidRequestError(f"invalid filter {expr!r}: expected KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N "
-                                  "or KEY<N")
+        raise InvalidRequestError.worded("invalid_filter", expr=expr[:200])
     key, op, value = _key(m.group(1)), m.group(2), m.group(3)
     if op in ("=", "!="):
         parts = [v.strip() for v in value.split(",")] if "," in value else [value]
@@ -114,5 +114,5 @@ def parse_filters(filters: Any) -> list[Condition]:
     else:
         raise InvalidRequestError("filters must be an object or a list of 'KEY=VALUE' strings")
     if len(out) > MAX_FILTERS:
-        raise InvalidRequestError(f"at most {MAX_FILTERS} filters")
+        raise InvalidRequestError.worded("too_many_filters", n=MAX_FILTERS)
     return out

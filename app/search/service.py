@@ -161,7 +161,7 @@ class SearchService:
     async def search(self, req: SearchRequest) -> SearchResponse:
         query = " ".join(req.query.split())
         if not query:
-            raise InvalidRequestError("query is empty")
+            raise InvalidRequestError.worded("query_empty")
         if req.limit > self.max_limit:
             raise InvalidRequestError(f"limit is at most {self.max_limit}")
         conditions = parse_filters(req.filters)

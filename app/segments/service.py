@@ -199,8 +199,7 @@ class SegmentService:
                                          documents=True)
             lap("sample")
             if len(pop.ids) < 10:
-                raise InvalidRequestError(f"{len(pop.ids)} profiles indexed: sync at least 10 before discovering "
-                                          "segments")
+                raise InvalidRequestError.worded("too_few_to_discover", n=len(pop.ids))
             if req.n_clusters is not None and req.n_clusters > len(pop.ids) // 2:
                 raise InvalidRequestError(f"n_clusters={req.n_clusters} is too many for {len(pop.ids)} profiles")
             if req.vector_weight + req.behaviour_weight <= 0:
@@ -328,10 +327,10 @@ class SegmentService:
         out as a control group, fixed for the segment's life), and queue every member's (and former member's)
         traits: the treated arm's carry the segment, the control arm's never do."""
         if holdout is not None and not 0 <= holdout <= MAX_SHARE:
-            raise InvalidRequestError(f"holdout must be between 0 and {MAX_SHARE} (a share of the members)")
+            raise InvalidRequestError.worded("holdout_range", most=MAX_SHARE)
         row = await self._row(segment_id)
         if row.status == "retired":
-            raise InvalidRequestError(f"segment {segment_id!r} is retired; discover again or publish a live one")
+            raise InvalidRequestError.worded("segment_retired", segment=segment_id)
         try:
             entered = await self.repo.publish(segment_id, row.version, holdout)
         except HoldoutFixedError as exc:
