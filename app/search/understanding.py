@@ -102,7 +102,9 @@ _NOT_COUNTED = frozenset({"years", "year", "anos", "ano", "or", "o", "and", "y",
 _GERUND = ("ing", "ando", "iendo")  # "women over 40 watching comedies": what they do, not what is counted
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
-                    "active_days": ("active days", "dias activos")}
+                    "active_days": ("active days", "dias activos"),
+                    "rating_mean": ("average rating", "mean rating", "rating average", "valoracion media",
+                                    "nota media", "puntuacion media")}
 _COMPARE = re.compile(r"\b(older than|younger than|mas jovenes que|mas mayores que|mayores que|menores que|"
                       r"over|more than|longer than|above|at least|greater than|mas de|mayores de|mayor de|"
                       r"por encima de|under|less than|shorter than|below|at most|fewer than|menos de|menores de|"
@@ -119,7 +121,8 @@ _OPPOSITE = {"gt": "lte", "lt": "gte", "lte": "gt", "gte": "lt"}  # a comparison
 # comparisons that can only be about age: "older than 40" is 40 years of age, not of tenure
 _AGE_COMPARE = {"older than", "younger than", "mas jovenes que", "mas mayores que", "mayores que", "menores que"}
 # a range: "between 25 and 35", "aged 25 to 35", "entre 25 y 35 años"
-_RANGE = re.compile(r"\b(between|aged|from|entre|de)\s+(\d+(?:[.,]\d+)?)\s*(?:and|to|-|y|a)\s*(?=\d)")
+_RANGE = re.compile(r"\b(between|aged|from|entre|de)\s+(\d+(?:[.,]\d+)?)\s*(?:and|to|-|y|a)\s*(?=\d)"
+                    r"|\b(aged|ages|edades)\s+(\d+)\s+(?=\d)")  # "aged 25-34": the dash is gone by now (`norm`)
 # an exact age: "30 years old", "a 30-year-old", "30 años de edad"
 _AGED = re.compile(r"\b(\d{1,3})(?:[ -]years?[ -]old\b| anos de edad\b)")
 # "joined in the last year", "en los últimos 6 meses": a duration at most that long
@@ -382,7 +385,7 @@ def _ranges(q: str) -> list[tuple[float, float, QuestionUnit, tuple[int, int]]]:
     """Each "between A and B" / "aged A to B" / "entre A y B" of the question: (A, B, the unit after B, span)."""
     out = []
     for m in _RANGE.finditer(q):
-        low = parse_number(m.group(2))
+        low = parse_number(m.group(2) or m.group(4))
         high = parse_number(q[m.end():])
         if low is None or high is None:
             continue
@@ -487,14 +490,17 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
     if kind == "money" and unit.period:  # "100 a month": an amount per period before a total
         periodic = [(k, p) for k, p in candidates if vocab.units[p].period]
         candidates = periodic or candidates
-    named = [p for k, p in candidates if k and k in said]
+    # a key named at a word's start ("aged" names age; "average" does not)
+    named = [p for k, p in candidates if k and re.search(rf"\b{re.escape(k)}", said)]
     if named:
         return named[-1], True
+    if kind == "money" and not candidates and any(w in said for w in _PAYLOAD_NUMBERS["spend_total"]):
+        return "spend_total", True  # "spent more than 100 dollars": the events' own total
     if kind is None:
         after = q[span[1]:].split()[:2]
         for path, words in _PAYLOAD_NUMBERS.items():
             if any(w in said for w in words) or any(w in words for w in after):
-                return path, False
+                return path, True  # the words that named it are read with it
         age = _age_path(vocab)
         if age and any(w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores")):
             return age, False
