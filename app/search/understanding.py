@@ -225,9 +225,9 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     unaddressable: set[str] = set()
     for p in payloads:
         about.update(_context_phrases(p))
-        for path in ACTIVITY_DATES:
+        for path in ACTIVITY_DATES:  # of people with events (traits-only data has no activity to ask about)
             when = p.get(path)
-            if isinstance(when, str) and _ISO_DATE.match(when):
+            if p.get("counts") and isinstance(when, str) and _ISO_DATE.match(when):
                 seen[path][when[:10]] += 1
         counts = p.get("counts")
         if isinstance(counts, dict):
@@ -311,7 +311,10 @@ def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[st
     if event_labels is not None:
         fields += [(norm(label), path, "number") for path in vocab.event_counts.values()
                    for label in event_labels(path.removeprefix("counts.")) if norm(label)]
-    fields += [(key, path, "date") for key, path in vocab.dates.items()]
+    # an activity date by its first name only: its everyday names ("joined") are for reading words, and as entries
+    # they crowded other fields ("children" lost `dependents` to them)
+    fields += [(key, path, "date") for key, path in vocab.dates.items()
+               if path not in ACTIVITY_DATES or key == ACTIVITY_DATES[path][0]]
     owners: dict[str, set[str]] = defaultdict(set)
     for _, phrase, path, _, _ in vocab.values:
         owners[phrase].add(path)
