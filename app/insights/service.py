@@ -29,6 +29,7 @@ from embeddings.index import Condition, VectorIndex, matching_ids
 from prediction.feature_words import label_drivers
 
 WALK_FACTOR, WALK_MIN_ROWS = 20, 1000  # how far a ranking walk goes before taking the group's ids instead
+MAX_BREAKDOWN = 60  # values a count is broken down by (a categorical field has at most 60: understanding.MAX_DISTINCT)
 MATCH_LIMIT = 2000  # customers a meaning is checked against within filters (beyond: estimated from the sample)
 
 
@@ -108,13 +109,39 @@ class InsightService:
     # -- count
     async def count(self, query: str | None = None, filters: Any = None, segment: str | None = None,
                     tier: str | None = None) -> dict[str, Any]:
+        by = None
+        if query and query.strip():  # "how many customers by gender": the group, then a count per value
+            query, by = await asyncio.to_thread(self.search.grouping, query)
+        out, members = await self._count(query, filters, segment, tier)
+        if by is not None:  # the rows an agent's token budget trims first (largest kept)
+            out["by"], out["rows"] = await self._breakdown(by, out, members)
+        return out
+
+    async def _breakdown(self, by: tuple[str, list[Any]], counted: dict[str, Any],
+                         conditions: list[Condition]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The group's count per value of one field, counted in the index (a group read by meaning: among its
+        matches), largest first; `other`: the group's customers holding none of them (a value the vocabulary
+        leaves out, such as "other" or "none", or the field unset)."""
+        path, values = by
+        rows = []
+        for value in values[:MAX_BREAKDOWN]:
+            n = await asyncio.to_thread(self.index.count, [*conditions, Condition(path, "eq", value)])
+            if n:
+                rows.append({"value": value, "count": n})
+        rows.sort(key=lambda r: -r["count"])
+        other = max(0, counted["count"] - sum(r["count"] for r in rows)) if counted.get("exact") else None
+        return {"field": path, "other": other}, rows
+
+    async def _count(self, query: str | None, filters: Any, segment: str | None,
+                     tier: str | None) -> tuple[dict[str, Any], list[Condition]]:
+        """The count, and the conditions that select the group's members (a meaning's: its matches' ids)."""
         conditions, defined, meaning = await self._group(query, filters, segment, tier)
         total = await asyncio.to_thread(self.search.customers)
         within = await asyncio.to_thread(self.index.count, conditions) if conditions else total
         out: dict[str, Any] = {"group": defined, "customers": total}
         if meaning is None or meaning.vector is None:
             out.update(count=within, exact=True, method="counted in the index")
-            return out
+            return out, conditions
         ids, cut = await self._members(conditions, meaning)
         if not cut:
             out.update(count=len(ids), exact=False,
@@ -126,7 +153,7 @@ class InsightService:
                        method=f"estimated: the share of a random sample above the cut-off ({share:.1%}) times the "
                               f"{within} customers within the filters (more than {MATCH_LIMIT} matched)")
         out["estimate"] = True
-        return out
+        return out, [*conditions, Condition("", "ids", ids)]
 
     # -- describe
     async def _population(self) -> PopulationColumns:

@@ -23,7 +23,15 @@ from app.search.schemas import (
     SimilarHit,
     SimilarResponse,
 )
-from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary, norm, understand
+from app.search.understanding import (
+    Vocabulary,
+    attach_meaning,
+    build_vocabulary,
+    grouping_field,
+    norm,
+    split_grouping,
+    understand,
+)
 from app.sync.state import SyncState
 from embeddings.encoder import Encoder
 from embeddings.index import Condition, Hit, VectorIndex
@@ -306,6 +314,16 @@ class SearchService:
         sims = ref @ vector
         threshold = float(sims.mean() + MEANING_Z * sims.std())
         return Meaning(filters, conditions, text, vector, threshold, float((sims >= threshold).mean()))
+
+    def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
+        """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that
+        field with its values; the question unchanged when it names no field of the data."""
+        rest, phrase = split_grouping(" ".join(query.split())[:1000])
+        if phrase is None:
+            return query, None
+        vocab = self._vocabulary()
+        found = grouping_field(phrase, vocab) if not vocab.empty else None
+        return (rest, found) if found is not None else (query, None)
 
     def matching(self, meaning: Meaning, conditions: list[Condition], limit: int) -> list[tuple[str, float]]:
         """Blocking: up to `limit` customers within `conditions` whose similarity to the question reaches the

@@ -20,7 +20,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from app.search.meaning_match import (
+    DISTINCT,
     FILLER,
     MAX_CONTEXT,
     NEGATION_WORDS,
@@ -774,3 +777,52 @@ def _unread(q: str, taken: list[tuple[int, int]]) -> list[str]:
             out.append(" ".join(part.split()))
         pos = m.end() if m is not None else len(q)
     return out
+
+
+# "how many customers by gender", "número de estudiantes por ocupación": a count broken down by one field
+_GROUPING = re.compile(r"\b(?:broken down by|split by|for each|by|per|por cada|por|segun)\s+"
+                       r"(?:the |their |el |la |los |las |su |sus |each |cada )?([a-z0-9 ]{2,40}?)\s*$")
+
+
+def split_grouping(question: str) -> tuple[str, str | None]:
+    """A question and the field phrase it is broken down by, if it ends with one ("... by gender")."""
+    q = norm(question)
+    m = _GROUPING.search(q)
+    if m is None:
+        return question, None
+    return q[:m.start()].strip(), m.group(1).strip()
+
+
+def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | None:
+    """The categorical field a grouping phrase names, and its values: by a word of its path ("gender", "job" of
+    `data.job.position`), or by meaning, as its name or as what its values are ("occupation": programmer,
+    engineer, ...), above the lexicon's chance line and clear of the next field. None for a numeric field
+    ("age group": no values to list) or nothing clear."""
+    fields: dict[str, list[Any]] = defaultdict(list)
+    for _, _, path, value, _ in vocab.values:
+        if value not in fields[path]:
+            fields[path].append(value)
+    for _, _, path, yes, no in vocab.flags:
+        fields.setdefault(path, [v for v in (yes, no) if v is not None])
+    words = phrase.split()
+    if not fields or any(key in words for key in vocab.numbers):
+        return None
+    named = [path for path in fields if set(words) & set(norm(split_camel(path)).split()[1:])]
+    if len(named) == 1:
+        return named[0], fields[named[0]]
+    lex = vocab.lexicon
+    if lex is None or lex.empty:
+        return None
+    asked = lex.phrases([phrase])
+    scores: dict[str, float] = {}
+    for path in fields:
+        entries = [j for j, t in enumerate(lex.targets) if t.path == path and t.kind in ("value", "flag")]
+        by_values = np.sort(asked @ lex.vectors[entries].T)[0][::-1][:3].mean() if entries else -1.0
+        named_by = [_key_phrase(path), " ".join(norm(split_camel(path)).split()[1:])]  # "position", "job position"
+        by_name = float((asked @ lex.phrases(named_by).T).max())
+        scores[path] = max(by_name, float(by_values))
+    ranked = sorted(scores, key=lambda p: -scores[p])
+    best = ranked[0]
+    if scores[best] < lex.null_line or (len(ranked) > 1 and scores[ranked[1]] > scores[best] - DISTINCT):
+        return None
+    return best, fields[best]

@@ -154,6 +154,19 @@ def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, A
     assert answer["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) >= since) > 0
 
 
+def test_how_many_by_a_field_counts_each_value(ml: dict[str, Any]) -> None:
+    """"how many women over 40 by occupation" was one estimate by the meaning "by occupation"; now the exact
+    count and one row per value, each equal to the export's."""
+    answer = ask(ml, "count_customers", {"query": "how many women over 40 by occupation"})
+    group = [p for p in ml["raw"] if _gender(p) == "female" and p["traits"]["age"] > 40]
+    assert answer["exact"] is True and answer["count"] == len(group)
+    assert answer["by"]["field"] == "data.job.position"
+    for row in answer["rows"]:
+        assert row["count"] == sum(1 for p in group if p["data"]["job"]["position"] == row["value"])
+    assert sum(r["count"] for r in answer["rows"]) + answer["by"]["other"] == len(group)
+    assert [r["count"] for r in answer["rows"]] == sorted((r["count"] for r in answer["rows"]), reverse=True)
+
+
 @pytest.mark.parametrize(("question", "job"), [("what do students have in common", "student"),
                                              ("what sets retired people apart", "retired"),
                                              ("tell me about the programmers", "programmer")])

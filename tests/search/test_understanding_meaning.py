@@ -387,3 +387,32 @@ def test_traits_only_data_has_no_activity_to_ask_about(encoder: Any) -> None:
     assert vocab.dates == {}
     assert understand("customers who joined in the last year", vocab).filters == ["traits.tenure_months<=12"]
     assert understand("customers with children", vocab).filters == ["traits.dependents=1"]
+
+
+@pytest.mark.parametrize(("question", "rest", "phrase"), [
+    ("how many customers by gender", "how many customers", "gender"),
+    ("number of students per occupation?", "number of students", "occupation"),
+    ("¿cuántos clientes hay por género?", "cuantos clientes hay", "genero"),
+    ("customers broken down by their job", "customers", "job"),
+    ("customers who go by bike", "customers who go", "bike"),  # split here, but no field: kept whole below
+])
+def test_a_count_broken_down_by_a_field_is_split_off(question: str, rest: str, phrase: str) -> None:
+    from app.search.understanding import split_grouping
+
+    assert split_grouping(question) == (rest, phrase)
+
+
+@pytest.mark.parametrize(("phrase", "path"), [
+    ("gender", "data.pii.gender"), ("sex", "data.pii.gender"), ("job", "data.job.position"),
+    ("occupation", "data.job.position"), ("profession", "data.job.position"),
+    ("bike", None), ("country", None), ("age group", None),  # nothing, or a number: no values to list
+])
+def test_the_field_a_count_is_broken_down_by(encoder: Any, phrase: str, path: str | None) -> None:
+    from app.search.understanding import grouping_field
+
+    people = [{"data": {"job": {"position": ["programmer", "engineer", "artist", "student"][i % 4]},
+                        "pii": {"gender": ["female", "male"][i % 2]}}, "traits": {"age": 18 + i}} for i in range(40)]
+    found = grouping_field(phrase, attach_meaning(build_vocabulary(people), encoder))
+    assert (found[0] if found else None) == path
+    if found:
+        assert len(found[1]) == (2 if path == "data.pii.gender" else 4)
