@@ -21,8 +21,18 @@ def count(query: Annotated[str | None, typer.Argument(help="who, in words (optio
     """How many customers: exact for filters and segments, an estimate (labelled) for a description in words."""
     _setup_logging()
     res = _run(lambda: _with_container(data_dir, lambda c: c.insights.count(query, filter or None, segment)))
-    _emit(as_json, res, lambda: out.print(f"{res['count']:,} of {res['customers']:,} customers"
-                                          f"{'' if res['exact'] else ' (estimate)'}: {res['method']}", markup=False))
+
+    def render() -> None:
+        out.print(f"{res['count']:,} of {res['customers']:,} customers"
+                  f"{'' if res['exact'] else ' (estimate)'}: {res['method']}", markup=False)
+        if "by" in res:  # "... by gender": one row per value
+            table = Table(res["by"]["field"], "customers")
+            for row in res["rows"]:
+                table.add_row(str(row["value"]), f"{row['count']:,}")
+            if res["by"]["other"]:
+                table.add_row("(other)", f"{res['by']['other']:,}")
+            out.print(table)
+    _emit(as_json, res, render)
 
 
 @app.command()
