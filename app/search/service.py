@@ -322,7 +322,9 @@ class SearchService:
         if phrase is None:
             return query, None
         vocab = self._vocabulary()
-        found = grouping_field(phrase, vocab) if not vocab.empty else None
+        if vocab.empty or understand(phrase, vocab).filters:  # "customers who pay by credit card": a value
+            return query, None
+        found = grouping_field(phrase, vocab)
         return (rest, found) if found is not None else (query, None)
 
     def matching(self, meaning: Meaning, conditions: list[Condition], limit: int) -> list[tuple[str, float]]:

@@ -814,9 +814,13 @@ def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | No
     if lex is None or lex.empty:
         return None
     asked = lex.phrases([phrase])
+    by_path: dict[str, list[int]] = defaultdict(list)  # one pass over the entries (20,000 at most), not one a field
+    for j, t in enumerate(lex.targets):
+        if t.kind in ("value", "flag") and t.path in fields:
+            by_path[t.path].append(j)
     scores: dict[str, float] = {}
     for path in fields:
-        entries = [j for j, t in enumerate(lex.targets) if t.path == path and t.kind in ("value", "flag")]
+        entries = by_path[path]
         by_values = np.sort(asked @ lex.vectors[entries].T)[0][::-1][:3].mean() if entries else -1.0
         named_by = [_key_phrase(path), " ".join(norm(split_camel(path)).split()[1:])]  # "position", "job position"
         by_name = float((asked @ lex.phrases(named_by).T).max())

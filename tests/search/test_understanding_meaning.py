@@ -416,3 +416,16 @@ def test_the_field_a_count_is_broken_down_by(encoder: Any, phrase: str, path: st
     assert (found[0] if found else None) == path
     if found:
         assert len(found[1]) == (2 if path == "data.pii.gender" else 4)
+
+
+def test_paying_by_a_value_is_no_breakdown(encoder: Any) -> None:
+    """"by credit card" names a value (a filter), not a field to count by."""
+    from app.search.service import SearchService
+
+    import threading
+
+    service = SearchService.__new__(SearchService)  # the vocabulary given, no index behind it
+    service._warming, service._vocab = threading.Lock(), attach_meaning(build_vocabulary(TELCO), encoder)
+    assert service.grouping("customers who pay by credit card") == ("customers who pay by credit card", None)
+    rest, by = service.grouping("how many customers by contract")
+    assert rest == "how many customers" and by is not None and by[0] == "traits.contract"
