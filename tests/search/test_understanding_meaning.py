@@ -420,9 +420,9 @@ def test_the_field_a_count_is_broken_down_by(encoder: Any, phrase: str, path: st
 
 def test_paying_by_a_value_is_no_breakdown(encoder: Any) -> None:
     """"by credit card" names a value (a filter), not a field to count by."""
-    from app.search.service import SearchService
-
     import threading
+
+    from app.search.service import SearchService
 
     service = SearchService.__new__(SearchService)  # the vocabulary given, no index behind it
     service._warming, service._vocab = threading.Lock(), attach_meaning(build_vocabulary(TELCO), encoder)
