@@ -555,8 +555,7 @@ _JOIN = frozenset({"or", "and", "o", "u", "y", "e", "nor", "ni"})
 
 def _joined(q: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
     """Two spans of the question listed together: "or" / "and" / "y" / "o" between them and nothing else but
-    articles ("programmers or engineers", "estudiantes y los jubilados"). Commas are gone by now (`norm`), so in
-    "A, B or C" only B and C are joined."""
+    articles ("programmers or engineers", "estudiantes y los jubilados"; a list's commas were read as "and")."""
     first, second = sorted((a, b))
     between = q[first[1]:second[0]].split()
     # a join word is needed: "science fiction" side by side is two readings of one phrase, not a list
@@ -568,7 +567,9 @@ _PARTS = re.compile(r"\b(?:and|or|but|nor|with|who|whose|which|that|y|o|ni|pero|
 
 
 def understand(query: str, vocab: Vocabulary) -> Understanding:
-    q = norm(re.sub(r"n['’]t\b", " not", query))  # "don't" is a negation: "do not"
+    # "don't" is a negation: "do not"; a list's commas join as "and" does ("students, programmers or
+    # engineers"), while "120,000" keeps its comma
+    q = norm(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query)))
     taken: list[tuple[int, int]] = []
     conditions: list[Condition] = []
     filters: list[str] = []

@@ -324,6 +324,7 @@ def _labels(etype: str) -> list[str]:
     ("women who are programmers or engineers", ["data.job.position=programmer,engineer", "data.pii.gender=female"]),
     ("not programmers or engineers", ["data.job.position!=programmer,engineer"]),
     ("students and artists", ["data.job.position=student,artist"]),
+    ("programmers, engineers or artists", ["data.job.position=programmer,engineer,artist"]),  # a list's commas
     ("customers who gave an average rating above 4", ["rating_mean>4"]),  # "average" does not name age
     ("students who spent more than 100 dollars", ["spend_total>100", "data.job.position=student"]),
     ("customers aged 25-34", ["traits.age>=25, traits.age<=34"]),  # the dash is gone once words are read
