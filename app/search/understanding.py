@@ -216,7 +216,10 @@ class Vocabulary:
                              else "keyword")
         for _, _, path, _, _ in self.values:
             kinds.setdefault(path, "keyword")
-        return dict(sorted(kinds.items())[:limit])
+        # the data's own fields first: activity dates and event counts ("counts." sorts before "data.") take
+        # what room is left, so they never push a trait out of its index
+        ours = set(ACTIVITY_DATES) | set(self.event_counts.values())
+        return dict(sorted(kinds.items(), key=lambda kv: (kv[0] in ours, kv[0]))[:limit])
 
 
 def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:

@@ -430,3 +430,13 @@ def test_paying_by_a_value_is_no_breakdown(encoder: Any) -> None:
     assert service.grouping("customers who pay by credit card") == ("customers who pay by credit card", None)
     rest, by = service.grouping("how many customers by contract")
     assert rest == "how many customers" and by is not None and by[0] == "traits.contract"
+
+
+def test_the_datas_own_fields_keep_their_indexes_before_event_counts() -> None:
+    """Payload indexes are capped (64): event counts and activity dates come after the data's own fields."""
+    people = [{"traits": {f"t{k:02d}": ["alpha", "beta"][(i + k) % 2] for k in range(64)},
+               "counts": {"page-view": i + 1}, "last_seen": f"2024-06-{1 + i % 28:02d}T10:00:00+00:00"}
+              for i in range(20)]
+    kinds = build_vocabulary(people).field_kinds()
+    assert len(kinds) == 64 and all(path.startswith("traits.") for path in kinds)
+    assert "counts.page-view" in build_vocabulary(people).field_kinds(limit=66)
