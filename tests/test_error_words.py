@@ -89,3 +89,21 @@ async def test_the_page_reads_the_headlines_without_a_key(tmp_path: Path) -> Non
         r = await http.get("/static-words/errors.json")
     assert r.status_code == 200 and r.json()["es"]["sync_running"] == "ya hay una sincronización en curso"
 
+
+
+def test_the_cli_tables_have_every_word_in_every_wording() -> None:
+    from app.cli.insights import WORDS
+
+    assert set(WORDS) == set(WORDINGS)
+    assert len({frozenset(w) for w in WORDS.values()}) == 1  # the same keys
+    for key in WORDS["en"]:
+        assert len({frozenset(_fields(w[key])) for w in WORDS.values()}) == 1, key  # the same parameters
+
+
+def test_a_spanish_deployment_reads_its_counts_in_spanish(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import insights
+
+    monkeypatch.setattr(insights, "_wording", lambda: "es")
+    assert insights._words()["of"].format(n="196", total="943") == "196 de 943 clientes"
+    monkeypatch.setattr(insights, "_wording", lambda: "fr")  # a wording without words reads English
+    assert insights._words()["of"].format(n="196", total="943") == "196 of 943 customers"

@@ -9,10 +9,35 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from app.cli.common import DataDirOpt, JsonOpt, _emit, _run, _setup_logging, _with_container, app, out
+from app.cli.common import (
+    DataDirOpt,
+    JsonOpt,
+    _emit,
+    _run,
+    _setup_logging,
+    _with_container,
+    _wording,
+    app,
+    out,
+)
 
 FilterOpt = Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=DATE")]
 SegmentOpt = Annotated[str | None, typer.Option("--segment", help="only this segment's members")]
+# what the tables say, in the deployment's wording (the answers' own sentences, such as `method`, stay English)
+WORDS: dict[str, dict[str, str]] = {
+    "en": {"of": "{n} of {total} customers", "estimate": " (estimate)", "customers": "customers", "other": "(other)",
+           "apart": "what sets them apart", "group": "in the group", "everyone": "everyone", "lift": "lift",
+           "model": "model {model} ({quality})", "unknown": "quality unknown", "profile": "profile",
+           "score": "probability / value", "percentile": "percentile", "tier": "tier", "reasons": "reasons"},
+    "es": {"of": "{n} de {total} clientes", "estimate": " (estimación)", "customers": "clientes", "other": "(otros)",
+           "apart": "lo que los distingue", "group": "en el grupo", "everyone": "todos", "lift": "lift",
+           "model": "modelo {model} ({quality})", "unknown": "calidad desconocida", "profile": "perfil",
+           "score": "probabilidad / valor", "percentile": "percentil", "tier": "nivel", "reasons": "motivos"},
+}
+
+
+def _words() -> dict[str, str]:
+    return WORDS.get(_wording(), WORDS["en"])
 
 
 @app.command()
@@ -23,14 +48,15 @@ def count(query: Annotated[str | None, typer.Argument(help="who, in words (optio
     res = _run(lambda: _with_container(data_dir, lambda c: c.insights.count(query, filter or None, segment)))
 
     def render() -> None:
-        out.print(f"{res['count']:,} of {res['customers']:,} customers"
-                  f"{'' if res['exact'] else ' (estimate)'}: {res['method']}", markup=False)
+        w = _words()
+        out.print(w["of"].format(n=f"{res['count']:,}", total=f"{res['customers']:,}")
+                  + f"{'' if res['exact'] else w['estimate']}: {res['method']}", markup=False)
         if "by" in res:  # "... by gender": one row per value
-            table = Table(res["by"]["field"], "customers")
+            table = Table(res["by"]["field"], w["customers"])
             for row in res["rows"]:
                 table.add_row(str(row["value"]), f"{row['count']:,}")
             if res["by"]["other"]:
-                table.add_row("(other)", f"{res['by']['other']:,}")
+                table.add_row(w["other"], f"{res['by']['other']:,}")
             out.print(table)
     _emit(as_json, res, render)
 
@@ -46,8 +72,9 @@ def describe(query: Annotated[str | None, typer.Argument(help="who, in words (op
         data_dir, lambda c: c.insights.describe(query, filter or None, segment, field or None)))
 
     def render() -> None:
-        out.print(f"{res['size']:,} of {res['customers']:,} customers", markup=False)
-        table = Table("what sets them apart", "in the group", "everyone", "lift")
+        w = _words()
+        out.print(w["of"].format(n=f"{res['size']:,}", total=f"{res['customers']:,}"), markup=False)
+        table = Table(w["apart"], w["group"], w["everyone"], w["lift"])
         for f in res["distinctive"][:10]:
             mine = f.get("share", f.get("mean"))
             everyone = f.get("population_share", f.get("population_mean"))
@@ -69,8 +96,10 @@ def top(goal: Annotated[str, typer.Option("--goal", help="purchase | churn | ltv
         data_dir, lambda c: c.insights.top(goal, query, filter or None, segment, limit)))
 
     def render() -> None:
-        out.print(f"model {res['model']['model_id']} ({res['model']['quality'] or 'quality unknown'})", markup=False)
-        table = Table("#", "profile", "probability / value", "percentile", "tier", "reasons")
+        w = _words()
+        out.print(w["model"].format(model=res["model"]["model_id"], quality=res["model"]["quality"] or w["unknown"]),
+                  markup=False)
+        table = Table("#", w["profile"], w["score"], w["percentile"], w["tier"], w["reasons"])
         for r in res["ranked"]:
             score = r["probability"] if r["probability"] is not None else r["value"]
             table.add_row(str(r["rank"]), r["profile_id"], f"{score:.3f}", f"{r['percentile']:.1f}", str(r["tier"]),
