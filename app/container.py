@@ -68,10 +68,12 @@ def build_builder(settings: Settings) -> DocumentBuilder:
                            Redactor(settings.privacy.allow_fields))
 
 
-def event_labels(settings: Settings) -> Callable[[str], list[str]]:
+def event_labels(settings: Settings, dictionary: EventDictionary) -> Callable[[str], list[str]]:
     """An event type's names in English and the deployment's wording, from the event dictionary ("ratings",
-    "valoraciones"): questions count events in either ("valoraron más de 100 películas")."""
-    books = [EventDictionary.load(settings.sync.event_dictionary, w) for w in dict.fromkeys(("en", settings.lang.wording))]
+    "valoraciones"): questions count events in either ("valoraron más de 100 películas"). `dictionary` is the
+    documents' own (the deployment's wording), so only an English one is loaded beside it."""
+    books = [dictionary] if settings.lang.wording == "en" else \
+        [EventDictionary.load(settings.sync.event_dictionary, "en"), dictionary]
     return lambda etype: [b.spec(etype).label for b in books if b.knows(etype)]
 
 
@@ -138,7 +140,7 @@ class Container:
         search = SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
                                default_mode=settings.lang.search_mode,
                                wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,),
-                               event_labels=event_labels(settings))
+                               event_labels=event_labels(settings, builder.dictionary))
         erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording, erasures_since=erasures.erasures_since,

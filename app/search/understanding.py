@@ -231,11 +231,11 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     unaddressable: set[str] = set()
     for p in payloads:
         about.update(_context_phrases(p))
+        counts = p.get("counts")
         for path in ACTIVITY_DATES:  # of people with events (traits-only data has no activity to ask about)
             when = p.get(path)
-            if p.get("counts") and isinstance(when, str) and _ISO_DATE.match(when):
+            if counts and isinstance(when, str) and _ISO_DATE.match(when):
                 seen[path][when[:10]] += 1
-        counts = p.get("counts")
         if isinstance(counts, dict):
             types.update(t for t in counts if isinstance(t, str) and _EVENT_TYPE.match(t))
         for root in ("traits", "data"):
@@ -553,7 +553,7 @@ def _privative(key: str, words: str) -> bool:
     return False
 
 
-_JOIN = frozenset({"or", "and", "o", "u", "y", "e", "nor", "ni"})
+_JOIN = _OR | {"and", "y", "e"}
 
 
 def _joined(q: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -797,6 +797,11 @@ def split_grouping(question: str) -> tuple[str, str | None]:
     return q[:m.start()].strip(), m.group(1).strip()
 
 
+def _path_words(path: str) -> str:
+    """A path's words below its root: `data.job.position` -> "job position"."""
+    return " ".join(norm(split_camel(path)).split()[1:])
+
+
 def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | None:
     """The categorical field a grouping phrase names, and its values: by a word of its path ("gender", "job" of
     `data.job.position`), or by meaning, as its name or as what its values are ("occupation": programmer,
@@ -811,7 +816,7 @@ def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | No
     words = phrase.split()
     if not fields or any(key in words for key in vocab.numbers):
         return None
-    named = [path for path in fields if set(words) & set(norm(split_camel(path)).split()[1:])]
+    named = [path for path in fields if set(words) & set(_path_words(path).split())]
     if len(named) == 1:
         return named[0], fields[named[0]]
     lex = vocab.lexicon
@@ -826,7 +831,7 @@ def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | No
     for path in fields:
         entries = by_path[path]
         by_values = np.sort(asked @ lex.vectors[entries].T)[0][::-1][:3].mean() if entries else -1.0
-        named_by = [_key_phrase(path), " ".join(norm(split_camel(path)).split()[1:])]  # "position", "job position"
+        named_by = [_key_phrase(path), _path_words(path)]  # "position", "job position"
         by_name = float((asked @ lex.phrases(named_by).T).max())
         scores[path] = max(by_name, float(by_values))
     ranked = sorted(scores, key=lambda p: -scores[p])
