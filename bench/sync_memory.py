@@ -8,7 +8,9 @@ Two measurements, each step in its own process so its peak RSS (VmHWM) is its ow
    embedded PostgreSQL with the encoder replaced by a stand-in that returns fixed random vectors at once, so
    the figure is the pipeline's own memory (reading, documents, features, event rows, index, state) and its
    growth with the export size; encoding is covered by step 1 and does not depend on the export size.
-Run: .venv/bin/python bench/sync_memory.py [--docs 512] [--sizes 5000,20000,100000]
+   `--accelerator-ms M`: the stand-in sleeps M ms a document (an accelerator's time, which leaves the CPU and
+   the GIL free), so the figure is a GPU worker's: encoding and the pipeline around it overlapping.
+Run: .venv/bin/python bench/sync_memory.py [--docs 512] [--sizes 5000,20000,100000] [--accelerator-ms 0.5]
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def child_encode(export: str, docs: int, batch: int) -> dict[str, float]:
             "mean_tokens": sum(encoder.tokens(t) for t in texts[:64]) / 64}
 
 
-def child_sync(export: str, data: str, optimize_every: int = 0) -> dict[str, float]:
+def child_sync(export: str, data: str, optimize_every: int = 0, accelerator_ms: float = 0.0) -> dict[str, float]:
     import numpy as np
 
     from app.config import Settings
@@ -63,7 +65,13 @@ def child_sync(export: str, data: str, optimize_every: int = 0) -> dict[str, flo
         rng = np.random.default_rng(0)
         fixed = rng.standard_normal((4096, c.encoder.dim)).astype(np.float32)
         fixed /= np.linalg.norm(fixed, axis=1, keepdims=True)
-        c.sync.encoder.encode = lambda texts: fixed[np.arange(len(texts)) % len(fixed)]  # type: ignore[method-assign]
+
+        def encode(texts: list[str]) -> np.ndarray:
+            if accelerator_ms:
+                time.sleep(len(texts) * accelerator_ms / 1000)  # sleeping leaves the GIL, as a GPU kernel does
+            return fixed[np.arange(len(texts)) % len(fixed)]
+
+        c.sync.encoder.encode = encode  # type: ignore[method-assign]
         if optimize_every:
             c.index.optimize_every = optimize_every  # type: ignore[attr-defined]
         base = peak_rss_mb()
@@ -89,12 +97,14 @@ def main() -> None:
     ap.add_argument("--optimize-every", type=int, default=0,
                     help="points between the embedded index's optimizations (default: as shipped)")
     ap.add_argument("--encode", action=argparse.BooleanOptionalAction, default=True, help="step 1")
+    ap.add_argument("--accelerator-ms", type=float, default=0.0,
+                    help="the stand-in encoder sleeps this long a document (an accelerator's time)")
     ap.add_argument("--child", nargs="*")
     a = ap.parse_args()
     if a.child:
         kind, *rest = a.child
         res = (child_encode(rest[0], int(rest[1]), int(rest[2])) if kind == "encode"
-               else child_sync(rest[0], rest[1], int(rest[2])))
+               else child_sync(rest[0], rest[1], int(rest[2]), float(rest[3])))
         print(json.dumps(res))
         return
     from bench.large_export import write_large_export
@@ -110,8 +120,10 @@ def main() -> None:
         for n in sizes:
             export = Path(tmp) / f"export-{n}"
             write_large_export(export, n, 50.0, seed=5)
-            r = run_child("sync", str(export), str(Path(tmp) / f"data-{n}"), str(a.optimize_every))
-            print(f"sync pipeline, {n:,} profiles (~{n * 50:,} events), encoder stand-in: {r['profiles'] / r['seconds']:.0f} "
+            r = run_child("sync", str(export), str(Path(tmp) / f"data-{n}"), str(a.optimize_every),
+                          str(a.accelerator_ms))
+            stand_in = f"stand-in sleeping {a.accelerator_ms} ms a document" if a.accelerator_ms else "stand-in"
+            print(f"sync pipeline, {n:,} profiles (~{n * 50:,} events), encoder {stand_in}: {r['profiles'] / r['seconds']:.0f} "
                   f"profiles/s ({r['cpu_seconds'] / r['profiles'] * 1000:.2f} ms of this process's CPU a profile, "
                   f"steadier than wall time on a shared host), peak RSS {r['peak_mb']:.0f} MB (after start-up "
                   f"{r['base_mb']:.0f} MB)")

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 ENCODE_CHUNK = 128  # documents encoded between two looks at the stop flags (a few seconds on 2 cores)
 POPULATION_SAMPLE = 2000  # profiles the document population statistics are taken from (then frozen)
 MIN_POPULATION = 100  # fewer profiles with events than this (a fresh, empty Tracardi): nothing is frozen yet
+FIRST_BATCH = 32  # a run's first batch: the encoder starts after 32 renders, not a whole batch's
 
 
 @dataclass
@@ -74,6 +75,8 @@ class PreparedBatch:
 
 Rendered = tuple[ProfileDocument, ProfileFeatures, list[EventRow]]  # a profile's document, features, event rows
 RenderAhead = asyncio.Future[dict[int, Rendered]]  # a batch's rendering under way, by id() of its items
+# a batch's items, their rendering under way, and the ids of batches read before it and not yet written
+Prepare = Callable[[list[ProfileWithEvents], RenderAhead | None, frozenset[str]], Awaitable[PreparedBatch]]
 
 
 def _merged_away(item: ProfileWithEvents) -> bool:
@@ -151,12 +154,16 @@ class SyncService:
         stream = await self.with_population(source.stream(since, known, events_since=last), stored)
         salt = self._salt()
 
-        async def handle(items: list[ProfileWithEvents], ahead: RenderAhead | None) -> None:
-            await self._batch(items, result, seen, source.key, salt, ahead)
+        async def prepare(items: list[ProfileWithEvents], ahead: RenderAhead | None,
+                          pending: frozenset[str]) -> PreparedBatch:
+            return await self.prepare(items, result, seen, source.key, salt, ahead, pending)
+
+        async def write(batch: PreparedBatch) -> None:
+            await self.apply(batch)
             if progress:
                 progress(result)
 
-        await self._pipelined(stream, handle)
+        await self._pipelined(stream, prepare, write)
         result.errors = list(source.errors)
         if source.complete:  # the read covered every profile: what it did not see of its own is gone
             await self.delete_unseen(source.key, seen, result, allow_mass_delete)
@@ -167,40 +174,58 @@ class SyncService:
             progress(result)
         return result
 
-    async def _pipelined(self, stream: AsyncIterator[ProfileWithEvents],
-                         handle: Callable[[list[ProfileWithEvents], RenderAhead | None], Awaitable[None]]) -> None:
-        """Batches of `stream` through `handle`, in order, one at a time. While a batch is embedded and written,
-        the next one is read and rendered (documents, features, event rows: `render_ahead`, in a thread, so the
-        encoder, which leaves the GIL, and the rendering share the cores). A batch is handled only when the one
-        before it is written, so a profile read twice sees its first write, and a failure anywhere stops the run
-        after the batch in flight."""
-        async def collected(items: list[ProfileWithEvents], ahead: RenderAhead | None) -> None:
-            await handle(items, ahead)
-            collect_young()  # the collector is paused for the read (app/collector.py): once a batch instead
-
-        in_flight: asyncio.Future[None] | None = None
+    async def _pipelined(self, stream: AsyncIterator[ProfileWithEvents], prepare: Prepare,
+                         write: Callable[[PreparedBatch], Awaitable[None]]) -> None:
+        """Batches of `stream` through `prepare` (render, hash, encode) and `write`, in order. Three batches
+        overlap: while one is written, the next is encoded and the one after it read and rendered
+        (`render_ahead`, in a thread: the encoder leaves the GIL, so they share the cores). Writes stay in read
+        order, and a batch is prepared while the batch before it may still be unwritten: its profiles are
+        passed as `pending`, so a profile read twice is embedded again rather than trusted to the state's
+        stale hash. The first batch is small (FIRST_BATCH), so the encoder starts within a moment of the read.
+        A failure anywhere stops the run after the batches in flight."""
+        prepared: asyncio.Future[PreparedBatch] | None = None  # the batch being encoded
+        written: asyncio.Future[None] | None = None  # the last batch launched, written after those before it
+        unwritten: list[set[str]] = []  # ids of each batch launched and not yet written
         ahead: RenderAhead | None = None
         batch: list[ProfileWithEvents] = []
+        limit = min(self.batch_size, FIRST_BATCH)
+
+        async def write_after(ready: asyncio.Future[PreparedBatch], before: asyncio.Future[None] | None,
+                              ids: set[str]) -> None:
+            done = await ready
+            if before is not None:
+                await before
+            await write(done)
+            unwritten.remove(ids)
+            collect_young()  # the collector is paused for the read (app/collector.py): once a batch instead
+
+        async def launch(items: list[ProfileWithEvents], ahead: RenderAhead | None) -> None:
+            nonlocal prepared, written
+            if prepared is not None:
+                await prepared  # one batch encodes at a time
+            pending = frozenset().union(*unwritten)
+            ids = {i.profile.id for i in items}
+            unwritten.append(ids)
+            prepared = asyncio.ensure_future(prepare(items, ahead, pending))
+            written = asyncio.ensure_future(write_after(prepared, written, ids))
+
         try:
             async for item in stream:
-                if in_flight is not None and in_flight.done() and not in_flight.cancelled() \
-                        and in_flight.exception() is not None:
-                    await in_flight  # it failed (or the process is stopping): stop reading now
+                if written is not None and written.done() and not written.cancelled() \
+                        and written.exception() is not None:
+                    await written  # it failed (or the process is stopping): stop reading now
                 batch.append(item)
-                if len(batch) >= self.batch_size:
+                if len(batch) >= limit:
                     ahead = self.render_ahead(batch)
-                    if in_flight is not None:
-                        await in_flight
-                    in_flight, ahead, batch = asyncio.ensure_future(collected(batch, ahead)), None, []
-            ahead = self.render_ahead(batch) if batch else None
-            if in_flight is not None:
-                await in_flight
-                in_flight = None
+                    await launch(batch, ahead)
+                    ahead, batch, limit = None, [], self.batch_size
             if batch:
-                await collected(batch, ahead)
+                await launch(batch, self.render_ahead(batch))
+            if written is not None:
+                await written
         except BaseException:
-            # let the batch in flight (and a render under way) end as they would have, then report the first failure
-            await asyncio.gather(*(f for f in (in_flight, ahead) if f is not None), return_exceptions=True)
+            # let the batches in flight (and a render under way) end as they would have, then report the first failure
+            await asyncio.gather(*(f for f in (prepared, written, ahead) if f is not None), return_exceptions=True)
             raise
 
     def render_ahead(self, items: list[ProfileWithEvents]) -> RenderAhead:
@@ -340,10 +365,12 @@ class SyncService:
         await self.apply(await self.prepare(items, result, seen, source, salt, ahead))
 
     async def prepare(self, items: list[ProfileWithEvents], result: SyncResult, seen: set[str], source: str,
-                      salt: str, ahead: RenderAhead | None = None) -> PreparedBatch:
+                      salt: str, ahead: RenderAhead | None = None,
+                      pending: frozenset[str] = frozenset()) -> PreparedBatch:
         """Everything a batch needs short of writing it: rendered, hashed, encoded. Reads the state (hashes,
         tombstones) but writes nothing, so any worker can prepare and the index's owner apply. `ahead`: these
-        items' rendering, started earlier (`render_ahead`)."""
+        items' rendering, started earlier (`render_ahead`); `pending`: profiles of earlier batches not yet
+        written, whose stored hashes may be stale (so they are embedded again)."""
         deletes: list[str] = []
         aliases: dict[str, str] = {}
         live: list[ProfileWithEvents] = []
@@ -382,7 +409,7 @@ class SyncService:
         docs = [doc for doc, _, _ in parts]
         features = [f for _, f, _ in parts]
         events = {i.profile.id: rows for i, (_, _, rows) in zip(live, parts, strict=True)}
-        known = await self.state.hashes([d.profile_id for d in docs])
+        known = await self.state.hashes([d.profile_id for d in docs if d.profile_id not in pending])
         changed = [(i, d) for i, d in zip(live, docs, strict=True) if known.get(d.profile_id) != d.content_hash]
         result.unchanged += len(docs) - len(changed)
         points: list[IndexPoint] = []
@@ -440,16 +467,16 @@ class SyncService:
         stream = source.stream(None, only=lambda pid: partition_of(pid, partitions) == partition)
         salt = self._salt()
 
-        async def handle(items: list[ProfileWithEvents], ahead: RenderAhead | None) -> None:
-            prepared = await self.prepare(items, result, seen, source.key, salt, ahead)
-            await (stage(prepared) if stage is not None else self.apply(prepared))
+        async def prepare(items: list[ProfileWithEvents], ahead: RenderAhead | None,
+                          pending: frozenset[str]) -> PreparedBatch:
+            return await self.prepare(items, result, seen, source.key, salt, ahead, pending)
 
         async def own() -> AsyncIterator[ProfileWithEvents]:
             async for item in stream:
                 if partition_of(item.profile.id, partitions) == partition:
                     yield item
 
-        await self._pipelined(own(), handle)
+        await self._pipelined(own(), prepare, stage if stage is not None else self.apply)
         result.errors = list(source.errors)
         result.seconds = time.perf_counter() - t0
         return result, seen

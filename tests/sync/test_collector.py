@@ -45,7 +45,7 @@ async def test_a_sync_collects_once_a_batch_and_restores_the_collector(
     assert result.embedded == 9
     assert seen == [False, False, False]  # 4 + 4 + 1 profiles, the collector paused for each
     assert gc.isenabled()
-    monkeypatch.setattr(svc, "_batch", _fail)
+    monkeypatch.setattr(svc, "prepare", _fail)
     with pytest.raises(RuntimeError):
         await svc.run(ExportSource(export), full=True)
     assert gc.isenabled()  # restored after a failed sync too

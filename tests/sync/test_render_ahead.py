@@ -48,3 +48,53 @@ async def test_the_next_batch_renders_while_this_one_encodes(encoder, tmp_path: 
     await plain.state.reset()  # the same database: forget the first sync, so this one embeds everyone again
     await plain.run(ExportSource(export))  # one batch, rendered when its turn comes
     assert index_state(plain) == index_state(svc)  # the same documents, hashed the same
+
+
+class _Listed:
+    """A source that delivers exactly these items, in this order (a profile may come twice, as a Tracardi read
+    can deliver a profile updated while the read pages on)."""
+
+    def __init__(self, key: str, items: list) -> None:  # type: ignore[type-arg]
+        self.key, self.items = key, items
+        self.complete, self.errors = False, []  # type: ignore[var-annotated]
+
+    async def stream(self, since, known=None, events_since=None, only=None):  # type: ignore[no-untyped-def]
+        for item in self.items:
+            yield item
+
+
+async def test_a_batch_encodes_while_the_one_before_is_written_and_a_profile_read_twice_keeps_its_last_read(
+        encoder, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from app.tracardi.export import ExportDirectory
+
+    profiles, events = make_profiles(8, seed=9, events_per_profile=2)
+    before = list(ExportDirectory(write_export(tmp_path / "a", profiles, events)).iter_profiles_with_events())
+    changed = [{**p, "traits": {**p["traits"], "plan": "lifetime"}} if i == 0 else p for i, p in enumerate(profiles)]
+    after = list(ExportDirectory(write_export(tmp_path / "b", changed, events)).iter_profiles_with_events())
+    svc = await make_service(encoder, tmp_path / "s", pg_url, batch_size=4)
+    await svc.run(_Listed("listed", before))  # the stored hash of profile 0 is its first version's
+    first_version = index_state(svc)[profiles[0]["id"]]
+
+    # the second run reads profile 0 changed (batch 1), then as it was (batch 2) while batch 1 is still written
+    writing_first = threading.Event()
+    encoded_during_write: list[bool] = []
+    apply, encode = svc.apply, svc.encoder.encode
+
+    async def slow_apply(batch):  # type: ignore[no-untyped-def]
+        if not writing_first.is_set():
+            writing_first.set()
+            import asyncio
+            await asyncio.sleep(1.0)  # the next batch's encoding runs meanwhile
+        await apply(batch)
+
+    def watched_encode(texts: list[str]) -> np.ndarray:
+        encoded_during_write.append(writing_first.is_set())
+        return encode(texts)
+
+    monkeypatch.setattr(svc, "apply", slow_apply)
+    monkeypatch.setattr(svc.encoder, "encode", watched_encode)
+    result = await svc.run(_Listed("listed", [after[0], *after[1:4], before[0], *before[5:8]]))
+    assert encoded_during_write == [False, True]  # batch 2 encoded while batch 1 was being written
+    assert result.embedded == 2  # profile 0 twice: its stored hash was stale for batch 2, so it was not trusted
+    assert index_state(svc)[profiles[0]["id"]] == first_version  # the last read wins, as written in read order
+    assert (await svc.state.hashes([profiles[0]["id"]]))[profiles[0]["id"]] == first_version
