@@ -21,6 +21,7 @@ from embeddings.index import (
     IndexPoint,
     SearchMode,
     SparseVector,
+    absent_is_zero,
     eq_alternatives,
     point_id,
 )
@@ -67,6 +68,9 @@ def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) ->
             bounds = dict(c.value)
             if any(isinstance(v, str) for v in bounds.values()):
                 must.append(qe.FieldCondition(key=c.key, range=qe.RangeDateTime(**bounds)))
+            elif absent_is_zero(c):  # no such events: a count of 0
+                must.append(qe.Filter(should=[qe.FieldCondition(key=c.key, range=qe.RangeFloat(**bounds)),
+                                              qe.IsEmptyCondition(c.key)]))
             else:
                 must.append(qe.FieldCondition(key=c.key, range=qe.RangeFloat(**bounds)))
         elif c.op == "exists":

@@ -55,6 +55,17 @@ class Condition:
     value: Any = None  # eq/ne: scalar or list (any of); range: dict with gte/gt/lte/lt
 
 
+def absent_is_zero(condition: Condition) -> bool:
+    """A range over an event type's count (`counts.<type>`) that 0 meets: a profile without that key has 0 such
+    events, so it matches too ("rated fewer than 5 movies", "never rated": `counts.content-rated<1`)."""
+    if condition.op != "range" or not condition.key.startswith("counts.") or not isinstance(condition.value, dict):
+        return False
+    tests = {"gte": lambda b: b <= 0, "gt": lambda b: b < 0, "lte": lambda b: b >= 0, "lt": lambda b: b > 0}
+    bounds = condition.value.items()
+    return bool(bounds) and all(isinstance(b, int | float) and not isinstance(b, bool) and op in tests and tests[op](b)
+                                for op, b in bounds)
+
+
 def eq_alternatives(condition: Condition) -> list[Any]:
     """The values an equality accepts: "30" also matches the number 30, "true" the boolean (filters arrive as
     text from the CLI and URLs, payloads keep JSON types)."""

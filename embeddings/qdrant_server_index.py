@@ -21,6 +21,7 @@ from embeddings.index import (
     IndexPoint,
     SearchMode,
     SparseVector,
+    absent_is_zero,
     eq_alternatives,
     point_id,
 )
@@ -48,6 +49,9 @@ def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) 
             bounds = dict(c.value)
             if any(isinstance(v, str) for v in bounds.values()):
                 must.append(models.FieldCondition(key=c.key, range=models.DatetimeRange(**bounds)))
+            elif absent_is_zero(c):  # no such events: a count of 0
+                must.append(models.Filter(should=[models.FieldCondition(key=c.key, range=models.Range(**bounds)),
+                                                  models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key))]))
             else:
                 must.append(models.FieldCondition(key=c.key, range=models.Range(**bounds)))
         elif c.op == "exists":

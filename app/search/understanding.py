@@ -540,6 +540,42 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
     return vocab.lexicon.targets[index[best]].path, True
 
 
+# "never rated a movie", "no purchases", "did not open any email", "nunca valoraron", "sin compras": no events of a
+# type. The words after the cue (a few, fillers skipped) are compared by meaning with the event types' names
+_NONE_OF = re.compile(r"\b(?:never|nunca|jamas|zero|0|no|not|without|sin|ningun[ao]?)\b")
+_NONE_FILLER = frozenset({"ever", "once", "even", "single", "yet", "han", "ha", "hayan", "haya", "hecho", "made",
+                          "ningun", "ninguna", "ninguno", "alguna", "algun"})
+
+
+def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
+             ) -> list[tuple[str, tuple[int, int], float]]:
+    """Event types the question says people have none of: (`counts.<type>`, the words read, similarity)."""
+    lexicon = vocab.lexicon
+    if lexicon is None or lexicon.empty or not vocab.event_counts:
+        return []
+    index = [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
+    # what events are about ("horror"): "never watch horror" is about which events, not whether there were any
+    about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
+    out: list[tuple[str, tuple[int, int], float]] = []
+    for cue in _NONE_OF.finditer(q):
+        clause = _PARTS.split(q[cue.end():], maxsplit=1)[0]
+        words = [m for m in list(re.finditer(r"\S+", clause))[:5]
+                 if m.group() not in FILLER and m.group() not in _NONE_FILLER]
+        content = words[:2]
+        if not content or not index or any(m.group() in about for m in words):
+            continue
+        end = cue.end() + content[-1].end()
+        aux = re.search(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$", q[:cue.start()])
+        start = aux.start() if aux else cue.start()  # "did not rate": the auxiliary is read with it
+        if not free((start, end)):
+            continue
+        sims = lexicon.similarity(" ".join(m.group() for m in content), index)[0]
+        best = int(sims.argmax())
+        if sims[best] > lexicon.threshold[index[best]]:
+            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3)))
+    return out
+
+
 def _privative(key: str, words: str) -> bool:
     """The question names what the field's name denies: "paper bills" against `paperless_billing`, "factura en
     papel" against `factura_sin_papel`."""
@@ -717,6 +753,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
                 (negated, found.end()), negated=True)
         else:
             add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}", found.span())
+    # no events of a type: "never rated a movie" is a count below 1 (an absent count is 0: embeddings/index.py)
+    for path, span, similarity in _none_of(q, vocab, free):
+        if free(span):
+            add(path, Condition(path, "range", {"lt": 1}), _range_text(path, {"lt": 1}), span, "meaning",
+                similarity, negated=True)
     for k, start in context:
         a, b = taken[k]
         # up to the nearest words another condition took: "students active in the last 2 weeks" reads "active"

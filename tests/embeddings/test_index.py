@@ -322,3 +322,21 @@ def test_purge_deleted_rewrites_indexed_segments_without_the_deleted_points(tmp_
     optimizers = json.loads((tmp_path / "ix" / "edge_config.json").read_text())["optimizers"]
     assert optimizers["deleted_threshold"] is None  # the vacuum-everything config was for one optimization
     idx.close()
+
+
+def test_a_count_of_an_event_type_is_zero_where_the_profile_has_none(index: VectorIndex) -> None:
+    """A payload's `counts` holds the types a profile has events of: a range that 0 meets ("never rated",
+    "fewer than 3 purchases") matches the profiles without the key too, on both backends; one 0 does not meet
+    ("at least 1") does not."""
+    bm25 = Bm25Encoder()
+    extra = [IndexPoint(f"c{i}", np.eye(DIM, dtype=np.float32)[i % DIM], bm25.document("x"),
+                        {"profile_id": f"c{i}", "counts": {"rate": i} if i % 3 else {}}) for i in range(12)]
+    index.upsert(extra)
+    index.flush()
+    everyone = len(corpus()) + len(extra)
+    with_rates = [i for i in range(12) if i % 3]
+    assert index.count([Condition("counts.rate", "range", {"lt": 1})]) == everyone - len(with_rates)
+    assert index.count([Condition("counts.rate", "range", {"lt": 3})]) == everyone - len(with_rates) + 2  # 1, 2
+    assert index.count([Condition("counts.rate", "range", {"gte": 1})]) == len(with_rates)
+    assert index.count([Condition("counts.rate", "range", {"gt": 4, "lte": 8})]) == 3  # 5, 7, 8
+    assert index.count([Condition("event_count", "range", {"lt": 1})]) == 1  # not a count of one type: p0 only

@@ -440,3 +440,36 @@ def test_the_datas_own_fields_keep_their_indexes_before_event_counts() -> None:
     kinds = build_vocabulary(people).field_kinds()
     assert len(kinds) == 64 and all(path.startswith("traits.") for path in kinds)
     assert "counts.page-view" in build_vocabulary(people).field_kinds(limit=66)
+
+
+SHOPPERS = [{"data": {"job": {"position": ["programmer", "engineer", "artist", "student"][i % 4]},
+                      "pii": {"gender": ["female", "male"][i % 2]}},
+             "traits": {"age": 18 + i % 50}, "event_types": ["content-rated", "purchase-order"][:1 + i % 2],
+             "counts": {"content-rated": 5 + i, **({"purchase-order": 1 + i % 4} if i % 2 else {})},
+             "top": {"genres": [["Horror", "Comedy", "Drama"][i % 3]]}} for i in range(40)]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # no events of a type: a count below 1, which the index also meets where the profile has no such key
+    ("customers who never rated a movie", ["counts.content-rated<1"]),
+    ("women who did not rate any movies", ["counts.content-rated<1", "data.pii.gender=female"]),
+    ("people with no purchases", ["counts.purchase-order<1"]),
+    # which events, not whether there were any: "horror" is what the events are about
+    ("people who never watch horror", []),
+    ("men who are not programmers", ["data.job.position!=programmer", "data.pii.gender=male"]),  # values first
+])
+def test_none_of_an_event_type(encoder: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(SHOPPERS), encoder, ("en",), _labels)
+    got = understand(question, vocab)
+    assert sorted(got.filters) == sorted(filters)
+    if filters:
+        assert "did" not in got.semantic.split()  # the auxiliary is read with the negation
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("clientes que nunca han valorado una película", ["counts.content-rated<1"]),
+    ("mujeres sin compras", ["counts.purchase-order<1", "data.pii.gender=female"]),
+])
+def test_none_of_an_event_type_in_spanish(e5: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(SHOPPERS), e5, ("en", "es"), _labels)
+    assert sorted(understand(question, vocab).filters) == sorted(filters)
