@@ -20,10 +20,11 @@ from app.cli.common import (
     app,
     out,
 )
+from app.insights.service import thousands
 
 FilterOpt = Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=DATE")]
 SegmentOpt = Annotated[str | None, typer.Option("--segment", help="only this segment's members")]
-# what the tables say, in the deployment's wording (the answers' own sentences, such as `method`, stay English)
+# what the tables say, in the deployment's wording (as the answers' own `method` is)
 WORDS: dict[str, dict[str, str]] = {
     "en": {"of": "{n} of {total} customers", "estimate": " (estimate)", "customers": "customers", "other": "(other)",
            "apart": "what sets them apart", "group": "in the group", "everyone": "everyone", "lift": "lift",
@@ -49,14 +50,14 @@ def count(query: Annotated[str | None, typer.Argument(help="who, in words (optio
 
     def render() -> None:
         w = _words()
-        out.print(w["of"].format(n=f"{res['count']:,}", total=f"{res['customers']:,}")
+        out.print(w["of"].format(n=thousands(res["count"], _wording()), total=thousands(res["customers"], _wording()))
                   + f"{'' if res['exact'] else w['estimate']}: {res['method']}", markup=False)
         if "by" in res:  # "... by gender": one row per value
             table = Table(res["by"]["field"], w["customers"])
             for row in res["rows"]:
-                table.add_row(str(row["value"]), f"{row['count']:,}")
+                table.add_row(str(row["value"]), thousands(row["count"], _wording()))
             if res["by"]["other"]:
-                table.add_row(w["other"], f"{res['by']['other']:,}")
+                table.add_row(w["other"], thousands(res["by"]["other"], _wording()))
             out.print(table)
     _emit(as_json, res, render)
 
@@ -73,7 +74,8 @@ def describe(query: Annotated[str | None, typer.Argument(help="who, in words (op
 
     def render() -> None:
         w = _words()
-        out.print(w["of"].format(n=f"{res['size']:,}", total=f"{res['customers']:,}"), markup=False)
+        out.print(w["of"].format(n=thousands(res["size"], _wording()), total=thousands(res["customers"], _wording())),
+                  markup=False)
         table = Table(w["apart"], w["group"], w["everyone"], w["lift"])
         for f in res["distinctive"][:10]:
             mine = f.get("share", f.get("mean"))

@@ -33,6 +33,31 @@ MAX_BREAKDOWN = 60  # values a count is broken down by (a categorical field has 
 MATCH_LIMIT = 2000  # customers a meaning is checked against within filters (beyond: estimated from the sample)
 
 
+# how a count was made (`method_code`), in each wording: the answer's `method` is the deployment's
+METHODS: dict[str, dict[str, str]] = {
+    "counted": {"en": "counted in the index", "es": "contados en el índice"},
+    "matched": {"en": "customers within the filters whose similarity reaches the cut-off (approximate "
+                      "nearest-neighbour search over {within} customers)",
+                "es": "clientes dentro de los filtros cuya similitud alcanza el umbral (búsqueda aproximada de los "
+                      "vecinos más cercanos entre {within} clientes)"},
+    "sampled": {"en": "estimated: the share of a random sample above the cut-off ({share}) times the {within} "
+                      "customers within the filters (more than {limit} matched)",
+                "es": "estimación: la proporción de una muestra aleatoria que supera el umbral ({share}) por los "
+                      "{within} clientes dentro de los filtros (más de {limit} coincidencias)"},
+}
+
+
+def thousands(n: int, wording: str) -> str:
+    """1,234 in English, 1.234 in Spanish."""
+    text = f"{n:,}"
+    return text.replace(",", ".") if wording == "es" else text
+
+
+def percent(share: float, wording: str) -> str:
+    """12.5% in English, 12,5 % in Spanish."""
+    return f"{share:.1%}" if wording != "es" else f"{share * 100:.1f} %".replace(".", ",")
+
+
 def walk_ranking(size: int, total: int, wanted: int) -> bool:
     """Rank a group by walking the model's ranking (about wanted * total / size rows, each checked against the
     index) rather than reading the group's ids back from the index first (size ids): the walk is cheaper once
@@ -140,19 +165,19 @@ class InsightService:
         total = await asyncio.to_thread(self.search.customers)
         within = await asyncio.to_thread(self.index.count, conditions) if conditions else total
         out: dict[str, Any] = {"group": defined, "customers": total}
+        w = self.wording if self.wording in METHODS["counted"] else "en"
         if meaning is None or meaning.vector is None:
-            out.update(count=within, exact=True, method="counted in the index")
+            out.update(count=within, exact=True, method=METHODS["counted"][w], method_code="counted")
             return out, conditions
         ids, cut = await self._members(conditions, meaning)
         if not cut:
-            out.update(count=len(ids), exact=False,
-                       method=f"customers within the filters whose similarity reaches the cut-off (approximate "
-                              f"nearest-neighbour search over {within} customers)")
+            out.update(count=len(ids), exact=False, method_code="matched",
+                       method=METHODS["matched"][w].format(within=thousands(within, w)))
         else:
             share = meaning.sample_share or 0.0
-            out.update(count=int(round(share * within)), exact=False,
-                       method=f"estimated: the share of a random sample above the cut-off ({share:.1%}) times the "
-                              f"{within} customers within the filters (more than {MATCH_LIMIT} matched)")
+            out.update(count=int(round(share * within)), exact=False, method_code="sampled",
+                       method=METHODS["sampled"][w].format(share=percent(share, w), within=thousands(within, w),
+                                                           limit=thousands(MATCH_LIMIT, w)))
         out["estimate"] = True
         return out, [*conditions, Condition("", "ids", ids)]
 

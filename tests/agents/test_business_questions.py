@@ -100,6 +100,7 @@ def test_how_many_by_meaning_is_an_estimate_with_its_cut_off(ml: dict[str, Any])
     answer = ask(ml, "count_customers", {"query": "horror movie fans"})
     assert answer["estimate"] is True and answer["exact"] is False
     assert 0 < answer["count"] < 943 and answer["group"]["query"]["cutoff"]["cosine"] > 0
+    assert answer["method_code"] == "matched" and answer["method"].startswith("customers within the filters")
     within = ask(ml, "count_customers", {"query": "horror movie fans", "filters": ["data.pii.gender=female"]})
     assert within["count"] <= answer["count"] + 5  # a narrower group never counts (much) more
 
@@ -135,6 +136,9 @@ def test_how_many_counts_events_of_a_type(ml: dict[str, Any], movielens_export: 
             rated[event["profile"]["id"]] = rated.get(event["profile"]["id"], 0) + 1
     answer = ask(ml, "count_customers", {"query": question})
     assert answer["exact"] is True and answer["count"] == sum(1 for n in rated.values() if n >= bound) > 0
+    never = ask(ml, "count_customers", {"query": "how many customers never rated a movie?"})
+    assert never["exact"] is True and never["group"]["query"]["understood"] == ["counts.content-rated<1"]
+    assert never["count"] == 943 - len(rated)  # everyone in MovieLens rated: 0, not an estimate by meaning
 
 
 def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, Any], movielens_export: Path) -> None:
@@ -334,6 +338,7 @@ def test_traits_only_questions_in_spanish(encoder: Any, tmp_path: Path, pg_url: 
             await c.sync.run(c.source(str(export)))
             tools = c.agent_tools()
             n = await tools.count_customers(filters=["contrato=Mensual", "fibra=Sí"])
+            assert (n["method_code"], n["method"]) == ("counted", "contados en el índice")  # the deployment's wording
             assert n["count"] == sum(1 for p in profiles if p["traits"]["contrato"] == "Mensual"
                                      and p["traits"]["fibra"] == "Sí")
             asked = await tools.count_customers(query="clientes con contrato mensual")

@@ -62,6 +62,12 @@ class _Listed:
         for item in self.items:
             yield item
 
+    async def stats(self) -> dict[str, int | str]:
+        return {"profiles": len(self.items)}
+
+    async def total(self) -> int | None:
+        return len(self.items)
+
 
 async def test_a_batch_encodes_while_the_one_before_is_written_and_a_profile_read_twice_keeps_its_last_read(
         encoder, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
