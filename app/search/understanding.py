@@ -43,7 +43,7 @@ from app.search.units import (
 )
 from embeddings.index import Condition
 from profiles.paths import flatten_addressable, last_key
-from profiles.words import NO_WORDS, YES_WORDS, fold, split_camel
+from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, YES_WORDS, fold, split_camel
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
@@ -857,7 +857,8 @@ def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | No
     words = phrase.split()
     if not fields or any(key in words for key in vocab.numbers):
         return None
-    named = [path for path in fields if set(words) & set(_path_words(path).split())]
+    said = set(words) | {SPANISH_FIELD_WORDS[w] for w in words if w in SPANISH_FIELD_WORDS}  # "ocupacion": position
+    named = [path for path in fields if said & set(_path_words(path).split())]
     if len(named) == 1:
         return named[0], fields[named[0]]
     lex = vocab.lexicon
