@@ -51,6 +51,10 @@ MAX_DISTINCT = 60  # a field with more distinct values than this is not categori
 # (our own fields, so their names are ours to give, in both languages)
 ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad"),
                   "first_seen": ("first seen", "joined", "se unieron", "primera actividad")}
+# "inactive customers", no window said: no activity in the 90 days before the data's latest (a common CRM reading;
+# "inactive in the last 6 months" says its own window)
+INACTIVE_DAYS = 90
+_INACTIVE = re.compile(r"\b(?:inactive|inactivos|inactivas|inactivo|inactiva|dormant|lapsed)\b")
 EVENT_COUNTS = 16  # event types whose per-profile counts a question can compare ("rated more than 100 movies")
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a type an index path can name as it is
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})
@@ -444,12 +448,15 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
     """Time phrases as ranges on a date field, counted back from the data's own clock (its latest date)."""
     from datetime import date, timedelta
 
-    out = []
+    out: list[tuple[str, dict[str, str], tuple[int, int]]] = []
+    inactive = list(_INACTIVE.finditer(q)) if "last_seen" in vocab.clock else []
     for value, unit, span in _recent(q):  # "in the last 6 months", "en el último año"
         assert unit.days is not None
-        path = _date_field(q, span[0], vocab)
+        said = next((m for m in inactive if 0 <= span[0] - m.end() <= 3), None)  # "inactive in the last 6 months"
+        path = "last_seen" if said else _date_field(q, span[0], vocab)
         since = date.fromisoformat(vocab.clock[path]) - timedelta(days=value * unit.days)
-        out.append((path, {"gte": since.isoformat()}, span))
+        out.append((path, {"lt": since.isoformat()}, (said.start(), span[1])) if said else
+                   (path, {"gte": since.isoformat()}, span))
     for m in _THIS.finditer(q):  # "this year": since its first day, on the data's clock
         path = _date_field(q, m.start(), vocab)
         now = date.fromisoformat(vocab.clock[path])
@@ -467,6 +474,9 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
         else:
             bound = {"gte": f"{year}-01-01", "lt": f"{year + 1}-01-01"}
         out.append((path, bound, m.span()))
+    if inactive and not any(p == "last_seen" for p, _, _ in out):  # "inactive customers": the default window
+        since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
+        out.append(("last_seen", {"lt": since.isoformat()}, inactive[0].span()))
     return out
 
 

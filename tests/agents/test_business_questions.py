@@ -156,6 +156,15 @@ def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, A
     answer = ask(ml, "count_customers", {"query": "how many customers were active in the last month?"})
     assert answer["exact"] is True
     assert answer["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) >= since) > 0
+    # "inactive", no window said: no activity in the 90 days before the data's latest; with one, outside it
+    quiet = datetime.combine(now.date() - timedelta(days=90), datetime.min.time(), now.tzinfo)
+    for question in ("how many inactive customers are there?", "¿cuántos clientes inactivos hay?"):
+        inactive = ask(ml, "count_customers", {"query": question})
+        assert inactive["exact"] is True and inactive["group"]["query"]["semantic"] == ""
+        assert inactive["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) < quiet) > 0
+    half_year = datetime.combine(now.date() - timedelta(days=6 * 30.4375), datetime.min.time(), now.tzinfo)
+    lapsed = ask(ml, "count_customers", {"query": "customers inactive in the last 6 months"})
+    assert lapsed["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) < half_year) > 0
 
 
 def test_how_many_by_a_field_counts_each_value(ml: dict[str, Any]) -> None:
