@@ -322,8 +322,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("count_customers", "Count customers",
              "How many customers: exact for filters and segments; for a description in words, an estimate above a "
              "stated similarity cut-off (labelled so). A question ending 'by <field>' / 'por <campo>' ('how many "
-             "customers by gender') also gets the count per value (`by`, `rows`). Use for 'how many ...' questions "
-             "instead of paging search.",
+             "customers by gender') also gets the count per value (`by`, `rows`); 'likely to churn / buy' counts whom "
+             "the goal's active model gives a probability of 0.5 or more (`group.likely`). Use for 'how many ...' "
+             "questions instead of paging search.",
              needs="insights"),
     ToolSpec("describe_customers", "Describe a group",
              "What sets a group apart from all customers: the most distinctive traits and behaviour (share in the "

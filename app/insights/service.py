@@ -22,7 +22,7 @@ from app.errors import InvalidRequestError, NotFoundError
 from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
 from app.search.filters import parse_filters
-from app.search.service import Meaning, SearchService, without_ranking
+from app.search.service import LIKELY, Meaning, SearchService, likely_goal, without_ranking
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex, matching_ids
@@ -116,6 +116,14 @@ class InsightService:
             ids = [p for p, _ in await self.segments.repo.members(segment, row.version)]
             conditions.append(Condition("", "ids", ids))
             defined["segment"] = {"segment_id": segment, "name": row.name, "members": len(ids)}
+        likely = likely_goal(query) if query and not tier else None
+        if likely is not None:  # "customers likely to churn": whom the goal's active model gives an even chance
+            goal, said, query = likely
+            model_id = await self._active_model(goal)
+            ids = await self.predictions.repo.at_least(model_id, LIKELY)
+            conditions.append(Condition("", "ids", ids))
+            defined["likely"] = {"goal": goal, "model_id": model_id, "from": said, "probability_at_least": LIKELY,
+                                 "members": len(ids)}
         meaning = None
         if query and query.strip():
             meaning = await asyncio.to_thread(self.search.meaning, query)

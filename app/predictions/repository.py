@@ -209,6 +209,12 @@ class PredictionsRepository:
                                      model_id, tier)
         return [r["profile_id"] for r in rows]
 
+    async def at_least(self, model_id: str, probability: float) -> list[str]:
+        """Who a model gives at least this probability ("likely to churn": an even chance or more)."""
+        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 AND "
+                                     "probability >= $2", model_id, probability)
+        return [r["profile_id"] for r in rows]
+
     async def ranked(self, model_id: str, profile_ids: Sequence[str] | None, limit: int, offset: int = 0,
                      ) -> list[dict[str, Any]]:
         """A model's predictions best first (probability, else value), within `profile_ids` when given, never

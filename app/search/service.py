@@ -90,6 +90,33 @@ _RANKING = re.compile(
     r"en riesgo(?: de \w+)?|(?:los |las )?(?:(?:primer[oa]s|mejores) \d+|\d+ (?:primer[oa]s|mejores))|primer[oa]s?)(?![\w-])", re.IGNORECASE)
 
 
+# a model's goal named as a likelihood ("customers likely to churn", "en riesgo de irse", "probablemente compren"):
+# the people the goal's active model gives at least an even chance (LIKELY); the verb says which goal
+LIKELY = 0.5
+_LIKELY = re.compile(
+    r"(?<![\w-])(?:(?:very |more |most )?likely to|expected to|predicted to|going to|will probably|probably will|"
+    r"(?:at |with (?:a )?)?(?:high |higher |elevated )?(?:risk|chance|probability) (?:of|to)|"
+    r"probablemente|(?:con |en )?(?:alto |mucho )?riesgo de|(?:con )?(?:alta )?probabilidad de|propens[oa]s? a|"
+    r"(?:es )?probable que|a punto de)\s+(?:se |nos |lo |la |les |los )?(?P<verb>[a-záéíóúñ]+(?: de baja)?)(?![\w-])",
+    re.IGNORECASE)
+_GOAL_VERBS = {"churn": ("churn", "leav", "cancel", "quit", "lapse", "unsubscrib", "drop out", "ir", "irse", "vay",
+                         "abandon", "dar", "darse de baja", "march", "dej", "baja", "fug"),
+               "purchase": ("buy", "purchas", "order", "shop", "convert", "compr", "repit", "pedir", "pidan")}
+
+
+def likely_goal(question: str) -> tuple[str, str, str] | None:
+    """(goal, the words that named it, the question without them) where a question names a model's goal as a
+    likelihood: "how many customers are likely to churn" -> ("churn", "likely to churn", "how many customers
+    are"). None when it names none, or a verb no goal owns ("likely to enjoy horror")."""
+    for m in _LIKELY.finditer(question):
+        verb = fold(m.group("verb")).lower()
+        goal = "churn" if verb.endswith(" de baja") else next((g for g, stems in _GOAL_VERBS.items()
+                     if any(verb == s or (len(s) > 2 and verb.startswith(s)) for s in stems)), None)
+        if goal is not None:
+            return goal, m.group(0), " ".join((question[:m.start()] + " " + question[m.end():]).split())
+    return None
+
+
 def without_ranking(question: str) -> str:
     """A question to a model's ranking without its ranking words: "students most likely to churn" -> "students"."""
     return " ".join(_RANKING.sub(" ", without_asking(question)).split())

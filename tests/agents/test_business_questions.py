@@ -476,3 +476,31 @@ def test_a_sync_rebuilds_the_describe_columns_once_they_were_used(ml: dict[str, 
         time.sleep(0.05)
     rebuilt = c.insights._columns
     assert rebuilt is not None and rebuilt is not before and rebuilt.n == before.n
+
+
+@pytest.mark.parametrize(("question", "student"), [
+    ("how many customers are likely to churn?", False), ("how many students are at high risk of churning", True),
+    ("¿cuántos clientes es probable que se den de baja?", False), ("students likely to leave", True)])
+def test_how_many_are_likely_to_do_a_goal_counts_the_models_even_chances(ml: dict[str, Any], question: str,
+                                                                         student: bool) -> None:
+    """"likely to churn" is whom the goal's active model gives an even chance or more, counted exactly from the
+    stored predictions (it had been an estimate by the meaning "customers are likely to churn")."""
+    c = ml["c"]
+    model_id = c.run(c.predictions.repo.active_model("churn"))
+    rows = c.run(c.predictions.repo.pool.fetch(
+        "SELECT profile_id, probability FROM profile_ai.predictions WHERE model_id = $1", model_id))
+    raw = {p["id"]: p for p in ml["raw"]}
+    expected = sum(1 for r in rows if r["probability"] >= 0.5
+                   and (not student or raw[r["profile_id"]]["data"]["job"]["position"] == "student"))
+    answer = ask(ml, "count_customers", {"query": question})
+    assert answer["exact"] is True and answer["count"] == expected
+    assert answer["group"]["likely"]["goal"] == "churn" and answer["group"]["likely"]["probability_at_least"] == 0.5
+
+
+def test_a_likelihood_no_goal_owns_stays_a_meaning_and_one_without_a_model_is_refused(ml: dict[str, Any]) -> None:
+    from app.search.service import likely_goal
+
+    assert likely_goal("people likely to enjoy horror") is None  # no goal's verb: read by meaning
+    assert likely_goal("customers likely to buy again") == ("purchase", "likely to buy", "customers again")
+    with pytest.raises(Exception, match="no active model for goal 'purchase'"):  # said, not guessed by meaning
+        ask(ml, "count_customers", {"query": "how many customers will probably buy?"})
