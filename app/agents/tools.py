@@ -329,7 +329,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("describe_customers", "Describe a group",
              "What sets a group apart from all customers: the most distinctive traits and behaviour (share in the "
              "group against everyone, lift), top values per field with shares, medians and quartiles. Use for "
-             "'what do X have in common' or 'which plans do X have'.", needs="insights"),
+             "'what do X have in common' or 'which plans do X have'; 'why do X churn / buy?' describes the X the "
+             "goal's model gives 0.5 or more, with its commonest reasons for them (`reasons`).", needs="insights"),
     ToolSpec("top_customers", "Rank by prediction",
              "Customers ranked by a model's prediction (e.g. most likely to churn), optionally within filters, a "
              "segment or a description: probability or value, percentile, tier, top reasons, and the model's "

@@ -26,7 +26,7 @@ from app.search.service import LIKELY, Meaning, SearchService, likely_goal, with
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex, matching_ids
-from prediction.feature_words import label_drivers
+from prediction.feature_words import feature_label, label_drivers
 
 WALK_FACTOR, WALK_MIN_ROWS = 20, 1000  # how far a ranking walk goes before taking the group's ids instead
 MAX_BREAKDOWN = 60  # values a count is broken down by (a categorical field has at most 60: understanding.MAX_DISTINCT)
@@ -243,7 +243,18 @@ class InsightService:
                     "behaviour": everyone.event_types(mask)}
 
         analysed = await asyncio.to_thread(analyse)
+        if "likely" in defined and analysed["size"]:  # "why do students churn?": the model's commonest reasons too
+            analysed["reasons"] = await self._reasons(defined["likely"]["model_id"], everyone, mask)
         return {"group": defined, "customers": everyone.n, **analysed}
+
+    async def _reasons(self, model_id: str, everyone: PopulationColumns, mask: np.ndarray) -> list[dict[str, Any]]:
+        """The drivers the model gives most often for the group, towards its goal: what "why" asks of a model."""
+        ids = [everyone.ids[i] for i in np.flatnonzero(mask)]
+        rows = await self.predictions.repo.common_drivers(model_id, ids)
+        return [{"feature": r["feature"], "label": feature_label(r["feature"], self.wording),
+                 "share": round(r["profiles"] / len(ids), 4),
+                 "median_value": None if r["median_value"] is None else round(float(r["median_value"]), 3)}
+                for r in rows]
 
     # -- top by a model
     async def top(self, goal: str, query: str | None = None, filters: Any = None, segment: str | None = None,

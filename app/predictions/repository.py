@@ -215,6 +215,18 @@ class PredictionsRepository:
                                      "probability >= $2", model_id, probability)
         return [r["profile_id"] for r in rows]
 
+    async def common_drivers(self, model_id: str, profile_ids: Sequence[str], limit: int = 5) -> list[dict[str, Any]]:
+        """The reasons a model gives most often for these people, pushing towards its goal (positive effect):
+        how many of them have it among their top drivers, and the median value of the feature among those."""
+        rows = await self.pool.fetch(
+            "SELECT d->>'feature' AS feature, count(*) AS profiles, percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+            "CASE WHEN jsonb_typeof(d->'value') = 'number' THEN (d->>'value')::float8 END) AS median_value "
+            "FROM profile_ai.predictions p CROSS JOIN LATERAL jsonb_array_elements(p.drivers) d "
+            "WHERE p.model_id = $1 AND p.profile_id = ANY($2::text[]) AND jsonb_typeof(d->'effect') = 'number' "
+            "AND (d->>'effect')::float8 > 0 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $3",
+            model_id, list(profile_ids), limit)
+        return [dict(r) for r in rows]
+
     async def ranked(self, model_id: str, profile_ids: Sequence[str] | None, limit: int, offset: int = 0,
                      ) -> list[dict[str, Any]]:
         """A model's predictions best first (probability, else value), within `profile_ids` when given, never

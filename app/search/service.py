@@ -104,16 +104,28 @@ _GOAL_VERBS = {"churn": ("churn", "leav", "cancel", "quit", "lapse", "unsubscrib
                "purchase": ("buy", "purchas", "order", "shop", "convert", "compr", "repit", "pedir", "pidan")}
 
 
+# "why do students churn?", "¿por qué se van los estudiantes?": a why-question names a goal by its bare verb
+_WHY = re.compile(r"(?<![\w-])(?:why|por qu[eé])(?![\w-])", re.IGNORECASE)
+_BARE_GOAL = re.compile(r"(?<![\w-])(?:(?P<churn>churn(?:s|ed|ing)?|leav(?:e|es|ing)|quit(?:s|ting)?|"
+                        r"cancel(?:s|led|ling)?|se van|se marchan|abandonan|se dan de baja|dejan)|"
+                        r"(?P<purchase>buy(?:s|ing)?|purchas(?:e|es|ing)|compran|comprar))(?![\w-])", re.IGNORECASE)
+
+
 def likely_goal(question: str) -> tuple[str, str, str] | None:
     """(goal, the words that named it, the question without them) where a question names a model's goal as a
     likelihood: "how many customers are likely to churn" -> ("churn", "likely to churn", "how many customers
-    are"). None when it names none, or a verb no goal owns ("likely to enjoy horror")."""
+    are"), or asks why people do it ("why do students churn?"). None when it names none, or a verb no goal owns
+    ("likely to enjoy horror")."""
     for m in _LIKELY.finditer(question):
         verb = fold(m.group("verb")).lower()
         goal = "churn" if verb.endswith(" de baja") else next((g for g, stems in _GOAL_VERBS.items()
                      if any(verb == s or (len(s) > 2 and verb.startswith(s)) for s in stems)), None)
         if goal is not None:
             return goal, m.group(0), " ".join((question[:m.start()] + " " + question[m.end():]).split())
+    bare = _BARE_GOAL.search(question) if _WHY.search(question) else None
+    if bare is not None:
+        goal = "churn" if bare.group("churn") else "purchase"
+        return goal, bare.group(0), " ".join((question[:bare.start()] + " " + question[bare.end():]).split())
     return None
 
 

@@ -504,3 +504,25 @@ def test_a_likelihood_no_goal_owns_stays_a_meaning_and_one_without_a_model_is_re
     assert likely_goal("customers likely to buy again") == ("purchase", "likely to buy", "customers again")
     with pytest.raises(Exception, match="no active model for goal 'purchase'"):  # said, not guessed by meaning
         ask(ml, "count_customers", {"query": "how many customers will probably buy?"})
+
+
+def test_why_a_group_does_a_goal_describes_its_likely_ones_with_the_models_commonest_reasons(ml: dict[str, Any]) -> None:
+    """"why do students churn?" had described the students whose history reads like the word "churn" (a
+    handful); now the students the churn model gives an even chance or more, with the reasons the model gives
+    most often for them (drivers pushing towards churn), counted from the stored predictions."""
+    from collections import Counter
+
+    c = ml["c"]
+    model_id = c.run(c.predictions.repo.active_model("churn"))
+    rows = c.run(c.predictions.repo.pool.fetch(
+        "SELECT profile_id, probability, drivers FROM profile_ai.predictions WHERE model_id = $1", model_id))
+    raw = {p["id"]: p for p in ml["raw"]}
+    likely = [r for r in rows if r["probability"] >= 0.5 and raw[r["profile_id"]]["data"]["job"]["position"] == "student"]
+    drivers = [r["drivers"] if isinstance(r["drivers"], list) else json.loads(r["drivers"]) for r in likely]
+    reasons = Counter(d["feature"] for ds in drivers for d in ds if d["effect"] > 0)
+    answer = ask(ml, "describe_customers", {"query": "why do students churn?"})
+    assert answer["size"] == len(likely) > 0 and answer["group"]["likely"]["goal"] == "churn"
+    assert answer["group"]["query"]["understood"] == ["data.job.position=student"]
+    first = answer["reasons"][0]
+    assert first["feature"] == max(reasons, key=lambda f: (reasons[f], f == first["feature"]))
+    assert first["share"] == round(reasons[first["feature"]] / len(likely), 4) and first["label"]
