@@ -7,7 +7,10 @@ backfill's start and finish); `profile-ai worker --queues encode` processes enco
 the vectors in PostgreSQL. Wall time from deferring the backfill to its finish; the ratio 2 workers / 1 worker
 is the scale-out. Overhead: N `writeback` jobs (no Tracardi configured, so each only records changes) run
 through the engine against N direct calls of the same use case, per job.
-Run: .venv/bin/python bench/jobs_backfill.py [--partitions 8] [--jobs 50]
+`--profiles N --stand-in`: instead of MovieLens, N profiles of ~50 events (bench/large_export.py), and the
+workers' encoder replaced by a stand-in returning fixed vectors at once (`--accelerator-ms M`: after sleeping M ms
+a document, as a GPU leaves the CPU), so the figure is the pipeline's own scale-out over processes.
+Run: .venv/bin/python bench/jobs_backfill.py [--partitions 8] [--jobs 50] [--profiles 5000 --stand-in]
 """
 
 from __future__ import annotations
@@ -32,9 +35,38 @@ from app.jobs.runner import JobRunner
 EXE = str(Path(sys.executable).parent / "profile-ai")
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([EXE, "worker", "--queues", "encode"], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_worker(env: dict[str, str], stand_in: float | None = None) -> subprocess.Popen[bytes]:
+    cmd = [EXE, "worker", "--queues", "encode"] if stand_in is None else \
+        [sys.executable, __file__, "--stand-in-worker", str(stand_in)]
+    return subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stand_in_worker(accelerator_ms: float) -> None:
+    """`profile-ai worker --queues encode` with the model's `encode` replaced by fixed vectors (the same model id,
+    so fingerprints and the vector-space key are the owner's)."""
+    import numpy as np
+
+    import app.container as container
+    from app.cli import main as cli
+
+    real = container.build_encoder
+
+    def build(settings: Settings):  # type: ignore[no-untyped-def]
+        encoder = real(settings)
+        fixed = np.random.default_rng(0).standard_normal((4096, encoder.dim)).astype(np.float32)
+        fixed /= np.linalg.norm(fixed, axis=1, keepdims=True)
+
+        def encode(texts, batch_size=None):  # type: ignore[no-untyped-def]
+            if accelerator_ms:
+                time.sleep(len(texts) * accelerator_ms / 1000)
+            return fixed[np.arange(len(texts)) % len(fixed)]
+
+        encoder.encode = encode
+        return encoder
+
+    container.build_encoder = build  # type: ignore[assignment]
+    sys.argv = ["profile-ai", "worker", "--queues", "encode"]
+    cli()
 
 
 def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -44,14 +76,15 @@ def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
         p.wait(30)
 
 
-async def backfill(export: Path, data: Path, workers: int, partitions: int) -> tuple[float, int]:
+async def backfill(export: Path, data: Path, workers: int, partitions: int,
+                   stand_in: float | None = None) -> tuple[float, int]:
     settings = Settings(data_dir=data, sync=SyncSettings(source=str(export)), jobs=JobSettings(worker_in_serve=False))
     c = await Container.create(settings)
     owner = JobRunner(c, owns_index=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PROFILE_AI_DATABASE__URL": c.database.url,
            "PROFILE_AI_SYNC__SOURCE": str(export), "PROFILE_AI_DATA_DIR": str(data),
            "PROFILE_AI_EMBEDDING__THREADS": "1", "OMP_NUM_THREADS": "1"}
-    procs = [start_worker(env) for _ in range(workers)]
+    procs = [start_worker(env, stand_in) for _ in range(workers)]
     try:
         await asyncio.sleep(8)  # let the workers load the model before the clock starts
         t = time.perf_counter()
@@ -97,12 +130,27 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=50)
+    ap.add_argument("--profiles", type=int, default=0, help="a large export of this many profiles, not MovieLens")
+    ap.add_argument("--stand-in", action="store_true", help="the workers' encoder returns fixed vectors")
+    ap.add_argument("--accelerator-ms", type=float, default=0.0)
+    ap.add_argument("--stand-in-worker", type=float, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.stand_in_worker is not None:
+        stand_in_worker(a.stand_in_worker)
+        return
+    stand_in = a.accelerator_ms if a.stand_in else None
     with tempfile.TemporaryDirectory() as tmp:
-        export = build_movielens_export(Path(tmp) / "movielens")
+        if a.profiles:
+            from bench.large_export import write_large_export
+
+            export = Path(tmp) / "large"
+            write_large_export(export, a.profiles, 50.0, seed=5)
+        else:
+            export = build_movielens_export(Path(tmp) / "movielens")
         walls = {}
         for workers in (1, 2):
-            wall, embedded = asyncio.run(backfill(export, Path(tmp) / f"data{workers}", workers, a.partitions))
+            wall, embedded = asyncio.run(backfill(export, Path(tmp) / f"data{workers}", workers, a.partitions,
+                                                  stand_in))
             walls[workers] = wall
             print(f"backfill, {workers} worker process(es) x 1 thread, {a.partitions} partitions: {embedded} profiles "
                   f"in {wall:.1f}s = {embedded / wall:.1f} profiles/s")

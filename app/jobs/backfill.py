@@ -119,9 +119,11 @@ class BackfillRepository:
                                        "status <> 'done'", run_id)
             return int(left) == 0
 
-    async def staged_keys(self, run_id: str) -> list[tuple[int, int]]:
+    async def staged_keys(self, run_id: str, done_only: bool = False) -> list[tuple[int, int]]:
         return [(r["partition"], r["seq"]) for r in await self.pool.fetch(
-            "SELECT partition, seq FROM profile_ai.backfill_staged WHERE run_id = $1 ORDER BY partition, seq", run_id)]
+            "SELECT s.partition, s.seq FROM profile_ai.backfill_staged s WHERE s.run_id = $1 AND (NOT $2 OR EXISTS ("
+            "SELECT 1 FROM profile_ai.backfill_partitions p WHERE p.run_id = s.run_id AND p.partition = s.partition "
+            "AND p.status = 'done')) ORDER BY s.partition, s.seq", run_id, done_only)]
 
     async def staged(self, run_id: str, partition: int, seq: int) -> PreparedBatch | None:
         body = await self.pool.fetchval("SELECT body FROM profile_ai.backfill_staged WHERE run_id = $1 AND "

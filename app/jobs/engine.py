@@ -67,6 +67,8 @@ JOBS: dict[str, JobSpec] = {s.name: s for s in (
     JobSpec("backfill-partition", "encode", None, "one partition of a backfill (internal)", schedulable=False),
     JobSpec("backfill-finish", "index", "sync", "apply a backfill's batches, delete the unseen, move the "
             "watermark (internal)", schedulable=False),
+    JobSpec("backfill-apply", "index", "sync", "apply the staged batches of a backfill's finished partitions while "
+            "the others still encode (internal)", schedulable=False),
     JobSpec("writeback", "default", "writeback", "deliver queued traits and change events to Tracardi"),
     JobSpec("segments-refresh", "index", "segments", "re-evaluate description and lookalike segments, "
             "assign new profiles", min_interval_s=300),

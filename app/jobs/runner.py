@@ -33,7 +33,7 @@ class JobRunner:
         self.backfills = BackfillRepository(container.database.pool)
         self.bodies: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "sync": self.sync, "backfill": self.backfill, "backfill-partition": self.partition,
-            "backfill-finish": self.finish, "writeback": self.writeback, "segments-refresh": self.segments_refresh,
+            "backfill-finish": self.finish, "backfill-apply": self.apply_ready, "writeback": self.writeback, "segments-refresh": self.segments_refresh,
             "rescore": self.rescore, "retrain": self.retrain, "schedules-tick": self.tick,
             "retry-stalled": self.stalled}
 
@@ -103,6 +103,8 @@ class JobRunner:
             await c.sources.release(source)
         if await self.backfills.finish_partition(run_id, k, result, seen):
             await self.queue.defer_step("backfill-finish", {"run_id": run_id}, f"backfill-finish:{run_id}")
+        elif seq:  # the owner applies this partition's batches now, while the others encode, not all at the end
+            await self.queue.defer_step("backfill-apply", {"run_id": run_id}, f"backfill-apply:{run_id}")
         return {"run_id": run_id, "partition": k, "seen": result.seen, "embedded": result.embedded,
                 "staged_batches": seq, "encode_seconds": round(result.encode_seconds, 2)}
 
@@ -135,10 +137,23 @@ class JobRunner:
         await self.backfills.close_run(run_id, "done", _jsonable(out))
         return out
 
-    async def _apply_staged(self, run_id: str) -> int:
-        """Apply a run's staged batches in order, each deleted once applied; returns how many."""
+    async def apply_ready(self, args: dict[str, Any]) -> dict[str, Any]:
+        """On the index's owner, while a backfill's other partitions still encode: apply the batches of those
+        that are done (a done partition's batches are final). Only the finish deletes and moves the watermark.
+        Applying is idempotent, so a retry, or the finish applying what is left, is safe."""
+        run_id = str(args["run_id"])
+        run = await self.backfills.run(run_id)
+        if run is None or run["status"] != "running":
+            return {"skipped": f"backfill {run_id} is not running"}
+        async with self.container.usecases.guard.hold(door="backfill-apply"):
+            applied = await self._apply_staged(run_id, done_only=True)
+        return {"run_id": run_id, "applied_batches": applied}
+
+    async def _apply_staged(self, run_id: str, done_only: bool = False) -> int:
+        """Apply a run's staged batches in order (`done_only`: of its done partitions), each deleted once
+        applied; returns how many."""
         applied = 0
-        for k, seq in await self.backfills.staged_keys(run_id):
+        for k, seq in await self.backfills.staged_keys(run_id, done_only):
             batch = await self.backfills.staged(run_id, k, seq)
             if batch is not None:
                 await self.container.sync.apply(batch)

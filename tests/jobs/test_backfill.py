@@ -170,3 +170,49 @@ async def test_a_backfill_from_tracardi_ends_like_one_sync(encoder: Any, new_dat
     expected = await state(0)
     assert expected["population"] is not None
     same(await state(3), expected)
+
+
+async def test_the_owner_applies_a_done_partition_while_the_others_still_encode(encoder: Any, new_database: Any,
+                                                                                 tmp_path: Path) -> None:
+    """A partition that stages its batches queues `backfill-apply`: the owner applies the batches of the done
+    partitions at once (before: all of them at the finish, after the last partition), the finish applies the
+    rest, and the end is that of one plain sync."""
+    export = write_export(tmp_path, 240, seed=7)
+
+    def settings(name: str, url: str) -> Settings:
+        return Settings(data_dir=tmp_path / name, database=DatabaseSettings(url=url),
+                        sync=SyncSettings(source=str(export), batch_size=16), jobs=JobSettings(worker_in_serve=False))
+
+    plain = await Container.create(settings("plain", await new_database()), encoder=encoder)
+    try:
+        await plain.sync.run(plain.source())
+        expected = await snapshot(plain)
+    finally:
+        await plain.aclose()
+
+    c = await Container.create(settings("jobs", await new_database()), encoder=encoder)
+    encoder_side, owner = JobRunner(c, owns_index=False), JobRunner(c, owns_index=True)
+    try:
+        await owner.queue.defer("backfill", {"partitions": 3})
+        await owner.queue.work(["index"], wait=False)  # the start: three partition jobs queued
+        run_id = (await owner.backfills.runs(1))[0]["run_id"]
+        first = await encoder_side.partition({"run_id": run_id, "partition": 0})  # one partition, staged
+        assert first["staged_batches"] > 0
+        staged = "SELECT count(*) FROM profile_ai.backfill_staged WHERE partition = $1"
+        assert await c.database.pool.fetchval(staged, 0) == first["staged_batches"]
+        applied = await owner.apply_ready({"run_id": run_id})
+        assert applied["applied_batches"] == first["staged_batches"]
+        assert await c.database.pool.fetchval(staged, 0) == 0
+        indexed = {r["profile_id"] for r in await c.database.pool.fetch(
+            "SELECT profile_id FROM profile_ai.indexed_profiles")}
+        assert len(indexed) == first["seen"] and all(partition_of(p, 3) == 0 for p in indexed)
+        assert await c.state.watermark(c.source().key) is None  # only the finish moves it
+        await encoder_side.queue.work(["encode"], wait=False)  # the other two
+        await owner.queue.work(["index"], wait=False)  # their apply jobs and the finish
+        run = (await owner.backfills.runs(1))[0]
+        assert run["status"] == "done" and run["result"]["seen"] == 240
+        same(await snapshot(c), expected)
+    finally:
+        await encoder_side.queue.close()
+        await owner.queue.close()
+        await c.aclose()
