@@ -71,6 +71,28 @@ SENTENCES: dict[str, dict[str, str]] = {
                         "es": "el segmento {segment!r} está retirado; vuelve a descubrir o publica uno vigente"},
     "holdout_range": {"en": "holdout must be between 0 and {most} (a share of the members)",
                       "es": "el grupo de control debe estar entre 0 y {most} (una parte de los miembros)"},
+    # the rest of what a filter or a page of answers can get wrong
+    "invalid_filter_field": {"en": "invalid filter field {field!r}: use a dotted path such as traits.plan",
+                             "es": "campo de filtro no válido {field!r}: usa una ruta con puntos como traits.plan"},
+    "filter_not_finite": {"en": "filter {field}: a range needs a finite number, got {raw!r}",
+                          "es": "filtro {field}: un rango necesita un número finito, no {raw!r}"},
+    "filter_range_value": {"en": "filter {field}: a range needs a number or a date, got {raw!r}",
+                           "es": "filtro {field}: un rango necesita un número o una fecha, no {raw!r}"},
+    "filter_range_ops": {"en": "filter {field}: a range takes gte/gt/lte/lt (or 'not' alone), got {ops}",
+                         "es": "filtro {field}: un rango admite gte/gt/lte/lt (o solo 'not'), no {ops}"},
+    "filter_mixed_range": {"en": "filter {field}: mixes numbers and dates",
+                           "es": "filtro {field}: mezcla números y fechas"},
+    "filter_not_values": {"en": "filter {field}: 'not' takes a value or a list of values",
+                          "es": "filtro {field}: 'not' admite un valor o una lista de valores"},
+    "filter_list_values": {"en": "filter {field}: a list must hold strings, numbers or booleans",
+                           "es": "filtro {field}: una lista debe contener textos, números o booleanos"},
+    "filter_value": {"en": "filter {field}: unsupported value {raw!r}",
+                     "es": "filtro {field}: valor no admitido {raw!r}"},
+    "filters_shape": {"en": "filters must be an object or a list of 'KEY=VALUE' strings",
+                      "es": "los filtros deben ser un objeto o una lista de textos 'CLAVE=VALOR'"},
+    "tier_format": {"en": "tier {tier!r}: write GOAL:TIER, e.g. 'churn:top 10%'",
+                    "es": "nivel {tier!r}: escribe OBJETIVO:NIVEL, p. ej. 'churn:top 10%'"},
+    "limit_range": {"en": "limit must be between 1 and {most}", "es": "el límite debe estar entre 1 y {most}"},
 }
 
 

@@ -107,3 +107,20 @@ def test_a_spanish_deployment_reads_its_counts_in_spanish(monkeypatch: pytest.Mo
     assert insights._words()["of"].format(n="196", total="943") == "196 de 943 clientes"
     monkeypatch.setattr(insights, "_wording", lambda: "fr")  # a wording without words reads English
     assert insights._words()["of"].format(n="196", total="943") == "196 of 943 customers"
+
+
+@pytest.mark.parametrize(("filters", "spanish"), [
+    ({"traits.age": {"gte": "soon"}}, "filtro traits.age: 'soon' no es ni un número ni una fecha ISO"),
+    ({"bad key!": "x"}, "campo de filtro no válido 'bad key!'"),
+    ({"traits.age": {"gte": 1, "lte": "2024-01-01"}}, "filtro traits.age: mezcla números y fechas"),
+    ({"traits.age": {"about": 3}}, "filtro traits.age: un rango admite gte/gt/lte/lt (o solo 'not'), no about"),
+    ({"traits.plan": {"not": {"x": 1}}}, "filtro traits.plan: 'not' admite un valor o una lista de valores"),
+    ("plan=gold", "los filtros deben ser un objeto o una lista de textos 'CLAVE=VALOR'"),
+])
+def test_a_filter_written_wrong_is_refused_in_both_wordings(filters: object, spanish: str) -> None:
+    from app.errors import InvalidRequestError
+    from app.search.filters import parse_filters
+
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_filters(filters)
+    assert refused.value.sentence("es").startswith(spanish) and refused.value.sentence("en") == refused.value.message

@@ -107,7 +107,7 @@ class InsightService:
         if tier:
             goal, sep, name = tier.partition(":")
             if not sep or not goal.strip() or not name.strip():
-                raise InvalidRequestError(f"tier {tier[:80]!r}: write GOAL:TIER, e.g. 'churn:top 10%'")
+                raise InvalidRequestError.worded("tier_format", tier=tier[:80])
             ids = await self.predictions.repo.in_tier(await self._active_model(goal.strip()), name.strip())
             conditions.append(Condition("", "ids", ids))
             defined["tier"] = {"goal": goal.strip(), "tier": name.strip(), "members": len(ids)}
@@ -260,7 +260,8 @@ class InsightService:
     async def top(self, goal: str, query: str | None = None, filters: Any = None, segment: str | None = None,
                   limit: int = 10, offset: int = 0) -> dict[str, Any]:
         if not 1 <= limit <= 1000 or offset < 0:
-            raise InvalidRequestError("limit must be 1..1000 and offset >= 0")
+            raise InvalidRequestError.worded("limit_range", most=1000) if offset >= 0 else \
+                InvalidRequestError("offset must be >= 0")
         repo = self.predictions.repo
         model_id = await self._active_model(goal)
         model = await self.predictions.model(model_id, counted=False)

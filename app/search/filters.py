@@ -30,19 +30,19 @@ def count_before_parsing(value: object) -> object:
 def _key(key: str) -> str:
     key = key.strip()
     if not _KEY.match(key) or ".." in key:
-        raise InvalidRequestError(f"invalid filter field {key!r}: use a dotted path such as traits.plan")
+        raise InvalidRequestError.worded("invalid_filter_field", field=key[:200])
     return key if key.split(".", 1)[0] in PAYLOAD_FIELDS else f"traits.{key}"
 
 
 def _finite(value: float, key: str) -> float:
     if not math.isfinite(value):  # `event_count>=NaN` compared with nothing and was silently ignored
-        raise InvalidRequestError(f"filter {key}: a range needs a finite number, got {value!r}")
+        raise InvalidRequestError.worded("filter_not_finite", field=key, raw=value)
     return value
 
 
 def _range_value(raw: Any, key: str) -> float | str:
     if isinstance(raw, bool):
-        raise InvalidRequestError(f"filter {key}: a range needs a number or a date, got {raw!r}")
+        raise InvalidRequestError.worded("filter_range_value", field=key, raw=raw)
     if isinstance(raw, int | float):
         return _finite(float(raw), key)
     text = str(raw).strip()[:100]
@@ -93,26 +93,26 @@ def parse_filters(filters: Any) -> list[Condition]:
                 elif isinstance(excluded, str | int | float | bool):
                     out.append(Condition(key, "ne", excluded))
                 else:
-                    raise InvalidRequestError(f"filter {key}: 'not' takes a value or a list of values")
+                    raise InvalidRequestError.worded("filter_not_values", field=key)
             elif isinstance(value, dict):
                 bad = set(value) - {"gte", "gt", "lte", "lt"}
                 if bad or not value:
-                    raise InvalidRequestError(f"filter {key}: a range takes gte/gt/lte/lt (or 'not' alone), got "
-                                              f"{sorted(bad) or 'nothing'}")
+                    raise InvalidRequestError.worded("filter_range_ops", field=key,
+                                                      ops=", ".join(sorted(str(b)[:20] for b in bad)[:5]) or "-")
                 bounds = {op: _range_value(v, key) for op, v in value.items()}
                 if len({type(v) for v in bounds.values()}) > 1:
-                    raise InvalidRequestError(f"filter {key}: mixes numbers and dates")
+                    raise InvalidRequestError.worded("filter_mixed_range", field=key)
                 out.append(Condition(key, "range", bounds))
             elif isinstance(value, list):
                 if not value or not all(isinstance(v, str | int | bool) for v in value):
-                    raise InvalidRequestError(f"filter {key}: a list must hold strings, numbers or booleans")
+                    raise InvalidRequestError.worded("filter_list_values", field=key)
                 out.append(Condition(key, "eq", list(value)))
             elif isinstance(value, str | int | float | bool):
                 out.append(Condition(key, "eq", value))
             else:
-                raise InvalidRequestError(f"filter {key}: unsupported value {value!r}")
+                raise InvalidRequestError.worded("filter_value", field=key, raw=str(value)[:100])
     else:
-        raise InvalidRequestError("filters must be an object or a list of 'KEY=VALUE' strings")
+        raise InvalidRequestError.worded("filters_shape")
     if len(out) > MAX_FILTERS:
         raise InvalidRequestError.worded("too_many_filters", n=MAX_FILTERS)
     return out

@@ -408,7 +408,7 @@ class SearchService:
 
     async def similar(self, profile_id: str, limit: int = 10) -> SimilarResponse:
         if not 1 <= limit <= self.max_limit:
-            raise InvalidRequestError(f"limit must be between 1 and {self.max_limit}")
+            raise InvalidRequestError.worded("limit_range", most=self.max_limit)
         resolved, hit = await self._lookup(profile_id, with_vector=True)
         if hit.vector is None:
             raise NotFoundError.worded("profile_without_vector", profile=profile_id)
