@@ -602,11 +602,31 @@ def _privative(key: str, words: str) -> bool:
 _JOIN = _OR | {"and", "y", "e"}
 
 
+_CLAUSE = frozenset({"and", "but", "who", "that", "which", "whose", "with", "y", "pero", "que", "quienes", "con"})
+
+
+def _denied_in_a_list(q: str, start: int) -> bool:
+    """A value listed after a denied one ("not students or programmers", "sin fibra o teléfono"): "or" / "nor" /
+    "ni" right before it, and a negation a few words before that, in the same clause."""
+    words = q[:start].split()
+    if not words or words[-1] not in _OR:
+        return False
+    for w in reversed(words[-6:-1]):
+        if w in _NEGATIONS:
+            return True
+        if w in _CLAUSE:
+            return False
+    return False
+
+
 def _joined(q: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
     """Two spans of the question listed together: "or" / "and" / "y" / "o" between them and nothing else but
     articles ("programmers or engineers", "estudiantes y los jubilados"; a list's commas were read as "and")."""
     first, second = sorted((a, b))
     between = q[first[1]:second[0]].split()
+    lead = q[second[0]:second[1]].split()[:1]  # "no son estudiantes ni programadores": "ni" was read with its value
+    if lead and lead[0] in _JOIN:
+        between.append(lead[0])
     # a join word is needed: "science fiction" side by side is two readings of one phrase, not a list
     return first[1] <= second[0] and any(w in _JOIN for w in between) and \
         all(w in _JOIN or w in _BETWEEN for w in between)
@@ -758,7 +778,10 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         named = [o for o in options if _key_phrase(o[1]) and _key_phrase(o[1]) in q]
         _, field_path, field_value, _ = max(named or options, key=lambda o: o[3])
         negated = negation_start(q, found.start(), _key_phrase(field_path))
-        if negated is not None:  # "not on a month-to-month contract": set, and another value
+        if negated is None and _denied_in_a_list(q, found.start()):  # "not students or programmers": neither
+            add(field_path, Condition(field_path, "ne", field_value), f"{field_path}!={field_value}", found.span(),
+                negated=True)
+        elif negated is not None:  # "not on a month-to-month contract": set, and another value
             add(field_path, Condition(field_path, "ne", field_value), f"{field_path}!={field_value}",
                 (negated, found.end()), negated=True)
         else:

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 ENCODE_CHUNK = 128  # documents encoded between two looks at the stop flags (a few seconds on 2 cores)
 POPULATION_SAMPLE = 2000  # profiles the document population statistics are taken from (then frozen)
 MIN_POPULATION = 100  # fewer profiles with events than this (a fresh, empty Tracardi): nothing is frozen yet
-FIRST_BATCH = 32  # a run's first batch: the encoder starts after 32 renders, not a whole batch's
 
 
 @dataclass
@@ -181,14 +180,12 @@ class SyncService:
         (`render_ahead`, in a thread: the encoder leaves the GIL, so they share the cores). Writes stay in read
         order, and a batch is prepared while the batch before it may still be unwritten: its profiles are
         passed as `pending`, so a profile read twice is embedded again rather than trusted to the state's
-        stale hash. The first batch is small (FIRST_BATCH), so the encoder starts within a moment of the read.
-        A failure anywhere stops the run after the batches in flight."""
+        stale hash. A failure anywhere stops the run after the batches in flight."""
         prepared: asyncio.Future[PreparedBatch] | None = None  # the batch being encoded
         written: asyncio.Future[None] | None = None  # the last batch launched, written after those before it
         unwritten: list[set[str]] = []  # ids of each batch launched and not yet written
         ahead: RenderAhead | None = None
         batch: list[ProfileWithEvents] = []
-        limit = min(self.batch_size, FIRST_BATCH)
 
         async def write_after(ready: asyncio.Future[PreparedBatch], before: asyncio.Future[None] | None,
                               ids: set[str]) -> None:
@@ -215,10 +212,10 @@ class SyncService:
                         and written.exception() is not None:
                     await written  # it failed (or the process is stopping): stop reading now
                 batch.append(item)
-                if len(batch) >= limit:
+                if len(batch) >= self.batch_size:
                     ahead = self.render_ahead(batch)
                     await launch(batch, ahead)
-                    ahead, batch, limit = None, [], self.batch_size
+                    ahead, batch = None, []
             if batch:
                 await launch(batch, self.render_ahead(batch))
             if written is not None:
