@@ -127,14 +127,19 @@ _LOWER = {"under", "less than", "shorter than", "below", "at most", "fewer than"
 _OPPOSITE = {"gt": "lte", "lt": "gte", "lte": "gt", "gte": "lt"}  # a comparison under a negation
 # comparisons that can only be about age: "older than 40" is 40 years of age, not of tenure
 _AGE_COMPARE = {"older than", "younger than", "mas jovenes que", "mas mayores que", "mayores que", "menores que"}
+# of people, "mayores de 30" is an age, whatever comes after it ("clientes mayores de 30 que valoraron ..."); of
+# anything else ("pagos mayores de 100") it is not
+_AGE_OF = {"mayores de", "menores de", "mayor de", "menor de"}
+_PEOPLE = frozenset({"hombres", "mujeres", "gente", "socios", "miembros", "chicos", "chicas", "adultos"})
 # a range: "between 25 and 35", "aged 25 to 35", "entre 25 y 35 años"
 _RANGE = re.compile(r"\b(between|aged|from|entre|de)\s+(\d+(?:[.,]\d+)?)\s*(?:and|to|-|y|a)\s*(?=\d)"
                     r"|\b(aged|ages|edades)\s+(\d+)\s+(?=\d)")  # "aged 25-34": the dash is gone by now (`norm`)
 # an exact age: "30 years old", "a 30-year-old", "30 años de edad"
 _AGED = re.compile(r"\b(\d{1,3})(?:[ -]years?[ -]old\b| anos de edad\b)")
 # "joined in the last year", "en los últimos 6 meses": a duration at most that long
-_RECENT = re.compile(r"\b(?:in|during|within|over|en|durante)\s+(?:the\s+|el\s+|los\s+|las\s+|la\s+)?"
-                     r"(?:last|past|ultimos?|ultimas?)\s+")
+# Spanish may leave the preposition out: "activos el último mes"
+_RECENT = re.compile(r"\b(?:(?:in|during|within|over|en|durante)\s+(?:the\s+|el\s+|los\s+|las\s+|la\s+)?|"
+                     r"(?:el|los|las|la)\s+)(?:last|past|ultimos?|ultimas?)\s+")
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
@@ -502,6 +507,9 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
 def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: float,
                   vocab: Vocabulary) -> tuple[str, bool] | None:
     before = q[:span[0]].split()[-5:]
+    numbers = [i for i, w in enumerate(before) if any(ch.isdigit() for ch in w)]
+    if numbers:  # a number before ends another comparison: "mayores de 30 valoraron menos de 50 películas"
+        before = before[numbers[-1] + 1:]
     said = " ".join(before)
     kind = "money" if unit.money else "time" if unit.days is not None else "distance" if unit.distance else None
     candidates = [(k, p) for k, p in vocab.numbers.items()
@@ -723,7 +731,10 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     for op, value, unit, span in _comparisons(q):
         if not free(span):
             continue
-        if age_path and any(q.startswith(c, span[0]) for c in _AGE_COMPARE):  # "older than 40": an age
+        said_of = q[:span[0]].split()[-1:]
+        if age_path and (any(q.startswith(c, span[0]) for c in _AGE_COMPARE) or (  # "older than 40": an age
+                10 <= value < 100 and any(q.startswith(c, span[0]) for c in _AGE_OF)
+                and (not said_of or said_of[0] in FILLER or said_of[0] in _PEOPLE))):
             picked, unit = (age_path, span[0]), QuestionUnit()
         else:
             picked = _numeric_field(q, span, unit, value, vocab)

@@ -156,6 +156,8 @@ def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, A
     answer = ask(ml, "count_customers", {"query": "how many customers were active in the last month?"})
     assert answer["exact"] is True
     assert answer["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) >= since) > 0
+    spanish = ask(ml, "count_customers", {"query": "¿cuántos clientes estuvieron activos el último mes?"})
+    assert spanish["exact"] is True and spanish["count"] == answer["count"]  # no "en": the same month
     # "inactive", no window said: no activity in the 90 days before the data's latest; with one, outside it
     quiet = datetime.combine(now.date() - timedelta(days=90), datetime.min.time(), now.tzinfo)
     for question in ("how many inactive customers are there?", "¿cuántos clientes inactivos hay?"):

@@ -340,6 +340,9 @@ def test_counts_bounds_and_either_value(encoder: Any, question: str, filters: li
     ("personas con al menos 200 valoraciones", ["counts.content-rated>=200"]),
     ("mujeres de 40 años o más", ["traits.age>=40", "data.pii.gender=female"]),
     ("programadores o ingenieros", ["data.job.position=programmer,engineer"]),
+    # of people "mayores de 30" is an age, and a number before ends its comparison's words (they had read
+    # `counts>30` and `age<50`)
+    ("clientes mayores de 30 que valoraron menos de 50 películas", ["traits.age>30", "counts.content-rated<50"]),
 ])
 def test_counts_bounds_and_either_value_in_spanish(e5: Any, question: str, filters: list[str]) -> None:
     vocab = attach_meaning(build_vocabulary(RATERS), e5, ("en", "es"), _labels)
