@@ -424,15 +424,26 @@ def _recent(q: str) -> list[tuple[float, QuestionUnit, tuple[int, int]]]:
     return out
 
 
+_BEING = frozenset({"were", "was", "been", "are", "is", "be", "estuvieron", "estuvo", "estaban", "estaba", "estan",
+                    "esta", "han", "ha", "estado", "fueron", "fue", "son", "sido"})
+
+
 def _naming_start(q: str, start: int, path: str) -> int:
     """Where the words before a time phrase that name its date field start ("were active" in "were active in the
     last month"), when the field is an activity date: read with the phrase (where no other condition took them),
     so they are no meaning left over."""
     if path not in ACTIVITY_DATES:
         return start
+    # only the field's own names: "women active in the last month" keeps "women" for its own condition
+    names = {w for name in ACTIVITY_DATES[path] for w in name.split()}
     words = list(re.finditer(r"\S+", q[:start]))[-3:]
-    named = [m.start() for m in words if m.group() not in FILLER and m.group() not in _NEGATIONS]
-    return named[0] if named else start
+    named = [i for i, m in enumerate(words) if m.group() in names]
+    if not named:
+        return start
+    first = named[0]
+    while first > 0 and words[first - 1].group() in _BEING:  # "were active", "estuvieron activos"
+        first -= 1
+    return words[first].start()
 
 
 def _date_field(q: str, start: int, vocab: Vocabulary) -> str:
@@ -502,6 +513,15 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
     named = [m.start() for m in words for k, p in vocab.numbers.items() if p == path and m.group().startswith(k)]
     start = named[-1] if named else next((m.start() for m in words if m.group() not in FILLER), span[0])
     return path, start
+
+
+def _with_counted(q: str, span: tuple[int, int], path: str) -> tuple[int, int]:
+    """A count's span with what it counts ("more than 100 movies", "between 50 and 100 ratings")."""
+    if path in _COUNTS or path.startswith("counts."):
+        counted = re.match(r"\s*(\S+)", q[span[1]:])
+        if counted and counted.group(1) not in FILLER:
+            return span[0], span[1] + counted.end()
+    return span
 
 
 def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: float,
@@ -722,6 +742,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if lo is None or hi is None:
             continue
         bound = {"gte": round(min(lo, hi), 4), "lte": round(max(lo, hi), 4)}
+        span = _with_counted(q, span, number_path)
         before = len(taken)
         add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span,
             "unit" if (lo, hi) != (low, high) else "words")
@@ -746,10 +767,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         converted = convert(value, unit, vocab.units.get(number_path, FieldUnit()))
         if converted is None:
             continue
-        if number_path in _COUNTS or number_path.startswith("counts."):  # what is counted is read with it
-            counted = re.match(r"\s*(\S+)", q[span[1]:])
-            if counted and counted.group(1) not in FILLER:
-                span = (span[0], span[1] + counted.end())
+        span = _with_counted(q, span, number_path)
         negated = negation_start(q, span[0], slack=1)  # "not over 40", "no son mayores de 40": at most 40
         if negated is not None:
             op, span = _OPPOSITE[op], (negated, span[1])

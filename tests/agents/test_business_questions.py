@@ -152,12 +152,17 @@ def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, A
         who, when = event["profile"]["id"], event["metadata"]["time"]["insert"]
         last[who] = max(last.get(who, ""), when)
     now = max(datetime.fromisoformat(t) for t in last.values())
+    raw = {p["id"]: p for p in ml["raw"]}
     since = datetime.combine(now.date() - timedelta(days=30), datetime.min.time(), now.tzinfo)
     answer = ask(ml, "count_customers", {"query": "how many customers were active in the last month?"})
     assert answer["exact"] is True
     assert answer["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) >= since) > 0
     spanish = ask(ml, "count_customers", {"query": "¿cuántos clientes estuvieron activos el último mes?"})
     assert spanish["exact"] is True and spanish["count"] == answer["count"]  # no "en": the same month
+    # the words naming the activity are read with it, not the group's: "women" had been swallowed (a count of all)
+    women = ask(ml, "count_customers", {"query": "how many women active in the last month?"})
+    assert women["exact"] is True and women["count"] == sum(
+        1 for who, t in last.items() if datetime.fromisoformat(t) >= since and _gender(raw[who]) == "female") > 0
     # "inactive", no window said: no activity in the 90 days before the data's latest; with one, outside it
     quiet = datetime.combine(now.date() - timedelta(days=90), datetime.min.time(), now.tzinfo)
     for question in ("how many inactive customers are there?", "¿cuántos clientes inactivos hay?"):
