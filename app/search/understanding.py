@@ -732,7 +732,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     for low, high, unit, span in _ranges(q):
         if not free(span):
             continue
-        picked = _numeric_field(q, span, unit, low, vocab)
+        # "aged 18-24" names age itself, whatever follows ("aged 18-24 who rated fewer than 25 movies")
+        if age_path and q.startswith(("aged", "ages", "edades"), span[0]):
+            picked, unit = (age_path, span[0]), QuestionUnit()
+        else:
+            picked = _numeric_field(q, span, unit, low, vocab)
         if picked is None and age_path and _years_of_age(unit, low, high):
             picked, unit = (age_path, span[0]), QuestionUnit()
         if picked is None:

@@ -330,6 +330,9 @@ def _labels(etype: str) -> list[str]:
     ("customers aged 25-34", ["traits.age>=25, traits.age<=34"]),  # the dash is gone once words are read
     # what a range counts is read with it ("movies" had been left a meaning, and the count an estimate)
     ("customers who rated between 50 and 100 movies", ["counts.content-rated>=50, counts.content-rated<=100"]),
+    # "aged" names age itself, whatever follows (it had read the range as a count of ratings)
+    ("people aged 18-24 who rated fewer than 25 movies", ["traits.age>=18, traits.age<=24", "counts.content-rated<25"]),
+    ("people aged 18 to 24 years", ["traits.age>=18, traits.age<=24"]),
 ])
 def test_counts_bounds_and_either_value(encoder: Any, question: str, filters: list[str]) -> None:
     vocab = attach_meaning(build_vocabulary(RATERS), encoder, ("en",), _labels)
