@@ -733,6 +733,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if not free(span):
             continue
         # "aged 18-24" names age itself, whatever follows ("aged 18-24 who rated fewer than 25 movies")
+        picked: tuple[str, int] | None
         if age_path and q.startswith(("aged", "ages", "edades"), span[0]):
             picked, unit = (age_path, span[0]), QuestionUnit()
         else:
