@@ -17,6 +17,23 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def stand_in_encode(dim: int, accelerator_ms: float = 0.0) -> Any:
+    """An encoder's `encode` replaced by fixed unit vectors returned at once, so a benchmark measures the pipeline
+    around the model; `accelerator_ms`: after sleeping that long a document, as a GPU kernel leaves the CPU and
+    the GIL free."""
+    import numpy as np
+
+    fixed = np.random.default_rng(0).standard_normal((4096, dim)).astype(np.float32)
+    fixed /= np.linalg.norm(fixed, axis=1, keepdims=True)
+
+    def encode(texts: list[str], batch_size: int | None = None) -> Any:
+        if accelerator_ms:
+            time.sleep(len(texts) * accelerator_ms / 1000)
+        return fixed[np.arange(len(texts)) % len(fixed)]
+
+    return encode
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

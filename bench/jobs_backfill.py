@@ -44,24 +44,15 @@ def start_worker(env: dict[str, str], stand_in: float | None = None) -> subproce
 def stand_in_worker(accelerator_ms: float) -> None:
     """`profile-ai worker --queues encode` with the model's `encode` replaced by fixed vectors (the same model id,
     so fingerprints and the vector-space key are the owner's)."""
-    import numpy as np
-
     import app.container as container
     from app.cli import main as cli
+    from bench.common import stand_in_encode
 
     real = container.build_encoder
 
     def build(settings: Settings):  # type: ignore[no-untyped-def]
         encoder = real(settings)
-        fixed = np.random.default_rng(0).standard_normal((4096, encoder.dim)).astype(np.float32)
-        fixed /= np.linalg.norm(fixed, axis=1, keepdims=True)
-
-        def encode(texts, batch_size=None):  # type: ignore[no-untyped-def]
-            if accelerator_ms:
-                time.sleep(len(texts) * accelerator_ms / 1000)
-            return fixed[np.arange(len(texts)) % len(fixed)]
-
-        encoder.encode = encode
+        encoder.encode = stand_in_encode(encoder.dim, accelerator_ms)
         return encoder
 
     container.build_encoder = build  # type: ignore[assignment]

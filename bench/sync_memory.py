@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import peak_rss_mb  # noqa: E402
+from bench.common import peak_rss_mb, stand_in_encode  # noqa: E402
 
 
 def child_encode(export: str, docs: int, batch: int) -> dict[str, float]:
@@ -55,23 +55,12 @@ def child_encode(export: str, docs: int, batch: int) -> dict[str, float]:
 
 
 def child_sync(export: str, data: str, optimize_every: int = 0, accelerator_ms: float = 0.0) -> dict[str, float]:
-    import numpy as np
-
     from app.config import Settings
     from app.container import Container
 
     async def go() -> dict[str, float]:
         c = await Container.create(Settings(data_dir=Path(data)))
-        rng = np.random.default_rng(0)
-        fixed = rng.standard_normal((4096, c.encoder.dim)).astype(np.float32)
-        fixed /= np.linalg.norm(fixed, axis=1, keepdims=True)
-
-        def encode(texts: list[str]) -> np.ndarray:
-            if accelerator_ms:
-                time.sleep(len(texts) * accelerator_ms / 1000)  # sleeping leaves the GIL, as a GPU kernel does
-            return fixed[np.arange(len(texts)) % len(fixed)]
-
-        c.sync.encoder.encode = encode  # type: ignore[method-assign]
+        c.sync.encoder.encode = stand_in_encode(c.encoder.dim, accelerator_ms)  # type: ignore[method-assign]
         if optimize_every:
             c.index.optimize_every = optimize_every  # type: ignore[attr-defined]
         base = peak_rss_mb()

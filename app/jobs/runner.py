@@ -33,8 +33,8 @@ class JobRunner:
         self.backfills = BackfillRepository(container.database.pool)
         self.bodies: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "sync": self.sync, "backfill": self.backfill, "backfill-partition": self.partition,
-            "backfill-finish": self.finish, "backfill-apply": self.apply_ready, "writeback": self.writeback, "segments-refresh": self.segments_refresh,
-            "rescore": self.rescore, "retrain": self.retrain, "schedules-tick": self.tick,
+            "backfill-finish": self.finish, "backfill-apply": self.apply_ready, "writeback": self.writeback,
+            "segments-refresh": self.segments_refresh, "rescore": self.rescore, "retrain": self.retrain, "schedules-tick": self.tick,
             "retry-stalled": self.stalled}
 
     @property

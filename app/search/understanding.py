@@ -585,6 +585,10 @@ _NONE_FILLER = frozenset({"ever", "once", "even", "single", "yet", "han", "ha", 
                           "ningun", "ninguna", "ninguno", "alguna", "algun"})
 
 
+# "did not rate": the auxiliary right before the cue is read with it
+_AUXILIARY = re.compile(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$")
+
+
 def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
              ) -> list[tuple[str, tuple[int, int], float]]:
     """Event types the question says people have none of: (`counts.<type>`, the words read, similarity)."""
@@ -603,7 +607,7 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         if not content or not index or any(m.group() in about for m in words):
             continue
         end = cue.end() + content[-1].end()
-        aux = re.search(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$", q[:cue.start()])
+        aux = _AUXILIARY.search(q, max(0, cue.start() - 12), cue.start())
         start = aux.start() if aux else cue.start()  # "did not rate": the auxiliary is read with it
         if not free((start, end)):
             continue

@@ -85,15 +85,11 @@ def test_staged_batches_survive_the_round_trip_exactly(tmp_path: Path) -> None:
         (batch.deletes, batch.aliases, batch.rows, batch.features, batch.events)
 
 
-@pytest.mark.parametrize("owns_index", [True, False])
-async def test_backfill_in_partitions_equals_one_sync(owns_index: bool, encoder: Any, new_database: Any,
-                                                      tmp_path: Path) -> None:
-    # 240 profiles: one read freezes the documents' population statistics (MIN_POPULATION 100), one partition's
-    # share of it would not, so partitions must render with what the run's start froze
-    export = write_export(tmp_path, 240, seed=5)
-
+async def plain_then_jobs(export: Path, root: Path, encoder: Any, new_database: Any) -> tuple[dict[str, Any], Container]:
+    """What one plain sync of `export` writes (its own database), and a container over a fresh database for the
+    same export to run the backfill in."""
     def settings(name: str, url: str) -> Settings:
-        return Settings(data_dir=tmp_path / name, database=DatabaseSettings(url=url),
+        return Settings(data_dir=root / name, database=DatabaseSettings(url=url),
                         sync=SyncSettings(source=str(export), batch_size=16), jobs=JobSettings(worker_in_serve=False))
 
     plain = await Container.create(settings("plain", await new_database()), encoder=encoder)
@@ -102,8 +98,16 @@ async def test_backfill_in_partitions_equals_one_sync(owns_index: bool, encoder:
         expected = await snapshot(plain)
     finally:
         await plain.aclose()
+    return expected, await Container.create(settings("jobs", await new_database()), encoder=encoder)
 
-    c = await Container.create(settings("jobs", await new_database()), encoder=encoder)
+
+@pytest.mark.parametrize("owns_index", [True, False])
+async def test_backfill_in_partitions_equals_one_sync(owns_index: bool, encoder: Any, new_database: Any,
+                                                      tmp_path: Path) -> None:
+    # 240 profiles: one read freezes the documents' population statistics (MIN_POPULATION 100), one partition's
+    # share of it would not, so partitions must render with what the run's start froze
+    export = write_export(tmp_path, 240, seed=5)
+    expected, c = await plain_then_jobs(export, tmp_path, encoder, new_database)
     runner = JobRunner(c, owns_index=owns_index)
     owner = JobRunner(c, owns_index=True)  # applies what a non-owner staged (the same process here)
     try:
@@ -178,19 +182,7 @@ async def test_the_owner_applies_a_done_partition_while_the_others_still_encode(
     partitions at once (before: all of them at the finish, after the last partition), the finish applies the
     rest, and the end is that of one plain sync."""
     export = write_export(tmp_path, 240, seed=7)
-
-    def settings(name: str, url: str) -> Settings:
-        return Settings(data_dir=tmp_path / name, database=DatabaseSettings(url=url),
-                        sync=SyncSettings(source=str(export), batch_size=16), jobs=JobSettings(worker_in_serve=False))
-
-    plain = await Container.create(settings("plain", await new_database()), encoder=encoder)
-    try:
-        await plain.sync.run(plain.source())
-        expected = await snapshot(plain)
-    finally:
-        await plain.aclose()
-
-    c = await Container.create(settings("jobs", await new_database()), encoder=encoder)
+    expected, c = await plain_then_jobs(export, tmp_path, encoder, new_database)
     encoder_side, owner = JobRunner(c, owns_index=False), JobRunner(c, owns_index=True)
     try:
         await owner.queue.defer("backfill", {"partitions": 3})
