@@ -27,6 +27,7 @@ MAX_CONTEXT = 512
 MAX_ENTRIES = 20_000  # vocabulary entries embedded per build (fields first, then the commonest values)
 SHARED = 0.85  # a phrase's second negative-sense flag must score this share of its first
 AMBIGUOUS = 0.05
+SAME = 0.02  # a part of a phrase that reads its entry this nearly as well is what named it
 LONGER = 0.05  # what each further content word of a phrase is worth against a reading of a part of it
 DISTINCT = 0.1  # a phrase must be nearer its field than any other field by this much ("hijos" near three: none)  # a value must beat its field's other values by this much to be read
 MAX_WORDS = 24  # question words read by meaning
@@ -206,6 +207,7 @@ class Lexicon:
                     if not names_field and rival > score - AMBIGUOUS:
                         continue
                 found.append((score, i, int(j)))
+        found = _without_composites(found, spans, self.targets)
         # strongest first, a phrase that reads nearly as well as a part of it before that part: "ciencia ficción"
         # (sci fi, 0.51) is one name, not "ciencia" (scientist, 0.53) and a word left over
         found.sort(key=lambda f: f[0] + LONGER * (_content_words(spans[f[1]][2]) - 1), reverse=True)
@@ -237,6 +239,38 @@ class Lexicon:
     def similarity(self, a: str, b_index: list[int]) -> np.ndarray:
         """Centred cosine of phrase `a` to some entries (by index)."""
         return self.phrases([a]) @ self.vectors[b_index].T
+
+
+def _without_composites(found: list[tuple[float, int, int]], spans: list[tuple[int, int, str]],
+                        targets: list[Target]) -> list[tuple[float, int, int]]:
+    """Drops a phrase that is two conditions side by side: a part of it reads its entry as well (within SAME), and
+    the rest reads another field. "hombres ingenieros" read as engineer (0.493) only because "ingenieros" does
+    (0.492); the longer phrase's bonus then took "hombres" (male, 0.425) with it, and the men were lost.
+    Linear in what was found times the phrases (at most MAX_SPANS)."""
+    best: dict[tuple[int, Target], float] = {}
+    paths: dict[int, set[str]] = {}
+    for score, i, j in found:
+        best[(i, targets[j])] = max(score, best.get((i, targets[j]), -1.0))
+        if targets[j].kind != CONTEXT:
+            paths.setdefault(i, set()).add(targets[j].path)
+    out = []
+    for score, i, j in found:
+        start, end, words = spans[i]
+        composite = False
+        if " " in words:
+            for k in paths:
+                a, b, _ = spans[k]
+                if (a, b) == (start, end) or a < start or b > end or \
+                        best.get((k, targets[j]), -1.0) < score - SAME:
+                    continue
+                rest = [(ra, rb) for ra, rb in ((start, a - 1), (b + 1, end)) if rb > ra]
+                composite = any(spans[m][0] >= ra and spans[m][1] <= rb and read - {targets[j].path}
+                                for m, read in paths.items() for ra, rb in rest)
+                if composite:
+                    break
+        if not composite:
+            out.append((score, i, j))
+    return out
 
 
 def _content_words(phrase: str) -> int:

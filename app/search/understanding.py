@@ -511,6 +511,12 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
     words = list(re.finditer(r"\S+", head))[-5:]
     # a field named in the words ("men aged 40 or more": "age"): from that word on, "men" is another condition's
     named = [m.start() for m in words for k, p in vocab.numbers.items() if p == path and m.group().startswith(k)]
+    # the words that said it by meaning start after the last clause word: in "ingenieros que valoraron más de 100
+    # películas" the engineers are another condition's (they had been read with the count, and dropped)
+    clause = [i for i, m in enumerate(words) if m.group() in _CLAUSE]
+    words = words[clause[-1] + 1:] if clause else words
+    if path in _COUNTS or path.startswith("counts."):  # a count is named by its verb, just before the number:
+        words = [m for m in words if m.group() not in FILLER][-1:]  # "administradores valoraron menos de 30"
     start = named[-1] if named else next((m.start() for m in words if m.group() not in FILLER), span[0])
     return path, start
 

@@ -351,6 +351,16 @@ def test_counts_bounds_and_either_value(encoder: Any, question: str, filters: li
     # of people "mayores de 30" is an age, and a number before ends its comparison's words (they had read
     # `counts>30` and `age<50`)
     ("clientes mayores de 30 que valoraron menos de 50 películas", ["traits.age>30", "counts.content-rated<50"]),
+    # the words that name a count by meaning start after the clause word: the engineers had been read with the
+    # count and dropped
+    ("ingenieros que valoraron más de 100 películas", ["counts.content-rated>100", "data.job.position=engineer"]),
+    # and a count is named by its verb alone, with no clause word before it
+    ("¿cuántos ingenieros valoraron menos de 30 películas?", ["counts.content-rated<30",
+                                                              "data.job.position=engineer"]),
+    # two conditions side by side are not one phrase: "hombres ingenieros" had read as engineer alone (the pair
+    # scored as "ingenieros" does, and the longer phrase's bonus took the men with it)
+    ("hombres ingenieros", ["data.pii.gender=male", "data.job.position=engineer"]),
+    ("¿cuántos ingenieros hombres hay?", ["data.pii.gender=male", "data.job.position=engineer"]),
 ])
 def test_counts_bounds_and_either_value_in_spanish(e5: Any, question: str, filters: list[str]) -> None:
     vocab = attach_meaning(build_vocabulary(RATERS), e5, ("en", "es"), _labels)
