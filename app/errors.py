@@ -17,7 +17,7 @@ class DomainError(Exception):
         self.details: dict[str, str] | None = None  # the sentence in each wording, when raised by `worded`
 
     @classmethod
-    def worded(cls, key: str, **params: Any) -> Self:
+    def worded(cls, key: str, /, **params: Any) -> Self:
         """Raised from a sentence of app/error_words.py: `message` is its English, `details` every wording."""
         details = sentences(key, **params)
         error = cls(details["en"])

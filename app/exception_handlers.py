@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from app.error_words import validation_words
 from app.errors import DomainError, RateLimitedError
 from app.tracardi.errors import TracardiError
 
@@ -56,8 +57,13 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", []))
         detail = f"{where}: {first.get('msg', 'invalid')}" if first else "invalid request"
-        return JSONResponse({"error": "invalid_request", "detail": detail[:500], "errors": errors[:20]},
-                            status_code=422)
+        body: dict[str, Any] = {"error": "invalid_request", "detail": detail[:500], "errors": errors[:20]}
+        raw = exc.errors()[0] if exc.errors() else {}
+        worded = validation_words(where, str(raw.get("type", "")), str(first.get("msg", "")),
+                                  raw.get("ctx")) if first else None
+        if worded:  # the page shows its reader's wording, as for a service's refusal
+            body["details"] = {w: t[:500] for w, t in worded.items()}
+        return JSONResponse(body, status_code=422)
 
 
 def document(app: FastAPI) -> None:

@@ -19,10 +19,9 @@ def parse_json_body(raw: bytes) -> Any:
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequestError(f"request body is not valid JSON (NaN and Infinity are not JSON): "
-                                  f"{str(exc)[:120]}") from None
+        raise InvalidRequestError.worded("body_not_json", reason=str(exc)[:120]) from None
     if nesting_exceeds(value, MAX_JSON_DEPTH):
-        raise InvalidRequestError(f"request body nests deeper than {MAX_JSON_DEPTH} levels")
+        raise InvalidRequestError.worded("body_too_deep", most=MAX_JSON_DEPTH)
     return value
 
 

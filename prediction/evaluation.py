@@ -14,7 +14,13 @@ THIN_CLASS = 100
 
 
 class InsufficientDataError(ValueError):
-    """Too little data for an honest model; the message says what is missing."""
+    """Too little data for an honest model; the message says what is missing in English, and `key` / `params`
+    name the same sentence for a caller that words it otherwise (app/error_words.py)."""
+
+    def __init__(self, message: str, key: str = "", **params: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 def sufficiency(y: np.ndarray, regression: bool) -> dict[str, Any]:
@@ -22,15 +28,19 @@ def sufficiency(y: np.ndarray, regression: bool) -> dict[str, Any]:
     pos = int((y > 0).sum())
     neg = n - pos
     reasons = []
+    codes: list[tuple[str, int, int]] = []  # each reason as (key, n, need), for other wordings
     if n < MIN_ROWS:
         reasons.append(f"only {n} profiles in the training snapshot (need {MIN_ROWS})")
+        codes.append(("too_few_rows", n, MIN_ROWS))
     if pos < MIN_CLASS:
         reasons.append(f"only {pos} {'profiles with spend' if regression else 'positives'} in the label window "
                        f"(need {MIN_CLASS})")
+        codes.append(("too_few_with_spend" if regression else "too_few_positives", pos, MIN_CLASS))
     if not regression and neg < MIN_CLASS:
         reasons.append(f"only {neg} negatives in the label window (need {MIN_CLASS})")
+        codes.append(("too_few_negatives", neg, MIN_CLASS))
     if reasons:
-        return {"verdict": "insufficient", "reasons": reasons, "rows": n, "positives": pos}
+        return {"verdict": "insufficient", "reasons": reasons, "codes": codes, "rows": n, "positives": pos}
     thin = []
     if pos < THIN_CLASS or (not regression and neg < THIN_CLASS):
         thin.append(f"{min(pos, neg) if not regression else pos} examples in the rarer class: metrics are "

@@ -218,7 +218,7 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
           static: np.ndarray | None = None, static_names: Sequence[str] = (),
           random_state: int | None = 0, wording: str = "en") -> TrainedModel:
     if log.time.size == 0:
-        raise InsufficientDataError("no events: sync a source before training")
+        raise InsufficientDataError("no events: sync a source before training", "no_events")
     start, end = log.span()
     h = horizon_days * DAY
     if as_of is None:
@@ -226,9 +226,11 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     if as_of + h > end + DAY:
         raise InsufficientDataError(
             f"the label window ({_iso(as_of)} + {horizon_days:g} days) ends after the last event "
-            f"({_iso(end)}): choose an earlier --as-of or a shorter --horizon-days")
+            f"({_iso(end)}): choose an earlier --as-of or a shorter --horizon-days", "label_window_after_end",
+            as_of=_iso(as_of), days=f"{horizon_days:g}", end=_iso(end))
     if as_of <= start:
-        raise InsufficientDataError(f"as_of {_iso(as_of)} is before the first event ({_iso(start)})")
+        raise InsufficientDataError(f"as_of {_iso(as_of)} is before the first event ({_iso(start)})",
+                                    "as_of_before_start", as_of=_iso(as_of), start=_iso(start))
     t_train, train_h = as_of - h, h
     notes: list[dict[str, Any]] = []
     if population(log, t_train).sum() < 0.5 * population(log, as_of).sum():
@@ -266,7 +268,8 @@ def train(log: EventLog, goal: Goal, horizon_days: float, as_of: float | None = 
     X_ev = apply_fill(X_ev, fill)
     suff = sufficiency(y_tr, regression)
     if suff["verdict"] == "insufficient":
-        raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]))
+        raise InsufficientDataError("not enough data to train " + goal.name + ": " + "; ".join(suff["reasons"]),
+                                    "not_enough_to_train", goal=goal.name, reasons=suff["codes"])
     model = _fit(regression, X_tr, y_tr, random_state)
     if fit_rows(max(len(y_tr), len(y_ev)), random_state) is not None:
         notes.append(note("fit_sample", sample=FIT_SAMPLE, train=len(y_tr), holdout=len(y_ev)))

@@ -42,6 +42,12 @@ def test_bad_requests_are_4xx(movielens_container) -> None:
                  {"query": "x", "filters": ["nonsense"]}, {"query": "x", "mode": "magic"}, {"limit": 3}):
         r = call(movielens_container, "POST", "/v1/search", json=body)
         assert r.status_code == 422, (body, r.text)
+    # a request that breaks the schema is worded too, from pydantic's own parameters (app/error_words.py)
+    over = call(movielens_container, "POST", "/v1/search", json={"query": "x", "limit": 1000}).json()
+    assert over["detail"] == "body.limit: Input should be less than or equal to 100"
+    assert over["details"] == {"en": over["detail"], "es": "body.limit: debe ser como máximo 100"}
+    missing = call(movielens_container, "POST", "/v1/search", json={"limit": 3}).json()
+    assert missing["details"]["es"] == "body.query: falta este campo"
 
 
 def test_ops_endpoints(movielens_container) -> None:

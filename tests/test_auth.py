@@ -215,11 +215,13 @@ def test_an_unreadable_rate_limit_fails_at_start_up() -> None:
 async def test_keys_can_expire_and_bad_lifetimes_are_refused(pg_url: str, tmp_path: Path) -> None:
     """Issue 32, item 7: keys never expired."""
     from app.auth.repository import ApiKeyRepository, parse_lifetime
+    from app.errors import InvalidRequestError
     from app.store.database import Database
 
     for bad in ("", "forever", "0d", "99999d", "12", "5y"):
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidRequestError) as refused:
             parse_lifetime(bad)
+        assert refused.value.sentence("es").startswith(("la caducidad", "caducidad"))
     assert parse_lifetime("90d").days == 90 and parse_lifetime("12h").seconds == 12 * 3600
     db = await Database.connect(pg_url, tmp_path)
     try:

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 import app.main  # noqa: F401 - loads every module, so every DomainError subclass is known
+from app.auth.repository import parse_lifetime
 from app.cli.common import _run
 from app.error_words import SENTENCES, TITLES, WORDINGS, title
 from app.errors import DomainError, NotFoundError
+from app.insights.budget import fit
+from app.jobs.schedules import check_job, next_fire
 
 
 def _subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
@@ -124,3 +129,64 @@ def test_a_filter_written_wrong_is_refused_in_both_wordings(filters: object, spa
     with pytest.raises(InvalidRequestError) as refused:
         parse_filters(filters)
     assert refused.value.sentence("es").startswith(spanish) and refused.value.sentence("en") == refused.value.message
+
+
+# machine-facing refusals: Tracardi's pushes (read by its operator's logs) and the agents' tools (read by a model)
+MACHINE_FACING = {"app/tracardi/webhook.py", "app/agents/tools.py"}
+
+
+def test_no_service_refusal_is_raised_with_an_english_only_sentence() -> None:
+    """A refusal a person reads is raised from a sentence (`.worded`), never from an English literal or another
+    exception's English text, so a new one cannot silently stay English in a Spanish deployment."""
+    root = Path(__file__).parents[1]
+    domain = {DomainError.__name__} | {c.__name__ for c in _subclasses(DomainError)}
+    raised = re.compile(r"raise (\w+)\((f?[\"']|str\(exc\)|$)")
+    found = []
+    for path in sorted((root / "app").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel in MACHINE_FACING:
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            m = raised.search(line)
+            if m and m.group(1) in domain:
+                found.append(f"{rel}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+def test_the_libraries_refusals_to_train_are_worded_reason_by_reason() -> None:
+    """"not enough data to train" was the one refusal a marketer meets first on a young deployment, and it stayed
+    English: the library now names its sentence and each reason as a key with parameters."""
+    from app.predictions.service import _goal, _not_enough
+    from prediction import Goal, InsufficientDataError, train
+    from prediction.events import DAY
+    from tests.prediction.test_library import T0, synthetic
+
+    with pytest.raises(InsufficientDataError) as tiny:
+        train(synthetic(12), Goal.parse("purchase"), 30, purchase_types=["purchase-order"])
+    refused = _not_enough(tiny.value)
+    assert refused.message == str(tiny.value)  # English as the library says it
+    assert refused.sentence("es").startswith("no hay datos suficientes para entrenar purchase: solo 12 perfiles en "
+                                             "la instantánea de entrenamiento (hacen falta 50)")
+    with pytest.raises(InsufficientDataError) as late:
+        train(synthetic(50), Goal.parse("churn"), 30, as_of=T0 + 399 * DAY)
+    assert "termina después del último evento" in _not_enough(late.value).sentence("es")
+    with pytest.raises(DomainError) as goal:
+        _goal("churm")
+    assert goal.value.sentence("es").startswith("objetivo desconocido 'churm': usa purchase, churn")
+
+
+_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("call", "spanish"), [
+    (lambda: next_fire("every day", _NOW), "la expresión cron 'every day' no se entiende"),
+    (lambda: next_fire("0 0 31 2 *", _NOW), "la expresión cron '0 0 31 2 *' nunca se cumple"),
+    (lambda: check_job("sync", {"everything": True}), "el trabajo 'sync' admite "),
+    (lambda: parse_lifetime("forever"), "la caducidad 'forever' no es una duración como 30m, 12h, 90d u 8w"),
+    (lambda: fit({"rows": []}, "rows", 0), "max_tokens debe estar entre 1 y 50000"),
+], ids=["cron", "cron never", "job args", "expiry", "budget"])
+def test_schedules_keys_and_budgets_refuse_in_spanish(call: Callable[[], object], spanish: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        call()
+    assert refused.value.sentence("es").startswith(spanish)
+    assert refused.value.details and refused.value.details["en"] == refused.value.message

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from app.activation.repository import LiftRepository
-from app.activation.schemas import OUTCOME_HELP, ArmReport, LiftReport
+from app.activation.schemas import ArmReport, LiftReport
 from app.errors import InvalidRequestError, NotFoundError
 from prediction.lift import Arm, conversion_lift, cuped, mean_difference, power
 from prediction.uplift import design_matrix, uplift_rules
@@ -47,10 +47,10 @@ class LiftService:
             name = outcome[len("event:"):]
             known = await self.event_types()
             if name not in known:
-                raise InvalidRequestError(f"outcome {outcome!r} names no event type seen in the data "
-                                          f"({len(known)} known, e.g. {', '.join(sorted(known)[:5]) or 'none'})")
+                raise InvalidRequestError.worded("outcome_unseen", outcome=outcome[:60], n=len(known),
+                                                 types=", ".join(sorted(known)[:5]) or "-")
             return "types", [name], False
-        raise InvalidRequestError(f"unknown outcome {outcome[:60]!r}: use {OUTCOME_HELP}")
+        raise InvalidRequestError.worded("unknown_outcome", outcome=outcome[:60])
 
     async def uplift(self, segment_id: str, outcome: str = "purchase", days: int = 30,
                      as_of: datetime | None = None) -> dict[str, Any]:
@@ -59,19 +59,18 @@ class LiftService:
         await self._measurable(segment_id, days)
         match, types, amount = await self._outcome(outcome)
         if amount:
-            raise InvalidRequestError("uplift rules need a conversion outcome: purchase or event:TYPE")
+            raise InvalidRequestError.worded("uplift_needs_conversion")
         found = await _uplift_of(self.repo, segment_id, days, _aware(as_of), match, types)
         return {"segment_id": segment_id, "outcome": outcome, "days": days, **found}
 
     async def _measurable(self, segment_id: str, days: int) -> float:
         if not 1 <= days <= MAX_DAYS:
-            raise InvalidRequestError(f"days must be 1-{MAX_DAYS}")
+            raise InvalidRequestError.worded("days_range", most=MAX_DAYS)
         if not await self.segment_exists(segment_id):
             raise NotFoundError.worded("segment_not_found", segment=segment_id)
         share = await self.holdout(segment_id)
         if not share:
-            raise InvalidRequestError(f"segment {segment_id!r} has no holdout, so there is nothing to compare with: "
-                                      "publish it with a holdout (e.g. --holdout 0.1) to measure lift")
+            raise InvalidRequestError.worded("no_holdout", segment=segment_id)
         return share
 
     async def lift(self, segment_id: str, outcome: str = "purchase", days: int = 30,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from app.auth.repository import ApiKey, ApiKeyRepository, parse_lifetime
 from app.auth.schemas import CreatedKey, KeyInfo, KeyList, KeyRequest
 from app.dependencies import container_of
-from app.errors import InvalidRequestError, NotFoundError
+from app.errors import NotFoundError
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -25,10 +25,7 @@ def _repo(request: Request) -> ApiKeyRepository:
 
 @router.post("", response_model=CreatedKey, summary="Create an API key (shown once)")
 async def create(body: KeyRequest, request: Request) -> CreatedKey:
-    try:
-        lifetime = parse_lifetime(body.expires_in) if body.expires_in else None
-    except ValueError as exc:
-        raise InvalidRequestError(str(exc)) from None
+    lifetime = parse_lifetime(body.expires_in) if body.expires_in else None
     key, record = await _repo(request).create(body.scope, body.name, lifetime)
     return CreatedKey(key=key, **info(record).model_dump())
 
@@ -42,5 +39,5 @@ async def list_keys(request: Request) -> KeyList:
 async def revoke(key_id: str, request: Request) -> KeyInfo:
     repo = _repo(request)
     if not await repo.revoke(key_id):
-        raise NotFoundError(f"no live key {key_id!r}")
+        raise NotFoundError.worded("no_live_key", key_id=key_id[:60])
     return info(next(k for k in await repo.list() if k.key_id == key_id))

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from app.errors import InvalidRequestError
+
 SCOPES = ("read", "write", "admin")  # each includes the ones before it
 PREFIX = "pai"
 
@@ -39,10 +41,10 @@ def parse_lifetime(text: str) -> timedelta:
     """`90d`, `12h`, `30m`, `8w` -> a timedelta (at most ten years); anything else is a one-line error."""
     m = _DURATION.match(text or "")
     if not m or int(m.group(1)) == 0:
-        raise ValueError(f"expiry {text[:40]!r} is not a duration such as 30m, 12h, 90d or 8w")
+        raise InvalidRequestError.worded("expiry_format", text=(text or "")[:40])
     lifetime = timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
     if lifetime > MAX_LIFETIME:
-        raise ValueError("expiry: at most 3650 days")
+        raise InvalidRequestError.worded("expiry_max", most=MAX_LIFETIME.days)
     return lifetime
 
 

@@ -90,14 +90,15 @@ class ErasureService:
     async def forget(self, profile_id: str, *, actor: str, reason: str | None = None,
                      clear_tracardi: bool = False) -> dict[str, Any]:
         if not profile_id or len(profile_id) > 200:
-            raise NotFoundError("profile id must be 1-200 characters")
+            raise NotFoundError.worded("profile_id_length")
         async with self._lock:
             ids = await self.repo.person_ids(profile_id)
             held = await self.repo.held(ids)
             points = await asyncio.to_thread(self.index.retrieve, ids)
             if not points and not any(held.values()):
                 already = await self.forgotten([profile_id])
-                raise NotFoundError(f"profile {profile_id} is not held" + (" (already erased)" if already else ""))
+                raise NotFoundError.worded("profile_already_erased" if already else "profile_not_held",
+                                          profile=profile_id)
             hashes = [self.id_hash(i) for i in ids]
 
             def drop_points() -> None:

@@ -24,7 +24,7 @@ def fit(answer: dict[str, Any], rows: str, max_tokens: int, *, offset: int = 0) 
     `max_tokens`; the note says how many rows were left out and the offset of the next page. When not even one row
     fits, a one-line error says what one row needs, rather than an empty answer."""
     if not 1 <= max_tokens <= MAX_MAX_TOKENS:
-        raise InvalidRequestError(f"max_tokens must be 1..{MAX_MAX_TOKENS}")
+        raise InvalidRequestError.worded("max_tokens_range", most=MAX_MAX_TOKENS)
     items = list(answer.get(rows) or [])
     total = len(items)
 
@@ -46,6 +46,5 @@ def fit(answer: dict[str, Any], rows: str, max_tokens: int, *, offset: int = 0) 
     best = shaped(lo)
     if best["budget"]["used"] > max_tokens or (lo == 0 and total > 0):
         need = shaped(min(1, total))["budget"]["used"]
-        raise InvalidRequestError(f"max_tokens {max_tokens} is below what this answer needs with one row: {need} "
-                                  f"({TOKEN_RULE})")
+        raise InvalidRequestError.worded("max_tokens_too_small", max_tokens=max_tokens, need=need)
     return best

@@ -31,8 +31,10 @@ async def queue_job(body: JobRequest, request: Request, c: ContainerDep, budget:
     limit = parse_limit(c.settings.server.job_deferrals_per_key)
     wait = await budget.retry_after(limit, "deferrals", who)
     if wait is not None:
-        raise RateLimitedError(f"more than {c.settings.server.job_deferrals_per_key} jobs queued by this key: retry "
-                               f"in {wait} s", retry_after=wait)
+        refused = RateLimitedError.worded("jobs_rate_limited", most=c.settings.server.job_deferrals_per_key,
+                                          wait=wait)
+        refused.retry_after = wait
+        raise refused
     await budget.spend(limit, "deferrals", who)
     job_id = await q.defer(body.job, body.args)
     return {"job": body.job, "args": body.args, "job_id": job_id, "queued": job_id is not None}

@@ -36,12 +36,11 @@ def next_fire(cron: str, after: datetime) -> datetime:
     """The first fire time after `after` (UTC); a cron that does not parse is a one-line error."""
     text = " ".join(cron.split())
     if not text or len(text) > 120 or len(text.split()) != 5 or not croniter.is_valid(text):
-        raise CronError(f"cron expression {cron[:120]!r} does not parse: five fields, minute hour day month weekday "
-                        "(e.g. '*/5 * * * *' every 5 minutes, '0 3 * * *' at 03:00 UTC)")
+        raise CronError.worded("cron_parse", cron=cron[:120])
     try:
         nxt = croniter(text, after.astimezone(UTC)).get_next(datetime)
-    except (ValueError, KeyError, ArithmeticError) as exc:  # valid fields, no date (e.g. '0 0 31 2 *')
-        raise CronError(f"cron expression {text!r} never fires: {exc}") from None
+    except (ValueError, KeyError, ArithmeticError):  # valid fields, no date (e.g. '0 0 31 2 *')
+        raise CronError.worded("cron_never", cron=text) from None
     return nxt if nxt.tzinfo else nxt.replace(tzinfo=UTC)
 
 
@@ -52,11 +51,13 @@ def check_job(job: str, args: dict[str, Any]) -> None:
         raise NotFoundError.worded("unknown_job", job=job[:60], names=names)
     extra = sorted(set(args) - set(spec.args))
     if extra:
-        raise InvalidRequestError(f"job {job!r} takes {', '.join(spec.args) or 'no arguments'}, not {', '.join(extra)}")
+        if not spec.args:
+            raise InvalidRequestError.worded("job_no_args", job=job, extra=", ".join(extra))
+        raise InvalidRequestError.worded("job_args", job=job, takes=", ".join(spec.args), extra=", ".join(extra))
     if "partitions" in args and not (isinstance(args["partitions"], int) and 1 <= args["partitions"] <= 1024):
-        raise InvalidRequestError("partitions: an integer from 1 to 1024")
+        raise InvalidRequestError.worded("partitions_range")
     if "full" in args and not isinstance(args["full"], bool):
-        raise InvalidRequestError("full: true or false")
+        raise InvalidRequestError.worded("full_flag")
 
 
 def check_interval(job: str, cron: str, args: dict[str, Any], now: datetime | None = None) -> None:
@@ -68,8 +69,8 @@ def check_interval(job: str, cron: str, args: dict[str, Any], now: datetime | No
     fires = [it.get_next(datetime) for _ in range(50)]
     gap = min((b - a).total_seconds() for a, b in zip(fires, fires[1:], strict=False))
     if gap < floor:
-        raise InvalidRequestError(f"{job}{' (full)' if args.get('full') else ''} may run at most every "
-                                  f"{floor // 60} minutes; {cron!r} fires {gap / 60:g} minutes apart")
+        raise InvalidRequestError.worded("too_frequent", job=f"{job}{' (full)' if args.get('full') else ''}",
+                                         minutes=floor // 60, cron=cron, gap=f"{gap / 60:g}")
 
 
 class ScheduleRepository:
@@ -80,7 +81,7 @@ class ScheduleRepository:
                   enabled: bool = True, now: datetime | None = None) -> dict[str, Any]:
         """Create or replace a schedule (idempotent: the same call twice leaves one schedule)."""
         if not NAME.match(name):
-            raise InvalidRequestError("schedule name: 1-63 lowercase letters, digits, '-', '_' or '.'")
+            raise InvalidRequestError.worded("schedule_name")
         args = args or {}
         check_job(job, args)
         nxt = next_fire(cron, now or datetime.now(UTC))

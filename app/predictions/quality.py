@@ -76,8 +76,7 @@ class QualityService:
             raise NotFoundError.worded("model_not_found", model=model_id)
         snaps = await self.snapshots.of_model(model_id)
         if not snaps:
-            raise InvalidRequestError(f"model {model_id!r} was never scored: nothing to check yet "
-                                      "(profile-ai score --goal ...)")
+            raise InvalidRequestError.worded("never_scored", model=model_id)
         pending = [s for s in snaps if s["realized"] is None]
         computed: dict[int, dict[str, Any]] = {}
         if pending:
@@ -147,7 +146,6 @@ class QualityService:
         longest = max((int(r["horizon_days"]) for r in await self.repo.models() if r["status"] == "active"),
                       default=0)
         if self.settings.snapshot_retention_days < longest:
-            raise InvalidRequestError(f"snapshot retention of {self.settings.snapshot_retention_days} days is "
-                                      f"shorter than the longest horizon ({longest} days): predictions would be "
-                                      "deleted before they can be checked")
+            raise InvalidRequestError.worded("retention_too_short", days=self.settings.snapshot_retention_days,
+                                             longest=longest)
         return await self.snapshots.prune(self.settings.snapshot_retention_days)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.config import PredictionSettings
+from app.error_words import WORDINGS, PerWording, sentences
 from app.errors import DomainError, InvalidRequestError, NotFoundError, UnavailableError
 from app.predictions.quality import QualityService
 from app.predictions.repository import ModelExistsError, PredictionRow, PredictionsRepository
@@ -43,6 +44,7 @@ from prediction import (
     train,
 )
 from prediction.feature_words import label_drivers
+from prediction.goals import named_goals
 from profiles.dictionary import EventDictionary
 from segmentation.attributes import attribute_table
 
@@ -68,13 +70,33 @@ class NotEnoughDataError(DomainError):
     code = "insufficient_data"
 
 
+def _goal(text: str) -> Goal:
+    try:
+        return Goal.parse(text)
+    except ValueError:
+        raise InvalidRequestError.worded("unknown_goal", goal=text.strip()[:60],
+                                         goals=", ".join(named_goals())) from None
+
+
+def _not_enough(exc: InsufficientDataError) -> NotEnoughDataError:
+    """The library's refusal in every wording; its reasons (a list of codes) worded one by one."""
+    if not exc.key:
+        return NotEnoughDataError(str(exc))
+    params = dict(exc.params)
+    if exc.key == "not_enough_to_train":
+        params["reasons"] = PerWording({w: "; ".join(sentences(code, n=n, need=need)[w]
+                                                     for code, n, need in exc.params["reasons"])
+                                        for w in WORDINGS})
+    return NotEnoughDataError.worded(exc.key, **params)
+
+
 def _time(text: str | None, field: str) -> float | None:
     if text is None:
         return None
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidRequestError(f"{field} {text!r} is not an ISO time (e.g. 1997-09-30T00:00:00Z)") from None
+        raise InvalidRequestError.worded("time_not_iso", field=field, text=text[:60]) from None
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
@@ -129,7 +151,7 @@ class PredictionService:
     async def quality_history(self, model_id: str) -> dict[str, Any]:
         """Realized quality at each matured snapshot beside the holdout figures (app/predictions/quality.py)."""
         if self.monitor is None:
-            raise UnavailableError("live model quality is not kept in this deployment")
+            raise UnavailableError.worded("quality_not_kept")
         return await self.monitor.history(model_id)
 
     async def purchase_types(self) -> list[str]:
@@ -153,17 +175,14 @@ class PredictionService:
         return log, [r["attributes"] or {} for r in profiles]
 
     async def train(self, req: TrainRequest) -> ModelInfo:
-        try:
-            goal = Goal.parse(req.goal)
-        except ValueError as exc:
-            raise InvalidRequestError(str(exc)) from None
+        goal = _goal(req.goal)
         as_of = _time(req.as_of, "as_of")
         horizon = req.horizon_days or self.settings.default_horizon_days
         async with self._lock:
             log, attrs = await self._log(goal)
             if goal.kind == "event" and goal.event_type not in log.types:
-                raise InvalidRequestError(f"no {goal.event_type!r} events in the synced data; known types: "
-                                          + ", ".join(log.types[:20]))
+                raise InvalidRequestError.worded("no_events_of_type", type=goal.event_type,
+                                                 types=", ".join(log.types[:20]))
             purchase = await self.purchase_types()
             activity = req.activity_types or self.settings.activity_types or None
             static, static_names = _static(attrs)
@@ -173,7 +192,7 @@ class PredictionService:
                     static=static, static_names=static_names, random_state=req.random_state,
                     wording=self.dictionary.words.lang)  # the card speaks the deployment's language
             except InsufficientDataError as exc:
-                raise NotEnoughDataError(str(exc)) from None
+                raise _not_enough(exc) from None
             version = await self.repo.next_version(goal.name)
             model_id = f"{_slug(goal.name)}-v{version}"
             card = {**model.card, "model_id": model_id, "version": version, "purchase_types": purchase,
@@ -182,7 +201,7 @@ class PredictionService:
                 await self.repo.register_model(model_id, goal.name, version, int(horizon),
                                                datetime.fromtimestamp(model.as_of, UTC), card)
             except ModelExistsError as exc:  # e.g. an imported goal took this id: never overwrite it
-                raise ModelConflictError(f"{exc}: rename or retire that model, then train again") from None
+                raise ModelConflictError.worded("model_exists_train", model=exc.model_id, goal=exc.goal) from None
             await self.repo.save_artifact(model_id, await asyncio.to_thread(artifacts.dumps, model))
             return await self.model(model_id)
 
@@ -209,7 +228,7 @@ class PredictionService:
         model_id = req.model_id
         if model_id is None:
             if not req.goal:
-                raise InvalidRequestError("pass a model id or a goal")
+                raise InvalidRequestError.worded("model_or_goal")
             try:
                 goal_name = Goal.parse(req.goal).name
             except ValueError:
@@ -220,12 +239,11 @@ class PredictionService:
         blob = await self.repo.artifact(model_id)
         if blob is None:
             await self.model(model_id)  # 404 when there is no such model at all
-            raise InvalidRequestError(f"model {model_id!r} was imported: its scores come from where it runs "
-                                      "(POST /v1/predictions/import), it cannot score here")
+            raise InvalidRequestError.worded("model_imported", model=model_id)
         try:
             model: TrainedModel = await asyncio.to_thread(artifacts.loads, blob, model_id)
         except artifacts.ArtifactError as exc:
-            raise ModelUnusableError(str(exc)) from None
+            raise ModelUnusableError.worded("model_unusable", model=model_id, reason=str(exc)) from None
         async with self._lock:
             log, attrs = await self._log(model.goal)
             as_of = _time(req.as_of, "as_of")
@@ -264,10 +282,10 @@ class PredictionService:
         so they mean the same as ours); unknown profile ids are reported, not stored."""
         values = [p.probability if p.probability is not None else p.value for p in req.predictions]
         if any(v is None for v in values):
-            raise InvalidRequestError("every prediction needs a probability or a value")
+            raise InvalidRequestError.worded("prediction_needs_value")
         kinds = {p.probability is not None for p in req.predictions}
         if len(kinds) > 1:
-            raise InvalidRequestError("mix of probabilities and values: send one kind per model")
+            raise InvalidRequestError.worded("predictions_mixed")
         is_prob = kinds == {True}
         goal = req.goal.strip()
         as_of = _time(req.as_of, "as_of") or time.time()
@@ -277,7 +295,7 @@ class PredictionService:
                 if p.profile_id in known and p.profile_id not in objected and v is not None]
         unknown = sorted({p.profile_id for p in req.predictions} - known)
         if not rows:
-            raise InvalidRequestError("none of the profile ids is known here: sync first")
+            raise InvalidRequestError.worded("no_known_profiles")
         version = await self.repo.next_version(goal)
         model_id = f"{_slug(goal)}-v{version}"
         when = datetime.fromtimestamp(as_of, UTC)
@@ -289,8 +307,7 @@ class PredictionService:
         try:
             await self.repo.register_model(model_id, goal, version, 0, when, card)
         except ModelExistsError as exc:
-            raise ModelConflictError(f"{exc}: the import's goal {goal!r} names the same model id; nothing was stored. "
-                                "Use a goal name that differs in letters, not only in case or punctuation") from None
+            raise ModelConflictError.worded("model_exists_import", model=exc.model_id, goal=exc.goal, new=goal) from None
         scores = np.array([v for _, v in rows])
         pct = percentiles(scores)
         await self.repo.upsert_predictions([
@@ -306,14 +323,11 @@ class PredictionService:
         from prediction.features import FeatureSpec, labels, population
         from prediction.training import design
 
-        try:
-            goal = Goal.parse(goal_text)
-        except ValueError as exc:
-            raise InvalidRequestError(str(exc)) from None
+        goal = _goal(goal_text)
         horizon = float(horizon_days or self.settings.default_horizon_days)
         log, attrs = await self._log(goal)
         if not log.time.size:
-            raise NotEnoughDataError("no events: sync a source first")
+            raise NotEnoughDataError.worded("no_events")
         as_of = _time(as_of_text, "as_of") or log.span()[1] - horizon * 86400.0
         purchase = await self.purchase_types()
         static, static_names = _static(attrs)

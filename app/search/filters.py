@@ -79,7 +79,7 @@ def parse_filters(filters: Any) -> list[Condition]:
     out: list[Condition] = []
     if isinstance(filters, list):
         if not all(isinstance(f, str) for f in filters):
-            raise InvalidRequestError("filters: a list must hold strings like 'traits.plan=gold'")
+            raise InvalidRequestError.worded("filters_list_strings")
         out = [parse_expression(f) for f in filters]
     elif isinstance(filters, dict):
         for raw_key, value in filters.items():

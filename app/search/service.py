@@ -210,7 +210,7 @@ class SearchService:
         if not query:
             raise InvalidRequestError.worded("query_empty")
         if req.limit > self.max_limit:
-            raise InvalidRequestError(f"limit is at most {self.max_limit}")
+            raise InvalidRequestError.worded("limit_range", most=self.max_limit)
         conditions = parse_filters(req.filters)
         requested: SearchMode = req.mode or self.default_mode
         dense = await asyncio.to_thread(self.encoder.encode_query, query) if requested != "sparse" else None
@@ -312,7 +312,7 @@ class SearchService:
 
     async def _lookup(self, profile_id: str, with_vector: bool = False) -> tuple[str, Hit]:
         if not profile_id or len(profile_id) > 200:
-            raise InvalidRequestError("profile id must be 1-200 characters")
+            raise InvalidRequestError.worded("profile_id_length")
         resolved = await self.state.resolve(profile_id)
         hits = await asyncio.to_thread(self.index.retrieve, [resolved], with_vector)
         if not hits:

@@ -182,7 +182,7 @@ class SegmentService:
     # -- discovery
     async def discover(self, req: DiscoverRequest) -> DiscoverResponse:
         if req.k_min > req.k_max:
-            raise InvalidRequestError(f"k_min {req.k_min} > k_max {req.k_max}")
+            raise InvalidRequestError.worded("k_range", k_min=req.k_min, k_max=req.k_max)
         async with self._lock:
             t0 = time.perf_counter()
             phases: dict[str, float] = {}  # seconds per step, logged: where a slow discovery spends its time
@@ -201,9 +201,9 @@ class SegmentService:
             if len(pop.ids) < 10:
                 raise InvalidRequestError.worded("too_few_to_discover", n=len(pop.ids))
             if req.n_clusters is not None and req.n_clusters > len(pop.ids) // 2:
-                raise InvalidRequestError(f"n_clusters={req.n_clusters} is too many for {len(pop.ids)} profiles")
+                raise InvalidRequestError.worded("too_many_clusters", n=req.n_clusters, profiles=len(pop.ids))
             if req.vector_weight + req.behaviour_weight <= 0:
-                raise InvalidRequestError("vector_weight and behaviour_weight cannot both be 0")
+                raise InvalidRequestError.worded("weights_zero")
             outside: asyncio.Future[tuple[list[str], np.ndarray]] | None = None
             try:
                 space = None
@@ -226,7 +226,7 @@ class SegmentService:
                 if outside is not None:
                     outside.cancel()  # the fit failed: stop reading vectors nobody will use
                 if isinstance(exc, ValueError):  # the library's own refusals (too few distinct profiles for k, ...)
-                    raise InvalidRequestError(f"cannot discover segments: {exc}") from None
+                    raise InvalidRequestError.worded("cannot_discover", reason=str(exc)) from None
                 raise
             lap("fit")
             run = await self.repo.next_run_version()
@@ -308,7 +308,7 @@ class SegmentService:
 
     async def members(self, segment_id: str, limit: int = 100, offset: int = 0) -> MemberPage:
         if not 1 <= limit <= 10_000 or offset < 0:
-            raise InvalidRequestError("limit must be 1..10000 and offset >= 0")
+            raise InvalidRequestError.worded("page_range", most=10_000)
         row = await self._row(segment_id)
         rows = await self.repo.members(segment_id, row.version, limit, offset)
         arms = await self.repo.arms(segment_id, [p for p, _ in rows])
@@ -334,7 +334,7 @@ class SegmentService:
         try:
             entered = await self.repo.publish(segment_id, row.version, holdout)
         except HoldoutFixedError as exc:
-            raise InvalidRequestError(str(exc)) from exc
+            raise InvalidRequestError.worded("holdout_fixed", segment=segment_id, share=f"{exc.share:.0%}") from exc
         queued = await self._enqueue_segments({segment_id})
         return PublishResponse(segment_id=segment_id, version=row.version, members=row.size, queued=queued,
                                holdout=await self.repo.holdout(segment_id), entered=entered)
@@ -388,7 +388,7 @@ class SegmentService:
         seed = await self._row(req.seed_segment_id)
         seed_ids = {p for p, _ in await self.repo.members(seed.segment_id, seed.version)}
         if not seed_ids:
-            raise InvalidRequestError(f"segment {seed.segment_id!r} has no members to look alike")
+            raise InvalidRequestError.worded("no_members_to_look_alike", segment=seed.segment_id)
         sid = "look-" + hashlib.sha1(f"{seed.segment_id}:{req.size}".encode()).hexdigest()[:10]
         name = req.name or f"Lookalikes of {seed.name}"
         definition = {"seed_segment_id": seed.segment_id, "size": req.size}
@@ -444,8 +444,7 @@ class SegmentService:
         rows, stats = await self.repo.prediction_audience(definition["goal"], rule, value, segment_id, ids,
                                                           size_only)
         if stats.get("model_id") is None:
-            raise InvalidRequestError(f"goal {definition['goal']!r} has no scores: train and score a model for it "
-                                      "first (profile-ai train, profile-ai score)")
+            raise InvalidRequestError.worded("goal_without_scores", goal=definition["goal"])
         expected = stats["expected"] if "expected" in stats else sum(s for _, s in rows)
         members = stats["members"] if "members" in stats else len(rows)
         low = stats.get("min", rows[-1][1] if rows else None)
@@ -458,8 +457,8 @@ class SegmentService:
     def _audience_definition(req: PredictionAudienceRequest) -> dict[str, Any]:
         try:
             rule, value = req.rule()
-        except ValueError as exc:
-            raise InvalidRequestError(str(exc)) from exc
+        except ValueError:
+            raise InvalidRequestError.worded("one_audience_rule") from None
         if req.filters:
             parse_filters(req.filters)  # a bad filter fails before anything is stored
         return {"goal": req.goal.strip(), "rule": rule, "value": value, "segment_id": req.segment_id,

@@ -19,8 +19,8 @@ router = APIRouter(prefix="/v1", tags=["sync"])
 async def start_sync(body: SyncRequest, runner: SyncRunnerDep) -> SyncStatus:
     try:
         return await runner.start(body.source, body.full)
-    except (ValueError, OSError) as exc:
-        raise InvalidRequestError(str(exc)) from exc
+    except (ValueError, OSError) as exc:  # no source configured, an export directory that cannot be read
+        raise InvalidRequestError.worded("source_unreadable", reason=str(exc)[:200]) from exc
 
 
 @router.get("/sync", response_model=SyncStatus, summary="Progress and result of the last sync")
@@ -35,8 +35,9 @@ async def tracardi_push(request: Request, c: ContainerDep, failures: BudgetDep) 
     limit = parse_limit(settings.failures_per_peer)
     wait = await failures.retry_after(limit, "webhook", peer)
     if wait is not None:  # a peer guessing secrets is refused before its guess is compared
-        raise RateLimitedError(f"too many failed webhook credentials from this address: retry in {wait} s",
-                               retry_after=wait)
+        refused = RateLimitedError.worded("webhook_rate_limited", wait=wait)
+        refused.retry_after = wait
+        raise refused
     headers = {k.lower(): v for k, v in request.headers.items()}
     raw = await request.body()
     try:

@@ -46,12 +46,11 @@ class SyncGuard:
     async def hold(self, *, wait: bool = True, door: str = "sync") -> AsyncIterator[None]:
         """Run the body as the deployment's only sync. `wait=False`: SyncRunningError at once when busy."""
         if not wait and self._local.locked():
-            raise SyncRunningError("a sync is already running in this process; GET /v1/sync shows its progress")
+            raise SyncRunningError.worded("sync_running_here")
         async with self._local:
             while not await self.leases.take(LEASE, self.holder, self.ttl_s):
                 if not wait:
-                    raise SyncRunningError(f"a sync is running in another process ({await self.leases.holder(LEASE)}); "
-                                           "try again when it ends")
+                    raise SyncRunningError.worded("sync_running_elsewhere", holder=await self.leases.holder(LEASE))
                 await asyncio.sleep(self.poll_s)
             log.info("sync lease taken", extra={"route": door})
             renew = asyncio.create_task(self._renew(), name="sync lease renewal")

@@ -27,7 +27,7 @@ class SyncRunner:
         """Start a sync in the background, or 409 when one runs, here or through any other door (the scheduled
         job, a webhook push, a CLI `sync` in another process): the deployment's sync guard says."""
         if (self._task is not None and not self._task.done()) or await self.container.usecases.guard.busy():
-            raise SyncRunningError("a sync is already running; GET /v1/sync shows its progress")
+            raise SyncRunningError.worded("sync_running_here")
         # only a configured source, and a bad one fails now, as a 4xx, not later in the task
         src = self.container.sources.requested(source)
         self._status = SyncStatus(running=True, started_at=datetime.now(UTC).isoformat(),

@@ -173,9 +173,7 @@ class Sources:
         for spec in allowed:
             if spec.rstrip("/") == wanted:
                 return self.open(spec)
-        raise SourceNotAllowedError(f"source {name[:100]!r} is not one of this deployment's configured sources "
-                                    f"({len(allowed)} configured: PROFILE_AI_SYNC__SOURCE, PROFILE_AI_TRACARDI__URL); "
-                                    "sources are configuration, not request data")
+        raise SourceNotAllowedError.worded("source_not_configured", source=name[:100], n=len(allowed))
 
     def open(self, spec: str | None = None, transport: Any = None) -> ProfileSource:
         """An export directory path or a Tracardi URL (default: settings)."""
