@@ -61,6 +61,9 @@ FILLER = frozenset({
     "con", "sin", "por", "para", "que", "quien", "quienes", "clientes", "cliente", "usuarios", "usuario", "son",
     "es", "sus", "su", "pero", "todavia", "aun", "nos", "nosotros", "mas", "menos", "hace", "ultimo", "ultima",
     "se", "muy", "mucho", "personas", "persona", "employees", "employee", "staff", "empleados", "empleado",
+    # Spanish auxiliaries name nothing either ("nunca han valorado" had read "nunca han" as "no hombre")
+    "ha", "han", "he", "hemos", "hay", "haya", "hayan", "habia", "habian", "fue", "fueron", "sido", "era",
+    "eran", "sea", "sean", "tiene", "tienen",
     "without", "except", "excluding", "never", "nor", "nunca", "excepto", "salvo", "tampoco",
     # what people feel about the rest of the question ("people who love documentaries") names no field
     "love", "loves", "like", "likes", "enjoy", "enjoys", "fans", "fan", "lovers", "lover", "prefer", "prefers",

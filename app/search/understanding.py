@@ -50,7 +50,8 @@ MAX_DISTINCT = 60  # a field with more distinct values than this is not categori
 # the activity dates every profile's payload holds, by the name a question gives them: "active in the last month"
 # (our own fields, so their names are ours to give, in both languages)
 ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad"),
-                  "first_seen": ("first seen", "joined", "se unieron", "primera actividad")}
+                  "first_seen": ("first seen", "joined", "signed up", "registered", "se unieron", "se registraron",
+                                 "registrados", "registradas", "primera actividad")}
 # "inactive customers", no window said: no activity in the 90 days before the data's latest (a common CRM reading;
 # "inactive in the last 6 months" says its own window)
 INACTIVE_DAYS = 90
@@ -115,7 +116,9 @@ _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "g
 _COMPARE = re.compile(r"\b(older than|younger than|mas jovenes que|mas mayores que|mayores que|menores que|"
                       r"over|more than|longer than|above|at least|greater than|mas de|mayores de|mayor de|"
                       r"por encima de|under|less than|shorter than|below|at most|fewer than|menos de|menores de|"
-                      r"menor de|por debajo de|al menos|por lo menos|como minimo|como maximo|como mucho)\s+")
+                      r"menor de|por debajo de|al menos|por lo menos|como minimo|como maximo|como mucho|"
+                      r"superiores a|superior a|inferiores a|inferior a|mayor que|menor que|exactly|exactamente)\s+")
+_EXACT = {"exactly", "exactamente"}  # the bound on both sides
 _AT_LEAST = {"at least", "al menos", "por lo menos", "como minimo"}  # the bound itself included
 _AT_MOST = {"at most", "como maximo", "como mucho"}
 # "40 or more", "50 or older", "30 o más", "18 y mayores": the number first, the bound included
@@ -123,7 +126,8 @@ _OR_MORE = re.compile(r"\b(\d+(?:[.,]\d+)?)\s+(?:(years?|anos)\s+)?(?:or|o|y|and
                       r"mas|mayores|less|fewer|younger|under|below|menos|menores)\b")
 _OR_LESS = {"less", "fewer", "younger", "under", "below", "menos", "menores"}
 _LOWER = {"under", "less than", "shorter than", "below", "at most", "fewer than", "menos de", "menores de",
-          "menor de", "por debajo de", "younger than", "mas jovenes que", "menores que"}
+          "menor de", "por debajo de", "younger than", "mas jovenes que", "menores que", "inferior a", "inferiores a",
+          "menor que"}
 _OPPOSITE = {"gt": "lte", "lt": "gte", "lte": "gt", "gte": "lt"}  # a comparison under a negation
 # comparisons that can only be about age: "older than 40" is 40 years of age, not of tenure
 _AGE_COMPARE = {"older than", "younger than", "mas jovenes que", "mas mayores que", "mayores que", "menores que"}
@@ -134,8 +138,11 @@ _PEOPLE = frozenset({"hombres", "mujeres", "gente", "socios", "miembros", "chico
 # a range: "between 25 and 35", "aged 25 to 35", "entre 25 y 35 años"
 _RANGE = re.compile(r"\b(between|aged|from|entre|de)\s+(\d+(?:[.,]\d+)?)\s*(?:and|to|-|y|a)\s*(?=\d)"
                     r"|\b(aged|ages|edades)\s+(\d+)\s+(?=\d)")  # "aged 25-34": the dash is gone by now (`norm`)
-# an exact age: "30 years old", "a 30-year-old", "30 años de edad"
-_AGED = re.compile(r"\b(\d{1,3})(?:[ -]years?[ -]old\b| anos de edad\b)")
+# an exact age: "30 years old", "a 30-year-old", "30 años de edad", "personas de 30 años", "people aged 30" (not
+# "de 40 años o más", "aged 30 or over", "aged 18-24": those are bounds and ranges)
+_AGED = re.compile(r"\b(\d{1,3})(?:[ -]years?[ -]old\b| anos de edad\b)"
+                   r"|(?<=\bde )(\d{1,3}) anos\b(?! de)(?!\s+(?:o|y)\s+(?:mas|menos|mayores|menores)\b)"
+                   r"|(?<=\baged )(\d{1,3})\b(?!\s*(?:\d|and\b|to\b|or\b|y\b|a\b|o\b))")
 # "joined in the last year", "en los últimos 6 meses": a duration at most that long
 # Spanish may leave the preposition out: "activos el último mes"
 _RECENT = re.compile(r"\b(?:(?:in|during|within|over|en|durante)\s+(?:the\s+|el\s+|los\s+|las\s+|la\s+)?|"
@@ -359,7 +366,7 @@ def _range_text(path: str, bounds: dict[str, Any]) -> str:
 
 
 def _compare_op(phrase: str) -> str:
-    return "gte" if phrase in _AT_LEAST else "lte" if phrase in _AT_MOST else "lt" if phrase in _LOWER else "gt"
+    return "eq" if phrase in _EXACT else "gte" if phrase in _AT_LEAST else "lte" if phrase in _AT_MOST else "lt" if phrase in _LOWER else "gt"
 
 
 def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]]]:
@@ -732,10 +739,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             # "at least 45 years old", "over 30 years old": the comparison before it is the bound
             window = q[max(0, m.start() - 24):m.start()]
             said = next((c for c in _COMPARE.finditer(window) if c.end() == len(window)), None)
-            years = {"gte": float(m.group(1)), "lte": float(m.group(1))}
-            span = m.span()
-            if said is not None:
-                years = {_compare_op(said.group(1)): float(m.group(1))}
+            age = float(next(g for g in m.groups() if g is not None))
+            years = {"gte": age, "lte": age}
+            span = (m.start() - len("aged ") if m.group(3) else m.start(), m.end())  # "aged" is read with it
+            if said is not None and _compare_op(said.group(1)) != "eq":
+                years = {_compare_op(said.group(1)): age}
                 span = (m.start() - len(window) + said.start(), m.end())
             add(age_path, Condition(age_path, "range", years), _range_text(age_path, years), span)
     # ranges: "between 25 and 35", "aged 25 to 35 years", "entre 25 y 35 años"
@@ -784,9 +792,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             continue
         span = _with_counted(q, span, number_path)
         negated = negation_start(q, span[0], slack=1)  # "not over 40", "no son mayores de 40": at most 40
+        if negated is not None and op == "eq":
+            continue  # "not exactly 20" is no range: left to the meaning
         if negated is not None:
             op, span = _OPPOSITE[op], (negated, span[1])
-        bound = {op: round(converted, 4)}
+        bound = {"gte": round(converted, 4), "lte": round(converted, 4)} if op == "eq" else {op: round(converted, 4)}
         how = "unit" if converted != value else "words"
         before = len(taken)
         add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span, how,
