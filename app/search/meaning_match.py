@@ -174,6 +174,10 @@ class Lexicon:
         if not spans:
             return []
         sims = self.phrases([s[2] for s in spans]) @ self.vectors.T  # (spans, entries)
+        rests = {i: _denied(words) for i, (_, _, words) in enumerate(spans) if words.split()[0] in NEGATION_WORDS}
+        rests = {i: r for i, r in rests.items() if r}
+        rest_sims = dict(zip(rests, self.phrases(list(rests.values())) @ self.vectors.T, strict=True)) \
+            if rests else {}
         allowed = self._allowed.get(kinds)
         if allowed is None:  # which entries a pass may read, once per set of kinds (context: every pass)
             allowed = np.array([kinds is None or t.kind in kinds or t.kind == CONTEXT for t in self.targets],
@@ -193,6 +197,9 @@ class Lexicon:
                 if target.kind == CONTEXT:  # claims its words if it reads best (below), names no field
                     found.append((score, i, int(j)))
                     continue
+                if target.value is False and words_negated(spans[i][2]) and \
+                        (i not in rest_sims or not self._names(rest_sims[i], target.path)):
+                    continue  # "sin hijos" is no "sin mujer": what is denied must name the field by itself
                 # nearer its own field than any other field (absences aside: "living alone" may deny two)
                 # (context competes by its score below, not by this margin: "ingenieros" is engineer even if
                 # "sci fi" is near, as long as engineer reads better)
@@ -239,6 +246,17 @@ class Lexicon:
             out.append(Match(target, self.texts[j], start, end, words, round(score, 3)))
         return out
 
+    def _names(self, row: np.ndarray, path: str) -> bool:
+        """A phrase's similarities (`row`) read field `path` best of all fields, over its bar and by DISTINCT."""
+        best: dict[str, float] = {}
+        for e in np.argsort(-row)[:TOP]:
+            t = self.targets[e]
+            if t.kind != CONTEXT and t.value is not False and row[e] > self.threshold[e]:
+                best[t.path] = max(best.get(t.path, -1.0), float(row[e]))
+        if path not in best:
+            return False
+        return all(v < best[path] - DISTINCT for p, v in best.items() if p != path)
+
     def similarity(self, a: str, b_index: list[int]) -> np.ndarray:
         """Centred cosine of phrase `a` to some entries (by index)."""
         return self.phrases([a]) @ self.vectors[b_index].T
@@ -274,6 +292,18 @@ def _without_composites(found: list[tuple[float, int, int]], spans: list[tuple[i
         if not composite:
             out.append((score, i, j))
     return out
+
+
+def words_negated(phrase: str) -> bool:
+    return phrase.split()[0] in NEGATION_WORDS
+
+
+def _denied(phrase: str) -> str:
+    """What a negated phrase denies: its words after the negation and the fillers after it ("sin el soporte")."""
+    words = phrase.split()[1:]
+    while words and (words[0] in FILLER or words[0] in NEGATION_WORDS):
+        words = words[1:]
+    return " ".join(words)
 
 
 def _content_words(phrase: str) -> int:

@@ -65,6 +65,8 @@ ASKING_PHRASES = (
     # "why do students leave?": the asking; what is left is the group ("students") and what it does
     "why", "why do", "why does", "why are", "why is", "why did", "por qu[eé]",
     "qué",  # accented, it asks ("¿qué mujeres ...?"); "que" joins a clause
+    # "how many customers are there in total?": everyone ("in total" had been left as a meaning: an estimate)
+    "in total", "in all", "altogether", "overall", "en total", "en conjunto",
 )
 _ASKING = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(ASKING_PHRASES, key=len, reverse=True)) + r")(?![\w-])",
                      re.IGNORECASE)

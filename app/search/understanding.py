@@ -51,11 +51,13 @@ MAX_DISTINCT = 60  # a field with more distinct values than this is not categori
 # (our own fields, so their names are ours to give, in both languages)
 ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad"),
                   "first_seen": ("first seen", "joined", "signed up", "registered", "se unieron", "se registraron",
-                                 "registrados", "registradas", "primera actividad")}
+                                 "registrados", "registradas", "se dieron de alta", "dados de alta", "dadas de alta",
+                                 "primera actividad")}
 # "inactive customers", no window said: no activity in the 90 days before the data's latest (a common CRM reading;
 # "inactive in the last 6 months" says its own window)
 INACTIVE_DAYS = 90
 _INACTIVE = re.compile(r"\b(?:inactive|inactivos|inactivas|inactivo|inactiva|dormant|lapsed)\b")
+_ACTIVE = re.compile(r"\b(?:active|activos|activas|activo|activa)\b")  # "active customers": the same window
 EVENT_COUNTS = 16  # event types whose per-profile counts a question can compare ("rated more than 100 movies")
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a type an index path can name as it is
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})
@@ -63,8 +65,11 @@ _STOP_VALUES = frozenset({"yes", "no", "true", "false", "none", "other", "others
                           "sí", "otro", "otra", "ninguno", "ninguna", "desconocido", "all", "any"})
 _YES = YES_WORDS | {"1"}  # values are read after norm(): "sí" arrives as "si"
 _NO = NO_WORDS | {"0"}
-_NEGATIONS = ("without", "no", "not", "non", "never", "nor", "except", "excluding", "sin", "ni", "nunca",
+_NEGATIONS = ("without", "no", "not", "non", "never", "nor", "neither", "except", "excluding", "besides", "sin", "ni",
+              "nunca", "distintos", "distintas", "distinto", "distinta", "aparte", "excluyendo",
               "ningun", "ninguna", "excepto", "salvo", "menos")  # "todos menos los estudiantes"
+# two-word negations, by their last word: "customers other than programmers" had read as programmers
+_NEGATION_PAIRS = {"than": ("other",), "from": ("apart", "aside")}
 _OR = frozenset({"or", "nor", "o", "ni", "u"})  # "don't stream TV or movies": the negation reaches each
 # small words that may stand between a negation and what it negates: "not on a two-year contract", "sin el plan"
 _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "una", "el", "la", "los", "las", "en",
@@ -72,7 +77,10 @@ _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "
                       # Spanish puts the verb after the negation: "mujeres que no son estudiantes"
                       "son", "es", "sean", "sea", "eran", "era", "fueron", "fue", "estan", "esta", "esten",
                       "han", "ha", "estado", "sido",  # "no han estado activos"
-                      "been", "be"})  # "have not been active in the last 3 months"
+                      "been", "be",  # "have not been active in the last 3 months"
+                      # and the verbs of having: "do not have a partner" had read as having one
+                      "have", "has", "had", "having", "tienen", "tiene", "tengan", "tenga", "tener", "tenian",
+                      "tenia"})
 
 
 def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | None:
@@ -87,7 +95,9 @@ def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | N
             slack -= 1
         words.pop()
         skipped += 1
-    if not words or words[-1] not in _NEGATIONS:
+    if len(words) > 1 and words[-1] in _NEGATION_PAIRS and words[-2] in _NEGATION_PAIRS[words[-1]]:
+        words.pop()  # the pair starts at its first word
+    elif not words or words[-1] not in _NEGATIONS:
         return None
     return len(" ".join(words[:-1])) + (1 if len(words) > 1 else 0)
 # relative words -> (which numeric field, by its key words; the range)
@@ -442,7 +452,7 @@ def _naming_start(q: str, start: int, path: str) -> int:
     if path not in ACTIVITY_DATES:
         return start
     # only the field's own names: "women active in the last month" keeps "women" for its own condition
-    names = {w for name in ACTIVITY_DATES[path] for w in name.split()}
+    names = {w for name in ACTIVITY_DATES[path] for w in name.split() if w not in FILLER}  # "de" names nothing
     words = list(re.finditer(r"\S+", q[:start]))[-3:]
     named = [i for i, m in enumerate(words) if m.group() in names]
     if not named:
@@ -464,7 +474,11 @@ def _date_field(q: str, start: int, vocab: Vocabulary) -> str:
     if not context or not index:
         return list(vocab.dates.values())[0]
     sims = vocab.lexicon.similarity(context, index)[0]
-    return vocab.lexicon.targets[index[int(sims.argmax())]].path
+    best = int(sims.argmax())
+    if sims[best] <= vocab.lexicon.threshold[index[best]] and "last_seen" in vocab.clock:
+        # nothing names a date ("valoraron más de 50 películas en el último mes"): the time is the activity's
+        return "last_seen"
+    return vocab.lexicon.targets[index[best]].path
 
 
 def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], tuple[int, int]]]:
@@ -500,6 +514,12 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
     if inactive and not any(p == "last_seen" for p, _, _ in out):  # "inactive customers": the default window
         since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
         out.append(("last_seen", {"lt": since.isoformat()}, inactive[0].span()))
+    active = list(_ACTIVE.finditer(q)) if "last_seen" in vocab.clock else []
+    if active and not any(p == "last_seen" for p, _, _ in out):  # "active customers": the complement of inactive
+        since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
+        negated = negation_start(q, active[0].start(), slack=1)  # "not active", "no están activos": inactive
+        out.append(("last_seen", {"lt": since.isoformat()}, (negated, active[0].end())) if negated is not None
+                   else ("last_seen", {"gte": since.isoformat()}, active[0].span()))
     return out
 
 

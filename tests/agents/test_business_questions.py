@@ -204,6 +204,9 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
 
     assert without_asking("¿Cuántas mujeres mayores de 40 hay?") == "mujeres mayores de 40"
     assert without_asking("muéstrame todos los programadores, por favor") == "los programadores,"
+    # "in total" asks too: the question names everyone (it had been left as a meaning, and counted an estimate)
+    assert without_asking("how many customers are there in total?") == "customers"
+    assert without_asking("¿Cuántos clientes hay en total?") == "clientes"
     assert without_asking("How many horror fans are there?") == "horror fans"
     assert without_asking("customers on the all-inclusive plan") == "customers on the all-inclusive plan"
     from app.search.service import without_ranking
