@@ -20,7 +20,7 @@ from app.cli.common import (
     app,
     out,
 )
-from app.insights.service import thousands
+from app.insights.service import percent, thousands
 
 FilterOpt = Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=DATE")]
 SegmentOpt = Annotated[str | None, typer.Option("--segment", help="only this segment's members")]
@@ -51,7 +51,8 @@ def count(query: Annotated[str | None, typer.Argument(help="who, in words (optio
     def render() -> None:
         w = _words()
         out.print(w["of"].format(n=thousands(res["count"], _wording()), total=thousands(res["customers"], _wording()))
-                  + f"{'' if res['exact'] else w['estimate']}: {res['method']}", markup=False)
+                  + f" ({percent(res['share'], _wording())}){'' if res['exact'] else w['estimate']}: {res['method']}",
+                  markup=False)
         if "by" in res:  # "... by gender": one row per value
             table = Table(res["by"]["field"], w["customers"])
             for row in res["rows"]:

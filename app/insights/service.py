@@ -175,7 +175,8 @@ class InsightService:
         out: dict[str, Any] = {"group": defined, "customers": total}
         w = self.wording if self.wording in METHODS["counted"] else "en"
         if meaning is None or meaning.vector is None:
-            out.update(count=within, exact=True, method=METHODS["counted"][w], method_code="counted")
+            out.update(count=within, exact=True, method=METHODS["counted"][w], method_code="counted",
+                       share=round(within / total, 4) if total else 0.0)  # "what share of customers are women"
             return out, conditions
         ids, cut = await self._members(conditions, meaning)
         if not cut:
@@ -187,6 +188,7 @@ class InsightService:
                        method=METHODS["sampled"][w].format(share=percent(share, w), within=thousands(within, w),
                                                            limit=thousands(MATCH_LIMIT, w)))
         out["estimate"] = True
+        out["share"] = round(out["count"] / total, 4) if total else 0.0
         return out, [*conditions, Condition("", "ids", ids)]
 
     # -- describe

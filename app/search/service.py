@@ -46,7 +46,7 @@ RELEVANCE_CUTOFF = 0.95  # suggested: better than 95% of customers by meaning
 _WORD = re.compile(r"\w+")
 # words that say who is wanted ("people who love ...", "clientes a los que les gustan ...") rather than what:
 # every document would share them. Accents are stripped before the comparison.
-_FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea"])
+_FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea", "our", "my", "nuestros", "nuestras", "nuestro", "nuestra", "mis"])
 
 
 # the asking itself, in a question for counting or grouping ("how many ... are there", "¿cuántas ... hay?",
@@ -67,6 +67,9 @@ ASKING_PHRASES = (
     "qué",  # accented, it asks ("¿qué mujeres ...?"); "que" joins a clause
     # "how many customers are there in total?": everyone ("in total" had been left as a meaning: an estimate)
     "in total", "in all", "altogether", "overall", "en total", "en conjunto",
+    # a share is a count over everyone ("what share of customers are women": the count answers with its percent)
+    "share of", "percentage of", "percent of", "proportion of", "fraction of", "porcentaje de", "proporci[oó]n de",
+    "parte de", "qu[eé] parte de", "tanto por ciento de",
 )
 _ASKING = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(ASKING_PHRASES, key=len, reverse=True)) + r")(?![\w-])",
                      re.IGNORECASE)

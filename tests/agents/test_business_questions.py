@@ -116,12 +116,17 @@ def test_how_many_by_meaning_is_an_estimate_with_its_cut_off(ml: dict[str, Any])
     ("how many women are programmers or engineers",
      lambda p: _gender(p) == "female" and p["data"]["job"]["position"] in ("programmer", "engineer")),
     ("how many men aged 40 or more", lambda p: _gender(p) == "male" and p["traits"]["age"] >= 40),
+    # a share is counted too ("what share of customers are women" had been an estimate of 16 by meaning)
+    ("what share of customers are women?", lambda p: _gender(p) == "female"),
+    ("how many customers are there in total?", lambda p: True),
+    ("customers other than programmers", lambda p: p["data"]["job"]["position"] != "programmer"),
 ])
 def test_how_many_asked_in_words_is_exact(ml: dict[str, Any], question: str, predicate: Any) -> None:
     """The words that only ask ("how many ... are there") name nobody: they were read as a meaning, and a
     cut-off on "how many are there" left 1 of 83 women over 40."""
     answer = ask(ml, "count_customers", {"query": question})
     assert answer["exact"] is True and answer["count"] == sum(1 for p in ml["raw"] if predicate(p))
+    assert answer["share"] == round(answer["count"] / len(ml["raw"]), 4)  # what "what share of" asks
 
 
 @pytest.mark.parametrize(("question", "bound"), [("how many customers rated more than 100 movies", 101),
@@ -207,6 +212,9 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
     # "in total" asks too: the question names everyone (it had been left as a meaning, and counted an estimate)
     assert without_asking("how many customers are there in total?") == "customers"
     assert without_asking("¿Cuántos clientes hay en total?") == "clientes"
+    # and so does a share: "what share of customers are women" had counted an estimate of 16 women of 273
+    assert without_asking("what percentage of customers are women?") == "customers are women"
+    assert without_asking("¿Qué porcentaje de clientes son mujeres?") == "clientes son mujeres"
     assert without_asking("How many horror fans are there?") == "horror fans"
     assert without_asking("customers on the all-inclusive plan") == "customers on the all-inclusive plan"
     from app.search.service import without_ranking
