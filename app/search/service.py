@@ -27,6 +27,7 @@ from app.search.understanding import (
     Vocabulary,
     attach_meaning,
     build_vocabulary,
+    field_words,
     grouping_field,
     norm,
     split_grouping,
@@ -36,8 +37,7 @@ from app.sync.state import SyncState
 from embeddings.encoder import Encoder
 from embeddings.index import Condition, Hit, VectorIndex
 from embeddings.sparse import Bm25Encoder
-from profiles.paths import last_key
-from profiles.words import fold, split_camel
+from profiles.words import fold
 
 log = logging.getLogger(__name__)
 MEANING_Z = 2.0  # a customer matches a meaning when their cosine is 2 sd above a random customer's (see meaning())
@@ -345,7 +345,7 @@ class SearchService:
         filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])
         text = query
         if understood and conditions:  # "con contrato mensual": the field's own name is no meaning
-            named = {w for c in conditions for w in norm(split_camel(last_key(c.key))).split()}
+            named = {w for c in conditions for w in field_words(c.key)}
             text = " ".join(w for w in understood.semantic.split() if norm(w) not in named)
         if not content_words(text).split():
             # nothing but filler is left: the traits named are the whole question ("clientes con ..."), or it

@@ -117,7 +117,11 @@ LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
 }
 _COUNTS = frozenset({"event_count", "purchases", "active_days"})  # payload numbers that count something
 _NOT_COUNTED = frozenset({"years", "year", "anos", "ano", "or", "o", "and", "y", "yo", "plus", "mas"})
-_GERUND = ("ing", "ando", "iendo")  # "women over 40 watching comedies": what they do, not what is counted
+_GERUND = ("ing", "ando", "iendo")
+# people counted after a number are a headcount, never an age: "companies with more than 100 employees"
+_HEADCOUNT = frozenset({"employees", "employee", "staff", "people", "persons", "customers", "clients", "users",
+                        "members", "empleados", "trabajadores", "personas", "clientes", "usuarios", "miembros",
+                        "socios"})  # "women over 40 watching comedies": what they do, not what is counted
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
                     "active_days": ("active days", "dias activos"),
@@ -176,8 +180,26 @@ def norm_value(value: str) -> str:
     return norm(_LEVEL.sub("", str(value)))
 
 
+# a last key that says little alone: read with its parent ("data.job.company.size" is "company size", Tracardi's
+# "data.pii.civil.status" "civil status"), so a question about companies or marriage finds it
+_VAGUE_KEYS = frozenset({"size", "status", "level", "type", "name", "code", "value", "count", "number", "amount",
+                         "kind", "category"})
+
+
+def field_words(path: str) -> set[str]:
+    """The words that name a field in a question, in either language: its key phrase, their plurals, and the
+    Spanish words for them ("companies" / "empresas" name `data.job.company.size`)."""
+    words = set(_key_phrase(path).split()) | set(norm(split_camel(last_key(path))).split())
+    return words | {w + "s" for w in words} | {w + "es" for w in words} | {w[:-1] + "ies" for w in words} | \
+        {es for es, en in SPANISH_FIELD_WORDS.items() if en in words}
+
+
 def _key_phrase(path: str) -> str:
-    return norm(split_camel(last_key(path)))
+    key = norm(split_camel(last_key(path)))
+    parts = path.split(".")
+    if key in _VAGUE_KEYS and len(parts) > 2:
+        return f"{norm(split_camel(parts[-2]))} {key}".strip()
+    return key
 
 
 def _pattern(phrase: str, abbreviations: int = 0) -> re.Pattern[str]:
@@ -549,11 +571,13 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
 
 
 def _with_counted(q: str, span: tuple[int, int], path: str) -> tuple[int, int]:
-    """A count's span with what it counts ("more than 100 movies", "between 50 and 100 ratings")."""
-    if path in _COUNTS or path.startswith("counts."):
-        counted = re.match(r"\s*(\S+)", q[span[1]:])
-        if counted and counted.group(1) not in FILLER:
-            return span[0], span[1] + counted.end()
+    """A count's span with what it counts ("more than 100 movies", "between 50 and 100 ratings", "more than 100
+    employees")."""
+    counted = re.match(r"\s*(\S+)", q[span[1]:])
+    if counted and (path in _COUNTS or path.startswith("counts.")) and counted.group(1) not in FILLER:
+        return span[0], span[1] + counted.end()
+    if counted and counted.group(1) in _HEADCOUNT:
+        return span[0], span[1] + counted.end()
     return span
 
 
@@ -574,6 +598,11 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
     named = [p for k, p in candidates if k and re.search(rf"\b{re.escape(k)}", said)]
     if named:
         return named[-1], True
+    # Tracardi names its fields in English: "empresas de más de 100 empleados" names `company size` by "empresa"
+    translated = {SPANISH_FIELD_WORDS[w] for w in before if w in SPANISH_FIELD_WORDS}
+    named = [p for k, p in candidates if translated & set(k.split())]
+    if len(named) == 1:
+        return named[0], True
     if kind == "money" and not candidates and any(w in said for w in _PAYLOAD_NUMBERS["spend_total"]):
         return "spend_total", True  # "spent more than 100 dollars": the events' own total
     if kind is None:
@@ -586,7 +615,8 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
             return age, False
         # a number that counts something ("rated more than 100 movies", "al menos 20 películas") is no age, and
         # may be a count of one type of event; else a bare number in the range of ages is one ("customers over 60")
-        if after and after[0] not in FILLER and after[0] not in _NOT_COUNTED and not after[0].endswith(_GERUND):
+        counted = after and (after[0] not in FILLER or after[0] in _HEADCOUNT)
+        if counted and after[0] not in _NOT_COUNTED and not after[0].endswith(_GERUND):
             candidates = [(k, p) for k, p in candidates if p != age] + list(vocab.event_counts.items())
         elif age and 10 <= value <= 110:
             return age, False

@@ -546,3 +546,32 @@ def test_a_spanish_auxiliary_names_no_value(e5: Any) -> None:
     vocab = attach_meaning(build_vocabulary(raters), e5, ("en", "es"), _labels)
     # which films, not whether there were any: left to the meaning, and no condition read from the auxiliary
     assert understand("clientes que nunca han valorado una comedia", vocab).filters == []
+
+
+# Tracardi's own profile data (0.9.0-dev tracardi/domain/profile_data.py): nested fields whose last key says
+# little alone ("size", "status", "level")
+TRACARDI_SHAPED = [{"data": {"pii": {"gender": ["female", "male"][i % 2],
+                                     "civil": {"status": ["married", "single", "divorced"][i % 3]}},
+                             "job": {"position": ["engineer", "doctor", "teacher", "sales"][i % 4],
+                                     "company": {"size": [10, 50, 250, 1000][i % 4]}}},
+                    "traits": {"age": 20 + i % 50}} for i in range(60)]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # "100 employees" had read as an age over 100: a headcount after the number is never one
+    ("customers at companies with more than 100 employees", ["data.job.company.size>100"]),
+    ("married customers", ["data.pii.civil.status=married"]),
+    ("customers over 60", ["traits.age>60"]),
+])
+def test_a_vague_last_key_is_read_with_its_parent(encoder: Any, question: str, filters: list[str]) -> None:
+    got = understand(question, attach_meaning(build_vocabulary(TRACARDI_SHAPED), encoder))
+    assert got.filters == filters
+    assert "employees" not in got.semantic.split()  # read with the number it counts
+
+
+def test_a_vague_last_key_in_spanish(e5: Any) -> None:
+    from app.search.understanding import field_words
+
+    vocab = attach_meaning(build_vocabulary(TRACARDI_SHAPED), e5, ("en", "es"))
+    assert understand("clientes de empresas de más de 100 empleados", vocab).filters == ["data.job.company.size>100"]
+    assert {"company", "companies", "empresas", "size"} <= field_words("data.job.company.size")
