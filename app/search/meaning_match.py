@@ -119,6 +119,7 @@ class Lexicon:
         self.texts = [t for t, _ in entries[:MAX_ENTRIES]]
         self.targets = [g for _, g in entries[:MAX_ENTRIES]]
         self._key_words: dict[str, set[str]] = {}
+        self.field_names: dict[str, set[str]] = {}  # a categorical field's key words (its values' entries' own)
         for text, t in zip(self.texts, self.targets, strict=True):
             if t.kind != "value":
                 self._key_words.setdefault(t.path, set()).update(text.split())
@@ -213,7 +214,11 @@ class Lexicon:
                     # bank) names neither, unless it says which field ("poor work-life balance")
                     rival = max((float(sims[i, e]) for e in near if self.targets[e].path == target.path
                                  and self.targets[e].value != target.value), default=floor)
-                    names_field = bool(set(spans[i][2].split()) & self._key_words.get(target.path, set()))
+                    said = {w for w in spans[i][2].split() if w not in FILLER}
+                    if said and said <= self.field_names.get(target.path, set()) and \
+                            not words_negated(spans[i][2]):  # "never travel" is the value "Non-Travel"
+                        continue  # the field's name alone ("civil status") names none of its values
+                    names_field = bool(said & self._key_words.get(target.path, set()))
                     if not names_field and rival > score - AMBIGUOUS:
                         continue
                 found.append((score, i, int(j)))
@@ -354,4 +359,8 @@ def build_lexicon(encoder: PhraseEncoder, fields: list[tuple[str, str, str]],
             entries.append((phrase, target))
         if key and key not in phrase:
             entries.append((f"{key} {phrase}", target))
-    return Lexicon(encoder, entries)
+    lexicon = Lexicon(encoder, entries)
+    for _, path, _, key, _ in values:  # a categorical field's own name: "civil status" names no value of it
+        if key:
+            lexicon.field_names.setdefault(path, set()).update(key.split())
+    return lexicon
