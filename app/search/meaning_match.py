@@ -63,7 +63,7 @@ FILLER = frozenset({
     "se", "muy", "mucho", "personas", "persona", "employees", "employee", "staff", "empleados", "empleado",
     # Spanish auxiliaries name nothing either ("nunca han valorado" had read "nunca han" as "no hombre")
     "ha", "han", "he", "hemos", "hay", "haya", "hayan", "habia", "habian", "fue", "fueron", "sido", "era",
-    "eran", "sea", "sean", "tiene", "tienen",
+    "eran", "sea", "sean", "tiene", "tienen", "nada", "nothing", "anything", "algo",
     "without", "except", "excluding", "never", "nor", "nunca", "excepto", "salvo", "tampoco",
     # what people feel about the rest of the question ("people who love documentaries") names no field
     "love", "loves", "like", "likes", "enjoy", "enjoys", "fans", "fan", "lovers", "lover", "prefer", "prefers",

@@ -66,7 +66,7 @@ _STOP_VALUES = frozenset({"yes", "no", "true", "false", "none", "other", "others
 _YES = YES_WORDS | {"1"}  # values are read after norm(): "sí" arrives as "si"
 _NO = NO_WORDS | {"0"}
 _NEGATIONS = ("without", "no", "not", "non", "never", "nor", "neither", "except", "excluding", "besides", "sin", "ni",
-              "nunca", "distintos", "distintas", "distinto", "distinta", "aparte", "excluyendo",
+              "nunca", "distintos", "distintas", "distinto", "distinta", "aparte", "excluyendo", "outside", "fuera",
               "ningun", "ninguna", "excepto", "salvo", "menos")  # "todos menos los estudiantes"
 # two-word negations, by their last word: "customers other than programmers" had read as programmers
 _NEGATION_PAIRS = {"than": ("other",), "from": ("apart", "aside")}
@@ -80,7 +80,9 @@ _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "
                       "been", "be",  # "have not been active in the last 3 months"
                       # and the verbs of having: "do not have a partner" had read as having one
                       "have", "has", "had", "having", "tienen", "tiene", "tengan", "tenga", "tener", "tenian",
-                      "tenia"})
+                      "tenia",
+                      # and of living somewhere: "no viven en Madrid" had read as living there
+                      "live", "lives", "living", "based", "located", "viven", "vive", "residen", "reside"})
 
 
 def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | None:
@@ -645,6 +647,7 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
 # type. The words after the cue (a few, fillers skipped) are compared by meaning with the event types' names
 _NONE_OF = re.compile(r"\b(?:never|nunca|jamas|zero|0|no|not|without|sin|ningun[ao]?)\b")
 _NONE_FILLER = frozenset({"ever", "once", "even", "single", "yet", "han", "ha", "hayan", "haya", "hecho", "made",
+                          "anything", "nothing", "nada", "algo",
                           "ningun", "ninguna", "ninguno", "alguna", "algun"})
 
 
@@ -671,6 +674,8 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         if not content or not index or any(m.group() in about for m in words):
             continue
         end = cue.end() + content[-1].end()
+        trailing = re.match(r"(?:\s+(?:anything|nothing|nada|algo|at all|en absoluto))+", q[end:])
+        end += trailing.end() if trailing else 0  # "not bought anything": the whole denial is read
         aux = _AUXILIARY.search(q, max(0, cue.start() - 12), cue.start())
         start = aux.start() if aux else cue.start()  # "did not rate": the auxiliary is read with it
         if not free((start, end)):

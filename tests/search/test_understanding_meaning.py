@@ -555,8 +555,10 @@ def test_a_spanish_auxiliary_names_no_value(e5: Any) -> None:
 TRACARDI_SHAPED = [{"data": {"pii": {"gender": ["female", "male"][i % 2],
                                      "civil": {"status": ["married", "single", "divorced"][i % 3]}},
                              "job": {"position": ["engineer", "doctor", "teacher", "sales"][i % 4],
-                                     "company": {"size": [10, 50, 250, 1000][i % 4]}}},
-                    "traits": {"age": 20 + i % 50}} for i in range(60)]
+                                     "company": {"size": [10, 50, 250, 1000][i % 4]}},
+                             "contact": {"address": {"town": ["Madrid", "Barcelona", "Valencia"][i % 3]}}},
+                    "traits": {"age": 20 + i % 50}, "event_types": ["page-view", "purchase-order"],
+                    "counts": {"page-view": 3 + i, "purchase-order": i % 4}} for i in range(60)]
 
 
 @pytest.mark.parametrize(("question", "filters"), [
@@ -564,9 +566,14 @@ TRACARDI_SHAPED = [{"data": {"pii": {"gender": ["female", "male"][i % 2],
     ("customers at companies with more than 100 employees", ["data.job.company.size>100"]),
     ("married customers", ["data.pii.civil.status=married"]),
     ("customers over 60", ["traits.age>60"]),
+    # living somewhere, denied ("don't live in Madrid" had read as living there), and a denial that ends in
+    # "anything" (its vip-like leftovers had been read by meaning)
+    ("customers who don't live in Madrid", ["data.contact.address.town!=Madrid"]),
+    ("customers outside Madrid", ["data.contact.address.town!=Madrid"]),
+    ("customers who haven't bought anything", ["counts.purchase-order<1"]),
 ])
 def test_a_vague_last_key_is_read_with_its_parent(encoder: Any, question: str, filters: list[str]) -> None:
-    got = understand(question, attach_meaning(build_vocabulary(TRACARDI_SHAPED), encoder))
+    got = understand(question, attach_meaning(build_vocabulary(TRACARDI_SHAPED), encoder, ("en",), _labels))
     assert got.filters == filters
     assert "employees" not in got.semantic.split()  # read with the number it counts
 
@@ -585,6 +592,9 @@ def test_a_fields_name_alone_names_none_of_its_values(encoder: Any) -> None:
 def test_a_vague_last_key_in_spanish(e5: Any) -> None:
     from app.search.understanding import field_words
 
-    vocab = attach_meaning(build_vocabulary(TRACARDI_SHAPED), e5, ("en", "es"))
+    vocab = attach_meaning(build_vocabulary(TRACARDI_SHAPED), e5, ("en", "es"), _labels)
     assert understand("clientes de empresas de más de 100 empleados", vocab).filters == ["data.job.company.size>100"]
+    assert understand("clientes que no viven en Madrid", vocab).filters == ["data.contact.address.town!=Madrid"]
+    assert understand("clientes de fuera de Madrid", vocab).filters == ["data.contact.address.town!=Madrid"]
+    assert understand("clientes que no han comprado nada", vocab).filters == ["counts.purchase-order<1"]
     assert {"company", "companies", "empresas", "size"} <= field_words("data.job.company.size")
