@@ -96,6 +96,7 @@ SENTENCES: dict[str, dict[str, str]] = {
     "limit_range": {"en": "limit must be between 1 and {most}", "es": "el límite debe estar entre 1 y {most}"},
     "page_range": {"en": "limit must be 1..{most} and offset >= 0",
                    "es": "el límite debe estar entre 1 y {most} y el desplazamiento ser >= 0"},
+    "offset_negative": {"en": "offset must be >= 0", "es": "el desplazamiento debe ser >= 0"},
     "profile_id_length": {"en": "profile id must be 1-200 characters",
                           "es": "el id de perfil debe tener entre 1 y 200 caracteres"},
     # predictions: what training, scoring and importing refuse
@@ -115,6 +116,7 @@ SENTENCES: dict[str, dict[str, str]] = {
               "un --as-of anterior o un --horizon-days más corto"},
     "as_of_before_start": {"en": "as_of {as_of} is before the first event ({start})",
                            "es": "as_of {as_of} es anterior al primer evento ({start})"},
+    "not_enough_data": {"en": "not enough data: {reason}", "es": "no hay datos suficientes: {reason}"},
     "not_enough_to_train": {"en": "not enough data to train {goal}: {reasons}",
                             "es": "no hay datos suficientes para entrenar {goal}: {reasons}"},
     "too_few_rows": {"en": "only {n} profiles in the training snapshot (need {need})",
@@ -135,6 +137,10 @@ SENTENCES: dict[str, dict[str, str]] = {
                             "es": "el modelo {model} ya existe (objetivo {goal!r}): el objetivo importado {new!r} da el "
                                   "mismo id de modelo; no se guardó nada. Usa un nombre de objetivo con otras letras, "
                                   "no solo otras mayúsculas o signos"},
+    "goal_needed": {"en": "say which goal to rank by: --goal purchase | churn | ltv | event:TYPE, or in the question "
+                          "('most likely to churn')",
+                    "es": "indica por qué objetivo ordenar: --goal purchase | churn | ltv | event:TIPO, o en la "
+                          "pregunta ('con más riesgo de irse')"},
     "model_or_goal": {"en": "pass a model id or a goal", "es": "indica un id de modelo o un objetivo"},
     "model_imported": {"en": "model {model!r} was imported: its scores come from where it runs "
                              "(POST /v1/predictions/import), it cannot score here",

@@ -251,3 +251,8 @@ def test_business_questions_from_the_command_line(export: Path, tmp_path: Path) 
     assert code == 0 and described["fields"][0]["field"] == "traits.score"
     code, _, err = cli("top", "--goal", "churn", "--data-dir", data)
     assert code == 1 and err.strip().startswith("error: ") and "no active model" in err and err.count("\n") == 1
+    # the goal read from the question, or asked for
+    code, _, err = cli("top", "customers most likely to churn", "--data-dir", data)
+    assert code == 1 and "no active model for goal 'churn'" in err
+    code, _, err = cli("top", "the best customers", "--data-dir", data)
+    assert code == 1 and "say which goal to rank by" in err

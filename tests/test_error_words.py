@@ -140,7 +140,7 @@ def test_no_service_refusal_is_raised_with_an_english_only_sentence() -> None:
     exception's English text, so a new one cannot silently stay English in a Spanish deployment."""
     root = Path(__file__).parents[1]
     domain = {DomainError.__name__} | {c.__name__ for c in _subclasses(DomainError)}
-    raised = re.compile(r"raise (\w+)\((f?[\"']|str\(exc\)|$)")
+    raised = re.compile(r"(?:raise |else |return )(\w+)\((f?[\"']|str\(exc\)|$)")
     found = []
     for path in sorted((root / "app").rglob("*.py")):
         rel = path.relative_to(root).as_posix()

@@ -20,7 +20,9 @@ from app.cli.common import (
     app,
     out,
 )
+from app.errors import InvalidRequestError
 from app.insights.service import percent, thousands
+from app.search.service import ranked_goal
 
 FilterOpt = Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=DATE")]
 SegmentOpt = Annotated[str | None, typer.Option("--segment", help="only this segment's members")]
@@ -29,12 +31,18 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {"of": "{n} of {total} customers", "estimate": " (estimate)", "customers": "customers", "other": "(other)",
            "apart": "what sets them apart", "group": "in the group", "everyone": "everyone", "lift": "lift",
            "model": "model {model} ({quality})", "unknown": "quality unknown", "profile": "profile",
-           "score": "probability / value", "percentile": "percentile", "tier": "tier", "reasons": "reasons"},
+           "score": "probability / value", "percentile": "percentile", "tier": "tier", "reasons": "reasons",
+           "why": "why, by the model {model}", "of_group": "of the group", "median": "median"},
     "es": {"of": "{n} de {total} clientes", "estimate": " (estimación)", "customers": "clientes", "other": "(otros)",
            "apart": "lo que los distingue", "group": "en el grupo", "everyone": "todos", "lift": "lift",
            "model": "modelo {model} ({quality})", "unknown": "calidad desconocida", "profile": "perfil",
-           "score": "probabilidad / valor", "percentile": "percentil", "tier": "nivel", "reasons": "motivos"},
+           "score": "probabilidad / valor", "percentile": "percentil", "tier": "nivel", "reasons": "motivos",
+           "why": "por qué, según el modelo {model}", "of_group": "del grupo", "median": "mediana"},
 }
+
+
+async def _goal_needed() -> None:
+    raise InvalidRequestError.worded("goal_needed")
 
 
 def _words() -> dict[str, str]:
@@ -83,20 +91,31 @@ def describe(query: Annotated[str | None, typer.Argument(help="who, in words (op
             everyone = f.get("population_share", f.get("population_mean"))
             table.add_row(str(f["label"]), str(mine), str(everyone), str(f.get("lift")))
         out.print(table)
+        if res.get("reasons"):  # "why do students churn?": the drivers the model gives them most often
+            likely = res.get("group", {}).get("likely") or {}
+            why = Table(w["why"].format(model=likely.get("model_id", "")), w["of_group"], w["median"])
+            for r in res["reasons"]:
+                why.add_row(str(r["label"]), percent(r["share"], _wording()), f"{r['median_value']:g}")
+            out.print(why)
         for f in res["fields"]:
             out.print(json.dumps(f, ensure_ascii=False), markup=False)
     _emit(as_json, res, render)
 
 
 @app.command()
-def top(goal: Annotated[str, typer.Option("--goal", help="purchase | churn | ltv | event:TYPE")],
+def top(goal: Annotated[str | None, typer.Option(
+            "--goal", help="purchase | churn | ltv | event:TYPE (else read from the question: 'most likely to churn')")]
+        = None,
         query: Annotated[str | None, typer.Argument(help="who, in words (optional)")] = None,
         filter: FilterOpt = None, segment: SegmentOpt = None, limit: Annotated[int, typer.Option("--limit")] = 10,
         as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
     """Customers ranked by a goal's active model (never anyone who objected to profiling)."""
     _setup_logging()
+    goal = goal or (ranked_goal(query) if query else None)
+    if goal is None:
+        _run(_goal_needed)
     res: dict[str, Any] = _run(lambda: _with_container(
-        data_dir, lambda c: c.insights.top(goal, query, filter or None, segment, limit)))
+        data_dir, lambda c: c.insights.top(str(goal), query, filter or None, segment, limit)))
 
     def render() -> None:
         w = _words()

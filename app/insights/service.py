@@ -22,7 +22,7 @@ from app.errors import InvalidRequestError, NotFoundError
 from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
 from app.search.filters import parse_filters
-from app.search.service import LIKELY, Meaning, SearchService, likely_goal, without_ranking
+from app.search.service import LIKELY, Meaning, SearchService, asked_count, likely_goal, without_ranking
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex, matching_ids
@@ -263,12 +263,16 @@ class InsightService:
                   limit: int = 10, offset: int = 0) -> dict[str, Any]:
         if not 1 <= limit <= 1000 or offset < 0:
             raise InvalidRequestError.worded("limit_range", most=1000) if offset >= 0 else \
-                InvalidRequestError("offset must be >= 0")
+                InvalidRequestError.worded("offset_negative")
         repo = self.predictions.repo
         model_id = await self._active_model(goal)
         model = await self.predictions.model(model_id, counted=False)
         defined: dict[str, Any] = {}
-        # "students most likely to churn": the model's ranking is the "most likely"; the group is the students
+        # "students most likely to churn": the model's ranking is the "most likely"; the group is the students;
+        # "the 3 students ...", "top 5": how many the question asks for, whatever the default
+        if query:
+            asked, query = asked_count(query)
+            limit = max(1, min(asked, 1000)) if asked else limit
         query = (without_ranking(query) or None) if query else query
         if query or filters or segment:
             conditions, defined, meaning = await self._group(query, filters, segment)

@@ -81,7 +81,7 @@ def _goal(text: str) -> Goal:
 def _not_enough(exc: InsufficientDataError) -> NotEnoughDataError:
     """The library's refusal in every wording; its reasons (a list of codes) worded one by one."""
     if not exc.key:
-        return NotEnoughDataError(str(exc))
+        return NotEnoughDataError.worded("not_enough_data", reason=str(exc))
     params = dict(exc.params)
     if exc.key == "not_enough_to_train":
         params["reasons"] = PerWording({w: "; ".join(sentences(code, n=n, need=need)[w]

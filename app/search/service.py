@@ -134,6 +134,35 @@ def likely_goal(question: str) -> tuple[str, str, str] | None:
     return None
 
 
+_ASKED_COUNT = re.compile(r"(?<![\w-])(?:(?:top|first|the|best|los|las|mejores|primer[oa]s)\s+(\d{1,4})|"
+                          r"(\d{1,4})\s+(?:primer[oa]s|mejores|first|best))(?![\w-])", re.IGNORECASE)
+
+
+def asked_count(question: str) -> tuple[int | None, str]:
+    """How many a ranking question asks for, and the question without it: "the 3 students most likely to churn",
+    "top 5 engineers", "los 10 primeros" -> 3, 5, 10 ("los 3" had been left as a meaning to match)."""
+    m = _ASKED_COUNT.search(question)
+    if m is None:
+        return None, question
+    return int(m.group(1) or m.group(2)), " ".join((question[:m.start()] + " " + question[m.end():]).split())
+
+
+def ranked_goal(question: str) -> str | None:
+    """The goal a question asks to rank by, from its words ("students most likely to churn", "los 5 con más riesgo
+    de irse", "who will buy next"): a likelihood's verb, else a ranking phrase's; None when it names none."""
+    found = likely_goal(question)
+    if found is not None:
+        return found[0]
+    for m in _RANKING.finditer(question):
+        for word in reversed(m.group(0).split()):  # "will buy next": the verb, not the adverb
+            verb = fold(word).lower()
+            goal = next((g for g, stems in _GOAL_VERBS.items()
+                         if any(verb == s or (len(s) > 2 and verb.startswith(s)) for s in stems)), None)
+            if goal is not None:
+                return goal
+    return None
+
+
 def without_ranking(question: str) -> str:
     """A question to a model's ranking without its ranking words: "students most likely to churn" -> "students"."""
     return " ".join(_RANKING.sub(" ", without_asking(question)).split())

@@ -201,6 +201,17 @@ def test_what_they_have_in_common_asked_in_words_describes_the_group_it_names(ml
     assert answer["size"] == sum(1 for p in ml["raw"] if p["data"]["job"]["position"] == job)
 
 
+@pytest.mark.parametrize(("question", "goal"), [
+    ("students most likely to churn", "churn"), ("who will buy next", "purchase"),
+    ("¿quiénes son los 3 estudiantes con más riesgo de irse?", "churn"),
+    ("clientes con más probabilidad de comprar", "purchase"), ("the best customers", None),
+])
+def test_the_goal_to_rank_by_is_read_from_the_question(question: str, goal: str | None) -> None:
+    from app.search.service import ranked_goal
+
+    assert ranked_goal(question) == goal
+
+
 def test_the_asking_words_are_dropped_in_both_languages() -> None:
     from app.search.service import without_asking
 
@@ -289,6 +300,15 @@ def test_who_first_asked_in_words_ranks_the_group_it_names(ml: dict[str, Any], q
     plain = ask(ml, "top_customers", {"goal": "churn", "filters": ["data.job.position=student"], "limit": 10})
     if question.startswith("los"):  # an English deployment reads the Spanish words for the group by meaning only
         question = "students con más riesgo"
+    asked = ask(ml, "top_customers", {"goal": "churn", "query": question, "limit": 10})
+    assert asked["group"]["query"]["semantic"] == ""
+    assert [r["profile_id"] for r in asked["ranked"]] == [r["profile_id"] for r in plain["ranked"]]
+
+
+@pytest.mark.parametrize("question", ["the 3 students most likely to churn", "top 3 students at risk"])
+def test_how_many_to_rank_is_read_from_the_question(ml: dict[str, Any], question: str) -> None:
+    """"the 3 students" asks for three ("los 3" had been left as a meaning, and cut the students down)."""
+    plain = ask(ml, "top_customers", {"goal": "churn", "filters": ["data.job.position=student"], "limit": 3})
     asked = ask(ml, "top_customers", {"goal": "churn", "query": question, "limit": 10})
     assert asked["group"]["query"]["semantic"] == ""
     assert [r["profile_id"] for r in asked["ranked"]] == [r["profile_id"] for r in plain["ranked"]]
