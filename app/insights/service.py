@@ -22,7 +22,7 @@ from app.errors import InvalidRequestError, NotFoundError
 from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
 from app.search.filters import parse_filters
-from app.search.service import LIKELY, Meaning, SearchService, asked_count, likely_goal, without_ranking
+from app.search.service import Meaning, SearchService, asked_count, likelihood, likely_goal, without_ranking
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex, matching_ids
@@ -119,11 +119,14 @@ class InsightService:
         likely = likely_goal(query) if query and not tier else None
         if likely is not None:  # "customers likely to churn": whom the goal's active model gives an even chance
             goal, said, query = likely
+            how, bound, query = likelihood(said, query)
             model_id = await self._active_model(goal)
-            ids = await self.predictions.repo.at_least(model_id, LIKELY)
+            repo = self.predictions.repo
+            ids = await (repo.top_share(model_id, bound) if how == "top" else repo.below(model_id, bound)
+                         if how == "below" else repo.at_least(model_id, bound))
             conditions.append(Condition("", "ids", ids))
-            defined["likely"] = {"goal": goal, "model_id": model_id, "from": said, "probability_at_least": LIKELY,
-                                 "members": len(ids)}
+            key = {"top": "top_percent", "below": "probability_below", "at_least": "probability_at_least"}[how]
+            defined["likely"] = {"goal": goal, "model_id": model_id, "from": said, key: bound, "members": len(ids)}
         meaning = None
         if query and query.strip():
             meaning = await asyncio.to_thread(self.search.meaning, query)
@@ -245,7 +248,8 @@ class InsightService:
                     "behaviour": everyone.event_types(mask)}
 
         analysed = await asyncio.to_thread(analyse)
-        if "likely" in defined and analysed["size"]:  # "why do students churn?": the model's commonest reasons too
+        if "likely" in defined and "probability_below" not in defined["likely"] and analysed["size"]:
+            # "why do students churn?": the model's commonest reasons towards it too
             analysed["reasons"] = await self._reasons(defined["likely"]["model_id"], everyone, mask)
         return {"group": defined, "customers": everyone.n, **analysed}
 

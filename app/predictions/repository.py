@@ -215,6 +215,18 @@ class PredictionsRepository:
                                      "probability >= $2", model_id, probability)
         return [r["profile_id"] for r in rows]
 
+    async def below(self, model_id: str, probability: float) -> list[str]:
+        """Who a model gives less than this probability ("unlikely to churn")."""
+        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 AND "
+                                     "probability < $2", model_id, probability)
+        return [r["profile_id"] for r in rows]
+
+    async def top_share(self, model_id: str, percent: float) -> list[str]:
+        """Who a model ranks in its top `percent` ("el 10 % con más riesgo"): percentile at least 100 - percent."""
+        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 AND "
+                                     "percentile >= $2", model_id, 100.0 - percent)
+        return [r["profile_id"] for r in rows]
+
     async def common_drivers(self, model_id: str, profile_ids: Sequence[str], limit: int = 5) -> list[dict[str, Any]]:
         """The reasons a model gives most often for these people, pushing towards its goal (positive effect):
         how many of them have it among their top drivers, and the median value of the feature among those."""

@@ -99,14 +99,38 @@ _RANKING = re.compile(
 # the people the goal's active model gives at least an even chance (LIKELY); the verb says which goal
 LIKELY = 0.5
 _LIKELY = re.compile(
-    r"(?<![\w-])(?:(?:very |more |most )?likely to|expected to|predicted to|going to|will probably|probably will|"
-    r"(?:at |with (?:a )?)?(?:high |higher |elevated )?(?:risk|chance|probability) (?:of|to)|"
-    r"probablemente|(?:con |en )?(?:alto |mucho )?riesgo de|(?:con )?(?:alta )?probabilidad de|propens[oa]s? a|"
-    r"(?:es )?probable que|a punto de)\s+(?:se |nos |lo |la |les |los )?(?P<verb>[a-záéíóúñ]+(?: de baja)?)(?![\w-])",
+    r"(?<![\w-])(?:(?:very |more |most |less |not |un)?likely to|expected to|predicted to|going to|will probably|"
+    r"probably will|(?:at |with (?:a )?)?(?:high |higher |elevated |low |lower |little )?(?:risk|chance|probability) "
+    r"(?:of|to)|probablemente|(?:con |en )?(?:alto |mucho |bajo |poco )?riesgo de|"
+    r"(?:con )?(?:alta |poca |baja )?probabilidad de|propens[oa]s? a|(?:es )?(?:poco |muy )?probable que|"
+    r"improbable que|a punto de)\s+(?:se |nos |lo |la |les |los )?(?P<verb>[a-záéíóúñ]+(?: de baja)?)(?![\w-])",
     re.IGNORECASE)
 _GOAL_VERBS = {"churn": ("churn", "leav", "cancel", "quit", "lapse", "unsubscrib", "drop out", "ir", "irse", "vay",
                          "abandon", "dar", "darse de baja", "march", "dej", "baja", "fug"),
                "purchase": ("buy", "purchas", "order", "shop", "convert", "compr", "repit", "pedir", "pidan")}
+
+
+# "unlikely to churn", "con poca probabilidad de irse": below an even chance
+_LOW = re.compile(r"(?<![\w-])(?:unlikely|not likely|less likely|low|lower|little|poca|(?<!de )baja|bajo|poco|"
+                  r"improbable)"
+                  r"(?![\w-])", re.IGNORECASE)
+# "el 10 % con más riesgo de abandono", "the top 5% most likely to buy": a share of the model's ranking
+_SHARE = re.compile(r"(?<![\w-])(?:(?:in|en|within|dentro del?) )?(?:the |el |los |las )?(?:top |first |primer[oa]s? )?"
+                    r"(\d{1,2}(?:[.,]\d+)?) ?%(?: (?:con |with )?(?:the )?(?:m[aá]s|mayor|most|highest|greatest))?"
+                    r"(?![\w-])", re.IGNORECASE)
+
+
+def likelihood(said: str, rest: str) -> tuple[str, float, str]:
+    """How the words of a likelihood choose people, and the rest of the question without them: ("top", a
+    percent of the ranking, ...) for "el 10 % con más riesgo de irse", ("below", LIKELY, ...) for "unlikely to
+    churn", else ("at_least", LIKELY, ...)."""
+    if _LOW.search(said):
+        return "below", LIKELY, rest
+    share = _SHARE.search(rest)
+    if share is not None and 0 < float(share.group(1).replace(",", ".")) <= 100:
+        return ("top", float(share.group(1).replace(",", ".")),
+                " ".join((rest[:share.start()] + " " + rest[share.end():]).split()))
+    return "at_least", LIKELY, rest
 
 
 # "why do students churn?", "¿por qué se van los estudiantes?": a why-question names a goal by its bare verb

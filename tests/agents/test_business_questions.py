@@ -535,6 +535,25 @@ def test_how_many_are_likely_to_do_a_goal_counts_the_models_even_chances(ml: dic
     assert answer["group"]["likely"]["goal"] == "churn" and answer["group"]["likely"]["probability_at_least"] == 0.5
 
 
+@pytest.mark.parametrize(("question", "chosen"), [
+    # below an even chance: "unlikely" had counted the likely ones (its "un" was not read)
+    ("how many customers are unlikely to churn?", lambda p, pct: p < 0.5),
+    ("¿cuántos clientes tienen poca probabilidad de irse?", lambda p, pct: p < 0.5),
+    # a share of the ranking: "el 10 %" had been left as a meaning (an estimate of 16)
+    ("how many customers are in the top 10% most likely to churn?", lambda p, pct: pct >= 90.0),
+    ("¿cuántos clientes están en el 10 % con más riesgo de abandono?", lambda p, pct: pct >= 90.0),
+])
+def test_unlikely_ones_and_a_share_of_the_ranking_are_counted_from_the_predictions(ml: dict[str, Any], question: str,
+                                                                                   chosen: Any) -> None:
+    c = ml["c"]
+    model_id = c.run(c.predictions.repo.active_model("churn"))
+    rows = c.run(c.predictions.repo.pool.fetch(
+        "SELECT probability, percentile FROM profile_ai.predictions WHERE model_id = $1", model_id))
+    answer = ask(ml, "count_customers", {"query": question})
+    assert answer["exact"] is True and answer["group"].get("query", {}).get("semantic", "") == ""
+    assert answer["count"] == sum(1 for r in rows if chosen(r["probability"], r["percentile"])) > 0
+
+
 def test_a_likelihood_no_goal_owns_stays_a_meaning_and_one_without_a_model_is_refused(ml: dict[str, Any]) -> None:
     from app.search.service import likely_goal
 
