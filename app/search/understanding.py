@@ -538,7 +538,10 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
     if inactive and not any(p == "last_seen" for p, _, _ in out):  # "inactive customers": the default window
         since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
         out.append(("last_seen", {"lt": since.isoformat()}, inactive[0].span()))
-    active = list(_ACTIVE.finditer(q)) if "last_seen" in vocab.clock else []
+    # a field of the data's own named "active" (a flag, a status) is what the word means there
+    own = any(_ACTIVE.search(key) for _, key, _, _, _ in vocab.flags) or \
+        any(_ACTIVE.search(phrase) for _, phrase, _, _, _ in vocab.values)
+    active = list(_ACTIVE.finditer(q)) if "last_seen" in vocab.clock and not own else []
     if active and not any(p == "last_seen" for p, _, _ in out):  # "active customers": the complement of inactive
         since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
         negated = negation_start(q, active[0].start(), slack=1)  # "not active", "no están activos": inactive

@@ -432,6 +432,12 @@ def test_activity_dates(encoder: Any, question: str, filters: list[str]) -> None
     assert not {"active", "activos", "joined", "signed", "registraron", "dieron"} & set(u.semantic.split())
 
 
+def test_a_field_of_the_datas_own_named_active_is_what_active_means(encoder: Any) -> None:
+    flagged = [{**p, "traits": {**p["traits"], "active": i % 2 == 0}} for i, p in enumerate(ACTIVE)]
+    assert understand("active customers", attach_meaning(build_vocabulary(flagged), encoder)).filters == \
+        ["traits.active=True"]
+
+
 def test_traits_only_data_has_no_activity_to_ask_about(encoder: Any) -> None:
     """Profiles without events still carry first_seen / last_seen (when the profile was made): "joined in the last
     year" is the tenure trait there, as before activity dates were fields (bench/understanding_questions.py had
