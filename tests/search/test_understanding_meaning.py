@@ -433,7 +433,9 @@ def test_activity_dates(encoder: Any, question: str, filters: list[str]) -> None
 
 
 def test_a_field_of_the_datas_own_named_active_is_what_active_means(encoder: Any) -> None:
-    flagged = [{**p, "traits": {**p["traits"], "active": i % 2 == 0}} for i, p in enumerate(ACTIVE)]
+    flagged: list[dict[str, Any]] = [dict(p) for p in ACTIVE]
+    for i, p in enumerate(flagged):
+        p["traits"] = {**p["traits"], "active": i % 2 == 0}
     assert understand("active customers", attach_meaning(build_vocabulary(flagged), encoder)).filters == \
         ["traits.active=True"]
 
