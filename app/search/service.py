@@ -115,9 +115,11 @@ _LOW = re.compile(r"(?<![\w-])(?:unlikely|not likely|less likely|low|lower|littl
                   r"improbable)"
                   r"(?![\w-])", re.IGNORECASE)
 # "el 10 % con más riesgo de abandono", "the top 5% most likely to buy": a share of the model's ranking
-_SHARE = re.compile(r"(?<![\w-])(?:(?:in|en|within|dentro del?) )?(?:the |el |los |las )?(?:top |first |primer[oa]s? )?"
-                    r"(\d{1,2}(?:[.,]\d+)?) ?%(?: (?:con |with )?(?:the )?(?:m[aá]s|mayor|most|highest|greatest))?"
-                    r"(?![\w-])", re.IGNORECASE)
+_SHARE_WORDS = (r"(?<![\w-])(?:(?:in|en|within|dentro del?) )?(?:the |el |los |las )?(?:top |first |primer[oa]s? )?"
+                r"(\d{1,2}(?:[.,]\d+)?) ?%")
+_SHARE = re.compile(_SHARE_WORDS + r"(?: (?:con |with )?(?:the )?(?:m[aá]s|mayor|most|highest|greatest))?(?![\w-])",
+                    re.IGNORECASE)
+_SHARE_ALONE = re.compile(_SHARE_WORDS + r"(?![\w-])", re.IGNORECASE)  # its ranking words read by _RANKING
 
 
 def likelihood(said: str, rest: str) -> tuple[str, float, str]:
@@ -158,8 +160,8 @@ def likely_goal(question: str) -> tuple[str, str, str] | None:
     return None
 
 
-_ASKED_COUNT = re.compile(r"(?<![\w-])(?:(?:top|first|the|best|los|las|mejores|primer[oa]s)\s+(\d{1,4})|"
-                          r"(\d{1,4})\s+(?:primer[oa]s|mejores|first|best))(?![\w-])", re.IGNORECASE)
+_ASKED_COUNT = re.compile(r"(?<![\w-])(?:(?:top|first|the|best|los|las|mejores|primer[oa]s)\s+(\d{1,4})(?![\w.,-]|\s?%)|"
+                          r"(\d{1,4})\s+(?:primer[oa]s|mejores|first|best)(?![\w-]))", re.IGNORECASE)
 
 
 def asked_count(question: str) -> tuple[int | None, str]:
@@ -188,8 +190,9 @@ def ranked_goal(question: str) -> str | None:
 
 
 def without_ranking(question: str) -> str:
-    """A question to a model's ranking without its ranking words: "students most likely to churn" -> "students"."""
-    return " ".join(_RANKING.sub(" ", without_asking(question)).split())
+    """A question to a model's ranking without its ranking words: "students most likely to churn" -> "students";
+    a share of the ranking ("in the top 10%", "el 10 % con más riesgo") is the ranking's too."""
+    return " ".join(_RANKING.sub(" ", _SHARE_ALONE.sub(" ", without_asking(question))).split())
 
 
 def content_words(query: str) -> str:

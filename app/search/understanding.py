@@ -499,10 +499,12 @@ def _date_field(q: str, start: int, vocab: Vocabulary) -> str:
         return list(vocab.dates.values())[0]
     sims = vocab.lexicon.similarity(context, index)[0]
     best = int(sims.argmax())
-    if sims[best] <= vocab.lexicon.threshold[index[best]] and "last_seen" in vocab.clock:
-        # nothing names a date ("valoraron más de 50 películas en el último mes"): the time is the activity's
+    path = vocab.lexicon.targets[index[best]].path
+    if sims[best] <= vocab.lexicon.threshold[index[best]] and path in ACTIVITY_DATES and "last_seen" in vocab.clock:
+        # nothing names a date ("valoraron más de 50 películas en el último mes"): the time is the activity's,
+        # not the first one's by a near miss (a date field of the data's own keeps its nearest reading)
         return "last_seen"
-    return vocab.lexicon.targets[index[best]].path
+    return path
 
 
 def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], tuple[int, int]]]:

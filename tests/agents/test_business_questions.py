@@ -228,7 +228,7 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
     assert without_asking("¿Qué porcentaje de clientes son mujeres?") == "clientes son mujeres"
     assert without_asking("How many horror fans are there?") == "horror fans"
     assert without_asking("customers on the all-inclusive plan") == "customers on the all-inclusive plan"
-    from app.search.service import without_ranking
+    from app.search.service import asked_count, without_ranking
 
     assert without_ranking("¿Cuáles son los programadores más probables de darse de baja?") == "los programadores"
     assert without_ranking("top 10 students at risk of churning") == "students"  # a number is no meaning
@@ -237,6 +237,10 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
     assert without_ranking("ingenieros más propensos a darse de baja") == "ingenieros"
     assert without_ranking("students with the highest chance of churning") == "students"
     assert without_ranking("customers over 40 most likely to purchase") == "customers over 40"  # the 40 stays
+    # a share of the ranking is the ranking's ("10%" had been left to be read as a meaning)
+    assert without_ranking("students in the top 10% at risk") == "students"
+    assert without_ranking("el 10 % con más riesgo de irse") == ""
+    assert asked_count("top 10% most likely to churn") == (None, "top 10% most likely to churn")  # no 10 rows
     assert without_asking("why do students churn?") == "students churn"
     assert without_asking("mujeres que compran") == "mujeres que compran"  # "que" joins; "qué" asks
 
