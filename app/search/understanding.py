@@ -979,9 +979,20 @@ _GROUPING = re.compile(r"\b(?:broken down by|split by|for each|by|per|por cada|p
                        r"(?:the |their |el |la |los |las |su |sus |each |cada )?([a-z0-9 ]{2,40}?)\s*$")
 
 
+# "which occupation has the most customers?", "¿qué ocupación tiene más clientes?": the count by that field, whose
+# rows come largest first
+_MOST_BY = re.compile(r"^(?:which|what|que|cual|cuales)\s+(?:is |are |es |son )?(?:the |el |la |los |las )?"
+                      r"([a-z0-9 ]{2,40}?)\s+(?:has|have|had|tiene|tienen|tenia|hay con)\s+(?:the )?(?:most|more|mas)"
+                      r"(?:\s+([a-z0-9 ]{0,60}))?$")
+
+
 def split_grouping(question: str) -> tuple[str, str | None]:
-    """A question and the field phrase it is broken down by, if it ends with one ("... by gender")."""
+    """A question and the field phrase it is broken down by, if it ends with one ("... by gender") or asks which
+    value has the most ("which occupation has the most women?": the women, by occupation)."""
     q = norm(question)
+    most = _MOST_BY.search(q)
+    if most is not None:
+        return (most.group(2) or "").strip(), most.group(1).strip()
     m = _GROUPING.search(q)
     if m is None:
         return question, None

@@ -458,6 +458,9 @@ def test_traits_only_data_has_no_activity_to_ask_about(encoder: Any) -> None:
     ("¿cuántos clientes hay por género?", "cuantos clientes hay", "genero"),
     ("customers broken down by their job", "customers", "job"),
     ("customers who go by bike", "customers who go", "bike"),  # split here, but no field: kept whole below
+    # which value has the most: the count by that field, largest first
+    ("which occupation has the most women?", "women", "occupation"),
+    ("¿qué ocupación tiene más clientes?", "clientes", "ocupacion"),
 ])
 def test_a_count_broken_down_by_a_field_is_split_off(question: str, rest: str, phrase: str) -> None:
     from app.search.understanding import split_grouping
