@@ -161,6 +161,10 @@ class InsightService:
         path, values = by
 
         def counted_each() -> list[dict[str, Any]]:  # one trip off the event loop for every value
+            if values and isinstance(values[0], dict):  # a numeric field's bins, in their order
+                bins = [(b["label"], self.index.count([*conditions, Condition(path, "range", {
+                    "gte": b["gte"], "lt": b["lt"]})])) for b in values[:MAX_BREAKDOWN]]
+                return [{"value": label, "count": n} for label, n in bins if n]
             found = [(value, self.index.count([*conditions, Condition(path, "eq", value)]))
                      for value in values[:MAX_BREAKDOWN]]
             return sorted(({"value": v, "count": n} for v, n in found if n), key=lambda r: -r["count"])

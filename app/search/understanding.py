@@ -224,6 +224,7 @@ class Vocabulary:
     values: list[tuple[re.Pattern[str], str, str, Any, int]] = field(default_factory=list)  # pattern, phrase, path, value, n
     flags: list[tuple[re.Pattern[str], str, str, Any, Any]] = field(default_factory=list)  # pattern, phrase, path, yes, no
     numbers: dict[str, str] = field(default_factory=dict)  # key phrase -> path
+    spans: dict[str, tuple[float, float, bool]] = field(default_factory=dict)  # numeric path -> min, max, whole
     units: dict[str, FieldUnit] = field(default_factory=dict)  # numeric path -> what its key says it holds
     dates: dict[str, str] = field(default_factory=dict)  # key phrase -> path of a field holding ISO dates
     clock: dict[str, str] = field(default_factory=dict)  # date path -> its latest value: the data's own "now"
@@ -310,6 +311,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             vocab.flags.append((_pattern(key, abbreviations=3), key, path, yes, no))
         if numeric and len(numeric) >= 0.8 * len(counts) and not (set(numeric) <= {0, 1}) and key:
             vocab.numbers[key] = path
+            vocab.spans[path] = (float(min(numeric)), float(max(numeric)), all(float(v).is_integer() for v in numeric))
             vocab.units[path] = field_unit(key.split())
             continue
         dated = [v for v in counts if isinstance(v, str) and _ISO_DATE.match(v)]
@@ -1004,11 +1006,36 @@ def _path_words(path: str) -> str:
     return " ".join(norm(split_camel(path)).split()[1:])
 
 
+MAX_BINS = 12
+
+
+def number_bins(low: float, high: float, whole: bool, step: float | None = None) -> list[dict[str, Any]]:
+    """Ranges a numeric field is broken down by: equal steps of 1, 2 or 5 times a power of ten (at most
+    MAX_BINS; ages by tens, as people group them), from the step below the lowest value; each {"gte", "lt",
+    "label"} ("20-29" for whole numbers)."""
+    if not (np.isfinite(low) and np.isfinite(high)) or high < low:
+        return []
+    span = max(high - low, 1.0 if whole else 1e-9)
+    if step is None or span / step >= MAX_BINS:
+        step = next(m * 10.0 ** e for e in range(-6, 16) for m in (1, 2, 5) if span / (m * 10.0 ** e) < MAX_BINS)
+    if whole:
+        step = max(1.0, round(step))
+    start = np.floor(low / step) * step
+    out: list[dict[str, Any]] = []
+    while start <= high and len(out) < MAX_BINS + 1:
+        end = start + step
+        label = (f"{start:g}-{end - 1:g}" if step > 1 else f"{start:g}") if whole else f"{start:g}-{end:g}"
+        out.append({"gte": round(float(start), 10), "lt": round(float(end), 10), "label": label})
+        start = end
+    return out
+
+
 def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | None:
     """The categorical field a grouping phrase names, and its values: by a word of its path ("gender", "job" of
     `data.job.position`), or by meaning, as its name or as what its values are ("occupation": programmer,
-    engineer, ...), above the lexicon's chance line and clear of the next field. None for a numeric field
-    ("age group": no values to list) or nothing clear."""
+    engineer, ...), above the lexicon's chance line and clear of the next field. A numeric field named by its key
+    ("by age", "por edad", "age group") comes with bins of the data's range (`number_bins`). None for nothing
+    clear."""
     fields: dict[str, list[Any]] = defaultdict(list)
     for _, _, path, value, _ in vocab.values:
         if value not in fields[path]:
@@ -1016,7 +1043,14 @@ def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | No
     for _, _, path, yes, no in vocab.flags:
         fields.setdefault(path, [v for v in (yes, no) if v is not None])
     words = phrase.split()
-    if not fields or any(key in words for key in vocab.numbers):
+    said_number = [p for k, p in vocab.numbers.items() if set(k.split()) <= set(words)
+                   or set(k.split()) <= {SPANISH_FIELD_WORDS.get(w, w) for w in words}]
+    if said_number:  # "by age", "por edad", "by age group": bins of the data's own range
+        path = said_number[0]
+        bins = number_bins(*vocab.spans[path], step=10.0 if path == _age_path(vocab) else None) \
+            if path in vocab.spans else []
+        return (path, list(bins)) if bins else None
+    if not fields:
         return None
     said = set(words) | {SPANISH_FIELD_WORDS[w] for w in words if w in SPANISH_FIELD_WORDS}  # "ocupacion": position
     named = [path for path in fields if said & set(_path_words(path).split())]

@@ -192,6 +192,17 @@ def test_how_many_by_a_field_counts_each_value(ml: dict[str, Any]) -> None:
     assert [r["count"] for r in answer["rows"]] == sorted((r["count"] for r in answer["rows"]), reverse=True)
 
 
+def test_how_many_by_a_number_counts_each_range_of_it(ml: dict[str, Any]) -> None:
+    """"customers by age" had been an estimate by the meaning "by age" (38 of 943); now one row per ten years."""
+    from collections import Counter
+
+    answer = ask(ml, "count_customers", {"query": "how many women by age group"})
+    women = Counter(p["traits"]["age"] // 10 * 10 for p in ml["raw"] if _gender(p) == "female")
+    assert answer["exact"] is True and answer["by"]["field"] == "traits.age"
+    assert [(r["value"], r["count"]) for r in answer["rows"]] == \
+        [(f"{d}-{d + 9}", n) for d, n in sorted(women.items())]
+
+
 def test_which_value_has_the_most_is_a_breakdown_largest_first(ml: dict[str, Any]) -> None:
     """"which occupation has the most women?" had been an estimate by its meaning (32 of 943)."""
     from collections import Counter

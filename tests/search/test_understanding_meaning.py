@@ -471,7 +471,8 @@ def test_a_count_broken_down_by_a_field_is_split_off(question: str, rest: str, p
 @pytest.mark.parametrize(("phrase", "path"), [
     ("gender", "data.pii.gender"), ("sex", "data.pii.gender"), ("job", "data.job.position"),
     ("occupation", "data.job.position"), ("profession", "data.job.position"),
-    ("bike", None), ("country", None), ("age group", None),  # nothing, or a number: no values to list
+    ("bike", None), ("country", None),  # nothing
+    ("age group", "traits.age"), ("age", "traits.age"),  # a number: bins of its range
     # Spanish words for Tracardi's English field names (profiles/words.py SPANISH_FIELD_WORDS): by meaning
     # alone "ocupacion" scored 0.148 against "job position", under the chance line (0.277, e5)
     ("ocupacion", "data.job.position"), ("profesion", "data.job.position"), ("trabajo", "data.job.position"),
@@ -484,7 +485,9 @@ def test_the_field_a_count_is_broken_down_by(encoder: Any, phrase: str, path: st
                         "pii": {"gender": ["female", "male"][i % 2]}}, "traits": {"age": 18 + i}} for i in range(40)]
     found = grouping_field(phrase, attach_meaning(build_vocabulary(people), encoder))
     assert (found[0] if found else None) == path
-    if found:
+    if found and path == "traits.age":  # ages 18-57: by tens, from the ten below the youngest
+        assert [b["label"] for b in found[1]] == ["10-19", "20-29", "30-39", "40-49", "50-59"]
+    elif found:
         assert len(found[1]) == (2 if path == "data.pii.gender" else 4)
 
 
@@ -609,3 +612,20 @@ def test_a_vague_last_key_in_spanish(e5: Any) -> None:
     assert understand("clientes de fuera de Madrid", vocab).filters == ["data.contact.address.town!=Madrid"]
     assert understand("clientes que no han comprado nada", vocab).filters == ["counts.purchase-order<1"]
     assert {"company", "companies", "empresas", "size"} <= field_words("data.job.company.size")
+
+
+@pytest.mark.parametrize(("low", "high", "whole", "labels"), [
+    (7, 73, True, ["0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79"]),
+    (1, 4, True, ["1", "2", "3", "4"]),  # a step of one: the value itself
+    (18.25, 118.75, False, [f"{a}-{a + 10}" for a in range(10, 120, 10)]),
+    (5, 5, True, ["5"]),
+])
+def test_a_numeric_field_is_broken_down_by_equal_steps_of_its_range(low: float, high: float, whole: bool,
+                                                                  labels: list[str]) -> None:
+    from app.search.understanding import MAX_BINS, number_bins
+
+    bins = number_bins(low, high, whole)
+    assert [b["label"] for b in bins] == labels and len(bins) <= MAX_BINS
+    assert bins[0]["gte"] <= low and bins[-1]["lt"] > high  # every value falls in one bin
+    assert all(a["lt"] == b["gte"] for a, b in zip(bins, bins[1:], strict=False))
+    assert number_bins(float("nan"), 3, True) == []
