@@ -322,9 +322,11 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("count_customers", "Count customers",
              "How many customers: exact for filters and segments; for a description in words, an estimate above a "
              "stated similarity cut-off (labelled so). A question ending 'by <field>' / 'por <campo>' ('how many "
-             "customers by gender') also gets the count per value (`by`, `rows`); 'likely to churn / buy' counts whom "
-             "the goal's active model gives a probability of 0.5 or more (`group.likely`). Use for 'how many ...' "
-             "questions instead of paging search.",
+             "customers by gender', 'by age': ranges of a number) also gets the count per value (`by`, `rows`), as "
+             "does 'which occupation has the most ...'; 'likely to churn / buy' counts whom the goal's active model "
+             "gives a probability of 0.5 or more (`group.likely`; 'unlikely' below it, 'the top 10% most likely' its "
+             "top share). Every answer has `share`, the count over all customers ('what share / percentage of'). Use "
+             "for 'how many ...' questions instead of paging search.",
              needs="insights"),
     ToolSpec("describe_customers", "Describe a group",
              "What sets a group apart from all customers: the most distinctive traits and behaviour (share in the "
@@ -334,7 +336,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("top_customers", "Rank by prediction",
              "Customers ranked by a model's prediction (e.g. most likely to churn), optionally within filters, a "
              "segment or a description: probability or value, percentile, tier, top reasons, and the model's "
-             "quality. People who objected to profiling are never listed.", needs="insights"),
+             "quality. 'the 3 students ...' / 'top 5' in the question is how many are listed. People who objected "
+             "to profiling are never listed.", needs="insights"),
     ToolSpec("explain_customer", "Explain a customer",
              "Why a customer is in their segments and has their predictions: the reasons in plain words, what is "
              "held about them and what was written back.", needs="insights"),

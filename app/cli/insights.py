@@ -87,9 +87,11 @@ def describe(query: Annotated[str | None, typer.Argument(help="who, in words (op
                   markup=False)
         table = Table(w["apart"], w["group"], w["everyone"], w["lift"])
         for f in res["distinctive"][:10]:
-            mine = f.get("share", f.get("mean"))
-            everyone = f.get("population_share", f.get("population_mean"))
-            table.add_row(str(f["label"]), str(mine), str(everyone), str(f.get("lift")))
+            if "share" in f:  # a value's share of the group and of everyone, in the wording's percent
+                mine, everyone = percent(f["share"], _wording()), percent(f.get("population_share") or 0.0, _wording())
+            else:
+                mine, everyone = str(f.get("mean")), str(f.get("population_mean"))
+            table.add_row(str(f["label"]), mine, everyone, str(f.get("lift")))
         out.print(table)
         if res.get("reasons"):  # "why do students churn?": the drivers the model gives them most often
             likely = res.get("group", {}).get("likely") or {}
