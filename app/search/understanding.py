@@ -120,10 +120,9 @@ LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
 _COUNTS = frozenset({"event_count", "purchases", "active_days"})  # payload numbers that count something
 _NOT_COUNTED = frozenset({"years", "year", "anos", "ano", "or", "o", "and", "y", "yo", "plus", "mas"})
 _GERUND = ("ing", "ando", "iendo")
-# people counted after a number are a headcount, never an age: "companies with more than 100 employees"
-_HEADCOUNT = frozenset({"employees", "employee", "staff", "people", "persons", "customers", "clients", "users",
-                        "members", "empleados", "trabajadores", "personas", "clientes", "usuarios", "miembros",
-                        "socios"})  # "women over 40 watching comedies": what they do, not what is counted
+# staff counted after a number are a headcount, never an age: "companies with more than 100 employees" (the people a
+# question is about are not: "over-40 customers" is an age)
+_HEADCOUNT = frozenset({"employees", "employee", "staff", "workers", "empleados", "trabajadores", "plantilla"})  # "women over 40 watching comedies": what they do, not what is counted
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
                     "active_days": ("active days", "dias activos"),

@@ -580,6 +580,7 @@ TRACARDI_SHAPED = [{"data": {"pii": {"gender": ["female", "male"][i % 2],
     ("customers at companies with more than 100 employees", ["data.job.company.size>100"]),
     ("married customers", ["data.pii.civil.status=married"]),
     ("customers over 60", ["traits.age>60"]),
+    ("how many over-40 customers", ["traits.age>40"]),  # the people asked about are no headcount
     # living somewhere, denied ("don't live in Madrid" had read as living there), and a denial that ends in
     # "anything" (its vip-like leftovers had been read by meaning)
     ("customers who don't live in Madrid", ["data.contact.address.town!=Madrid"]),
