@@ -119,10 +119,10 @@ LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
 }
 _COUNTS = frozenset({"event_count", "purchases", "active_days"})  # payload numbers that count something
 _NOT_COUNTED = frozenset({"years", "year", "anos", "ano", "or", "o", "and", "y", "yo", "plus", "mas"})
-_GERUND = ("ing", "ando", "iendo")
+_GERUND = ("ing", "ando", "iendo")  # "women over 40 watching comedies": what they do, not what is counted
 # staff counted after a number are a headcount, never an age: "companies with more than 100 employees" (the people a
 # question is about are not: "over-40 customers" is an age)
-_HEADCOUNT = frozenset({"employees", "employee", "staff", "workers", "empleados", "trabajadores", "plantilla"})  # "women over 40 watching comedies": what they do, not what is counted
+_HEADCOUNT = frozenset({"employees", "employee", "staff", "workers", "empleados", "trabajadores", "plantilla"})
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
                     "active_days": ("active days", "dias activos"),
@@ -1015,8 +1015,11 @@ def number_bins(low: float, high: float, whole: bool, step: float | None = None)
     if not (np.isfinite(low) and np.isfinite(high)) or high < low:
         return []
     span = max(high - low, 1.0 if whole else 1e-9)
-    if step is None or span / step >= MAX_BINS:
-        step = next(m * 10.0 ** e for e in range(-6, 16) for m in (1, 2, 5) if span / (m * 10.0 ** e) < MAX_BINS)
+    if step is None or span / step >= MAX_BINS:  # none for a range no power of ten in reach spans (1e300)
+        step = next((m * 10.0 ** e for e in range(-6, 16) for m in (1, 2, 5) if span / (m * 10.0 ** e) < MAX_BINS),
+                    None)
+    if step is None:
+        return []
     if whole:
         step = max(1.0, round(step))
     start = np.floor(low / step) * step

@@ -630,3 +630,4 @@ def test_a_numeric_field_is_broken_down_by_equal_steps_of_its_range(low: float, 
     assert bins[0]["gte"] <= low and bins[-1]["lt"] > high  # every value falls in one bin
     assert all(a["lt"] == b["gte"] for a, b in zip(bins, bins[1:], strict=False))
     assert number_bins(float("nan"), 3, True) == []
+    assert number_bins(0, 1e300, False) == []  # a hostile trait value: no breakdown rather than an error
