@@ -51,14 +51,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # the input is never echoed (it may be huge, hold NaN or personal data): where, what and a short excerpt
+        raw_errors = exc.errors()
         errors = [{"loc": [str(p)[:100] for p in e.get("loc", ())][:10], "msg": str(e.get("msg", ""))[:200],
                    "type": str(e.get("type", ""))[:50], "input_excerpt": _excerpt(e.get("input"))}
-                  for e in exc.errors()[:20]]
+                  for e in raw_errors[:20]]
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", []))
         detail = f"{where}: {first.get('msg', 'invalid')}" if first else "invalid request"
         body: dict[str, Any] = {"error": "invalid_request", "detail": detail[:500], "errors": errors[:20]}
-        raw = exc.errors()[0] if exc.errors() else {}
+        raw = raw_errors[0] if first else {}  # the first error as pydantic gave it: its type and parameters
         worded = validation_words(where, str(raw.get("type", "")), str(first.get("msg", "")),
                                   raw.get("ctx")) if first else None
         if worded:  # the page shows its reader's wording, as for a service's refusal

@@ -121,9 +121,7 @@ class InsightService:
             goal, said, query = likely
             how, bound, query = likelihood(said, query)
             model_id = await self._active_model(goal)
-            repo = self.predictions.repo
-            ids = await (repo.top_share(model_id, bound) if how == "top" else repo.below(model_id, bound)
-                         if how == "below" else repo.at_least(model_id, bound))
+            ids = await self.predictions.repo.chosen(model_id, how, bound)
             conditions.append(Condition("", "ids", ids))
             key = {"top": "top_percent", "below": "probability_below", "at_least": "probability_at_least"}[how]
             defined["likely"] = {"goal": goal, "model_id": model_id, "from": said, key: bound, "members": len(ids)}

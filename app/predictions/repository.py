@@ -30,6 +30,11 @@ class PredictionRow:
     drivers: list[dict[str, Any]] | None = None
 
 
+# how a likelihood chooses people, as a fixed condition on the bound ($2): never text from a request
+LIKELIHOOD = {"at_least": "probability >= $2::float8", "below": "probability < $2::float8",
+              "top": "percentile >= 100 - $2::float8"}
+
+
 class ModelExistsError(Exception):
     def __init__(self, model_id: str, goal: str) -> None:
         super().__init__(f"model {model_id} already exists (goal {goal!r})")
@@ -209,22 +214,11 @@ class PredictionsRepository:
                                      model_id, tier)
         return [r["profile_id"] for r in rows]
 
-    async def at_least(self, model_id: str, probability: float) -> list[str]:
-        """Who a model gives at least this probability ("likely to churn": an even chance or more)."""
+    async def chosen(self, model_id: str, how: str, bound: float) -> list[str]:
+        """Who a likelihood chooses (`LIKELIHOOD`): "at_least" a probability ("likely to churn"), "below" it
+        ("unlikely"), or the "top" percent of the ranking by percentile ("el 10 % con más riesgo")."""
         rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 AND "
-                                     "probability >= $2", model_id, probability)
-        return [r["profile_id"] for r in rows]
-
-    async def below(self, model_id: str, probability: float) -> list[str]:
-        """Who a model gives less than this probability ("unlikely to churn")."""
-        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 AND "
-                                     "probability < $2", model_id, probability)
-        return [r["profile_id"] for r in rows]
-
-    async def top_share(self, model_id: str, percent: float) -> list[str]:
-        """Who a model ranks in its top `percent` ("el 10 % con más riesgo"): percentile at least 100 - percent."""
-        rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.predictions WHERE model_id = $1 AND "
-                                     "percentile >= $2", model_id, 100.0 - percent)
+                                     + LIKELIHOOD[how], model_id, bound)
         return [r["profile_id"] for r in rows]
 
     async def common_drivers(self, model_id: str, profile_ids: Sequence[str], limit: int = 5) -> list[dict[str, Any]]:

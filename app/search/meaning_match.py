@@ -254,7 +254,8 @@ class Lexicon:
     def _names(self, row: np.ndarray, path: str) -> bool:
         """A phrase's similarities (`row`) read field `path` best of all fields, over its bar and by DISTINCT."""
         best: dict[str, float] = {}
-        for e in np.argsort(-row)[:TOP]:
+        k = min(TOP, len(row))
+        for e in np.argpartition(-row, k - 1)[:k]:  # the nearest entries, as `match` reads them (order unneeded)
             t = self.targets[e]
             if t.kind != CONTEXT and t.value is not False and row[e] > self.threshold[e]:
                 best[t.path] = max(best.get(t.path, -1.0), float(row[e]))

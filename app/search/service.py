@@ -122,6 +122,18 @@ _SHARE = re.compile(_SHARE_WORDS + r"(?: (?:con |with )?(?:the )?(?:m[aá]s|mayo
 _SHARE_ALONE = re.compile(_SHARE_WORDS + r"(?![\w-])", re.IGNORECASE)  # its ranking words read by _RANKING
 
 
+def _cut(text: str, m: re.Match[str]) -> str:
+    """The text without what `m` matched, its spaces collapsed."""
+    return " ".join((text[:m.start()] + " " + text[m.end():]).split())
+
+
+def _goal_of(verb: str) -> str | None:
+    """The goal whose verbs `verb` is one of, or starts with ("leaving": churn, "compren": purchase)."""
+    verb = fold(verb).lower()
+    return next((g for g, stems in _GOAL_VERBS.items()
+                 if any(verb == s or (len(s) > 2 and verb.startswith(s)) for s in stems)), None)
+
+
 def likelihood(said: str, rest: str) -> tuple[str, float, str]:
     """How the words of a likelihood choose people, and the rest of the question without them: ("top", a
     percent of the ranking, ...) for "el 10 % con más riesgo de irse", ("below", LIKELY, ...) for "unlikely to
@@ -129,9 +141,9 @@ def likelihood(said: str, rest: str) -> tuple[str, float, str]:
     if _LOW.search(said):
         return "below", LIKELY, rest
     share = _SHARE.search(rest)
-    if share is not None and 0 < float(share.group(1).replace(",", ".")) <= 100:
-        return ("top", float(share.group(1).replace(",", ".")),
-                " ".join((rest[:share.start()] + " " + rest[share.end():]).split()))
+    percent = float(share.group(1).replace(",", ".")) if share is not None else 0.0
+    if share is not None and 0 < percent <= 100:
+        return "top", percent, _cut(rest, share)
     return "at_least", LIKELY, rest
 
 
@@ -148,15 +160,14 @@ def likely_goal(question: str) -> tuple[str, str, str] | None:
     are"), or asks why people do it ("why do students churn?"). None when it names none, or a verb no goal owns
     ("likely to enjoy horror")."""
     for m in _LIKELY.finditer(question):
-        verb = fold(m.group("verb")).lower()
-        goal = "churn" if verb.endswith(" de baja") else next((g for g, stems in _GOAL_VERBS.items()
-                     if any(verb == s or (len(s) > 2 and verb.startswith(s)) for s in stems)), None)
+        verb = m.group("verb")
+        goal = "churn" if fold(verb).lower().endswith(" de baja") else _goal_of(verb)
         if goal is not None:
-            return goal, m.group(0), " ".join((question[:m.start()] + " " + question[m.end():]).split())
+            return goal, m.group(0), _cut(question, m)
     bare = _BARE_GOAL.search(question) if _WHY.search(question) else None
     if bare is not None:
         goal = "churn" if bare.group("churn") else "purchase"
-        return goal, bare.group(0), " ".join((question[:bare.start()] + " " + question[bare.end():]).split())
+        return goal, bare.group(0), _cut(question, bare)
     return None
 
 
@@ -170,7 +181,7 @@ def asked_count(question: str) -> tuple[int | None, str]:
     m = _ASKED_COUNT.search(question)
     if m is None:
         return None, question
-    return int(m.group(1) or m.group(2)), " ".join((question[:m.start()] + " " + question[m.end():]).split())
+    return int(m.group(1) or m.group(2)), _cut(question, m)
 
 
 def ranked_goal(question: str) -> str | None:
@@ -181,9 +192,7 @@ def ranked_goal(question: str) -> str | None:
         return found[0]
     for m in _RANKING.finditer(question):
         for word in reversed(m.group(0).split()):  # "will buy next": the verb, not the adverb
-            verb = fold(word).lower()
-            goal = next((g for g, stems in _GOAL_VERBS.items()
-                         if any(verb == s or (len(s) > 2 and verb.startswith(s)) for s in stems)), None)
+            goal = _goal_of(word)
             if goal is not None:
                 return goal
     return None

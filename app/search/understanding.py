@@ -233,6 +233,15 @@ class Vocabulary:
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _names_active: bool | None = field(default=None, repr=False)
+
+    def names_active(self) -> bool:
+        """Whether a field of the data's own is named "active" (a flag, a status value): once per vocabulary,
+        not per question (the values run to 20,000)."""
+        if self._names_active is None:
+            self._names_active = any(_ACTIVE.search(key) for _, key, _, _, _ in self.flags) or \
+                any(_ACTIVE.search(phrase) for _, phrase, _, _, _ in self.values)
+        return self._names_active
 
     def value_candidates(self, q: str) -> list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]]:
         """The value phrases that can occur in `q`, longest first: only those whose first word's first three
@@ -542,9 +551,8 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
         since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
         out.append(("last_seen", {"lt": since.isoformat()}, inactive[0].span()))
     # a field of the data's own named "active" (a flag, a status) is what the word means there
-    own = any(_ACTIVE.search(key) for _, key, _, _, _ in vocab.flags) or \
-        any(_ACTIVE.search(phrase) for _, phrase, _, _, _ in vocab.values)
-    active = list(_ACTIVE.finditer(q)) if "last_seen" in vocab.clock and not own else []
+    active = list(_ACTIVE.finditer(q)) if "last_seen" in vocab.clock else []
+    active = active if active and not vocab.names_active() else []
     if active and not any(p == "last_seen" for p, _, _ in out):  # "active customers": the complement of inactive
         since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
         negated = negation_start(q, active[0].start(), slack=1)  # "not active", "no están activos": inactive
@@ -582,9 +590,8 @@ def _with_counted(q: str, span: tuple[int, int], path: str) -> tuple[int, int]:
     """A count's span with what it counts ("more than 100 movies", "between 50 and 100 ratings", "more than 100
     employees")."""
     counted = re.match(r"\s*(\S+)", q[span[1]:])
-    if counted and (path in _COUNTS or path.startswith("counts.")) and counted.group(1) not in FILLER:
-        return span[0], span[1] + counted.end()
-    if counted and counted.group(1) in _HEADCOUNT:
+    if counted and (counted.group(1) in _HEADCOUNT or (
+            (path in _COUNTS or path.startswith("counts.")) and counted.group(1) not in FILLER)):
         return span[0], span[1] + counted.end()
     return span
 
