@@ -25,6 +25,7 @@ from app.jobs.engine import ensure_job_schema
 from app.predictions.repository import PredictionsRepository
 from app.predictions.service import PredictionService
 from app.predictions.snapshots_repository import SnapshotsRepository
+from app.search.phrase_store import PhraseVectorStore
 from app.search.service import SearchService
 from app.segments.repository import SegmentRepository
 from app.segments.service import SegmentService
@@ -140,7 +141,8 @@ class Container:
         search = SearchService(encoder, sparse, index, state, max_limit=settings.server.max_limit,
                                default_mode=settings.lang.search_mode,
                                wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,),
-                               event_labels=event_labels(settings, builder.dictionary))
+                               event_labels=event_labels(settings, builder.dictionary),
+                               phrases=PhraseVectorStore(data_dir / "cache", encoder.model_id))
         erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording, erasures_since=erasures.erasures_since,

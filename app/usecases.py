@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -74,7 +75,7 @@ class UseCases:
         # the services' hooks: an erasure drops what was computed from the person, asks for the index's files to
         # be rewritten (the embedded engine leaves deleted points in them) and clears Tracardi; a degraded model
         # is retrained through the job engine
-        erasure.drop_caches = self.drop_caches
+        erasure.drop_caches = functools.partial(self.drop_caches, erased=True)
         erasure.purge = self.request_purge if not settings.qdrant.url else None
         erasure.clear_remote = self.clear_tracardi
         if predictions.monitor is not None:
@@ -141,10 +142,11 @@ class UseCases:
         self._after_push.request()
         return result
 
-    def drop_caches(self) -> None:
+    def drop_caches(self, *, erased: bool = False) -> None:
         """Forget what was computed from the indexed profiles (search sample and vocabulary, the segment map,
-        the population that groups are described against)."""
-        self.search.invalidate()
+        the population that groups are described against). `erased`: after an erasure, the stored phrase
+        vectors go too (the vocabulary may have held the person's words)."""
+        self.search.invalidate(forget_phrases=erased)
         self.segments.invalidate()
         self.insights.invalidate()
 

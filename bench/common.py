@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import socket
 import subprocess
@@ -44,6 +45,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+EMULATOR_PIDS: dict[str, int] = {}  # url -> the emulator's process, for benchmarks that count its CPU apart
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def emulator(profiles: int, events: int, version: str = "1.x") -> Iterator[str]:
     port = free_port()
@@ -61,6 +71,7 @@ def emulator(profiles: int, events: int, version: str = "1.x") -> Iterator[str]:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        EMULATOR_PIDS[f"http://127.0.0.1:{port}"] = proc.pid
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

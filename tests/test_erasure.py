@@ -64,7 +64,11 @@ async def test_forget_removes_a_person_everywhere_and_they_stay_gone(world) -> N
         return any(pid.encode() in f.read_bytes() for f in files)
 
     assert in_segment_files(person)
+    await asyncio.to_thread(c.search.warm)  # the vocabulary's phrase vectors are stored for the next process
+    assert c.search.phrases is not None and c.search.phrases.path.exists()
     report = await c.erasure.forget(alias, actor="test", reason="art. 17 request")  # asked by the merged id
+    # they may hold the person's words (a trait value only they had) until the next build: deleted with them
+    assert not c.search.phrases.path.exists()
     assert report["ids_erased"] == 2 and report["removed"]["index_points"] == 1
     assert report["index_files_purge"] == "scheduled"
     # a deleted point is only marked deleted in its segment: its payload stays in the files until the segment is

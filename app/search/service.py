@@ -14,6 +14,7 @@ import numpy as np
 
 from app.errors import InvalidRequestError, NotFoundError
 from app.search.filters import parse_filters
+from app.search.phrase_store import PhraseVectorStore, RememberingEncoder
 from app.search.schemas import (
     ProfileCard,
     SearchHit,
@@ -260,7 +261,8 @@ class Meaning:
 class SearchService:
     def __init__(self, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex, state: SyncState,
                  *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid",
-                 wordings: tuple[str, ...] = ("en",), event_labels: Callable[[str], list[str]] | None = None) -> None:
+                 wordings: tuple[str, ...] = ("en",), event_labels: Callable[[str], list[str]] | None = None,
+                 phrases: PhraseVectorStore | None = None) -> None:
         self.encoder = encoder
         self.wordings = wordings  # how a flag's absence is written for matching by meaning ("without", "sin")
         self.event_labels = event_labels  # an event type's names in each wording ("valoraciones", "ratings")
@@ -274,6 +276,11 @@ class SearchService:
         self._vocab: Vocabulary | None = None
         self._count: int | None = None  # customers in the index, for the cut-off's estimate (refreshed per sync)
         self._warming = threading.Lock()  # one thread builds the vocabulary; a concurrent question waits for it
+        # each invalidation starts a generation: what was computed from the index before it is used once, not kept
+        # (a question building the vocabulary while a sync ends must not keep the old one until the next sync)
+        self._generation = 0
+        self._storing = threading.Lock()  # a build's phrase vectors are stored, or forgotten, one at a time
+        self.phrases = phrases  # the vocabulary's phrase vectors between processes (app/search/phrase_store.py)
 
     async def search(self, req: SearchRequest) -> SearchResponse:
         query = " ".join(req.query.split())
@@ -324,25 +331,42 @@ class SearchService:
         """The synced data's own words (trait values, flags, numeric fields, what events are about), from a
         sample of payloads."""
         with self._warming:
-            if self._vocab is None:
-                payloads: list[dict[str, Any]] = []
-                for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "counts", "top", "last_seen", "first_seen"]):
-                    payloads.extend(h.payload for h in page)
-                    if len(payloads) >= VOCABULARY_SAMPLE:
-                        break
-                vocab = build_vocabulary(payloads)
-                try:  # the same fields and values by meaning; without it, questions are read by their words
-                    attach_meaning(vocab, self.encoder, self.wordings, self.event_labels)
-                except Exception as exc:  # noqa: BLE001 - an encoder failure costs the synonyms, never search
-                    log.warning("fields and values not embedded for question understanding: %s", str(exc)[:200])
+            if self._vocab is not None:
+                return self._vocab
+            generation = self._generation
+            payloads: list[dict[str, Any]] = []
+            for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "counts", "top", "last_seen", "first_seen"]):
+                payloads.extend(h.payload for h in page)
+                if len(payloads) >= VOCABULARY_SAMPLE:
+                    break
+            vocab = build_vocabulary(payloads)
+            try:  # the same fields and values by meaning; without it, questions are read by their words
+                self._attach_meaning(vocab, generation)
+            except Exception as exc:  # noqa: BLE001 - an encoder failure costs the synonyms, never search
+                log.warning("fields and values not embedded for question understanding: %s", str(exc)[:200])
+            if generation == self._generation:
                 self._vocab = vocab
-                # the fields a question can become a filter on get payload indexes (once, where missing): a
-                # selective filter ("retired") was a graph walk rejecting nearly every candidate
-                try:
-                    self.index.ensure_field_indexes(self._vocab.field_kinds())
-                except ValueError as exc:  # one odd field must not take every search down
-                    log.warning("payload indexes for understood fields not created: %s", str(exc)[:200])
-            return self._vocab
+            # the fields a question can become a filter on get payload indexes (once, where missing): a
+            # selective filter ("retired") was a graph walk rejecting nearly every candidate
+            try:
+                self.index.ensure_field_indexes(vocab.field_kinds())
+            except ValueError as exc:  # one odd field must not take every search down
+                log.warning("payload indexes for understood fields not created: %s", str(exc)[:200])
+            return vocab
+
+    def _attach_meaning(self, vocab: Vocabulary, generation: int) -> None:
+        """Embed the vocabulary's phrases, taking those the last build stored (a new process then encodes only
+        what changed), and store this build's for the next process."""
+        if self.phrases is None:
+            attach_meaning(vocab, self.encoder, self.wordings, self.event_labels)
+            return
+        remembering = RememberingEncoder(self.encoder, self.phrases.load())
+        attach_meaning(vocab, remembering, self.wordings, self.event_labels)
+        if vocab.lexicon is not None:
+            vocab.lexicon.encoder = self.encoder  # a question's own phrases are encoded, never stored
+        with self._storing:
+            if generation == self._generation:  # an erasure since the build started: nothing of it is stored
+                self.phrases.save(remembering.asked)
 
     def _relevance(self, dense: np.ndarray | None, hits: list[Hit]) -> tuple[list[float | None], dict[str, Any] | None]:
         """Each hit's cosine to the question, as the share of a fixed background sample it beats: 0.97 means
@@ -450,19 +474,27 @@ class SearchService:
 
     def _reference_vectors(self) -> np.ndarray:
         """A fixed sample of profile vectors: similarity percentiles are read against it."""
-        if self._reference is None:
-            vecs: list[list[float]] = []
-            for page in self.index.scroll(batch=min(self.reference_size, 1000), with_vector=True, fields=[]):
-                vecs.extend(h.vector for h in page if h.vector is not None)
-                if len(vecs) >= self.reference_size:
-                    break
-            self._reference = np.asarray(vecs[: self.reference_size], dtype=np.float32).reshape(-1, self.index.dim)
-        return self._reference
+        if (kept := self._reference) is not None:
+            return kept
+        generation = self._generation
+        vecs: list[list[float]] = []
+        for page in self.index.scroll(batch=min(self.reference_size, 1000), with_vector=True, fields=[]):
+            vecs.extend(h.vector for h in page if h.vector is not None)
+            if len(vecs) >= self.reference_size:
+                break
+        reference = np.asarray(vecs[: self.reference_size], dtype=np.float32).reshape(-1, self.index.dim)
+        if generation == self._generation:
+            self._reference = reference
+        return reference
 
     def _customers(self) -> int:
-        if self._count is None:  # an exact count is a pass over the index: kept, not repeated per question
-            self._count = self.index.count()
-        return self._count
+        if (kept := self._count) is not None:  # an exact count is a pass over the index: kept, not repeated
+            return kept
+        generation = self._generation
+        count = self.index.count()
+        if generation == self._generation:
+            self._count = count
+        return count
 
     def warm(self) -> None:
         """Build what questions need (vocabulary and its field indexes, the background sample, the count) now,
@@ -471,10 +503,16 @@ class SearchService:
         self._reference_vectors()
         self._customers()
 
-    def invalidate(self) -> None:
-        self._reference = None
-        self._vocab = None
-        self._count = None
+    def invalidate(self, *, forget_phrases: bool = False) -> None:
+        """Forget what was computed from the index (after a sync, an erasure). `forget_phrases`: also the stored
+        phrase vectors, which may hold an erased person's words until the next build."""
+        with self._storing:
+            self._generation += 1
+            self._reference = None
+            self._vocab = None
+            self._count = None
+            if forget_phrases and self.phrases is not None:
+                self.phrases.forget()
 
     async def similar(self, profile_id: str, limit: int = 10) -> SimilarResponse:
         if not 1 <= limit <= self.max_limit:
