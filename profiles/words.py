@@ -25,6 +25,41 @@ SPANISH_FIELD_WORDS = {
     "colores": "colors", "tallas": "sizes", "canales": "channels", "dispositivos": "devices",
     "servicios": "services", "edad": "age", "contrato": "contract", "nivel": "level", "tipo": "type",
 }
+# The same value of a person (or a flag about them) in either language, and its everyday names: a field whose
+# value or key is one of these is matched by the others too, by their words ("jubilados" is `retired`, "sin
+# hijos" is `dependientes=0`, "retired" is `jubilado`). The multilingual model reads most such pairs by meaning,
+# but these fell under its bar (tests/search/test_understanding.py). Words that also name something else in
+# customer data stay out: "children" (a film genre), "técnico" (technical support), "mayores" (older than),
+# "ventas", "mensual".
+_SAME_PERSON = (
+    ("retired", "retiree", "jubilado", "jubilada", "jubilados", "jubiladas", "retirado", "retirada", "pensionista"),
+    ("homemaker", "housewife", "househusband", "ama de casa", "amas de casa", "amo de casa", "amos de casa"),
+    ("salesman", "salesperson", "saleswoman", "vendedor", "vendedora", "vendedores", "vendedoras"),
+    ("unemployed", "jobless", "desempleado", "desempleada", "desempleados", "desempleadas", "en paro"),
+    ("self employed", "freelancer", "autonomo", "autonoma", "autonomos", "autonomas"),
+    ("student", "estudiante", "alumno", "alumna", "alumnos", "alumnas"),
+    ("educator", "teacher", "profesor", "profesora", "profesores", "profesoras", "docente", "maestro", "maestra",
+     "maestros", "maestras"),
+    ("doctor", "physician", "medico", "medica", "medicos", "medicas"),
+    ("lawyer", "attorney", "abogado", "abogada", "abogados", "abogadas"),
+    ("engineer", "ingeniero", "ingeniera", "ingenieros", "ingenieras"),
+    ("programmer", "developer", "programador", "programadora", "programadores", "programadoras",
+     "desarrollador", "desarrolladora", "desarrolladores"),
+    ("writer", "author", "escritor", "escritora", "escritores", "escritoras"),
+    ("scientist", "cientifico", "cientifica", "cientificos", "cientificas"),
+    ("librarian", "bibliotecario", "bibliotecaria", "bibliotecarios", "bibliotecarias"),
+    ("executive", "ejecutivo", "ejecutiva", "ejecutivos", "ejecutivas", "directivo", "directiva", "directivos"),
+    ("administrator", "administrador", "administradora", "administradores", "administradoras"),
+    ("nurse", "enfermero", "enfermera", "enfermeros", "enfermeras"),
+    ("manager", "gerente", "gerentes"),
+    ("married", "casado", "casada", "casados", "casadas"),
+    ("single", "soltero", "soltera", "solteros", "solteras"),
+    ("divorced", "divorciado", "divorciada", "divorciados", "divorciadas"),
+    ("widowed", "widow", "widower", "viudo", "viuda", "viudos", "viudas"),
+    ("dependents", "dependientes", "hijos", "personas a cargo"),
+    ("partner", "pareja", "spouse", "conyuge"),
+)
+SYNONYMS: dict[str, frozenset[str]] = {word: frozenset(group) for group in _SAME_PERSON for word in group}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 

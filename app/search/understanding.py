@@ -43,7 +43,7 @@ from app.search.units import (
 )
 from embeddings.index import Condition
 from profiles.paths import flatten_addressable, last_key
-from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, YES_WORDS, fold, split_camel
+from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, fold, split_camel
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
@@ -218,6 +218,20 @@ def _pattern(phrase: str, abbreviations: int = 0) -> re.Pattern[str]:
     return re.compile(r"\b" + (body + r"\s+" if body else "") + last + r"\b")
 
 
+def synonyms(phrase: str) -> list[str]:
+    """The other names of a value or flag phrase in either language (profiles/words.py:SYNONYMS), longest first."""
+    return sorted(SYNONYMS.get(phrase, frozenset()) - {phrase}, key=lambda w: (-len(w), w))
+
+
+def _named(phrase: str, abbreviations: int = 0) -> re.Pattern[str]:
+    """`_pattern` of the phrase or any of its synonyms: one alternation of fixed words, linear like each."""
+    others = synonyms(phrase)
+    if not others:
+        return _pattern(phrase, abbreviations)
+    return re.compile("|".join(f"(?:{p.pattern})" for p in (_pattern(phrase, abbreviations),
+                                                             *(_pattern(o) for o in others))))
+
+
 @dataclass
 class Vocabulary:
     values: list[tuple[re.Pattern[str], str, str, Any, int]] = field(default_factory=list)  # pattern, phrase, path, value, n
@@ -252,7 +266,8 @@ class Vocabulary:
                 by_phrase[phrase].append((pattern, path, value, n))
             self._phrases = sorted(by_phrase.items(), key=lambda kv: -len(kv[0]))
             for k, (phrase, _) in enumerate(self._phrases):
-                self._by_prefix.setdefault(phrase.split()[0][:3], []).append(k)
+                for first in {w.split()[0][:3] for w in (phrase, *synonyms(phrase))}:
+                    self._by_prefix.setdefault(first, []).append(k)
         hits = sorted({k for w in set(q.split()) for k in self._by_prefix.get(w[:3], ())})
         return [self._phrases[k] for k in hits]
 
@@ -316,7 +331,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             yes, no = (1 if 1 in counts else None), (0 if 0 in counts else None)
         key = ACTIVITY_DATES[path][0] if path in ACTIVITY_DATES else _key_phrase(path)
         if key and (yes is not None or no is not None):
-            vocab.flags.append((_pattern(key, abbreviations=3), key, path, yes, no))
+            vocab.flags.append((_named(key, abbreviations=3), key, path, yes, no))
         if numeric and len(numeric) >= 0.8 * len(counts) and not (set(numeric) <= {0, 1}) and key:
             vocab.numbers[key] = path
             vocab.spans[path] = (float(min(numeric)), float(max(numeric)), all(float(v).is_integer() for v in numeric))
@@ -335,7 +350,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             phrase = norm_value(value)
             if len(phrase) < 3 or phrase in _STOP_VALUES or phrase.isdigit():
                 continue
-            vocab.values.append((_pattern(phrase, abbreviations=4), phrase, path, value, n))
+            vocab.values.append((_named(phrase, abbreviations=4), phrase, path, value, n))
     own_dates = set(vocab.dates.values()) - set(ACTIVITY_DATES)
     for path, names in ACTIVITY_DATES.items():  # the everyday names, where the data has no dates of its own
         if path in vocab.dates.values() and not own_dates:  # ("joined" is its `signup_date` where it has one)
