@@ -49,10 +49,10 @@ log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
 # the activity dates every profile's payload holds, by the name a question gives them: "active in the last month"
 # (our own fields, so their names are ours to give, in both languages)
-ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad"),
+ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad", "last activity"),
                   "first_seen": ("first seen", "joined", "signed up", "registered", "se unieron", "se registraron",
                                  "registrados", "registradas", "se dieron de alta", "dados de alta", "dadas de alta",
-                                 "primera actividad")}
+                                 "primera actividad", "first activity")}
 # "inactive customers", no window said: no activity in the 90 days before the data's latest (a common CRM reading;
 # "inactive in the last 6 months" says its own window)
 INACTIVE_DAYS = 90
@@ -80,7 +80,7 @@ _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "
                       "been", "be",  # "have not been active in the last 3 months"
                       # and the verbs of having: "do not have a partner" had read as having one
                       "have", "has", "had", "having", "tienen", "tiene", "tengan", "tenga", "tener", "tenian",
-                      "tenia",
+                      "tenia", "tenido", "tuvieron", "tuvo",  # "no han tenido actividad" had read as activity
                       # and of living somewhere: "no viven en Madrid" had read as living there
                       "live", "lives", "living", "based", "located", "viven", "vive", "residen", "reside"})
 
@@ -491,7 +491,8 @@ def _recent(q: str) -> list[tuple[float, QuestionUnit, tuple[int, int]]]:
 
 
 _BEING = frozenset({"were", "was", "been", "are", "is", "be", "estuvieron", "estuvo", "estaban", "estaba", "estan",
-                    "esta", "han", "ha", "estado", "fueron", "fue", "son", "sido"})
+                    "esta", "han", "ha", "estado", "fueron", "fue", "son", "sido",
+                    "had", "have", "has", "tenido", "tuvieron", "tuvo"})  # "had activity", "han tenido actividad"
 
 
 def _naming_start(q: str, start: int, path: str) -> int:
