@@ -116,6 +116,11 @@ LEXICON: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
         (("twenties", "veinteaneros", "veintitantos"), 20), (("thirties", "treintaneros", "treintaitantos"), 30),
         (("forties", "cuarentones", "cuarentaitantos"), 40), (("fifties", "cincuentones", "cincuentaitantos"), 50),
         (("sixties", "sesentones", "sesentaitantos"), 60)) for word in words},
+    # written apart or in figures too: "treinta y tantos", "in their 30s", "30-somethings" (after "their", never
+    # a bare "90s", which names films)
+    **{form: (("age", "edad"), {"gte": float(lo), "lte": float(lo + 9)}) for tens, lo in (
+        ("veinte", 20), ("treinta", 30), ("cuarenta", 40), ("cincuenta", 50), ("sesenta", 60))
+        for form in (f"{tens} y tantos", f"their {lo}s", f"{lo} somethings", f"{lo} something")},
 }
 _COUNTS = frozenset({"event_count", "purchases", "active_days"})  # payload numbers that count something
 _NOT_COUNTED = frozenset({"years", "year", "anos", "ano", "or", "o", "and", "y", "yo", "plus", "mas"})
@@ -502,13 +507,15 @@ def _naming_start(q: str, start: int, path: str) -> int:
     if path not in ACTIVITY_DATES:
         return start
     # only the field's own names: "women active in the last month" keeps "women" for its own condition
-    names = {w for name in ACTIVITY_DATES[path] for w in name.split() if w not in FILLER}  # "de" names nothing
-    words = list(re.finditer(r"\S+", q[:start]))[-3:]
+    every = {w for name in ACTIVITY_DATES[path] for w in name.split()}
+    names = {w for w in every if w not in FILLER}  # "de" names nothing by itself
+    words = list(re.finditer(r"\S+", q[:start]))[-4:]
     named = [i for i, m in enumerate(words) if m.group() in names]
     if not named:
         return start
     first = named[0]
-    while first > 0 and words[first - 1].group() in _BEING:  # "were active", "estuvieron activos"
+    # "were active", "estuvieron activos"; a name's own small words before it: "se dieron de alta"
+    while first > 0 and (words[first - 1].group() in _BEING or words[first - 1].group() in every):
         first -= 1
     return words[first].start()
 
