@@ -48,6 +48,13 @@ _SCHEMA = {
 }
 
 
+def _exact(value: Any) -> Any:
+    """What MatchValue is given for `value`: a Python bool is an int to the binding (qdrant-edge-py 0.9.0 reads
+    True as the integer 1, which matches no stored true: every yes/no trait counted 0), while NumPy's bool is
+    read as a bool."""
+    return np.bool_(value) if isinstance(value, bool) else value
+
+
 def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) -> qe.Filter | None:
     must: list[Any] = []
     for c in conditions:
@@ -59,11 +66,11 @@ def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) ->
             if strings:
                 should.append(qe.FieldCondition(key=c.key, match=qe.MatchAny(strings)) if len(strings) > 1
                               else qe.FieldCondition(key=c.key, match=qe.MatchValue(strings[0])))
-            should.extend(qe.FieldCondition(key=c.key, match=qe.MatchValue(o)) for o in others)
+            should.extend(qe.FieldCondition(key=c.key, match=qe.MatchValue(_exact(o))) for o in others)
             must.append(should[0] if len(should) == 1 else qe.Filter(should=should))
         elif c.op == "ne":
             must.append(qe.Filter(must_not=[qe.IsEmptyCondition(c.key), *(
-                qe.FieldCondition(key=c.key, match=qe.MatchValue(a)) for a in eq_alternatives(c))]))
+                qe.FieldCondition(key=c.key, match=qe.MatchValue(_exact(a))) for a in eq_alternatives(c))]))
         elif c.op == "range":
             bounds = dict(c.value)
             if any(isinstance(v, str) for v in bounds.values()):

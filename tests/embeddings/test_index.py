@@ -340,3 +340,24 @@ def test_a_count_of_an_event_type_is_zero_where_the_profile_has_none(index: Vect
     assert index.count([Condition("counts.rate", "range", {"gte": 1})]) == len(with_rates)
     assert index.count([Condition("counts.rate", "range", {"gt": 4, "lte": 8})]) == 3  # 5, 7, 8
     assert index.count([Condition("event_count", "range", {"lt": 1})]) == 1  # not a count of one type: p0 only
+
+
+def test_yes_no_traits_stored_as_json_booleans_are_matched(index: VectorIndex) -> None:
+    """Tracardi's profile data keeps yes/no traits as JSON booleans ("newsletter": true). The Edge binding reads a
+    Python True given to MatchValue as the integer 1, which matched no stored true: every such trait counted 0
+    ("customers subscribed to the newsletter": 0 of 1,000) until the filter passed NumPy's bool, which it reads as a
+    bool. Both backends, with and without a payload index, and as "true" written in a filter."""
+    bm25 = Bm25Encoder()
+    extra = [IndexPoint(f"b{i}", np.eye(DIM, dtype=np.float32)[i % DIM], bm25.document("x"),
+                        {"profile_id": f"b{i}", "traits": {"newsletter": i % 4 == 0, "tier": i % 2}})
+             for i in range(12)]
+    index.upsert(extra)
+    index.flush()
+    for indexed in (False, True):
+        if indexed:
+            index.ensure_field_indexes({"traits.newsletter": "bool"})
+        assert index.count([Condition("traits.newsletter", "eq", True)]) == 3
+        assert index.count([Condition("traits.newsletter", "eq", "true")]) == 3
+        assert index.count([Condition("traits.newsletter", "eq", False)]) == 9
+        assert index.count([Condition("traits.newsletter", "ne", True)]) == 9  # set, and not true
+        assert index.count([Condition("traits.tier", "eq", 1)]) == 6  # an integer stays an integer
