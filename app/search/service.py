@@ -47,7 +47,7 @@ RELEVANCE_CUTOFF = 0.95  # suggested: better than 95% of customers by meaning
 _WORD = re.compile(r"\w+")
 # words that say who is wanted ("people who love ...", "clientes a los que les gustan ...") rather than what:
 # every document would share them. Accents are stripped before the comparison.
-_FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea", "our", "my", "nuestros", "nuestras", "nuestro", "nuestra", "mis", "whose", "cuya", "cuyo", "cuyas", "cuyos", "se"])
+_FILLER = frozenset(["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "from", "do", "does", "did", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea", "our", "my", "nuestros", "nuestras", "nuestro", "nuestra", "mis", "whose", "cuya", "cuyo", "cuyas", "cuyos", "se"])
 
 
 # the asking itself, in a question for counting or grouping ("how many ... are there", "¿cuántas ... hay?",
@@ -57,7 +57,7 @@ ASKING_PHRASES = (
     "how many", "how much", "number of", "count of", "total of", "are there", "is there", "do we have",
     "do you have", "have we got", "we have", "show me", "tell me about", "tell me", "give me", "list", "find me",
     "get me", "please", "all", "every", "which", "what", "what do", "what does", "what are", "what is",
-    "have in common", "has in common", "in common", "what sets", "sets apart", "apart", "distinguishes",
+    "have in common", "has in common", "in common", "what sets", "sets apart", r"apart(?!\s+from)", "distinguishes",
     "describe", "cu[aá]nt[oa]s", "cu[aá]nt[oa]", "n[uú]mero de", "total de", "hay", "existen", "tenemos", "tienes",
     "mu[eé]strame", "mu[eé]stranos", "mu[eé]stra", "dame", "danos", "l[ií]stame", "dime", "b[uú]scame",
     "por favor", "todos", "todas", "cu[aá]les", "cu[aá]l", "qui[eé]nes", "qu[eé] tienen en com[uú]n",

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from app.search.codes import COUNTRY_KEYS, LANGUAGE_KEYS, code_names
 from app.search.meaning_match import (
     DISTINCT,
     FILLER,
@@ -47,6 +48,7 @@ from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, f
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
+MAX_CODES = 300  # ... unless every value is a country or language code (there are 249 countries)
 # the activity dates every profile's payload holds, by the name a question gives them: "active in the last month"
 # (our own fields, so their names are ours to give, in both languages)
 ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad", "last activity"),
@@ -73,7 +75,12 @@ _NEGATION_PAIRS = {"than": ("other",), "from": ("apart", "aside")}
 _OR = frozenset({"or", "nor", "o", "ni", "u"})  # "don't stream TV or movies": the negation reaches each
 # small words that may stand between a negation and what it negates: "not on a two-year contract", "sin el plan"
 _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "una", "el", "la", "los", "las", "en",
-                      "con", "de", "del", "al",
+                      "con", "de", "del", "al", "from",  # "not from the United States"
+                      # verbs that only tie a person to a flag: "not subscribed to the newsletter"
+                      "to", "into", "subscribed", "suscritos", "suscritas", "suscrito", "suscrita", "enrolled",
+                      "opted", "inscritos", "inscritas", "apuntados", "apuntadas",
+                      # and of speaking a language: "customers who do not speak German"
+                      "speak", "speaks", "speaking", "hablan", "habla", "hablen",
                       # Spanish puts the verb after the negation: "mujeres que no son estudiantes"
                       "son", "es", "sean", "sea", "eran", "era", "fueron", "fue", "estan", "esta", "esten",
                       "han", "ha", "estado", "sido",  # "no han estado activos"
@@ -92,7 +99,8 @@ def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | N
     words = q[:start].split()
     between = _BETWEEN | set(key.split())
     skipped = 0
-    while words and skipped < 4 and (words[-1] in between or (slack > 0 and words[-1] not in _NEGATIONS)):
+    while words and skipped < 4 and (words[-1] in between or (slack > 0 and words[-1] not in _NEGATIONS)) \
+            and not (len(words) > 1 and words[-2] in _NEGATION_PAIRS.get(words[-1], ())):  # "apart from" is one
         if words[-1] not in between:
             slack -= 1
         words.pop()
@@ -228,9 +236,10 @@ def synonyms(phrase: str) -> list[str]:
     return sorted(SYNONYMS.get(phrase, frozenset()) - {phrase}, key=lambda w: (-len(w), w))
 
 
-def _named(phrase: str, abbreviations: int = 0) -> re.Pattern[str]:
-    """`_pattern` of the phrase or any of its synonyms: one alternation of fixed words, linear like each."""
-    others = synonyms(phrase)
+def _named(phrase: str, abbreviations: int = 0, others: list[str] | None = None) -> re.Pattern[str]:
+    """`_pattern` of the phrase or any of its other names (its synonyms unless given): one alternation of fixed
+    words, linear like each."""
+    others = synonyms(phrase) if others is None else others
     if not others:
         return _pattern(phrase, abbreviations)
     return re.compile("|".join(f"(?:{p.pattern})" for p in (_pattern(phrase, abbreviations),
@@ -246,6 +255,7 @@ class Vocabulary:
     units: dict[str, FieldUnit] = field(default_factory=dict)  # numeric path -> what its key says it holds
     dates: dict[str, str] = field(default_factory=dict)  # key phrase -> path of a field holding ISO dates
     clock: dict[str, str] = field(default_factory=dict)  # date path -> its latest value: the data's own "now"
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # value phrase -> its other names (synonyms, codes)
     context: list[str] = field(default_factory=list)  # what events are about, commonest first (never a filter)
     # event type phrase -> `counts.<type>`: "rated more than 100 movies" counts one type of event
     event_counts: dict[str, str] = field(default_factory=dict)
@@ -271,7 +281,7 @@ class Vocabulary:
                 by_phrase[phrase].append((pattern, path, value, n))
             self._phrases = sorted(by_phrase.items(), key=lambda kv: -len(kv[0]))
             for k, (phrase, _) in enumerate(self._phrases):
-                for first in {w.split()[0][:3] for w in (phrase, *synonyms(phrase))}:
+                for first in {w.split()[0][:3] for w in (phrase, *self.aliases.get(phrase, ()))}:
                     self._by_prefix.setdefault(first, []).append(k)
         hits = sorted({k for w in set(q.split()) for k in self._by_prefix.get(w[:3], ())})
         return [self._phrases[k] for k in hits]
@@ -347,15 +357,23 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             vocab.dates[key] = path
             vocab.clock[path] = max(dated)[:10]
             continue
-        if len(counts) > MAX_DISTINCT:
+        # country and language codes ("MX", "es-MX", "ca") by their names in both wordings (app/search/codes.py)
+        key_words = set(key.split()) | set(norm(split_camel(last_key(path))).split())
+        coded = {v: code_names(key_words, v) for v in counts if isinstance(v, str)} \
+            if key_words & (COUNTRY_KEYS | LANGUAGE_KEYS) else {}
+        if len(counts) > (MAX_CODES if coded and all(coded.values()) else MAX_DISTINCT):
             continue
         for value, n in counts.items():
             if not isinstance(value, str):
                 continue
-            phrase = norm_value(value)
-            if len(phrase) < 3 or phrase in _STOP_VALUES or phrase.isdigit():
+            names = coded.get(value, ())
+            phrase = names[0] if names else norm_value(value)
+            if not names and (len(phrase) < 3 or phrase in _STOP_VALUES or phrase.isdigit()):
                 continue
-            vocab.values.append((_named(phrase, abbreviations=4), phrase, path, value, n))
+            others = [o for o in dict.fromkeys([*names[1:], *synonyms(phrase)]) if o != phrase]
+            if others:
+                vocab.aliases[phrase] = others
+            vocab.values.append((_named(phrase, 4, others), phrase, path, value, n))
     own_dates = set(vocab.dates.values()) - set(ACTIVITY_DATES)
     for path, names in ACTIVITY_DATES.items():  # the everyday names, where the data has no dates of its own
         if path in vocab.dates.values() and not own_dates:  # ("joined" is its `signup_date` where it has one)
@@ -498,6 +516,25 @@ def _recent(q: str) -> list[tuple[float, QuestionUnit, tuple[int, int]]]:
 _BEING = frozenset({"were", "was", "been", "are", "is", "be", "estuvieron", "estuvo", "estaban", "estaba", "estan",
                     "esta", "han", "ha", "estado", "fueron", "fue", "son", "sido",
                     "had", "have", "has", "tenido", "tuvieron", "tuvo"})  # "had activity", "han tenido actividad"
+
+
+def _lead_in(q: str, start: int, path: str, free: Callable[[tuple[int, int]], bool]) -> int:
+    """Where the words that lead into a flag or value read at `start` begin: the small words and verbs that tie a
+    person to it ("subscribed to the newsletter") and a word of the field's own name ("aged 25-34" for `age
+    band`, "prefer email" for `preferred channel`), so they are no meaning left over (a count with one left over
+    had become an estimate by meaning: 0 of 1,000 "subscribed to the newsletter")."""
+    key = [k for k in _key_phrase(path).split() if len(k) >= 3]
+    words = list(re.finditer(r"\S+", q[:start]))[-4:]
+    first = len(words)
+    while first > 0:
+        w = words[first - 1].group()
+        stem = any(w.startswith(k) or (len(w) >= 5 and w[:5] == k[:5]) for k in key)
+        if w in _NEGATIONS or not (w in _BETWEEN or stem):
+            break
+        first -= 1
+    if first == len(words) or not free((words[first].start(), start)):
+        return start
+    return words[first].start()
 
 
 def _naming_start(q: str, start: int, path: str) -> int:
@@ -916,7 +953,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         value = no if negated is not None else yes
         if value is None:
             continue
-        start = negated if negated is not None else flag.start()  # "without" is part of what was read
+        # "without" is part of what was read, as are the words that lead into it ("subscribed to the")
+        start = negated if negated is not None else _lead_in(q, flag.start(), path, free)
         add(path, Condition(path, "eq", value), f"{path}={value}", (start, flag.end()), negated=negated is not None)
     # categorical values: "two-year contract", "students", "female"
     for _phrase, options in vocab.value_candidates(q):
@@ -933,7 +971,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             add(field_path, Condition(field_path, "ne", field_value), f"{field_path}!={field_value}",
                 (negated, found.end()), negated=True)
         else:
-            add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}", found.span())
+            add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}",
+                (_lead_in(q, found.start(), field_path, free), found.end()))
     # no events of a type: "never rated a movie" is a count below 1 (an absent count is 0: embeddings/index.py)
     for path, span, similarity in _none_of(q, vocab, free):
         if free(span):

@@ -164,3 +164,34 @@ MOVIELENS_LIKE = [{"data": {"job": {"position": j}, "pii": {"gender": g}}, "trai
 def test_values_and_flags_are_named_in_either_language(question: str, filters: list[str]) -> None:
     vocab = build_vocabulary(SPANISH if "retired" in question else MOVIELENS_LIKE)
     assert sorted(understand(question, vocab).filters) == sorted(filters)
+
+
+SHOP = [{"traits": {"country": c, "newsletter": n, "preferred_channel": ch, "age_band": b, "plan": p},
+         "data": {"pii": {"language": lang}}}
+        for c, n, ch, b, p, lang in [("MX", True, "email", "25-34", "free", "es"), ("ES", False, "web", "35-44", "pro", "ca"),
+                                     ("US", True, "store", "25-34", "free", "en"), ("DE", False, "email", "55-64", "pro", "de")] * 3]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # codes by their names in both wordings (app/search/codes.py): "MX" is too short to be read as a word
+    ("customers from Mexico", ["traits.country=MX"]),
+    ("clientes de México", ["traits.country=MX"]),
+    ("customers in Spain or Germany", ["traits.country=DE,ES"]),
+    ("clientes de Estados Unidos", ["traits.country=US"]),
+    ("customers not from the United States", ["traits.country!=US"]),
+    ("customers apart from Mexico", ["traits.country!=MX"]),
+    ("clientes que hablan catalán", ["data.pii.language=ca"]),
+    ("customers who speak German", ["data.pii.language=de"]),
+    ("customers who do not speak German", ["data.pii.language!=de"]),
+    # the words that lead into a flag or value are read with it, so nothing is left over to be a meaning
+    ("customers subscribed to the newsletter", ["traits.newsletter=True"]),
+    ("customers who opted in to the newsletter", ["traits.newsletter=True"]),
+    ("customers not subscribed to the newsletter", ["traits.newsletter=False"]),
+    ("clientes que no están suscritos a la newsletter", ["traits.newsletter=False"]),
+    ("customers who prefer email", ["traits.preferred_channel=email"]),
+    ("customers aged 25-34", ["traits.age_band=25-34"]),
+])
+def test_codes_and_the_words_that_lead_into_a_trait(question: str, filters: list[str]) -> None:
+    u = understand(question, build_vocabulary(SHOP))
+    assert u.filters == filters
+    assert not set(u.semantic.split()) - {"customers", "who", "do", "clientes", "que", "estan"}

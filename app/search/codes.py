@@ -1,0 +1,55 @@
+"""Country and language codes as people name them: "customers from Mexico" is `country=MX`, "clientes que hablan
+catalán" `language=ca`.
+
+CDPs store both as ISO codes (Tracardi's `data.contact.address.country`, `data.pii.language`; exports' `country`
+traits), which no question says and which are too short to be read as words. A field whose key names a country
+or a language gets each of its code values' names in both wordings, from the Unicode CLDR (Babel), to be
+matched by their words."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from profiles.words import fold
+
+# a field's key words that say its values are country or language codes
+COUNTRY_KEYS = frozenset({"country", "countries", "pais", "paises", "nationality", "nacionalidad"})
+LANGUAGE_KEYS = frozenset({"language", "languages", "lang", "idioma", "idiomas", "lengua", "locale"})
+WORDINGS = ("en", "es")
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text).lower()))
+
+
+@cache
+def _names(kind: str) -> dict[str, tuple[str, ...]]:
+    """code (lower case) -> its names in every wording, folded ("mx" -> ("mexico",), "es" -> ("spain", "espana"))."""
+    from babel import Locale  # CLDR's tables load on first use, not at import
+
+    out: dict[str, list[str]] = {}
+    for wording in WORDINGS:
+        table = getattr(Locale.parse(wording), kind)
+        for code, name in table.items():
+            # ISO 3166 alpha-2 regions only ("001" is the world, "EU" a union); ISO 639 languages of 2-3 letters
+            if not code.isalpha() or len(code) not in ((2,) if kind == "territories" else (2, 3)):
+                continue
+            if (phrase := _norm(name)) and phrase not in out.setdefault(code.lower(), []):
+                out[code.lower()].append(phrase)
+    return {code: tuple(names) for code, names in out.items()}
+
+
+def code_names(key_words: set[str], value: str) -> tuple[str, ...]:
+    """The names of `value` when the field's key (`key_words`) says it holds country or language codes and
+    `value` is one (a locale's region counts: "es-MX" is Mexico's, "es_ES" Spain's); () otherwise."""
+    value = value.strip()
+    if len(value) > 8:
+        return ()
+    if key_words & COUNTRY_KEYS:
+        code = re.split(r"[-_]", value)[-1] if len(value) > 3 else value
+        return _names("territories").get(code.lower(), ()) if len(code) == 2 else ()
+    if key_words & LANGUAGE_KEYS:
+        code = re.split(r"[-_]", value)[0]
+        return _names("languages").get(code.lower(), ()) if 2 <= len(code) <= 3 else ()
+    return ()
