@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,15 @@ def event_labels(settings: Settings, dictionary: EventDictionary) -> Callable[[s
     documents' own (the deployment's wording), so only an English one is loaded beside it."""
     books = [dictionary] if settings.lang.wording == "en" else \
         [EventDictionary.load(settings.sync.event_dictionary, "en"), dictionary]
-    return lambda etype: [b.spec(etype).label for b in books if b.knows(etype)]
+    # and how one such event is said, its phrase up to the first detail: "bought", "opened a support ticket",
+    # "compró" (people ask "who bought something", not "who has purchases")
+    return lambda etype: [name for b in books if b.knows(etype)
+                          for name in (b.spec(etype).label, _said(b.spec(etype).text)) if name]
+
+
+def _said(text: str | None) -> str:
+    head = re.split(r"[{\[\"(]", text or "", maxsplit=1)[0].strip()
+    return head if len(head.split()) <= 4 else ""
 
 
 def build_encoder(settings: Settings) -> Encoder:

@@ -762,6 +762,91 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     return out
 
 
+# what stands before "a" without being what people did: "with a partner", "on a two-year plan", "have a"
+_NOT_A_VERB = frozenset({"with", "on", "in", "of", "for", "to", "from", "at", "by", "as", "is", "are", "was", "were",
+                         "be", "been", "have", "has", "had", "having", "get", "got", "own", "who", "that", "which",
+                         "customers", "people", "users", "clients", "con", "de", "en", "para", "por", "es", "son",
+                         "tienen", "tiene", "tengan", "que", "quienes", "clientes", "personas", "usuarios", "than",
+                         "like", "love", "want", "need", "use", "uses", "using", "usan", "quieren", "prefer"})
+# a clause that states a quantity is read by the numbers' passes, not as "at least one"
+_QUANTITY = re.compile(r"\d|\b(?:above|over|under|below|more|less|fewer|least|most|than|average|mean|total|mas|menos|"
+                       r"mayor|menor|media|promedio|superior|inferior|encima|debajo)\b")
+# verbs that say an event only with what follows them: "made a purchase", "hicieron una compra"
+_LIGHT_VERBS = frozenset({"made", "make", "makes", "did", "do", "placed", "place", "hicieron", "hizo", "hecho",
+                          "realizaron", "realizo", "realizado"})
+# at least one event of a type: "who opened a support ticket", "who bought something", "que compraron algo", and
+# a verb said right after "who" / "que" ("customers who added to cart")
+_SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|alguna|algunos|algunas|algo)\b"
+                      r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios) (?=\S)")
+
+
+def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
+             ) -> list[tuple[str, tuple[int, int], float]]:
+    """Event types the question says people have at least one of: a verb, then "a" / "some" / "something" and
+    what was acted on, or a verb right after "who" / "que", read by meaning as one event type's phrase or name
+    ("opened a support ticket" against the dictionary's "opened a support ticket"; "bought something" against
+    "bought"; "added to cart" against "add to cart"). A denied one is `_none_of`'s; what events are about
+    ("watched a documentary") stays a meaning, and words that name a trait's value stay the value's."""
+    lexicon = vocab.lexicon
+    if lexicon is None or lexicon.empty or not vocab.event_counts:
+        return []
+    index = [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
+    about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
+    out: list[tuple[str, tuple[int, int], float]] = []
+    for cue in _SOME_OF.finditer(q):
+        after_who = cue.group("who") is not None
+        if after_who:  # after "who": the clause's first word is the verb, what follows its object
+            verb = re.compile(r"\S+").match(q, cue.end())
+            rest = verb.end() if verb else cue.end()
+        else:
+            before = list(re.finditer(r"\S+", q[:cue.start()]))
+            verb, rest = (before[-1] if before else None), cue.end()
+        if verb is None or verb.group() in _NOT_A_VERB or _NONE_OF.fullmatch(verb.group()):
+            continue
+        clause = _PARTS.split(q[rest:], maxsplit=1)[0]
+        if _QUANTITY.search(clause):  # "gave an average rating above 4", "a purchase over 100": a number's
+            continue
+        content = [m for m in list(re.finditer(r"\S+", clause))[:3] if m.group() not in FILLER][:2]
+        said = content if verb.group() in _LIGHT_VERBS else [verb, *content]  # "made a purchase": the purchase
+        if not index or not said or any(m.group() in about for m in said):
+            continue
+        start, end = verb.start(), rest + (content[-1].end() if content else 0)
+        words = q[start:end]
+        # after "who" nothing says an event was counted: words that name a trait's value are the value's
+        named = after_who and \
+            any(options[0][0].search(words) for _, options in vocab.value_candidates(words))
+        if named or negation_start(q, start, slack=1) is not None or not free((start, end)):
+            continue
+        sims = lexicon.similarity(" ".join(m.group() for m in said), index)[0]
+        best = int(sims.argmax())
+        # a clear margin over the null line, as after "never": an entry's own bar is raised by the everyday verbs
+        # that resemble it (the dictionary's "bought" against the filler "buy": 1.0), and here the verb is the event
+        bar = lexicon.null_line + NONE_MARGIN
+        if sims[best] <= bar and len(said) > 1 and said[0] is verb:
+            # what was acted on can dilute the verb ("valoraron una película": 0.39 against "valoraciones", the
+            # verb alone 0.58): the verb alone, where it reads the same event type
+            alone = lexicon.similarity(verb.group(), index)[0]
+            if int(alone.argmax()) == best or lexicon.targets[index[int(alone.argmax())]].path == \
+                    lexicon.targets[index[best]].path:
+                sims, best = alone, int(alone.argmax())
+        stem = _by_stem(verb.group(), lexicon, index) if sims[best] <= bar else None
+        if sims[best] > bar or stem is not None:
+            best = best if stem is None else stem
+            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3)))
+    return out
+
+
+def _by_stem(word: str, lexicon: Lexicon, index: list[int]) -> int | None:
+    """The one event entry whose verb shares the question's verb's first five letters, where meaning fell short
+    on a conjugation ("compraron" against the dictionary's "compró": 0.48, under its bar): its position in
+    `index`, or None when none or several event types do."""
+    if len(word) < 5:
+        return None
+    found = {lexicon.targets[j].path: k for k, j in enumerate(index)
+             if len(first := lexicon.texts[j].split()[0]) >= 5 and first[:5] == word[:5]}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def _privative(key: str, words: str) -> bool:
     """The question names what the field's name denies: "paper bills" against `paperless_billing`, "factura en
     papel" against `factura_sin_papel`."""
@@ -940,6 +1025,12 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         age_path = next((vocab.numbers[k] for k in keys if k in vocab.numbers), None)
         if said and age_path and free(said.span()):
             add(age_path, Condition(age_path, "range", dict(bounds)), _range_text(age_path, dict(bounds)), said.span())
+    # at least one event of a type: "opened a support ticket" (before values: "opened an email" is the event,
+    # not the channel `email`)
+    for path, span, similarity in _some_of(q, vocab, free):
+        if free(span):
+            add(path, Condition(path, "range", {"gte": 1}), _range_text(path, {"gte": 1}), span, "meaning",
+                similarity)
     # flags, negated or not: "senior citizens", "without internet", "sin permanencia"
     flags = {path: (yes, no) for _, _, path, yes, no in vocab.flags}
     for pattern, phrase, path, yes, no in vocab.flags:

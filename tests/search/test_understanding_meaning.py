@@ -647,3 +647,49 @@ def test_a_numeric_field_is_broken_down_by_equal_steps_of_its_range(low: float, 
     assert all(a["lt"] == b["gte"] for a, b in zip(bins, bins[1:], strict=False))
     assert number_bins(float("nan"), 3, True) == []
     assert number_bins(0, 1e300, False) == []  # a hostile trait value: no breakdown rather than an error
+
+
+BUYERS = [{"traits": {"plan": ["free", "pro"][i % 2], "preferred_channel": ["email", "web"][i % 2],
+                        "newsletter": i % 3 == 0},
+             "counts": {t: 1 + i for t in ("page-view", "product-view", "add-to-cart", "purchase-order", "email-opened",
+                                          "ticket-opened")[: 2 + i % 5]},
+             "last_seen": "2024-06-01T10:00:00+00:00"} for i in range(40)]
+
+
+def _named_events(wording: str) -> Any:
+    """The event types' names as the container gives them: labels, and how one such event is said."""
+    from app.config import Settings
+    from app.container import event_labels
+    from profiles.dictionary import EventDictionary
+
+    settings = Settings(language=wording)
+    return event_labels(settings, EventDictionary.load(None, settings.lang.wording))
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # at least one event of a type, said with a verb (had been a meaning, so an estimate: "bought something" 8 of
+    # 1,000 where 307 had purchases)
+    ("customers who bought something", ["counts.purchase-order>=1"]),
+    ("customers who made a purchase", ["counts.purchase-order>=1"]),
+    ("customers who opened a support ticket", ["counts.ticket-opened>=1"]),
+    ("customers who opened an email", ["counts.email-opened>=1"]),  # the event, not the channel `email`
+    ("customers who added to cart but never purchased", ["counts.add-to-cart>=1", "counts.purchase-order<1"]),
+    ("customers who never purchased", ["counts.purchase-order<1"]),  # the dictionary's "bought" reads it
+    # a quantity is the numbers' ("an average rating above 4" had become "at least one rating")
+    ("customers who made more than 3 purchases", ["purchases>3"]),
+    # a trait's value stays the value's, and "with a" / "on a" name no event
+    ("customers who prefer email", ["traits.preferred_channel=email"]),
+    ("customers on a pro plan", ["traits.plan=pro"]),
+    ("customers who want a newsletter", ["traits.newsletter=True"]),
+])
+def test_at_least_one_event_said_with_a_verb(encoder: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(BUYERS), encoder, ("en",), _named_events("en"))
+    assert sorted(understand(question, vocab).filters) == sorted(filters)
+
+
+def test_at_least_one_event_in_spanish(e5: Any) -> None:
+    vocab = attach_meaning(build_vocabulary(BUYERS), e5, ("en", "es"), _named_events("multi"))
+    assert understand("clientes que compraron algo", vocab).filters == ["counts.purchase-order>=1"]
+    assert understand("clientes que abrieron una incidencia", vocab).filters == ["counts.ticket-opened>=1"]
+    # a conjugation the model reads under its bar ("compraron" 0.48 against "compró") is the verb by its stem
+    assert understand("clientes que compraron una camiseta", vocab).filters == ["counts.purchase-order>=1"]
