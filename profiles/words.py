@@ -58,6 +58,7 @@ _SAME_PERSON = (
     ("widowed", "widow", "widower", "viudo", "viuda", "viudos", "viudas"),
     ("dependents", "dependientes", "hijos", "personas a cargo"),
     ("partner", "pareja", "spouse", "conyuge"),
+    ("free", "gratuito", "gratuita", "gratis"),
 )
 SYNONYMS: dict[str, frozenset[str]] = {word: frozenset(group) for group in _SAME_PERSON for word in group}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -79,6 +79,8 @@ _BETWEEN = frozenset({"a", "an", "the", "on", "in", "with", "of", "any", "un", "
                       # verbs that only tie a person to a flag: "not subscribed to the newsletter"
                       "to", "into", "subscribed", "suscritos", "suscritas", "suscrito", "suscrita", "enrolled",
                       "opted", "inscritos", "inscritas", "apuntados", "apuntadas",
+                      # and of receiving: "customers who don't get the newsletter"
+                      "get", "gets", "getting", "receive", "receives", "receiving", "reciben", "recibe", "reciban",
                       # and of speaking a language: "customers who do not speak German"
                       "speak", "speaks", "speaking", "hablan", "habla", "hablen",
                       # Spanish puts the verb after the negation: "mujeres que no son estudiantes"
@@ -725,6 +727,7 @@ _NONE_FILLER = frozenset({"ever", "once", "even", "single", "yet", "han", "ha", 
 
 
 NONE_MARGIN = 0.2  # over the null line: how clearly the words after "never" must name an event type
+OBJECTLESS_MARGIN = 0.15  # the same after "something" / "anything" / "algo" (`_some_of`)
 # "did not rate": the auxiliary right before the cue is read with it
 _AUXILIARY = re.compile(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$")
 
@@ -776,23 +779,24 @@ _LIGHT_VERBS = frozenset({"made", "make", "makes", "did", "do", "placed", "place
                           "realizaron", "realizo", "realizado"})
 # at least one event of a type: "who opened a support ticket", "who bought something", "que compraron algo", and
 # a verb said right after "who" / "que" ("customers who added to cart")
-_SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|alguna|algunos|algunas|algo)\b"
+_SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|alguna|algunos|algunas|algo|nada)\b"
                       r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios) (?=\S)")
 
 
 def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
-             ) -> list[tuple[str, tuple[int, int], float]]:
+             ) -> list[tuple[str, tuple[int, int], float, bool]]:
     """Event types the question says people have at least one of: a verb, then "a" / "some" / "something" and
     what was acted on, or a verb right after "who" / "que", read by meaning as one event type's phrase or name
     ("opened a support ticket" against the dictionary's "opened a support ticket"; "bought something" against
     "bought"; "added to cart" against "add to cart"). A denied one is `_none_of`'s; what events are about
-    ("watched a documentary") stays a meaning, and words that name a trait's value stay the value's."""
+    ("watched a documentary") stays a meaning, and words that name a trait's value stay the value's. A denied
+    one is none (the last item True): "haven't opened any emails" is the event, not the channel `email`."""
     lexicon = vocab.lexicon
     if lexicon is None or lexicon.empty or not vocab.event_counts:
         return []
     index = [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
     about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
-    out: list[tuple[str, tuple[int, int], float]] = []
+    out: list[tuple[str, tuple[int, int], float, bool]] = []
     for cue in _SOME_OF.finditer(q):
         after_who = cue.group("who") is not None
         if after_who:  # after "who": the clause's first word is the verb, what follows its object
@@ -815,13 +819,20 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         # after "who" nothing says an event was counted: words that name a trait's value are the value's
         named = after_who and \
             any(options[0][0].search(words) for _, options in vocab.value_candidates(words))
-        if named or negation_start(q, start, slack=1) is not None or not free((start, end)):
+        denied = negation_start(q, start, slack=1)  # "haven't opened any emails": none, read before the values
+        if denied is None and _NONE_OF.search(q, verb.end(), end):  # "who did not buy anything": within
+            denied = start
+        start = denied if denied is not None else start
+        if named or not free((start, end)):
             continue
         sims = lexicon.similarity(" ".join(m.group() for m in said), index)[0]
         best = int(sims.argmax())
         # a clear margin over the null line, as after "never": an entry's own bar is raised by the everyday verbs
         # that resemble it (the dictionary's "bought" against the filler "buy": 1.0), and here the verb is the event
-        bar = lexicon.null_line + NONE_MARGIN
+        # "something" / "anything" / "algo" say an event happened without saying to what: the verb is all there
+        # is to read, so a smaller margin ("did not buy anything": "buy" 0.789 against "bought", a line of 0.79)
+        objectless = cue.group() in ("something", "anything", "algo", "nada")
+        bar = lexicon.null_line + (OBJECTLESS_MARGIN if objectless else NONE_MARGIN)
         if sims[best] <= bar and len(said) > 1 and said[0] is verb:
             # what was acted on can dilute the verb ("valoraron una película": 0.39 against "valoraciones", the
             # verb alone 0.58): the verb alone, where it reads the same event type
@@ -832,7 +843,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         stem = _by_stem(verb.group(), lexicon, index) if sims[best] <= bar else None
         if sims[best] > bar or stem is not None:
             best = best if stem is None else stem
-            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3)))
+            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3),
+                        denied is not None))
     return out
 
 
@@ -1027,10 +1039,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             add(age_path, Condition(age_path, "range", dict(bounds)), _range_text(age_path, dict(bounds)), said.span())
     # at least one event of a type: "opened a support ticket" (before values: "opened an email" is the event,
     # not the channel `email`)
-    for path, span, similarity in _some_of(q, vocab, free):
+    for path, span, similarity, denied in _some_of(q, vocab, free):
+        bound = {"lt": 1} if denied else {"gte": 1}
         if free(span):
-            add(path, Condition(path, "range", {"gte": 1}), _range_text(path, {"gte": 1}), span, "meaning",
-                similarity)
+            add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
+                negated=denied)
     # flags, negated or not: "senior citizens", "without internet", "sin permanencia"
     flags = {path: (yes, no) for _, _, path, yes, no in vocab.flags}
     for pattern, phrase, path, yes, no in vocab.flags:

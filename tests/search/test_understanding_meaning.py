@@ -675,6 +675,10 @@ def _named_events(wording: str) -> Any:
     ("customers who opened an email", ["counts.email-opened>=1"]),  # the event, not the channel `email`
     ("customers who added to cart but never purchased", ["counts.add-to-cart>=1", "counts.purchase-order<1"]),
     ("customers who never purchased", ["counts.purchase-order<1"]),  # the dictionary's "bought" reads it
+    # denied, it is none, and still the event rather than the channel `email`
+    ("customers who haven't opened any emails", ["counts.email-opened<1"]),
+    ("customers who did not buy anything", ["counts.purchase-order<1"]),
+    ("customers who don't get the newsletter", ["traits.newsletter=False"]),
     # a quantity is the numbers' ("an average rating above 4" had become "at least one rating")
     ("customers who made more than 3 purchases", ["purchases>3"]),
     # a trait's value stays the value's, and "with a" / "on a" name no event
@@ -693,3 +697,5 @@ def test_at_least_one_event_in_spanish(e5: Any) -> None:
     assert understand("clientes que abrieron una incidencia", vocab).filters == ["counts.ticket-opened>=1"]
     # a conjugation the model reads under its bar ("compraron" 0.48 against "compró") is the verb by its stem
     assert understand("clientes que compraron una camiseta", vocab).filters == ["counts.purchase-order>=1"]
+    assert understand("clientes que no compraron nada", vocab).filters == ["counts.purchase-order<1"]
+    assert understand("clientes con plan gratuito", vocab).filters == ["traits.plan=free"]
