@@ -238,10 +238,13 @@ def synonyms(phrase: str) -> list[str]:
     return sorted(SYNONYMS.get(phrase, frozenset()) - {phrase}, key=lambda w: (-len(w), w))
 
 
-def _named(phrase: str, abbreviations: int = 0, others: list[str] | None = None) -> re.Pattern[str]:
+def _named(phrase: str, abbreviations: int = 0, others: list[str] | None = None, exact: bool = False,
+           ) -> re.Pattern[str]:
     """`_pattern` of the phrase or any of its other names (its synonyms unless given): one alternation of fixed
-    words, linear like each."""
+    words, linear like each. `exact`: names that take no plural (a country's: "frances" is French, not France)."""
     others = synonyms(phrase) if others is None else others
+    if exact:
+        return re.compile("|".join(r"\b" + r"\s+".join(map(re.escape, n.split())) + r"\b" for n in (phrase, *others)))
     if not others:
         return _pattern(phrase, abbreviations)
     return re.compile("|".join(f"(?:{p.pattern})" for p in (_pattern(phrase, abbreviations),
@@ -360,7 +363,9 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             vocab.clock[path] = max(dated)[:10]
             continue
         # country and language codes ("MX", "es-MX", "ca") by their names in both wordings (app/search/codes.py)
-        key_words = set(key.split()) | set(norm(split_camel(last_key(path))).split())
+        # (or its parent's: Tracardi's `data.pii.language.native`)
+        key_words = set(key.split()) | set(norm(split_camel(last_key(path))).split()) | \
+            set(norm(split_camel(path.split(".")[-2] if "." in path else "")).split())
         coded = {v: code_names(key_words, v) for v in counts if isinstance(v, str)} \
             if key_words & (COUNTRY_KEYS | LANGUAGE_KEYS) else {}
         if len(counts) > (MAX_CODES if coded and all(coded.values()) else MAX_DISTINCT):
@@ -375,7 +380,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             others = [o for o in dict.fromkeys([*names[1:], *synonyms(phrase)]) if o != phrase]
             if others:
                 vocab.aliases[phrase] = others
-            vocab.values.append((_named(phrase, 4, others), phrase, path, value, n))
+            vocab.values.append((_named(phrase, 4, others, exact=bool(names)), phrase, path, value, n))
     own_dates = set(vocab.dates.values()) - set(ACTIVITY_DATES)
     for path, names in ACTIVITY_DATES.items():  # the everyday names, where the data has no dates of its own
         if path in vocab.dates.values() and not own_dates:  # ("joined" is its `signup_date` where it has one)
@@ -525,13 +530,15 @@ def _lead_in(q: str, start: int, path: str, free: Callable[[tuple[int, int]], bo
     person to it ("subscribed to the newsletter") and a word of the field's own name ("aged 25-34" for `age
     band`, "prefer email" for `preferred channel`), so they are no meaning left over (a count with one left over
     had become an estimate by meaning: 0 of 1,000 "subscribed to the newsletter")."""
-    key = [k for k in _key_phrase(path).split() if len(k) >= 3]
+    parent = path.split(".")[-2] if path.count(".") > 1 else ""  # "native language" for `pii.language.native`
+    key = [k for k in (*_key_phrase(path).split(), *norm(split_camel(parent)).split()) if len(k) >= 3]
     words = list(re.finditer(r"\S+", q[:start]))[-4:]
     first = len(words)
     while first > 0:
         w = words[first - 1].group()
-        stem = any(w.startswith(k) or (len(w) >= 5 and w[:5] == k[:5]) for k in key)
-        if w in _NEGATIONS or not (w in _BETWEEN or stem):
+        said = SPANISH_FIELD_WORDS.get(w, w)  # Tracardi names its fields in English: "idioma" is "language"
+        stem = any(x.startswith(k) or (len(x) >= 5 and x[:5] == k[:5]) for k in key for x in (w, said))
+        if w in _NEGATIONS or not (w in _BETWEEN or w in _BEING or stem):
             break
         first -= 1
     if first == len(words) or not free((words[first].start(), start)):
@@ -759,8 +766,12 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         sims = lexicon.similarity(" ".join(m.group() for m in content), index)[0]
         best = int(sims.argmax())
         # an entry's own bar is raised by the everyday verbs that resemble it ("buy" against purchases); after a
-        # cue the verb is what is counted ("never purchased"), so a clear margin over the null line is enough
-        if sims[best] > min(lexicon.threshold[index[best]], lexicon.null_line + NONE_MARGIN):
+        # cue the verb is what is counted ("never purchased"), so a clear margin over the null line is enough;
+        # a conjugation the model reads under it, by its stem ("nunca compraron" against "compras")
+        stem = None if sims[best] > min(lexicon.threshold[index[best]], lexicon.null_line + NONE_MARGIN) else \
+            _by_stem(content[0].group(), lexicon, index)
+        if stem is not None or sims[best] > min(lexicon.threshold[index[best]], lexicon.null_line + NONE_MARGIN):
+            best = best if stem is None else stem
             out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3)))
     return out
 

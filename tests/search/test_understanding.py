@@ -195,3 +195,23 @@ def test_codes_and_the_words_that_lead_into_a_trait(question: str, filters: list
     u = understand(question, build_vocabulary(SHOP))
     assert u.filters == filters
     assert not set(u.semantic.split()) - {"customers", "who", "do", "clientes", "que", "estan"}
+
+
+# Tracardi 1.x keeps a person's language as `data.pii.language.native` / `.spoken` (its parent names the codes)
+TRACARDI_PII = [{"data": {"pii": {"language": {"native": lang}}, "contact": {"address": {"country": c}}},
+                 "traits": {"canal_preferido": ch}}
+                for lang, c, ch in [("ca", "ES", "email"), ("fr", "FR", "sms"), ("es", "MX", "app")] * 3]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    ("clientes que hablan catalán", ["data.pii.language.native=ca"]),
+    ("customers whose native language is French", ["data.pii.language.native=fr"]),
+    ("clientes cuyo idioma nativo es el francés", ["data.pii.language.native=fr"]),
+    ("clientes cuyo canal preferido es el email", ["traits.canal_preferido=email"]),
+    ("customers in France", ["data.contact.address.country=FR"]),
+    ("clientes de Francia", ["data.contact.address.country=FR"]),  # and "francés" is French, not France
+])
+def test_tracardi_s_nested_codes_and_the_field_s_own_words(question: str, filters: list[str]) -> None:
+    u = understand(question, build_vocabulary(TRACARDI_PII))
+    assert u.filters == filters
+    assert not set(u.semantic.split()) - {"customers", "whose", "clientes", "cuyo", "que"}
