@@ -735,6 +735,8 @@ _NONE_FILLER = frozenset({"ever", "once", "even", "single", "yet", "han", "ha", 
 
 NONE_MARGIN = 0.2  # over the null line: how clearly the words after "never" must name an event type
 OBJECTLESS_MARGIN = 0.15  # the same after "something" / "anything" / "algo" (`_some_of`)
+# phrases encoded to read events with or without a number: a question of 500 "a"s must not cost 500 encodings
+MAX_EVENT_READINGS = 8
 # "did not rate": the auxiliary right before the cue is read with it
 _AUXILIARY = re.compile(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$")
 
@@ -749,6 +751,7 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     # what events are about ("horror"): "never watch horror" is about which events, not whether there were any
     about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
     out: list[tuple[str, tuple[int, int], float]] = []
+    tried = 0
     for cue in _NONE_OF.finditer(q):
         clause = _PARTS.split(q[cue.end():], maxsplit=1)[0]
         words = [m for m in list(re.finditer(r"\S+", clause))[:5]
@@ -761,7 +764,7 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         end += trailing.end() if trailing else 0  # "not bought anything": the whole denial is read
         aux = _AUXILIARY.search(q, max(0, cue.start() - 12), cue.start())
         start = aux.start() if aux else cue.start()  # "did not rate": the auxiliary is read with it
-        if not free((start, end)):
+        if not free((start, end)) or (tried := tried + 1) > MAX_EVENT_READINGS:
             continue
         sims = lexicon.similarity(" ".join(m.group() for m in content), index)[0]
         best = int(sims.argmax())
@@ -808,6 +811,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     index = [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
     about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
     out: list[tuple[str, tuple[int, int], float, bool]] = []
+    tried = 0
     for cue in _SOME_OF.finditer(q):
         after_who = cue.group("who") is not None
         if after_who:  # after "who": the clause's first word is the verb, what follows its object
@@ -834,7 +838,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         if denied is None and _NONE_OF.search(q, verb.end(), end):  # "who did not buy anything": within
             denied = start
         start = denied if denied is not None else start
-        if named or not free((start, end)):
+        if named or not free((start, end)) or (tried := tried + 1) > MAX_EVENT_READINGS:
             continue
         sims = lexicon.similarity(" ".join(m.group() for m in said), index)[0]
         best = int(sims.argmax())
