@@ -261,6 +261,7 @@ class Vocabulary:
     dates: dict[str, str] = field(default_factory=dict)  # key phrase -> path of a field holding ISO dates
     clock: dict[str, str] = field(default_factory=dict)  # date path -> its latest value: the data's own "now"
     aliases: dict[str, list[str]] = field(default_factory=dict)  # value phrase -> its other names (synonyms, codes)
+    facets: set[str] = field(default_factory=set)  # the names of what events are about ("product", "genres")
     context: list[str] = field(default_factory=list)  # what events are about, commonest first (never a filter)
     # event type phrase -> `counts.<type>`: "rated more than 100 movies" counts one type of event
     event_counts: dict[str, str] = field(default_factory=dict)
@@ -323,8 +324,11 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     about: Counter[str] = Counter()
     types: Counter[str] = Counter()
     unaddressable: set[str] = set()
+    facets: Counter[str] = Counter()
     for p in payloads:
         about.update(_context_phrases(p))
+        if isinstance(top := p.get("top"), dict):
+            facets.update(norm(split_camel(str(f))) for f in top)
         counts = p.get("counts")
         for path in ACTIVITY_DATES:  # of people with events (traits-only data has no activity to ask about)
             when = p.get(path)
@@ -391,6 +395,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     named = {v[1] for v in vocab.values} | {f[1] for f in vocab.flags} | set(vocab.numbers) | set(vocab.dates)
     # a phrase that is also a trait's value or field stays the trait's ("horror" as a favourite genre trait)
     vocab.context = [c for c, _ in about.most_common() if c not in named and len(c) >= 3][:MAX_CONTEXT]
+    vocab.facets = {f for f, _ in facets.most_common(MAX_CONTEXT) if f}
     for etype, _ in types.most_common(EVENT_COUNTS):  # anyone can send a new type: the commonest only
         phrase = norm(etype.replace("-", " ").replace("_", " "))
         if phrase and phrase not in named:
@@ -809,7 +814,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     if lexicon is None or lexicon.empty or not vocab.event_counts:
         return []
     index = [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
-    about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
+    # what events are about, by its values: a facet's own name ("viewed a product") says no more than the verb
+    about = {w for c in vocab.context if c not in vocab.event_counts and c not in vocab.facets for w in c.split()}
     out: list[tuple[str, tuple[int, int], float, bool]] = []
     tried = 0
     for cue in _SOME_OF.finditer(q):
@@ -827,7 +833,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             continue
         content = [m for m in list(re.finditer(r"\S+", clause))[:3] if m.group() not in FILLER][:2]
         said = content if verb.group() in _LIGHT_VERBS else [verb, *content]  # "made a purchase": the purchase
-        if not index or not said or any(m.group() in about for m in said):
+        if not index or not said or any(_is_about(m.group(), about) for m in said):
             continue
         start, end = verb.start(), rest + (content[-1].end() if content else 0)
         words = q[start:end]
@@ -861,6 +867,11 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3),
                         denied is not None))
     return out
+
+
+def _is_about(word: str, about: set[str]) -> bool:
+    """`word` names what events are about, in the singular or the plural ("a book" and the category "books")."""
+    return word in about or word + "s" in about or word + "es" in about or (word.endswith("s") and word[:-1] in about)
 
 
 def _by_stem(word: str, lexicon: Lexicon, index: list[int]) -> int | None:

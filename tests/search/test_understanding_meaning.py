@@ -651,6 +651,7 @@ def test_a_numeric_field_is_broken_down_by_equal_steps_of_its_range(low: float, 
 
 BUYERS = [{"traits": {"plan": ["free", "pro"][i % 2], "preferred_channel": ["email", "web"][i % 2],
                         "newsletter": i % 3 == 0},
+             "top": {"category": [["books", "garden", "music"][i % 3]], "product": [f"SKU-{i}"]},
              "counts": {t: 1 + i for t in ("page-view", "product-view", "add-to-cart", "purchase-order", "email-opened",
                                           "ticket-opened")[: 2 + i % 5]},
              "last_seen": "2024-06-01T10:00:00+00:00"} for i in range(40)]
@@ -685,6 +686,9 @@ def _named_events(wording: str) -> Any:
     ("customers who prefer email", ["traits.preferred_channel=email"]),
     ("customers on a pro plan", ["traits.plan=pro"]),
     ("customers who want a newsletter", ["traits.newsletter=True"]),
+    # a facet's own name says no more than the verb; one of its values says which events, so it stays a meaning
+    ("customers who viewed a product", ["counts.product-view>=1"]),
+    ("customers who bought a book", []),
 ])
 def test_at_least_one_event_said_with_a_verb(encoder: Any, question: str, filters: list[str]) -> None:
     vocab = attach_meaning(build_vocabulary(BUYERS), encoder, ("en",), _named_events("en"))
