@@ -180,6 +180,10 @@ SENTENCES: dict[str, dict[str, str]] = {
                                   "(profile-ai train, profile-ai score)",
                             "es": "el objetivo {goal!r} no tiene puntuaciones: entrena y puntúa antes un modelo "
                                   "(profile-ai train, profile-ai score)"},
+    "model_not_scored": {"en": "model {model!r} for goal {goal!r} has scored no one yet: score it first "
+                               "(profile-ai score --goal {goal})",
+                         "es": "el modelo {model!r} del objetivo {goal!r} aún no ha puntuado a nadie: puntúalo "
+                               "primero (profile-ai score --goal {goal})"},
     "one_audience_rule": {"en": "give exactly one of tier, top_percent, min_score, capture",
                           "es": "indica exactamente uno de tier, top_percent, min_score, capture"},
     "outcome_unseen": {"en": "outcome {outcome!r} names no event type seen in the data ({n} known, e.g. {types})",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from app.collector import collect_young, collector_paused
-from app.errors import InvalidRequestError, NotFoundError
+from app.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
 from app.search.filters import parse_filters
@@ -298,6 +298,9 @@ class InsightService:
                 rows = await repo.ranked(model_id, ids, limit, offset)
         else:
             rows = await repo.ranked(model_id, None, limit, offset)
+        if not rows and not offset and not await repo.ranked(model_id, None, 1):
+            # trained, never scored: an empty ranking would read as "nobody in this group", which is not so
+            raise ConflictError.worded("model_not_scored", model=model_id, goal=goal)
         card = model.card
         return {"goal": goal, "group": defined, "model": {
                     "model_id": model_id, "version": model.version, "as_of": model.as_of,

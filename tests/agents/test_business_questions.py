@@ -608,3 +608,17 @@ def test_why_a_group_does_a_goal_describes_its_likely_ones_with_the_models_commo
     first = answer["reasons"][0]
     assert first["feature"] == max(reasons, key=lambda f: (reasons[f], f == first["feature"]))
     assert first["share"] == round(reasons[first["feature"]] / len(likely), 4) and first["label"]
+
+
+def test_who_first_by_a_model_that_scored_no_one_is_refused_in_words(ml: dict[str, Any],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model trained and never scored ranked no one, and "the 5 most likely to churn" answered an empty list, which
+    reads as "nobody in this group". It is refused, saying what to do."""
+    c = ml["c"]
+
+    async def none_scored(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return []
+
+    monkeypatch.setattr(c.predictions.repo, "ranked", none_scored)
+    with pytest.raises(Exception, match="has scored no one yet: score it first"):
+        c.run(c.insights.top("churn", "the 5 students most likely to churn"))
