@@ -59,6 +59,9 @@ _SAME_PERSON = (
     ("dependents", "dependientes", "hijos", "personas a cargo"),
     ("partner", "pareja", "spouse", "conyuge"),
     ("free", "gratuito", "gratuita", "gratis"),
+    # what a customer is subscribed to or ranked by
+    ("newsletter", "boletin", "boletines", "boletin de noticias"),
+    ("gold", "oro"), ("silver", "plata"), ("platinum", "platino"), ("bronze", "bronce"),
 )
 SYNONYMS: dict[str, frozenset[str]] = {word: frozenset(group) for group in _SAME_PERSON for word in group}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

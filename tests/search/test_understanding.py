@@ -166,10 +166,13 @@ def test_values_and_flags_are_named_in_either_language(question: str, filters: l
     assert sorted(understand(question, vocab).filters) == sorted(filters)
 
 
-SHOP = [{"traits": {"country": c, "newsletter": n, "preferred_channel": ch, "age_band": b, "plan": p},
+SHOP = [{"traits": {"country": c, "newsletter": n, "preferred_channel": ch, "age_band": b, "plan": p,
+                    "loyalty": {"tier": t}},
          "data": {"pii": {"language": lang}}}
-        for c, n, ch, b, p, lang in [("MX", True, "email", "25-34", "free", "es"), ("ES", False, "web", "35-44", "pro", "ca"),
-                                     ("US", True, "store", "25-34", "free", "en"), ("DE", False, "email", "55-64", "pro", "de")] * 3]
+        for c, n, ch, b, p, lang, t in [("MX", True, "email", "25-34", "free", "es", "gold"),
+                                        ("ES", False, "web", "35-44", "pro", "ca", "silver"),
+                                        ("US", True, "store", "25-34", "free", "en", "gold"),
+                                        ("DE", False, "email", "55-64", "pro", "de", "none")] * 3]
 
 
 @pytest.mark.parametrize(("question", "filters"), [
@@ -190,11 +193,15 @@ SHOP = [{"traits": {"country": c, "newsletter": n, "preferred_channel": ch, "age
     ("clientes que no están suscritos a la newsletter", ["traits.newsletter=False"]),
     ("customers who prefer email", ["traits.preferred_channel=email"]),
     ("customers aged 25-34", ["traits.age_band=25-34"]),
+    # in Spanish over English values and keys
+    ("clientes que no reciben el boletín", ["traits.newsletter=False"]),
+    ("clientes que prefieren el email", ["traits.preferred_channel=email"]),
+    ("clientes que tienen nivel oro", ["traits.loyalty.tier=gold"]),
 ])
 def test_codes_and_the_words_that_lead_into_a_trait(question: str, filters: list[str]) -> None:
     u = understand(question, build_vocabulary(SHOP))
     assert u.filters == filters
-    assert not set(u.semantic.split()) - {"customers", "who", "do", "clientes", "que", "estan"}
+    assert not set(u.semantic.split()) - {"customers", "who", "do", "clientes", "que", "estan", "tienen"}
 
 
 # Tracardi 1.x keeps a person's language as `data.pii.language.native` / `.spoken` (its parent names the codes)

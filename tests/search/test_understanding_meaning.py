@@ -689,6 +689,8 @@ def _named_events(wording: str) -> Any:
     # a facet's own name says no more than the verb; one of its values says which events, so it stays a meaning
     ("customers who viewed a product", ["counts.product-view>=1"]),
     ("customers who bought a book", []),
+    ("customers who chose a premium plan", []),  # no event's phrase: under every entry's bar
+    ("customers who won a prize", []),
 ])
 def test_at_least_one_event_said_with_a_verb(encoder: Any, question: str, filters: list[str]) -> None:
     vocab = attach_meaning(build_vocabulary(BUYERS), encoder, ("en",), _named_events("en"))
@@ -703,3 +705,6 @@ def test_at_least_one_event_in_spanish(e5: Any) -> None:
     assert understand("clientes que compraron una camiseta", vocab).filters == ["counts.purchase-order>=1"]
     assert understand("clientes que no compraron nada", vocab).filters == ["counts.purchase-order<1"]
     assert understand("clientes con plan gratuito", vocab).filters == ["traits.plan=free"]
+    # phrases of no event stay a meaning under the entries' own bars
+    assert understand("clientes que ganaron un premio", vocab).filters == []
+    assert understand("clientes que eligieron un plan premium", vocab).filters == []
