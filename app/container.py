@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,12 +78,7 @@ def event_labels(settings: Settings, dictionary: EventDictionary) -> Callable[[s
     # and how one such event is said, its phrase up to the first detail: "bought", "opened a support ticket",
     # "compró" (people ask "who bought something", not "who has purchases")
     return lambda etype: [name for b in books if b.knows(etype)
-                          for name in (b.spec(etype).label, _said(b.spec(etype).text)) if name]
-
-
-def _said(text: str | None) -> str:
-    head = re.split(r"[{\[\"(]", text or "", maxsplit=1)[0].strip()
-    return head if len(head.split()) <= 4 else ""
+                          for name in (b.spec(etype).label, b.spec(etype).said) if name]
 
 
 def build_encoder(settings: Settings) -> Encoder:

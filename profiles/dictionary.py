@@ -4,6 +4,7 @@ bundled YAML (with its Spanish wording), extended by a deployment's own file; un
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,13 @@ class EventSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "facet_paths", tuple((tuple(f.split(".")), f.rsplit(".", 1)[-1])
                                                       for f in self.facets))
+
+    @property
+    def said(self) -> str:
+        """How one such event is said, its text up to the first detail ("bought", "opened a support ticket",
+        "compró"), or "" when that is more than a short phrase: people ask "who bought something"."""
+        head = re.split(r"[{\[\"(]", self.text or "", maxsplit=1)[0].strip()
+        return head if len(head.split()) <= 4 else ""
 
 
 class EventDictionary:

@@ -85,6 +85,12 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
+def norm(text: str) -> str:
+    """Lower-case ASCII words and numbers, single-spaced: how questions and the data's values are compared
+    ("Dirección: Fibra-600" -> "direccion fibra 600")."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(str(text)).lower()))
+
+
 def split_camel(text: str) -> str:
     """Spaces at camelCase boundaries, acronyms kept whole: "StreamingTV" -> "Streaming TV",
     "IPAddress" -> "IP Address"."""

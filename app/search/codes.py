@@ -11,16 +11,12 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from profiles.words import fold
+from profiles.words import norm
 
 # a field's key words that say its values are country or language codes
 COUNTRY_KEYS = frozenset({"country", "countries", "pais", "paises", "nationality", "nacionalidad"})
 LANGUAGE_KEYS = frozenset({"language", "languages", "lang", "idioma", "idiomas", "lengua", "locale"})
 WORDINGS = ("en", "es")
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", fold(text).lower()))
 
 
 @cache
@@ -35,7 +31,7 @@ def _names(kind: str) -> dict[str, tuple[str, ...]]:
             # ISO 3166 alpha-2 regions only ("001" is the world, "EU" a union); ISO 639 languages of 2-3 letters
             if not code.isalpha() or len(code) not in ((2,) if kind == "territories" else (2, 3)):
                 continue
-            if (phrase := _norm(name)) and phrase not in out.setdefault(code.lower(), []):
+            if (phrase := norm(name)) and phrase not in out.setdefault(code.lower(), []):
                 out[code.lower()].append(phrase)
     return {code: tuple(names) for code, names in out.items()}
 

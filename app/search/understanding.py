@@ -44,7 +44,7 @@ from app.search.units import (
 )
 from embeddings.index import Condition
 from profiles.paths import flatten_addressable, last_key
-from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, fold, split_camel
+from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, norm, split_camel
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
@@ -185,10 +185,6 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?
 # "this year", "este año", "in 2023", "since 2023", "before 2020": against a date field and the data's clock
 _THIS = re.compile(r"\b(?:this|este|esta)\s+(year|month|week|ano|mes|semana)\b")
 _YEAR = re.compile(r"\b(in|during|since|after|before|en|durante|desde|antes de|despues de)\s+((?:19|20)\d{2})\b")
-
-
-def norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", fold(str(text)).lower()))
 
 
 _LEVEL = re.compile(r"^\s*\d{1,2}\s*[.)]\s+")  # "2. Married", "1) Yes": an ordered level's number is not a word
@@ -370,8 +366,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
             continue
         # country and language codes ("MX", "es-MX", "ca") by their names in both wordings (app/search/codes.py)
         # (or its parent's: Tracardi's `data.pii.language.native`)
-        key_words = set(key.split()) | set(norm(split_camel(last_key(path))).split()) | \
-            set(norm(split_camel(path.split(".")[-2] if "." in path else "")).split())
+        key_words = set(key.split()) | set(norm(split_camel(last_key(path))).split()) | set(_parent_words(path))
         coded = {v: code_names(key_words, v) for v in counts if isinstance(v, str)} \
             if key_words & (COUNTRY_KEYS | LANGUAGE_KEYS) else {}
         if len(counts) > (MAX_CODES if coded and all(coded.values()) else MAX_DISTINCT):
@@ -532,6 +527,12 @@ _BEING = frozenset({"were", "was", "been", "are", "is", "be", "estuvieron", "est
                     "had", "have", "has", "tenido", "tuvieron", "tuvo"})  # "had activity", "han tenido actividad"
 
 
+def _parent_words(path: str) -> list[str]:
+    """The words of a field's parent key ("language" for Tracardi's `data.pii.language.native`); none for a field
+    right under `traits` or `data`."""
+    return norm(split_camel(path.split(".")[-2])).split() if path.count(".") > 1 else []
+
+
 # words that name the same kind of field: "nivel oro" is the loyalty `tier` gold
 _KIN = {"level": ("tier", "rank"), "tier": ("level", "rank"), "rank": ("tier", "level")}
 
@@ -541,8 +542,7 @@ def _lead_in(q: str, start: int, path: str, free: Callable[[tuple[int, int]], bo
     person to it ("subscribed to the newsletter") and a word of the field's own name ("aged 25-34" for `age
     band`, "prefer email" for `preferred channel`), so they are no meaning left over (a count with one left over
     had become an estimate by meaning: 0 of 1,000 "subscribed to the newsletter")."""
-    parent = path.split(".")[-2] if path.count(".") > 1 else ""  # "native language" for `pii.language.native`
-    key = [k for k in (*_key_phrase(path).split(), *norm(split_camel(parent)).split()) if len(k) >= 3]
+    key = [k for k in (*_key_phrase(path).split(), *_parent_words(path)) if len(k) >= 3]
     words = list(re.finditer(r"\S+", q[:start]))[-4:]
     first = len(words)
     while first > 0:
@@ -759,7 +759,7 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     lexicon = vocab.lexicon
     if lexicon is None or lexicon.empty or not vocab.event_counts:
         return []
-    index = [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
+    index = _event_entries(lexicon)
     # what events are about ("horror"): "never watch horror" is about which events, not whether there were any
     about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
     out: list[tuple[str, tuple[int, int], float]] = []
@@ -783,14 +783,15 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         # an entry's own bar is raised by the everyday verbs that resemble it ("buy" against purchases); after a
         # cue the verb is what is counted ("never purchased"), so a clear margin over the null line is enough;
         # a conjugation the model reads under it, by its stem ("nunca compraron" against "compras")
-        stem = None if sims[best] > min(lexicon.threshold[index[best]], lexicon.null_line + NONE_MARGIN) else \
-            _by_stem(content[0].group(), lexicon, index)
-        if stem is not None or sims[best] > min(lexicon.threshold[index[best]], lexicon.null_line + NONE_MARGIN):
+        passed = sims[best] > _event_bar(lexicon, index[best], NONE_MARGIN)
+        stem = None if passed else _by_stem(content[0].group(), lexicon, index)
+        if passed or stem is not None:
             best = best if stem is None else stem
             out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3)))
     return out
 
 
+_WORD = re.compile(r"\S+")
 # what stands before "a" without being what people did: "with a partner", "on a two-year plan", "have a"
 _NOT_A_VERB = frozenset({"with", "on", "in", "of", "for", "to", "from", "at", "by", "as", "is", "are", "was", "were",
                          "be", "been", "have", "has", "had", "having", "get", "got", "own", "who", "that", "which",
@@ -814,13 +815,13 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     """Event types the question says people have at least one of: a verb, then "a" / "some" / "something" and
     what was acted on, or a verb right after "who" / "que", read by meaning as one event type's phrase or name
     ("opened a support ticket" against the dictionary's "opened a support ticket"; "bought something" against
-    "bought"; "added to cart" against "add to cart"). A denied one is `_none_of`'s; what events are about
-    ("watched a documentary") stays a meaning, and words that name a trait's value stay the value's. A denied
-    one is none (the last item True): "haven't opened any emails" is the event, not the channel `email`."""
+    "bought"; "added to cart" against "add to cart"). What events are about ("watched a documentary") stays a
+    meaning, and words that name a trait's value after "who" stay the value's. A denied one is none (the last item
+    True): "haven't opened any emails" is the event, not the channel `email`."""
     lexicon = vocab.lexicon
     if lexicon is None or lexicon.empty or not vocab.event_counts:
         return []
-    index = [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
+    index = _event_entries(lexicon)
     # what events are about, by its values: a facet's own name ("viewed a product") says no more than the verb
     about = {w for c in vocab.context if c not in vocab.event_counts and c not in vocab.facets for w in c.split()}
     out: list[tuple[str, tuple[int, int], float, bool]] = []
@@ -828,7 +829,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     for cue in _SOME_OF.finditer(q):
         after_who = cue.group("who") is not None
         if after_who:  # after "who": the clause's first word is the verb, what follows its object
-            verb = re.compile(r"\S+").match(q, cue.end())
+            verb = _WORD.match(q, cue.end())
             rest = verb.end() if verb else cue.end()
         else:
             before = list(re.finditer(r"\S+", q[:cue.start()]))
@@ -871,6 +872,11 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3),
                         denied is not None))
     return out
+
+
+def _event_entries(lexicon: Lexicon) -> list[int]:
+    """The lexicon's entries that name an event type's count (`counts.<type>`), by position."""
+    return [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
 
 
 def _event_bar(lexicon: Lexicon, entry: int, margin: float) -> float:
