@@ -3,7 +3,10 @@
 Method: the first N MovieLens profile documents (built by DocumentBuilder, ~250 tokens each); plain =
 `model.encode(docs, batch_size=32, normalize_embeddings=True)` in fp32; ours = `SentenceEncoder.encode` with its
 default precision (bf16 autocast where the CPU has native bf16). Reports docs/s of each, the speed-up, and
-the mean / minimum cosine between the two sets of vectors. Also tries int8 dynamic quantisation.
+the mean / minimum cosine between the two sets of vectors. Also tries int8 dynamic quantisation. Then each
+runtime alone and beside a thread running pure Python (as a sync's pipeline does while documents encode): the
+compiled BERT (embeddings/bert.py) leaves the GIL for its whole forward pass, eager PyTorch takes it back between
+kernels. Sharing 2 cores with one busy thread costs at most 2x; more than that is waiting for the GIL.
 Run: .venv/bin/python bench/encode_throughput.py [--docs 300]
 """
 
@@ -12,8 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,7 +29,32 @@ import torch
 from app.demo.movielens import build_movielens_export
 from app.tracardi.export import ExportDirectory
 from embeddings.documents import DocumentBuilder
+from embeddings.e5_encoder import E5Encoder
 from embeddings.encoder import SentenceEncoder
+
+
+def alone_and_beside_python(encode: Callable[[list[str]], object], docs: list[str]) -> tuple[float, float]:
+    """docs/s of `encode` alone, then while another thread runs a pure-Python loop."""
+    encode(docs[:16])
+    t = time.perf_counter()
+    encode(docs)
+    alone = len(docs) / (time.perf_counter() - t)
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            {str(i): i for i in range(1000)}
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        t = time.perf_counter()
+        encode(docs)
+        beside = len(docs) / (time.perf_counter() - t)
+    finally:
+        stop.set()
+        thread.join()
+    return alone, beside
 
 
 def main() -> None:
@@ -61,6 +91,18 @@ def main() -> None:
     c8 = np.sum(v8 * ref, axis=1)
     print(f"int8 dynamic quantisation (torch): {len(docs) / t8:.1f} docs/s = {t_plain / t8:.2f}x; cosine mean "
           f"{c8.mean():.4f} min {c8.min():.4f} (too lossy: not offered)")
+    print("\nalone / beside a busy pure-Python thread (docs/s; the slowdown over 2x is time spent waiting for the GIL):")
+    compiled = ours._bert
+    e5 = E5Encoder()
+    for name, encode in [("MiniLM, compiled (the default)", ours.encode),
+                         ("MiniLM, eager (sentence-transformers' encode)", None),
+                         ("multilingual-e5-small, compiled (the default)", e5.encode)]:
+        if encode is None:
+            ours._bert = None
+            encode = ours.encode
+        alone, beside = alone_and_beside_python(encode, docs)
+        ours._bert = compiled
+        print(f"  {name}: {alone:.1f} / {beside:.1f} = {alone / beside:.2f}x slower")
 
 
 if __name__ == "__main__":

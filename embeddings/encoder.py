@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -75,9 +75,14 @@ def resolve_model_path(model: str | None) -> str:
 
 
 class SentenceEncoder:
-    """`precision`: "auto" (bf16 autocast on CPUs with native bf16, fp16 on CUDA, else fp32), "fp32", "bf16",
-    "fp16". bf16 autocast is much faster than fp32 where the CPU has it, with vectors all but equal
-    (bench/encode_throughput.py prints both); int8 dynamic quantisation moved the vectors too far: rejected."""
+    """`precision`: "auto" (bf16 on CPUs with native bf16, fp16 on CUDA, else fp32), "fp32", "bf16", "fp16". bf16
+    is much faster than fp32 where the CPU has it, with vectors all but equal (bench/encode_throughput.py prints
+    both); int8 dynamic quantisation moved the vectors too far: rejected.
+
+    A BERT model pooled by the mean (the default all-MiniLM-L6-v2, and most sentence-transformers models) runs
+    as `bert.BertEncoder` under TorchScript, with sentence-transformers' own tokenization: no GIL held during the
+    forward pass, so a sync's Python no longer stalls it (bert.py says why). Any other model runs through
+    sentence-transformers' `encode` under autocast."""
 
     phrase_null_z = 3.5
 
@@ -107,6 +112,7 @@ class SentenceEncoder:
             else self.model.get_sentence_embedding_dimension()
         self.dim = int(dim or 0)
         self._lock = ForwardLock()  # one forward pass at a time (torch already uses every core), questions first
+        self._bert = _compiled_bert(self.model, self._autocast_dtype or torch.float32, device)
 
     @property
     def model_id(self) -> str:
@@ -139,6 +145,12 @@ class SentenceEncoder:
     def _forward(self, texts: list[str], batch_size: int) -> np.ndarray:
         import torch
 
+        if self._bert is not None:
+            transformer: Any = self.model[0]
+            features = transformer.preprocess(texts)  # sentence-transformers' own tokenization and truncation
+            with torch.inference_mode():
+                means = self._bert.forward(features["input_ids"], features["attention_mask"]).numpy()
+            return normalised(means)
         device_type = "cuda" if self.device.startswith("cuda") else "cpu"
         with torch.inference_mode(), torch.autocast(
                 device_type, dtype=self._autocast_dtype or torch.bfloat16, enabled=self._autocast_dtype is not None):
@@ -149,3 +161,39 @@ class SentenceEncoder:
 
     def tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+
+def _compiled_bert(model: Any, dtype: Any, device: str) -> Any:
+    """`bert.BertEncoder` over a sentence-transformers model's weights, TorchScript-compiled, where the model is a
+    plain BERT pooled by the mean of its tokens (then normalised, as every vector here is); else None."""
+    from transformers import BertModel
+
+    from embeddings.bert import BertEncoder, Table, compiled, layers_from_hf
+
+    modules = list(model)
+    if not 2 <= len(modules) <= 3 or type(modules[0]).__name__ != "Transformer":
+        return None
+    if [type(m).__name__ for m in modules[1:]] not in (["Pooling"], ["Pooling", "Normalize"]):
+        return None
+    bert, pooling = modules[0].auto_model, modules[1].get_config_dict()
+    config = bert.config
+    if type(bert) is not BertModel or pooling.get("pooling_mode") != "mean" or \
+            config.hidden_act != "gelu" or getattr(config, "position_embedding_type", "absolute") != "absolute":
+        return None
+    state = {k: v.detach() for k, v in bert.state_dict().items()}
+    eps = float(config.layer_norm_eps)
+
+    def get(name: str) -> Any:
+        return state[f"embeddings.{name}"].to(dtype)
+
+    encoder = BertEncoder(Table(get("word_embeddings.weight")), get("position_embeddings.weight"),
+                          get("token_type_embeddings.weight")[0],  # every token is of type 0
+                          (get("LayerNorm.weight"), get("LayerNorm.bias")),
+                          layers_from_hf(state, config.num_hidden_layers, config.num_attention_heads, eps, dtype), eps)
+    return compiled(encoder.to(device))
+
+
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, float32 (cosine = dot product); a zero row stays zero."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -36,6 +36,7 @@ from profiles.population import FacetPopulation
 
 log = logging.getLogger(__name__)
 ENCODE_CHUNK = 128  # documents encoded between two looks at the stop flags (a few seconds on 2 cores)
+FIRST_BATCH = 32  # the first batch of a read, doubled up to batch_size: encoding starts after 32 renders, not 256
 POPULATION_SAMPLE = 2000  # profiles the document population statistics are taken from (then frozen)
 MIN_POPULATION = 100  # fewer profiles with events than this (a fresh, empty Tracardi): nothing is frozen yet
 
@@ -186,6 +187,7 @@ class SyncService:
         unwritten: list[set[str]] = []  # ids of each batch launched and not yet written
         ahead: RenderAhead | None = None
         batch: list[ProfileWithEvents] = []
+        size = min(FIRST_BATCH, self.batch_size)  # the encoder waits for the first batch's rendering alone
 
         async def write_after(ready: asyncio.Future[PreparedBatch], before: asyncio.Future[None] | None,
                               ids: set[str]) -> None:
@@ -212,10 +214,10 @@ class SyncService:
                         and written.exception() is not None:
                     await written  # it failed (or the process is stopping): stop reading now
                 batch.append(item)
-                if len(batch) >= self.batch_size:
+                if len(batch) >= size:
                     ahead = self.render_ahead(batch)
                     await launch(batch, ahead)
-                    ahead, batch = None, []
+                    ahead, batch, size = None, [], min(2 * size, self.batch_size)
             if batch:
                 await launch(batch, self.render_ahead(batch))
             if written is not None:

@@ -1,0 +1,49 @@
+"""The English model runs as the shared BERT encoder compiled by TorchScript (embeddings/bert.py), giving
+sentence-transformers' own vectors; a model that is not a mean-pooled BERT keeps sentence-transformers' path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from app.tracardi.export import ExportDirectory
+from embeddings.documents import DocumentBuilder
+from embeddings.encoder import _compiled_bert
+from profiles.dictionary import EventDictionary
+
+
+def _reference(encoder: Any, texts: list[str]) -> np.ndarray:
+    """What sentence-transformers' own `encode` gives (the path every model without a compiled BERT takes)."""
+    compiled, encoder._bert = encoder._bert, None
+    try:
+        return np.vstack([encoder.encode(texts), encoder.encode_query(texts[0])[None, :]])
+    finally:
+        encoder._bert = compiled
+
+
+def test_the_default_model_runs_compiled_and_gives_sentence_transformers_vectors(encoder: Any,
+                                                                                 movielens_export: Path) -> None:
+    assert isinstance(encoder._bert, torch.jit.ScriptModule)
+    profiles = [p for p, _ in zip(ExportDirectory(movielens_export).iter_profiles_with_events(), range(40),
+                                  strict=False)]
+    docs = [DocumentBuilder(EventDictionary.load(None, "en")).build(p).text for p in profiles]
+    # past the 256-token window (truncated alike), empty, padded and non-Latin text
+    texts = docs + [" ".join(docs[:3]), "", "  padded  ", "Ñandú 東京 🤖 café"]
+    mine = np.vstack([encoder.encode(texts), encoder.encode_query(texts[0])[None, :]])
+    cosine = np.sum(mine * _reference(encoder, texts), axis=1)
+    assert cosine.min() >= 0.9995, cosine.min()  # bf16 weights against bf16 autocast: the same vector space
+    assert np.allclose(np.linalg.norm(mine, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_model_pooled_otherwise_keeps_sentence_transformers_path(encoder: Any) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Pooling
+
+    transformer = encoder.model[0]
+    cls = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "cls")])
+    assert _compiled_bert(cls, torch.float32, "cpu") is None
+    mean = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")])
+    assert _compiled_bert(mean, torch.float32, "cpu") is not None
