@@ -29,10 +29,10 @@ import torch
 
 from embeddings.bert import BertEncoder, Layer, Q4Embedding, compiled
 from embeddings.e5_weights import E5Weights, read_packed
-from embeddings.encoder import normalised
 from embeddings.forward_lock import ForwardLock
 from embeddings.language import E5_MODEL
 from embeddings.precision import pick_precision
+from embeddings.vectors import normalised
 
 MAX_TOKENS = 512
 TOKENS_PER_ROW = 256  # a batch holds at most batch_size x 256 padded tokens (see _batches)

@@ -19,6 +19,7 @@ import numpy as np
 from embeddings.forward_lock import ForwardLock
 from embeddings.language import E5_MODEL, MINILM_MODEL
 from embeddings.precision import pick_device, pick_precision
+from embeddings.vectors import normalised
 
 DEFAULT_MODEL = MINILM_MODEL
 
@@ -191,9 +192,3 @@ def _compiled_bert(model: Any, dtype: Any, device: str) -> Any:
                           (get("LayerNorm.weight"), get("LayerNorm.bias")),
                           layers_from_hf(state, config.num_hidden_layers, config.num_attention_heads, eps, dtype), eps)
     return compiled(encoder.to(device))
-
-
-def normalised(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length, float32 (cosine = dot product); a zero row stays zero."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
