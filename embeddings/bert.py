@@ -13,11 +13,16 @@ autocast (faster on the same documents; vectors within cosine 0.9999 of the auto
 No `from __future__ import annotations` here: TorchScript reads the annotations as types, not strings.
 """
 
+import logging
+import warnings
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 
 class Layer(nn.Module):
@@ -107,9 +112,19 @@ class BertEncoder(nn.Module):
         return ((x.to(torch.float32) * real).sum(1) / real.sum(1).clamp(min=1.0)).cpu()
 
 
-def compiled(model: BertEncoder) -> torch.jit.ScriptModule:
-    """The model as TorchScript: the same kernels, run without the GIL."""
-    return torch.jit.script(model.eval())
+def compiled(model: BertEncoder) -> nn.Module:
+    """The model as TorchScript: the same kernels, run without the GIL. TorchScript is deprecated from torch 2.13
+    on (its successors, torch.compile and torch.export, compile C++ at start-up or pin shapes) but works in the
+    torch this project pins; where scripting fails, the eager module is returned, slower beside other Python and
+    otherwise the same."""
+    model = model.eval()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return cast(nn.Module, torch.jit.script(model))
+    except Exception as exc:  # noqa: BLE001 - any failure to compile leaves a working model
+        log.warning("TorchScript could not compile the encoder (%s): running it eagerly", exc)
+        return model
 
 
 def layers_from_hf(state: Mapping[str, torch.Tensor], count: int, heads: int, eps: float,

@@ -47,3 +47,18 @@ def test_a_model_pooled_otherwise_keeps_sentence_transformers_path(encoder: Any)
     assert _compiled_bert(cls, torch.float32, "cpu") is None
     mean = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")])
     assert _compiled_bert(mean, torch.float32, "cpu") is not None
+
+
+def test_where_torchscript_fails_the_model_runs_eagerly_with_the_same_vectors(encoder: Any, monkeypatch: Any) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("scripting unavailable")
+
+    dtype = encoder._autocast_dtype or torch.float32
+    monkeypatch.setattr(torch.jit, "script", refuse)
+    eager = _compiled_bert(encoder.model, dtype, "cpu")
+    assert eager is not None and not isinstance(eager, torch.jit.ScriptModule)
+    features = encoder.model[0].preprocess(["customers who love science fiction", "x"])
+    with torch.inference_mode():
+        mine = eager(features["input_ids"], features["attention_mask"])
+        compiled = encoder._bert(features["input_ids"], features["attention_mask"])
+    assert torch.allclose(mine, compiled, atol=1e-3)
