@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -36,6 +36,7 @@ from app.tracardi.schemas import (
     RecordError,
     parse_event,
     parse_profile,
+    shallow_page,
 )
 from app.tracardi.versions import SUPPORTED, TracardiVersion, TracardiVersionError, parse_version
 from profiles.model import Event, Profile, ProfileWithEvents
@@ -56,6 +57,15 @@ _ID_BOUNDS = sorted("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 # Elasticsearch makes new documents searchable about 1 s after a write, and clocks drift: incremental
 # reads start this long before the watermark and dedupe the overlap by id.
 DEFAULT_MARGIN = timedelta(minutes=5)
+
+
+class Page(NamedTuple):
+    """One answer of a select: its records, Tracardi's `total`, and whether the page's JSON text nests shallowly
+    enough that none of its records can pass MAX_DEPTH (`shallow_page`: their nesting need not be walked)."""
+
+    records: list[Any]
+    total: int
+    shallow: bool
 
 
 @dataclass
@@ -240,7 +250,9 @@ class TracardiClient:
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         """A JSON answer; a 404 with body `null` (a missing record) is None. Any other 4xx is an error."""
-        resp = await self._send(method, path, **kwargs)
+        return await self._answer(await self._send(method, path, **kwargs), method, path)
+
+    async def _answer(self, resp: httpx.Response, method: str, path: str) -> Any:
         if resp.status_code == 404 and resp.content.strip() in (b"null", b""):
             return None
         if resp.status_code >= 400:
@@ -248,11 +260,20 @@ class TracardiClient:
                                        status=resp.status_code)
         return _json_body(resp, f"{method} {path}")
 
-    async def _select(self, path: str, where: str | None, limit: int) -> dict[str, Any]:
+    async def _select(self, path: str, where: str | None, limit: int) -> Page:
         """`POST /profile|event/select`: the one place a where clause is sent without a range."""
         self._count_terms(where or "")
-        body = await self._json("POST", f"{path}?query_type=tql", json={"where": where, "limit": limit})
-        return body if isinstance(body, dict) else {"total": 0, "result": []}
+        return await self._page("POST", f"{path}?query_type=tql", json={"where": where, "limit": limit})
+
+    async def _page(self, method: str, path: str, **kwargs: Any) -> Page:
+        """A select's answer as a `Page` (a missing or odd answer is an empty one)."""
+        resp = await self._send(method, path, **kwargs)
+        body = await self._answer(resp, method, path)
+        if not isinstance(body, dict):
+            return Page([], 0, True)
+        records = body.get("result") or []
+        return Page(records if isinstance(records, list) else [], int(body.get("total") or 0),
+                    shallow_page(resp.content))
 
     def _count_terms(self, where: str) -> None:
         terms = tql_terms(where)
@@ -292,7 +313,7 @@ class TracardiClient:
             # The date window is inclusive at both ends and only to the second, so cut windows would share
             # (or skip) their cut second: the where clause makes each one exactly [a, b) by insert time.
             where = f"metadata.time.insert >= {_quote(_stamp(a))} AND metadata.time.insert < {_quote(_stamp(b))}"
-            total = int((await self._range_page("event", a, b, where, 0, 1)).get("total") or 0)
+            total = (await self._range_page("event", a, b, where, 0, 1)).total
             if total >= PAGE_LIMIT and b - a > timedelta(seconds=1):
                 mid = (a + (b - a) / 2).replace(microsecond=0)
                 stack.extend([(a, mid), (mid, b)])
@@ -304,15 +325,14 @@ class TracardiClient:
 
     # ------------------------------------------------------------------ windowed reading
     async def _range_page(self, kind: str, lo: datetime, hi: datetime, where: str, start: int,
-                          limit: int) -> dict[str, Any]:
+                          limit: int) -> Page:
         self._count_terms(where)
         body = {"minDate": _absolute(lo), "maxDate": _absolute(hi), "where": where, "timeZone": None,
                 "start": start, "limit": limit}
-        result = await self._json("POST", f"/{kind}/select/range?query_type=tql", json=body)
-        return result or {"total": 0, "result": []}
+        return await self._page("POST", f"/{kind}/select/range?query_type=tql", json=body)
 
     async def iter_range(self, kind: str, *, where: str = "", since: datetime | None = None,
-                         until: datetime | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+                         until: datetime | None = None) -> AsyncIterator[Page]:
         """Every `kind` document in [since, until], page by page, never asking past the 10,000 window.
 
         `where` must be one condition (or an OR of conditions on >= 0.8.2): on <= 0.8.1 an AND may hold
@@ -334,7 +354,7 @@ class TracardiClient:
                 raise TracardiError(f"Tracardi {version} would read ({where}) AND ... as one conjunction")
             clause = " AND ".join(f"({p})" if " OR " in p else p for p in parts)
             first = await self._range_page(kind, a, b, clause, 0, self.page_size)
-            total = int(first.get("total") or 0)
+            total = first.total
             if total >= PAGE_LIMIT:
                 if b - a > timedelta(seconds=1):
                     mid = (a + (b - a) / 2).replace(microsecond=0)
@@ -345,14 +365,14 @@ class TracardiClient:
                     raise TracardiError(f"10,000+ {kind}s in one second at {a} with ids in {ids}: cannot split")
                 stack.extend((a, b, r) for r in reversed(finer))
                 continue
-            if first.get("result"):
-                yield first["result"]
+            if first.records:
+                yield first
             start = self.page_size
             while start < total:
                 page = await self._range_page(kind, a, b, clause, start, min(self.page_size, PAGE_LIMIT - start))
-                if not page.get("result"):
+                if not page.records:
                     break
-                yield page["result"]
+                yield page
                 start += self.page_size
 
     async def iter_profiles(self, report: ReadReport | None = None, *, updated_since: datetime | None = None,
@@ -386,12 +406,12 @@ class TracardiClient:
             else:  # one condition, so the id-range split can still be ANDed to it on <= 0.8.1
                 where = f"metadata.time.update >= {_quote(_stamp(updated_since))}"
         async for page in self.iter_range("profile", where=where, since=since):
-            for raw in page:
+            for raw in page.records:
                 pid = raw.get("id") if isinstance(raw, dict) else None
                 if pid in seen and seen[pid] is None:
                     continue
                 try:
-                    profile = parse_profile(raw, location="tracardi profile")
+                    profile = parse_profile(raw, location="tracardi profile", shallow=page.shallow)
                 except RecordError as err:
                     self._report(report, err)
                     continue
@@ -431,7 +451,7 @@ class TracardiClient:
         events excluded): the events a profile's update time does not announce."""
         out: set[str] = set()
         async for page in self.iter_range("event", since=since):
-            for raw in page:
+            for raw in page.records:
                 if not isinstance(raw, dict) or raw.get("type") in OWN_EVENT_TYPES:
                     continue
                 pid = (raw.get("profile") or {}).get("id") if isinstance(raw.get("profile"), dict) else None
@@ -459,20 +479,22 @@ class TracardiClient:
                 continue
             where = " OR ".join(f"profile.id = {_quote(pid)}" for pid in batch)
             body = await self._select("/event/select", where, PAGE_LIMIT)
-            if int(body.get("total") or 0) >= PAGE_LIMIT:
+            if body.total >= PAGE_LIMIT:
                 if len(batch) > 1:
                     half = len(batch) // 2
                     pending.extend([batch[:half], batch[half:]])
                     continue
                 docs: list[dict[str, Any]] = []
+                shallow = True
                 async for page in self.iter_range("event", where=where):
-                    docs.extend(page)
+                    docs.extend(page.records)
+                    shallow = shallow and page.shallow
             else:
-                docs = body.get("result") or []
+                docs, shallow = body.records, body.shallow
             seen: set[str] = set()
             for raw in docs:
                 try:
-                    ev = parse_event(raw, location="tracardi event")
+                    ev = parse_event(raw, location="tracardi event", shallow=shallow)
                 except RecordError as err:
                     self._report(report, err)
                     continue
@@ -565,9 +587,9 @@ class TracardiClient:
             where = " OR ".join(f"id = {_quote(p)} OR ids = {_quote(p)}" for p in part)
             body = await self._select("/profile/select", where, PAGE_LIMIT)
             found: dict[str, Profile] = {}
-            for raw in body.get("result") or []:
+            for raw in body.records:
                 try:
-                    prof = parse_profile(raw, location="tracardi profile")
+                    prof = parse_profile(raw, location="tracardi profile", shallow=body.shallow)
                 except RecordError:
                     continue
                 for key in {prof.id, *prof.ids}:

@@ -247,6 +247,63 @@ async def test_malformed_records_are_reported_and_the_rest_goes_on(emulator_clie
     assert len(report.errors) == 1 and "bad-one" in report.errors[0] and "traits" in report.errors[0]
 
 
+def _nested(depth: int) -> object:
+    """A value nesting exactly `depth` levels, lists and objects in turn."""
+    value: object = {"leaf": 1}
+    for level in range(depth - 1):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+async def test_records_nesting_too_deep_are_refused_from_pages_that_are_not_shallow(emulator_client) -> None:
+    """A page whose text nests past MAX_DEPTH + 1 has its records walked one by one: the deep ones are refused
+    (profiles and events alike), the others read; a page that nests no deeper is read without the walk."""
+    emu = TracardiEmulator("1.x")
+    docs, events = make_profiles(60, seed=5, events_per_profile=3)
+    docs[3] = {**docs[3], "traits": _nested(40)}
+    deep, at_limit = [i for i, e in enumerate(events) if e["profile"]["id"] == docs[7]["id"]][:2]
+    events[deep] = {**events[deep], "properties": {"p": _nested(32)}}  # the event nests 34 levels: refused
+    events[at_limit] = {**events[at_limit], "properties": {"p": _nested(30)}}  # 32: read
+    emu.seed(docs, events)
+    client: TracardiClient = emulator_client(emu)
+    report = ReadReport()
+    items = {x.profile.id: x async for x in client.with_events(client.iter_profiles(report), report)}
+    assert docs[3]["id"] not in items and len(items) == 59
+    assert {e.id for e in items[docs[7]["id"]].events} == {e["id"] for e in events
+                                                            if e["profile"]["id"] == docs[7]["id"]} - {events[deep]["id"]}
+    assert sum("nests deeper" in e for e in report.errors) == 2
+
+
+def test_json_depth_reads_the_text_as_the_parsed_value_nests() -> None:
+    import orjson
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from app.tracardi.schemas import json_depth
+
+    def depth(value: object) -> int:  # the definition, recursively (hypothesis keeps these small)
+        if isinstance(value, dict):
+            return 1 + max((depth(v) for v in value.values()), default=0)
+        if isinstance(value, list):
+            return 1 + max((depth(v) for v in value), default=0)
+        return 0
+
+    # strings full of brackets, quotes and backslashes in runs of every length, as keys and as values
+    tricky = st.text(alphabet='{[]}"\\a\u00e9\u4e2d', max_size=8)
+    json_values = st.recursive(st.none() | st.booleans() | st.integers(-(2**53), 2**53) | tricky,
+                               lambda inner: st.lists(inner, max_size=3) | st.dictionaries(tricky, inner, max_size=3),
+                               max_leaves=60)
+
+    @given(json_values)
+    def check(value: object) -> None:
+        assert json_depth(orjson.dumps(value)) == depth(value)
+
+    check()
+    assert json_depth(orjson.dumps({"result": [_nested(40)]})) == 42
+    # an escaped backslash does not escape the quote after it; an escaped quote does not end its string
+    assert json_depth(b'["\\\\", [["\\"]"]]]') == 3
+
+
 async def test_staging_and_production_contexts_are_separate(emulator_client) -> None:
     emu = TracardiEmulator("1.x")
     emu.seed(profiles(30), context="production")
