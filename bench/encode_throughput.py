@@ -24,13 +24,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+import pytest
 import torch
+from sentence_transformers import SentenceTransformer
 
 from app.demo.movielens import build_movielens_export
 from app.tracardi.export import ExportDirectory
+from embeddings import encoder as encoders
 from embeddings.documents import DocumentBuilder
 from embeddings.e5_encoder import E5Encoder
-from embeddings.encoder import SentenceEncoder
+from embeddings.encoder import SentenceEncoder, resolve_model_path
 
 
 def alone_and_beside_python(encode: Callable[[list[str]], object], docs: list[str]) -> tuple[float, float]:
@@ -67,7 +70,7 @@ def main() -> None:
         docs = [b.build(x).text for x, _ in zip(ExportDirectory(export).iter_profiles_with_events(), range(a.docs),
                                                    strict=False)]
     ours = SentenceEncoder()
-    plain = ours.model
+    plain = SentenceTransformer(resolve_model_path(None))  # ours keeps only the tokenizer of its own copy
     tokens = np.mean([len(plain.tokenizer(d)["input_ids"]) for d in docs])
     plain.encode(docs[:16], batch_size=32)  # warm-up
     t = time.perf_counter()
@@ -92,16 +95,13 @@ def main() -> None:
     print(f"int8 dynamic quantisation (torch): {len(docs) / t8:.1f} docs/s = {t_plain / t8:.2f}x; cosine mean "
           f"{c8.mean():.4f} min {c8.min():.4f} (too lossy: not offered)")
     print("\nalone / beside a busy pure-Python thread (docs/s; the slowdown over 2x is time spent waiting for the GIL):")
-    compiled = ours._bert
-    e5 = E5Encoder()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encoders, "_compiled_bert", lambda *args: None)
+        eager = SentenceEncoder()
     for name, encode in [("MiniLM, compiled (the default)", ours.encode),
-                         ("MiniLM, eager (sentence-transformers' encode)", None),
-                         ("multilingual-e5-small, compiled (the default)", e5.encode)]:
-        if encode is None:
-            ours._bert = None
-            encode = ours.encode
+                         ("MiniLM, eager (sentence-transformers' encode)", eager.encode),
+                         ("multilingual-e5-small, compiled (the default)", E5Encoder().encode)]:
         alone, beside = alone_and_beside_python(encode, docs)
-        ours._bert = compiled
         print(f"  {name}: {alone:.1f} / {beside:.1f} = {alone / beside:.2f}x slower")
 
 

@@ -82,8 +82,9 @@ class SentenceEncoder:
 
     A BERT model pooled by the mean (the default all-MiniLM-L6-v2, and most sentence-transformers models) runs
     as `bert.BertEncoder` under TorchScript, with sentence-transformers' own tokenization: no GIL held during the
-    forward pass, so a sync's Python no longer stalls it (bert.py says why). Any other model runs through
-    sentence-transformers' `encode` under autocast."""
+    forward pass, so a sync's Python no longer stalls it (bert.py says why). `model` then keeps only the
+    tokenizer and configuration (its weights are released). Any other model runs through sentence-transformers'
+    `encode` under autocast."""
 
     phrase_null_z = 3.5
 
@@ -113,7 +114,10 @@ class SentenceEncoder:
             else self.model.get_sentence_embedding_dimension()
         self.dim = int(dim or 0)
         self._lock = ForwardLock()  # one forward pass at a time (torch already uses every core), questions first
+        self._transformer: Any = self.model[0]  # its tokenization (`preprocess`)
         self._bert = _compiled_bert(self.model, self._autocast_dtype or torch.float32, device)
+        if self._bert is not None:  # sentence-transformers' copy now only tokenizes: its weights go (90 MB)
+            self._transformer.auto_model.to("meta")
 
     @property
     def model_id(self) -> str:
@@ -147,8 +151,7 @@ class SentenceEncoder:
         import torch
 
         if self._bert is not None:
-            transformer: Any = self.model[0]
-            features = transformer.preprocess(texts)  # sentence-transformers' own tokenization and truncation
+            features = self._transformer.preprocess(texts)  # sentence-transformers' own tokenization and truncation
             with torch.inference_mode():
                 means = self._bert.forward(features["input_ids"], features["attention_mask"]).numpy()
             return normalised(means)

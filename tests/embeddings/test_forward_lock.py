@@ -51,7 +51,12 @@ def test_a_waiting_question_goes_before_the_next_batch() -> None:
 def test_documents_encoded_a_batch_at_a_time_are_the_vectors_of_one_call(encoder: Any) -> None:
     texts = [f"customer {i} " + "watches comedies and dramas " * (i % 9) for i in range(40)]
     mine = encoder.encode(texts, batch_size=8)
-    whole = encoder.model.encode(texts, batch_size=8, normalize_embeddings=True)
+    from sentence_transformers import SentenceTransformer
+
+    from embeddings.encoder import resolve_model_path
+
+    # sentence-transformers' own call over the whole list (the encoder keeps only its copy's tokenizer)
+    whole = SentenceTransformer(resolve_model_path(None)).encode(texts, batch_size=8, normalize_embeddings=True)
     cos = (mine * whole).sum(axis=1) / np.linalg.norm(whole, axis=1)
     assert cos.min() > 0.999
     assert np.allclose(encoder.encode_query(texts[3]), mine[3], atol=2e-2)  # a question uses the same model
