@@ -113,6 +113,20 @@ class BertEncoder(nn.Module):
         return ((x.to(torch.float32) * real).sum(1) / real.sum(1).clamp(min=1.0)).cpu()
 
 
+LENGTH_STEP = 16  # a batch of several texts is padded to a multiple of this many tokens (about 3% more work)
+
+
+def padded_length(longest: int, rows: int, limit: int) -> int:
+    """The length a batch is padded to. oneDNN builds and keeps a kernel for every matrix shape it meets (up to
+    1,024 of them), and a sync met a new (rows, length) at nearly every batch: the process grew by about 1 GB over
+    600 batches of random shapes (`bench/encode_throughput.py`). Documents padded to a multiple of LENGTH_STEP meet
+    a few dozen shapes; padding is masked, so the vectors do not change. A question (one row) keeps its length:
+    questions meet few lengths, and a question padded would pay for tokens it does not have."""
+    if rows <= 1:
+        return longest
+    return min(max(limit, longest), -(-longest // LENGTH_STEP) * LENGTH_STEP)
+
+
 def compiled(model: BertEncoder) -> nn.Module:
     """The model as TorchScript: the same kernels, run without the GIL. TorchScript is deprecated from torch 2.13
     on (its successors, torch.compile and torch.export, compile C++ at start-up or pin shapes) but works in the

@@ -52,7 +52,8 @@ def test_phrases_are_read_as_queries_by_both_runtimes(e5: E5Encoder, reference: 
     phrases = ["women", "mujer", "estudiantes", "science fiction"]
     mine = e5.encode_phrases(phrases)
     assert np.sum(mine * reference.encode_phrases(phrases), axis=1).min() >= 0.999
-    assert np.allclose(mine[0], e5.encode_query("women"), atol=1e-3)  # the query side, not the passage side
+    # the query side, not the passage side (a phrase batch is padded, a question is not: bf16 rounds them apart)
+    assert float(mine[0] @ e5.encode_query("women")) > 0.9995
     assert float(mine[0] @ e5.encode(["women"])[0]) < 0.99
 
 
