@@ -120,7 +120,7 @@ def padded_length(longest: int, rows: int, limit: int) -> int:
     """The length a batch is padded to. oneDNN builds and keeps a kernel for every matrix shape it meets (up to
     1,024 of them), and a sync met a new (rows, length) at nearly every batch: the process grew by about 1 GB over
     600 batches of random shapes (`bench/encoder_memory.py`). Documents padded to a multiple of LENGTH_STEP meet
-    a few dozen shapes; padding is masked, so the vectors do not change. A question (one row) keeps its length:
+    a few dozen shapes; padding is masked, so the vectors move only by bf16 rounding. A question (one row) keeps its length:
     questions meet few lengths, and a question padded would pay for tokens it does not have."""
     if rows <= 1:
         return longest
