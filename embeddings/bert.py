@@ -83,6 +83,20 @@ class Q4Embedding(nn.Module):
         return out.reshape(ids.shape[0], ids.shape[1], self.embedding_dim).to(self.scales.dtype)
 
 
+LENGTH_STEP = 16  # a batch of several texts is padded to a multiple of this many tokens (about 3% more work)
+
+
+def padded_length(longest: int, rows: int, limit: int, step: int) -> int:
+    """The length a batch is padded to. oneDNN builds and keeps a kernel for every matrix shape it meets (up to
+    1,024 of them), and a sync met a new (rows, length) at nearly every batch: the process grew by about 1 GB over
+    600 batches of random shapes (`bench/encoder_memory.py`). Documents padded to a multiple of LENGTH_STEP meet
+    a few dozen shapes; padding is masked, so the vectors move only by bf16 rounding. A question (one row) keeps its length:
+    questions meet few lengths, and a question padded would pay for tokens it does not have."""
+    if rows <= 1:
+        return longest
+    return min(max(limit, longest), -(-longest // step) * step)
+
+
 class BertEncoder(nn.Module):
     """`ids`, `mask`: [batch, length] (mask 1 on real tokens) -> the mean of the last hidden states over the real
     tokens (special tokens included, as both models were trained), float32 [batch, hidden]. Every token is of
@@ -99,9 +113,14 @@ class BertEncoder(nn.Module):
         self.norm_b = nn.Parameter(norm[1].contiguous(), requires_grad=False)
         self.layers = nn.ModuleList(layers)
         self.eps = eps
+        self.length_step = LENGTH_STEP
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         ids, mask = ids.to(self.position.device), mask.to(self.position.device)
+        extra = padded_length(ids.shape[1], ids.shape[0], self.position.shape[0], self.length_step) - ids.shape[1]
+        if extra > 0:  # few shapes, few kernels kept (padded_length); the padding is masked like any other
+            ids = torch.nn.functional.pad(ids, [0, extra])
+            mask = torch.nn.functional.pad(mask, [0, extra])
         length = ids.shape[1]
         hidden = self.position.shape[1]
         x = self.word(ids) + self.position[:length] + self.token_type
@@ -111,20 +130,6 @@ class BertEncoder(nn.Module):
             x = layer(x, keys)
         real = mask[..., None].to(torch.float32)
         return ((x.to(torch.float32) * real).sum(1) / real.sum(1).clamp(min=1.0)).cpu()
-
-
-LENGTH_STEP = 16  # a batch of several texts is padded to a multiple of this many tokens (about 3% more work)
-
-
-def padded_length(longest: int, rows: int, limit: int) -> int:
-    """The length a batch is padded to. oneDNN builds and keeps a kernel for every matrix shape it meets (up to
-    1,024 of them), and a sync met a new (rows, length) at nearly every batch: the process grew by about 1 GB over
-    600 batches of random shapes (`bench/encoder_memory.py`). Documents padded to a multiple of LENGTH_STEP meet
-    a few dozen shapes; padding is masked, so the vectors move only by bf16 rounding. A question (one row) keeps its length:
-    questions meet few lengths, and a question padded would pay for tokens it does not have."""
-    if rows <= 1:
-        return longest
-    return min(max(limit, longest), -(-longest // LENGTH_STEP) * LENGTH_STEP)
 
 
 def compiled(model: BertEncoder) -> nn.Module:

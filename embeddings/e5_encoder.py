@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from embeddings.bert import BertEncoder, Layer, Q4Embedding, compiled, padded_length
+from embeddings.bert import BertEncoder, Layer, Q4Embedding, compiled
 from embeddings.e5_weights import E5Weights, read_packed
 from embeddings.forward_lock import ForwardLock
 from embeddings.language import E5_MODEL
@@ -150,7 +150,7 @@ class E5Encoder:
         return normalised(sums / weights[:, None])
 
     def _window_means(self, seqs: list[list[int]]) -> np.ndarray:
-        longest = padded_length(max(map(len, seqs)), len(seqs), MAX_TOKENS)
+        longest = max(map(len, seqs))
         ids = np.full((len(seqs), longest), self._pad, dtype=np.int64)  # numpy, not torch: no call that may
         mask = np.zeros((len(seqs), longest), dtype=np.int64)  # wait for the GIL (bert.py) until the forward pass
         for row, seq in enumerate(seqs):

@@ -115,7 +115,6 @@ class SentenceEncoder:
         self.dim = int(dim or 0)
         self._lock = ForwardLock()  # one forward pass at a time (torch already uses every core), questions first
         self._transformer: Any = cast(Any, self.model[0])  # its tokenization (`preprocess`)
-        self._positions = int(getattr(self._transformer.auto_model.config, "max_position_embeddings", 512))
         self._bert = _compiled_bert(self.model, self._autocast_dtype or torch.float32, device)
         if self._bert is not None:  # sentence-transformers' copy now only tokenizes: its weights go (90 MB)
             self._transformer.auto_model.to("meta")
@@ -152,16 +151,9 @@ class SentenceEncoder:
         import torch
 
         if self._bert is not None:
-            from embeddings.bert import padded_length
-
             features = self._transformer.preprocess(texts)  # sentence-transformers' own tokenization and truncation
-            ids, mask = features["input_ids"], features["attention_mask"]
-            extra = padded_length(ids.shape[1], ids.shape[0], self._positions) - ids.shape[1]
-            if extra:  # few shapes, few kernels kept (bert.padded_length)
-                ids = torch.nn.functional.pad(ids, (0, extra), value=self._transformer.tokenizer.pad_token_id or 0)
-                mask = torch.nn.functional.pad(mask, (0, extra), value=0)
             with torch.inference_mode():
-                means = self._bert.forward(ids, mask).numpy()
+                means = self._bert.forward(features["input_ids"], features["attention_mask"]).numpy()
             return normalised(means)
         device_type = "cuda" if self.device.startswith("cuda") else "cpu"
         with torch.inference_mode(), torch.autocast(

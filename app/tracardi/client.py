@@ -10,6 +10,7 @@ update time AND by new events' insert time, small TQL queries, and merge resolut
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import re
@@ -17,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -59,13 +60,19 @@ _ID_BOUNDS = sorted("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 DEFAULT_MARGIN = timedelta(minutes=5)
 
 
-class Page(NamedTuple):
-    """One answer of a select: its records, Tracardi's `total`, and whether the page's JSON text nests shallowly
-    enough that none of its records can pass MAX_DEPTH (`shallow_page`: their nesting need not be walked)."""
+@dataclass
+class Page:
+    """One answer of a select: its records, Tracardi's `total`, and its JSON text."""
 
     records: list[Any]
     total: int
-    shallow: bool
+    text: bytes = b""
+
+    @functools.cached_property
+    def shallow(self) -> bool:
+        """No record of the page can nest past MAX_DEPTH (`shallow_page`: their nesting need not be walked). Read
+        from the text once, and only for pages whose records are parsed."""
+        return shallow_page(self.text)
 
 
 @dataclass
@@ -270,10 +277,9 @@ class TracardiClient:
         resp = await self._send(method, path, **kwargs)
         body = await self._answer(resp, method, path)
         if not isinstance(body, dict):
-            return Page([], 0, True)
+            return Page([], 0)
         records = body.get("result") or []
-        return Page(records if isinstance(records, list) else [], int(body.get("total") or 0),
-                    shallow_page(resp.content))
+        return Page(records if isinstance(records, list) else [], int(body.get("total") or 0), resp.content)
 
     def _count_terms(self, where: str) -> None:
         terms = tql_terms(where)
