@@ -57,6 +57,10 @@ SENTENCES: dict[str, dict[str, str]] = {
     "schedule_not_found": {"en": "schedule {schedule!r} not found", "es": "no existe la programación {schedule!r}"},
     # what a marketer meets on the page: an empty question, a filter written wrong, a field the data lacks
     "query_empty": {"en": "query is empty", "es": "la pregunta está vacía"},
+    "event_log_too_slow": {"en": "reading who had {type} events about that took longer than {seconds} s: ask without "
+                                 "what the events were about, or with a filter",
+                           "es": "leer quién tuvo eventos {type} sobre eso tardó más de {seconds} s: pregunta sin "
+                                 "aquello de lo que trataban los eventos, o con un filtro"},
     "invalid_filter": {"en": "invalid filter {expr!r}: expected KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=N, KEY>N or KEY<N",
                        "es": "filtro no válido {expr!r}: se espera CLAVE=VALOR, CLAVE!=VALOR, CLAVE>=N, CLAVE<=N, "
                              "CLAVE>N o CLAVE<N"},

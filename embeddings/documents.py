@@ -80,6 +80,7 @@ class DocumentBuilder:
         self.salient_events = salient_events
         # Anything that changes the text for the same profile: part of every profile's sync fingerprint.
         config = repr((DOCUMENT_VERSION, self.words.lang, sorted(self.dictionary._specs.items()),
+                       [s.facet_paths for _, s in sorted(self.dictionary._specs.items())],
                        self.dictionary.default_facets,
                        self.redactor.allow, max_words, recent_events, salient_events))
         self.layout_key = hashlib.sha256(config.encode()).hexdigest()[:16]

@@ -17,6 +17,17 @@ from profiles.wording import Wording
 UNKNOWN_TYPES_KEPT = 4096  # specs of types the dictionary does not name, made once each (then emptied when full)
 
 
+def _other_number(word: str) -> str:
+    """The plural of a singular key and the singular of a plural one: genre / genres, category / categories."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("ss"):
+        return word + "es"
+    if word.endswith("s"):
+        return word[:-1]
+    return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+
+
 @dataclass(frozen=True)
 class EventSpec:
     type: str
@@ -32,8 +43,11 @@ class EventSpec:
     facet_paths: tuple[tuple[tuple[str, ...], str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # a facet's other number too, counted under the name given ("genre" where the dictionary says "genres"):
+        # any deployment's events may use either, and a facet missed is a question that cannot be read
+        twins = [(t, f) for f in self.facets if "." not in f for t in (_other_number(f),) if t not in self.facets]
         object.__setattr__(self, "facet_paths", tuple((tuple(f.split(".")), f.rsplit(".", 1)[-1])
-                                                      for f in self.facets))
+                                                      for f in self.facets) + tuple(((t,), f) for t, f in twins))
 
     @property
     def said(self) -> str:

@@ -24,6 +24,8 @@ SPANISH_FIELD_WORDS = {
     "salario": "salary", "sueldo": "salary", "segmento": "segment", "tamano": "size", "marcas": "brands",
     "colores": "colors", "tallas": "sizes", "canales": "channels", "dispositivos": "devices",
     "servicios": "services", "edad": "age", "contrato": "contract", "nivel": "level", "tipo": "type",
+    "fidelidad": "loyalty", "lealtad": "loyalty", "canal": "channel", "suscripcion": "subscription",
+    "categoria": "category", "categorias": "categories", "tarifa": "plan", "planes": "plan",
 }
 # The same value of a person (or a flag about them) in either language, and its everyday names: a field whose
 # value or key is one of these is matched by the others too, by their words ("jubilados" is `retired`, "sin

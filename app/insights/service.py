@@ -129,6 +129,7 @@ class InsightService:
         if query and query.strip():
             meaning = await asyncio.to_thread(self.search.meaning, query)
             conditions.extend(meaning.conditions)
+            conditions.extend(await self.search.about(meaning.about))  # "rated horror movies": the event log's
             defined["query"] = {"text": query[:200], **meaning.as_dict()}
         return conditions, defined, meaning
 

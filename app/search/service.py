@@ -6,13 +6,13 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from app.errors import InvalidRequestError, NotFoundError
+from app.errors import InvalidRequestError, NotFoundError, UnavailableError
 from app.search.filters import parse_filters
 from app.search.phrase_store import PhraseVectorStore, RememberingEncoder
 from app.search.schemas import (
@@ -25,6 +25,7 @@ from app.search.schemas import (
     SimilarResponse,
 )
 from app.search.understanding import (
+    NOT_HELD,
     Vocabulary,
     attach_meaning,
     build_vocabulary,
@@ -250,12 +251,19 @@ class Meaning:
     vector: np.ndarray | None
     threshold: float | None  # cosine cut-off: mean + MEANING_Z sd of the question's similarity to the sample
     sample_share: float | None  # share of the background sample at or above the cut-off
+    # values the question names that no customer holds, each with the field's values ("the premium plan")
+    not_held: tuple[dict[str, Any], ...] = ()
+    # events of a type about a value ("rated horror movies"): read from the event log (`SearchService.about`)
+    about: tuple[tuple[str, list[str]], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"understood": self.understood, "semantic": self.semantic,
-                "cutoff": None if self.threshold is None else {
-                    "cosine": round(self.threshold, 4), "rule": f"similarity at least {MEANING_Z:g} standard "
-                    "deviations above a random customer's (a fixed sample of the index)"}}
+        out: dict[str, Any] = {"understood": self.understood, "semantic": self.semantic,
+                               "cutoff": None if self.threshold is None else {
+                                   "cosine": round(self.threshold, 4), "rule": f"similarity at least {MEANING_Z:g} "
+                                   "standard deviations above a random customer's (a fixed sample of the index)"}}
+        if self.not_held:
+            out["not_held"] = list(self.not_held)
+        return out
 
 
 class SearchService:
@@ -305,11 +313,17 @@ class SearchService:
             return self.index.search(dense=dense, sparse=sparse, filters=conditions + extra, limit=k, offset=0,
                                      mode=mode)
 
-        if understood and understood.conditions:
+        boost = list(understood.conditions) if understood else []
+        if understood and understood.about:
+            try:
+                boost += await self.about(understood.about)
+            except UnavailableError as exc:  # a boost, not the answer: the rest of what was read still ranks first
+                log.warning("%s", exc)
+        if boost:
             # what the question names comes first (ranked by meaning), then the rest: a boost, not a wall, so a
             # misread word costs order, never the answer
             try:
-                first = await asyncio.to_thread(run, understood.conditions)
+                first = await asyncio.to_thread(run, boost)
             except ValueError as exc:  # a field the index cannot address: the question is answered by meaning
                 log.warning("understood filters refused by the index (%s): searching by meaning only", str(exc)[:200])
                 understood, first = None, []
@@ -432,21 +446,32 @@ class SearchService:
         vocab = self._vocabulary()
         understood = understand(query, vocab) if not vocab.empty else None
         filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])
+        not_held = tuple({"field": r["filter"].split("=", 1)[0], "value": r["filter"].split("=", 1)[1],
+                          "from": r["from"], "values": r["values"]}
+                         for r in (understood.read if understood else []) if r["how"] == NOT_HELD)
+        about = tuple(understood.about) if understood else ()
         text = query
-        if understood and conditions:  # "con contrato mensual": the field's own name is no meaning
+        if understood and (conditions or understood.about):  # "con contrato mensual": the field's own name is no meaning
             named = {w for c in conditions for w in field_words(c.key)}
             text = " ".join(w for w in understood.semantic.split() if norm(w) not in named)
         if not content_words(text).split():
             # nothing but filler is left: the traits named are the whole question ("clientes con ..."), or it
             # names nobody in particular ("¿cuántos clientes hay?": everyone)
-            return Meaning(filters, conditions, "", None, None, None)
+            return Meaning(filters, conditions, "", None, None, None, not_held, about)
         vector = np.asarray(self.encoder.encode_query(text), dtype=np.float32)
         ref = self._reference_vectors()
         if not len(ref):
-            return Meaning(filters, conditions, text, vector, None, None)
+            return Meaning(filters, conditions, text, vector, None, None, not_held, about)
         sims = ref @ vector
         threshold = float(sims.mean() + MEANING_Z * sims.std())
-        return Meaning(filters, conditions, text, vector, threshold, float((sims >= threshold).mean()))
+        return Meaning(filters, conditions, text, vector, threshold, float((sims >= threshold).mean()), not_held,
+                       about)
+
+    async def about(self, about: Sequence[tuple[str, list[str]]]) -> list[Condition]:
+        """Who had an event of each type about one of its values ("rated horror movies"), from the event log the
+        sync keeps (redacted properties), as conditions on profile ids."""
+        return [Condition("", "ids", await self.state.profiles_with_event_about(etype, values))
+                for etype, values in about]
 
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that

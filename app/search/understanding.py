@@ -48,6 +48,7 @@ from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, n
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
+MAX_SPELLINGS = 8  # ways one value of what events are about is written ("Sci-Fi", "sci-fi"), kept for the event log
 MAX_CODES = 300  # ... unless every value is a country or language code (there are 249 countries)
 # the activity dates every profile's payload holds, by the name a question gives them: "active in the last month"
 # (our own fields, so their names are ours to give, in both languages)
@@ -203,9 +204,18 @@ _VAGUE_KEYS = frozenset({"size", "status", "level", "type", "name", "code", "val
 def field_words(path: str) -> set[str]:
     """The words that name a field in a question, in either language: its key phrase, their plurals, and the
     Spanish words for them ("companies" / "empresas" name `data.job.company.size`)."""
-    words = set(_key_phrase(path).split()) | set(norm(split_camel(last_key(path))).split())
+    # and its parent's ("platinum loyalty" for `traits.loyalty.tier`: the word left over had made a count of 0)
+    words = set(_key_phrase(path).split()) | set(norm(split_camel(last_key(path))).split()) | set(_parent_words(path))
     return words | {w + "s" for w in words} | {w + "es" for w in words} | {w[:-1] + "ies" for w in words} | \
         {es for es, en in SPANISH_FIELD_WORDS.items() if en in words}
+
+
+def _naming_words(path: str) -> frozenset[str]:
+    """`field_words`, and the words of the same kind of field in either language ("nivel" for a `tier`)."""
+    words = field_words(path)
+    kin = {k for w in words for k in _KIN.get(w, ())}
+    kin |= {es for es, en in SPANISH_FIELD_WORDS.items() if en in kin}
+    return frozenset(w for w in words | kin if len(w) >= 3)
 
 
 def _key_phrase(path: str) -> str:
@@ -261,12 +271,14 @@ class Vocabulary:
     aliases: dict[str, list[str]] = field(default_factory=dict)  # value phrase -> its other names (synonyms, codes)
     facets: set[str] = field(default_factory=set)  # the names of what events are about ("product", "genres")
     context: list[str] = field(default_factory=list)  # what events are about, commonest first (never a filter)
+    about_values: dict[str, list[str]] = field(default_factory=dict)  # a context phrase -> the values said so
     # event type phrase -> `counts.<type>`: "rated more than 100 movies" counts one type of event
     event_counts: dict[str, str] = field(default_factory=dict)
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _names_active: bool | None = field(default=None, repr=False)
+    _categories: dict[str, tuple[frozenset[str], list[str]]] | None = field(default=None, repr=False)
 
     def names_active(self) -> bool:
         """Whether a field of the data's own is named "active" (a flag, a status value): once per vocabulary,
@@ -275,6 +287,17 @@ class Vocabulary:
             self._names_active = any(_ACTIVE.search(key) for _, key, _, _, _ in self.flags) or \
                 any(_ACTIVE.search(phrase) for _, phrase, _, _, _ in self.values)
         return self._names_active
+
+    def categories(self) -> dict[str, tuple[frozenset[str], list[str]]]:
+        """Each categorical field whose values are all known (kept whole, MAX_DISTINCT at most): the words that
+        name it in a question (either language) and its values, commonest first. Once per vocabulary."""
+        if self._categories is None:
+            values: dict[str, list[tuple[int, str]]] = defaultdict(list)
+            for _, _, path, value, n in self.values:
+                values[path].append((n, str(value)))
+            self._categories = {path: (_naming_words(path), [v for _, v in sorted(found, key=lambda nv: (-nv[0], nv[1]))])
+                                for path, found in values.items() if len(found) >= 2}
+        return self._categories
 
     def value_candidates(self, q: str) -> list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]]:
         """The value phrases that can occur in `q`, longest first: only those whose first word's first three
@@ -323,10 +346,15 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     types: Counter[str] = Counter()
     unaddressable: set[str] = set()
     facets: Counter[str] = Counter()
+    raw: dict[str, set[str]] = defaultdict(set)  # a value phrase of `top` -> the values written so ("Sci-Fi")
     for p in payloads:
         about.update(_context_phrases(p))
         if isinstance(top := p.get("top"), dict):
             facets.update(norm(split_camel(str(f))) for f in top)
+            for values in top.values():
+                for v in values if isinstance(values, list) else ():
+                    if isinstance(v, str) and len(said := raw[norm_value(v)]) < MAX_SPELLINGS:
+                        said.add(v)
         counts = p.get("counts")
         for path in ACTIVITY_DATES:  # of people with events (traits-only data has no activity to ask about)
             when = p.get(path)
@@ -393,6 +421,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     # a phrase that is also a trait's value or field stays the trait's ("horror" as a favourite genre trait)
     vocab.context = [c for c, _ in about.most_common() if c not in named and len(c) >= 3][:MAX_CONTEXT]
     vocab.facets = {f for f, _ in facets.most_common(MAX_CONTEXT) if f}
+    vocab.about_values = {c: sorted(raw[c]) for c in vocab.context if raw.get(c)}
     for etype, _ in types.most_common(EVENT_COUNTS):  # anyone can send a new type: the commonest only
         phrase = norm(etype.replace("-", " ").replace("_", " "))
         if phrase and phrase not in named:
@@ -444,6 +473,9 @@ class Understanding:
     semantic: str  # what is left of the question for meaning
     read: list[dict[str, Any]] = field(default_factory=list)  # each condition with the words it came from, and how
     by_meaning: list[str] = field(default_factory=list)  # parts of the question no condition was read from
+    # at least one event of a type about one of these values ("rated horror movies": `content-rated`, ["Horror"]):
+    # answered from the event log (`SyncState.profiles_with_event_about`), not the index; also in `filters`
+    about: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
@@ -483,6 +515,15 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
     for value, unit, span in _recent(q):  # "in the last year": a duration of at most one year
         out.append(("lte", value, unit, span))
     return out
+
+
+def _band(vocab: Vocabulary, low: float, high: float) -> tuple[str, Any] | None:
+    """A categorical value that is this very range, written as a band ("25-34", "25 to 34"), where no number
+    field holds it: (path, value); None when no field or several do."""
+    said = " ".join(str(int(v)) if float(v).is_integer() else str(v) for v in (low, high))
+    found = {(path, value) for _, phrase, path, value, _ in vocab.values
+             if phrase == said or phrase.replace(" to ", " ").replace(" a ", " ") == said}
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def _age_path(vocab: Vocabulary) -> str | None:
@@ -806,12 +847,17 @@ _LIGHT_VERBS = frozenset({"made", "make", "makes", "did", "do", "placed", "place
                           "realizaron", "realizo", "realizado"})
 # at least one event of a type: "who opened a support ticket", "who bought something", "que compraron algo", and
 # a verb said right after "who" / "que" ("customers who added to cart")
+_PARTS_WORDS = frozenset({"and", "or", "but", "nor", "with", "who", "whose", "which", "that", "y", "o", "ni", "pero",
+                          "con", "que", "quienes"})
+_PARTS = re.compile(r"\b(?:" + "|".join(sorted(_PARTS_WORDS, key=len, reverse=True)) + r")\b")
+
+
 _SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|alguna|algunos|algunas|algo|nada)\b"
                       r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios) (?=\S)")
 
 
 def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
-             ) -> list[tuple[str, tuple[int, int], float, bool]]:
+             ) -> list[tuple[str, tuple[int, int], float, bool, list[str]]]:
     """Event types the question says people have at least one of: a verb, then "a" / "some" / "something" and
     what was acted on, or a verb right after "who" / "que", read by meaning as one event type's phrase or name
     ("opened a support ticket" against the dictionary's "opened a support ticket"; "bought something" against
@@ -824,7 +870,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     index = _event_entries(lexicon)
     # what events are about, by its values: a facet's own name ("viewed a product") says no more than the verb
     about = {w for c in vocab.context if c not in vocab.event_counts and c not in vocab.facets for w in c.split()}
-    out: list[tuple[str, tuple[int, int], float, bool]] = []
+    out: list[tuple[str, tuple[int, int], float, bool, list[str]]] = []
     tried = 0
     for cue in _SOME_OF.finditer(q):
         after_who = cue.group("who") is not None
@@ -841,7 +887,13 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             continue
         content = [m for m in list(re.finditer(r"\S+", clause))[:3] if m.group() not in FILLER][:2]
         said = content if verb.group() in _LIGHT_VERBS else [verb, *content]  # "made a purchase": the purchase
-        if not index or not said or any(_is_about(m.group(), about) for m in said):
+        if not index or not said or _is_about(verb.group(), about):
+            continue
+        # what the event was about ("rated horror movies"): the verb and the rest read the event type, and the
+        # value which events (answered from the event log)
+        objects = [m for m in content if _is_about(m.group(), about)]
+        said = [m for m in said if not any(m is o for o in objects)]
+        if not said:
             continue
         start, end = verb.start(), rest + (content[-1].end() if content else 0)
         words = q[start:end]
@@ -852,8 +904,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         if denied is None and _NONE_OF.search(q, verb.end(), end):  # "who did not buy anything": within
             denied = start
         start = denied if denied is not None else start
-        if named or not free((start, end)) or (tried := tried + 1) > MAX_EVENT_READINGS:
-            continue
+        if named or not free((start, end)) or (tried := tried + 1) > MAX_EVENT_READINGS or (objects and denied):
+            continue  # "never bought shoes" stays a meaning: the log answers who did, not who did not
         sims = lexicon.similarity(" ".join(m.group() for m in said), index)[0]
         best = int(sims.argmax())
         # "something" / "anything" / "algo" say an event happened without saying to what: the verb is all there is
@@ -869,9 +921,58 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         stem = None if passed else _by_stem(verb.group(), lexicon, index)
         if passed or stem is not None:
             best = best if stem is None else stem
+            values, end = _about(q, rest, end, vocab) if denied is None else ([], end)
+            if objects and not values:
+                continue  # what it was about is no value the events hold: a meaning, as before
             out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3),
-                        denied is not None))
+                        denied is not None, values))
     return out
+
+
+# words that tie an event to what it was about: "a support ticket about refunds", "compras de zapatos", "or bags"
+_ABOUT_LINK = frozenset({"about", "regarding", "for", "of", "on", "with", "in", "sobre", "acerca", "de", "del", "por",
+                         "con", "en", "a", "an", "the", "el", "la", "los", "las", "un", "una", "some", "unos", "unas",
+                         "or", "o", "u"})
+_ABOUT_END = re.compile(r"\b(?:" + "|".join(sorted(_PARTS_WORDS - {"or", "o", "with", "con"}, key=len, reverse=True))
+                        + r")\b")
+
+
+def _either_number(phrase: str) -> re.Pattern[str]:
+    """A phrase of what events are about, its last word singular or plural ("a book" for "books")."""
+    *head, last = phrase.split()
+    forms = {last, last + "s", last + "es"}
+    if last.endswith("s"):
+        forms.add(last[:-1])
+    if last.endswith("es"):
+        forms.add(last[:-2])
+    tail = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(r"\b" + "".join(re.escape(w) + r"\s+" for w in head) + f"(?:{tail})" + r"\b")
+
+
+def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], int]:
+    """The values of what events are about said in the clause of an event read up to `end` ("horror" in "rated
+    horror movies", "refunds" in "opened a support ticket about refunds"): within what was read, or after it
+    joined by small words only. The values as the events write them, and where what was read now ends."""
+    stop = _ABOUT_END.search(q, rest)  # "or" lists values ("viewed jackets or bags"); "and" starts a clause
+    clause_end = stop.start() if stop else len(q)
+    found: list[str] = []
+    last = end
+    taken: list[tuple[int, int]] = []
+    for phrase in sorted(vocab.about_values, key=len, reverse=True):
+        if phrase.split()[0][:4] not in q[rest:clause_end]:
+            continue
+        for m in _either_number(phrase).finditer(q, rest, clause_end):
+            if any(m.start() < b and a < m.end() for a, b in taken):
+                continue
+            between = q[last:m.start()].split() if m.start() >= last else []
+            if m.start() < end or all(w in _ABOUT_LINK for w in between):
+                found.extend(vocab.about_values[phrase])
+                taken.append(m.span())
+                last = max(last, m.end())
+    tail = q[last:clause_end].split()
+    if found and len(tail) == 1 and tail[0] not in _ABOUT_LINK and tail[0] not in FILLER:
+        last = clause_end  # the clause's last word is what was acted on: "rated a thriller or a war movie"
+    return list(dict.fromkeys(found)), last
 
 
 def _event_entries(lexicon: Lexicon) -> list[int]:
@@ -948,7 +1049,6 @@ def _joined(q: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
         all(w in _JOIN or w in _BETWEEN for w in between)
 
 
-_PARTS = re.compile(r"\b(?:and|or|but|nor|with|who|whose|which|that|y|o|ni|pero|con|que|quienes)\b")
 
 
 def understand(query: str, vocab: Vocabulary) -> Understanding:
@@ -963,8 +1063,14 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     negated_ends: list[int] = []
     context: list[tuple[int, int]] = []  # (a comparison's span in `taken`, where the words that chose its field start)
 
+    # events about a value ("rated horror movies"): kept apart, as they are no index condition; `taken`, `filters`
+    # and `read` stay aligned with `conditions`
+    about: list[tuple[str, list[str]]] = []
+    about_taken: list[tuple[int, int]] = []
+    about_read: list[dict[str, Any]] = []
+
     def free(span: tuple[int, int]) -> bool:
-        return all(span[1] <= a or span[0] >= b for a, b in taken)
+        return all(span[1] <= a or span[0] >= b for a, b in (*taken, *about_taken))
 
     def add(path: str, condition: Condition, text: str, span: tuple[int, int], how: str = "words",
             similarity: float | None = None, negated: bool = False) -> None:
@@ -1030,6 +1136,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if picked is None and age_path and _years_of_age(unit, low, high):
             picked, unit = (age_path, span[0]), QuestionUnit()
         if picked is None:
+            if (band := _band(vocab, low, high)) is not None:  # "de 25 a 34 años": the age band "25-34"
+                add(band[0], Condition(band[0], "eq", band[1]), f"{band[0]}={band[1]}", span)
             continue
         number_path, start = picked
         lo, hi = (convert(v, unit, vocab.units.get(number_path, FieldUnit())) for v in (low, high))
@@ -1082,9 +1190,15 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             add(age_path, Condition(age_path, "range", dict(bounds)), _range_text(age_path, dict(bounds)), said.span())
     # at least one event of a type: "opened a support ticket" (before values: "opened an email" is the event,
     # not the channel `email`)
-    for path, span, similarity, denied in _some_of(q, vocab, free):
+    for path, span, similarity, denied, values in _some_of(q, vocab, free):
         bound = {"lt": 1} if denied else {"gte": 1}
-        if free(span):
+        if free(span) and values:  # "rated horror movies": who has such an event, from the event log
+            etype = path.removeprefix("counts.")
+            about.append((etype, values))
+            about_taken.append(span)
+            about_read.append({"filter": f"events.{etype} about {','.join(values)}", "from": q[span[0]:span[1]],
+                               "how": "meaning", "similarity": similarity})
+        elif free(span):
             add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
                 negated=denied)
     # flags, negated or not: "senior citizens", "without internet", "sin permanencia"
@@ -1171,10 +1285,70 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             else:
                 add(target.path, Condition(target.path, "eq", target.value), f"{target.path}={target.value}",
                     (match.start, match.end), "meaning", match.similarity)
+    # a value no one holds, beside the name of a field whose values are all known ("the premium plan", "nivel
+    # diamante"): that value, which counts 0, and the field's values, rather than a meaning that estimates ~20
+    for path, word, span in _unheld(q, vocab, free, used_paths):
+        add(path, Condition(path, "eq", word), f"{path}={word}", span, NOT_HELD)
+        read[-1]["values"] = vocab.categories()[path][1][:MAX_LISTED]
     rest = q
-    for a, b in sorted(taken, reverse=True):
+    for a, b in sorted(taken + about_taken, reverse=True):
         rest = rest[:a] + " " + rest[b:]
-    return Understanding(conditions, filters, " ".join(rest.split()), read, _unread(q, taken))
+    return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
+                         read + about_read, _unread(q, taken + about_taken), about)
+
+
+NOT_HELD = "no such value"  # how a value that no one holds was read (`Understanding.read`)
+MAX_LISTED = 12  # a field's values listed beside a value no one holds, commonest first
+# what leads into a field's name before the value said after it ("el plan premium", "del nivel diamante"), and
+# into a value said before the name ("the premium plan", "on a diamond tier")
+_BEFORE_NAME = frozenset({"el", "la", "los", "las", "un", "una", "del", "al", "de", "con", "en", "su", "sus"})
+_BEFORE_VALUE = frozenset({"the", "a", "an", "on", "in", "with", "of", "their", "its", "at"})
+
+
+def _unheld(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
+            used: set[str]) -> list[tuple[str, str, tuple[int, int]]]:
+    """(path, word, span) for each word left unread right beside the name of a categorical field not read yet,
+    that is none of its values nor like one: "premium" in "the premium plan" or "el plan premium". Only where one
+    field has that name, and the word names nothing else the data holds (a value, a field, what events are
+    about): anything else stays a meaning."""
+    fields = vocab.categories()
+    if not fields:
+        return []
+    words = list(re.finditer(r"\S+", q))
+    out: list[tuple[str, str, tuple[int, int]]] = []
+    for i, name in enumerate(words):
+        owners = [p for p, (names, _) in fields.items() if name.group() in names and p not in used]
+        if len(owners) != 1 or not free(name.span()):
+            continue
+        path = owners[0]
+        lead = words[i - 1].group() if i else ""
+        # English puts the value first ("the premium plan"), Spanish after the name ("el plan premium")
+        if i > 0 and (i == 1 or words[i - 2].group() in _BEFORE_VALUE) and lead not in _BEFORE_NAME:
+            said, span = words[i - 1], (words[i - 1].start(), name.end())
+        elif i + 1 < len(words) and lead in _BEFORE_NAME and (i + 2 == len(words) or words[i + 2].group() in _PARTS_WORDS):
+            said, span = words[i + 1], (name.start(), words[i + 1].end())
+        else:
+            continue
+        word = said.group()
+        if free(said.span()) and _could_be_a_value(word, vocab) and not _like_a_value(word, fields[path][1]):
+            out.append((path, word, span))
+    return out
+
+
+def _could_be_a_value(word: str, vocab: Vocabulary) -> bool:
+    """A word that says nothing else: letters, not a small or asking word, no field's name, nothing events are
+    about, no value of any field."""
+    if len(word) < 3 or not word.isalpha() or word in FILLER or word in _BETWEEN or word in _BEING \
+            or word in _NEGATIONS or word in _PEOPLE or word in _PARTS_WORDS:
+        return False
+    if any(word in names for names, _ in vocab.categories().values()) or _is_about(word, set(vocab.context)):
+        return False
+    return not any(options[0][0].search(word) for _, options in vocab.value_candidates(word))
+
+
+def _like_a_value(word: str, values: list[str]) -> bool:
+    """The word starts like a word of one of the field's values ("prem" of "Premium Plus"): maybe that one."""
+    return any(w[:4] == word[:4] for v in values for w in norm_value(v).split())
 
 
 def _unread(q: str, taken: list[tuple[int, int]]) -> list[str]:

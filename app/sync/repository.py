@@ -9,7 +9,10 @@ from typing import Any
 
 import asyncpg
 
+from app.errors import UnavailableError
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures
+
+EVENT_SCAN_TIMEOUT_MS = 20_000  # the longest a question may read the event log for (profiles_with_event_about)
 
 
 class PostgresSyncState:
@@ -89,6 +92,22 @@ class PostgresSyncState:
         else:
             rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.indexed_profiles WHERE source = $1", source)
         return {r["profile_id"] for r in rows}
+
+    async def profiles_with_event_about(self, event_type: str, values: Sequence[str]) -> list[str]:
+        """Who has an event of this type holding one of these values anywhere in its (redacted) properties, as a
+        value or in a list: "rated horror movies". One pass over the type's rows, bounded in time
+        (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant
+                rows = await conn.fetch(
+                    "SELECT DISTINCT profile_id FROM profile_ai.events WHERE type = $1 "
+                    "AND jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))",
+                    event_type, list(values))
+        except asyncpg.QueryCanceledError:
+            raise UnavailableError.worded("event_log_too_slow", type=event_type[:60],
+                                          seconds=EVENT_SCAN_TIMEOUT_MS // 1000) from None
+        return [r["profile_id"] for r in rows]
 
     async def absorbed_ids(self, profile_ids: list[str]) -> set[str]:
         """Which of these ids were absorbed by a merge (they live on under their survivor)."""

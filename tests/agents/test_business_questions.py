@@ -129,6 +129,23 @@ def test_how_many_asked_in_words_is_exact(ml: dict[str, Any], question: str, pre
     assert answer["share"] == round(answer["count"] / len(ml["raw"]), 4)  # what "what share of" asks
 
 
+@pytest.mark.parametrize(("question", "value"), [("how many customers have the plumber job?", "plumber"),
+                                               ("¿cuántos clientes tienen el trabajo astronauta?", "astronauta")])
+def test_how_many_with_a_value_no_one_holds_is_none_and_lists_the_fields_values(ml: dict[str, Any], question: str,
+                                                                                value: str) -> None:
+    """A value beside a field's name that no customer holds counts 0, exactly, and says which values the field
+    has, so an agent can ask again (a meaning would have estimated a few). A word near a value in meaning is
+    still that value ("astronaut job" reads as `scientist`): only a word nothing reads is no one's."""
+    answer = ask(ml, "count_customers", {"query": question})
+    assert answer["exact"] is True and answer["count"] == 0
+    (held,) = answer["group"]["query"]["not_held"]
+    assert (held["field"], held["value"]) == ("data.job.position", value)
+    jobs = Counter(p["data"]["job"]["position"] for p in ml["raw"] if p["data"]["job"]["position"] not in
+                   ("other", "none"))  # words that name no value are never listed as one
+    assert held["values"] == [j for j, _ in sorted(jobs.items(), key=lambda kv: (-kv[1], kv[0]))][:len(held["values"])]
+    assert "student" in held["values"]
+
+
 @pytest.mark.parametrize(("question", "bound"), [("how many customers rated more than 100 movies", 101),
                                                ("how many customers have at least 300 ratings", 300)])
 def test_how_many_counts_events_of_a_type(ml: dict[str, Any], movielens_export: Path, question: str,
@@ -144,6 +161,26 @@ def test_how_many_counts_events_of_a_type(ml: dict[str, Any], movielens_export: 
     never = ask(ml, "count_customers", {"query": "how many customers never rated a movie?"})
     assert never["exact"] is True and never["group"]["query"]["understood"] == ["counts.content-rated<1"]
     assert never["count"] == 943 - len(rated)  # everyone in MovieLens rated: 0, not an estimate by meaning
+
+
+@pytest.mark.parametrize(("question", "genres"), [("how many customers rated horror movies?", {"Horror"}),
+                                                ("how many people rated a thriller or a war movie?",
+                                                 {"Thriller", "War"})])
+def test_how_many_did_an_event_about_a_value_is_counted_from_the_event_log(ml: dict[str, Any], movielens_export: Path,
+                                                                          question: str, genres: set[str]) -> None:
+    """"rated horror movies" is who rated at least one movie of that genre, from the event log the sync keeps (it
+    had been "rated anything", 943, and then a meaning that estimated a few dozen)."""
+    raters: set[str] = set()
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "content-rated" and genres & set(event["properties"].get("genres") or []):
+            raters.add(event["profile"]["id"])
+    answer = ask(ml, "count_customers", {"query": question})
+    assert answer["exact"] is True and answer["count"] == len(raters) > 0
+    assert answer["group"]["query"]["understood"] == [f"events.content-rated about {','.join(sorted(genres))}"]
+    women = ask(ml, "count_customers", {"query": question, "filters": ["data.pii.gender=female"]})
+    raw = {p["id"]: p for p in ml["raw"]}
+    assert women["count"] == sum(1 for who in raters if _gender(raw[who]) == "female")
 
 
 def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, Any], movielens_export: Path) -> None:

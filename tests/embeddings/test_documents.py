@@ -141,4 +141,23 @@ def test_specs_of_unknown_event_types_are_bounded() -> None:
     assert len(d._cache) <= UNKNOWN_TYPES_KEPT
     spec = d.spec("flood-1")
     assert spec.facets == d.default_facets
-    assert spec.facet_paths == tuple((tuple(f.split(".")), f.rsplit(".", 1)[-1]) for f in d.default_facets)
+    given = tuple((tuple(f.split(".")), f.rsplit(".", 1)[-1]) for f in d.default_facets)
+    assert spec.facet_paths[:len(given)] == given
+
+
+def test_a_facet_is_read_in_either_number_and_counted_under_the_name_given() -> None:
+    """The dictionary says `genres` for ratings; events that say `genre` (a deployment's own shape) are counted
+    under it too, so "horror" is something events are about, not a word no one reads."""
+    from profiles.aggregates import summarise
+
+    d = EventDictionary.load()
+    t = "2024-05-01T10:00:00+00:00"
+    events = [parse_event({"id": f"e{i}", "type": "content-rated", "metadata": {"time": {"insert": t}},
+                           "properties": {key: value, "rating": 4}})
+              for i, (key, value) in enumerate([("genre", "horror"), ("genres", ["horror", "drama"]),
+                                                ("genre", "comedy"), ("categories", ["films"])])]
+    s = summarise(events, d)
+    assert s.facets["genres"] == {"horror": 2, "drama": 1, "comedy": 1}
+    assert s.facets["category"] == {"films": 1} and "genre" not in s.facets
+    # the documents' layout key says so: the profiles it changes re-render, the rest keep their vectors
+    assert ("genre",) in {parts for parts, _ in d.spec("content-rated").facet_paths}

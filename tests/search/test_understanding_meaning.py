@@ -5,7 +5,7 @@ the English model, Spanish with the multilingual one; no synonym list anywhere."
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -686,10 +686,11 @@ def _named_events(wording: str) -> Any:
     ("customers who prefer email", ["traits.preferred_channel=email"]),
     ("customers on a pro plan", ["traits.plan=pro"]),
     ("customers who want a newsletter", ["traits.newsletter=True"]),
-    # a facet's own name says no more than the verb; one of its values says which events, so it stays a meaning
+    # a facet's own name says no more than the verb; one of its values says which events: read from the event log
     ("customers who viewed a product", ["counts.product-view>=1"]),
-    ("customers who bought a book", []),
-    ("customers who chose a premium plan", []),  # no event's phrase: under every entry's bar
+    ("customers who bought a book", ["events.purchase-order about books"]),
+    # no event's phrase (under every entry's bar), and a plan no one is on: that plan, which counts 0
+    ("customers who chose a premium plan", ["traits.plan=premium"]),
     ("customers who won a prize", []),
 ])
 def test_at_least_one_event_said_with_a_verb(encoder: Any, question: str, filters: list[str]) -> None:
@@ -707,4 +708,45 @@ def test_at_least_one_event_in_spanish(e5: Any) -> None:
     assert understand("clientes con plan gratuito", vocab).filters == ["traits.plan=free"]
     # phrases of no event stay a meaning under the entries' own bars
     assert understand("clientes que ganaron un premio", vocab).filters == []
-    assert understand("clientes que eligieron un plan premium", vocab).filters == []
+    assert understand("clientes que eligieron un plan premium", vocab).filters == ["traits.plan=premium"]
+
+
+TICKETS = [{**b, "top": {**cast(dict[str, Any], b["top"]), "topic": [["refund", "delivery"][i % 2]]}}
+           for i, b in enumerate(BUYERS)]
+
+
+@pytest.mark.parametrize(("question", "about", "filters"), [
+    # the value says which events: the event log answers who had one (`SearchService.about`)
+    ("customers who bought books", [("purchase-order", ["books"])], []),
+    ("customers who bought a book or music", [("purchase-order", ["books", "music"])], []),
+    ("customers who opened a support ticket about refunds", [("ticket-opened", ["refund"])], []),
+    ("customers who prefer email and who bought books", [("purchase-order", ["books"])],
+     ["traits.preferred_channel=email"]),
+    # who did not is not in the log: a meaning, as before
+    ("customers who never bought books", [], []),
+    # a value no event holds is no reading of the event log
+    ("customers who bought a sofa", [], ["counts.purchase-order>=1"]),
+])
+def test_an_event_about_a_value_is_read_for_the_event_log(encoder: Any, question: str,
+                                                          about: list[tuple[str, list[str]]],
+                                                          filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(TICKETS), encoder, ("en",), _named_events("en"))
+    u = understand(question, vocab)
+    assert u.about == about
+    assert [f for f in u.filters if not f.startswith("events.")] == filters
+    assert [f for f in u.filters if f.startswith("events.")] == [f"events.{t} about {','.join(v)}" for t, v in about]
+    if about:  # nothing of what was read is left for meaning
+        assert not {"books", "refunds", "music"} & set(u.semantic.split())
+
+
+def test_an_event_about_a_value_in_spanish(e5: Any) -> None:
+    """A Spanish shop's events hold Spanish values: "compraron libros" is who bought one, from the event log."""
+    tienda = [{**b, "top": {"categoria": [["libros", "jardín", "música"][i % 3]], "tema": [["reembolso", "envío"][i % 2]]}}
+              for i, b in enumerate(BUYERS)]
+    vocab = attach_meaning(build_vocabulary(tienda), e5, ("en", "es"), _named_events("multi"))
+    assert understand("clientes que compraron libros", vocab).about == [("purchase-order", ["libros"])]
+    assert understand("clientes que compraron libros o música", vocab).about == [
+        ("purchase-order", ["libros", "música"])]
+    assert understand("clientes que abrieron una incidencia sobre reembolsos", vocab).about == [
+        ("ticket-opened", ["reembolso"])]
+    assert understand("clientes que no compraron libros", vocab).about == []

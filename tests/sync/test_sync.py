@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -273,3 +274,26 @@ async def test_population_statistics_are_frozen_at_the_first_read_and_shared(enc
     # two readers racing to freeze: the first writer wins, both use its statistics
     assert await second.state.claim_meta("race", "one") == "one"  # type: ignore[attr-defined]
     assert await second.state.claim_meta("race", "two") == "one"  # type: ignore[attr-defined]
+
+
+async def test_who_had_an_event_about_a_value_is_read_from_the_event_log(pg_url: str, tmp_path: Path) -> None:
+    """"rated horror movies": an event of the type holding the value anywhere in its properties, as a value or
+    in a list, nested or not; another type, another value or a value inside a longer string is not it."""
+    from datetime import UTC, datetime
+
+    from app.sync.state import EventRow
+
+    db = await Database.connect(pg_url, tmp_path)
+    _open.append(db)
+    state = PostgresSyncState(db.pool)
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    props: dict[str, dict[str, Any]] = {"a": {"genre": "Horror"}, "b": {"genres": ["Drama", "Horror"]}, "c": {"movie": {"genre": "Horror"}},
+             "d": {"genre": "Horror comedy"}, "e": {"genre": "Comedy"}}
+    events = {who: [EventRow(who, f"{who}-1", "content-rated", at, None, p)] for who, p in props.items()}
+    events["f"] = [EventRow("f", "f-1", "page-view", at, None, {"genre": "Horror"})]
+    await state.commit_batch([], [], {}, events=events)
+    assert sorted(await state.profiles_with_event_about("content-rated", ["Horror"])) == ["a", "b", "c"]
+    assert sorted(await state.profiles_with_event_about("content-rated", ["Comedy", "Drama"])) == ["b", "e"]
+    assert await state.profiles_with_event_about("purchase-order", ["Horror"]) == []
+    # a value is data, never SQL or a path: quotes and jsonpath syntax find nothing and break nothing
+    assert await state.profiles_with_event_about("content-rated", ['") || true || ("', "$.**", "'; drop"]) == []
