@@ -921,12 +921,42 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         stem = None if passed else _by_stem(verb.group(), lexicon, index)
         if passed or stem is not None:
             best = best if stem is None else stem
-            values, end = _about(q, rest, end, vocab) if denied is None else ([], end)
+            path = lexicon.targets[index[best]].path
+            # what was acted on, when it is neither the event's own words ("opened a support ticket"), a word for
+            # anything ("something", "a product") nor a value events hold ("a sofa", "zapatos" over English data):
+            # it is left to the meaning, so the count is an estimate among such events, not all of them
+            own = _event_words(lexicon, index, path) | vocab.facets
+            specific = [m for m in content if not any(m is o for o in objects) and m.group() not in _ABOUT_LINK
+                        and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)]
+            values: list[str] = []
+            if specific:
+                if denied is not None or objects:
+                    continue  # "did not buy a sofa" is not "bought nothing": a meaning, as before
+                end = max(verb.end(), rest + specific[0].start())
+            else:
+                values, end = _about(q, rest, end, vocab) if denied is None else ([], end)
             if objects and not values:
                 continue  # what it was about is no value the events hold: a meaning, as before
-            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3),
-                        denied is not None, values))
+            out.append((path, (start, end), round(float(sims[best]), 3), denied is not None, values))
     return out
+
+
+# words for whatever was acted on: they say an event happened, not to what
+_ANYTHING = frozenset({"something", "anything", "thing", "things", "item", "items", "product", "products", "movie",
+                       "movies", "film", "films", "order", "orders", "algo", "nada", "cosa", "cosas", "articulo",
+                       "articulos", "producto", "productos", "pelicula", "peliculas", "pedido", "pedidos"})
+
+
+def _shares_a_stem(word: str, words: set[str]) -> bool:
+    """`word` is a form of one of `words` ("rate" of "rated", "rating" of "ratings"): four letters or more, one
+    the start of the other."""
+    return len(word) >= 4 and any(len(w) >= 4 and (w.startswith(word) or word.startswith(w)) for w in words)
+
+
+def _event_words(lexicon: Lexicon, index: list[int], path: str) -> set[str]:
+    """The words of an event type's names in the lexicon ("rated", "ratings", "content rated", "valoraciones"),
+    and words for anything."""
+    return {w for j in index if lexicon.targets[j].path == path for w in lexicon.texts[j].split()} | _ANYTHING
 
 
 # words that tie an event to what it was about: "a support ticket about refunds", "compras de zapatos", "or bags"

@@ -750,3 +750,28 @@ def test_an_event_about_a_value_in_spanish(e5: Any) -> None:
     assert understand("clientes que abrieron una incidencia sobre reembolsos", vocab).about == [
         ("ticket-opened", ["reembolso"])]
     assert understand("clientes que no compraron libros", vocab).about == []
+
+
+@pytest.mark.parametrize(("question", "filters", "left"), [
+    # what was bought is neither the event's words nor a value the events hold: an estimate among buyers, not
+    # every buyer counted exactly (it had answered "bought a sofa" with all 248 buyers of anything, "exact")
+    ("customers who bought a sofa", ["counts.purchase-order>=1"], "sofa"),
+    ("customers who opened a support ticket", ["counts.ticket-opened>=1"], ""),
+    ("customers who bought a product", ["counts.purchase-order>=1"], ""),  # a word for anything
+    ("customers who did not buy a sofa", [], "sofa"),  # not "bought nothing": a meaning
+])
+def test_what_was_acted_on_is_left_to_the_meaning_unless_it_says_nothing_more(
+        encoder: Any, question: str, filters: list[str], left: str) -> None:
+    vocab = attach_meaning(build_vocabulary(TICKETS), encoder, ("en",), _named_events("en"))
+    u = understand(question, vocab)
+    assert u.filters == filters
+    assert (left in u.semantic.split()) if left else u.semantic in ("customers who", "customers who a")
+
+
+def test_what_was_acted_on_in_spanish_over_english_values_is_left_to_the_meaning(e5: Any) -> None:
+    """"compraron zapatos" over events that say "shoes": the purchase, and "zapatos" by meaning (it had been
+    every buyer, counted as exact)."""
+    vocab = attach_meaning(build_vocabulary(TICKETS), e5, ("en", "es"), _named_events("multi"))
+    u = understand("clientes que compraron zapatos", vocab)
+    assert u.filters == ["counts.purchase-order>=1"] and "zapatos" in u.semantic.split()
+
