@@ -1365,11 +1365,22 @@ def _unheld(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     return out
 
 
+# words that pick among a field's values without naming one: "the same plan", "el plan actual"
+_NOT_A_VALUE = frozenset({
+    "same", "other", "another", "different", "current", "previous", "next", "last", "first", "new", "old", "own",
+    "which", "what", "whose", "every", "each", "higher", "lower", "better", "worse", "best", "worst", "top",
+    "bottom", "usual", "default", "right", "wrong", "whole", "entire", "mismo", "misma", "mismos", "mismas", "otro",
+    "otra", "otros", "otras", "distinto", "distinta", "actual", "anterior", "siguiente", "nuevo", "nueva", "viejo",
+    "vieja", "antiguo", "antigua", "propio", "propia", "cada", "mejor", "peor", "mayor", "menor", "superior",
+    "inferior", "cualquier", "habitual", "completo", "completa"})
+
+
 def _could_be_a_value(word: str, vocab: Vocabulary) -> bool:
     """A word that says nothing else: letters, not a small or asking word, no field's name, nothing events are
     about, no value of any field."""
     if len(word) < 3 or not word.isalpha() or word in FILLER or word in _BETWEEN or word in _BEING \
-            or word in _NEGATIONS or word in _PEOPLE or word in _PARTS_WORDS:
+            or word in _NEGATIONS or word in _PEOPLE or word in _PARTS_WORDS or word in _NOT_A_VALUE \
+            or (word.endswith("est") and len(word) > 5):  # "the cheapest plan" compares, names none
         return False
     if any(word in names for names, _ in vocab.categories().values()) or _is_about(word, set(vocab.context)):
         return False

@@ -256,6 +256,7 @@ def test_a_value_no_one_holds_beside_a_fields_name_is_that_value(question: str, 
     "customers on the plan",
     "customers whose plan changed",  # a verb after the name, not a value
     "clientes con el plan de siempre",  # the word after the name is followed by more words
+    "customers on the same plan", "customers on the cheapest plan", "clientes con el plan actual",  # no value named
 ])
 def test_a_word_beside_a_fields_name_is_no_value_unless_nothing_else_reads_it(question: str) -> None:
     u = understand(question, build_vocabulary(TIERED))

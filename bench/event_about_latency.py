@@ -1,0 +1,91 @@
+"""Benchmark: "how many customers rated horror movies", answered from the event log, at N profiles.
+
+Method: a large export (bench/large_export.py: N profiles, about 50 events each, seven event types whose
+properties hold categories, genres and topics) synced into Qdrant Edge and the embedded PostgreSQL with the encoder
+replaced by a stand-in (fixed vectors: the figure is the event log's, not the model's). Then each question is
+asked through the agent tool `count_customers`, --runs times after one warm-up, timed with time.perf_counter
+around the awaited call (question understanding, the event log's pass over that type's rows, the count in the
+index), and the answer is checked against the export read directly. Reported: p50 / p99 and the event log's
+rows of that type.
+Run: .venv/bin/python bench/event_about_latency.py [--profiles 20000] [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from bench.common import stand_in_encode
+from bench.large_export import write_large_export
+
+QUESTIONS = {  # question -> (event type, property, values) the answer is checked against
+    "how many customers rated horror movies?": ("content-rated", "genre", {"horror"}),
+    "how many customers bought shoes or bags?": ("purchase-order", "category", {"shoes", "bags"}),
+    "how many customers opened a support ticket about refunds?": ("ticket-opened", "topic", {"refund"}),
+}
+
+
+def expected(export: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Per question: the customers with such an event, read from the export; per type: its events."""
+    who: dict[str, set[str]] = defaultdict(set)
+    rows: dict[str, int] = defaultdict(int)
+    with (export / "events.ndjson").open() as f:
+        for line in f:
+            e = json.loads(line)
+            rows[e["type"]] += 1
+            for q, (etype, prop, values) in QUESTIONS.items():
+                if e["type"] == etype and e["properties"].get(prop) in values:
+                    who[q].add(e["profile"]["id"])
+    return {q: len(who[q]) for q in QUESTIONS}, dict(rows)
+
+
+async def run(export: Path, data: Path, runs: int) -> None:
+    from app.config import Settings
+    from app.container import Container
+
+    c = await Container.create(Settings(data_dir=data))
+    try:
+        c.sync.encoder.encode = stand_in_encode(c.encoder.dim)  # type: ignore[method-assign]
+        t = time.perf_counter()
+        r = await c.sync.run(c.source(str(export)))
+        print(f"synced {r.seen:,} profiles in {time.perf_counter() - t:.1f} s (encoder stand-in)")
+        truth, rows = expected(export)
+        tools = c.agent_tools()
+        for q, (etype, _, _) in QUESTIONS.items():
+            answer = await tools.count_customers(query=q)  # warm-up: the vocabulary is built once per sync
+            laps = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                answer = await tools.count_customers(query=q)
+                laps.append((time.perf_counter() - t) * 1000)
+            ok = "exact, matches the export" if answer["exact"] and answer["count"] == truth[q] else \
+                f"MISMATCH: export {truth[q]}"
+            print(f"{q!r}: {answer['count']:,} ({ok}); {etype} rows {rows.get(etype, 0):,}; "
+                  f"p50 {np.percentile(laps, 50):.0f} ms, p99 {np.percentile(laps, 99):.0f} ms")
+    finally:
+        await c.aclose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--profiles", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=10)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        export = Path(tmp) / "export"
+        write_large_export(export, a.profiles, 50.0, seed=5)
+        asyncio.run(run(export, Path(tmp) / "data", a.runs))
+
+
+if __name__ == "__main__":
+    main()
