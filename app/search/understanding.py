@@ -985,20 +985,20 @@ def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], i
     joined by small words only. The values as the events write them, and where what was read now ends."""
     stop = _ABOUT_END.search(q, rest)  # "or" lists values ("viewed jackets or bags"); "and" starts a clause
     clause_end = stop.start() if stop else len(q)
-    found: list[str] = []
-    last = end
-    taken: list[tuple[int, int]] = []
+    said: list[tuple[int, int, str]] = []  # where each value is said, the longest phrase first where they overlap
     for phrase in sorted(vocab.about_values, key=len, reverse=True):
         if phrase.split()[0][:4] not in q[rest:clause_end]:
             continue
-        for m in _either_number(phrase).finditer(q, rest, clause_end):
-            if any(m.start() < b and a < m.end() for a, b in taken):
-                continue
-            between = q[last:m.start()].split() if m.start() >= last else []
-            if m.start() < end or all(w in _ABOUT_LINK for w in between):
-                found.extend(vocab.about_values[phrase])
-                taken.append(m.span())
-                last = max(last, m.end())
+        said.extend((m.start(), m.end(), phrase) for m in _either_number(phrase).finditer(q, rest, clause_end)
+                    if not any(m.start() < b and a < m.end() for a, b, _ in said))
+    found: list[str] = []
+    last = end
+    for a, b, phrase in sorted(said):  # in the order said: each joined to what was read by small words only
+        if a < end or all(w in _ABOUT_LINK for w in q[last:a].split()):
+            found.extend(vocab.about_values[phrase])
+            last = max(last, b)
+        else:
+            break
     tail = q[last:clause_end].split()
     if found and len(tail) == 1 and tail[0] not in _ABOUT_LINK and tail[0] not in FILLER:
         last = clause_end  # the clause's last word is what was acted on: "rated a thriller or a war movie"
