@@ -145,7 +145,8 @@ class Container:
                                default_mode=settings.lang.search_mode,
                                wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,),
                                event_labels=event_labels(settings, builder.dictionary),
-                               phrases=PhraseVectorStore(data_dir / "cache", encoder.model_id))
+                               phrases=PhraseVectorStore(data_dir / "cache", encoder.model_id),
+                               population=lambda: builder.population)
         erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording, erasures_since=erasures.erasures_since,
@@ -166,6 +167,7 @@ class Container:
         sync = SyncService(builder, encoder, sparse, index, state, batch_size=settings.sync.batch_size,
                            max_delete_share=settings.sync.max_delete_share, forgotten=erasure.forgotten,
                            objection_field=settings.privacy.objection_field)
+        await sync.load_population()  # what questions read about events before this process's first sync
         insights = InsightService(index, search, segments, predictions, wording=settings.lang.wording)
         changes = ChangesRepository(database.pool)
         sources = Sources(settings.sync, settings.tracardi, tracardi_transport)

@@ -39,6 +39,7 @@ from app.sync.state import SyncState
 from embeddings.encoder import Encoder
 from embeddings.index import Condition, Hit, VectorIndex
 from embeddings.sparse import Bm25Encoder
+from profiles.population import FacetPopulation
 from profiles.words import fold
 
 log = logging.getLogger(__name__)
@@ -270,7 +271,8 @@ class SearchService:
     def __init__(self, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex, state: SyncState,
                  *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid",
                  wordings: tuple[str, ...] = ("en",), event_labels: Callable[[str], list[str]] | None = None,
-                 phrases: PhraseVectorStore | None = None) -> None:
+                 phrases: PhraseVectorStore | None = None,
+                 population: Callable[[], FacetPopulation | None] | None = None) -> None:
         self.encoder = encoder
         self.wordings = wordings  # how a flag's absence is written for matching by meaning ("without", "sin")
         self.event_labels = event_labels  # an event type's names in each wording ("valoraciones", "ratings")
@@ -289,6 +291,9 @@ class SearchService:
         self._generation = 0
         self._storing = threading.Lock()  # a build's phrase vectors are stored, or forgotten, one at a time
         self.phrases = phrases  # the vocabulary's phrase vectors between processes (app/search/phrase_store.py)
+        # the documents' population statistics: every value of what events are about that enough people hold,
+        # where the payloads keep each person's top five only ("rated a documentary")
+        self.population = population
 
     async def search(self, req: SearchRequest) -> SearchResponse:
         query = " ".join(req.query.split())
@@ -353,7 +358,8 @@ class SearchService:
                 payloads.extend(h.payload for h in page)
                 if len(payloads) >= VOCABULARY_SAMPLE:
                     break
-            vocab = build_vocabulary(payloads)
+            stats = self.population() if self.population is not None else None
+            vocab = build_vocabulary(payloads, stats.shares if stats is not None else None)
             try:  # the same fields and values by meaning; without it, questions are read by their words
                 self._attach_meaning(vocab, generation)
             except Exception as exc:  # noqa: BLE001 - an encoder failure costs the synonyms, never search

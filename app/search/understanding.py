@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -338,9 +338,12 @@ class Vocabulary:
         return dict(sorted(kinds.items(), key=lambda kv: (kv[0] in ours, kv[0]))[:limit])
 
 
-def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
+def build_vocabulary(payloads: Iterable[dict[str, Any]], also_about: Mapping[str, Iterable[str]] | None = None,
+                     ) -> Vocabulary:
     """From index payloads: categorical values, flags and numeric fields (their `traits` and `data`), and what
-    their events are about (`event_types`, the facets of `top`: names and values)."""
+    their events are about (`event_types`, the facets of `top`: names and values). `also_about`: more values of
+    what events are about, by facet (the population statistics hold values that are nobody's top five), kept
+    for reading which events a question names, after those of the payloads."""
     seen: dict[str, Counter[Any]] = defaultdict(Counter)
     about: Counter[str] = Counter()
     types: Counter[str] = Counter()
@@ -422,6 +425,14 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]]) -> Vocabulary:
     vocab.context = [c for c, _ in about.most_common() if c not in named and len(c) >= 3][:MAX_CONTEXT]
     vocab.facets = {f for f, _ in facets.most_common(MAX_CONTEXT) if f}
     vocab.about_values = {c: sorted(raw[c]) for c in vocab.context if raw.get(c)}
+    more: dict[str, set[str]] = defaultdict(set)
+    for values in (also_about or {}).values():
+        for v in values:
+            phrase = norm_value(v)
+            if len(phrase) >= 3 and phrase not in named and phrase not in vocab.about_values and \
+                    (phrase in more or len(more) < MAX_CONTEXT) and len(more[phrase]) < MAX_SPELLINGS:
+                more[phrase].add(v)
+    vocab.about_values.update({c: sorted(said) for c, said in more.items()})
     for etype, _ in types.most_common(EVENT_COUNTS):  # anyone can send a new type: the commonest only
         phrase = norm(etype.replace("-", " ").replace("_", " "))
         if phrase and phrase not in named:
@@ -869,7 +880,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         return []
     index = _event_entries(lexicon)
     # what events are about, by its values: a facet's own name ("viewed a product") says no more than the verb
-    about = {w for c in vocab.context if c not in vocab.event_counts and c not in vocab.facets for w in c.split()}
+    about = {w for c in vocab.context if c not in vocab.event_counts and c not in vocab.facets for w in c.split()} | \
+        {w for c in vocab.about_values if c not in vocab.event_counts and c not in vocab.facets for w in c.split()}
     out: list[tuple[str, tuple[int, int], float, bool, list[str]]] = []
     tried = 0
     for cue in _SOME_OF.finditer(q):
@@ -1382,7 +1394,8 @@ def _could_be_a_value(word: str, vocab: Vocabulary) -> bool:
             or word in _NEGATIONS or word in _PEOPLE or word in _PARTS_WORDS or word in _NOT_A_VALUE \
             or (word.endswith("est") and len(word) > 5):  # "the cheapest plan" compares, names none
         return False
-    if any(word in names for names, _ in vocab.categories().values()) or _is_about(word, set(vocab.context)):
+    if any(word in names for names, _ in vocab.categories().values()) or \
+            _is_about(word, set(vocab.context) | set(vocab.about_values)):
         return False
     return not any(options[0][0].search(word) for _, options in vocab.value_candidates(word))
 

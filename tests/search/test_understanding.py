@@ -282,3 +282,15 @@ def test_a_fields_parent_and_spanish_names_are_its_words() -> None:
 
     assert {"tier", "loyalty", "fidelidad"} <= field_words("traits.loyalty.tier")
     assert {"plan", "tarifa"} <= field_words("traits.plan")
+
+
+def test_values_that_are_nobodys_top_five_come_from_the_population_statistics() -> None:
+    """The payloads keep each person's five commonest values of a facet; the population statistics keep every value
+    enough people hold, so "rated a documentary" can be read when no one rates documentaries most."""
+    payloads = [{"traits": {"plan": "pro"}, "top": {"genres": ["Drama"]}, "counts": {"content-rated": 3}}] * 5
+    vocab = build_vocabulary(payloads, {"genres": {"Drama": 0.5, "Documentary": 0.1, "Sci-Fi": 0.1},
+                                        "plan": {"pro": 0.2}})
+    assert vocab.about_values["drama"] == ["Drama"]
+    assert vocab.about_values["documentary"] == ["Documentary"] and vocab.about_values["sci fi"] == ["Sci-Fi"]
+    assert "pro" not in vocab.about_values  # a trait's value stays the trait's
+    assert build_vocabulary(payloads).about_values.keys() == {"drama"}
