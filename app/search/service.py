@@ -254,8 +254,9 @@ class Meaning:
     sample_share: float | None  # share of the background sample at or above the cut-off
     # values the question names that no customer holds, each with the field's values ("the premium plan")
     not_held: tuple[dict[str, Any], ...] = ()
-    # events of a type about a value ("rated horror movies"): read from the event log (`SearchService.about`)
-    about: tuple[tuple[str, list[str]], ...] = ()
+    # events of a type about a value ("rated horror movies"), in a time window or not ("in the last month"): read
+    # from the event log (`SearchService.about`)
+    about: tuple[tuple[str, list[str], dict[str, str] | None], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"understood": self.understood, "semantic": self.semantic,
@@ -265,6 +266,12 @@ class Meaning:
         if self.not_held:
             out["not_held"] = list(self.not_held)
         return out
+
+
+def _about_with_windows(understood: Any) -> tuple[tuple[str, list[str], dict[str, str] | None], ...]:
+    """An understanding's events about values, each with its time window (None: any time)."""
+    windows = list(understood.windows) + [None] * (len(understood.about) - len(understood.windows))
+    return tuple((etype, values, window) for (etype, values), window in zip(understood.about, windows, strict=True))
 
 
 class SearchService:
@@ -321,7 +328,7 @@ class SearchService:
         boost = list(understood.conditions) if understood else []
         if understood and understood.about:
             try:
-                boost += await self.about(understood.about)
+                boost += await self.about(_about_with_windows(understood))
             except UnavailableError as exc:  # a boost, not the answer: the rest of what was read still ranks first
                 log.warning("%s", exc)
         if boost:
@@ -455,7 +462,7 @@ class SearchService:
         not_held = tuple({"field": r["filter"].split("=", 1)[0], "value": r["filter"].split("=", 1)[1],
                           "from": r["from"], "values": r["values"]}
                          for r in (understood.read if understood else []) if r["how"] == NOT_HELD)
-        about = tuple(understood.about) if understood else ()
+        about = _about_with_windows(understood) if understood else ()
         text = query
         if understood and (conditions or understood.about):  # "con contrato mensual": the field's own name is no meaning
             named = {w for c in conditions for w in field_words(c.key)}
@@ -473,11 +480,13 @@ class SearchService:
         return Meaning(filters, conditions, text, vector, threshold, float((sims >= threshold).mean()), not_held,
                        about)
 
-    async def about(self, about: Sequence[tuple[str, list[str]]]) -> list[Condition]:
-        """Who had an event of each type about one of its values ("rated horror movies"), from the event log the
-        sync keeps (redacted properties), as conditions on profile ids."""
-        return [Condition("", "ids", await self.state.profiles_with_event_about(etype, values))
-                for etype, values in about]
+    async def about(self, about: Sequence[tuple[str, list[str], dict[str, str] | None]]) -> list[Condition]:
+        """Who had an event of each type about one of its values ("rated horror movies"; any, where none is
+        given), within its time window if it has one ("in the last month"), from the event log the sync keeps
+        (redacted properties), as conditions on profile ids."""
+        return [Condition("", "ids", await self.state.profiles_with_event_about(
+            etype, values, since=(window or {}).get("since"), before=(window or {}).get("before")))
+            for etype, values, window in about]
 
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that

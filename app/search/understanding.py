@@ -18,6 +18,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -487,6 +488,8 @@ class Understanding:
     # at least one event of a type about one of these values ("rated horror movies": `content-rated`, ["Horror"]):
     # answered from the event log (`SyncState.profiles_with_event_about`), not the index; also in `filters`
     about: list[tuple[str, list[str]]] = field(default_factory=list)
+    # the time window of each of `about` ("in the last month": {"since": "2024-11-01"}), or None
+    windows: list[dict[str, str] | None] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
@@ -1332,11 +1335,69 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     for path, word, span in _unheld(q, vocab, free, used_paths):
         add(path, Condition(path, "eq", word), f"{path}={word}", span, NOT_HELD)
         read[-1]["values"] = vocab.categories()[path][1][:MAX_LISTED]
+    # an event in a time window ("bought shoes in the last month"): the events' own times, from the event log, not
+    # "ever did it" AND "active lately" (a shoe bought a year ago by someone who viewed a page last week)
+    windows: list[dict[str, str] | None] = [None] * len(about)
+    drop: set[int] = set()
+    for k, c in enumerate(conditions):
+        win = _window(c) if taken[k][1] not in negated_ends else None
+        if win is None:
+            continue
+        ds, de = taken[k]
+        joined = [i for i, (_, e) in enumerate(about_taken) if _leads_into(q, e, ds) and windows[i] is None]
+        counted = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(q, e, ds)
+                   and conditions[i].key.startswith("counts.") and conditions[i].value == {"gte": 1}]
+        if joined:
+            ai = joined[0]
+        elif counted:  # "bought something in the last month": any event of the type, within the window
+            ci = counted[0]
+            etype = conditions[ci].key.removeprefix("counts.")
+            about.append((etype, []))
+            windows.append(None)
+            about_taken.append(taken[ci])
+            about_read.append({"filter": f"events.{etype}", "from": read[ci]["from"], "how": read[ci]["how"],
+                               "similarity": read[ci].get("similarity")})
+            drop.add(ci)
+            ai = len(about) - 1
+        else:
+            continue
+        windows[ai] = win
+        about_taken[ai] = (about_taken[ai][0], de)
+        about_read[ai]["filter"] += " " + " ".join(f"{op} {day}" for op, day in win.items())
+        about_read[ai]["from"] = q[about_taken[ai][0]:de]
+        drop.add(k)
+    if drop:
+        keep = [i for i in range(len(conditions)) if i not in drop]
+        conditions, filters = [conditions[i] for i in keep], [filters[i] for i in keep]
+        taken, read = [taken[i] for i in keep], [read[i] for i in keep]
     rest = q
     for a, b in sorted(taken + about_taken, reverse=True):
         rest = rest[:a] + " " + rest[b:]
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
-                         read + about_read, _unread(q, taken + about_taken), about)
+                         read + about_read, _unread(q, taken + about_taken), about, windows)
+
+
+def _window(c: Condition) -> dict[str, str] | None:
+    """The time window of a range over the activity date (`last_seen`), as the event log reads it: since (from that
+    day) and before (up to that day); None for anything else."""
+    if c.key != "last_seen" or c.op != "range" or not isinstance(c.value, dict) or not c.value:
+        return None
+    out: dict[str, str] = {}
+    for op, day in c.value.items():
+        if not isinstance(day, str) or not _ISO_DATE.match(day):
+            return None
+        if op in ("gte", "gt"):
+            out["since"] = day
+        elif op == "lt":
+            out["before"] = day
+        elif op == "lte":
+            out["before"] = (date.fromisoformat(day[:10]) + timedelta(days=1)).isoformat()
+    return out or None
+
+
+def _leads_into(q: str, end: int, start: int) -> bool:
+    """What was read up to `end` runs straight into what starts at `start` (nothing but small words between)."""
+    return end <= start and all(w in _ABOUT_LINK for w in q[end:start].split())
 
 
 NOT_HELD = "no such value"  # how a value that no one holds was read (`Understanding.read`)

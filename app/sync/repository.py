@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -13,6 +13,14 @@ from app.errors import UnavailableError
 from app.sync.state import EventRow, IndexedRow, ProfileFeatures
 
 EVENT_SCAN_TIMEOUT_MS = 20_000  # the longest a question may read the event log for (profiles_with_event_about)
+
+
+def _day(day: str | None) -> datetime | None:
+    """An ISO date (or date-time) as a UTC instant, for the event log's times."""
+    if day is None:
+        return None
+    at = datetime.fromisoformat(day)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class PostgresSyncState:
@@ -93,17 +101,21 @@ class PostgresSyncState:
             rows = await self.pool.fetch("SELECT profile_id FROM profile_ai.indexed_profiles WHERE source = $1", source)
         return {r["profile_id"] for r in rows}
 
-    async def profiles_with_event_about(self, event_type: str, values: Sequence[str]) -> list[str]:
+    async def profiles_with_event_about(self, event_type: str, values: Sequence[str], since: str | None = None,
+                                        before: str | None = None) -> list[str]:
         """Who has an event of this type holding one of these values anywhere in its (redacted) properties, as a
-        value or in a list: "rated horror movies". One pass over the type's rows, bounded in time
-        (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
+        value or in a list ("rated horror movies"; no values: any such event), at or after `since` and before
+        `before` (ISO dates, UTC) where given ("in the last month"). One pass over the type's rows, bounded in
+        time (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant
                 rows = await conn.fetch(
                     "SELECT DISTINCT profile_id FROM profile_ai.events WHERE type = $1 "
-                    "AND jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))",
-                    event_type, list(values))
+                    "AND (jsonb_array_length($2::jsonb) = 0 "
+                    "     OR jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))) "
+                    "AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)",
+                    event_type, list(values), _day(since), _day(before))
         except asyncpg.QueryCanceledError:
             raise UnavailableError.worded("event_log_too_slow", type=event_type[:60],
                                           seconds=EVENT_SCAN_TIMEOUT_MS // 1000) from None

@@ -186,6 +186,28 @@ def test_how_many_did_an_event_about_a_value_is_counted_from_the_event_log(ml: d
     assert women["count"] == sum(1 for who in raters if _gender(raw[who]) == "female")
 
 
+@pytest.mark.parametrize(("question", "genres"), [("how many customers rated a movie in the last month?", None),
+                                                ("how many customers rated a horror movie in the last month?",
+                                                 {"Horror"})])
+def test_how_many_did_an_event_in_a_window_counts_the_events_own_times(ml: dict[str, Any], movielens_export: Path,
+                                                                       question: str, genres: set[str] | None) -> None:
+    """"rated a movie in the last month" is a rating in that month, from the event log's times (it had been "ever
+    rated" AND "active in the last month", so an old rating by someone active lately counted)."""
+    from datetime import UTC, datetime
+
+    answer = ask(ml, "count_customers", {"query": question})
+    (understood,) = answer["group"]["query"]["understood"]
+    assert understood.startswith("events.content-rated") and " since " in understood
+    since = datetime.fromisoformat(understood.rsplit(" ", 1)[1]).replace(tzinfo=UTC)
+    raters = set()
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "content-rated" and datetime.fromisoformat(event["metadata"]["time"]["insert"]) >= since \
+                and (genres is None or genres & set(event["properties"].get("genres") or [])):
+            raters.add(event["profile"]["id"])
+    assert answer["exact"] is True and answer["count"] == len(raters) > 0
+
+
 def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, Any], movielens_export: Path) -> None:
     """"active in the last month" is last_seen within 30 days of the data's latest activity (it read nothing,
     and its words became a meaning whose cut-off counted 22 of 943)."""

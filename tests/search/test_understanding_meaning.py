@@ -775,3 +775,19 @@ def test_what_was_acted_on_in_spanish_over_english_values_is_left_to_the_meaning
     u = understand("clientes que compraron zapatos", vocab)
     assert u.filters == ["counts.purchase-order>=1"] and "zapatos" in u.semantic.split()
 
+
+
+@pytest.mark.parametrize(("question", "about", "window"), [
+    ("customers who bought books in the last month", [("purchase-order", ["books"])], "since"),
+    ("customers who bought something in the last month", [("purchase-order", [])], "since"),
+    ("customers who bought books", [("purchase-order", ["books"])], None),
+])
+def test_an_event_in_a_time_window_is_read_with_its_window(encoder: Any, question: str,
+                                                           about: list[tuple[str, list[str]]],
+                                                           window: str | None) -> None:
+    """"bought books in the last month" is an event in that month (the event log's times), not "ever bought books"
+    AND "active in the last month"."""
+    vocab = attach_meaning(build_vocabulary(TICKETS), encoder, ("en",), _named_events("en"))
+    u = understand(question, vocab)
+    assert u.about == about and not any(f.startswith(("last_seen", "counts.")) for f in u.filters)
+    assert (window in (u.windows[0] or {})) if window else u.windows == [None]

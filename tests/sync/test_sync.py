@@ -295,5 +295,13 @@ async def test_who_had_an_event_about_a_value_is_read_from_the_event_log(pg_url:
     assert sorted(await state.profiles_with_event_about("content-rated", ["Horror"])) == ["a", "b", "c"]
     assert sorted(await state.profiles_with_event_about("content-rated", ["Comedy", "Drama"])) == ["b", "e"]
     assert await state.profiles_with_event_about("purchase-order", ["Horror"]) == []
+    # no values: any event of the type; a window: the events' own times (since a day, before a day)
+    later = [EventRow("a", "a-2", "content-rated", datetime(2024, 6, 15, tzinfo=UTC), None, {"genre": "Drama"})]
+    await state.commit_batch([], [], {}, events={"a": events["a"] + later})
+    assert sorted(await state.profiles_with_event_about("content-rated", [])) == ["a", "b", "c", "d", "e"]
+    assert await state.profiles_with_event_about("content-rated", [], since="2024-06-01") == ["a"]
+    assert await state.profiles_with_event_about("content-rated", ["Horror"], since="2024-06-01") == []
+    assert sorted(await state.profiles_with_event_about("content-rated", ["Horror"], before="2024-05-02")) == \
+        ["a", "b", "c"]
     # a value is data, never SQL or a path: quotes and jsonpath syntax find nothing and break nothing
     assert await state.profiles_with_event_about("content-rated", ['") || true || ("', "$.**", "'; drop"]) == []
