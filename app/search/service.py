@@ -25,7 +25,6 @@ from app.search.schemas import (
     SimilarResponse,
 )
 from app.search.understanding import (
-    NOT_HELD,
     Vocabulary,
     attach_meaning,
     build_vocabulary,
@@ -268,12 +267,6 @@ class Meaning:
         return out
 
 
-def _about_with_windows(understood: Any) -> tuple[tuple[str, list[str], dict[str, str] | None], ...]:
-    """An understanding's events about values, each with its time window (None: any time)."""
-    windows = list(understood.windows) + [None] * (len(understood.about) - len(understood.windows))
-    return tuple((etype, values, window) for (etype, values), window in zip(understood.about, windows, strict=True))
-
-
 class SearchService:
     def __init__(self, encoder: Encoder, sparse: Bm25Encoder, index: VectorIndex, state: SyncState,
                  *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid",
@@ -328,7 +321,7 @@ class SearchService:
         boost = list(understood.conditions) if understood else []
         if understood and understood.about:
             try:
-                boost += await self.about(_about_with_windows(understood))
+                boost += await self.about(understood.events())
             except UnavailableError as exc:  # a boost, not the answer: the rest of what was read still ranks first
                 log.warning("%s", exc)
         if boost:
@@ -459,10 +452,8 @@ class SearchService:
         vocab = self._vocabulary()
         understood = understand(query, vocab) if not vocab.empty else None
         filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])
-        not_held = tuple({"field": r["filter"].split("=", 1)[0], "value": r["filter"].split("=", 1)[1],
-                          "from": r["from"], "values": r["values"]}
-                         for r in (understood.read if understood else []) if r["how"] == NOT_HELD)
-        about = _about_with_windows(understood) if understood else ()
+        not_held = understood.not_held() if understood else ()
+        about = understood.events() if understood else ()
         text = query
         if understood and (conditions or understood.about):  # "con contrato mensual": the field's own name is no meaning
             named = {w for c in conditions for w in field_words(c.key)}

@@ -495,6 +495,16 @@ class Understanding:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
                 "by_meaning": self.by_meaning}
 
+    def events(self) -> tuple[tuple[str, list[str], dict[str, str] | None], ...]:
+        """Each event type of `about` with its values and its time window (None: any time)."""
+        return tuple((etype, values, window) for (etype, values), window in zip(self.about, self.windows, strict=True))
+
+    def not_held(self) -> tuple[dict[str, Any], ...]:
+        """The values read as no one's ("the premium plan"), each with its field's values. `read` holds the
+        conditions' readings in their order, then the events' (which no condition has)."""
+        return tuple({"field": c.key, "value": c.value, "from": r["from"], "values": r["values"]}
+                     for c, r in zip(self.conditions, self.read, strict=False) if r["how"] == NOT_HELD)
+
 
 def _range_text(path: str, bounds: dict[str, Any]) -> str:
     ops = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
@@ -883,8 +893,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         return []
     index = _event_entries(lexicon)
     # what events are about, by its values: a facet's own name ("viewed a product") says no more than the verb
-    about = {w for c in vocab.context if c not in vocab.event_counts and c not in vocab.facets for w in c.split()} | \
-        {w for c in vocab.about_values if c not in vocab.event_counts and c not in vocab.facets for w in c.split()}
+    about = {w for c in (*vocab.context, *vocab.about_values) if c not in vocab.event_counts and c not in vocab.facets
+             for w in c.split()}
     out: list[tuple[str, tuple[int, int], float, bool, list[str]]] = []
     tried = 0
     for cue in _SOME_OF.finditer(q):
@@ -1092,8 +1102,6 @@ def _joined(q: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
     # a join word is needed: "science fiction" side by side is two readings of one phrase, not a list
     return first[1] <= second[0] and any(w in _JOIN for w in between) and \
         all(w in _JOIN or w in _BETWEEN for w in between)
-
-
 
 
 def understand(query: str, vocab: Vocabulary) -> Understanding:
