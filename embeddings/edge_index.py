@@ -84,6 +84,8 @@ def edge_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) ->
             must.append(qe.Filter(must_not=[qe.IsEmptyCondition(c.key)]))
         elif c.op == "ids":
             must.append(qe.HasIdCondition({point_id(p) for p in c.value}))
+        elif c.op == "not_ids":
+            must.append(qe.Filter(must_not=[qe.HasIdCondition({point_id(p) for p in c.value})]))
     must_not: list[Any] | None = [qe.HasIdCondition({point_id(p) for p in exclude})] if exclude else None
     if not must and not must_not:
         return None

@@ -48,10 +48,11 @@ class IndexPoint:
 class Condition:
     """One filter condition on a payload path: eq (value or list of alternatives), ne (the field is set and is
     none of them: "not on a monthly contract" leaves out those whose contract is unknown), a range, exists, or
-    ids (the point is one of these profile ids: a segment's members, a meaning query's matches; key unused)."""
+    ids (the point is one of these profile ids: a segment's members, a meaning query's matches; key unused), or
+    not_ids (none of them: "never bought shoes" is everyone but the event log's buyers of shoes)."""
 
     key: str
-    op: Literal["eq", "ne", "range", "exists", "ids"]
+    op: Literal["eq", "ne", "range", "exists", "ids", "not_ids"]
     value: Any = None  # eq/ne: scalar or list (any of); range: dict with gte/gt/lte/lt
 
 

@@ -58,6 +58,8 @@ def server_filter(conditions: Sequence[Condition], exclude: Sequence[str] = ()) 
             must.append(models.Filter(must_not=[models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key))]))
         elif c.op == "ids":
             must.append(models.HasIdCondition(has_id=[point_id(p) for p in c.value]))
+        elif c.op == "not_ids":
+            must.append(models.Filter(must_not=[models.HasIdCondition(has_id=[point_id(p) for p in c.value])]))
     must_not: list[Any] | None = [models.HasIdCondition(has_id=[point_id(p) for p in exclude])] if exclude else None
     if not must and not must_not:
         return None

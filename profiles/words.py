@@ -97,3 +97,19 @@ def split_camel(text: str) -> str:
     """Spaces at camelCase boundaries, acronyms kept whole: "StreamingTV" -> "Streaming TV",
     "IPAddress" -> "IP Address"."""
     return _CAMEL.sub(" ", text)
+
+
+def number_forms(word: str) -> set[str]:
+    """A word in the singular and the plural, in English and Spanish spelling ("comedy" / "comedies", "book" /
+    "books", "box" / "boxes", "película" / "películas"): what a question may say for a value the data holds in the
+    other number. Over-generates ("boxe"): callers compare it with words that exist."""
+    forms = {word, word + "s", word + "es"}
+    if word.endswith("s"):
+        forms.add(word[:-1])
+    if word.endswith("es"):
+        forms.add(word[:-2])
+    if word.endswith("ies") and len(word) > 4:
+        forms.add(word[:-3] + "y")
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u", ""):
+        forms.add(word[:-1] + "ies")
+    return forms

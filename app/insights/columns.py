@@ -253,6 +253,8 @@ class PopulationColumns:
     def _condition(self, c: Condition) -> np.ndarray | None:
         if c.op == "ids":
             return self.mask(c.value or [])
+        if c.op == "not_ids":
+            return ~self.mask(c.value or [])
         if c.key in self.odd:
             return None
         number, column = self.numbers.get(c.key), self.categories.get(c.key)

@@ -25,6 +25,7 @@ from app.search.schemas import (
     SimilarResponse,
 )
 from app.search.understanding import (
+    EventReading,
     Vocabulary,
     attach_meaning,
     build_vocabulary,
@@ -255,7 +256,7 @@ class Meaning:
     not_held: tuple[dict[str, Any], ...] = ()
     # events of a type about a value ("rated horror movies"), in a time window or not ("in the last month"): read
     # from the event log (`SearchService.about`)
-    about: tuple[tuple[str, list[str], dict[str, str] | None], ...] = ()
+    about: tuple[EventReading, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"understood": self.understood, "semantic": self.semantic,
@@ -471,13 +472,14 @@ class SearchService:
         return Meaning(filters, conditions, text, vector, threshold, float((sims >= threshold).mean()), not_held,
                        about)
 
-    async def about(self, about: Sequence[tuple[str, list[str], dict[str, str] | None]]) -> list[Condition]:
+    async def about(self, about: Sequence[EventReading]) -> list[Condition]:
         """Who had an event of each type about one of its values ("rated horror movies"; any, where none is
         given), within its time window if it has one ("in the last month"), from the event log the sync keeps
-        (redacted properties), as conditions on profile ids."""
-        return [Condition("", "ids", await self.state.profiles_with_event_about(
-            etype, values, since=(window or {}).get("since"), before=(window or {}).get("before")))
-            for etype, values, window in about]
+        (redacted properties), as conditions on profile ids: everyone else, where the reading is denied ("never
+        bought shoes", "did not buy anything in the last month")."""
+        return [Condition("", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
+            e.etype, e.values, since=(e.window or {}).get("since"), before=(e.window or {}).get("before")))
+            for e in about]
 
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that

@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,7 +45,7 @@ from app.search.units import (
 )
 from embeddings.index import Condition
 from profiles.paths import flatten_addressable, last_key
-from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, norm, split_camel
+from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, norm, number_forms, split_camel
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
@@ -478,6 +478,15 @@ def attach_meaning(vocab: Vocabulary, encoder: PhraseEncoder, wordings: tuple[st
     return vocab
 
 
+class EventReading(NamedTuple):
+    """At least one event of a type (none, where `denied`), about one of `values` (any, where empty), within
+    `window` ({"since": day, "before": day}; None: any time): read from the event log, not the index."""
+    etype: str
+    values: list[str]
+    window: dict[str, str] | None
+    denied: bool = False
+
+
 @dataclass
 class Understanding:
     conditions: list[Condition]
@@ -490,14 +499,18 @@ class Understanding:
     about: list[tuple[str, list[str]]] = field(default_factory=list)
     # the time window of each of `about` ("in the last month": {"since": "2024-11-01"}), or None
     windows: list[dict[str, str] | None] = field(default_factory=list)
+    # whether each of `about` is denied ("never bought shoes", "did not buy anything in the last month"): everyone
+    # but those with such an event
+    denied: list[bool] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
                 "by_meaning": self.by_meaning}
 
-    def events(self) -> tuple[tuple[str, list[str], dict[str, str] | None], ...]:
-        """Each event type of `about` with its values and its time window (None: any time)."""
-        return tuple((etype, values, window) for (etype, values), window in zip(self.about, self.windows, strict=True))
+    def events(self) -> tuple[EventReading, ...]:
+        """Each event type of `about` with its values, its time window and whether it is denied."""
+        return tuple(EventReading(etype, values, window, denied) for (etype, values), window, denied
+                     in zip(self.about, self.windows, self.denied, strict=True))
 
     def not_held(self) -> tuple[dict[str, Any], ...]:
         """The values read as no one's ("the premium plan"), each with its field's values. `read` holds the
@@ -819,22 +832,35 @@ _AUXILIARY = re.compile(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$")
 
 
 def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
-             ) -> list[tuple[str, tuple[int, int], float]]:
-    """Event types the question says people have none of: (`counts.<type>`, the words read, similarity)."""
+             ) -> list[tuple[str, tuple[int, int], float, list[str]]]:
+    """Event types the question says people have none of: (`counts.<type>`, the words read, similarity, the
+    values of what such events were about: "never bought shoes" is no purchase of shoes, from the event log; [] for
+    none at all)."""
     lexicon = vocab.lexicon
     if lexicon is None or lexicon.empty or not vocab.event_counts:
         return []
     index = _event_entries(lexicon)
     # what events are about ("horror"): "never watch horror" is about which events, not whether there were any
     about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
-    out: list[tuple[str, tuple[int, int], float]] = []
+    values_of = {w for c in vocab.about_values if c not in vocab.event_counts and c not in vocab.facets
+                 for w in c.split()}
+    out: list[tuple[str, tuple[int, int], float, list[str]]] = []
     tried = 0
     for cue in _NONE_OF.finditer(q):
         clause = _PARTS.split(q[cue.end():], maxsplit=1)[0]
-        words = [m for m in list(re.finditer(r"\S+", clause))[:5]
-                 if m.group() not in FILLER and m.group() not in _NONE_FILLER]
-        content = words[:2]
-        if not content or not index or any(m.group() in about for m in words):
+        said = list(re.finditer(r"\S+", clause))[:7]
+        words = [m for m in said if m.group() not in FILLER and m.group() not in _NONE_FILLER]
+        content = [m for m in words if m.start() <= said[4].start()][:2] if len(said) > 4 else words[:2]
+        objects = [m for m in words if m.group() in about or _is_about(m.group(), values_of)]
+        if objects:  # "never bought shoes": the words before the values say which events, the values which of them
+            lead = [m for m in words if m.start() < objects[0].start()][:3]
+            if lead and _about(q, cue.end(), cue.end() + lead[-1].end(), vocab)[0]:
+                content = lead
+            elif len(said) <= 4 or objects[0].start() <= said[4].start():
+                continue  # what it was about is no value the events hold: a meaning, as before
+            else:
+                objects = []  # "never opened a support ticket about ...": the event, as before
+        if not content or not index:
             continue
         end = cue.end() + content[-1].end()
         trailing = re.match(r"(?:\s+(?:anything|nothing|nada|algo|at all|en absoluto))+", q[end:])
@@ -848,12 +874,18 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         # an entry's own bar is raised by the everyday verbs that resemble it ("buy" against purchases); after a
         # cue the verb is what is counted ("never purchased"), so a clear margin over the null line is enough;
         # a conjugation the model reads under it, by its stem ("nunca compraron" against "compras")
-        passed = sims[best] > _event_bar(lexicon, index[best], NONE_MARGIN)
+        # a verb alone before what it was about ("not buy | shoes") is read as one before "anything" is
+        passed = sims[best] > _event_bar(lexicon, index[best], OBJECTLESS_MARGIN if objects and len(content) == 1
+                                         else NONE_MARGIN)
         stem = None if passed else _by_stem(content[0].group(), lexicon, index)
         if passed or stem is not None:
             best = best if stem is None else stem
-            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3)))
+            values: list[str] = []
+            if objects:
+                values, end = _about(q, cue.end(), end, vocab)
+            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3), values))
     return out
+
 
 
 _WORD = re.compile(r"\S+")
@@ -877,17 +909,19 @@ _PARTS = re.compile(r"\b(?:" + "|".join(sorted(_PARTS_WORDS, key=len, reverse=Tr
 
 
 _SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|alguna|algunos|algunas|algo|nada)\b"
-                      r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios) (?=\S)")
+                      r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios|and|y) (?=\S)")
 
 
-def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
+def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool], after: Sequence[int] = (),
              ) -> list[tuple[str, tuple[int, int], float, bool, list[str]]]:
     """Event types the question says people have at least one of: a verb, then "a" / "some" / "something" and
     what was acted on, or a verb right after "who" / "que", read by meaning as one event type's phrase or name
     ("opened a support ticket" against the dictionary's "opened a support ticket"; "bought something" against
     "bought"; "added to cart" against "add to cart"). What events are about ("watched a documentary") stays a
     meaning, and words that name a trait's value after "who" stay the value's. A denied one is none (the last item
-    True): "haven't opened any emails" is the event, not the channel `email`."""
+    True): "haven't opened any emails" is the event, not the channel `email`.
+    `after`: where other readings end; a verb right after one is read as after "who" ("women from Spain | bought
+    books", "clientes con plan empresa | compraron joyería"), and only those are tried."""
     lexicon = vocab.lexicon
     if lexicon is None or lexicon.empty or not vocab.event_counts:
         return []
@@ -897,14 +931,15 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
              for w in c.split()}
     out: list[tuple[str, tuple[int, int], float, bool, list[str]]] = []
     tried = 0
-    for cue in _SOME_OF.finditer(q):
-        after_who = cue.group("who") is not None
+    cues = [(m.group("who") is not None, m.start(), m.end(), m.group()) for m in _SOME_OF.finditer(q)] if not after \
+        else [(True, e, e + len(q[e:]) - len(q[e:].lstrip()), "") for e in sorted(set(after))]
+    for after_who, cue_start, cue_end, cue_said in cues:
         if after_who:  # after "who": the clause's first word is the verb, what follows its object
-            verb = _WORD.match(q, cue.end())
-            rest = verb.end() if verb else cue.end()
+            verb = _WORD.match(q, cue_end)
+            rest = verb.end() if verb else cue_end
         else:
-            before = list(re.finditer(r"\S+", q[:cue.start()]))
-            verb, rest = (before[-1] if before else None), cue.end()
+            before = list(re.finditer(r"\S+", q[:cue_start]))
+            verb, rest = (before[-1] if before else None), cue_end
         if verb is None or verb.group() in _NOT_A_VERB or _NONE_OF.fullmatch(verb.group()):
             continue
         clause = _PARTS.split(q[rest:], maxsplit=1)[0]
@@ -935,7 +970,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         best = int(sims.argmax())
         # "something" / "anything" / "algo" say an event happened without saying to what: the verb is all there is
         # to read, so a smaller margin ("did not buy anything": "buy" 0.789 against "bought", a line of 0.79)
-        margin = OBJECTLESS_MARGIN if cue.group() in ("something", "anything", "algo", "nada") else NONE_MARGIN
+        margin = OBJECTLESS_MARGIN if cue_said in ("something", "anything", "algo", "nada") else NONE_MARGIN
         if sims[best] <= _event_bar(lexicon, index[best], margin) and len(said) > 1 and said[0] is verb:
             # what was acted on can dilute the verb ("valoraron una película": 0.39 against "valoraciones", the
             # verb alone 0.58): the verb alone, where it reads the same event type
@@ -957,9 +992,9 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             if specific:
                 if denied is not None or objects:
                     continue  # "did not buy a sofa" is not "bought nothing": a meaning, as before
-                end = max(verb.end(), rest + specific[0].start())
+                end = max(verb.end(), rest + len(q[rest:rest + specific[0].start()].rstrip()))
             else:
-                values, end = _about(q, rest, end, vocab) if denied is None else ([], end)
+                values, end = _about(q, rest, end, vocab)
             if objects and not values:
                 continue  # what it was about is no value the events hold: a meaning, as before
             out.append((path, (start, end), round(float(sims[best]), 3), denied is not None, values))
@@ -995,12 +1030,7 @@ _ABOUT_END = re.compile(r"\b(?:" + "|".join(sorted(_PARTS_WORDS - {"or", "o", "w
 def _either_number(phrase: str) -> re.Pattern[str]:
     """A phrase of what events are about, its last word singular or plural ("a book" for "books")."""
     *head, last = phrase.split()
-    forms = {last, last + "s", last + "es"}
-    if last.endswith("s"):
-        forms.add(last[:-1])
-    if last.endswith("es"):
-        forms.add(last[:-2])
-    tail = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    tail = "|".join(re.escape(f) for f in sorted(number_forms(last), key=len, reverse=True))
     return re.compile(r"\b" + "".join(re.escape(w) + r"\s+" for w in head) + f"(?:{tail})" + r"\b")
 
 
@@ -1043,8 +1073,9 @@ def _event_bar(lexicon: Lexicon, entry: int, margin: float) -> float:
 
 
 def _is_about(word: str, about: set[str]) -> bool:
-    """`word` names what events are about, in the singular or the plural ("a book" and the category "books")."""
-    return word in about or word + "s" in about or word + "es" in about or (word.endswith("s") and word[:-1] in about)
+    """`word` names what events are about, in the singular or the plural ("a book" and the category "books",
+    "comedies" and the genre "comedy")."""
+    return not number_forms(word).isdisjoint(about)
 
 
 def _by_stem(word: str, lexicon: Lexicon, index: list[int]) -> int | None:
@@ -1119,6 +1150,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     # events about a value ("rated horror movies"): kept apart, as they are no index condition; `taken`, `filters`
     # and `read` stay aligned with `conditions`
     about: list[tuple[str, list[str]]] = []
+    denied_about: list[bool] = []  # "never bought shoes": no such event
     about_taken: list[tuple[int, int]] = []
     about_read: list[dict[str, Any]] = []
 
@@ -1243,17 +1275,21 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             add(age_path, Condition(age_path, "range", dict(bounds)), _range_text(age_path, dict(bounds)), said.span())
     # at least one event of a type: "opened a support ticket" (before values: "opened an email" is the event,
     # not the channel `email`)
-    for path, span, similarity, denied, values in _some_of(q, vocab, free):
-        bound = {"lt": 1} if denied else {"gte": 1}
-        if free(span) and values:  # "rated horror movies": who has such an event, from the event log
-            etype = path.removeprefix("counts.")
-            about.append((etype, values))
-            about_taken.append(span)
-            about_read.append({"filter": f"events.{etype} about {','.join(values)}", "from": q[span[0]:span[1]],
-                               "how": "meaning", "similarity": similarity})
-        elif free(span):
-            add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
-                negated=denied)
+    def events(found: list[tuple[str, tuple[int, int], float, bool, list[str]]]) -> None:
+        for path, span, similarity, denied, values in found:
+            bound = {"lt": 1} if denied else {"gte": 1}
+            if free(span) and values:  # "rated horror movies": who has such an event, from the event log; "did
+                etype = path.removeprefix("counts.")  # not open a ticket about refunds": everyone else
+                about.append((etype, values))
+                denied_about.append(denied)
+                about_taken.append(span)
+                about_read.append({"filter": f"events.{etype} about {','.join(values)}{': none' if denied else ''}",
+                                   "from": q[span[0]:span[1]], "how": "meaning", "similarity": similarity})
+            elif free(span):
+                add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
+                    negated=denied)
+
+    events(_some_of(q, vocab, free))
     # flags, negated or not: "senior citizens", "without internet", "sin permanencia"
     flags = {path: (yes, no) for _, _, path, yes, no in vocab.flags}
     for pattern, phrase, path, yes, no in vocab.flags:
@@ -1287,9 +1323,19 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         else:
             add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}",
                 (_lead_in(q, found.start(), field_path, free), found.end()))
+    # an event said right after what names its subject, without "who": "women from Spain bought books",
+    # "clientes con plan empresa compraron joyería"
+    events(_some_of(q, vocab, free, after=[_past_names(q, b, used_paths) for _, b in (*taken, *about_taken)]))
     # no events of a type: "never rated a movie" is a count below 1 (an absent count is 0: embeddings/index.py)
-    for path, span, similarity in _none_of(q, vocab, free):
-        if free(span):
+    for path, span, similarity, values in _none_of(q, vocab, free):
+        if free(span) and values:  # "never bought shoes": everyone but those with such an event
+            etype = path.removeprefix("counts.")
+            about.append((etype, values))
+            denied_about.append(True)
+            about_taken.append(span)
+            about_read.append({"filter": f"events.{etype} about {','.join(values)}: none",
+                               "from": q[span[0]:span[1]], "how": "meaning", "similarity": similarity})
+        elif free(span):
             add(path, Condition(path, "range", {"lt": 1}), _range_text(path, {"lt": 1}), span, "meaning",
                 similarity, negated=True)
     for k, start in context:
@@ -1354,24 +1400,27 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         ds, de = taken[k]
         joined = [i for i, (_, e) in enumerate(about_taken) if _leads_into(q, e, ds) and windows[i] is None]
         counted = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(q, e, ds)
-                   and conditions[i].key.startswith("counts.") and conditions[i].value == {"gte": 1}]
+                   and conditions[i].key.startswith("counts.") and conditions[i].value in ({"gte": 1}, {"lt": 1})]
         if joined:
             ai = joined[0]
-        elif counted:  # "bought something in the last month": any event of the type, within the window
-            ci = counted[0]
+        elif counted:  # "bought something in the last month": any event of the type, within the window; "did not
+            ci = counted[0]  # buy anything in the last month": none in it
             etype = conditions[ci].key.removeprefix("counts.")
+            none = conditions[ci].value == {"lt": 1}
             about.append((etype, []))
+            denied_about.append(none)
             windows.append(None)
             about_taken.append(taken[ci])
-            about_read.append({"filter": f"events.{etype}", "from": read[ci]["from"], "how": read[ci]["how"],
-                               "similarity": read[ci].get("similarity")})
+            about_read.append({"filter": f"events.{etype}{': none' if none else ''}", "from": read[ci]["from"],
+                               "how": read[ci]["how"], "similarity": read[ci].get("similarity")})
             drop.add(ci)
             ai = len(about) - 1
         else:
             continue
         windows[ai] = win
         about_taken[ai] = (about_taken[ai][0], de)
-        about_read[ai]["filter"] += " " + " ".join(f"{op} {day}" for op, day in win.items())
+        head, none, _ = about_read[ai]["filter"].partition(": none")
+        about_read[ai]["filter"] = head + " " + " ".join(f"{op} {day}" for op, day in win.items()) + none
         about_read[ai]["from"] = q[about_taken[ai][0]:de]
         drop.add(k)
     if drop:
@@ -1382,7 +1431,16 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     for a, b in sorted(taken + about_taken, reverse=True):
         rest = rest[:a] + " " + rest[b:]
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
-                         read + about_read, _unread(q, taken + about_taken), about, windows)
+                         read + about_read, _unread(q, taken + about_taken), about, windows, denied_about)
+
+
+def _past_names(q: str, end: int, paths: set[str]) -> int:
+    """Where a reading ending at `end` ends with the name of its field said after the value ("on the enterprise |
+    plan", "nivel oro"): a verb said after it comes next."""
+    names = {w for path in paths for w in _naming_words(path)}
+    while (word := _WORD.match(q, end + len(q[end:]) - len(q[end:].lstrip()))) and word.group() in names:
+        end = word.end()
+    return end
 
 
 def _window(c: Condition) -> dict[str, str] | None:
@@ -1404,8 +1462,9 @@ def _window(c: Condition) -> dict[str, str] | None:
 
 
 def _leads_into(q: str, end: int, start: int) -> bool:
-    """What was read up to `end` runs straight into what starts at `start` (nothing but small words between)."""
-    return end <= start and all(w in _ABOUT_LINK for w in q[end:start].split())
+    """What was read up to `end` runs straight into what starts at `start` (nothing but small words between, or
+    a word for anything: "compraron algo en el último mes")."""
+    return end <= start and all(w in _ABOUT_LINK or w in _ANYTHING for w in q[end:start].split())
 
 
 NOT_HELD = "no such value"  # how a value that no one holds was read (`Understanding.read`)

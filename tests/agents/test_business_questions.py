@@ -208,6 +208,62 @@ def test_how_many_did_an_event_in_a_window_counts_the_events_own_times(ml: dict[
     assert answer["exact"] is True and answer["count"] == len(raters) > 0
 
 
+def _raters(export: Path, genres: set[str] | None = None, since: Any = None) -> set[str]:
+    """Who rated a movie (of one of `genres`, at or after `since`), read from the raw export."""
+    from datetime import datetime
+
+    found: set[str] = set()
+    for line in (export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "content-rated" and (genres is None or genres & set(event["properties"].get("genres") or [])) \
+                and (since is None or datetime.fromisoformat(event["metadata"]["time"]["insert"]) >= since):
+            found.add(event["profile"]["id"])
+    return found
+
+
+def test_how_many_did_not_do_an_event_is_everyone_else_from_the_event_log(ml: dict[str, Any],
+                                                                         movielens_export: Path) -> None:
+    """"never rated a horror movie" is everyone but the raters of one (it had been a meaning, an estimate);
+    "did not rate a movie in the last month" everyone but last month's raters (it had been "never rated" AND
+    "active in the last month": 0 on MovieLens, where everyone rated)."""
+    from datetime import UTC, datetime
+
+    raw = {p["id"]: p for p in ml["raw"]}
+    never = ask(ml, "count_customers", {"query": "how many customers never rated a horror movie?"})
+    assert never["group"]["query"]["understood"] == ["events.content-rated about Horror: none"]
+    assert never["exact"] is True and never["count"] == len(raw) - len(_raters(movielens_export, {"Horror"})) > 0
+    women = ask(ml, "count_customers", {"query": "how many women never rated a horror movie?"})
+    assert women["exact"] is True and women["count"] == sum(
+        1 for who, p in raw.items() if _gender(p) == "female" and who not in _raters(movielens_export, {"Horror"})) > 0
+    lately = ask(ml, "count_customers", {"query": "how many customers did not rate a movie in the last month?"})
+    (understood,) = lately["group"]["query"]["understood"]
+    assert understood.startswith("events.content-rated since ") and understood.endswith(": none")
+    since = datetime.fromisoformat(understood.split()[2].rstrip(":")).replace(tzinfo=UTC)
+    assert lately["exact"] is True and lately["count"] == len(raw) - len(_raters(movielens_export, since=since)) > 0
+
+
+@pytest.mark.parametrize("question", ["how many women rated a horror movie?",
+                                      "how many women who rated a horror movie are there?"])
+def test_an_event_said_after_its_subject_is_read_without_who(ml: dict[str, Any], movielens_export: Path,
+                                                            question: str) -> None:
+    """"women rated a horror movie": the verb right after what names the group (it had been read only after
+    "who", so the event became a meaning and the count an estimate)."""
+    raw = {p["id"]: p for p in ml["raw"]}
+    answer = ask(ml, "count_customers", {"query": question})
+    assert answer["exact"] is True
+    assert answer["count"] == sum(1 for who in _raters(movielens_export, {"Horror"}) if _gender(raw[who]) == "female") > 0
+
+
+def test_two_events_joined_by_and_are_both_read(ml: dict[str, Any], movielens_export: Path) -> None:
+    """"rated a horror movie and rated a western": both, each from the event log (the second had been left to the
+    meaning)."""
+    answer = ask(ml, "count_customers", {"query": "how many customers rated a horror movie and rated a western?"})
+    assert answer["group"]["query"]["understood"] == ["events.content-rated about Horror",
+                                                      "events.content-rated about Western"]
+    both = _raters(movielens_export, {"Horror"}) & _raters(movielens_export, {"Western"})
+    assert answer["exact"] is True and answer["count"] == len(both) > 0
+
+
 def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, Any], movielens_export: Path) -> None:
     """"active in the last month" is last_seen within 30 days of the data's latest activity (it read nothing,
     and its words became a meaning whose cut-off counted 22 of 943)."""

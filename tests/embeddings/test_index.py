@@ -84,6 +84,12 @@ def test_filters(index: VectorIndex) -> None:
     assert not_pro == exact_top(pts, q, 1000, lambda p: p.payload["traits"].get("plan") not in (None, "pro"))
     assert index.count([Condition("traits.plan", "ne", ["pro", "free"])]) == sum(
         1 for p in pts if p.payload["traits"].get("plan") not in (None, "pro", "free"))
+    # not_ids: everyone but these ("never bought shoes": the event log's buyers of shoes left out)
+    left_out = [p.payload["profile_id"] for p in pts[:40]]
+    others = ids(index.search(dense=q, sparse=None, limit=1000, filters=[
+        Condition("", "not_ids", left_out), Condition("traits.plan", "eq", "pro")]))
+    assert others == exact_top(pts, q, 1000, lambda p: p.payload["profile_id"] not in left_out
+                               and p.payload["traits"]["plan"] == "pro") and others
 
 
 def test_field_indexes_are_added_once_and_filters_answer_the_same(index: VectorIndex) -> None:

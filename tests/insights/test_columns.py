@@ -123,6 +123,9 @@ def test_filters_are_evaluated_on_the_columns_as_the_index_selects() -> None:
         lambda r: r["event_count"] > 100 and r["data"]["pii"]["gender"] == "female")
     assert ids([Condition("", "ids", ["p1", "p2", "nobody"]), Condition("traits.plan", "eq", "pro")]) == raw(
         lambda r: r["profile_id"] in ("p1", "p2") and r["traits"]["plan"] == "pro")
+    # everyone but those ("never bought shoes": the event log's buyers of shoes left out)
+    assert ids([Condition("", "not_ids", ["p0", "p5", "nobody"]), Condition("traits.plan", "eq", "pro")]) == raw(
+        lambda r: r["profile_id"] not in ("p0", "p5") and r["traits"]["plan"] == "pro")
     assert ids([]) == {r["profile_id"] for r in records}
     for unanswerable in (Condition("traits.tags", "eq", "a"), Condition("traits.note", "exists"),
                          Condition("segments", "eq", "seg-1"), Condition("last_seen", "range", {"gte": "2026-01-01"}),

@@ -576,8 +576,11 @@ def test_a_spanish_auxiliary_names_no_value(e5: Any) -> None:
     raters = [{**p, "event_types": ["content-rated"], "counts": {"content-rated": 5 + i}}
               for i, p in enumerate(FANS_ES)]
     vocab = attach_meaning(build_vocabulary(raters), e5, ("en", "es"), _labels)
-    # which films, not whether there were any: left to the meaning, and no condition read from the auxiliary
-    assert understand("clientes que nunca han valorado una comedia", vocab).filters == []
+    # which films, not whether there were any: no rating of a comedy, from the event log (everyone else), and no
+    # condition read from the auxiliary
+    u = understand("clientes que nunca han valorado una comedia", vocab)
+    assert u.filters == ["events.content-rated about Comedia: none"] and u.conditions == []
+    assert u.events()[0].denied and u.events()[0].values == ["Comedia"]
 
 
 # Tracardi's own profile data (0.9.0-dev tracardi/domain/profile_data.py): nested fields whose last key says
@@ -722,8 +725,9 @@ TICKETS = [{**b, "top": {**cast(dict[str, Any], b["top"]), "topic": [["refund", 
     ("customers who opened a support ticket about refunds", [("ticket-opened", ["refund"])], []),
     ("customers who prefer email and who bought books", [("purchase-order", ["books"])],
      ["traits.preferred_channel=email"]),
-    # who did not is not in the log: a meaning, as before
-    ("customers who never bought books", [], []),
+    # who did not: everyone but those the log holds such an event for (`EventReading.denied`)
+    ("customers who never bought books", [("purchase-order", ["books"])], []),
+    ("customers who never opened a support ticket about refunds", [("ticket-opened", ["refund"])], []),
     # a value no event holds is no reading of the event log
     ("customers who bought a sofa", [], ["counts.purchase-order>=1"]),
 ])
@@ -734,7 +738,10 @@ def test_an_event_about_a_value_is_read_for_the_event_log(encoder: Any, question
     u = understand(question, vocab)
     assert u.about == about
     assert [f for f in u.filters if not f.startswith("events.")] == filters
-    assert [f for f in u.filters if f.startswith("events.")] == [f"events.{t} about {','.join(v)}" for t, v in about]
+    none = ": none" if any(w in question.split() for w in ("never", "not")) else ""
+    assert [e.denied for e in u.events()] == [bool(none)] * len(about)
+    assert [f for f in u.filters if f.startswith("events.")] == [f"events.{t} about {','.join(v)}{none}"
+                                                                  for t, v in about]
     if about:  # nothing of what was read is left for meaning
         assert not {"books", "refunds", "music"} & set(u.semantic.split())
 
@@ -749,7 +756,42 @@ def test_an_event_about_a_value_in_spanish(e5: Any) -> None:
         ("purchase-order", ["libros", "música"])]
     assert understand("clientes que abrieron una incidencia sobre reembolsos", vocab).about == [
         ("ticket-opened", ["reembolso"])]
-    assert understand("clientes que no compraron libros", vocab).about == []
+    denied = understand("clientes que no compraron libros", vocab)
+    assert denied.about == [("purchase-order", ["libros"])] and denied.denied == [True]
+
+
+@pytest.mark.parametrize(("question", "values", "filters"), [
+    # the verb right after what names the group, without "who" / "que"
+    ("clientes con plan pro compraron libros", [["libros"]], ["traits.plan=pro"]),
+    ("clientes del plan pro compraron libros o música", [["libros", "música"]], ["traits.plan=pro"]),
+    # a second event after "y"
+    ("clientes que compraron libros y abrieron una incidencia sobre reembolsos", [["libros"], ["reembolso"]], []),
+])
+def test_an_event_after_its_subject_or_after_and_in_spanish(e5: Any, question: str, values: list[list[str]],
+                                                            filters: list[str]) -> None:
+    tienda = [{**b, "top": {"categoria": [["libros", "jardín", "música"][i % 3]], "tema": [["reembolso", "envío"][i % 2]]}}
+              for i, b in enumerate(BUYERS)]
+    vocab = attach_meaning(build_vocabulary(tienda), e5, ("en", "es"), _named_events("multi"))
+    u = understand(question, vocab)
+    assert [e.values for e in u.events()] == values and not any(e.denied for e in u.events())
+    assert [f for f in u.filters if not f.startswith("events.")] == filters
+
+
+@pytest.mark.parametrize(("question", "window", "denied"), [
+    ("customers who bought something in the last month", "since", False),
+    ("clientes que compraron algo en el último mes", "since", False),  # "algo" between the event and its window
+    ("customers who did not buy anything in the last month", "since", True),
+    ("clientes que no compraron nada en el último mes", "since", True),
+])
+def test_an_event_in_a_window_denied_or_not(e5: Any, question: str, window: str, denied: bool) -> None:
+    """"did not buy anything in the last month": no purchase in that month, from the event log (it had been "never
+    bought" AND "active in the last month": those active lately who never bought, not those who did not buy lately)."""
+    vocab = attach_meaning(build_vocabulary(BUYERS), e5, ("en", "es"), _named_events("multi"))
+    u = understand(question, vocab)
+    (event,) = u.events()
+    assert event.etype == "purchase-order" and event.values == [] and event.denied is denied
+    assert window in (event.window or {})
+    assert not any(f.startswith(("last_seen", "counts.")) for f in u.filters)
 
 
 @pytest.mark.parametrize(("question", "filters", "left"), [
