@@ -17,6 +17,7 @@ from typing import Any
 from embeddings.redaction import Redactor
 from profiles.aggregates import ProfileSummary, summarise
 from profiles.dictionary import EventDictionary
+from profiles.facet_discovery import learn_facets
 from profiles.model import Event, Profile, ProfileWithEvents
 from profiles.paths import as_number, flatten, get_path
 from profiles.population import FacetPopulation
@@ -86,16 +87,34 @@ class DocumentBuilder:
         self.layout_key = hashlib.sha256(config.encode()).hexdigest()[:16]
         # what is usual in the population (profiles/population.py): frozen, and part of the key, so new
         # statistics re-render every profile and re-embed the ones whose text they change
+        self._population: FacetPopulation | None = None
         self.population = population
+
+    @property
+    def population(self) -> FacetPopulation | None:
+        return self._population
+
+    @population.setter
+    def population(self, population: FacetPopulation | None) -> None:
+        """The frozen statistics, and the facets frozen with them read from now on (none without them)."""
+        self.dictionary.learn(population.learned if population is not None else {})
+        self._population = population
 
     @property
     def config_key(self) -> str:
         return f"{self.layout_key}+{self.population.version}" if self.population else self.layout_key
 
     def population_of(self, items: list[ProfileWithEvents]) -> FacetPopulation:
-        """Population statistics from these profiles, read exactly as documents read them (events cleaned)."""
-        return FacetPopulation.from_summaries(
-            summarise([self.redacted(e) for e in i.events], self.dictionary) for i in items)
+        """Population statistics from these profiles, read exactly as documents read them (events cleaned), with
+        the facets these profiles' events hold under names the dictionary does not know (`categoria`)."""
+        histories = [[self.redacted(e) for e in i.events] for i in items]
+        learned = learn_facets(histories, self.dictionary)
+        previous = self.dictionary.learned
+        self.dictionary.learn(learned)
+        try:
+            return FacetPopulation.from_summaries((summarise(h, self.dictionary) for h in histories), learned=learned)
+        finally:
+            self.dictionary.learn(previous)  # the statistics' setter applies what is kept (another sync may win)
 
     # -- one event as a phrase
     def render_event(self, ev: Event) -> str:

@@ -5,7 +5,8 @@ bundled YAML (with its Spanish wording), extended by a deployment's own file; un
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,10 @@ class EventDictionary:
         self.words = Wording(wording)
         self._specs = {k: self._spec(k, v or {}) for k, v in types.items()}
         self._cache: dict[str, EventSpec] = {}
+        # facets read from the data (profiles/facet_discovery.py), frozen with the population statistics: each
+        # type's spec with them added, looked up first (the hot path stays one dictionary look-up a known type)
+        self.learned: dict[str, tuple[str, ...]] = {}
+        self._effective: dict[str, EventSpec] = self._specs
 
     def _spec(self, etype: str, raw: dict[str, Any]) -> EventSpec:
         return EventSpec(
@@ -101,9 +106,19 @@ class EventDictionary:
         """Whether the dictionary names this type (else it renders generically)."""
         return etype in self._specs
 
+    def learn(self, facets: Mapping[str, Sequence[str]]) -> None:
+        """Read these facets too (event type -> property paths), in place of any learned before."""
+        self.learned = {t: tuple(p for p in paths) for t, paths in facets.items() if paths}
+        effective = dict(self._specs)
+        for etype, paths in self.learned.items():
+            base = self._specs.get(etype) or self._spec(etype, {"salience": 1})
+            effective[etype] = replace(base, facets=base.facets + tuple(p for p in paths if p not in base.facets))
+        self._effective = effective
+
     def spec(self, etype: str) -> EventSpec:
-        if etype in self._specs:
-            return self._specs[etype]
+        found = self._effective.get(etype)
+        if found is not None:
+            return found
         known = self._cache.get(etype)
         if known is None:  # unknown type: generic rendering, default facets
             if len(self._cache) >= UNKNOWN_TYPES_KEPT:  # anyone can send an event of a new type: bounded

@@ -19,7 +19,7 @@ import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -45,9 +45,13 @@ def facet_counts(summary: ProfileSummary, name: str) -> Counter[str]:
 class FacetPopulation:
     shares: dict[str, dict[str, float]]  # facet -> value -> mean share among profiles with the facet
     profiles: int  # how many profiles the statistics were taken from
+    # facets read from the same sample (profiles/facet_discovery.py): event type -> property paths; frozen with
+    # the statistics so that every process reads the same ones
+    learned: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_summaries(cls, summaries: Iterable[ProfileSummary], min_profiles: int = MIN_PROFILES) -> FacetPopulation:
+    def from_summaries(cls, summaries: Iterable[ProfileSummary], min_profiles: int = MIN_PROFILES,
+                       learned: dict[str, list[str]] | None = None) -> FacetPopulation:
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         holders: dict[str, Counter[str]] = defaultdict(Counter)
         with_facet: Counter[str] = Counter()
@@ -69,20 +73,26 @@ class FacetPopulation:
             kept.sort(key=lambda vt: (-vt[1], vt[0]))
             if kept:
                 shares[name] = {v: round(share / with_facet[name], 6) for v, share in kept[:MAX_VALUES]}
-        return cls(shares, n)
+        return cls(shares, n, dict(learned or {}))
 
     @property
     def version(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
     def to_json(self) -> str:
-        return orjson.dumps({"shares": self.shares, "profiles": self.profiles}, option=orjson.OPT_SORT_KEYS).decode()
+        # "learned" only where there is some: statistics frozen before it existed keep their version
+        extra = {"learned": self.learned} if self.learned else {}
+        return orjson.dumps({"shares": self.shares, "profiles": self.profiles, **extra},
+                            option=orjson.OPT_SORT_KEYS).decode()
 
     @classmethod
     def from_json(cls, text: str) -> FacetPopulation:
         data: dict[str, Any] = orjson.loads(text)
+        learned = data.get("learned")
+        learned = learned if isinstance(learned, dict) else {}
         return cls({str(k): {str(v): float(s) for v, s in vals.items()} for k, vals in data["shares"].items()},
-                   int(data["profiles"]))
+                   int(data["profiles"]), {str(t): [str(p) for p in paths] for t, paths in learned.items()
+                                           if isinstance(paths, list)})
 
     def distinctive(self, summary: ProfileSummary, n: int = 5) -> list[tuple[str, str]]:
         """(facet, value) pairs where this profile is far above the population, most distinctive first."""
