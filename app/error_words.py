@@ -121,6 +121,13 @@ SENTENCES: dict[str, dict[str, str]] = {
     "as_of_before_start": {"en": "as_of {as_of} is before the first event ({start})",
                            "es": "as_of {as_of} es anterior al primer evento ({start})"},
     "not_enough_data": {"en": "not enough data: {reason}", "es": "no hay datos suficientes: {reason}"},
+    "no_purchase_types": {
+        "en": "no event type counts as a purchase, so {goal} cannot be learned: name them in "
+              "PROFILE_AI_PREDICTION__PURCHASE_TYPES or give the type a value in the event dictionary "
+              "(PROFILE_AI_SYNC__EVENT_DICTIONARY); event types in the data: {types}",
+        "es": "ningún tipo de evento cuenta como compra, así que no se puede aprender {goal}: nómbralos en "
+              "PROFILE_AI_PREDICTION__PURCHASE_TYPES o da al tipo un importe en el diccionario de eventos "
+              "(PROFILE_AI_SYNC__EVENT_DICTIONARY); tipos de evento en los datos: {types}"},
     "not_enough_to_train": {"en": "not enough data to train {goal}: {reasons}",
                             "es": "no hay datos suficientes para entrenar {goal}: {reasons}"},
     "too_few_rows": {"en": "only {n} profiles in the training snapshot (need {need})",

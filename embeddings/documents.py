@@ -17,7 +17,7 @@ from typing import Any
 from embeddings.redaction import Redactor
 from profiles.aggregates import ProfileSummary, summarise
 from profiles.dictionary import EventDictionary
-from profiles.facet_discovery import learn_facets
+from profiles.facet_discovery import learn
 from profiles.model import Event, Profile, ProfileWithEvents
 from profiles.paths import as_number, flatten, get_path
 from profiles.population import FacetPopulation
@@ -106,9 +106,10 @@ class DocumentBuilder:
 
     def population_of(self, items: list[ProfileWithEvents]) -> FacetPopulation:
         """Population statistics from these profiles, read exactly as documents read them (events cleaned), with
-        the facets these profiles' events hold under names the dictionary does not know (`categoria`)."""
+        what these profiles' events say under names the dictionary does not know (facets such as `categoria`, a
+        purchase's value such as `importe`)."""
         histories = [[self.redacted(e) for e in i.events] for i in items]
-        learned = learn_facets(histories, self.dictionary)
+        learned = learn(histories, self.dictionary)
         previous = self.dictionary.learned
         self.dictionary.learn(learned)
         try:

@@ -5,7 +5,7 @@ bundled YAML (with its Spanish wording), extended by a deployment's own file; un
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -68,7 +68,7 @@ class EventDictionary:
         self._cache: dict[str, EventSpec] = {}
         # facets read from the data (profiles/facet_discovery.py), frozen with the population statistics: each
         # type's spec with them added, looked up first (the hot path stays one dictionary look-up a known type)
-        self.learned: dict[str, tuple[str, ...]] = {}
+        self.learned: dict[str, dict[str, Any]] = {}
         self._effective: dict[str, EventSpec] = self._specs
 
     def _spec(self, etype: str, raw: dict[str, Any]) -> EventSpec:
@@ -106,13 +106,18 @@ class EventDictionary:
         """Whether the dictionary names this type (else it renders generically)."""
         return etype in self._specs
 
-    def learn(self, facets: Mapping[str, Sequence[str]]) -> None:
-        """Read these facets too (event type -> property paths), in place of any learned before."""
-        self.learned = {t: tuple(p for p in paths) for t, paths in facets.items() if paths}
+    def learn(self, learned: Mapping[str, Mapping[str, Any]]) -> None:
+        """Read what was learned from the data (profiles/facet_discovery.py) too, in place of anything learned
+        before: per event type, more facets ({"facets": [paths]}) and, for a purchase the dictionary gives no value,
+        its value and currency ({"value": path, "currency": path})."""
+        self.learned = {t: dict(v) for t, v in learned.items() if v}
         effective = dict(self._specs)
-        for etype, paths in self.learned.items():
+        for etype, more in self.learned.items():
             base = self._specs.get(etype) or self._spec(etype, {"salience": 1})
-            effective[etype] = replace(base, facets=base.facets + tuple(p for p in paths if p not in base.facets))
+            paths = [str(p) for p in more.get("facets") or () if p not in base.facets]
+            value = base.value or (str(more["value"]) if more.get("value") else None)
+            currency = base.currency or (str(more["currency"]) if more.get("currency") and value else None)
+            effective[etype] = replace(base, facets=base.facets + tuple(paths), value=value, currency=currency)
         self._effective = effective
 
     def spec(self, etype: str) -> EventSpec:

@@ -12,8 +12,16 @@ statistics from (profiles/population.py) is also read for properties that behave
 - at least two values held by MIN_HOLDERS profiles or more, so a few senders cannot make one;
 - in at least MIN_EVENTS events of the type, and a label in nearly all of them (MIN_LABEL_SHARE).
 
-A type keeps at most MAX_PER_TYPE of them, the most used first. The result is frozen with the population
-statistics, so every process and every later sync reads the same facets. Events are redacted before they get
+A type keeps at most MAX_PER_TYPE of them, the most used first.
+
+A purchase the dictionary does not know (`compra` with `importe`, `pedido` with `total`) would count no spend, no
+lifetime value and no purchase for the purchase model ("only 0 positives"). So a type is read as a purchase when
+its name says so in English or Spanish (purchase, order, checkout, payment, compra, pedido, pago, venta ...; not
+a cancellation or a refund) and nearly all its events (MIN_LABEL_SHARE, at least MIN_EVENTS) hold a number, not
+negative, under a money word (value, amount, total, importe, monto, precio ...): that property is its value, and
+a three-letter code under `currency` / `moneda` / `divisa` its currency.
+
+The result is frozen with the population statistics, so every process and every later sync reads the same. Events are redacted before they get
 here (contact details are never a category). One pass over the sample, bounded per event and per path:
 anyone can send an event, with as many properties as they like.
 """
@@ -21,6 +29,7 @@ anyone can send an event, with as many properties as they like.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -71,7 +80,7 @@ def _known(dictionary: EventDictionary, etype: str) -> set[str]:
     """The paths a type's spec already reads: its facets (either number), item, money and rating (those learned
     before are learned again)."""
     spec = dictionary.spec(etype)
-    known = {".".join(parts) for parts, _ in spec.facet_paths} - set(dictionary.learned.get(etype, ()))
+    known = {".".join(parts) for parts, _ in spec.facet_paths} - set(dictionary.learned.get(etype, {}).get("facets", ()))
     known.update(p for p in (spec.item, spec.value, spec.currency) if p)
     if spec.rating:
         known.add(str(spec.rating.get("property", "")))
@@ -93,6 +102,15 @@ def _walk(props: dict[str, Any]) -> Iterable[tuple[str, Any]]:
                     yield f"{key}.{sub}", inner
         else:
             yield key, value
+
+
+def learn(histories: Sequence[Sequence[Event]], dictionary: EventDictionary) -> dict[str, dict[str, Any]]:
+    """What `histories` (each a profile's redacted events) say about event types the dictionary does not: per
+    type, {"facets": [paths]} and, for a purchase, {"value": path, "currency": path}."""
+    out: dict[str, dict[str, Any]] = {t: {"facets": paths} for t, paths in learn_facets(histories, dictionary).items()}
+    for etype, money in learn_money(histories, dictionary).items():
+        out.setdefault(etype, {}).update(money)
+    return out
 
 
 def learn_facets(histories: Iterable[Sequence[Event]], dictionary: EventDictionary) -> dict[str, list[str]]:
@@ -153,3 +171,65 @@ def _is_category(s: _PathStats) -> bool:
     if sum(1 for held, _ in values.values() if held >= MIN_HOLDERS) < 2:
         return False
     return sum(1 for v in values if any(c.isdigit() for c in v)) <= MAX_DIGIT_SHARE * len(values)
+
+
+# what a purchase is called, in English and Spanish; and what undoes one
+_PURCHASE_WORDS = frozenset({"purchase", "purchased", "purchases", "order", "orders", "ordered", "checkout", "buy",
+                             "bought", "payment", "paid", "transaction", "sale", "sales", "invoice", "compra",
+                             "compras", "comprado", "pedido", "pedidos", "pago", "pagos", "venta", "ventas",
+                             "transaccion", "factura"})
+_UNDONE_WORDS = frozenset({"cancel", "cancelled", "canceled", "cancellation", "refund", "refunded", "return",
+                           "returned", "failed", "abandoned", "cancelado", "cancelada", "cancelacion", "reembolso",
+                           "devolucion", "devuelto", "fallido", "abandonado", "anulado", "anulacion"})
+# the money an event is worth, the first found in this order (a line's total before a unit price)
+_MONEY_KEYS = ("value", "amount", "total", "revenue", "importe", "monto", "valor", "total_amount", "subtotal",
+               "price", "precio")
+_CURRENCY_KEYS = ("currency", "moneda", "divisa")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+def _words(name: str) -> set[str]:
+    folded = unicodedata.normalize("NFKD", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)).encode("ascii", "ignore")
+    return set(_WORD_SPLIT.split(folded.decode().lower())) - {""}
+
+
+def learn_money(histories: Iterable[Sequence[Event]], dictionary: EventDictionary) -> dict[str, dict[str, str]]:
+    """Per purchase type the dictionary gives no value: {"value": path, "currency": path (where one is said)}."""
+    seen: dict[str, list[int]] = {}  # type -> [events, events with each money key...]
+    currency: dict[str, dict[str, int]] = {}
+    candidates: dict[str, bool] = {}
+    for events in histories:
+        for ev in events:
+            ok = candidates.get(ev.type)
+            if ok is None:
+                if len(candidates) >= MAX_TYPES:
+                    continue
+                words = _words(ev.type)
+                ok = candidates[ev.type] = bool(words & _PURCHASE_WORDS) and not words & _UNDONE_WORDS and \
+                    not dictionary.spec(ev.type).value
+            if not ok:
+                continue
+            counts = seen.setdefault(ev.type, [0] * (1 + len(_MONEY_KEYS)))
+            counts[0] += 1
+            props = ev.properties
+            for k, key in enumerate(_MONEY_KEYS, 1):
+                v = props.get(key)
+                if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0:
+                    counts[k] += 1
+            for key in _CURRENCY_KEYS:
+                c = props.get(key)
+                if isinstance(c, str) and len(c.strip()) == 3 and c.strip().isalpha():
+                    currency.setdefault(ev.type, {})[key] = currency.get(ev.type, {}).get(key, 0) + 1
+    out: dict[str, dict[str, str]] = {}
+    for etype, counts in sorted(seen.items()):
+        if counts[0] < MIN_EVENTS:
+            continue
+        value = next((key for k, key in enumerate(_MONEY_KEYS, 1) if counts[k] >= MIN_LABEL_SHARE * counts[0]), None)
+        if value is None:
+            continue
+        out[etype] = {"value": value}
+        said = currency.get(etype, {})
+        best = max(said, key=lambda k: said[k], default=None)
+        if best is not None and said[best] >= MIN_LABEL_SHARE * counts[0]:
+            out[etype]["currency"] = best
+    return out

@@ -45,13 +45,13 @@ def facet_counts(summary: ProfileSummary, name: str) -> Counter[str]:
 class FacetPopulation:
     shares: dict[str, dict[str, float]]  # facet -> value -> mean share among profiles with the facet
     profiles: int  # how many profiles the statistics were taken from
-    # facets read from the same sample (profiles/facet_discovery.py): event type -> property paths; frozen with
-    # the statistics so that every process reads the same ones
-    learned: dict[str, list[str]] = field(default_factory=dict)
+    # what was read from the same sample about event types (profiles/facet_discovery.py: type -> {"facets": [...],
+    # "value": ..., "currency": ...}); frozen with the statistics so that every process reads the same
+    learned: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_summaries(cls, summaries: Iterable[ProfileSummary], min_profiles: int = MIN_PROFILES,
-                       learned: dict[str, list[str]] | None = None) -> FacetPopulation:
+                       learned: dict[str, dict[str, Any]] | None = None) -> FacetPopulation:
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         holders: dict[str, Counter[str]] = defaultdict(Counter)
         with_facet: Counter[str] = Counter()
@@ -91,8 +91,7 @@ class FacetPopulation:
         learned = data.get("learned")
         learned = learned if isinstance(learned, dict) else {}
         return cls({str(k): {str(v): float(s) for v, s in vals.items()} for k, vals in data["shares"].items()},
-                   int(data["profiles"]), {str(t): [str(p) for p in paths] for t, paths in learned.items()
-                                           if isinstance(paths, list)})
+                   int(data["profiles"]), {str(t): dict(v) for t, v in learned.items() if isinstance(v, dict)})
 
     def distinctive(self, summary: ProfileSummary, n: int = 5) -> list[tuple[str, str]]:
         """(facet, value) pairs where this profile is far above the population, most distinctive first."""

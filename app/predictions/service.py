@@ -184,6 +184,9 @@ class PredictionService:
                 raise InvalidRequestError.worded("no_events_of_type", type=goal.event_type,
                                                  types=", ".join(log.types[:20]))
             purchase = await self.purchase_types()
+            if goal.kind in ("purchase", "ltv") and not purchase and not np.isfinite(log.value).any():
+                # nothing to learn from, whatever the data: say what to configure, not "only 0 positives"
+                raise NotEnoughDataError.worded("no_purchase_types", goal=goal.name, types=", ".join(log.types[:20]))
             activity = req.activity_types or self.settings.activity_types or None
             static, static_names = _static(attrs)
             try:

@@ -564,10 +564,11 @@ def _en_espanol(d: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5: Any, tmp_path: Path,
                                                                               pg_url: str) -> None:
-    """Events that say `compra` / `categoria` / `zapatos` (no name the bundled dictionary knows): the first sync
-    learns `categoria`, `genero` and `tema` as facets (profiles/facet_discovery.py), so Spanish questions about what
-    was bought, rated or asked about are counted from the event log, exactly (they had been estimates by meaning:
-    "compraron zapatos" 12 where 32 had)."""
+    """Events that say `compra` / `categoria` / `zapatos` / `importe` (no name the bundled dictionary knows): the
+    first sync learns `categoria`, `genero` and `tema` as facets and `importe` as the purchase's value
+    (profiles/facet_discovery.py), so Spanish questions about what was bought, rated or asked about are counted from
+    the event log, exactly (they had been estimates by meaning: "compraron zapatos" 12 where 32 had), and spend
+    counts (it had been 0 for everyone, and the purchase model had "only 0 positives")."""
     from datetime import UTC, datetime
 
     from app.config import DatabaseSettings, Settings
@@ -591,7 +592,17 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                                             language="multi"), encoder=e5)
         try:
             await c.sync.run(c.source(str(export)))
-            assert {"compra", "valoracion-contenido", "incidencia-abierta"} <= set(c.sync.builder.dictionary.learned)
+            learned = c.sync.builder.dictionary.learned
+            assert {"compra", "valoracion-contenido", "incidencia-abierta"} <= set(learned)
+            # the purchase's value and currency too: spend, lifetime value and the purchase model count it
+            assert (learned["compra"]["value"], learned["compra"]["currency"]) == ("importe", "moneda")
+            assert c.predictions.dictionary.spec("compra").value == "importe"
+            spend: Counter[str] = Counter()
+            for e in events:
+                if e["type"] == "compra":
+                    spend[e["profile"]["id"]] += e["properties"]["importe"]
+            big = await c.agent_tools().count_customers(query="¿cuántos clientes gastaron más de 300 euros?")
+            assert big["exact"] is True and big["count"] == sum(1 for v in spend.values() if v > 300) > 0
             tools = c.agent_tools()
             raw = {p["id"]: p for p in profiles}
             for question, expected in [

@@ -8,7 +8,7 @@ from typing import Any
 
 from embeddings.documents import DocumentBuilder
 from profiles.dictionary import EventDictionary
-from profiles.facet_discovery import learn_facets
+from profiles.facet_discovery import learn, learn_facets, learn_money
 from profiles.model import Event, Profile, ProfileWithEvents
 from profiles.population import FacetPopulation
 
@@ -76,14 +76,15 @@ def test_learned_facets_are_frozen_with_the_statistics_and_read_by_documents() -
     items = [_item(f"p{i}", h) for i, h in enumerate(_shop())]
     builder = DocumentBuilder(EventDictionary.load(None, "es"))
     population = builder.population_of(items)
-    assert population.learned == {"compra": ["categoria", "envio.metodo"]}
+    assert population.learned == {"compra": {"facets": ["categoria", "envio.metodo"], "value": "importe",
+                                             "currency": "moneda"}}
     assert set(population.shares) == {"categoria", "metodo"} and "zapatos" in population.shares["categoria"]
     assert builder.dictionary.learned == {}  # nothing is read until the statistics are kept
 
     other = DocumentBuilder(EventDictionary.load(None, "es"))
     before = other.build(items[0])
     other.population = FacetPopulation.from_json(population.to_json())
-    assert other.dictionary.learned == {"compra": ("categoria", "envio.metodo")}
+    assert other.dictionary.learned == population.learned
     after = other.build(items[0])
     top = after.summary.top_values()
     favourite = max(set(e.properties["categoria"] for e in items[0].events),
@@ -100,3 +101,23 @@ def test_statistics_frozen_before_facets_were_learned_keep_their_version() -> No
     old = FacetPopulation({"genres": {"Drama": 0.3}}, 500)
     assert "learned" not in old.to_json()
     assert FacetPopulation.from_json(old.to_json()).version == old.version
+
+
+def test_a_purchase_the_dictionary_does_not_know_gets_its_value_and_currency() -> None:
+    """`compra` with `importe`: its spend, lifetime value and purchases count (the purchase model had found "only 0
+    positives"); a product view's price, a refund's amount and a purchase type whose events mostly lack a number
+    are no purchase value."""
+    histories = _shop()
+    for k, h in enumerate(histories):
+        h.append(Event(id=f"v{k}", type="vista-producto", time=T0, properties={"precio": 10.0}))
+        h.append(Event(id=f"r{k}", type="compra-reembolso", time=T0, properties={"importe": 5.0}))
+        h.append(Event(id=f"o{k}", type="order-placed", time=T0, properties={"value": "n/a" if k % 3 else 12}))
+    dictionary = EventDictionary.load(None, "es")
+    assert learn_money(histories, dictionary) == {"compra": {"value": "importe", "currency": "moneda"}}
+    dictionary.learn(learn(histories, dictionary))
+    spec = dictionary.spec("compra")
+    assert (spec.value, spec.currency, "categoria" in spec.facets) == ("importe", "moneda", True)
+    assert dictionary.spec("vista-producto").value is None
+    # what the dictionary says stays: a known purchase's value is not replaced
+    assert learn_money([[Event(id=f"p{i}", type="purchase-order", time=T0, properties={"importe": 3.0})
+                         for i in range(30)]], dictionary) == {}

@@ -74,6 +74,10 @@ def test_refusals_are_clear(movielens_container: Any) -> None:
         c.run(c.predictions.train(TrainRequest(goal="churn", horizon_days=30, as_of="1998-04-20T00:00:00Z")))
     with pytest.raises(DomainError, match="not enough data|only"):
         c.run(c.predictions.train(TrainRequest(goal="event:content-rated[genres=Documentary]", horizon_days=3)))
+    # MovieLens has ratings only: nothing is a purchase, and the refusal says what to configure (it had been "only 0
+    # positives in the label window", as if a longer window could help)
+    with pytest.raises(DomainError, match="no event type counts as a purchase.*PURCHASE_TYPES.*content-rated"):
+        c.run(c.predictions.train(TrainRequest(goal="purchase", horizon_days=30)))
     with pytest.raises(NotFoundError):
         c.run(c.predictions.score(ScoreRequest(model_id="nope-v1")))
     with pytest.raises(InvalidRequestError, match="ISO time"):
