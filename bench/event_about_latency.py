@@ -6,8 +6,9 @@ replaced by a stand-in (fixed vectors: the figure is the event log's, not the mo
 questions are read with the real model (the vocabulary's phrases are embedded by it). Then each question is
 asked through the agent tool `count_customers`, --runs times after one warm-up, timed with time.perf_counter
 around the awaited call (question understanding, the event log's pass over that type's rows, the count in the
-index), and the answer is checked against the export read directly. Reported: p50 / p99 and the event log's
-rows of that type.
+index), and the answer is checked against the export read directly. Denied questions ("never bought shoes", "did
+not buy anything in the last month") are everyone but those the log finds, counted with a `not_ids` condition.
+Reported: p50 / p99 and the event log's rows of that type.
 Run: .venv/bin/python bench/event_about_latency.py [--profiles 20000] [--runs 10]
 """
 
@@ -29,25 +30,41 @@ import numpy as np
 from bench.common import stand_in_encode
 from bench.large_export import write_large_export
 
-QUESTIONS = {  # question -> (event type, property, values) the answer is checked against
-    "how many customers rated horror movies?": ("content-rated", "genre", {"horror"}),
-    "how many customers bought shoes or bags?": ("purchase-order", "category", {"shoes", "bags"}),
-    "how many customers opened a support ticket about refunds?": ("ticket-opened", "topic", {"refund"}),
+# question -> (event type, property, values, days before the export's last event; denied: everyone else) the
+# answer is checked against; the windowed one counts from the day 30 days before the latest event, as the product
+# reads "in the last month"
+QUESTIONS: dict[str, tuple[str, str | None, set[str] | None, int | None, bool]] = {
+    "how many customers rated horror movies?": ("content-rated", "genre", {"horror"}, None, False),
+    "how many customers bought shoes or bags?": ("purchase-order", "category", {"shoes", "bags"}, None, False),
+    "how many customers opened a support ticket about refunds?": ("ticket-opened", "topic", {"refund"}, None, False),
+    "how many customers never bought shoes?": ("purchase-order", "category", {"shoes"}, None, True),
+    "how many customers did not buy anything in the last month?": ("purchase-order", None, None, 30, True),
 }
 
 
 def expected(export: Path) -> tuple[dict[str, int], dict[str, int]]:
-    """Per question: the customers with such an event, read from the export; per type: its events."""
+    """Per question: the customers with such an event (or, denied, without), read from the export; per type: its
+    events."""
+    from datetime import date, datetime, timedelta
+
     who: dict[str, set[str]] = defaultdict(set)
     rows: dict[str, int] = defaultdict(int)
+    events = []
     with (export / "events.ndjson").open() as f:
         for line in f:
             e = json.loads(line)
             rows[e["type"]] += 1
-            for q, (etype, prop, values) in QUESTIONS.items():
-                if e["type"] == etype and e["properties"].get(prop) in values:
-                    who[q].add(e["profile"]["id"])
-    return {q: len(who[q]) for q in QUESTIONS}, dict(rows)
+            events.append((e["profile"]["id"], e["type"], e["properties"], e["metadata"]["time"]["insert"]))
+    with (export / "profiles.ndjson").open() as f:
+        everyone = {json.loads(line)["id"] for line in f}
+    latest = max(datetime.fromisoformat(t) for *_, t in events).date()
+    for q, (etype, prop, values, days, _) in QUESTIONS.items():
+        since = (latest - timedelta(days=days)).isoformat() if days else None
+        for pid, t, props, at in events:
+            if t == etype and (prop is None or props.get(prop) in (values or set())) and \
+                    (since is None or date.fromisoformat(at[:10]) >= date.fromisoformat(since)):
+                who[q].add(pid)
+    return {q: len(everyone - who[q]) if QUESTIONS[q][4] else len(who[q]) for q in QUESTIONS}, dict(rows)
 
 
 async def run(export: Path, data: Path, runs: int) -> None:
@@ -65,7 +82,7 @@ async def run(export: Path, data: Path, runs: int) -> None:
         c.search.invalidate(forget_phrases=True)
         truth, rows = expected(export)
         tools = c.agent_tools()
-        for q, (etype, _, _) in QUESTIONS.items():
+        for q, (etype, *_) in QUESTIONS.items():
             answer = await tools.count_customers(query=q)  # warm-up: the vocabulary is built once per sync
             laps = []
             for _ in range(runs):

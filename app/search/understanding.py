@@ -1078,10 +1078,32 @@ def _is_about(word: str, about: set[str]) -> bool:
     return not number_forms(word).isdisjoint(about)
 
 
+# English verbs whose past is not said with -ed (the dictionary says events in the past: "bought", "paid")
+_IRREGULAR_PAST = {"buy": "bought", "pay": "paid", "spend": "spent", "send": "sent", "leave": "left", "make": "made",
+                   "get": "got", "give": "gave", "see": "saw", "write": "wrote", "read": "read", "sell": "sold",
+                   "take": "took", "choose": "chose", "win": "won", "find": "found", "go": "went", "come": "came"}
+
+
+def _past_forms(word: str) -> set[str]:
+    """The past a question's English verb may have in the dictionary's phrases: "buy" / "buying" / "buys" ->
+    "bought", "rate" -> "rated", "open" / "opens" -> "opened"."""
+    bases = {word}
+    if word.endswith("ing") and len(word) > 5:
+        bases |= {word[:-3], word[:-3] + "e"}
+    elif word.endswith("s") and len(word) > 3:
+        bases.add(word[:-1])
+    return {p for b in bases for p in (b + "ed", b + "d", _IRREGULAR_PAST.get(b, ""))} - {""}
+
+
 def _by_stem(word: str, lexicon: Lexicon, index: list[int]) -> int | None:
-    """The one event entry whose verb shares the question's verb's first five letters, where meaning fell short
-    on a conjugation ("compraron" against the dictionary's "compró": 0.48, under its bar): its position in
-    `index`, or None when none or several event types do."""
+    """The one event entry whose verb is the question's verb in the past ("buy" against "bought": 0.79, at the
+    bar on 20,000 shop profiles) or shares its first five letters, where meaning fell short on a conjugation
+    ("compraron" against the dictionary's "compró": 0.48, under its bar): its position in `index`, or None when
+    none or several event types do."""
+    past = _past_forms(word)
+    said = {lexicon.targets[j].path: k for k, j in enumerate(index) if lexicon.texts[j].split()[0] in past}
+    if len(said) == 1:
+        return next(iter(said.values()))
     if len(word) < 5:
         return None
     found = {lexicon.targets[j].path: k for k, j in enumerate(index)
