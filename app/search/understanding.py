@@ -878,6 +878,12 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         passed = sims[best] > _event_bar(lexicon, index[best], OBJECTLESS_MARGIN if objects and len(content) == 1
                                          else NONE_MARGIN)
         stem = None if passed else _by_stem(content[0].group(), lexicon, index)
+        if stem is not None and not objects:
+            # the verb alone read the event: what follows must say nothing more ("did not buy a sofa" is no "bought
+            # nothing"; "did not buy a product" is)
+            own = _event_words(lexicon, index, lexicon.targets[index[stem]].path) | vocab.facets
+            if any(not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own) for m in content[1:]):
+                stem = None
         if passed or stem is not None:
             best = best if stem is None else stem
             values: list[str] = []
@@ -885,7 +891,6 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
                 values, end = _about(q, cue.end(), end, vocab)
             out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3), values))
     return out
-
 
 
 _WORD = re.compile(r"\S+")
