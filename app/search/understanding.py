@@ -903,6 +903,8 @@ _NOT_A_VERB = frozenset({"with", "on", "in", "of", "for", "to", "from", "at", "b
 # a clause that states a quantity is read by the numbers' passes, not as "at least one"
 _QUANTITY = re.compile(r"\d|\b(?:above|over|under|below|more|less|fewer|least|most|than|average|mean|total|mas|menos|"
                        r"mayor|menor|media|promedio|superior|inferior|encima|debajo)\b")
+# the auxiliary of a perfect, before the verb that says the event: "who have bought", "que han comprado"
+_PERFECT = frozenset({"have", "has", "had", "han", "ha", "hayan", "haya", "habian", "habia", "hubieran"})
 # verbs that say an event only with what follows them: "made a purchase", "hicieron una compra"
 _LIGHT_VERBS = frozenset({"made", "make", "makes", "did", "do", "placed", "place", "hicieron", "hizo", "hecho",
                           "realizaron", "realizo", "realizado"})
@@ -941,6 +943,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     for after_who, cue_start, cue_end, cue_said in cues:
         if after_who:  # after "who": the clause's first word is the verb, what follows its object
             verb = _WORD.match(q, cue_end)
+            if verb is not None and verb.group() in _PERFECT and (participle := _WORD.match(q, verb.end() + 1)):
+                verb = participle  # "who have bought shoes", "clientes han comprado zapatos": the participle
             rest = verb.end() if verb else cue_end
         else:
             before = list(re.finditer(r"\S+", q[:cue_start]))

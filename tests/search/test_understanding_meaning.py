@@ -722,6 +722,7 @@ TICKETS = [{**b, "top": {**cast(dict[str, Any], b["top"]), "topic": [["refund", 
     # the value says which events: the event log answers who had one (`SearchService.about`)
     ("customers who bought books", [("purchase-order", ["books"])], []),
     ("customers who bought a book or music", [("purchase-order", ["books", "music"])], []),
+    ("customers who have bought books", [("purchase-order", ["books"])], []),  # a perfect: the participle's event
     ("customers who opened a support ticket about refunds", [("ticket-opened", ["refund"])], []),
     ("customers who prefer email and who bought books", [("purchase-order", ["books"])],
      ["traits.preferred_channel=email"]),
@@ -766,6 +767,8 @@ def test_an_event_about_a_value_in_spanish(e5: Any) -> None:
     ("clientes del plan pro compraron libros o música", [["libros", "música"]], ["traits.plan=pro"]),
     # a second event after "y"
     ("clientes que compraron libros y abrieron una incidencia sobre reembolsos", [["libros"], ["reembolso"]], []),
+    # a perfect: the participle says the event
+    ("clientes que han comprado libros", [["libros"]], []),
 ])
 def test_an_event_after_its_subject_or_after_and_in_spanish(e5: Any, question: str, values: list[list[str]],
                                                             filters: list[str]) -> None:
