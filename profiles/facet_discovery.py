@@ -29,10 +29,12 @@ anyone can send an event, with as many properties as they like.
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from profiles.words import norm, split_camel
 
 if TYPE_CHECKING:
     from profiles.dictionary import EventDictionary
@@ -185,18 +187,12 @@ _UNDONE_WORDS = frozenset({"cancel", "cancelled", "canceled", "cancellation", "r
 _MONEY_KEYS = ("value", "amount", "total", "revenue", "importe", "monto", "valor", "total_amount", "subtotal",
                "price", "precio")
 _CURRENCY_KEYS = ("currency", "moneda", "divisa")
-_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
-
-
-def _words(name: str) -> set[str]:
-    folded = unicodedata.normalize("NFKD", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)).encode("ascii", "ignore")
-    return set(_WORD_SPLIT.split(folded.decode().lower())) - {""}
 
 
 def learn_money(histories: Iterable[Sequence[Event]], dictionary: EventDictionary) -> dict[str, dict[str, str]]:
     """Per purchase type the dictionary gives no value: {"value": path, "currency": path (where one is said)}."""
     seen: dict[str, list[int]] = {}  # type -> [events, events with each money key...]
-    currency: dict[str, dict[str, int]] = {}
+    currency: dict[str, Counter[str]] = {}
     candidates: dict[str, bool] = {}
     for events in histories:
         for ev in events:
@@ -204,7 +200,7 @@ def learn_money(histories: Iterable[Sequence[Event]], dictionary: EventDictionar
             if ok is None:
                 if len(candidates) >= MAX_TYPES:
                     continue
-                words = _words(ev.type)
+                words = set(norm(split_camel(ev.type)).split())
                 ok = candidates[ev.type] = bool(words & _PURCHASE_WORDS) and not words & _UNDONE_WORDS and \
                     not dictionary.spec(ev.type).value
             if not ok:
@@ -219,7 +215,7 @@ def learn_money(histories: Iterable[Sequence[Event]], dictionary: EventDictionar
             for key in _CURRENCY_KEYS:
                 c = props.get(key)
                 if isinstance(c, str) and len(c.strip()) == 3 and c.strip().isalpha():
-                    currency.setdefault(ev.type, {})[key] = currency.get(ev.type, {}).get(key, 0) + 1
+                    currency.setdefault(ev.type, Counter())[key] += 1
     out: dict[str, dict[str, str]] = {}
     for etype, counts in sorted(seen.items()):
         if counts[0] < MIN_EVENTS:
@@ -228,8 +224,7 @@ def learn_money(histories: Iterable[Sequence[Event]], dictionary: EventDictionar
         if value is None:
             continue
         out[etype] = {"value": value}
-        said = currency.get(etype, {})
-        best = max(said, key=lambda k: said[k], default=None)
-        if best is not None and said[best] >= MIN_LABEL_SHARE * counts[0]:
-            out[etype]["currency"] = best
+        said = currency.get(etype, Counter()).most_common(1)
+        if said and said[0][1] >= MIN_LABEL_SHARE * counts[0]:
+            out[etype]["currency"] = said[0][0]
     return out

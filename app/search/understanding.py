@@ -1356,19 +1356,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
                 (_lead_in(q, found.start(), field_path, free), found.end()))
     # an event said right after what names its subject, without "who": "women from Spain bought books",
     # "clientes con plan empresa compraron joyería"
-    events(_some_of(q, vocab, free, after=[_past_names(q, b, used_paths) for _, b in (*taken, *about_taken)]))
+    names = {w for path in used_paths for w in _naming_words(path)}
+    events(_some_of(q, vocab, free, after=[_past_names(q, b, names) for _, b in (*taken, *about_taken)]))
     # no events of a type: "never rated a movie" is a count below 1 (an absent count is 0: embeddings/index.py)
-    for path, span, similarity, values in _none_of(q, vocab, free):
-        if free(span) and values:  # "never bought shoes": everyone but those with such an event
-            etype = path.removeprefix("counts.")
-            about.append((etype, values))
-            denied_about.append(True)
-            about_taken.append(span)
-            about_read.append({"filter": f"events.{etype} about {','.join(values)}: none",
-                               "from": q[span[0]:span[1]], "how": "meaning", "similarity": similarity})
-        elif free(span):
-            add(path, Condition(path, "range", {"lt": 1}), _range_text(path, {"lt": 1}), span, "meaning",
-                similarity, negated=True)
+    # ("never bought shoes": everyone but those with such an event, from the event log)
+    events([(path, span, similarity, True, values) for path, span, similarity, values in _none_of(q, vocab, free)])
     for k, start in context:
         a, b = taken[k]
         # up to the nearest words another condition took: "students active in the last 2 weeks" reads "active"
@@ -1465,10 +1457,9 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
                          read + about_read, _unread(q, taken + about_taken), about, windows, denied_about)
 
 
-def _past_names(q: str, end: int, paths: set[str]) -> int:
+def _past_names(q: str, end: int, names: set[str]) -> int:
     """Where a reading ending at `end` ends with the name of its field said after the value ("on the enterprise |
-    plan", "nivel oro"): a verb said after it comes next."""
-    names = {w for path in paths for w in _naming_words(path)}
+    plan", "nivel oro"; `names`: the words that name the fields read): a verb said after it comes next."""
     while (word := _WORD.match(q, end + len(q[end:]) - len(q[end:].lstrip()))) and word.group() in names:
         end = word.end()
     return end
