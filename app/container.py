@@ -78,7 +78,7 @@ def event_labels(settings: Settings, dictionary: EventDictionary) -> Callable[[s
     # and how one such event is said, its phrase up to the first detail: "bought", "opened a support ticket",
     # "compró" (people ask "who bought something", not "who has purchases")
     return lambda etype: [name for b in books if b.knows(etype)
-                          for name in (b.spec(etype).label, b.spec(etype).said) if name]
+                          for name in (b.spec(etype).label, b.spec(etype).said, *b.spec(etype).asked) if name]
 
 
 def build_encoder(settings: Settings) -> Encoder:

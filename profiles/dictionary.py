@@ -40,6 +40,9 @@ class EventSpec:
     currency: str | None = None
     rating: dict[str, Any] | None = None
     salience: int = 1
+    # other ways a question says such an event ("visited the site" for a page view): read by questions only, never
+    # rendered, so no part of the documents' layout key
+    asked: tuple[str, ...] = field(default=(), repr=False, compare=False)
     # each facet as (path split once, the name it is counted under): summarise reads them for every event
     facet_paths: tuple[tuple[tuple[str, ...], str], ...] = field(init=False, repr=False, compare=False)
 
@@ -82,6 +85,7 @@ class EventDictionary:
             currency=raw.get("currency"),
             rating=raw.get("rating"),
             salience=int(raw.get("salience", 1)),
+            asked=tuple(str(a) for a in raw.get("asked") or () if isinstance(a, str)),
         )
 
     @classmethod

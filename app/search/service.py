@@ -478,8 +478,8 @@ class SearchService:
         (redacted properties), as conditions on profile ids: everyone else, where the reading is denied ("never
         bought shoes", "did not buy anything in the last month")."""
         return [Condition("", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
-            e.etype, e.values, since=(e.window or {}).get("since"), before=(e.window or {}).get("before")))
-            for e in about]
+            e.etype, e.values, since=(e.window or {}).get("since"), before=(e.window or {}).get("before"),
+            times=e.times)) for e in about]
 
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that

@@ -14,6 +14,7 @@ field whose name the question also mentions, else to the most common one.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -186,6 +187,10 @@ _RECENT = re.compile(r"\b(?:(?:in|during|within|over|en|durante)\s+(?:the\s+|el\
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 # "this year", "este año", "in 2023", "since 2023", "before 2020": against a date field and the data's clock
 _THIS = re.compile(r"\b(?:this|este|esta)\s+(year|month|week|ano|mes|semana)\b")
+# "last year", "el año pasado", "la semana pasada": the calendar period before this one ("in the last year" is the
+# 365 days before the clock, `_RECENT`)
+_PREVIOUS = re.compile(r"(?<!\bthe )(?<!\bpast )\b(?:last|previous)\s+(year|month|week)\b"
+                       r"|\b(?:el|la)\s+(ano|mes|semana)\s+pasad[oa]\b")
 _YEAR = re.compile(r"\b(in|during|since|after|before|en|durante|desde|antes de|despues de)\s+((?:19|20)\d{2})\b")
 
 
@@ -485,6 +490,7 @@ class EventReading(NamedTuple):
     values: list[str]
     window: dict[str, str] | None
     denied: bool = False
+    times: int = 1  # at least this many such events (fewer, where denied)
 
 
 @dataclass
@@ -502,6 +508,8 @@ class Understanding:
     # whether each of `about` is denied ("never bought shoes", "did not buy anything in the last month"): everyone
     # but those with such an event
     denied: list[bool] = field(default_factory=list)
+    # how many such events each of `about` needs at least ("bought at least twice in the last 90 days"); [] is 1
+    times: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
@@ -509,8 +517,9 @@ class Understanding:
 
     def events(self) -> tuple[EventReading, ...]:
         """Each event type of `about` with its values, its time window and whether it is denied."""
-        return tuple(EventReading(etype, values, window, denied) for (etype, values), window, denied
-                     in zip(self.about, self.windows, self.denied, strict=True))
+        times = self.times or [1] * len(self.about)
+        return tuple(EventReading(etype, values, window, denied, n) for (etype, values), window, denied, n
+                     in zip(self.about, self.windows, self.denied, times, strict=True))
 
     def not_held(self) -> tuple[dict[str, Any], ...]:
         """The values read as no one's ("the premium plan"), each with its field's values. `read` holds the
@@ -538,6 +547,8 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
         if number is None:
             continue
         value, length = number
+        if q.startswith("once", m.end()) and not _TIMES.match(q, m.end() + 4):
+            value = 1.0  # "more than once"; "más de once veces" is eleven
         before = set(q[:m.start()].split()[-4:])
         unit = question_unit(q, m.end() + length, money_context=bool(before & MONEY_VERBS))
         end = unit.end
@@ -551,6 +562,11 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
             out.append(("lte" if m.group(3) in _OR_LESS else "gte", number[0], unit, m.span()))
     for value, unit, span in _recent(q):  # "in the last year": a duration of at most one year
         out.append(("lte", value, unit, span))
+    for m in _ONLY_TIMES.finditer(q):  # "only once", "solo dos veces", "una sola vez": exactly that many times
+        number = (1.0, 0) if m.group("one") else parse_number(q[m.end():])
+        if number is not None:
+            value = 1.0 if q.startswith("once", m.end()) and not _TIMES.match(q, m.end() + 4) else number[0]
+            out.append(("eq", value, QuestionUnit(end=m.end() + number[1]), (m.start(), m.end() + number[1])))
     return out
 
 
@@ -696,6 +712,19 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
                  "month": now.replace(day=1), "mes": now.replace(day=1)}.get(m.group(1),
                                                                            now - timedelta(days=now.weekday()))
         out.append((path, {"gte": first.isoformat()}, m.span()))
+    for m in _PREVIOUS.finditer(q):  # "last year", "el mes pasado": the calendar one before this one
+        path = _date_field(q, m.start(), vocab)
+        now = date.fromisoformat(vocab.clock[path])
+        period = m.group(1) or m.group(2)
+        if period in ("year", "ano"):
+            this, last = now.replace(month=1, day=1), now.replace(year=now.year - 1, month=1, day=1)
+        elif period in ("month", "mes"):
+            this = now.replace(day=1)
+            last = (this - timedelta(days=1)).replace(day=1)
+        else:
+            this = now - timedelta(days=now.weekday())
+            last = this - timedelta(days=7)
+        out.append((path, {"gte": last.isoformat(), "lt": this.isoformat()}, m.span()))
     for m in _YEAR.finditer(q):  # "in 2023", "since 2023", "before 2020"
         path = _date_field(q, m.start(), vocab)
         year, word = int(m.group(2)), m.group(1)
@@ -725,6 +754,8 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
     """The numeric field a comparison is about, and where the words that named it start: the one the question
     names, else the one its unit fits (a duration, an amount per month), else the one whose name means most what
     the words around it say ("been at the company for more than ten years": those words are read, not left)."""
+    if unit == QuestionUnit(end=unit.end) and (often := _how_often(q, span, vocab)) is not None:
+        return often  # "bought more than 3 times": read from the verb on
     found = _pick_numeric(q, span, unit, value, vocab)
     if found is None:
         return None
@@ -824,6 +855,7 @@ _NONE_FILLER = frozenset({"ever", "once", "even", "single", "yet", "han", "ha", 
 
 
 NONE_MARGIN = 0.2  # over the null line: how clearly the words after "never" must name an event type
+AS_ASKED = 0.9  # an event's phrase said nearly as the dictionary says it: the event, whatever values it names
 OBJECTLESS_MARGIN = 0.15  # the same after "something" / "anything" / "algo" (`_some_of`)
 # phrases encoded to read events with or without a number: a question of 500 "a"s must not cost 500 encodings
 MAX_EVENT_READINGS = 8
@@ -847,7 +879,7 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     out: list[tuple[str, tuple[int, int], float, list[str]]] = []
     tried = 0
     for cue in _NONE_OF.finditer(q):
-        clause = _PARTS.split(q[cue.end():], maxsplit=1)[0]
+        clause = _untaken(q, cue.end(), _PARTS.split(q[cue.end():], maxsplit=1)[0], free)
         said = list(re.finditer(r"\S+", clause))[:7]
         words = [m for m in said if m.group() not in FILLER and m.group() not in _NONE_FILLER]
         content = [m for m in words if m.start() <= said[4].start()][:2] if len(said) > 4 else words[:2]
@@ -894,6 +926,66 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
 
 
 _WORD = re.compile(r"\S+")
+
+
+def _untaken(q: str, at: int, clause: str, free: Callable[[tuple[int, int]], bool]) -> str:
+    """The clause starting at `at`, up to the first word another reading took: "bought something | this year" is
+    the event, and the window read before it is joined to it later."""
+    for m in _WORD.finditer(clause):
+        if not free((at + m.start(), at + m.end())):
+            return clause[:m.start()]
+    return clause
+
+
+def _says_an_event(words: str, vocab: Vocabulary) -> bool:
+    """One of `words` (those between a negation and a time phrase: "not | bought | in the last 6 months") is the
+    verb of an event type, by meaning or by its stem: then the negation denies that event in the window, not all
+    activity."""
+    verbs = [w for w in words.split()[1:3] if w not in _BETWEEN and w not in FILLER and w not in _NEGATIONS]
+    return bool(verbs) and _event_of(verbs[0], vocab) is not None
+
+
+def _event_of(verb: str, vocab: Vocabulary) -> str | None:
+    """The event type (`counts.<type>`) one verb names, by meaning (a clear margin over the null line, as after
+    "never") or by its stem ("compraron" / "compró", "buy" / "bought"); None where it names none."""
+    lexicon = vocab.lexicon
+    if lexicon is None or lexicon.empty or not vocab.event_counts:
+        return None
+    index = _event_entries(lexicon)
+    if not index:
+        return None
+    sims = lexicon.similarity(verb, index)[0]
+    best = int(sims.argmax())
+    if sims[best] <= _event_bar(lexicon, index[best], NONE_MARGIN):
+        stem = _by_stem(verb, lexicon, index)
+        if stem is None:
+            return None
+        best = stem
+    return lexicon.targets[index[best]].path
+
+
+# a number of times: "bought more than 3 times", "compraron al menos dos veces", "more than once", "at least twice"
+_TIMES = re.compile(r"\s*\b(?:times|time|veces|vez)\b")
+_TIMES_WORDS = ("twice", "thrice", "once")
+_ONLY_TIMES = re.compile(r"\b(?:only|just|solo|solamente|unicamente)\s+(?=(?:once|twice|thrice)\b|\S+\s+(?:times|veces|vez)\b)"
+                         r"|\b(?P<one>una sola)(?=\s+vez\b)")
+
+
+def _how_often(q: str, span: tuple[int, int], vocab: Vocabulary) -> tuple[str, int] | None:
+    """A comparison that counts times ("more than 3 times", "al menos dos veces", "at least twice"): the event
+    type the verb before it names (`counts.<type>`: one of the last three words that are no filler, after any
+    number), and where that verb starts; None where the number counts no times, or no verb names an event."""
+    if not (_TIMES.match(q, span[1]) or q[span[0]:span[1]].endswith(_TIMES_WORDS)):
+        return None
+    words = list(_WORD.finditer(q, max(0, span[0] - 60), span[0]))[1:]
+    numbers = [i for i, m in enumerate(words) if any(ch.isdigit() for ch in m.group())]
+    words = words[numbers[-1] + 1:] if numbers else words  # "mayores de 30 compraron más de 3 veces"
+    said = [m for m in words if m.group() not in FILLER and m.group() not in _PEOPLE][-3:]
+    # the longest run that names an event ("opened a support ticket"), else the last word that does
+    for m in said:
+        if (path := _event_of(q[m.start():said[-1].end()], vocab)) is not None:
+            return path, m.start()
+    return None
 # what stands before "a" without being what people did: "with a partner", "on a two-year plan", "have a"
 _NOT_A_VERB = frozenset({"with", "on", "in", "of", "for", "to", "from", "at", "by", "as", "is", "are", "was", "were",
                          "be", "been", "have", "has", "had", "having", "get", "got", "own", "who", "that", "which",
@@ -951,7 +1043,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             verb, rest = (before[-1] if before else None), cue_end
         if verb is None or verb.group() in _NOT_A_VERB or _NONE_OF.fullmatch(verb.group()):
             continue
-        clause = _PARTS.split(q[rest:], maxsplit=1)[0]
+        clause = _untaken(q, rest, _PARTS.split(q[rest:], maxsplit=1)[0], free)
         if _QUANTITY.search(clause):  # "gave an average rating above 4", "a purchase over 100": a number's
             continue
         content = [m for m in list(re.finditer(r"\S+", clause))[:3] if m.group() not in FILLER][:2]
@@ -973,10 +1065,12 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         if denied is None and _NONE_OF.search(q, verb.end(), end):  # "who did not buy anything": within
             denied = start
         start = denied if denied is not None else start
-        if named or not free((start, end)) or (tried := tried + 1) > MAX_EVENT_READINGS or (objects and denied):
+        if not free((start, end)) or (tried := tried + 1) > MAX_EVENT_READINGS or (objects and denied):
             continue  # "never bought shoes" stays a meaning: the log answers who did, not who did not
         sims = lexicon.similarity(" ".join(m.group() for m in said), index)[0]
         best = int(sims.argmax())
+        if named and float(lexicon.similarity(q[verb.start():end], index)[0].max()) < AS_ASKED:
+            continue  # a trait's value, unless the words are how the dictionary says the event ("visitaron la web")
         # "something" / "anything" / "algo" say an event happened without saying to what: the verb is all there is
         # to read, so a smaller margin ("did not buy anything": "buy" 0.789 against "bought", a line of 0.79)
         margin = OBJECTLESS_MARGIN if cue_said in ("something", "anything", "algo", "nada") else NONE_MARGIN
@@ -1007,7 +1101,19 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             if objects and not values:
                 continue  # what it was about is no value the events hold: a meaning, as before
             out.append((path, (start, end), round(float(sims[best]), 3), denied is not None, values))
+            also = _AND.match(q, end)
+            if values and denied is None and also is not None:
+                # "bought shoes and bags": such an event about each (a list with "or" is either, read by `_about`);
+                # "shoes but not bags", "zapatos pero no bolsos": and none about the second
+                more, more_end = _about(q, also.end(), also.end(), vocab)
+                if more and not set(more) & set(values) and more_end > also.end():
+                    out.append((path, (also.start() + 1, more_end), round(float(sims[best]), 3),
+                                also.group("not") is not None, more))
     return out
+
+
+_AND = re.compile(r"\s+(?:(?:and|y|e)\s+(?:also\s+|tambien\s+)?|(?:but|and|pero|y)\s+(?P<not>not|no)\s+"
+                  r"(?:any\s+|ningun[oa]?s?\s+)?)")
 
 
 # words for whatever was acted on: they say an event happened, not to what
@@ -1182,8 +1288,18 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     # and `read` stay aligned with `conditions`
     about: list[tuple[str, list[str]]] = []
     denied_about: list[bool] = []  # "never bought shoes": no such event
+    about_times: list[int] = []  # "bought shoes more than twice": at least 3 such events (fewer, where denied)
     about_taken: list[tuple[int, int]] = []
     about_read: list[dict[str, Any]] = []
+    listed: dict[int, int] = {}  # a reading of "and" ("bought shoes | and bags") -> the one it continues
+
+    def add_about(etype: str, values: list[str], span: tuple[int, int], denied: bool, times: int = 1,
+                  how: str = "meaning", similarity: float | None = None) -> None:
+        about.append((etype, values))
+        denied_about.append(denied)
+        about_times.append(times)
+        about_taken.append(span)
+        about_read.append({"filter": "", "from": q[span[0]:span[1]], "how": how, "similarity": similarity})
 
     def free(span: tuple[int, int]) -> bool:
         return all(span[1] <= a or span[0] >= b for a, b in (*taken, *about_taken))
@@ -1218,6 +1334,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             if free(span):
                 # "have not been active in the last 3 months": before that, or never
                 negated = negation_start(q, span[0], _key_phrase(path), slack=1)
+                if negated is not None and _says_an_event(q[negated:span[0]], vocab):
+                    negated = None  # "have not bought in the last 6 months": no purchase in it (`_none_of`)
                 if negated is not None and set(when) == {"gte"}:
                     when, span = {"lt": when["gte"]}, (negated, span[1])
                 start, before = _naming_start(q, span[0], path), len(taken)
@@ -1293,6 +1411,13 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             op, span = _OPPOSITE[op], (negated, span[1])
         bound = {"gte": round(converted, 4), "lte": round(converted, 4)} if op == "eq" else {op: round(converted, 4)}
         how = "unit" if converted != value else "words"
+        if number_path.startswith("counts.") and (times := _at_least(bound)) is not None and \
+                (verb := _WORD.match(q, start)) is not None and free((start, span[1])):
+            values, _ = _about(q, verb.end(), verb.end(), vocab)
+            if values:  # "bought shoes more than twice": three purchases of shoes or more, from the event log
+                add_about(number_path.removeprefix("counts."), values, (min(start, span[0]), span[1]), times[1],
+                          times[0], "words")
+                continue
         before = len(taken)
         add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span, how,
             negated=negated is not None)
@@ -1310,13 +1435,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         for path, span, similarity, denied, values in found:
             bound = {"lt": 1} if denied else {"gte": 1}
             if free(span) and values:  # "rated horror movies": who has such an event, from the event log; "did
-                etype = path.removeprefix("counts.")  # not open a ticket about refunds": everyone else
-                about.append((etype, values))
-                denied_about.append(denied)
-                about_taken.append(span)
-                about_read.append({"filter": f"events.{etype} about {','.join(values)}{': none' if denied else ''}",
-                                   "from": q[span[0]:span[1]], "how": "meaning", "similarity": similarity})
-            elif free(span):
+                if about and about[-1][0] == path.removeprefix("counts.") and about_taken[-1][1] < span[0] and \
+                        q[about_taken[-1][1]:span[0]].split() == [] and q.startswith(("and ", "y ", "e "), span[0]):
+                    listed[len(about)] = len(about) - 1
+                add_about(path.removeprefix("counts."), values, span, denied, similarity=similarity)  # not open
+            elif free(span):  # a ticket about refunds": everyone else
                 add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
                     negated=denied)
 
@@ -1423,38 +1546,71 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         ds, de = taken[k]
         joined = [i for i, (_, e) in enumerate(about_taken) if _leads_into(q, e, ds) and windows[i] is None]
         counted = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(q, e, ds)
-                   and conditions[i].key.startswith("counts.") and conditions[i].value in ({"gte": 1}, {"lt": 1})]
+                   and conditions[i].key.startswith("counts.") and _at_least(conditions[i].value) is not None]
         if joined:
             ai = joined[0]
         elif counted:  # "bought something in the last month": any event of the type, within the window; "did not
-            ci = counted[0]  # buy anything in the last month": none in it
-            etype = conditions[ci].key.removeprefix("counts.")
-            none = conditions[ci].value == {"lt": 1}
-            about.append((etype, []))
-            denied_about.append(none)
+            ci = counted[0]  # buy anything in the last month": none in it; "bought at least twice in ...": two
+            many, none = _at_least(conditions[ci].value) or (1, False)
+            add_about(conditions[ci].key.removeprefix("counts."), [], taken[ci], none, many, read[ci]["how"],
+                      read[ci].get("similarity"))
             windows.append(None)
-            about_taken.append(taken[ci])
-            about_read.append({"filter": f"events.{etype}{': none' if none else ''}", "from": read[ci]["from"],
-                               "how": read[ci]["how"], "similarity": read[ci].get("similarity")})
             drop.add(ci)
             ai = len(about) - 1
         else:
             continue
-        windows[ai] = win
+        for li in _listed_with(ai, listed):  # "bought shoes and bags this year": both in it
+            windows[li] = win if windows[li] is None else windows[li]
         about_taken[ai] = (about_taken[ai][0], de)
-        head, none, _ = about_read[ai]["filter"].partition(": none")
-        about_read[ai]["filter"] = head + " " + " ".join(f"{op} {day}" for op, day in win.items()) + none
         about_read[ai]["from"] = q[about_taken[ai][0]:de]
         drop.add(k)
     if drop:
         keep = [i for i in range(len(conditions)) if i not in drop]
         conditions, filters = [conditions[i] for i in keep], [filters[i] for i in keep]
         taken, read = [taken[i] for i in keep], [read[i] for i in keep]
+    for k, r in enumerate(about_read):
+        r["filter"] = _event_text(EventReading(*about[k], windows[k], denied_about[k], about_times[k]))
+        if r["similarity"] is None:
+            del r["similarity"]
     rest = q
     for a, b in sorted(taken + about_taken, reverse=True):
         rest = rest[:a] + " " + rest[b:]
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
-                         read + about_read, _unread(q, taken + about_taken), about, windows, denied_about)
+                         read + about_read, _unread(q, taken + about_taken), about, windows, denied_about,
+                         about_times)
+
+
+def _listed_with(k: int, listed: dict[int, int]) -> list[int]:
+    """Reading `k` and the readings listed with it by "and" (`listed`: each to the one it continues)."""
+    first = k
+    while first in listed:
+        first = listed[first]
+    out = [first]
+    while (nxt := next((a for a, b in listed.items() if b == out[-1]), None)) is not None:
+        out.append(nxt)
+    return out
+
+
+def _at_least(bound: Any) -> tuple[int, bool] | None:
+    """A count's one-sided bound as "at least n such events" (True: fewer than n, denied): {"gt": 2} is at least 3,
+    {"lt": 1} none; None for a two-sided one, or one everybody meets."""
+    if not isinstance(bound, dict) or len(bound) != 1:
+        return None
+    ((op, value),) = bound.items()
+    if op not in ("gt", "gte", "lt", "lte") or not isinstance(value, int | float):
+        return None
+    n = math.floor(value) + 1 if op in ("gt", "lte") else math.ceil(value)
+    return (n, op in ("lt", "lte")) if n >= 1 else None
+
+
+def _event_text(e: EventReading) -> str:
+    """An event reading as the user could have written it: "events.purchase-order about shoes since 2024-11-01:
+    none", "events.compra since 2024-10-02: 2 or more"."""
+    text = f"events.{e.etype}" + (f" about {','.join(e.values)}" if e.values else "")
+    text += "".join(f" {op} {day}" for op, day in (e.window or {}).items())
+    if e.denied:
+        return text + (": none" if e.times == 1 else f": fewer than {e.times}")
+    return text + (f": {e.times} or more" if e.times > 1 else "")
 
 
 def _past_names(q: str, end: int, names: set[str]) -> int:

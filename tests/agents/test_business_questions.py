@@ -264,6 +264,29 @@ def test_two_events_joined_by_and_are_both_read(ml: dict[str, Any], movielens_ex
     assert answer["exact"] is True and answer["count"] == len(both) > 0
 
 
+def test_how_often_an_event_about_a_value_is_counted_from_the_event_log(ml: dict[str, Any],
+                                                                        movielens_export: Path) -> None:
+    """"rated a horror movie at least 5 times": five such ratings or more, from the event log (a number of times had
+    read nothing, so the question was a meaning); "have not rated a movie in the last 6 months": no rating in them
+    (it had been "inactive in the last 6 months")."""
+    from datetime import UTC, datetime
+
+    horror: Counter[str] = Counter()
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "content-rated" and "Horror" in (event["properties"].get("genres") or []):
+            horror[event["profile"]["id"]] += 1
+    answer = ask(ml, "count_customers", {"query": "how many customers rated a horror movie at least 5 times?"})
+    assert answer["group"]["query"]["understood"] == ["events.content-rated about Horror: 5 or more"]
+    assert answer["exact"] is True and answer["count"] == sum(1 for n in horror.values() if n >= 5) > 0
+    lapsed = ask(ml, "count_customers", {"query": "how many customers have not rated a movie in the last 6 months?"})
+    (understood,) = lapsed["group"]["query"]["understood"]
+    assert understood.startswith("events.content-rated since ") and understood.endswith(": none")
+    since = datetime.fromisoformat(understood.split()[2].rstrip(":")).replace(tzinfo=UTC)
+    raw = {p["id"] for p in ml["raw"]}
+    assert lapsed["exact"] is True and lapsed["count"] == len(raw - _raters(movielens_export, since=since)) > 0
+
+
 def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, Any], movielens_export: Path) -> None:
     """"active in the last month" is last_seen within 30 days of the data's latest activity (it read nothing,
     and its words became a meaning whose cut-off counted 22 of 943)."""
@@ -622,6 +645,31 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             since = datetime.fromisoformat(understood.split()[2].rstrip(":")).replace(tzinfo=UTC)
             assert understood.endswith(": none") and lately["exact"] is True
             assert lately["count"] == len(set(raw) - who("compra", since=since))
+            # values listed with "y" (each), how often, a calendar window, and a verb between "no" and its window
+            bought = Counter(e["profile"]["id"] for e in events if e["type"] == "compra")
+            for question, expected in [
+                ("¿cuántos clientes compraron electrónica y chaquetas?",
+                 who("compra", "categoria", {"electrónica"}) & who("compra", "categoria", {"chaquetas"})),
+                ("¿cuántos clientes compraron más de 3 veces?", {p for p, n in bought.items() if n > 3}),
+                ("¿cuántos clientes compraron una sola vez?", {p for p, n in bought.items() if n == 1}),
+                ("¿cuántos clientes compraron zapatos pero no bolsos?",
+                 who("compra", "categoria", {"zapatos"}) - who("compra", "categoria", {"bolsos"})),
+            ]:
+                answer = await tools.count_customers(query=question)
+                assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
+                assert expected
+            for question, rule in [("¿cuántos clientes compraron al menos dos veces en los últimos 90 días?", "twice"),
+                                   ("¿cuántos clientes compraron algo este año?", "any"),
+                                   ("¿cuántos clientes no han comprado en los últimos 6 meses?", "none")]:
+                answer = await tools.count_customers(query=question)
+                (understood,) = answer["group"]["query"]["understood"]
+                since = datetime.fromisoformat(understood.split(" since ")[1][:10]).replace(tzinfo=UTC)
+                recent = Counter(e["profile"]["id"] for e in events if e["type"] == "compra"
+                                 and datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since)
+                expected = {p for p, n in recent.items() if n >= 2} if rule == "twice" else \
+                    set(raw) - set(recent) if rule == "none" else set(recent)
+                assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
+                assert expected
         finally:
             await c.aclose()
 

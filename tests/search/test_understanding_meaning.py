@@ -852,3 +852,65 @@ def test_an_english_verb_in_the_present_meets_its_event_in_the_past(encoder: Any
     vocab = attach_meaning(build_vocabulary(TICKETS), encoder, ("en",), _named_events("en"))
     assert understand("customers who buy books", vocab).about == [("purchase-order", ["books"])]
     assert understand("customers who did not buy anything", vocab).filters == ["counts.purchase-order<1"]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # how often: a count of the type the verb names ("times" / "veces"; they had read nothing, so a meaning)
+    ("customers who bought more than 3 times", ["counts.purchase-order>3"]),
+    ("customers who bought at least twice", ["counts.purchase-order>=2"]),
+    ("customers who bought more than once", ["counts.purchase-order>1"]),  # "once" is 1 here, 11 in "once veces"
+    ("customers who opened a support ticket more than twice", ["counts.ticket-opened>2"]),  # the verb's phrase
+    ("clientes que compraron más de 3 veces", ["counts.purchase-order>3"]),
+    ("clientes que compraron al menos dos veces", ["counts.purchase-order>=2"]),
+    ("clientes que compraron más de una vez", ["counts.purchase-order>1"]),
+    # with what they were about, or in a window: that many such events, from the event log
+    ("customers who bought books more than twice", ["events.purchase-order about books: 3 or more"]),
+    ("customers who bought at least 2 times in the last 90 days", ["events.purchase-order since 2024-03-03: 2 or more"]),
+    ("clientes que compraron al menos dos veces en los últimos 90 días",
+     ["events.purchase-order since 2024-03-03: 2 or more"]),
+    ("customers who bought fewer than 2 times in the last 90 days",
+     ["events.purchase-order since 2024-03-03: fewer than 2"]),
+    # a calendar window is the event's, as "in the last month" is (it had been "active this year", the event a
+    # meaning: 0 of 1,000 "compraron algo este año" where 219 had)
+    ("customers who bought something this year", ["events.purchase-order since 2024-01-01"]),
+    ("customers who bought books this year", ["events.purchase-order about books since 2024-01-01"]),
+    ("clientes que compraron algo este año", ["events.purchase-order since 2024-01-01"]),
+    ("customers who bought something in 2024", ["events.purchase-order since 2024-01-01 before 2025-01-01"]),
+    # a verb between the negation and the window denies that event in it, not all activity
+    ("customers who have not bought in the last 90 days", ["events.purchase-order since 2024-03-03: none"]),
+    ("clientes que no han comprado en los últimos 90 días", ["events.purchase-order since 2024-03-03: none"]),
+    ("customers who have not been active in the last 90 days", ["last_seen<2024-03-03"]),
+    # values listed with "and": an event about each ("or": about either)
+    ("customers who bought books and music", ["events.purchase-order about books",
+                                              "events.purchase-order about music"]),
+    ("customers who bought books and music this year", ["events.purchase-order about books since 2024-01-01",
+                                                        "events.purchase-order about music since 2024-01-01"]),
+    ("customers who bought books or music", ["events.purchase-order about books,music"]),
+    ("customers who bought books but not music", ["events.purchase-order about books",
+                                                  "events.purchase-order about music: none"]),
+    # the calendar period before this one ("in the last year" is the 365 days before the clock)
+    ("customers who bought something last year", ["events.purchase-order since 2023-01-01 before 2024-01-01"]),
+    ("clientes que compraron algo el mes pasado", ["events.purchase-order since 2024-05-01 before 2024-06-01"]),
+    ("customers who bought something in the last year", ["events.purchase-order since 2023-06-02"]),
+    # how the dictionary says a page view (`asked`), even where "web" is also a channel people prefer
+    ("clientes que visitaron la web este año", ["events.page-view since 2024-01-01"]),
+    ("customers who visited the site in the last 90 days", ["events.page-view since 2024-03-03"]),
+    ("clientes que prefieren la web", ["traits.preferred_channel=web"]),
+    # exactly that many times
+    ("customers who bought only once", ["counts.purchase-order>=1, counts.purchase-order<=1"]),
+    ("clientes que compraron una sola vez", ["counts.purchase-order>=1, counts.purchase-order<=1"]),
+    ("clientes que compraron solo dos veces", ["counts.purchase-order>=2, counts.purchase-order<=2"]),
+])
+def test_how_often_in_a_calendar_window_and_a_list_of_values(e5: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(TICKETS), e5, ("en", "es"), _named_events("multi"))
+    u = understand(question, vocab)
+    assert u.filters == filters
+    assert set(u.semantic.split()) <= {"customers", "who", "have", "clientes", "que"}  # nothing left to meaning
+
+
+def test_a_number_of_times_is_at_least_or_fewer_than() -> None:
+    from app.search.understanding import _at_least
+
+    assert _at_least({"gt": 2}) == (3, False) and _at_least({"gte": 2}) == (2, False)
+    assert _at_least({"lt": 1}) == (1, True) and _at_least({"lte": 2}) == (3, True)
+    assert _at_least({"gte": 0}) is None and _at_least({"gte": 2, "lte": 4}) is None
