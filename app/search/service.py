@@ -355,7 +355,8 @@ class SearchService:
                 return self._vocab
             generation = self._generation
             payloads: list[dict[str, Any]] = []
-            for page in self.index.scroll(batch=2000, fields=["traits", "data", "event_types", "counts", "top", "last_seen", "first_seen"]):
+            fields = ["traits", "data", "event_types", "counts", "purchases", "top", "last_seen", "first_seen"]
+            for page in self.index.scroll(batch=2000, fields=fields):
                 payloads.extend(h.payload for h in page)
                 if len(payloads) >= VOCABULARY_SAMPLE:
                     break

@@ -191,6 +191,14 @@ _THIS = re.compile(r"\b(?:this|este|esta)\s+(year|month|week|ano|mes|semana)\b")
 # 365 days before the clock, `_RECENT`)
 _PREVIOUS = re.compile(r"(?<!\bthe )(?<!\bpast )\b(?:last|previous)\s+(year|month|week)\b"
                        r"|\b(?:el|la)\s+(ano|mes|semana)\s+pasad[oa]\b")
+_MONTHS = {name: k + 1 for names in (
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+     "december"),
+    ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+     "diciembre")) for k, name in enumerate(names)} | {"setiembre": 9}
+# "in December", "during March 2024", "en diciembre", "en marzo de 2024" ("may" only with its year: "who may")
+_MONTH = re.compile(r"\b(?:in|during|en|durante)\s+(" + "|".join(m for m in _MONTHS if m != "may") +
+                    r"|may(?=\s+(?:of\s+)?(?:19|20)\d{2}))(?:\s+(?:of\s+|de\s+|del\s+)?((?:19|20)\d{2}))?\b")
 _YEAR = re.compile(r"\b(in|during|since|after|before|en|durante|desde|antes de|despues de)\s+((?:19|20)\d{2})\b")
 
 
@@ -280,6 +288,9 @@ class Vocabulary:
     about_values: dict[str, list[str]] = field(default_factory=dict)  # a context phrase -> the values said so
     # event type phrase -> `counts.<type>`: "rated more than 100 movies" counts one type of event
     event_counts: dict[str, str] = field(default_factory=dict)
+    # the one event type whose count is every profile's `purchases` (the payload's count of valued events), where
+    # one is: "made 2 purchases this year" is that many such events in the window, from the event log
+    purchase_type: str | None = None
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -356,6 +367,7 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]], also_about: Mapping[str
     unaddressable: set[str] = set()
     facets: Counter[str] = Counter()
     raw: dict[str, set[str]] = defaultdict(set)  # a value phrase of `top` -> the values written so ("Sci-Fi")
+    buyers, agree = 0, Counter[str]()  # profiles with purchases; per type, those whose count is theirs
     for p in payloads:
         about.update(_context_phrases(p))
         if isinstance(top := p.get("top"), dict):
@@ -371,6 +383,9 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]], also_about: Mapping[str
                 seen[path][when[:10]] += 1
         if isinstance(counts, dict):
             types.update(t for t in counts if isinstance(t, str) and _EVENT_TYPE.match(t))
+            if isinstance(bought := p.get("purchases"), int) and bought > 0:
+                buyers += 1
+                agree.update(t for t, n in counts.items() if n == bought)
         for root in ("traits", "data"):
             leaves, skipped = flatten_addressable(p.get(root) or {}, root)
             if skipped and len(unaddressable) < 100:
@@ -439,6 +454,8 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]], also_about: Mapping[str
                     (phrase in more or len(more) < MAX_CONTEXT) and len(more[phrase]) < MAX_SPELLINGS:
                 more[phrase].add(v)
     vocab.about_values.update({c: sorted(said) for c, said in more.items()})
+    whose = [t for t, n in agree.items() if n == buyers and isinstance(t, str) and _EVENT_TYPE.match(t)]
+    vocab.purchase_type = whose[0] if buyers and len(whose) == 1 else None
     for etype, _ in types.most_common(EVENT_COUNTS):  # anyone can send a new type: the commonest only
         phrase = norm(etype.replace("-", " ").replace("_", " "))
         if phrase and phrase not in named:
@@ -725,6 +742,13 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
             this = now - timedelta(days=now.weekday())
             last = this - timedelta(days=7)
         out.append((path, {"gte": last.isoformat(), "lt": this.isoformat()}, m.span()))
+    for m in _MONTH.finditer(q):  # "in December", "en marzo de 2024": that month, the latest one by the clock
+        path = _date_field(q, m.start(), vocab)
+        now = date.fromisoformat(vocab.clock[path])
+        month = _MONTHS[m.group(1)]
+        year = int(m.group(2)) if m.group(2) else now.year if month <= now.month else now.year - 1
+        after = date(year + month // 12, month % 12 + 1, 1)
+        out.append((path, {"gte": date(year, month, 1).isoformat(), "lt": after.isoformat()}, m.span()))
     for m in _YEAR.finditer(q):  # "in 2023", "since 2023", "before 2020"
         path = _date_field(q, m.start(), vocab)
         year, word = int(m.group(2)), m.group(1)
@@ -779,10 +803,15 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
 def _with_counted(q: str, span: tuple[int, int], path: str) -> tuple[int, int]:
     """A count's span with what it counts ("more than 100 movies", "between 50 and 100 ratings", "more than 100
     employees")."""
-    counted = re.match(r"\s*(\S+)", q[span[1]:])
+    counted = re.match(r"\s*(\S+)(?:\s+(\S+))?", q[span[1]:])
     if counted and (counted.group(1) in _HEADCOUNT or (
             (path in _COUNTS or path.startswith("counts.")) and counted.group(1) not in FILLER)):
-        return span[0], span[1] + counted.end()
+        second = counted.group(2)
+        # a compound's head after its modifier: "more than 2 support tickets" (not "100 movies | women")
+        if path.startswith("counts.") and second and not counted.group(1).endswith("s") and second.endswith("s") \
+                and second not in FILLER and second not in _JOIN and second not in _CLAUSE:
+            return span[0], span[1] + counted.end(2)
+        return span[0], span[1] + counted.end(1)
     return span
 
 
@@ -1043,8 +1072,11 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             verb, rest = (before[-1] if before else None), cue_end
         if verb is None or verb.group() in _NOT_A_VERB or _NONE_OF.fullmatch(verb.group()):
             continue
-        clause = _untaken(q, rest, _PARTS.split(q[rest:], maxsplit=1)[0], free)
-        if _QUANTITY.search(clause):  # "gave an average rating above 4", "a purchase over 100": a number's
+        whole = _PARTS.split(q[rest:], maxsplit=1)[0]
+        clause = _untaken(q, rest, whole, free)
+        if _QUANTITY.search(clause) or (not clause.split() and _QUANTITY.search(whole)):
+            # "gave an average rating above 4", "a purchase over 100": a number's; "opened | more than 2 tickets":
+            # the count's, whose verb it reads once the passes are done
             continue
         content = [m for m in list(re.finditer(r"\S+", clause))[:3] if m.group() not in FILLER][:2]
         said = content if verb.group() in _LIGHT_VERBS else [verb, *content]  # "made a purchase": the purchase
@@ -1109,9 +1141,16 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
                 if more and not set(more) & set(values) and more_end > also.end():
                     out.append((path, (also.start() + 1, more_end), round(float(sims[best]), 3),
                                 also.group("not") is not None, more))
-    return out
+    # two cues may read one event ("customers | added something" and "added something | to the cart"): the
+    # longest reading, so what it took runs up to what follows (a window: "... to the cart this week")
+    kept: list[tuple[str, tuple[int, int], float, bool, list[str]]] = []
+    for found in sorted(out, key=lambda r: (r[1][0], -r[1][1])):
+        if not any(found[1][0] < k[1][1] and k[1][0] < found[1][1] for k in kept):
+            kept.append(found)
+    return kept
 
 
+_BUT = frozenset({"but", "and", "pero", "y", "yet", "aunque", "sin", "embargo"})
 _AND = re.compile(r"\s+(?:(?:and|y|e)\s+(?:also\s+|tambien\s+)?|(?:but|and|pero|y)\s+(?P<not>not|no)\s+"
                   r"(?:any\s+|ningun[oa]?s?\s+)?)")
 
@@ -1546,13 +1585,16 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         ds, de = taken[k]
         joined = [i for i, (_, e) in enumerate(about_taken) if _leads_into(q, e, ds) and windows[i] is None]
         counted = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(q, e, ds)
-                   and conditions[i].key.startswith("counts.") and _at_least(conditions[i].value) is not None]
+                   and (conditions[i].key.startswith("counts.") or (conditions[i].key == "purchases"
+                                                                    and vocab.purchase_type is not None))
+                   and _at_least(conditions[i].value) is not None]
         if joined:
             ai = joined[0]
         elif counted:  # "bought something in the last month": any event of the type, within the window; "did not
             ci = counted[0]  # buy anything in the last month": none in it; "bought at least twice in ...": two
             many, none = _at_least(conditions[ci].value) or (1, False)
-            add_about(conditions[ci].key.removeprefix("counts."), [], taken[ci], none, many, read[ci]["how"],
+            etype = vocab.purchase_type if conditions[ci].key == "purchases" else conditions[ci].key
+            add_about(str(etype).removeprefix("counts."), [], taken[ci], none, many, read[ci]["how"],
                       read[ci].get("similarity"))
             windows.append(None)
             drop.add(ci)
@@ -1564,6 +1606,19 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         about_taken[ai] = (about_taken[ai][0], de)
         about_read[ai]["from"] = q[about_taken[ai][0]:de]
         drop.add(k)
+    # "added to cart in the last week but did not buy": no purchase in that week either (an abandoned cart), not
+    # "never bought": a denied event right after a windowed one, joined by "but" / "and", shares its window
+    for i, c in enumerate(conditions):
+        if i in drop or not c.key.startswith("counts.") or c.value != {"lt": 1} or \
+                q[taken[i][0]:].split()[0] in ("never", "nunca", "jamas"):  # "but never bought": never
+            continue
+        prior = [k for k, (_, e) in enumerate(about_taken) if windows[k] is not None and not denied_about[k]
+                 and e <= taken[i][0] and 0 < len(between := q[e:taken[i][0]].split()) <= 2
+                 and all(w in _BUT for w in between)]
+        if prior:
+            add_about(c.key.removeprefix("counts."), [], taken[i], True, 1, read[i]["how"], read[i].get("similarity"))
+            windows.append(windows[prior[-1]])
+            drop.add(i)
     if drop:
         keep = [i for i in range(len(conditions)) if i not in drop]
         conditions, filters = [conditions[i] for i in keep], [filters[i] for i in keep]

@@ -659,17 +659,29 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
                 assert expected
             for question, rule in [("¿cuántos clientes compraron al menos dos veces en los últimos 90 días?", "twice"),
+                                   ("¿cuántos clientes hicieron al menos 2 compras este año?", "twice"),
                                    ("¿cuántos clientes compraron algo este año?", "any"),
+                                   ("¿cuántos clientes compraron en diciembre?", "any"),
                                    ("¿cuántos clientes no han comprado en los últimos 6 meses?", "none")]:
                 answer = await tools.count_customers(query=question)
                 (understood,) = answer["group"]["query"]["understood"]
                 since = datetime.fromisoformat(understood.split(" since ")[1][:10]).replace(tzinfo=UTC)
+                before = datetime.fromisoformat(understood.split(" before ")[1][:10]).replace(tzinfo=UTC) \
+                    if " before " in understood else datetime.max.replace(tzinfo=UTC)
                 recent = Counter(e["profile"]["id"] for e in events if e["type"] == "compra"
-                                 and datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since)
+                                 and since <= datetime.fromisoformat(e["metadata"]["time"]["insert"]) < before)
                 expected = {p for p, n in recent.items() if n >= 2} if rule == "twice" else \
                     set(raw) - set(recent) if rule == "none" else set(recent)
                 assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
                 assert expected
+            # an abandoned cart: a cart in the month and no purchase in it
+            cart = await tools.count_customers(
+                query="¿cuántos clientes añadieron al carrito en los últimos 3 meses pero no compraron?")
+            added, bought_not = cart["group"]["query"]["understood"]
+            since = datetime.fromisoformat(added.split(" since ")[1][:10]).replace(tzinfo=UTC)
+            assert bought_not == f"events.compra since {since.date()}: none"
+            abandoned = who("anadir-al-carrito", since=since) - who("compra", since=since)
+            assert (cart["exact"], cart["count"]) == (True, len(abandoned)) and abandoned
         finally:
             await c.aclose()
 

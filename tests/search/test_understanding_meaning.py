@@ -428,8 +428,9 @@ ACTIVE = [{"data": {"job": {"position": ["student", "writer"][i % 2]}}, "traits"
     ("active customers", ["last_seen>=2024-03-30"]),
     ("customers who are not active", ["last_seen<2024-03-30"]),
     ("clientes activos", ["last_seen>=2024-03-30"]),
-    # a time with nothing that names a date is the activity's (it had read as first_seen by a near miss)
-    ("customers with more than 10 page views in the last month", ["last_seen>=2024-05-29", "counts.page-view>10"]),
+    # a time with nothing that names a date is the activity's (it had read as first_seen by a near miss), and the
+    # events counted before it are those in it (it had been 10 page views ever AND active in the last month)
+    ("customers with more than 10 page views in the last month", ["events.page-view since 2024-05-29: 11 or more"]),
     ("clientes que no han estado activos en el último mes", ["last_seen<2024-05-29"]),
     # "no han tenido actividad" had read as activity in the window (the participle stood between the negation and
     # what it denies), and "activity" was left over as a meaning
@@ -896,6 +897,17 @@ def test_an_english_verb_in_the_present_meets_its_event_in_the_past(encoder: Any
     ("clientes que visitaron la web este año", ["events.page-view since 2024-01-01"]),
     ("customers who visited the site in the last 90 days", ["events.page-view since 2024-03-03"]),
     ("clientes que prefieren la web", ["traits.preferred_channel=web"]),
+    # a month by name: that month, the latest one by the clock ("in December" on a clock in June: last year's)
+    ("customers who bought something in March", ["events.purchase-order since 2024-03-01 before 2024-04-01"]),
+    ("clientes que compraron algo en diciembre", ["events.purchase-order since 2023-12-01 before 2024-01-01"]),
+    # the verb of a count is the count's, not a second "at least one" reading of it; a compound's head is read
+    ("customers who opened more than 2 support tickets", ["counts.ticket-opened>2"]),
+    ("customers who added something to the cart this month", ["events.add-to-cart since 2024-06-01"]),
+    # an abandoned cart: no purchase in the cart's window ("never" is never)
+    ("customers who added to cart in the last 90 days but did not buy",
+     ["events.add-to-cart since 2024-03-03", "events.purchase-order since 2024-03-03: none"]),
+    ("customers who added to cart in the last 90 days but never bought",
+     ["counts.purchase-order<1", "events.add-to-cart since 2024-03-03"]),
     # exactly that many times
     ("customers who bought only once", ["counts.purchase-order>=1, counts.purchase-order<=1"]),
     ("clientes que compraron una sola vez", ["counts.purchase-order>=1, counts.purchase-order<=1"]),
@@ -905,7 +917,7 @@ def test_how_often_in_a_calendar_window_and_a_list_of_values(e5: Any, question: 
     vocab = attach_meaning(build_vocabulary(TICKETS), e5, ("en", "es"), _named_events("multi"))
     u = understand(question, vocab)
     assert u.filters == filters
-    assert set(u.semantic.split()) <= {"customers", "who", "have", "clientes", "que"}  # nothing left to meaning
+    assert set(u.semantic.split()) <= {"customers", "who", "have", "but", "clientes", "que"}  # no meaning left
 
 
 def test_a_number_of_times_is_at_least_or_fewer_than() -> None:
@@ -914,3 +926,25 @@ def test_a_number_of_times_is_at_least_or_fewer_than() -> None:
     assert _at_least({"gt": 2}) == (3, False) and _at_least({"gte": 2}) == (2, False)
     assert _at_least({"lt": 1}) == (1, True) and _at_least({"lte": 2}) == (3, True)
     assert _at_least({"gte": 0}) is None and _at_least({"gte": 2, "lte": 4}) is None
+
+
+def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any) -> None:
+    """"made at least 2 purchases this year" had read as 2 purchases ever AND active this year, said exact. The
+    type whose count is every buyer's `purchases` is the purchase type, and the window is its events'."""
+    shop = []
+    for i, b in enumerate(TICKETS):
+        counts = dict(cast(dict[str, int], b["counts"]))
+        if "purchase-order" in counts:
+            counts["purchase-order"] = 100 + i  # a count no other type has
+        shop.append({**b, "counts": counts, "purchases": counts.get("purchase-order", 0)})
+    vocab = attach_meaning(build_vocabulary(shop), e5, ("en", "es"), _named_events("multi"))
+    assert vocab.purchase_type == "purchase-order"
+    for question in ("customers who made at least 2 purchases this year",
+                     "clientes que hicieron al menos 2 compras este año"):
+        assert understand(question, vocab).filters == ["events.purchase-order since 2024-01-01: 2 or more"]
+    assert understand("customers with more than 3 purchases", vocab).filters == ["purchases>3"]  # no window
+    # two types whose counts are every buyer's purchases: which one is unknown, so neither
+    twins = [{**p, "counts": {**cast(dict[str, int], p["counts"]), "checkout": p["purchases"]}} if p["purchases"]
+             else p for p in shop]
+    assert build_vocabulary(twins).purchase_type is None
+    assert build_vocabulary(TICKETS).purchase_type is None  # no purchases in the payloads
