@@ -111,13 +111,43 @@ def profile_records(profiles: int, events_mean: float, seed: int) -> Iterator[tu
         yield profile, events
 
 
+# The same shop as a Spanish company's Tracardi would hold it: event types, property names and values in Spanish
+SPANISH_TYPES = {"page-view": "visita-pagina", "product-view": "vista-producto", "add-to-cart": "anadir-al-carrito",
+                 "purchase-order": "compra", "email-opened": "email-abierto", "content-rated": "valoracion-contenido",
+                 "ticket-opened": "incidencia-abierta"}
+SPANISH_KEYS = {"category": "categoria", "genre": "genero", "topic": "tema", "rating": "puntuacion",
+                "value": "importe", "items": "articulos", "product": "producto", "price": "precio",
+                "currency": "moneda", "campaign": "campana", "loyalty": "fidelidad", "tier": "nivel",
+                "age_band": "franja_edad", "country": "pais"}
+SPANISH_VALUES = {"shoes": "zapatos", "jackets": "chaquetas", "bags": "bolsos", "watches": "relojes",
+                  "books": "libros", "kitchen": "cocina", "toys": "juguetes", "garden": "jardín", "pets": "mascotas",
+                  "jewellery": "joyería", "electronics": "electrónica", "sports": "deportes", "music": "música",
+                  "beauty": "belleza", "comedy": "comedia", "horror": "terror", "documentary": "documental",
+                  "refund": "reembolso", "delivery": "entrega", "free": "gratuito", "enterprise": "empresa",
+                  "gold": "oro", "silver": "plata"}
+
+
+def en_espanol(d: dict[str, Any]) -> dict[str, Any]:
+    """Traits or properties with Spanish keys and values (nested objects too)."""
+    return {SPANISH_KEYS.get(k, k): en_espanol(v) if isinstance(v, dict) else SPANISH_VALUES.get(v, v)
+            if isinstance(v, str) else v for k, v in d.items()}
+
+
+def spanish_event(event: dict[str, Any]) -> dict[str, Any]:
+    """One event as the Spanish shop sends it."""
+    return {**event, "type": SPANISH_TYPES[event["type"]], "properties": en_espanol(event["properties"])}
+
+
 def write_large_export(directory: Path, profiles: int, events_mean: float = 50.0, seed: int = 7,
-                       log_every: int = 0) -> dict[str, int]:
+                       log_every: int = 0, spanish: bool = False) -> dict[str, int]:
+    """`spanish`: as the Spanish shop holds it (`en_espanol`, `spanish_event`), the same records renamed."""
     directory.mkdir(parents=True, exist_ok=True)
     n_events = 0
     t = time.perf_counter()
     with open(directory / "profiles.ndjson", "wb") as pf, open(directory / "events.ndjson", "wb") as ef:
         for i, (profile, events) in enumerate(profile_records(profiles, events_mean, seed), 1):
+            if spanish:
+                profile, events = {**profile, "traits": en_espanol(profile["traits"])}, list(map(spanish_event, events))
             pf.write(orjson.dumps(profile) + b"\n")
             ef.write(b"".join(orjson.dumps(e) + b"\n" for e in events))
             n_events += len(events)

@@ -774,11 +774,11 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
 
 
 def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: float,
-                   vocab: Vocabulary) -> tuple[str, int] | None:
+                   vocab: Vocabulary, budget: _Budget | None = None) -> tuple[str, int] | None:
     """The numeric field a comparison is about, and where the words that named it start: the one the question
     names, else the one its unit fits (a duration, an amount per month), else the one whose name means most what
     the words around it say ("been at the company for more than ten years": those words are read, not left)."""
-    if unit == QuestionUnit(end=unit.end) and (often := _how_often(q, span, vocab)) is not None:
+    if unit == QuestionUnit(end=unit.end) and (often := _how_often(q, span, vocab, budget or _Budget())) is not None:
         return often  # "bought more than 3 times": read from the verb on
     found = _pick_numeric(q, span, unit, value, vocab)
     if found is None:
@@ -957,6 +957,18 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
 _WORD = re.compile(r"\S+")
 
 
+class _Budget:
+    """Phrases a question may still encode to read its verbs as events: a question of 50 "not X in the last
+    month" or "X more than 2 times" must not cost 50 encodings (`MAX_EVENT_READINGS` in all)."""
+
+    def __init__(self, left: int = MAX_EVENT_READINGS) -> None:
+        self.left = left
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
 def _untaken(q: str, at: int, clause: str, free: Callable[[tuple[int, int]], bool]) -> str:
     """The clause starting at `at`, up to the first word another reading took: "bought something | this year" is
     the event, and the window read before it is joined to it later."""
@@ -966,12 +978,12 @@ def _untaken(q: str, at: int, clause: str, free: Callable[[tuple[int, int]], boo
     return clause
 
 
-def _says_an_event(words: str, vocab: Vocabulary) -> bool:
+def _says_an_event(words: str, vocab: Vocabulary, budget: _Budget) -> bool:
     """One of `words` (those between a negation and a time phrase: "not | bought | in the last 6 months") is the
     verb of an event type, by meaning or by its stem: then the negation denies that event in the window, not all
     activity."""
     verbs = [w for w in words.split()[1:3] if w not in _BETWEEN and w not in FILLER and w not in _NEGATIONS]
-    return bool(verbs) and _event_of(verbs[0], vocab) is not None
+    return bool(verbs) and budget.take() and _event_of(verbs[0], vocab) is not None
 
 
 def _event_of(verb: str, vocab: Vocabulary) -> str | None:
@@ -1000,7 +1012,7 @@ _ONLY_TIMES = re.compile(r"\b(?:only|just|solo|solamente|unicamente)\s+(?=(?:onc
                          r"|\b(?P<one>una sola)(?=\s+vez\b)")
 
 
-def _how_often(q: str, span: tuple[int, int], vocab: Vocabulary) -> tuple[str, int] | None:
+def _how_often(q: str, span: tuple[int, int], vocab: Vocabulary, budget: _Budget) -> tuple[str, int] | None:
     """A comparison that counts times ("more than 3 times", "al menos dos veces", "at least twice"): the event
     type the verb before it names (`counts.<type>`: one of the last three words that are no filler, after any
     number), and where that verb starts; None where the number counts no times, or no verb names an event."""
@@ -1012,7 +1024,7 @@ def _how_often(q: str, span: tuple[int, int], vocab: Vocabulary) -> tuple[str, i
     said = [m for m in words if m.group() not in FILLER and m.group() not in _PEOPLE][-3:]
     # the longest run that names an event ("opened a support ticket"), else the last word that does
     for m in said:
-        if (path := _event_of(q[m.start():said[-1].end()], vocab)) is not None:
+        if budget.take() and (path := _event_of(q[m.start():said[-1].end()], vocab)) is not None:
             return path, m.start()
     return None
 # what stands before "a" without being what people did: "with a partner", "on a two-year plan", "have a"
@@ -1322,6 +1334,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     used_paths: set[str] = set()
     negated_ends: list[int] = []
     context: list[tuple[int, int]] = []  # (a comparison's span in `taken`, where the words that chose its field start)
+    budget = _Budget(MAX_EVENT_READINGS)  # verbs read as events for "how often" and before a denied window
 
     # events about a value ("rated horror movies"): kept apart, as they are no index condition; `taken`, `filters`
     # and `read` stay aligned with `conditions`
@@ -1373,7 +1386,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             if free(span):
                 # "have not been active in the last 3 months": before that, or never
                 negated = negation_start(q, span[0], _key_phrase(path), slack=1)
-                if negated is not None and _says_an_event(q[negated:span[0]], vocab):
+                if negated is not None and _says_an_event(q[negated:span[0]], vocab, budget):
                     negated = None  # "have not bought in the last 6 months": no purchase in it (`_none_of`)
                 if negated is not None and set(when) == {"gte"}:
                     when, span = {"lt": when["gte"]}, (negated, span[1])
@@ -1405,7 +1418,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if age_path and q.startswith(("aged", "ages", "edades"), span[0]):
             picked, unit = (age_path, span[0]), QuestionUnit()
         else:
-            picked = _numeric_field(q, span, unit, low, vocab)
+            picked = _numeric_field(q, span, unit, low, vocab, budget)
         if picked is None and age_path and _years_of_age(unit, low, high):
             picked, unit = (age_path, span[0]), QuestionUnit()
         if picked is None:
@@ -1433,7 +1446,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
                 and (not said_of or said_of[0] in FILLER or said_of[0] in _PEOPLE))):
             picked, unit = (age_path, span[0]), QuestionUnit()
         else:
-            picked = _numeric_field(q, span, unit, value, vocab)
+            picked = _numeric_field(q, span, unit, value, vocab, budget)
         if picked is None and age_path and _years_of_age(unit, value):
             picked, unit = (age_path, span[0]), QuestionUnit()
         if picked is None:

@@ -566,25 +566,6 @@ def test_traits_only_questions_in_spanish(encoder: Any, tmp_path: Path, pg_url: 
     asyncio.run(go())
 
 
-# A Spanish shop's Tracardi: event types, property names and values in Spanish (bench/large_export.py's shapes)
-_TIPOS = {"page-view": "visita-pagina", "product-view": "vista-producto", "add-to-cart": "anadir-al-carrito",
-          "purchase-order": "compra", "email-opened": "email-abierto", "content-rated": "valoracion-contenido",
-          "ticket-opened": "incidencia-abierta"}
-_CLAVES = {"category": "categoria", "genre": "genero", "topic": "tema", "rating": "puntuacion", "value": "importe",
-           "items": "articulos", "product": "producto", "price": "precio", "currency": "moneda", "campaign": "campana",
-           "loyalty": "fidelidad", "tier": "nivel", "age_band": "franja_edad", "country": "pais"}
-_VALORES = {"shoes": "zapatos", "jackets": "chaquetas", "bags": "bolsos", "watches": "relojes", "books": "libros",
-            "kitchen": "cocina", "toys": "juguetes", "garden": "jardín", "pets": "mascotas", "jewellery": "joyería",
-            "electronics": "electrónica", "sports": "deportes", "music": "música", "beauty": "belleza",
-            "comedy": "comedia", "horror": "terror", "documentary": "documental", "refund": "reembolso",
-            "delivery": "entrega", "free": "gratuito", "enterprise": "empresa", "gold": "oro", "silver": "plata"}
-
-
-def _en_espanol(d: dict[str, Any]) -> dict[str, Any]:
-    return {_CLAVES.get(k, k): _en_espanol(v) if isinstance(v, dict) else _VALORES.get(v, v) if isinstance(v, str)
-            else v for k, v in d.items()}
-
-
 def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5: Any, tmp_path: Path,
                                                                               pg_url: str) -> None:
     """Events that say `compra` / `categoria` / `zapatos` / `importe` (no name the bundled dictionary knows): the
@@ -596,13 +577,13 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
 
     from app.config import DatabaseSettings, Settings
     from app.container import Container
-    from bench.large_export import profile_records
+    from bench.large_export import en_espanol, profile_records, spanish_event
 
     profiles, events = [], []
     for profile, history in profile_records(300, 20.0, seed=11):
-        profile["traits"] = _en_espanol(profile["traits"])
+        profile["traits"] = en_espanol(profile["traits"])
         profiles.append(profile)
-        events += [{**e, "type": _TIPOS[e["type"]], "properties": _en_espanol(e["properties"])} for e in history]
+        events += [spanish_event(e) for e in history]
     export = write_export(tmp_path / "export", profiles, events)
 
     def who(etype: str, key: str | None = None, values: set[str] | None = None, since: Any = None) -> set[str]:

@@ -948,3 +948,25 @@ def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any)
              else p for p in shop]
     assert build_vocabulary(twins).purchase_type is None
     assert build_vocabulary(TICKETS).purchase_type is None  # no purchases in the payloads
+
+
+def test_verbs_read_as_events_are_bounded_per_question(encoder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each "X more than 2 times" and "not X in the last month" encodes its verb to find the event type: a hostile
+    question of dozens costs at most MAX_EVENT_READINGS such encodings (it had cost one each)."""
+    import app.search.understanding as reading
+
+    vocab = attach_meaning(build_vocabulary(BUYERS), encoder, ("en",), _named_events("en"))
+    calls: list[str] = []
+    real = reading._event_of
+
+    def counted(verb: str, v: Vocabulary) -> str | None:
+        calls.append(verb)
+        return real(verb, v)
+
+    monkeypatch.setattr(reading, "_event_of", counted)
+    hostile = " ".join(f"not zorp{i} in the last month and blick{i} more than 2 times" for i in range(30))[:1000]
+    understand(hostile, vocab)
+    assert 0 < len(calls) <= reading.MAX_EVENT_READINGS
+    calls.clear()
+    assert understand("customers who bought more than 3 times", vocab).filters == ["counts.purchase-order>3"]
+    assert calls  # an ordinary question reads its verb

@@ -1,0 +1,151 @@
+"""Benchmark: agents' "how many" questions about what customers did, how often and when, in English and Spanish,
+each answer checked against the export read directly.
+
+Method: N profiles of bench/large_export.py (about 20 events each, seed 11), written twice: as the English shop
+(`purchase-order`, `category: shoes`) and as the same records renamed the way a Spanish company's Tracardi holds
+them (`compra`, `categoria: zapatos`, `importe`). Each is synced under its language setting (`en`, `multi`) with
+the encoder replaced by a stand-in (fixed vectors: the counts come from the index's conditions and the event log,
+not from document vectors), then given back, so questions are read with the real model. Each question is asked
+through the agent tool `count_customers`; it scores when the answer says exact and its count equals the rule's
+count over the raw records ("this year" from the first day of the latest event's year, "in the last 90 days" from
+that many days before the latest event's day, and so on, as the product reads them). Reported: per language, the
+questions exact and equal to the export, and those that said exact but counted something else.
+Run: .venv/bin/python bench/event_questions.py [--profiles 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import stand_in_encode  # noqa: E402
+from bench.large_export import profile_records, write_large_export  # noqa: E402
+
+Events = dict[str, list[tuple[str, date, dict[str, Any]]]]  # profile id -> (type, day, properties)
+
+
+def _n(events: list[tuple[str, date, dict[str, Any]]], etype: str = "purchase-order", since: date = date.min,
+       before: date = date.max, category: str | None = None) -> int:
+    return sum(1 for t, day, p in events if t == etype and since <= day < before
+               and (category is None or p.get("category") == category))
+
+
+def questions(now: date) -> list[tuple[str, str, Callable[[list[Any], dict[str, Any]], bool]]]:
+    """(English, Spanish, rule over one profile's events and traits), the windows counted back from `now`."""
+    year, month = now.replace(month=1, day=1), now.replace(day=1)
+    week = now - timedelta(days=now.weekday())
+    d90, d30, m6 = (now - timedelta(days=d) for d in (90, 30, 182))
+    december = date(now.year if now.month == 12 else now.year - 1, 12, 1)
+    return [
+        ("how many customers bought shoes and bags?", "¿cuántos clientes compraron zapatos y bolsos?",
+         lambda e, t: _n(e, category="shoes") > 0 and _n(e, category="bags") > 0),
+        ("how many customers bought shoes but not bags?", "¿cuántos clientes compraron zapatos pero no bolsos?",
+         lambda e, t: _n(e, category="shoes") > 0 and _n(e, category="bags") == 0),
+        ("how many customers bought something this year?", "¿cuántos clientes compraron algo este año?",
+         lambda e, t: _n(e, since=year) > 0),
+        ("how many customers bought something last year?", "¿cuántos clientes compraron algo el año pasado?",
+         lambda e, t: _n(e, since=year.replace(year=year.year - 1), before=year) > 0),
+        ("how many customers bought in December?", "¿cuántos clientes compraron en diciembre?",
+         lambda e, t: _n(e, since=december, before=date(december.year + 1, 1, 1)) > 0),
+        ("how many customers bought more than 3 times?", "¿cuántos clientes compraron más de 3 veces?",
+         lambda e, t: _n(e) > 3),
+        ("how many customers bought only once?", "¿cuántos clientes compraron una sola vez?",
+         lambda e, t: _n(e) == 1),
+        ("how many customers bought between 2 and 5 times?", "¿cuántos clientes compraron entre 2 y 5 veces?",
+         lambda e, t: 2 <= _n(e) <= 5),
+        ("how many customers bought at least twice in the last 90 days?",
+         "¿cuántos clientes compraron al menos dos veces en los últimos 90 días?", lambda e, t: _n(e, since=d90) >= 2),
+        ("how many customers made at least 2 purchases this year?",
+         "¿cuántos clientes hicieron al menos 2 compras este año?", lambda e, t: _n(e, since=year) >= 2),
+        ("how many customers bought shoes at least twice?", "¿cuántos clientes compraron zapatos al menos dos veces?",
+         lambda e, t: _n(e, category="shoes") >= 2),
+        ("how many customers have not bought in the last 6 months?",
+         "¿cuántos clientes no han comprado en los últimos 6 meses?", lambda e, t: _n(e, since=m6) == 0),
+        ("how many customers did not buy anything in the last month?",
+         "¿cuántos clientes no compraron nada en el último mes?", lambda e, t: _n(e, since=d30) == 0),
+        ("how many customers added to cart in the last month but did not buy?",
+         "¿cuántos clientes añadieron al carrito en el último mes pero no compraron?",
+         lambda e, t: _n(e, "add-to-cart", since=d30) > 0 and _n(e, since=d30) == 0),
+        ("how many customers opened an email this month?", "¿cuántos clientes abrieron un email este mes?",
+         lambda e, t: _n(e, "email-opened", since=month) > 0),
+        ("how many customers added something to the cart this week?",
+         "¿cuántos clientes añadieron algo al carrito esta semana?",
+         lambda e, t: _n(e, "add-to-cart", since=week) > 0),
+        ("how many customers opened more than 2 support tickets?", "¿cuántos clientes abrieron más de 2 incidencias?",
+         lambda e, t: _n(e, "ticket-opened") > 2),
+        ("how many customers viewed more than 10 products?", "¿cuántos clientes vieron más de 10 productos?",
+         lambda e, t: _n(e, "product-view") > 10),
+        ("how many customers from Spain bought more than twice?",
+         "¿cuántos clientes de España compraron más de dos veces?",
+         lambda e, t: _n(e) > 2 and t.get("country") == "ES"),
+        ("how many gold tier customers bought at least 3 times this year?",
+         "¿cuántos clientes de nivel oro compraron al menos 3 veces este año?",
+         lambda e, t: _n(e, since=year) >= 3 and (t.get("loyalty") or {}).get("tier") == "gold"),
+        ("how many customers bought jewellery or watches in the last 3 months?",
+         "¿cuántos clientes compraron joyería o relojes en los últimos 3 meses?",
+         lambda e, t: any(_n(e, since=now - timedelta(days=91), category=c) for c in ("jewellery", "watches"))),
+        ("how many customers viewed a product but never bought?",
+         "¿cuántos clientes vieron un producto pero nunca compraron?",
+         lambda e, t: _n(e, "product-view") > 0 and _n(e) == 0),
+    ]
+
+
+async def ask(export: Path, data: Path, language: str, asked: list[str]) -> list[dict[str, Any]]:
+    from app.config import Settings
+    from app.container import Container
+
+    c = await Container.create(Settings(data_dir=data, language=language))
+    try:
+        encode = c.sync.encoder.encode
+        c.sync.encoder.encode = stand_in_encode(c.encoder.dim)  # type: ignore[method-assign]
+        await c.sync.run(c.source(str(export)))
+        c.sync.encoder.encode = encode  # type: ignore[method-assign]  # questions are read with the real model
+        c.search.invalidate(forget_phrases=True)
+        tools = c.agent_tools()
+        return [await tools.count_customers(query=q) for q in asked]
+    finally:
+        await c.aclose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--profiles", type=int, default=1000)
+    a = ap.parse_args()
+    events: Events = defaultdict(list)
+    traits: dict[str, dict[str, Any]] = {}
+    for profile, history in profile_records(a.profiles, 20.0, seed=11):
+        traits[profile["id"]] = profile["traits"]
+        for e in history:
+            events[profile["id"]].append((e["type"], date.fromisoformat(e["metadata"]["time"]["insert"][:10]),
+                                          e["properties"]))
+    now = max(day for history in events.values() for _, day, _ in history)
+    asked = questions(now)
+    truth = [sum(1 for pid in traits if rule(events[pid], traits[pid])) for *_, rule in asked]
+    with tempfile.TemporaryDirectory() as tmp:
+        for language, column, spanish in (("en", 0, False), ("multi", 1, True)):
+            export = Path(tmp) / f"export-{language}"
+            write_large_export(export, a.profiles, 20.0, seed=11, spanish=spanish)
+            answers = asyncio.run(ask(export, Path(tmp) / f"data-{language}", language,
+                                      [q[column] for q in asked]))
+            score: Counter[str] = Counter()
+            for q, answer, expected in zip(asked, answers, truth, strict=True):
+                exact = answer.get("exact") is True
+                verdict = "ok" if exact and answer["count"] == expected else "exact but wrong" if exact else "estimate"
+                score[verdict] += 1
+                print(f"[{language}] {q[column]!r}: {answer['count']:,} ({verdict}; export {expected:,}; read as "
+                      f"{answer['group']['query'].get('understood')})")
+            print(f"{language}: {score['ok']} of {len(asked)} exact and equal to the export; "
+                  f"{score['exact but wrong']} said exact and counted something else; {score['estimate']} estimates")
+
+
+if __name__ == "__main__":
+    main()
