@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -978,6 +978,12 @@ def _untaken(q: str, at: int, clause: str, free: Callable[[tuple[int, int]], boo
     return clause
 
 
+def _names_what_events_are_about(words: str, vocab: Vocabulary) -> bool:
+    """One of `words` is a value events are about ("not | bags | this year")."""
+    about = {w for c in vocab.about_values for w in c.split()}
+    return any(_is_about(w, about) for w in words.split()[1:] if w not in FILLER and w not in _BETWEEN)
+
+
 def _says_an_event(words: str, vocab: Vocabulary, budget: _Budget) -> bool:
     """One of `words` (those between a negation and a time phrase: "not | bought | in the last 6 months") is the
     verb of an event type, by meaning or by its stem: then the negation denies that event in the window, not all
@@ -1086,7 +1092,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             continue
         whole = _PARTS.split(q[rest:], maxsplit=1)[0]
         clause = _untaken(q, rest, whole, free)
-        if _QUANTITY.search(clause) or (not clause.split() and _QUANTITY.search(whole)):
+        if _QUANTITY.search(clause) or (not clause.split() and _COMPARE.match(whole.lstrip())):
             # "gave an average rating above 4", "a purchase over 100": a number's; "opened | more than 2 tickets":
             # the count's, whose verb it reads once the passes are done
             continue
@@ -1162,6 +1168,13 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     return kept
 
 
+# "last purchase was more than 90 days ago", "who last bought over a year ago", "cuya última compra fue hace más de
+# 3 meses", "compraron por última vez hace menos de 30 días": the event's word, then the comparison
+_LAST_TIME = re.compile(r"\b(?:(?:last|latest|ultima|ultimo)\s+(?P<what>[a-z]+)|(?P<verb>[a-z]+)\s+por\s+ultima\s+vez)"
+                        r"(?:\s+(?:was|were|fue|fueron))?\s+(?:hace\s+)?"
+                        r"(?P<cmp>more than|over|less than|under|within|mas de|menos de)\s+")
+_LESS_AGO = frozenset({"less than", "under", "within", "menos de"})
+_FIRST_TIME = re.compile(r"\b(?:for the first time|for the 1st time|por primera vez|por vez primera)\b")
 _BUT = frozenset({"but", "and", "pero", "y", "yet", "aunque", "sin", "embargo"})
 _AND = re.compile(r"\s+(?:(?:and|y|e)\s+(?:also\s+|tambien\s+)?|(?:but|and|pero|y)\s+(?P<not>not|no)\s+"
                   r"(?:any\s+|ningun[oa]?s?\s+)?)")
@@ -1327,6 +1340,12 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     # "don't" is a negation: "do not"; a list's commas join as "and" does ("students, programmers or
     # engineers"), while "120,000" keeps its comma
     q = norm(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query)))
+    # "bought for the first time this month": the words are blanked (same length, so every span stays the
+    # question's) and read last, as none such before the window
+    original = q
+    first_times = [m.span() for m in _FIRST_TIME.finditer(q)]
+    for a, b in first_times:
+        q = q[:a] + " " * (b - a) + q[b:]
     taken: list[tuple[int, int]] = []
     conditions: list[Condition] = []
     filters: list[str] = []
@@ -1380,14 +1399,36 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if negated:
             negated_ends.append(span[1])
 
+    # the latest such event: "whose last purchase was more than 90 days ago", "compraron por última vez hace más de 3
+    # meses" is such an event and none since that day; "less than" one since it (from the event log)
+    preset: dict[int, dict[str, str]] = {}  # an event reading's window, given before the windows are read
+    for m in _LAST_TIME.finditer(q) if "last_seen" in vocab.clock else ():
+        number = parse_number(q[m.end():])
+        unit = question_unit(q, m.end() + number[1], money_context=False) if number else QuestionUnit()
+        if number is None or unit.days is None or not free((m.start(), unit.end)) or not budget.take():
+            continue
+        path = _event_of(m.group("what") or m.group("verb"), vocab)
+        if path is None:
+            continue
+        ago = re.match(r"\s+(?:ago|atras)\b", q[unit.end:])
+        span = (m.start(), unit.end + (ago.end() if ago else 0))
+        day = (date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=number[0] * unit.days)).isoformat()
+        etype, lapsed = path.removeprefix("counts."), m.group("cmp") not in _LESS_AGO
+        if lapsed:
+            add_about(etype, [], span, False, how="words")  # such an event ever, and (below) none since the day
+        preset[len(about)] = {"since": day}
+        add_about(etype, [], span, lapsed, how="words")
     # dates: "joined this year", "signed up in the last 6 months", "customers since 2023"
     if vocab.dates:
         for path, when, span in _date_ranges(q, vocab):
             if free(span):
                 # "have not been active in the last 3 months": before that, or never
                 negated = negation_start(q, span[0], _key_phrase(path), slack=1)
-                if negated is not None and _says_an_event(q[negated:span[0]], vocab, budget):
-                    negated = None  # "have not bought in the last 6 months": no purchase in it (`_none_of`)
+                if negated is not None and (_names_what_events_are_about(q[negated:span[0]], vocab)
+                                            or _says_an_event(q[negated:span[0]], vocab, budget)):
+                    # "have not bought in the last 6 months": no purchase in it (`_none_of`); "shoes but not bags
+                    # this year": bags are denied, not the activity
+                    negated = None
                 if negated is not None and set(when) == {"gte"}:
                     when, span = {"lt": when["gte"]}, (negated, span[1])
                 start, before = _naming_start(q, span[0], path), len(taken)
@@ -1589,7 +1630,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         read[-1]["values"] = vocab.categories()[path][1][:MAX_LISTED]
     # an event in a time window ("bought shoes in the last month"): the events' own times, from the event log, not
     # "ever did it" AND "active lately" (a shoe bought a year ago by someone who viewed a page last week)
-    windows: list[dict[str, str] | None] = [None] * len(about)
+    windows: list[dict[str, str] | None] = [preset.get(k) for k in range(len(about))]
     drop: set[int] = set()
     for k, c in enumerate(conditions):
         win = _window(c) if taken[k][1] not in negated_ends else None
@@ -1606,8 +1647,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         elif counted:  # "bought something in the last month": any event of the type, within the window; "did not
             ci = counted[0]  # buy anything in the last month": none in it; "bought at least twice in ...": two
             many, none = _at_least(conditions[ci].value) or (1, False)
-            etype = vocab.purchase_type if conditions[ci].key == "purchases" else conditions[ci].key
-            add_about(str(etype).removeprefix("counts."), [], taken[ci], none, many, read[ci]["how"],
+            counted_type = str(vocab.purchase_type if conditions[ci].key == "purchases" else conditions[ci].key)
+            add_about(counted_type.removeprefix("counts."), [], taken[ci], none, many, read[ci]["how"],
                       read[ci].get("similarity"))
             windows.append(None)
             drop.add(ci)
@@ -1632,10 +1673,21 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             add_about(c.key.removeprefix("counts."), [], taken[i], True, 1, read[i]["how"], read[i].get("similarity"))
             windows.append(windows[prior[-1]])
             drop.add(i)
+    for a, b in first_times:  # "compraron por primera vez este mes": and none such before the month
+        new = [k for k, (s0, e0) in enumerate(about_taken) if s0 <= a and b <= e0 and not denied_about[k]
+               and (windows[k] or {}).get("since")]
+        if new:
+            k = new[0]
+            add_about(about[k][0], list(about[k][1]), (a, b), True, 1, about_read[k]["how"],
+                      about_read[k]["similarity"])
+            windows.append({"before": cast(dict[str, str], windows[k])["since"]})
     if drop:
         keep = [i for i in range(len(conditions)) if i not in drop]
         conditions, filters = [conditions[i] for i in keep], [filters[i] for i in keep]
         taken, read = [taken[i] for i in keep], [read[i] for i in keep]
+    if first_times:  # what each reading was read from, in the question's words
+        for r, (a, b) in zip(read + about_read, taken + about_taken, strict=True):
+            r["from"] = original[a:b].strip()
     for k, r in enumerate(about_read):
         r["filter"] = _event_text(EventReading(*about[k], windows[k], denied_about[k], about_times[k]))
         if r["similarity"] is None:

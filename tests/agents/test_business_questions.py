@@ -655,6 +655,17 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                     set(raw) - set(recent) if rule == "none" else set(recent)
                 assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
                 assert expected
+            # new buyers: a purchase in the window and none before it; lapsed ones: one ever and none since the day
+            for question, lapsed in [("¿cuántos clientes compraron por primera vez en los últimos 3 meses?", False),
+                                     ("¿cuántos clientes cuya última compra fue hace más de 90 días hay?", True)]:
+                answer = await tools.count_customers(query=question)
+                windowed = next(u for u in answer["group"]["query"]["understood"] if " since " in u)
+                since = datetime.fromisoformat(windowed.split(" since ")[1][:10]).replace(tzinfo=UTC)
+                expected = (set(bought) - who("compra", since=since)) if lapsed else \
+                    (who("compra", since=since) - {e["profile"]["id"] for e in events if e["type"] == "compra"
+                                                   and datetime.fromisoformat(e["metadata"]["time"]["insert"]) < since})
+                assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
+                assert expected
             # an abandoned cart: a cart in the month and no purchase in it
             cart = await tools.count_customers(
                 query="¿cuántos clientes añadieron al carrito en los últimos 3 meses pero no compraron?")
