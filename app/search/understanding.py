@@ -563,9 +563,7 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
         number = parse_number(q[m.end():])
         if number is None:
             continue
-        value, length = number
-        if q.startswith("once", m.end()) and not _TIMES.match(q, m.end() + 4):
-            value = 1.0  # "more than once"; "más de once veces" is eleven
+        value, length = _times_said(q, m.end(), number)
         before = set(q[:m.start()].split()[-4:])
         unit = question_unit(q, m.end() + length, money_context=bool(before & MONEY_VERBS))
         end = unit.end
@@ -582,9 +580,17 @@ def _comparisons(q: str) -> list[tuple[str, float, QuestionUnit, tuple[int, int]
     for m in _ONLY_TIMES.finditer(q):  # "only once", "solo dos veces", "una sola vez": exactly that many times
         number = (1.0, 0) if m.group("one") else parse_number(q[m.end():])
         if number is not None:
-            value = 1.0 if q.startswith("once", m.end()) and not _TIMES.match(q, m.end() + 4) else number[0]
-            out.append(("eq", value, QuestionUnit(end=m.end() + number[1]), (m.start(), m.end() + number[1])))
+            value, length = _times_said(q, m.end(), number)
+            out.append(("eq", value, QuestionUnit(end=m.end() + length), (m.start(), m.end() + length)))
     return out
+
+
+def _times_said(q: str, at: int, number: tuple[float, int]) -> tuple[float, int]:
+    """The number parsed at `at`, where English "once" is one time ("more than once"): `NUMBER_WORDS` reads it as
+    the Spanish eleven, which it stays before "veces"."""
+    if q.startswith("once", at) and not _TIMES.match(q, at + 4):
+        return 1.0, number[1]
+    return number
 
 
 def _band(vocab: Vocabulary, low: float, high: float) -> tuple[str, Any] | None:
@@ -709,6 +715,15 @@ def _date_field(q: str, start: int, vocab: Vocabulary) -> str:
     return path
 
 
+def _period_start(day: date, period: str) -> date:
+    """The first day of the calendar year, month or week (Monday) that holds `day` ("ano", "mes", "semana" too)."""
+    if period in ("year", "ano"):
+        return day.replace(month=1, day=1)
+    if period in ("month", "mes"):
+        return day.replace(day=1)
+    return day - timedelta(days=day.weekday())
+
+
 def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], tuple[int, int]]]:
     """Time phrases as ranges on a date field, counted back from the data's own clock (its latest date)."""
     from datetime import date, timedelta
@@ -724,23 +739,13 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
                    (path, {"gte": since.isoformat()}, span))
     for m in _THIS.finditer(q):  # "this year": since its first day, on the data's clock
         path = _date_field(q, m.start(), vocab)
-        now = date.fromisoformat(vocab.clock[path])
-        first = {"year": now.replace(month=1, day=1), "ano": now.replace(month=1, day=1),
-                 "month": now.replace(day=1), "mes": now.replace(day=1)}.get(m.group(1),
-                                                                           now - timedelta(days=now.weekday()))
+        first = _period_start(date.fromisoformat(vocab.clock[path]), m.group(1))
         out.append((path, {"gte": first.isoformat()}, m.span()))
     for m in _PREVIOUS.finditer(q):  # "last year", "el mes pasado": the calendar one before this one
         path = _date_field(q, m.start(), vocab)
-        now = date.fromisoformat(vocab.clock[path])
         period = m.group(1) or m.group(2)
-        if period in ("year", "ano"):
-            this, last = now.replace(month=1, day=1), now.replace(year=now.year - 1, month=1, day=1)
-        elif period in ("month", "mes"):
-            this = now.replace(day=1)
-            last = (this - timedelta(days=1)).replace(day=1)
-        else:
-            this = now - timedelta(days=now.weekday())
-            last = this - timedelta(days=7)
+        this = _period_start(date.fromisoformat(vocab.clock[path]), period)
+        last = _period_start(this - timedelta(days=1), period)
         out.append((path, {"gte": last.isoformat(), "lt": this.isoformat()}, m.span()))
     for m in _MONTH.finditer(q):  # "in December", "en marzo de 2024": that month, the latest one by the clock
         path = _date_field(q, m.start(), vocab)
@@ -774,11 +779,11 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
 
 
 def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: float,
-                   vocab: Vocabulary, budget: _Budget | None = None) -> tuple[str, int] | None:
+                   vocab: Vocabulary, budget: _Budget) -> tuple[str, int] | None:
     """The numeric field a comparison is about, and where the words that named it start: the one the question
     names, else the one its unit fits (a duration, an amount per month), else the one whose name means most what
     the words around it say ("been at the company for more than ten years": those words are read, not left)."""
-    if unit == QuestionUnit(end=unit.end) and (often := _how_often(q, span, vocab, budget or _Budget())) is not None:
+    if unit == QuestionUnit(end=unit.end) and (often := _how_often(q, span, vocab, budget)) is not None:
         return often  # "bought more than 3 times": read from the verb on
     found = _pick_numeric(q, span, unit, value, vocab)
     if found is None:
@@ -1362,7 +1367,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     about_times: list[int] = []  # "bought shoes more than twice": at least 3 such events (fewer, where denied)
     about_taken: list[tuple[int, int]] = []
     about_read: list[dict[str, Any]] = []
-    listed: dict[int, int] = {}  # a reading of "and" ("bought shoes | and bags") -> the one it continues
+    listed: dict[int, int] = {}  # a reading of "and" ("bought shoes | and bags") -> the first of its list
 
     def add_about(etype: str, values: list[str], span: tuple[int, int], denied: bool, times: int = 1,
                   how: str = "meaning", similarity: float | None = None) -> None:
@@ -1530,7 +1535,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             if free(span) and values:  # "rated horror movies": who has such an event, from the event log; "did
                 if about and about[-1][0] == path.removeprefix("counts.") and about_taken[-1][1] < span[0] and \
                         q[about_taken[-1][1]:span[0]].split() == [] and q.startswith(("and ", "y ", "e "), span[0]):
-                    listed[len(about)] = len(about) - 1
+                    listed[len(about)] = listed.get(len(about) - 1, len(about) - 1)
                 add_about(path.removeprefix("counts."), values, span, denied, similarity=similarity)  # not open
             elif free(span):  # a ticket about refunds": everyone else
                 add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
@@ -1655,8 +1660,10 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             ai = len(about) - 1
         else:
             continue
-        for li in _listed_with(ai, listed):  # "bought shoes and bags this year": both in it
-            windows[li] = win if windows[li] is None else windows[li]
+        first = listed.get(ai, ai)
+        for li in range(len(about)):  # "bought shoes and bags this year": each of the list in it
+            if listed.get(li, li) == first and windows[li] is None:
+                windows[li] = win
         about_taken[ai] = (about_taken[ai][0], de)
         about_read[ai]["from"] = q[about_taken[ai][0]:de]
         drop.add(k)
@@ -1698,17 +1705,6 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
                          read + about_read, _unread(q, taken + about_taken), about, windows, denied_about,
                          about_times)
-
-
-def _listed_with(k: int, listed: dict[int, int]) -> list[int]:
-    """Reading `k` and the readings listed with it by "and" (`listed`: each to the one it continues)."""
-    first = k
-    while first in listed:
-        first = listed[first]
-    out = [first]
-    while (nxt := next((a for a, b in listed.items() if b == out[-1]), None)) is not None:
-        out.append(nxt)
-    return out
 
 
 def _at_least(bound: Any) -> tuple[int, bool] | None:
