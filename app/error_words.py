@@ -148,6 +148,14 @@ SENTENCES: dict[str, dict[str, str]] = {
                             "es": "el modelo {model} ya existe (objetivo {goal!r}): el objetivo importado {new!r} da el "
                                   "mismo id de modelo; no se guardó nada. Usa un nombre de objetivo con otras letras, "
                                   "no solo otras mayúsculas o signos"},
+    "order_needed": {"en": "say what to rank customers by: --by spend_total | purchases | event_count | last_seen | "
+                           "first_seen | a numeric trait | counts.TYPE, or in the question ('who spent the most', "
+                           "'the newest customers', 'with the most page views')",
+                     "es": "indica por qué ordenar a los clientes: --by spend_total | purchases | event_count | last_seen "
+                           "| first_seen | un rasgo numérico | counts.TIPO, o en la pregunta ('los que más gastaron', "
+                           "'los clientes más nuevos', 'con más visitas')"},
+    "unknown_ranking": {"en": "customers cannot be ranked by {field!r}: no customer holds it as a number",
+                        "es": "no se puede ordenar a los clientes por {field!r}: ningún cliente lo tiene como número"},
     "goal_needed": {"en": "say which goal to rank by: --goal purchase | churn | ltv | event:TYPE, or in the question "
                           "('most likely to churn')",
                     "es": "indica por qué objetivo ordenar: --goal purchase | churn | ltv | event:TIPO, o en la "

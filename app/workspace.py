@@ -210,6 +210,19 @@ class Workspace:
             res = self._run(self._local("top()").insights.top(goal, query, filters, segment, limit))
         return pd.DataFrame(res["ranked"])
 
+    def ranked(self, query: str | None = None, by: str | None = None, descending: bool | None = None,
+               filters: list[str] | dict[str, Any] | None = None, segment: str | None = None,
+               limit: int = 100) -> pd.DataFrame:
+        """Customers ranked by a stored number, best first: read from the question ("who spent the most", "los
+        clientes más antiguos") or `by` a field (spend_total, purchases, first_seen, traits.age, counts.TYPE)."""
+        if self._http is not None:
+            res = self._call("POST", "/v1/customers/ranked", json={
+                "query": query, "by": by, "descending": descending, "filters": filters, "segment": segment,
+                "limit": limit, "max_tokens": 50_000})
+        else:
+            res = self._run(self._local("ranked()").insights.ranked(query, filters, segment, by, descending, limit))
+        return pd.DataFrame(res["ranked"])
+
     # -- segments
     def discover(self, **params: Any) -> pd.DataFrame:
         """Cluster into named segments (DiscoverRequest fields: n_clusters, k_min, k_max, behaviour_weight...)."""

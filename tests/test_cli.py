@@ -112,7 +112,8 @@ def test_mcp_over_stdio(export: Path, tmp_path: Path) -> None:
             names = {t.name for t in (await client.list_tools()).tools}
             assert {"search_customers", "get_customer", "similar_customers", "list_segments", "segment_members",
                     "customer_predictions", "count_customers", "describe_customers", "top_customers",
-                    "explain_customer", "segment_lift", "size_prediction_audience", "model_quality"} == names
+                    "rank_customers", "explain_customer", "segment_lift", "size_prediction_audience",
+                    "model_quality"} == names
             # read-only: no publish_segment, no create_prediction_audience, no start_sync
             res = await client.call_tool("search_customers", {"query": "customers who buy bags", "limit": 2})
             assert len(json.loads(tool_text(res))["results"]) == 2
@@ -255,4 +256,12 @@ def test_business_questions_from_the_command_line(export: Path, tmp_path: Path) 
     code, _, err = cli("top", "customers most likely to churn", "--data-dir", data)
     assert code == 1 and "no active model for goal 'churn'" in err
     code, _, err = cli("top", "the best customers", "--data-dir", data)
-    assert code == 1 and "say which goal to rank by" in err
+    assert code == 1 and "say what to rank customers by" in err and err.count("\n") == 1
+    # or by a stored number, named or read from the question
+    scores = {p["id"]: p["traits"]["score"] for p in raw if isinstance(p["traits"].get("score"), int | float)}
+    best = [p for p, _ in sorted(scores.items(), key=lambda pv: (-pv[1], pv[0]))[:3]]
+    for args in (["--by", "traits.score", "--limit", "3"], ["the 3 customers with the highest score"]):
+        code, out, _ = cli("top", *args, "--json", "--data-dir", data)
+        assert code == 0 and [r["profile_id"] for r in json.loads(out)["ranked"]] == best, args
+    code, out, _ = cli("top", "--by", "score", "--ascending", "--limit", "2", "--data-dir", data)
+    assert code == 0 and "lowest first" in out

@@ -72,6 +72,15 @@ MaxTokens = Annotated[int, Field(ge=50, le=50_000, description=(
     "Answer size limit, counted as ceil(characters of the compact JSON answer / 4); rows are dropped from the "
     "end and the answer says how many and where the next page starts"))]
 Offset = Annotated[int, Field(ge=0, le=100_000, description="Rows to skip (the next_offset of a cut answer)")]
+RankedBy = Annotated[str | None, Field(max_length=200, description=(
+    "Optional: the number to rank by, when the question does not say it: spend_total, purchases, event_count, "
+    "active_days, rating_mean, first_seen, last_seen, a numeric trait ('traits.age') or counts.TYPE"))]
+Descending = Annotated[bool | None, Field(description=(
+    "Optional: true for the highest first (the default), false for the lowest first; default: as the question "
+    "says ('spent the least', 'the oldest customers')"))]
+RankingQuery = Annotated[str | None, Field(max_length=1000, description=(
+    "Who, and what to rank them by, in plain words: 'the 10 customers who spent the most', 'los 5 clientes con "
+    "más compras', 'our newest customers in Spain', 'students with the most ratings'"))]
 TopPercent = Annotated[float | None, Field(gt=0, le=100, description="Optional: the highest-scored N percent")]
 Capture = Annotated[float | None, Field(gt=0, le=1, description=(
     "Optional: customers in score order until they hold this share of everyone's expected outcomes"))]
@@ -220,6 +229,15 @@ class CustomerTools:
         self._done("top_customers", t, limit=limit, filters=len(filters or []))
         return fit(_mask(out, self.redactor), "ranked", max_tokens, offset=offset)
 
+    async def rank_customers(self, query: RankingQuery = None, by: RankedBy = None, descending: Descending = None,
+                             filters: Filters = None, segment: OptionalSegment = None, limit: Limit = 10,
+                             offset: Offset = 0, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+        t = time.perf_counter()
+        limit = max(1, min(int(limit), self.max_results))
+        out = await self._insights().ranked(query, filters, segment, by, descending, limit, offset)
+        self._done("rank_customers", t, limit=limit, filters=len(filters or []))
+        return fit(_mask(out, self.redactor), "ranked", max_tokens, offset=offset)
+
     async def explain_customer(self, profile_id: ProfileId, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
         """What the layer holds and infers about one customer, and why (segments, predictions, write-back)."""
         t = time.perf_counter()
@@ -304,7 +322,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("search_customers", "Search customers",
              "Find customers by meaning: describe behaviour, tastes or situation in words. Returns profile ids, a "
              "relevance (0-1, comparable across questions), how the question was understood and why each matched. "
-             "Use first, then get_customer."),
+             "Use first, then get_customer. For 'who spent the most', 'the newest customers', 'the most active' use "
+             "rank_customers (exact); for 'how many' count_customers."),
     ToolSpec("get_customer", "Customer card",
              "A customer's card: activity summary, traits (no contact details), event counts, first/last seen, "
              "spend. A merged id answers with the surviving profile."),
@@ -338,6 +357,13 @@ TOOLS: tuple[ToolSpec, ...] = (
              "segment or a description: probability or value, percentile, tier, top reasons, and the model's "
              "quality. 'the 3 students ...' / 'top 5' in the question is how many are listed. People who objected "
              "to profiling are never listed.", needs="insights"),
+    ToolSpec("rank_customers", "Rank by a fact",
+             "Customers ranked by a stored number, exactly, optionally within filters, a segment or a description: "
+             "'who spent the most', 'the 10 customers with the most purchases', 'our newest / oldest customers', "
+             "'the most active', 'who opened the most tickets', 'los que más gastaron', 'los clientes más "
+             "antiguos'. Each with its value; what it ranked by (`ranked_by`) and how many hold it. Use for "
+             "'top / most / least / newest' questions about facts; top_customers ranks by a model's prediction. "
+             "People who objected to profiling are never listed.", needs="insights"),
     ToolSpec("explain_customer", "Explain a customer",
              "Why a customer is in their segments and has their predictions: the reasons in plain words, what is "
              "held about them and what was written back.", needs="insights"),

@@ -42,7 +42,7 @@ OPEN = frozenset({"/", "/health", "/ready", "/metrics", "/docs", "/docs/oauth2-r
                   "/openapi.json", "/v1/webhooks/tracardi"})  # the webhook checks its own shared secret
 OPEN_PREFIXES = ("/static/", "/static-words/")
 READ_POSTS = ("/v1/search", "/v1/segments/preview", "/v1/customers/count", "/v1/customers/describe",
-              "/v1/predictions/top")  # POSTs that only read
+              "/v1/customers/ranked", "/v1/predictions/top")  # POSTs that only read
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 

@@ -1,4 +1,4 @@
-"""Business questions from the command line: how many, what sets a group apart, who first by a model. The same
+"""Business questions from the command line: how many, what sets a group apart, who first by a fact or a model. The same
 answers as the agent tools and `POST /v1/customers/...` (app/insights/)."""
 
 from __future__ import annotations
@@ -32,13 +32,38 @@ WORDS: dict[str, dict[str, str]] = {
            "apart": "what sets them apart", "group": "in the group", "everyone": "everyone", "lift": "lift",
            "model": "model {model} ({quality})", "unknown": "quality unknown", "profile": "profile",
            "score": "probability / value", "percentile": "percentile", "tier": "tier", "reasons": "reasons",
-           "why": "why, by the model {model}", "of_group": "of the group", "median": "median"},
+           "why": "why, by the model {model}", "of_group": "of the group", "median": "median",
+           "ranked_by": "ranked by {label}, {order} ({n} of {group} in the group hold it)", "value": "value",
+           "descending": "highest first", "ascending": "lowest first"},
     "es": {"of": "{n} de {total} clientes", "estimate": " (estimación)", "customers": "clientes", "other": "(otros)",
            "apart": "lo que los distingue", "group": "en el grupo", "everyone": "todos", "lift": "lift",
            "model": "modelo {model} ({quality})", "unknown": "calidad desconocida", "profile": "perfil",
            "score": "probabilidad / valor", "percentile": "percentil", "tier": "nivel", "reasons": "motivos",
-           "why": "por qué, según el modelo {model}", "of_group": "del grupo", "median": "mediana"},
+           "why": "por qué, según el modelo {model}", "of_group": "del grupo", "median": "mediana",
+           "ranked_by": "ordenados por {label}, {order} ({n} de {group} en el grupo lo tienen)", "value": "valor",
+           "descending": "de mayor a menor", "ascending": "de menor a mayor"},
 }
+
+
+def _ranked(query: str | None, by: str | None, ascending: bool, filters: list[str] | None, segment: str | None,
+            limit: int, as_json: bool, data_dir: Any) -> None:
+    """`top` by a stored number: "the 10 customers who spent the most", `--by spend_total`."""
+    descending = (not ascending) if by is not None or ascending else None
+    res: dict[str, Any] = _run(lambda: _with_container(
+        data_dir, lambda c: c.insights.ranked(query, filters or None, segment, by, descending, limit)))
+
+    def render() -> None:
+        w = _words()
+        by_ = res["ranked_by"]
+        out.print(w["ranked_by"].format(label=by_["label"], order=w[by_["order"]], n=res["ranked_customers"],
+                                        group=res["in_group"]) + (w["estimate"] if not res["exact"] else ""),
+                  markup=False)
+        table = Table("#", w["profile"], w["value"])
+        for r in res["ranked"]:
+            table.add_row(str(r["rank"]), r["profile_id"], f"{r['value']:g}" if isinstance(r["value"], float)
+                          else str(r["value"]))
+        out.print(table)
+    _emit(as_json, res, render)
 
 
 async def _goal_needed() -> None:
@@ -109,13 +134,22 @@ def top(goal: Annotated[str | None, typer.Option(
             "--goal", help="purchase | churn | ltv | event:TYPE (else read from the question: 'most likely to churn')")]
         = None,
         query: Annotated[str | None, typer.Argument(help="who, in words (optional)")] = None,
+        by: Annotated[str | None, typer.Option(
+            "--by", help="rank by a stored number instead of a model: spend_total, purchases, event_count, "
+                         "last_seen, first_seen, a numeric trait, counts.TYPE (else read from the question: 'who "
+                         "spent the most', 'the newest customers')")] = None,
+        ascending: Annotated[bool, typer.Option("--ascending", help="with --by: lowest first")] = False,
         filter: FilterOpt = None, segment: SegmentOpt = None, limit: Annotated[int, typer.Option("--limit")] = 10,
         as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
-    """Customers ranked by a goal's active model (never anyone who objected to profiling)."""
+    """Customers ranked by a goal's active model, or by a stored number ("who spent the most"); never anyone
+    who objected to profiling."""
     _setup_logging()
-    goal = goal or (ranked_goal(query) if query else None)
+    goal = goal or (ranked_goal(query) if query and by is None else None)
     if goal is None:
-        _run(_goal_needed)
+        if by is None and not query:
+            _run(_goal_needed)
+        _ranked(query, by, ascending, filter, segment, limit, as_json, data_dir)
+        return
     res: dict[str, Any] = _run(lambda: _with_container(
         data_dir, lambda c: c.insights.top(str(goal), query, filter or None, segment, limit)))
 

@@ -74,11 +74,13 @@ class _FieldParts:
 
 
 class _SetParts:
-    """Values a profile holds several of (its event types, a facet's top values), one (row, code) each."""
+    """Values a profile holds several of (its event types, a facet's top values), one (row, code) each; for
+    event types, how many of each too (what "who opened the most tickets" ranks by)."""
 
     def __init__(self) -> None:
         self.rows = array("i")
         self.codes = array("i")
+        self.numbers = array("f")
         self.coder = _Coder()
 
     def add(self, row: int, values: Iterable[Any]) -> None:
@@ -87,6 +89,14 @@ class _SetParts:
             if code >= 0:
                 self.rows.append(row)
                 self.codes.append(code)
+
+    def add_counted(self, row: int, counts: dict[str, Any]) -> None:
+        for value, n in counts.items():
+            code = self.coder(_text(value))
+            if code >= 0:
+                self.rows.append(row)
+                self.codes.append(code)
+                self.numbers.append(_number(n))
 
 
 @dataclass
@@ -116,9 +126,17 @@ class ValueSet:
     codes: np.ndarray  # int32: the value
     labels: list[str]
     counts: np.ndarray  # profiles holding each value
+    numbers: np.ndarray | None = None  # float32 per pair: how many of the value the profile holds (event types)
 
     def group_counts(self, mask: np.ndarray) -> np.ndarray:
         return np.bincount(self.codes[mask[self.rows]], minlength=len(self.labels))
+
+
+def _timestamp(value: Any) -> float:
+    try:
+        return datetime.fromisoformat(str(value)).timestamp() if value else np.nan
+    except ValueError:
+        return np.nan
 
 
 def quartiles(values: np.ndarray) -> dict[str, float | int] | None:
@@ -140,6 +158,8 @@ class ColumnsBuilder:
         self.ids: list[str] = []
         self._aggregates = {key: array("d") for key in AGGREGATES}
         self._last_seen = array("d")
+        self._first_seen = array("d")
+        self._objected = array("i")  # rows of those who objected to profiling (art. 21): never ranked
         self._fields: dict[str, _FieldParts] = {}
         self._sets: dict[str, _SetParts] = {}
         self._odd: set[str] = set()  # paths that also hold blanks or lists somewhere
@@ -151,11 +171,10 @@ class ColumnsBuilder:
         for key, column in self._aggregates.items():
             value = record.get(key)
             column.append(np.nan if value is None else _number(value))
-        seen = record.get("last_seen")
-        try:
-            self._last_seen.append(datetime.fromisoformat(str(seen)).timestamp() if seen else np.nan)
-        except ValueError:
-            self._last_seen.append(np.nan)
+        self._last_seen.append(_timestamp(record.get("last_seen")))
+        self._first_seen.append(_timestamp(record.get("first_seen")))
+        if record.get("objected") is True:
+            self._objected.append(row)
         for root in ("traits", "data"):
             for path, value in flatten(record.get(root) or {}, root):
                 if isinstance(value, int | float | str):
@@ -170,7 +189,7 @@ class ColumnsBuilder:
                     self._odd.add(path)  # a list: the index matches any element, the columns hold scalars
         counts = record.get("counts") or {}
         if isinstance(counts, dict) and counts:
-            self._set("counts").add(row, counts)
+            self._set("counts").add_counted(row, counts)
         for facet, values in (record.get("top") or {}).items():
             if isinstance(values, list) and values:
                 self._set(f"top.{facet}").add(row, values)
@@ -213,20 +232,70 @@ class ColumnsBuilder:
             rows = np.frombuffer(set_parts.rows, dtype=np.int32).copy()
             codes = np.frombuffer(set_parts.codes, dtype=np.int32).copy()
             labels = set_parts.coder.labels()
-            sets[name] = ValueSet(rows, codes, labels, np.bincount(codes, minlength=len(labels)))
-        return PopulationColumns(self.ids, numbers, categories, sets, frozenset(self._odd))
+            counted = np.frombuffer(set_parts.numbers, dtype=np.float32).copy() if len(set_parts.numbers) else None
+            sets[name] = ValueSet(rows, codes, labels, np.bincount(codes, minlength=len(labels)), counted)
+        times = {"last_seen": seen.copy(), "first_seen": np.frombuffer(self._first_seen, dtype=np.float64).copy()}
+        objected = np.zeros(n, dtype=bool)
+        objected[np.frombuffer(self._objected, dtype=np.int32)] = True
+        return PopulationColumns(self.ids, numbers, categories, sets, frozenset(self._odd), times, objected)
 
 
 class PopulationColumns:
     def __init__(self, ids: list[str], numbers: dict[str, Numeric], categories: dict[str, Categorical],
-                 sets: dict[str, ValueSet], odd: frozenset[str] = frozenset()) -> None:
+                 sets: dict[str, ValueSet], odd: frozenset[str] = frozenset(),
+                 times: dict[str, np.ndarray] | None = None, objected: np.ndarray | None = None) -> None:
         self.ids = ids
         self.odd = odd
         self.n = len(ids)
         self.numbers = numbers
         self.categories = categories
         self.sets = sets
+        self.times = times or {}  # first_seen / last_seen as epoch seconds, NaN unknown
+        self.objected = objected if objected is not None else np.zeros(self.n, dtype=bool)
         self._rows: dict[str, int] | None = None
+        self._id_order: np.ndarray | None = None
+
+    def ranking_values(self, path: str) -> np.ndarray | None:
+        """Everyone's value of one number a ranking can be by (NaN where unknown), or None where the population
+        holds no such number: an aggregate or a numeric field (`numbers`), a time (`times`), or how many events of
+        one type each profile has (`counts.<type>`: 0 for those with none)."""
+        if path in self.times:
+            return self.times[path]
+        if path in self.numbers and path != "recency_days":
+            return self.numbers[path].values
+        counted = self.sets.get("counts")
+        if path.startswith("counts.") and counted is not None and counted.numbers is not None:
+            name = path.removeprefix("counts.")
+            if name not in counted.labels:
+                return None
+            values = np.zeros(self.n)
+            pairs = counted.codes == counted.labels.index(name)
+            values[counted.rows[pairs]] = counted.numbers[pairs]
+            return values
+        return None
+
+    def counted(self, counts: dict[str, int]) -> np.ndarray:
+        """Everyone's count from a per-profile tally (0 for those it does not name)."""
+        if self._rows is None:
+            self._rows = {pid: i for i, pid in enumerate(self.ids)}
+        values = np.zeros(self.n)
+        for pid, n in counts.items():
+            if (row := self._rows.get(pid)) is not None:
+                values[row] = n
+        return values
+
+    def ranked(self, values: np.ndarray, mask: np.ndarray, descending: bool, limit: int, offset: int = 0
+               ) -> tuple[list[tuple[str, float]], int]:
+        """The rows of `mask` with a known value (`values`, one per row: `ranking_values`), best first (ties by
+        profile id, so a page is the same page every time), `offset` skipped and `limit` kept: (profile id,
+        value) each, and how many were ranked. Those who objected to profiling are never ranked."""
+        rows = np.flatnonzero(mask & np.isfinite(values) & ~self.objected)
+        keys = values[rows]
+        if self._id_order is None:  # each row's place among the ids sorted: ties broken without comparing strings
+            self._id_order = np.argsort(np.argsort(np.asarray(self.ids, dtype=str), kind="stable"), kind="stable")
+        order = np.lexsort((self._id_order[rows], -keys if descending else keys))
+        page = rows[order[offset:offset + limit]]
+        return [(self.ids[r], float(values[r])) for r in page], len(rows)
 
     def mask(self, profile_ids: Iterable[str]) -> np.ndarray:
         """The rows of those of `profile_ids` in the population (others are ignored)."""

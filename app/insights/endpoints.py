@@ -1,4 +1,4 @@
-"""HTTP routes of business questions: how many, what sets a group apart, who first by a model. The same
+"""HTTP routes of business questions: how many, what sets a group apart, who first by a fact or a model. The same
 answers, limits and wording as the agent tools (app/agents/tools.py)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from app.dependencies import ContainerDep
 from app.insights.budget import fit
-from app.insights.schemas import DescribeRequest, GroupRequest, TopRequest
+from app.insights.schemas import DescribeRequest, GroupRequest, RankRequest, TopRequest
 
 router = APIRouter(prefix="/v1", tags=["insights"])
 
@@ -23,6 +23,14 @@ async def count(body: GroupRequest, c: ContainerDep) -> dict[str, Any]:
 async def describe(body: DescribeRequest, c: ContainerDep) -> dict[str, Any]:
     out = await c.insights.describe(body.query, body.filters, body.segment, body.fields, tier=body.tier)
     return fit(out, "fields", body.max_tokens)
+
+
+@router.post("/customers/ranked", summary="Customers ranked by a stored number: spend, purchases, activity, "
+                                          "first or last seen, a numeric trait, an event type's count")
+async def ranked(body: RankRequest, c: ContainerDep) -> dict[str, Any]:
+    out = await c.insights.ranked(body.query, body.filters, body.segment, body.by, body.descending, body.limit,
+                                  body.offset, body.tier)
+    return fit(out, "ranked", body.max_tokens, offset=body.offset)
 
 
 @router.post("/predictions/top", summary="Customers ranked by a goal's active model (never those who objected)")

@@ -32,3 +32,15 @@ class TopRequest(GroupRequest):
     goal: str = Field(..., min_length=1, max_length=200, description="purchase | churn | ltv | event:TYPE")
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=100_000)
+
+
+class RankRequest(GroupRequest):
+    query: str | None = Field(None, max_length=1000, description="who, and what to rank them by: 'the 10 customers "
+                                                                "who spent the most', 'los clientes más antiguos'")
+    by: str | None = Field(None, min_length=1, max_length=200,
+                           description="the number to rank by where the question does not say it: spend_total, "
+                                       "purchases, event_count, active_days, rating_mean, first_seen, last_seen, "
+                                       "a numeric trait, counts.TYPE")
+    descending: bool | None = Field(None, description="highest first (default), or as the question says")
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=100_000)

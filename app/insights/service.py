@@ -13,6 +13,7 @@ never in a ranking."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
 from app.search.filters import parse_filters
 from app.search.service import Meaning, SearchService, asked_count, likelihood, likely_goal, without_ranking
+from app.search.superlatives import Order, as_event, order_label
+from app.search.understanding import EventReading
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex, matching_ids
@@ -264,6 +267,72 @@ class InsightService:
                  "share": round(r["profiles"] / len(ids), 4),
                  "median_value": None if r["median_value"] is None else round(float(r["median_value"]), 3)}
                 for r in rows]
+
+    # -- ranked by a stored number
+    async def ranked(self, query: str | None = None, filters: Any = None, segment: str | None = None,
+                     by: str | None = None, descending: bool | None = None, limit: int = 10, offset: int = 0,
+                     tier: str | None = None) -> dict[str, Any]:
+        """Customers ranked by one stored number, within a group: "the 10 customers who spent the most", "los
+        más antiguos", "with the most page views" (read from the question), or `by` a field named outright. Exact
+        over the group (a group read by meaning is its matches above the cut-off); those without the number, and
+        those who objected to profiling, are not ranked."""
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise InvalidRequestError.worded("limit_range", most=1000) if offset >= 0 else \
+                InvalidRequestError.worded("offset_negative")
+        if by is not None:
+            order = Order(by.strip()[:200], True if descending is None else descending, "")
+        else:  # read before "top 10" is taken as how many: "top 10 customers by spend"
+            found = await asyncio.to_thread(self.search.order, query) if query and query.strip() else None
+            if found is None:
+                raise InvalidRequestError.worded("order_needed")
+            order, query = found
+            if descending is not None:
+                order = Order(order.field, descending, order.said)
+        if query:
+            asked, query = asked_count(query)
+            limit = max(1, min(asked, 1000)) if asked else limit
+        query = (without_ranking(query) or None) if query else query
+        everyone = await self._population()
+        field = order.field if everyone.ranking_values(order.field) is not None else f"traits.{order.field}"
+        values = everyone.ranking_values(field)
+        if values is None:  # "age" outright: the trait, where the data holds it
+            raise InvalidRequestError.worded("unknown_ranking", field=order.field)
+        order = Order(field, order.descending, order.said)
+        ranked_by: dict[str, Any] = {**order.as_dict(), "label": order_label(order.field, self.wording)}
+        if about := await self._counted_about(order):  # "who rated the most horror movies": from the event log
+            values = await asyncio.to_thread(everyone.counted, await self.search.event_counts(about))
+            ranked_by["about"] = about.values
+            if about.window:
+                ranked_by["window"] = about.window
+        conditions, defined, meaning = await self._group(query, filters, segment, tier)
+        mask, cut = await self._group_mask(everyone, conditions, meaning)
+        rows, ranked = await asyncio.to_thread(everyone.ranked, values, mask, order.descending, limit, offset)
+        timed = order.field in everyone.times
+        return {"ranked_by": ranked_by, "group": defined, "customers": everyone.n, "in_group": int(mask.sum()),
+                "ranked_customers": ranked, "exact": meaning is None or meaning.vector is None, "capped": cut,
+                "ranked": [{"rank": offset + i + 1, "profile_id": pid,
+                            "value": datetime.fromtimestamp(value, UTC).isoformat() if timed else round(value, 4)}
+                           for i, (pid, value) in enumerate(rows)]}
+
+    async def _counted_about(self, order: Order) -> EventReading | None:
+        """Where a ranking counts one type of event and its words say what about or when ("rated the most horror
+        movies", "bought the most shoes this year"), that reading of them; None for a plain count of the type."""
+        counted = order.field.startswith("counts.")
+        if not (counted or order.field == "purchases") or not order.said:
+            return None
+        etype = order.field.removeprefix("counts.")
+        said = as_event(order.said)
+        words = said.split()
+        # read as a clause about people, as questions say it ("who rated horror movies"); Spanish may put the
+        # object first ("los que más zapatos compraron": "que compraron zapatos")
+        for text in (f"who {said}", f"que {said}", f"que {' '.join(words[-1:] + words[:-1])}"):
+            meaning = await asyncio.to_thread(self.search.meaning, text)
+            # "bought the most this year": the purchases are the events the verb names, counted in the window
+            found = next((e for e in meaning.about if (e.etype == etype or not counted) and not e.denied
+                          and (e.values or e.window)), None)
+            if found is not None:
+                return found
+        return None
 
     # -- top by a model
     async def top(self, goal: str, query: str | None = None, filters: Any = None, segment: str | None = None,

@@ -24,6 +24,7 @@ from app.search.schemas import (
     SimilarHit,
     SimilarResponse,
 )
+from app.search.superlatives import Order, read_order
 from app.search.understanding import (
     EventReading,
     Vocabulary,
@@ -49,7 +50,8 @@ RELEVANCE_CUTOFF = 0.95  # suggested: better than 95% of customers by meaning
 _WORD = re.compile(r"\w+")
 # words that say who is wanted ("people who love ...", "clientes a los que les gustan ...") rather than what:
 # every document would share them. Accents are stripped before the comparison.
-_FILLER = frozenset(["the", "a", "an", "and", "but", "pero", "or", "of", "to", "in", "on", "for", "from", "do", "does", "did", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea", "our", "my", "nuestros", "nuestras", "nuestro", "nuestra", "mis", "whose", "cuya", "cuyo", "cuyas", "cuyos", "se", "something", "anything", "algo"])
+_FILLER = frozenset(["the", "a", "an", "and", "but", "pero", "or", "of", "to", "in", "on", "for", "from", "do", "does", "did", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea", "our", "my", "nuestros", "nuestras", "nuestro", "nuestra", "mis", "whose", "cuya", "cuyo", "cuyas", "cuyos", "se", "something", "anything", "algo", "been", "being", "members", "member", "miembros", "miembro", "socios",
+                    "socio"])
 
 
 # the asking itself, in a question for counting or grouping ("how many ... are there", "¿cuántas ... hay?",
@@ -482,6 +484,12 @@ class SearchService:
             e.etype, e.values, since=(e.window or {}).get("since"), before=(e.window or {}).get("before"),
             times=e.times)) for e in about]
 
+    async def event_counts(self, reading: EventReading) -> dict[str, int]:
+        """How many events of a reading's type, about its values and within its window, each profile has."""
+        return await self.state.event_counts_about(reading.etype, reading.values,
+                                                   since=(reading.window or {}).get("since"),
+                                                   before=(reading.window or {}).get("before"))
+
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that
         field with its values; the question unchanged when it names no field of the data."""
@@ -493,6 +501,11 @@ class SearchService:
             return query, None
         found = grouping_field(phrase, vocab)
         return (rest, found) if found is not None else (query, None)
+
+    def order(self, query: str) -> tuple[Order, str] | None:
+        """Blocking: the stored number a question asks customers to be ranked by ("who spent the most", "los más
+        antiguos") and the question without those words; None when it asks for none (`app/search/superlatives.py`)."""
+        return read_order(" ".join(query.split())[:1000], self._vocabulary())
 
     def matching(self, meaning: Meaning, conditions: list[Condition], limit: int) -> list[tuple[str, float]]:
         """Blocking: up to `limit` customers within `conditions` whose similarity to the question reaches the

@@ -70,7 +70,9 @@ def record_from_text(r: asyncpg.Record) -> dict[str, Any]:
             "data": attributes.get("data") or {}, "counts": orjson.loads(r["counts"]) if r["counts"] else {},
             "top": orjson.loads(r["top"]) if r["top"] else {}, "event_count": r["event_count"],
             "active_days": r["active_days"], "spend_total": r["monetary"], "purchases": r["purchases"],
-            "rating_mean": r["rating_mean"], "last_seen": r["last_seen"].isoformat() if r["last_seen"] else None}
+            "rating_mean": r["rating_mean"], "last_seen": r["last_seen"].isoformat() if r["last_seen"] else None,
+            "first_seen": r["first_seen"].isoformat() if r["first_seen"] else None,
+            "objected": attributes.get("objected") is True}
 
 
 # members of the current version of every live segment of a kind ($1)
@@ -184,7 +186,8 @@ class SegmentRepository:
         this reads in about a quarter of the time of the same records from the index's payloads."""
         async with self.pool.acquire() as conn, conn.transaction():
             cursor = await conn.cursor(
-                "SELECT profile_id, event_count, counts::text AS counts, last_seen, active_days, monetary, purchases, "
+                "SELECT profile_id, event_count, counts::text AS counts, first_seen, last_seen, active_days, monetary, "
+                "purchases, "
                 f"rating_mean, top::text AS top, attributes::text AS attributes FROM {_POPULATION_JOIN}")
             while rows := await cursor.fetch(batch):
                 yield rows

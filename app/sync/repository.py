@@ -106,13 +106,19 @@ class PostgresSyncState:
         """Who has an event of this type holding one of these values anywhere in its (redacted) properties, as a
         value or in a list ("rated horror movies"; no values: any such event), at or after `since` and before
         `before` (ISO dates, UTC) where given ("in the last month"), at least `times` times ("bought at least
-        twice"). One pass over the type's rows, bounded in time (EVENT_SCAN_TIMEOUT): a log too large to read in
-        that time is refused, never waited for."""
+        twice")."""
+        return list(await self.event_counts_about(event_type, values, since, before, times))
+
+    async def event_counts_about(self, event_type: str, values: Sequence[str], since: str | None = None,
+                                 before: str | None = None, times: int = 1) -> dict[str, int]:
+        """How many such events (as `profiles_with_event_about` reads them) each profile with at least `times` of
+        them has: what "who rated the most horror movies" ranks by. One pass over the type's rows, bounded in time
+        (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant
                 rows = await conn.fetch(
-                    "SELECT profile_id FROM profile_ai.events WHERE type = $1 "
+                    "SELECT profile_id, count(*) AS n FROM profile_ai.events WHERE type = $1 "
                     "AND (jsonb_array_length($2::jsonb) = 0 "
                     "     OR jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))) "
                     "AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4) "
@@ -121,7 +127,7 @@ class PostgresSyncState:
         except asyncpg.QueryCanceledError:
             raise UnavailableError.worded("event_log_too_slow", type=event_type[:60],
                                           seconds=EVENT_SCAN_TIMEOUT_MS // 1000) from None
-        return [r["profile_id"] for r in rows]
+        return {r["profile_id"]: int(r["n"]) for r in rows}
 
     async def absorbed_ids(self, profile_ids: list[str]) -> set[str]:
         """Which of these ids were absorbed by a merge (they live on under their survivor)."""

@@ -502,7 +502,8 @@ def test_every_tool_answers_within_its_budget(ml: dict[str, Any], budget: int) -
              ("similar_customers", {"profile_id": pid, "limit": 25}),
              ("list_segments", {}), ("count_customers", {"filters": ["age>=50"]}),
              ("describe_customers", {"filters": ["data.job.position=student"]}),
-             ("top_customers", {"goal": "churn", "limit": 25}), ("explain_customer", {"profile_id": pid})]
+             ("top_customers", {"goal": "churn", "limit": 25}), ("explain_customer", {"profile_id": pid}),
+             ("rank_customers", {"query": "the most active users", "limit": 25})]
     for tool, args in calls:
         try:
             answer = ask(ml, tool, {**args, "max_tokens": budget})
@@ -674,6 +675,23 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             assert bought_not == f"events.compra since {since.date()}: none"
             abandoned = who("anadir-al-carrito", since=since) - who("compra", since=since)
             assert (cart["exact"], cart["count"]) == (True, len(abandoned)) and abandoned
+            # who first by a stored number, ties by profile id: spend, an event's count, what it was about, tenure
+            first: dict[str, str] = {}
+            for e in sorted(events, key=lambda e: e["metadata"]["time"]["insert"]):
+                first.setdefault(e["profile"]["id"], e["metadata"]["time"]["insert"])
+            shoes = Counter(e["profile"]["id"] for e in events if e["type"] == "compra"
+                            and e["properties"].get("categoria") == "zapatos")
+            tickets = Counter(e["profile"]["id"] for e in events if e["type"] == "incidencia-abierta")
+            for question, n, values, descending in [
+                ("los 5 clientes que más gastaron", 5, {p: round(v, 2) for p, v in spend.items()}, True),
+                ("¿quiénes son los 3 que más zapatos compraron?", 3, dict(shoes), True),
+                ("los 4 clientes con más incidencias abiertas", 4, dict(tickets), True),
+                ("los 3 clientes más antiguos", 3, {p: datetime.fromisoformat(t).timestamp()
+                                                    for p, t in first.items()}, False),
+            ]:
+                answer = await tools.rank_customers(query=question)
+                best = sorted(values, key=lambda p: (-values[p] if descending else values[p], p))[:n]
+                assert [r["profile_id"] for r in answer["ranked"]] == best and answer["exact"], (question, answer)
         finally:
             await c.aclose()
 

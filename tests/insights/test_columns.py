@@ -131,3 +131,39 @@ def test_filters_are_evaluated_on_the_columns_as_the_index_selects() -> None:
                          Condition("segments", "eq", "seg-1"), Condition("last_seen", "range", {"gte": "2026-01-01"}),
                          Condition("traits.plan", "range", {"gte": 1})):
         assert pop.where([Condition("traits.plan", "eq", "pro"), unanswerable]) is None
+
+
+def test_a_ranking_by_a_number_skips_the_unknown_and_objectors_and_breaks_ties_by_id() -> None:
+    records = _records(300, seed=3)
+    for i, r in enumerate(records):
+        r["first_seen"] = f"2025-{1 + i % 12:02d}-01T00:00:00+00:00"
+        r["counts"] = {"view": i % 4, **({"purchase": 2} if i % 3 == 0 else {})}
+        r["objected"] = i % 10 == 0
+    everyone = ColumnsBuilder()
+    for r in reversed(records):  # rows in another order than the ids': ties must still come out by id
+        everyone.add(r)
+    built = everyone.build()
+    mask = np.ones(built.n, dtype=bool)
+    kept = [r for r in records if not r["objected"]]
+
+    def expected(key: Any, descending: bool, n: int) -> list[str]:
+        known = [r for r in kept if key(r) is not None]
+        return [r["profile_id"] for r in sorted(known, key=lambda r: (-key(r) if descending else key(r),
+                                                                         r["profile_id"]))][:n]
+
+    for path, key in [("traits.age", lambda r: r["traits"].get("age")), ("spend_total", lambda r: r["spend_total"]),
+                      ("counts.view", lambda r: r["counts"].get("view", 0)),
+                      ("counts.purchase", lambda r: r["counts"].get("purchase", 0))]:
+        values = built.ranking_values(path)
+        assert values is not None, path
+        for descending in (True, False):
+            page, ranked = built.ranked(values, mask, descending, 10, 5)
+            assert [p for p, _ in page] == expected(key, descending, 15)[5:], (path, descending)
+            assert ranked == sum(1 for r in kept if key(r) is not None)
+    first = built.ranking_values("first_seen")
+    assert first is not None
+    page, _ = built.ranked(first, mask, False, 3)
+    assert [p for p, _ in page] == [r["profile_id"] for r in sorted(kept, key=lambda r: (r["first_seen"],
+                                                                                      r["profile_id"]))[:3]]
+    assert built.ranking_values("data.pii.gender") is None and built.ranking_values("counts.nothing") is None
+    assert built.ranking_values("recency_days") is None  # ours, not a stored number

@@ -1,0 +1,149 @@
+"""What a question asks customers to be ranked by (app/search/superlatives.py), in English with MiniLM and in
+Spanish with multilingual-e5, over a shop's vocabulary: its own numeric traits, its own event types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.search import superlatives
+from app.search.superlatives import MAX_CANDIDATES, as_event, read_order
+from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary
+
+TYPES = ["page-view", "purchase-order", "ticket-opened", "email-opened", "add-to-cart"]
+SHOP = [{"traits": {"age": 18 + i % 60, "monthly_charges": 10.0 + i * 7 % 90, "plan": ["free", "plus", "pro"][i % 3]},
+         "counts": {t: 1 + (i + k) % 5 for k, t in enumerate(TYPES) if (i + k) % 3},
+         "purchases": 1 + (i + 1) % 5 if (i + 1) % 3 else 0} for i in range(60)]
+TIENDA = [{"traits": {"edad": 18 + i % 60, "cuota_mensual": 10.0 + i * 7 % 90, "tarifa": ["basica", "plus"][i % 2]},
+           "counts": {t: 1 + (i + k) % 5 for k, t in enumerate(["visita-pagina", "compra", "incidencia-abierta"])
+                      if (i + k) % 3}} for i in range(60)]
+
+
+@pytest.fixture(scope="module")
+def shop(encoder: Any) -> Vocabulary:
+    from app.config import Settings
+    from app.container import event_labels
+    from profiles.dictionary import EventDictionary
+
+    settings = Settings()
+    return attach_meaning(build_vocabulary(SHOP), encoder, event_labels=event_labels(
+        settings, EventDictionary.load(settings.sync.event_dictionary, "en")))
+
+
+@pytest.fixture(scope="module")
+def tienda(e5: Any) -> Vocabulary:
+    return attach_meaning(build_vocabulary(TIENDA), e5, ("en", "es"))
+
+
+@pytest.mark.parametrize(("question", "field", "descending", "rest"), [
+    ("the 5 customers who spent the most", "spend_total", True, "the 5 customers who"),
+    ("who are our biggest spenders", "spend_total", True, "who are our"),
+    ("top 10 customers by spend", "spend_total", True, "top 10 customers"),
+    ("customers sorted by spend ascending", "spend_total", False, "customers"),
+    ("the customers who spent the least", "spend_total", False, "the customers who"),
+    ("customers with the most purchases", "purchases", True, "customers"),
+    ("the 3 customers with the fewest orders", "purchases", False, "the 3 customers"),
+    ("top 5 customers by number of purchases", "purchases", True, "top 5 customers"),
+    ("who bought the most", "purchases", True, "who"),
+    ("our most active customers on the pro plan", "event_count", True, "our customers on the pro plan"),
+    ("most recently active customers", "last_seen", True, "customers"),
+    ("customers who have been inactive the longest", "last_seen", False, "customers who"),
+    ("our newest customers", "first_seen", True, "our customers"),
+    ("the earliest customers", "first_seen", False, "the"),
+    ("the 5 oldest customers", "traits.age", True, "the 5 customers"),  # the data holds an age
+    ("the youngest pro customers", "traits.age", False, "the pro customers"),
+    ("customers with the highest monthly charges", "traits.monthly_charges", True, "customers"),
+    ("customers with the most page views", "counts.page-view", True, "customers"),
+    ("who opened the most support tickets", "counts.ticket-opened", True, "who"),
+    ("customers who added the most items to the cart", "counts.add-to-cart", True, "customers who"),
+    ("customers with the highest average rating", "rating_mean", True, "customers"),
+])
+def test_an_order_is_read_with_what_it_ranks_by_and_the_rest_is_the_group(shop: Vocabulary, question: str, field: str,
+                                                                          descending: bool, rest: str) -> None:
+    found = read_order(question, shop)
+    assert found is not None, question
+    order, left = found
+    assert (order.field, order.descending, left) == (field, descending, rest)
+    assert order.said and order.said in question
+
+
+@pytest.mark.parametrize(("question", "said"), [
+    ("who bought the most shoes", "bought the most shoes"),  # an event's count, with what it was about
+    ("customers who bought the most this year", "bought the most this year"),  # counted in the window
+    ("customers with the most page views this year", "with the most page views this year"),
+    ("who opened the most tickets in the last 90 days", "opened the most tickets in the last 90 days"),
+])
+def test_an_events_object_and_window_stay_with_its_count(shop: Vocabulary, question: str, said: str) -> None:
+    found = read_order(question, shop)
+    assert found is not None and found[0].said == said
+    assert "most" not in as_event(said) and as_event(said).split()[0] == said.split()[0]
+
+
+@pytest.mark.parametrize(("question", "field", "descending", "rest"), [
+    ("los 5 clientes que más gastaron", "spend_total", True, "los 5 clientes"),
+    ("los clientes que menos han gastado", "spend_total", False, "los clientes"),
+    ("los 10 clientes con mayor número de compras", "purchases", True, "los 10 clientes"),
+    ("los que más compraron", "purchases", True, ""),
+    ("los clientes más activos", "event_count", True, "los clientes"),
+    ("los clientes menos activos de España", "event_count", False, "los clientes de España"),
+    ("los clientes más nuevos", "first_seen", True, "los clientes"),
+    ("los clientes más antiguos", "first_seen", False, "los clientes"),
+    ("clientes que llevan más tiempo sin actividad", "last_seen", False, "clientes que"),
+    ("los 3 clientes de mayor edad", "traits.edad", True, "los 3 clientes"),
+    ("los clientes más jóvenes", "traits.edad", False, "los clientes"),
+    ("clientes con la cuota mensual más alta", "traits.cuota_mensual", True, "clientes"),
+    ("clientes con más incidencias abiertas", "counts.incidencia-abierta", True, "clientes"),
+    ("clientes con más visitas a la página", "counts.visita-pagina", True, "clientes"),
+    ("los 5 mejores clientes por gasto", "spend_total", True, "los 5 clientes"),
+])
+def test_an_order_is_read_in_spanish(tienda: Vocabulary, question: str, field: str, descending: bool,
+                                     rest: str) -> None:
+    found = read_order(question, tienda)
+    assert found is not None, question
+    assert (found[0].field, found[0].descending, found[1]) == (field, descending, rest)
+
+
+def test_an_object_no_event_reads_leaves_the_plain_count(encoder: Any) -> None:
+    """Where no event type is read from the verb ("bought the most shoes" in a vocabulary without event names),
+    the purchases are counted and the object stays with the group."""
+    bare = attach_meaning(build_vocabulary(SHOP), encoder)
+    assert read_order("who bought the most shoes", bare) == (
+        superlatives.Order("purchases", True, "bought the most"), "who shoes")
+
+
+@pytest.mark.parametrize("question", [
+    "customers most likely to churn", "customers who spent more than 100", "how many customers bought shoes",
+    "clientes que gastaron más de 100 euros", "los clientes con más probabilidad de darse de baja",
+    "customers by country", "students who love horror", "who bought most recently",
+])
+def test_no_order_where_none_is_asked(shop: Vocabulary, question: str) -> None:
+    assert read_order(question, shop) is None
+
+
+def test_oldest_is_the_longest_standing_where_the_data_holds_no_age(encoder: Any) -> None:
+    ageless = attach_meaning(build_vocabulary([{"traits": {"plan": p}} for p in ["a", "b"] * 10]), encoder)
+    assert read_order("our oldest customers", ageless) == (superlatives.Order("first_seen", False, "oldest"),
+                                                          "our customers")
+    assert read_order("the youngest customers", ageless) == (superlatives.Order("first_seen", True, "youngest"),
+                                                            "the customers")
+
+
+def test_a_hostile_question_reads_a_bounded_number_of_phrases(shop: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each candidate phrase may be encoded; a question of hundreds of them stops after MAX_CANDIDATES."""
+    calls: list[str] = []
+    named, counted = superlatives._field_named, superlatives._event_count_path
+
+    def field(noun: str, vocab: Vocabulary, *, counted: bool) -> str | None:
+        calls.append(noun)
+        return named(noun, vocab, counted=counted)
+
+    def event(words: str, vocab: Vocabulary) -> str | None:
+        calls.append(words)
+        return counted(words, vocab)
+
+    monkeypatch.setattr(superlatives, "_field_named", field)
+    monkeypatch.setattr(superlatives, "_event_count_path", event)
+    hostile = " ".join(f"with the most zq{i} who glorped the most xv{i}" for i in range(40))[:1000]
+    assert read_order(hostile, shop) is None
+    assert 0 < len(calls) <= 2 * MAX_CANDIDATES  # a verb's reading may try the verb alone after its object
