@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -105,7 +106,10 @@ def questions(now: date) -> list[tuple[str, str, Callable[[list[Any], dict[str, 
     ]
 
 
-async def ask(export: Path, data: Path, language: str, asked: list[str]) -> list[dict[str, Any]]:
+async def ask(export: Path, data: Path, language: str, asked: list[str], tool: str = "count_customers",
+              timed: list[float] | None = None) -> list[dict[str, Any]]:
+    """Each question put to an agent tool after a sync of `export` (encoder stand-in), read with the real model;
+    `timed`: each answer's seconds, appended."""
     from app.config import Settings
     from app.container import Container
 
@@ -116,8 +120,14 @@ async def ask(export: Path, data: Path, language: str, asked: list[str]) -> list
         await c.sync.run(c.source(str(export)))
         c.sync.encoder.encode = encode  # type: ignore[method-assign]  # questions are read with the real model
         c.search.invalidate(forget_phrases=True)
-        tools = c.agent_tools()
-        return [await tools.count_customers(query=q) for q in asked]
+        call = getattr(c.agent_tools(), tool)
+        out = []
+        for q in asked:
+            started = time.perf_counter()
+            out.append(await call(query=q))
+            if timed is not None:
+                timed.append(time.perf_counter() - started)
+        return out
     finally:
         await c.aclose()
 

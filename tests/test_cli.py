@@ -167,6 +167,8 @@ def test_mcp_over_streamable_http_in_the_server(export: Path, tmp_path: Path) ->
             assert len(ws.segment_members(segs.loc[0, "segment_id"], limit=2)) == 2
             assert ws.count(segment=segs.loc[0, "segment_id"])["count"] == segs.loc[0, "size"]  # the same answers
             assert ws.describe(filters=["plan=pro"], fields=["traits.plan"])["fields"][0]["values"][0]["share"] == 1.0
+            ranked = ws.ranked("the 3 customers with the most events")
+            assert len(ranked) == 3 and list(ranked["value"]) == sorted(ranked["value"], reverse=True)
             with pytest.raises(RuntimeError, match="local data dir"):
                 ws.profiles()
             with pytest.raises(RuntimeError, match="422"):

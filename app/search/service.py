@@ -176,7 +176,7 @@ def likely_goal(question: str) -> tuple[str, str, str] | None:
     return None
 
 
-_ASKED_COUNT = re.compile(r"(?<![\w-])(?:(?:top|first|the|best|los|las|mejores|primer[oa]s)\s+(\d{1,4})(?![\w.,-]|\s?%)|"
+_ASKED_COUNT = re.compile(r"(?<![\w-])(?:(?:top|first|the|best|our|my|los|las|mejores|primer[oa]s|nuestr[oa]s|mis)\s+(\d{1,4})(?![\w.,-]|\s?%)|"
                           r"(\d{1,4})\s+(?:primer[oa]s|mejores|first|best)(?![\w-]))", re.IGNORECASE)
 
 

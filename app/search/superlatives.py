@@ -104,6 +104,7 @@ _FIXED: list[tuple[re.Pattern[str], str, bool]] = [
     (_p(_BUY_VERBS + r" (?:the )?most(?: often| times| frequently)?" + _NOT_A_COMPARISON + r"(?! \w+ (?:than|likely))",
         r"(?:biggest|top|most frequent|heaviest|best|most loyal) (?:buyers|shoppers|purchasers|compradores)",
         _WHO + r"mas (?:veces )?" + _HAVE + _BUY_ES, _HAVE + _BUY_ES + r" mas(?: veces)?" + _NOT_A_COMPARISON,
+        _HAVE + _BUY_ES + r" (?:con (?:mas|mayor) frecuencia|mas a menudo)",
         r"compradores mas (?:frecuentes|habituales|fieles)"), PURCHASES, True),
     (_p(_BUY_VERBS + r" (?:the )?(?:least|fewest times|least often)" + _NOT_A_COMPARISON,
         _WHO + r"menos (?:veces )?" + _HAVE + _BUY_ES, _HAVE + _BUY_ES + r" menos(?: veces)?" + _NOT_A_COMPARISON),

@@ -403,6 +403,8 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
     assert without_ranking("students in the top 10% at risk") == "students"
     assert without_ranking("el 10 % con más riesgo de irse") == ""
     assert asked_count("top 10% most likely to churn") == (None, "top 10% most likely to churn")  # no 10 rows
+    assert asked_count("our 10 most active customers") == (10, "most active customers")
+    assert asked_count("nuestros 5 clientes más antiguos") == (5, "clientes más antiguos")
     assert without_asking("why do students churn?") == "students churn"
     assert without_asking("mujeres que compran") == "mujeres que compran"  # "que" joins; "qué" asks
 
