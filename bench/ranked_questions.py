@@ -5,7 +5,8 @@ Method: the shop of bench/event_questions.py (N profiles of bench/large_export.p
 renamed as a Spanish company's Tracardi holds it, under `multi`; the sync's encoder a stand-in, questions read with
 the real model). Each question goes to the agent tool `rank_customers`; it scores when its profile ids, in order,
 are the export's: the profiles ranked by the rule's value over their raw events (spend: the purchases' values;
-first / last seen: their first / last event; an event type's count, about a value or in a window where asked),
+first / last seen: their first / last event; an event type's count, about a value or in a window where asked;
+the time of the first or last such event),
 ties by profile id, as many as asked. The same questions put to `search_customers` (what an agent had before
 `rank_customers`) are reported as how many of its hits are among the export's top N. Also printed: each
 ranking's seconds (the first question of a process builds the population columns).
@@ -70,6 +71,11 @@ def questions(now: datetime) -> list[tuple[str, str, int, bool, Rule]]:
          lambda e, t: _n(e) if (t.get("loyalty") or {}).get("tier") == "gold" else None),
         ("the 10 customers who added the most items to the cart", "los 10 clientes que más añadieron al carrito", 10,
          True, lambda e, t: _n(e, "add-to-cart")),
+        ("the first 10 customers to buy shoes", "los 10 primeros en comprar zapatos", 10, False,
+         lambda e, t: min((at.timestamp() for k, at, p in e if k == "purchase-order" and p.get("category") == "shoes"),
+                          default=None)),
+        ("the 10 customers who bought most recently", "los 10 clientes que compraron más recientemente", 10, True,
+         lambda e, t: max((at.timestamp() for k, at, _ in e if k == "purchase-order"), default=None)),
     ]
 
 

@@ -276,12 +276,18 @@ class PopulationColumns:
 
     def counted(self, counts: dict[str, int]) -> np.ndarray:
         """Everyone's count from a per-profile tally (0 for those it does not name)."""
-        if self._rows is None:
-            self._rows = {pid: i for i, pid in enumerate(self.ids)}
-        values = np.zeros(self.n)
+        rows, values = self._row_of(), np.zeros(self.n)
         for pid, n in counts.items():
-            if (row := self._rows.get(pid)) is not None:
+            if (row := rows.get(pid)) is not None:
                 values[row] = n
+        return values
+
+    def timed(self, times: dict[str, datetime]) -> np.ndarray:
+        """Everyone's time from a per-profile record, as epoch seconds (NaN for those it does not name)."""
+        rows, values = self._row_of(), np.full(self.n, np.nan)
+        for pid, at in times.items():
+            if (row := rows.get(pid)) is not None:
+                values[row] = at.timestamp()
         return values
 
     def ranked(self, values: np.ndarray, mask: np.ndarray, descending: bool, limit: int, offset: int = 0
@@ -297,11 +303,14 @@ class PopulationColumns:
         page = rows[order[offset:offset + limit]]
         return [(self.ids[r], float(values[r])) for r in page], len(rows)
 
-    def mask(self, profile_ids: Iterable[str]) -> np.ndarray:
-        """The rows of those of `profile_ids` in the population (others are ignored)."""
+    def _row_of(self) -> dict[str, int]:
         if self._rows is None:
             self._rows = {pid: i for i, pid in enumerate(self.ids)}
-        rows = self._rows
+        return self._rows
+
+    def mask(self, profile_ids: Iterable[str]) -> np.ndarray:
+        """The rows of those of `profile_ids` in the population (others are ignored)."""
+        rows = self._row_of()
         found = [r for r in (rows.get(p) for p in profile_ids) if r is not None]
         mask = np.zeros(self.n, dtype=bool)
         mask[np.asarray(found, dtype=np.int64)] = True

@@ -13,6 +13,7 @@ never in a ranking."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -279,6 +280,9 @@ class InsightService:
         if not 1 <= limit <= 1000 or offset < 0:
             raise InvalidRequestError.worded("limit_range", most=1000) if offset >= 0 else \
                 InvalidRequestError.worded("offset_negative")
+        # how many, from the question as asked ("the first 5 customers to buy shoes": within the order's words)
+        asked = asked_count(query)[0] if query else None
+        limit = max(1, min(asked, 1000)) if asked else limit
         if by is not None:
             order = Order(by.strip()[:200], True if descending is None else descending, "")
         else:  # read before "top 10" is taken as how many: "top 10 customers by spend"
@@ -287,27 +291,32 @@ class InsightService:
                 raise InvalidRequestError.worded("order_needed")
             order, query = found
             if descending is not None:
-                order = Order(order.field, descending, order.said)
+                order = replace(order, descending=descending)
         if query:
-            asked, query = asked_count(query)
-            limit = max(1, min(asked, 1000)) if asked else limit
+            query = asked_count(query)[1]
         query = (without_ranking(query) or None) if query else query
         everyone = await self._population()
         field = order.field if everyone.ranking_values(order.field) is not None else f"traits.{order.field}"
         values = everyone.ranking_values(field)
         if values is None:  # "age" outright: the trait, where the data holds it
             raise InvalidRequestError.worded("unknown_ranking", field=order.field)
-        order = Order(field, order.descending, order.said)
-        ranked_by: dict[str, Any] = {**order.as_dict(), "label": order_label(order.field, self.wording)}
-        if about := await self._counted_about(order):  # "who rated the most horror movies": from the event log
+        order = replace(order, field=field)
+        ranked_by: dict[str, Any] = {**order.as_dict(), "label": order_label(order.field, self.wording, order.when)}
+        about = await self._counted_about(order)
+        if order.when:  # "the first customers to buy shoes": when each first did it, from the event log
+            reading = about or EventReading(order.field.removeprefix("counts."), [], None)
+            times = await self.search.event_times(reading, latest=order.when == "last")
+            values = await asyncio.to_thread(everyone.timed, times)
+        elif about is not None:  # "who rated the most horror movies": from the event log
             values = await asyncio.to_thread(everyone.counted, await self.search.event_counts(about))
+        if about is not None:
             ranked_by["about"] = about.values
             if about.window:
                 ranked_by["window"] = about.window
         conditions, defined, meaning = await self._group(query, filters, segment, tier)
         mask, cut = await self._group_mask(everyone, conditions, meaning)
         rows, ranked = await asyncio.to_thread(everyone.ranked, values, mask, order.descending, limit, offset)
-        timed = order.field in everyone.times
+        timed = order.field in everyone.times or order.when is not None
         return {"ranked_by": ranked_by, "group": defined, "customers": everyone.n, "in_group": int(mask.sum()),
                 "ranked_customers": ranked, "exact": meaning is None or meaning.vector is None, "capped": cut,
                 "ranked": [{"rank": offset + i + 1, "profile_id": pid,
@@ -321,7 +330,7 @@ class InsightService:
         if not (counted or order.field == "purchases") or not order.said:
             return None
         etype = order.field.removeprefix("counts.")
-        said = as_event(order.said)
+        said = order.event or as_event(order.said)
         words = said.split()
         # read as a clause about people, as questions say it ("who rated horror movies"); Spanish may put the
         # object first ("los que más zapatos compraron": "que compraron zapatos")

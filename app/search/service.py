@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -489,6 +490,13 @@ class SearchService:
         return await self.state.event_counts_about(reading.etype, reading.values,
                                                    since=(reading.window or {}).get("since"),
                                                    before=(reading.window or {}).get("before"))
+
+    async def event_times(self, reading: EventReading, latest: bool = False) -> dict[str, datetime]:
+        """When each profile first (`latest`: last) had an event of a reading's type, about its values and within
+        its window."""
+        return await self.state.event_times_about(reading.etype, reading.values,
+                                                  since=(reading.window or {}).get("since"),
+                                                  before=(reading.window or {}).get("before"), latest=latest)
 
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -39,13 +40,17 @@ _LABELS = {SPEND: ("total spend", "gasto total"), PURCHASES: ("purchases", "comp
            FIRST_SEEN: ("first seen", "primera actividad"), LAST_SEEN: ("last seen", "última actividad")}
 
 
-def order_label(path: str, wording: str = "en") -> str:
-    """What a ranking is by, in the deployment's words ("total spend", "número de eventos compra")."""
+def order_label(path: str, wording: str = "en", when: str | None = None) -> str:
+    """What a ranking is by, in the deployment's words ("total spend", "número de eventos compra", "first
+    purchase-order event")."""
     spanish = wording == "es"
     if path in _LABELS:
         return _LABELS[path][spanish]
     if path.startswith("counts."):
         name = path.removeprefix("counts.")
+        if when is not None:
+            return (f"{'primer' if when == 'first' else 'último'} evento {name}" if spanish else
+                    f"{when} {name} event")
         return f"número de eventos {name}" if spanish else f"number of {name} events"
     return path.rsplit(".", 1)[-1].replace("_", " ")
 
@@ -55,9 +60,16 @@ class Order:
     field: str  # a stored number: an aggregate, a time, a numeric trait or data path, or counts.<type>
     descending: bool
     said: str  # the words that asked for it, as asked
+    # "the first customers to buy shoes" / "who bought most recently": ranked by when each first / last did the
+    # event (`event`: its own words, "buy shoes"), not by how many
+    when: Literal["first", "last"] | None = None
+    event: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "order": "descending" if self.descending else "ascending", "from": self.said}
+        out = {"field": self.field, "order": "descending" if self.descending else "ascending", "from": self.said}
+        if self.when:
+            out["when"] = self.when
+        return out
 
 
 _B, _E = r"(?<![\w-])", r"(?![\w-])"
@@ -73,7 +85,7 @@ _SPEND_VERBS = r"(?:spent|spend|spends|spending|paid|pay|pays)"
 _SPEND_ES = r"(?:gastad[oa]s?|gastaron|gastan|gasta|gasto|gastado|pagaron|pagan|paga|pagado)"
 _BUY_VERBS = r"(?:bought|buy|buys|purchased|purchase|purchases|ordered|order|orders|shopped|shop|shops)"
 _BUY_ES = r"(?:compraron|compran|compra|compro|comprado|compradas?|comprados|pidieron|piden|pedido)"
-_NOT_A_COMPARISON = r"(?! (?:de|que|than|likely|probable|recent|recently)\b)"  # nor a time: "bought most recently"
+_NOT_A_COMPARISON = r"(?! (?:de|que|than|likely|probable|recent|recently|reciente|recientemente)\b)"  # nor a time: "bought most recently"
 
 # (pattern, field, descending): specific phrases first, in this order; the first that matches is the order
 _FIXED: list[tuple[re.Pattern[str], str, bool]] = [
@@ -173,6 +185,22 @@ _OBJECT_WORD = r"(?!(?:" + "|".join(_CLAUSE_WORDS) + r")\b)[a-z]+"
 _VERB_MOST = re.compile(_B + r"(?P<verb>[a-z]+) (?:the )?(?P<dir>most|least|fewest)(?! likely| at risk| probabl| recent)"
                         r"(?: (?:often|times|frequently))?(?: (?P<noun>" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD +
                         r")?))?" + _E)
+# when customers first / last did something: "the first customers to buy shoes", "who bought most recently",
+# "los primeros en comprar zapatos", "¿quién compró por última vez?"
+def _deed(name: str) -> str:
+    return r"(?P<" + name + ">" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD + r"){0,4})"
+
+
+
+_PEOPLE = r"(?:(?:\d{1,4}|few) )?(?:customers |clients |people |users |ones |buyers |shoppers |clientes |usuarios |personas )?"
+_FIRST_TO = re.compile(_B + r"(?:(?:the |los |las )?(?:very )?(?:first|earliest|primer[oa]s) " + _PEOPLE +
+                       r"(?:to|en|que|in) " + _deed("event") + r"|(?:who|that|which|quien|quienes|que) " +
+                       _deed("deed") + r" (?:the )?(?:first|primero|antes que nadie))(?=$|[\s,.?!])")
+_LAST_TO = re.compile(_B + r"(?:(?:the |los |las )?(?:very )?(?:last|latest|most recent|ultim[oa]s) " + _PEOPLE +
+                      r"(?:to|en|que|in) " + _deed("event") + r"|(?:who|that|which|quien|quienes|que) " +
+                      _deed("deed") + r" (?:the )?(?:most recently|mas recientemente|last(?! (?:month|week|year|quarter|day|\d))|"
+                      r"por ultima vez))(?=$|[\s,.?!])")
+_WHEN: tuple[tuple[re.Pattern[str], Literal["first", "last"]], ...] = ((_FIRST_TO, "first"), (_LAST_TO, "last"))
 _NOT_VERBS = frozenset({"with", "having", "has", "have", "had", "is", "are", "was", "were", "be", "by", "of", "at",
                         "con", "the", "and", "or", "who", "that", "which"})
 _MOST_VERB = re.compile(_B + r"(?:que|quienes|los que|las que) (?P<dir>mas|menos) (?:veces )?(?!de |que |probable)(?P<rest>[a-z]+(?: [a-z]+){0,2})"
@@ -251,10 +279,19 @@ def _event_count_path(words: str, vocab: Vocabulary) -> str | None:
     said = norm(words).split()
     if not said or said[0] in _NOT_A_NOUN or all(w in _FILLER for w in said):
         return None
+    by_word: dict[str, set[str]] = {}
     for phrase, path in vocab.event_counts.items():
         named = phrase.split()
         if len(named) == len(said) and all(p == w or p in number_forms(w) for p, w in zip(named, said, strict=True)):
             return path
+        for w in named:
+            by_word.setdefault(w, set()).add(path)
+    # a noun of one type's own name ("abrir una | incidencia": `incidencia-abierta`, not `email-abierto`, which
+    # shares the verb); a word two types share names neither
+    owned = {next(iter(by_word[f])) for w in said if w not in _FILLER for f in {w, *number_forms(w)}
+             if len(by_word.get(f, ())) == 1}
+    if len(owned) == 1:
+        return owned.pop()
     return _event_of(" ".join(said), vocab) if vocab.event_counts else None
 
 
@@ -303,6 +340,18 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
             return None
         budget[0] -= 1
         return next((p for p in (_event_count_path(w, vocab) for w in phrases) if p is not None), None)
+
+    for pattern, when in _WHEN:
+        for asked in pattern.finditer(q):
+            deed = asked.group("event") or asked.group("deed") or ""
+            if deed.split()[0] in _NOT_VERBS or (path := event(deed, deed.split()[0])) is None:
+                continue
+            order, rest = found(asked, path, when == "last")  # an event's count: its window is taken too
+            end = _through_complement(q, asked.end()) if asked.group("event") else asked.end()
+            deed += q[asked.end():end]  # "the last to add something to the | cart"
+            if (window := _WINDOW.match(q, end)) is not None:  # "the first to buy shoes | this year"
+                deed += window.group(0)
+            return Order(order.field, order.descending, order.said, when, " ".join(deed.split())), rest
 
     age = _age_path(vocab)
     for pattern, descending in ((_OLDEST, True), (_YOUNGEST, False)):

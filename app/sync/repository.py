@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -112,13 +112,27 @@ class PostgresSyncState:
     async def event_counts_about(self, event_type: str, values: Sequence[str], since: str | None = None,
                                  before: str | None = None, times: int = 1) -> dict[str, int]:
         """How many such events (as `profiles_with_event_about` reads them) each profile with at least `times` of
-        them has: what "who rated the most horror movies" ranks by. One pass over the type's rows, bounded in time
-        (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
+        them has: what "who rated the most horror movies" ranks by."""
+        return {p: int(n) for p, n in (await self._per_profile("count", event_type, values, since, before,
+                                                               times)).items()}
+
+    async def event_times_about(self, event_type: str, values: Sequence[str], since: str | None = None,
+                                before: str | None = None, latest: bool = False) -> dict[str, datetime]:
+        """When each profile first (`latest`: last) had such an event: what "the first customers to buy shoes" and
+        "who bought most recently" rank by."""
+        return dict(await self._per_profile("max" if latest else "min", event_type, values, since, before, 1))
+
+    async def _per_profile(self, aggregate: Literal["count", "min", "max"], event_type: str, values: Sequence[str],
+                           since: str | None, before: str | None, times: int) -> dict[str, Any]:
+        """One figure per profile over its events of a type about the values in the window (`aggregate`: how many,
+        or their first or last time). One pass over the type's rows, bounded in time (EVENT_SCAN_TIMEOUT): a log
+        too large to read in that time is refused, never waited for."""
+        figure = {"count": "count(*)", "min": "min(time)", "max": "max(time)"}[aggregate]  # a constant, never input
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant
                 rows = await conn.fetch(
-                    "SELECT profile_id, count(*) AS n FROM profile_ai.events WHERE type = $1 "
+                    f"SELECT profile_id, {figure} AS n FROM profile_ai.events WHERE type = $1 "
                     "AND (jsonb_array_length($2::jsonb) = 0 "
                     "     OR jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))) "
                     "AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4) "
@@ -127,7 +141,7 @@ class PostgresSyncState:
         except asyncpg.QueryCanceledError:
             raise UnavailableError.worded("event_log_too_slow", type=event_type[:60],
                                           seconds=EVENT_SCAN_TIMEOUT_MS // 1000) from None
-        return {r["profile_id"]: int(r["n"]) for r in rows}
+        return {r["profile_id"]: r["n"] for r in rows}
 
     async def absorbed_ids(self, profile_ids: list[str]) -> set[str]:
         """Which of these ids were absorbed by a merge (they live on under their survivor)."""

@@ -690,6 +690,15 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 ("los 4 clientes con más incidencias abiertas", 4, dict(tickets), True),
                 ("los 3 clientes más antiguos", 3, {p: datetime.fromisoformat(t).timestamp()
                                                     for p, t in first.items()}, False),
+                # when: the first to buy shoes, the latest buyers
+                ("los 3 primeros en comprar zapatos", 3, {p: min(datetime.fromisoformat(e["metadata"]["time"]["insert"])
+                                                                 .timestamp() for e in events
+                                                                 if e["profile"]["id"] == p and e["type"] == "compra"
+                                                                 and e["properties"].get("categoria") == "zapatos")
+                                                         for p in shoes}, False),
+                ("los 3 clientes que compraron más recientemente", 3, {
+                    p: max(datetime.fromisoformat(e["metadata"]["time"]["insert"]).timestamp() for e in events
+                           if e["profile"]["id"] == p and e["type"] == "compra") for p in bought}, True),
             ]:
                 answer = await tools.rank_customers(query=question)
                 best = sorted(values, key=lambda p: (-values[p] if descending else values[p], p))[:n]

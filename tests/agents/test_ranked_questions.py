@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,27 @@ def test_who_did_an_event_about_a_value_the_most_is_counted_from_the_event_log(m
     assert answer["ranked_by"]["about"] == [genre] and n == (3 if job else 10)
     assert [r["profile_id"] for r in answer["ranked"]] == _best(dict(counted), n)
     assert [r["value"] for r in answer["ranked"]] == [counted[p] for p in _best(dict(counted), n)]
+
+
+@pytest.mark.parametrize(("question", "latest", "n"), [
+    ("the first 5 users to rate a horror movie", False, 5),
+    ("who rated a horror movie most recently", True, 10),
+])
+def test_who_did_an_event_first_or_last_is_ranked_by_its_time(ml: dict[str, Any], question: str, latest: bool,
+                                                              n: int) -> None:
+    """"Who first" in time: each user's first (or last) horror rating, from the event log."""
+    when: dict[str, float] = {}
+    for e in ml["events"]:
+        if e["type"] == "content-rated" and "Horror" in e["properties"]["genres"]:
+            at = datetime.fromisoformat(e["metadata"]["time"]["insert"]).timestamp()
+            pid = e["profile"]["id"]
+            when[pid] = (max if latest else min)(when.get(pid, at), at)
+    answer = ask(ml, "rank_customers", {"query": question})
+    assert answer["ranked_by"]["when"] == ("last" if latest else "first") and answer["ranked_by"]["about"] == ["Horror"]
+    assert answer["ranked_customers"] == len(when)
+    assert [r["profile_id"] for r in answer["ranked"]] == _best(when, n, descending=latest)
+    assert [datetime.fromisoformat(r["value"]).timestamp() for r in answer["ranked"]] == \
+        [when[p] for p in _best(when, n, descending=latest)]
 
 
 def test_a_field_named_outright_and_the_lowest_first(ml: dict[str, Any]) -> None:

@@ -69,6 +69,35 @@ def test_an_order_is_read_with_what_it_ranks_by_and_the_rest_is_the_group(shop: 
     assert order.said and order.said in question
 
 
+@pytest.mark.parametrize(("question", "field", "when", "event", "rest"), [
+    ("the first customers to buy shoes", "counts.purchase-order", "first", "buy shoes", ""),
+    ("the first 5 customers to buy shoes this year", "counts.purchase-order", "first", "buy shoes this year", ""),
+    ("who bought most recently", "counts.purchase-order", "last", "bought", ""),
+    ("the last 3 customers to add something to the cart", "counts.add-to-cart", "last", "add something to the cart",
+     ""),
+    ("pro customers who opened a support ticket first", "counts.ticket-opened", "first", "opened a support ticket",
+     "pro customers"),
+])
+def test_who_did_an_event_first_or_last_is_ranked_by_its_time(shop: Vocabulary, question: str, field: str,
+                                                             when: str, event: str, rest: str) -> None:
+    found = read_order(question, shop)
+    assert found is not None, question
+    order, left = found
+    assert (order.field, order.when, order.event, order.descending, left) == (field, when, event, when == "last",
+                                                                              rest)
+
+
+@pytest.mark.parametrize(("question", "field", "when"), [
+    ("los primeros en abrir una incidencia", "counts.incidencia-abierta", "first"),  # not the first to open anything
+    ("¿quién compró primero?", "counts.compra", "first"),
+    ("los 5 últimos clientes en visitar la página", "counts.visita-pagina", "last"),
+    ("los que compraron más recientemente", "counts.compra", "last"),
+])
+def test_who_did_an_event_first_or_last_in_spanish(tienda: Vocabulary, question: str, field: str, when: str) -> None:
+    found = read_order(question, tienda)
+    assert found is not None and (found[0].field, found[0].when) == (field, when), (question, found)
+
+
 @pytest.mark.parametrize(("question", "said"), [
     ("who bought the most shoes", "bought the most shoes"),  # an event's count, with what it was about
     ("customers who bought the most this year", "bought the most this year"),  # counted in the window
@@ -117,7 +146,7 @@ def test_an_object_no_event_reads_leaves_the_plain_count(encoder: Any) -> None:
 @pytest.mark.parametrize("question", [
     "customers most likely to churn", "customers who spent more than 100", "how many customers bought shoes",
     "clientes que gastaron más de 100 euros", "los clientes con más probabilidad de darse de baja",
-    "customers by country", "students who love horror", "who bought most recently",
+    "customers by country", "students who love horror",
 ])
 def test_no_order_where_none_is_asked(shop: Vocabulary, question: str) -> None:
     assert read_order(question, shop) is None
