@@ -179,7 +179,11 @@ class InsightService:
     async def _count(self, query: str | None, filters: Any, segment: str | None,
                      tier: str | None) -> tuple[dict[str, Any], list[Condition]]:
         """The count, and the conditions that select the group's members (a meaning's: its matches' ids)."""
+        query, top, ranked = await self._top_group(query)
         conditions, defined, meaning = await self._group(query, filters, segment, tier)
+        if top is not None:
+            conditions.append(top)
+            defined["ranked"] = ranked
         total = await asyncio.to_thread(self.search.customers)
         within = await asyncio.to_thread(self.index.count, conditions) if conditions else total
         out: dict[str, Any] = {"group": defined, "customers": total}
@@ -235,7 +239,11 @@ class InsightService:
 
     async def describe(self, query: str | None = None, filters: Any = None, segment: str | None = None,
                        fields: list[str] | None = None, top_values: int = 5, tier: str | None = None) -> dict[str, Any]:
+        query, top, ranked = await self._top_group(query)
         conditions, defined, meaning = await self._group(query, filters, segment, tier)
+        if top is not None:  # "what do our 10 biggest spenders have in common"
+            conditions.append(top)
+            defined["ranked"] = ranked
         everyone = await self._population()
         if fields:
             unknown = [f for f in fields if not everyone.has(f)]
@@ -296,6 +304,22 @@ class InsightService:
             query = asked_count(query)[1]
         query = (without_ranking(query) or None) if query else query
         everyone = await self._population()
+        order, values, ranked_by = await self._ranking(order, everyone)
+        conditions, defined, meaning = await self._group(query, filters, segment, tier)
+        mask, cut = await self._group_mask(everyone, conditions, meaning)
+        rows, ranked = await asyncio.to_thread(everyone.ranked, values, mask, order.descending, limit, offset)
+        timed = order.field in everyone.times or order.when is not None
+        return {"ranked_by": ranked_by, "group": defined, "customers": everyone.n, "in_group": int(mask.sum()),
+                "ranked_customers": ranked, "exact": meaning is None or meaning.vector is None, "capped": cut,
+                "ranked": [{"rank": offset + i + 1, "profile_id": pid,
+                            "value": datetime.fromtimestamp(value, UTC).isoformat() if timed else round(value, 4)}
+                           for i, (pid, value) in enumerate(rows)]}
+
+    async def _ranking(self, order: Order, everyone: PopulationColumns
+                       ) -> tuple[Order, np.ndarray, dict[str, Any]]:
+        """Everyone's value of what an order ranks by (the population's number; an event's count or time from the
+        event log where its words say what about, when, or first / last), the order with its field resolved, and
+        how the answer says it (`ranked_by`)."""
         field = order.field if everyone.ranking_values(order.field) is not None else f"traits.{order.field}"
         values = everyone.ranking_values(field)
         if values is None:  # "age" outright: the trait, where the data holds it
@@ -313,15 +337,26 @@ class InsightService:
             ranked_by["about"] = about.values
             if about.window:
                 ranked_by["window"] = about.window
-        conditions, defined, meaning = await self._group(query, filters, segment, tier)
-        mask, cut = await self._group_mask(everyone, conditions, meaning)
-        rows, ranked = await asyncio.to_thread(everyone.ranked, values, mask, order.descending, limit, offset)
-        timed = order.field in everyone.times or order.when is not None
-        return {"ranked_by": ranked_by, "group": defined, "customers": everyone.n, "in_group": int(mask.sum()),
-                "ranked_customers": ranked, "exact": meaning is None or meaning.vector is None, "capped": cut,
-                "ranked": [{"rank": offset + i + 1, "profile_id": pid,
-                            "value": datetime.fromtimestamp(value, UTC).isoformat() if timed else round(value, 4)}
-                           for i, (pid, value) in enumerate(rows)]}
+        return order, values, ranked_by
+
+    async def _top_group(self, query: str | None) -> tuple[str | None, Condition | None, dict[str, Any] | None]:
+        """A group that is the top of a ranking, where a count or describe question names one: "what do the 10
+        customers who spent the most have in common", "how many of our 100 biggest spenders are from Spain",
+        "¿qué tienen en común los 50 clientes más antiguos?". The question without those words, the group's ids,
+        and how the answer says it; the question unchanged where it names no number of people and an order."""
+        if not query:
+            return query, None, None
+        asked, rest = asked_count(query)
+        found = await asyncio.to_thread(self.search.order, rest) if asked else None
+        if found is None or asked is None:
+            return query, None, None
+        order, rest = found
+        everyone = await self._population()
+        order, values, ranked_by = await self._ranking(order, everyone)
+        rows, _ = await asyncio.to_thread(everyone.ranked, values, np.ones(everyone.n, dtype=bool), order.descending,
+                                          min(asked, everyone.n) or 1)
+        ids = [pid for pid, _ in rows]
+        return rest, Condition("", "ids", ids), {**ranked_by, "top": asked, "members": len(ids)}
 
     async def _counted_about(self, order: Order) -> EventReading | None:
         """Where a ranking counts one type of event and its words say what about or when ("rated the most horror

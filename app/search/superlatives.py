@@ -102,16 +102,17 @@ _FIXED: list[tuple[re.Pattern[str], str, bool]] = [
         r"inactiv[oa]s (?:desde hace )?(?:mas tiempo|hace mas tiempo)",
         r"(?:con )?(?:la )?(?:actividad|ultima actividad|ultima visita) mas antiguas?"), LAST_SEEN, False),
     # spend
-    (_p(_SPEND_VERBS + r" (?:the )?most(?: money)?" + _NOT_A_COMPARISON,
-        r"(?:biggest|top|largest|highest|heaviest|best|big) (?:spenders|spender|gastadores)",
-        r"(?:the )?most (?:money|valuable)" + _NOT_A_COMPARISON, r"(?:highest|largest|biggest) (?:total )?(?:spend|spending)",
-        _WHO + r"mas (?:dinero )?" + _HAVE + _SPEND_ES, _HAVE + _SPEND_ES + r" mas(?: dinero)?" + _NOT_A_COMPARISON,
-        r"mayores gastadores", r"mas valios[oa]s"), SPEND, True),
+    # (the lowest first: "smallest spenders" before the bare "spenders" of the highest)
     (_p(_SPEND_VERBS + r" (?:the )?least(?: money)?" + _NOT_A_COMPARISON,
         r"(?:smallest|lowest|lightest|least) (?:spenders|spender|gastadores)",
         r"(?:lowest|smallest) (?:total )?(?:spend|spending)", r"(?:the )?least money",
         _WHO + r"menos (?:dinero )?" + _HAVE + _SPEND_ES, _HAVE + _SPEND_ES + r" menos(?: dinero)?" + _NOT_A_COMPARISON),
         SPEND, False),
+    (_p(_SPEND_VERBS + r" (?:the )?most(?: money)?" + _NOT_A_COMPARISON,
+        r"(?:(?:biggest|top|largest|highest|heaviest|best|big) )?(?:spenders|gastadores)",
+        r"(?:the )?most (?:money|valuable)" + _NOT_A_COMPARISON, r"(?:highest|largest|biggest) (?:total )?(?:spend|spending)",
+        _WHO + r"mas (?:dinero )?" + _HAVE + _SPEND_ES, _HAVE + _SPEND_ES + r" mas(?: dinero)?" + _NOT_A_COMPARISON,
+        r"mayores gastadores", r"mas valios[oa]s"), SPEND, True),
     # purchases (the payload's count of valued events)
     (_p(_BUY_VERBS + r" (?:the )?most(?: often| times| frequently)?" + _NOT_A_COMPARISON + r"(?! \w+ (?:than|likely))",
         r"(?:biggest|top|most frequent|heaviest|best|most loyal) (?:buyers|shoppers|purchasers|compradores)",

@@ -140,3 +140,23 @@ def test_the_same_ranking_over_http_with_a_read_key(ml: dict[str, Any]) -> None:
     ages = {p["id"]: p["traits"]["age"] for p in ml["raw"] if _job(p) == "student"}
     assert ranked.status_code == 200 and [r["profile_id"] for r in ranked.json()["ranked"]] == _best(ages, 5)
     assert unread.status_code == 422 and "say what to rank customers by" in unread.json()["detail"]
+
+
+def test_the_top_of_a_ranking_is_a_group_to_count_and_describe(ml: dict[str, Any]) -> None:
+    """"how many of the 50 oldest users are women": the 50 first of the ranking, then the filter, exactly;
+    "what do the 20 users who rated the most movies have in common" describes those 20."""
+    ages = {p["id"]: p["traits"]["age"] for p in ml["raw"]}
+    oldest = set(_best(ages, 50))
+    women = {p["id"] for p in ml["raw"] if p["data"]["pii"]["gender"] == "female"}
+    counted = ask(ml, "count_customers", {"query": "how many of the 50 oldest users are women?"})
+    assert counted["exact"] is True and counted["count"] == len(oldest & women)
+    assert counted["group"]["ranked"]["field"] == "traits.age" and counted["group"]["ranked"]["members"] == 50
+    ratings = Counter(e["profile"]["id"] for e in ml["events"] if e["type"] == "content-rated")
+    described = ask(ml, "describe_customers", {"query": "what do the 20 users who rated the most movies have in common?",
+                                               "fields": ["event_count"]})
+    assert described["size"] == 20 and described["group"]["ranked"]["field"] == "counts.content-rated"
+    most = sorted(ratings[p] for p in _best(dict(ratings), 20))
+    assert described["fields"][0]["group"]["median"] == (most[9] + most[10]) / 2  # their event counts: ratings only
+    # without a number of people, an order names no group: "customers who spent the most" stays a meaning
+    plain = ask(ml, "count_customers", {"query": "how many students are there?"})
+    assert "ranked" not in plain["group"]
