@@ -257,7 +257,7 @@ def test_business_questions_from_the_command_line(export: Path, tmp_path: Path) 
     # the goal read from the question, or asked for
     code, _, err = cli("top", "customers most likely to churn", "--data-dir", data)
     assert code == 1 and "no active model for goal 'churn'" in err
-    code, _, err = cli("top", "the best customers", "--data-dir", data)
+    code, _, err = cli("top", "the nicest customers", "--data-dir", data)
     assert code == 1 and "say what to rank customers by" in err and err.count("\n") == 1
     # or by a stored number, named or read from the question
     scores = {p["id"]: p["traits"]["score"] for p in raw if isinstance(p["traits"].get("score"), int | float)}

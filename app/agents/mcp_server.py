@@ -13,7 +13,11 @@ from app.agents.tools import CustomerTools, available_tools
 
 INSTRUCTIONS = ("Customer data of a CDP (Tracardi). Start with search_customers (describe the customers in words), "
                 "then get_customer for details or similar_customers for lookalikes; list_segments and segment_members for "
-                "segments; customer_predictions for predicted behaviour. Contact details are never returned.")
+                "segments; customer_predictions for predicted behaviour. Business questions, answered exactly where the "
+                "data allows: count_customers (how many, what share), rank_customers (who spent the most, the newest, "
+                "the first to buy something), top_customers (most likely to churn or buy, by a model), "
+                "describe_customers (what a group has in common, why they churn). Questions may be asked in English or "
+                "Spanish, as a person would. Contact details are never returned.")
 
 
 def build_mcp_server(tools: CustomerTools, *, allow_writes: bool = False, sync: Any = None) -> MCPServer:

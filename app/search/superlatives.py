@@ -155,6 +155,10 @@ _FIXED: list[tuple[re.Pattern[str], str, bool]] = [
 ]
 
 # an age, where the data holds one; "oldest" / "youngest" customers are the longest- and shortest-standing otherwise
+# "our best customers", "los mejores clientes", where nothing else says by what: by what they spent, as the
+# answer's `ranked_by` says ("the best customers by purchases" is read by its "by")
+_BEST_CUSTOMERS = _p(r"(?:best|top) (?:customers|customer|clients|client|buyers)", r"mejores clientes",
+                     r"clientes principales", r"principales clientes")
 _OLDEST = _p(r"oldest", r"eldest", r"mas mayores", r"de (?:mas|mayor) edad", r"mas viej[oa]s", r"mas ancian[oa]s",
              r"(?:con )?(?:la )?(?:mayor edad|edad mas alta)")
 _YOUNGEST = _p(r"youngest", r"mas jovenes", r"de menor edad", r"(?:con )?(?:la )?(?:menor edad|edad mas baja)")
@@ -394,6 +398,8 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
             path = named(m.group("noun"), True)
             if path is not None:
                 return found(_trimmed(m, q), path, m.group("dir") not in _ASCENDING)
+    if fallback is None and (m := _BEST_CUSTOMERS.search(q)) is not None:
+        return found(m, SPEND, True)
     return fallback
 
 

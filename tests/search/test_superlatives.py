@@ -39,6 +39,7 @@ def tienda(e5: Any) -> Vocabulary:
 @pytest.mark.parametrize(("question", "field", "descending", "rest"), [
     ("the 5 customers who spent the most", "spend_total", True, "the 5 customers who"),
     ("who are our biggest spenders", "spend_total", True, "who are our"),
+    ("who are our 5 best customers", "spend_total", True, "who are our 5"),
     ("top 10 customers by spend", "spend_total", True, "top 10 customers"),
     ("customers sorted by spend ascending", "spend_total", False, "customers"),
     ("the customers who spent the least", "spend_total", False, "the customers who"),
@@ -127,6 +128,8 @@ def test_an_events_object_and_window_stay_with_its_count(shop: Vocabulary, quest
     ("clientes con más incidencias abiertas", "counts.incidencia-abierta", True, "clientes"),
     ("clientes con más visitas a la página", "counts.visita-pagina", True, "clientes"),
     ("los 5 mejores clientes por gasto", "spend_total", True, "los 5 clientes"),
+    ("los 5 mejores clientes por número de compras", "purchases", True, "los 5 clientes"),
+    ("¿quiénes son nuestros mejores clientes?", "spend_total", True, "¿quiénes son nuestros ?"),
 ])
 def test_an_order_is_read_in_spanish(tienda: Vocabulary, question: str, field: str, descending: bool,
                                      rest: str) -> None:
