@@ -274,8 +274,8 @@ class PopulationColumns:
             return values
         return None
 
-    def counted(self, counts: dict[str, int]) -> np.ndarray:
-        """Everyone's count from a per-profile tally (0 for those it does not name)."""
+    def counted(self, counts: dict[str, int] | dict[str, float]) -> np.ndarray:
+        """Everyone's count (or sum) from a per-profile tally (0 for those it does not name)."""
         rows, values = self._row_of(), np.zeros(self.n)
         for pid, n in counts.items():
             if (row := rows.get(pid)) is not None:

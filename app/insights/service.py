@@ -327,7 +327,17 @@ class InsightService:
         order = replace(order, field=field)
         ranked_by: dict[str, Any] = {**order.as_dict(), "label": order_label(order.field, self.wording, order.when)}
         about = await self._counted_about(order)
-        if order.when:  # "the first customers to buy shoes": when each first did it, from the event log
+        value = self.predictions.dictionary.spec(about.etype).value if about and order.field == "spend_total" else None
+        if about is not None and order.field == "spend_total" and not value:
+            about = None  # a type without an amount: what it was about cannot be summed; total spend, as said
+        if value:  # "who spent the most on shoes": the amounts of those purchases, from the event log
+            assert about is not None
+            sums = await self.search.event_sums(about, value.split("."))
+            values = await asyncio.to_thread(everyone.counted, sums)
+            spanish = self.wording == "es"
+            ranked_by["label"] = (("gasto en " if spanish else "spend on ") + ", ".join(about.values)) \
+                if about.values else ("gasto en el periodo" if spanish else "spend in the window")
+        elif order.when:  # "the first customers to buy shoes": when each first did it, from the event log
             reading = about or EventReading(order.field.removeprefix("counts."), [], None)
             times = await self.search.event_times(reading, latest=order.when == "last")
             values = await asyncio.to_thread(everyone.timed, times)
@@ -362,7 +372,8 @@ class InsightService:
         """Where a ranking counts one type of event and its words say what about or when ("rated the most horror
         movies", "bought the most shoes this year"), that reading of them; None for a plain count of the type."""
         counted = order.field.startswith("counts.")
-        if not (counted or order.field == "purchases") or not order.said:
+        if not (counted or order.field in ("purchases", "spend_total")) or not order.said or \
+                (order.field == "spend_total" and not order.event):
             return None
         etype = order.field.removeprefix("counts.")
         said = order.event or as_event(order.said)

@@ -498,6 +498,13 @@ class SearchService:
                                                   since=(reading.window or {}).get("since"),
                                                   before=(reading.window or {}).get("before"), latest=latest)
 
+    async def event_sums(self, reading: EventReading, value_path: Sequence[str]) -> dict[str, float]:
+        """What each profile's events of a reading's type, about its values and within its window, add up to at
+        `value_path` (the event dictionary's value)."""
+        return await self.state.event_sums_about(reading.etype, reading.values, value_path,
+                                                 since=(reading.window or {}).get("since"),
+                                                 before=(reading.window or {}).get("before"))
+
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that
         field with its values; the question unchanged when it names no field of the data."""

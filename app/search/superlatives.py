@@ -190,13 +190,15 @@ _OBJECT_WORD = r"(?!(?:" + "|".join(_CLAUSE_WORDS) + r")\b)[a-z]+"
 _VERB_MOST = re.compile(_B + r"(?P<verb>[a-z]+) (?:the )?(?P<dir>most|least|fewest)(?! likely| at risk| probabl| recent)"
                         r"(?: (?:often|times|frequently))?(?: (?P<noun>" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD +
                         r")?))?" + _E)
-# when customers first / last did something: "the first customers to buy shoes", "who bought most recently",
-# "los primeros en comprar zapatos", "¿quién compró por última vez?"
+
+
 def _deed(name: str) -> str:
+    """An event's words after "the first to" / "who": a verb and up to four more, none that starts a clause."""
     return r"(?P<" + name + ">" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD + r"){0,4})"
 
 
-
+# when customers first / last did something: "the first customers to buy shoes", "who bought most recently",
+# "los primeros en comprar zapatos", "¿quién compró por última vez?"
 _PEOPLE = r"(?:(?:\d{1,4}|few) )?(?:customers |clients |people |users |ones |buyers |shoppers |clientes |usuarios |personas )?"
 _FIRST_TO = re.compile(_B + r"(?:(?:the |los |las )?(?:very )?(?:first|earliest|primer[oa]s) " + _PEOPLE +
                        r"(?:to|en|que|in) " + _deed("event") + r"|(?:who|that|which|quien|quienes|que) " +
@@ -326,11 +328,18 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
             a = aux.start()
         if path.startswith("counts."):  # "added the most items | to the cart": the event's own words
             b = _through_complement(q, b)
-        # "bought the most | this year": counted in it
-        if (path.startswith("counts.") or path == PURCHASES) and (window := _WINDOW.match(q, b)) is not None:
-            b = window.end()
+        event = ""
+        if path == SPEND and (spent := _SPENT_ON.match(q, b)) is not None and _about_a_value(spent.group("what"), vocab):
+            # "spent the most | on shoes": what the purchases were about, summed from the event log ("en España"
+            # names no such value: it stays the group's)
+            b, event = spent.end(), spent.group("what")
+        # "bought the most | this year": counted in it (and spend summed in it)
+        if (path.startswith("counts.") or path in (PURCHASES, SPEND)) and (window := _WINDOW.match(q, b)) is not None:
+            b, event = window.end(), event + window.group(0)
+        if path == SPEND and event:  # read as the purchases it sums: "bought shoes this year"
+            event = ("compraron " if _SPANISH_SPEND.search(q, a, b) else "bought ") + " ".join(event.split())
         rest = " ".join(_BEST.sub(" ", question[:a] + " " + question[b:MAX_QUESTION]).split())
-        return Order(path, descending, question[a:b]), rest
+        return Order(path, descending, question[a:b], event=event), rest
 
     budget = [MAX_CANDIDATES]
 
@@ -401,6 +410,18 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
     if fallback is None and (m := _BEST_CUSTOMERS.search(q)) is not None:
         return found(m, SPEND, True)
     return fallback
+
+
+_SPENT_ON = re.compile(r"\s+(?:on|for|en)\s+(?P<what>" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD + r"){0,2})(?![\w-])")
+_SPANISH_SPEND = re.compile(r"gast|pag|mayor|mas")
+def _about_a_value(words: str, vocab: Vocabulary) -> bool:
+    """Whether the words start with a value events are about ("shoes", "equipo de montaña"), in either number."""
+    said = norm(words).split()
+    for n in range(len(said), 0, -1):
+        head, last = said[:n - 1], said[n - 1]
+        if any(" ".join([*head, form]) in vocab.about_values for form in {last, *number_forms(last)}):
+            return True
+    return False
 
 
 _LEAD = re.compile(r"(?<![\w-])(?:with|having|con|que tienen|que tengan) (?:the |el |la |los |las )?$")

@@ -122,12 +122,25 @@ class PostgresSyncState:
         "who bought most recently" rank by."""
         return dict(await self._per_profile("max" if latest else "min", event_type, values, since, before, 1))
 
-    async def _per_profile(self, aggregate: Literal["count", "min", "max"], event_type: str, values: Sequence[str],
-                           since: str | None, before: str | None, times: int) -> dict[str, Any]:
+    async def event_sums_about(self, event_type: str, values: Sequence[str], value_path: Sequence[str],
+                               since: str | None = None, before: str | None = None) -> dict[str, float]:
+        """What each profile's such events add up to at `value_path` in their properties (the event dictionary's
+        value: a purchase's amount; a number, or a string that is one): what "who spent the most on shoes" ranks
+        by. Events without a number there add nothing."""
+        return {p: float(v or 0.0) for p, v in (await self._per_profile(
+            "sum", event_type, values, since, before, 1, list(value_path))).items()}
+
+    async def _per_profile(self, aggregate: Literal["count", "min", "max", "sum"], event_type: str,
+                           values: Sequence[str], since: str | None, before: str | None, times: int,
+                           value_path: list[str] | None = None) -> dict[str, Any]:
         """One figure per profile over its events of a type about the values in the window (`aggregate`: how many,
-        or their first or last time). One pass over the type's rows, bounded in time (EVENT_SCAN_TIMEOUT): a log
-        too large to read in that time is refused, never waited for."""
-        figure = {"count": "count(*)", "min": "min(time)", "max": "max(time)"}[aggregate]  # a constant, never input
+        their first or last time, or the sum of the number at `value_path`). One pass over the type's rows, bounded
+        in time (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
+        figure = {"count": "count(*)", "min": "min(time)", "max": "max(time)",  # constants, never input
+                  "sum": "sum(CASE WHEN jsonb_typeof(properties #> $6::text[]) = 'number' "
+                         "OR (properties #>> $6::text[]) ~ '^-?[0-9]{1,15}([.][0-9]{1,15})?$' "
+                         "THEN (properties #>> $6::text[])::float8 END)"}[aggregate]
+        extra = [value_path or []] if aggregate == "sum" else []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant
@@ -137,7 +150,7 @@ class PostgresSyncState:
                     "     OR jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))) "
                     "AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4) "
                     "GROUP BY profile_id HAVING count(*) >= $5",
-                    event_type, list(values), _day(since), _day(before), max(1, int(times)))
+                    event_type, list(values), _day(since), _day(before), max(1, int(times)), *extra)
         except asyncpg.QueryCanceledError:
             raise UnavailableError.worded("event_log_too_slow", type=event_type[:60],
                                           seconds=EVENT_SCAN_TIMEOUT_MS // 1000) from None

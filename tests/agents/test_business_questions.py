@@ -696,6 +696,10 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                                                                  if e["profile"]["id"] == p and e["type"] == "compra"
                                                                  and e["properties"].get("categoria") == "zapatos")
                                                          for p in shoes}, False),
+                # spend on a value, summed from the purchases' amounts in the event log
+                ("los 3 clientes que más gastaron en zapatos", 3, {p: sum(
+                    e["properties"]["importe"] for e in events if e["profile"]["id"] == p and e["type"] == "compra"
+                    and e["properties"].get("categoria") == "zapatos") for p in shoes}, True),
                 ("los 3 clientes que compraron más recientemente", 3, {
                     p: max(datetime.fromisoformat(e["metadata"]["time"]["insert"]).timestamp() for e in events
                            if e["profile"]["id"] == p and e["type"] == "compra") for p in bought}, True),

@@ -14,10 +14,11 @@ from app.search.understanding import Vocabulary, attach_meaning, build_vocabular
 TYPES = ["page-view", "purchase-order", "ticket-opened", "email-opened", "add-to-cart"]
 SHOP = [{"traits": {"age": 18 + i % 60, "monthly_charges": 10.0 + i * 7 % 90, "plan": ["free", "plus", "pro"][i % 3]},
          "counts": {t: 1 + (i + k) % 5 for k, t in enumerate(TYPES) if (i + k) % 3},
-         "purchases": 1 + (i + 1) % 5 if (i + 1) % 3 else 0} for i in range(60)]
+         "purchases": 1 + (i + 1) % 5 if (i + 1) % 3 else 0, "top": {"category": [["shoes", "bags", "books"][i % 3]]}}
+        for i in range(60)]
 TIENDA = [{"traits": {"edad": 18 + i % 60, "cuota_mensual": 10.0 + i * 7 % 90, "tarifa": ["basica", "plus"][i % 2]},
            "counts": {t: 1 + (i + k) % 5 for k, t in enumerate(["visita-pagina", "compra", "incidencia-abierta"])
-                      if (i + k) % 3}} for i in range(60)]
+                      if (i + k) % 3}, "top": {"categoria": [["zapatos", "bolsos"][i % 2]]}} for i in range(60)]
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +137,26 @@ def test_an_order_is_read_in_spanish(tienda: Vocabulary, question: str, field: s
     found = read_order(question, tienda)
     assert found is not None, question
     assert (found[0].field, found[0].descending, found[1]) == (field, descending, rest)
+
+
+@pytest.mark.parametrize(("question", "event", "rest"), [
+    ("the 5 customers who spent the most on shoes", "bought shoes", "the 5 customers who"),
+    ("who spent the most this year", "bought this year", "who"),
+    ("who spent the most on books in the last 90 days", "bought books in the last 90 days", "who"),
+    ("the customers who spent the most in Spain", "", "the customers who in Spain"),  # no value: the group's
+])
+def test_spend_on_a_value_or_in_a_window_is_summed_from_its_purchases(shop: Vocabulary, question: str, event: str,
+                                                                      rest: str) -> None:
+    found = read_order(question, shop)
+    assert found is not None and (found[0].field, found[0].event, found[1]) == ("spend_total", event, rest)
+
+
+def test_spend_on_a_value_in_spanish(tienda: Vocabulary) -> None:
+    assert read_order("los 5 clientes que más gastaron en zapatos", tienda) == (
+        superlatives.Order("spend_total", True, "que más gastaron en zapatos", event="compraron zapatos"),
+        "los 5 clientes")
+    found = read_order("los que más gastaron en España", tienda)
+    assert found is not None and (found[0].event, found[1]) == ("", "en España")
 
 
 def test_an_object_no_event_reads_leaves_the_plain_count(encoder: Any) -> None:
