@@ -335,8 +335,10 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
             b, event = spent.end(), spent.group("what")
         # "bought the most | this year": counted in it (and spend summed in it)
         if (path.startswith("counts.") or path in (PURCHASES, SPEND)) and (window := _WINDOW.match(q, b)) is not None:
-            b, event = window.end(), event + window.group(0)
-        if path == SPEND and event:  # read as the purchases it sums: "bought shoes this year"
+            b = window.end()
+            if path == SPEND:
+                event += window.group(0)
+        if event:  # spend, read as the purchases it sums: "bought shoes this year"
             event = ("compraron " if _SPANISH_SPEND.search(q, a, b) else "bought ") + " ".join(event.split())
         rest = " ".join(_BEST.sub(" ", question[:a] + " " + question[b:MAX_QUESTION]).split())
         return Order(path, descending, question[a:b], event=event), rest

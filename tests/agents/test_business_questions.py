@@ -707,6 +707,13 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 answer = await tools.rank_customers(query=question)
                 best = sorted(values, key=lambda p: (-values[p] if descending else values[p], p))[:n]
                 assert [r["profile_id"] for r in answer["ranked"]] == best and answer["exact"], (question, answer)
+            # counted in the window the question says, on the data's clock
+            answer = await tools.rank_customers(query="los 3 clientes que más compraron este año")
+            since = datetime.fromisoformat(answer["ranked_by"]["window"]["since"]).replace(tzinfo=UTC)
+            this_year = Counter(e["profile"]["id"] for e in events if e["type"] == "compra"
+                                and datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since)
+            assert [r["profile_id"] for r in answer["ranked"]] == sorted(this_year, key=lambda p: (-this_year[p], p))[:3]
+            assert [r["value"] for r in answer["ranked"]] == sorted(this_year.values(), reverse=True)[:3]
         finally:
             await c.aclose()
 
