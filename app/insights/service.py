@@ -104,10 +104,18 @@ class InsightService:
             raise NotFoundError.worded("no_model_for_goal", goal=goal[:60])
         return model_id
 
-    async def _group(self, query: str | None, filters: Any, segment: str | None,
-                     tier: str | None = None) -> tuple[list[Condition], dict[str, Any], Meaning | None]:
+    async def _group(self, query: str | None, filters: Any, segment: str | None, tier: str | None = None,
+                     ranked_top: bool = False) -> tuple[list[Condition], dict[str, Any], Meaning | None]:
+        """A group's conditions, how the answer says it, and its meaning. `ranked_top`: the question may name the
+        top of a ranking as the group ("what do our 10 biggest spenders have in common"), as counts and describes
+        do; a ranking's own "top 10" is how many it lists."""
         conditions = parse_filters(filters)
         defined: dict[str, Any] = {"filters": [f"{c.key} {c.op} {c.value}" for c in conditions]}
+        if ranked_top:
+            query, top, ranked = await self._top_group(query)
+            if top is not None:
+                conditions.append(top)
+                defined["ranked"] = ranked
         if tier:
             goal, sep, name = tier.partition(":")
             if not sep or not goal.strip() or not name.strip():
@@ -179,11 +187,7 @@ class InsightService:
     async def _count(self, query: str | None, filters: Any, segment: str | None,
                      tier: str | None) -> tuple[dict[str, Any], list[Condition]]:
         """The count, and the conditions that select the group's members (a meaning's: its matches' ids)."""
-        query, top, ranked = await self._top_group(query)
-        conditions, defined, meaning = await self._group(query, filters, segment, tier)
-        if top is not None:
-            conditions.append(top)
-            defined["ranked"] = ranked
+        conditions, defined, meaning = await self._group(query, filters, segment, tier, ranked_top=True)
         total = await asyncio.to_thread(self.search.customers)
         within = await asyncio.to_thread(self.index.count, conditions) if conditions else total
         out: dict[str, Any] = {"group": defined, "customers": total}
@@ -239,11 +243,7 @@ class InsightService:
 
     async def describe(self, query: str | None = None, filters: Any = None, segment: str | None = None,
                        fields: list[str] | None = None, top_values: int = 5, tier: str | None = None) -> dict[str, Any]:
-        query, top, ranked = await self._top_group(query)
-        conditions, defined, meaning = await self._group(query, filters, segment, tier)
-        if top is not None:  # "what do our 10 biggest spenders have in common"
-            conditions.append(top)
-            defined["ranked"] = ranked
+        conditions, defined, meaning = await self._group(query, filters, segment, tier, ranked_top=True)
         everyone = await self._population()
         if fields:
             unknown = [f for f in fields if not everyone.has(f)]
@@ -327,16 +327,16 @@ class InsightService:
         order = replace(order, field=field)
         ranked_by: dict[str, Any] = {**order.as_dict(), "label": order_label(order.field, self.wording, order.when)}
         about = await self._counted_about(order)
-        value = self.predictions.dictionary.spec(about.etype).value if about and order.field == "spend_total" else None
-        if about is not None and order.field == "spend_total" and not value:
-            about = None  # a type without an amount: what it was about cannot be summed; total spend, as said
-        if value:  # "who spent the most on shoes": the amounts of those purchases, from the event log
-            assert about is not None
-            sums = await self.search.event_sums(about, value.split("."))
-            values = await asyncio.to_thread(everyone.counted, sums)
-            spanish = self.wording == "es"
-            ranked_by["label"] = (("gasto en " if spanish else "spend on ") + ", ".join(about.values)) \
-                if about.values else ("gasto en el periodo" if spanish else "spend in the window")
+        if order.field == "spend_total":
+            amount = self.predictions.dictionary.spec(about.etype).value if about is not None else None
+            if about is None or not amount:
+                about = None  # a type without an amount: what it was about cannot be summed; total spend, as said
+            else:  # "who spent the most on shoes": the amounts of those purchases, from the event log
+                sums = await self.search.event_sums(about, amount.split("."))
+                values = await asyncio.to_thread(everyone.counted, sums)
+                spanish = self.wording == "es"
+                ranked_by["label"] = (("gasto en " if spanish else "spend on ") + ", ".join(about.values)) \
+                    if about.values else ("gasto en el periodo" if spanish else "spend in the window")
         elif order.when:  # "the first customers to buy shoes": when each first did it, from the event log
             reading = about or EventReading(order.field.removeprefix("counts."), [], None)
             times = await self.search.event_times(reading, latest=order.when == "last")

@@ -482,28 +482,23 @@ class SearchService:
         (redacted properties), as conditions on profile ids: everyone else, where the reading is denied ("never
         bought shoes", "did not buy anything in the last month")."""
         return [Condition("", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
-            e.etype, e.values, since=(e.window or {}).get("since"), before=(e.window or {}).get("before"),
-            times=e.times)) for e in about]
+            e.etype, e.values, since=e.since, before=e.before, times=e.times)) for e in about]
 
     async def event_counts(self, reading: EventReading) -> dict[str, int]:
         """How many events of a reading's type, about its values and within its window, each profile has."""
-        return await self.state.event_counts_about(reading.etype, reading.values,
-                                                   since=(reading.window or {}).get("since"),
-                                                   before=(reading.window or {}).get("before"))
+        return await self.state.event_counts_about(reading.etype, reading.values, reading.since, reading.before)
 
     async def event_times(self, reading: EventReading, latest: bool = False) -> dict[str, datetime]:
         """When each profile first (`latest`: last) had an event of a reading's type, about its values and within
         its window."""
-        return await self.state.event_times_about(reading.etype, reading.values,
-                                                  since=(reading.window or {}).get("since"),
-                                                  before=(reading.window or {}).get("before"), latest=latest)
+        return await self.state.event_times_about(reading.etype, reading.values, reading.since, reading.before,
+                                                  latest=latest)
 
     async def event_sums(self, reading: EventReading, value_path: Sequence[str]) -> dict[str, float]:
         """What each profile's events of a reading's type, about its values and within its window, add up to at
         `value_path` (the event dictionary's value)."""
-        return await self.state.event_sums_about(reading.etype, reading.values, value_path,
-                                                 since=(reading.window or {}).get("since"),
-                                                 before=(reading.window or {}).get("before"))
+        return await self.state.event_sums_about(reading.etype, reading.values, value_path, reading.since,
+                                                 reading.before)
 
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that

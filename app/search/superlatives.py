@@ -309,8 +309,8 @@ def _field_named(noun: str, vocab: Vocabulary, *, counted: bool) -> str | None:
     words = [w for w in _noun_phrase(noun).split() if w not in _FILLER]
     for n in range(min(3, len(words)), 0, -1):
         phrase = " ".join(words[:n])
-        found = _aggregate(phrase) or _numeric_path(phrase, vocab) if not counted else \
-            _aggregate(phrase) or _event_count_path(phrase, vocab) or _numeric_path(phrase, vocab)
+        found = _aggregate(phrase) or (_event_count_path(phrase, vocab) if counted else None) or \
+            _numeric_path(phrase, vocab)
         if found is not None:
             return found
     return None
@@ -320,8 +320,9 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
     """The order a question asks for and the question without the words that asked it, or None."""
     q = _folded(question)
 
-    def found(m: re.Match[str], path: str, descending: bool) -> tuple[Order, str]:
-        a, b = m.span()
+    def extent(span: tuple[int, int], path: str) -> tuple[int, int, str]:
+        """Where an order's words start and end around what matched, and for spend, the purchases it sums."""
+        a, b = span
         if (lead := _LEAD.search(q, 0, a)) is not None:  # "customers | with the highest average rating"
             a = lead.start()
         while (aux := _AUXILIARY.search(q, 0, a)) is not None:  # "customers who | have been | inactive the longest"
@@ -340,8 +341,14 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
                 event += window.group(0)
         if event:  # spend, read as the purchases it sums: "bought shoes this year"
             event = ("compraron " if _SPANISH_SPEND.search(q, a, b) else "bought ") + " ".join(event.split())
-        rest = " ".join(_BEST.sub(" ", question[:a] + " " + question[b:MAX_QUESTION]).split())
-        return Order(path, descending, question[a:b], event=event), rest
+        return a, b, event
+
+    def without(a: int, b: int) -> str:
+        return " ".join(_BEST.sub(" ", question[:a] + " " + question[b:MAX_QUESTION]).split())
+
+    def found(span: tuple[int, int], path: str, descending: bool) -> tuple[Order, str]:
+        a, b, event = extent(span, path)
+        return Order(path, descending, question[a:b], event=event), without(a, b)
 
     budget = [MAX_CANDIDATES]
 
@@ -362,60 +369,61 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
             deed = asked.group("event") or asked.group("deed") or ""
             if deed.split()[0] in _NOT_VERBS or (path := event(deed, deed.split()[0])) is None:
                 continue
-            order, rest = found(asked, path, when == "last")  # an event's count: its window is taken too
-            end = _through_complement(q, asked.end()) if asked.group("event") else asked.end()
-            deed += q[asked.end():end]  # "the last to add something to the | cart"
-            if (window := _WINDOW.match(q, end)) is not None:  # "the first to buy shoes | this year"
-                deed += window.group(0)
-            return Order(order.field, order.descending, order.said, when, " ".join(deed.split())), rest
+            # an event's words run on over its complement and window: "the last to add something to the | cart",
+            # "the first to buy shoes | this year"
+            a, b, _ = extent(asked.span(), path)
+            deed += q[asked.end():b]
+            return Order(path, when == "last", question[a:b], when, " ".join(deed.split())), without(a, b)
 
     age = _age_path(vocab)
     for pattern, descending in ((_OLDEST, True), (_YOUNGEST, False)):
         if (m := pattern.search(q)) is not None:
             if age is not None:
-                return found(m, age, descending)
+                return found(m.span(), age, descending)
             if m.group(0) in ("oldest", "youngest"):  # "our oldest customers": the longest-standing
-                return found(m, FIRST_SEEN, not descending)
+                return found(m.span(), FIRST_SEEN, not descending)
     fallback: tuple[Order, str] | None = None
     for pattern, fixed, descending in _FIXED:
         if (m := pattern.search(q)) is not None:
             if fixed == PURCHASES and _object_follows(q, m.end()):
                 # "bought the most shoes": purchases about shoes, read below as an event's count where the verb
                 # names one; else all purchases, and "shoes" is the group's
-                fallback = fallback or found(m, fixed, descending)
+                fallback = fallback or found(m.span(), fixed, descending)
                 continue
-            return found(m, fixed, descending)
+            return found(m.span(), fixed, descending)
     for m in _WITH.finditer(q):
         path = named(m.group("noun"), m.group("dir") in ("most", "fewest", "mas", "menos"))
         if path is not None:
-            return found(_trimmed(m, q), path, not re.fullmatch(_LESS, m.group("dir")))
+            return found(_trimmed(m), path, not re.fullmatch(_LESS, m.group("dir")))
     for m in _HIGHEST_AFTER.finditer(q):
         path = named(m.group("noun"), False)
         if path is not None:
-            return found(m, path, not m.group("dir").startswith(("mas baj", "mas pequen")))
+            return found(m.span(), path, not m.group("dir").startswith(("mas baj", "mas pequen")))
     for m in _VERB_MOST.finditer(q):
         said = " ".join(w for w in (m.group("verb"), m.group("noun") or "") if w)
         if m.group("verb") in _FILLER or m.group("verb") in _NOT_VERBS:
             continue
         path = event(said, m.group("verb"))
         if path is not None:
-            return found(m, path, m.group("dir") == "most")
+            return found(m.span(), path, m.group("dir") == "most")
     for m in _MOST_VERB.finditer(q):
         path = event(m.group("rest"), m.group("rest").split()[-1])
         if path is not None:
-            return found(m, path, m.group("dir") == "mas")
+            return found(m.span(), path, m.group("dir") == "mas")
     if _ASKS_RANKING.search(q):
         for m in _BY.finditer(q):
             path = named(m.group("noun"), True)
             if path is not None:
-                return found(_trimmed(m, q), path, m.group("dir") not in _ASCENDING)
+                return found(_trimmed(m), path, m.group("dir") not in _ASCENDING)
     if fallback is None and (m := _BEST_CUSTOMERS.search(q)) is not None:
-        return found(m, SPEND, True)
+        return found(m.span(), SPEND, True)
     return fallback
 
 
 _SPENT_ON = re.compile(r"\s+(?:on|for|en)\s+(?P<what>" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD + r"){0,2})(?![\w-])")
 _SPANISH_SPEND = re.compile(r"gast|pag|mayor|mas")
+
+
 def _about_a_value(words: str, vocab: Vocabulary) -> bool:
     """Whether the words start with a value events are about ("shoes", "equipo de montaña"), in either number."""
     said = norm(words).split()
@@ -471,12 +479,9 @@ def _through_complement(q: str, end: int) -> int:
     return end
 
 
-def _trimmed(m: re.Match[str], q: str) -> re.Match[str]:
-    """The match cut after its noun's own words ("most page views | this year"), so the rest stays the group's."""
+def _trimmed(m: re.Match[str]) -> tuple[int, int]:
+    """The match's span cut after its noun's own words ("most page views | this year"), so the rest stays the
+    group's."""
     noun = m.group("noun")
     kept = _noun_phrase(noun)
-    if kept == noun or not kept:
-        return m
-    end = m.start("noun") + len(kept)
-    cut = re.compile(re.escape(q[m.start():end])).match(q, m.start())
-    return cut if cut is not None else m
+    return (m.start(), m.start("noun") + len(kept)) if kept and kept != noun else m.span()

@@ -509,6 +509,14 @@ class EventReading(NamedTuple):
     denied: bool = False
     times: int = 1  # at least this many such events (fewer, where denied)
 
+    @property
+    def since(self) -> str | None:
+        return (self.window or {}).get("since")
+
+    @property
+    def before(self) -> str | None:
+        return (self.window or {}).get("before")
+
 
 @dataclass
 class Understanding:
