@@ -146,7 +146,8 @@ class Container:
                                wordings=("en", "es") if settings.lang.code == "multi" else (settings.lang.wording,),
                                event_labels=event_labels(settings, builder.dictionary),
                                phrases=PhraseVectorStore(data_dir / "cache", encoder.model_id),
-                               population=lambda: builder.population)
+                               population=lambda: builder.population,
+                               amount_of=lambda etype: builder.dictionary.spec(etype).value)
         erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording, erasures_since=erasures.erasures_since,

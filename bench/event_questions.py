@@ -103,6 +103,18 @@ def questions(now: date) -> list[tuple[str, str, Callable[[list[Any], dict[str, 
         ("how many customers viewed a product but never bought?",
          "¿cuántos clientes vieron un producto pero nunca compraron?",
          lambda e, t: _n(e, "product-view") > 0 and _n(e) == 0),
+        # a pronoun names what the earlier event was about; ages asked of age bands (each band more than half
+        # inside the ages: "over 40" is 45 and up); a group said in the Spanish feminine; spend summed in a window
+        ("how many customers added jackets to the cart but did not buy them?",
+         "¿cuántos clientes añadieron chaquetas al carrito pero no las compraron?",
+         lambda e, t: _n(e, "add-to-cart", category="jackets") > 0 and _n(e, category="jackets") == 0),
+        ("how many customers are over 40?", "¿cuántos clientes tienen más de 40 años?",
+         lambda e, t: t.get("age_band") in ("45-54", "55-64", "65+")),
+        ("how many women bought bags?", "¿cuántas clientas compraron bolsos?",
+         lambda e, t: t.get("gender") == "female" and _n(e, category="bags") > 0),
+        ("how many customers spent more than 100 euros this year?",
+         "¿cuántos clientes gastaron más de 100 euros este año?",
+         lambda e, t: sum(p.get("value", 0) for k, day, p in e if k == "purchase-order" and day >= year) > 100),
     ]
 
 
@@ -139,7 +151,7 @@ def main() -> None:
     events: Events = defaultdict(list)
     traits: dict[str, dict[str, Any]] = {}
     for profile, history in profile_records(a.profiles, 20.0, seed=11):
-        traits[profile["id"]] = profile["traits"]
+        traits[profile["id"]] = {**profile["traits"], "gender": profile["data"]["pii"].get("gender")}
         for e in history:
             events[profile["id"]].append((e["type"], date.fromisoformat(e["metadata"]["time"]["insert"][:10]),
                                           e["properties"]))

@@ -91,14 +91,35 @@ def get_parts(obj: Any, parts: Sequence[str]) -> Any:
     return cur
 
 
+# a number as a person writes it: "1,234.50" (English), "1.234,50" / "49,90" (Spanish), "1 234,5"; a sign first
+_WRITTEN_NUMBER = re.compile(r"[+-]?(?:\d{1,15}|\d{1,3}(?:[ ,.\u00a0\u202f]\d{3}){1,5})(?:[.,]\d{1,15})?")
+_CURRENCY = "€$£¥ \t\u00a0\u202f"
+
+
 def as_number(value: Any) -> float | None:
+    """A number, or a string that writes one (None for anything else). A lone comma before one, two or four and
+    more digits is a decimal comma ("49,90", what a Spanish form sends); before exactly three it is a thousands
+    separator ("1,234"), as is a dot where a comma follows ("1.234,50"), and where several dots group ("1.234.567").
+    Currency signs around it are dropped ("49,90 €")."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.replace(",", "").strip())
-        except ValueError:
-            return None
-    return None
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = value.strip(_CURRENCY)
+    if not _WRITTEN_NUMBER.fullmatch(text):
+        return None
+    text = text.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+    comma, dot = text.rfind(","), text.rfind(".")
+    if comma >= 0 and dot >= 0:  # the later of the two marks the decimals
+        text = text.replace(".", "").replace(",", ".") if comma > dot else text.replace(",", "")
+    elif comma >= 0:
+        decimals = len(text) - comma - 1
+        text = text.replace(",", ".") if text.count(",") == 1 and decimals != 3 else text.replace(",", "")
+    elif text.count(".") > 1:
+        text = text.replace(".", "")
+    try:
+        return float(text)
+    except ValueError:
+        return None

@@ -274,6 +274,15 @@ class PopulationColumns:
             return values
         return None
 
+    def ordered(self, path: str, order: dict[str, float]) -> np.ndarray | None:
+        """Everyone's place in an order of a categorical field's values ("25-34": 25, "35-44": 35), NaN where a
+        profile holds another value or none; None where the population holds no such field."""
+        column = self.categories.get(path)
+        if column is None:
+            return None
+        places = np.array([order.get(label, np.nan) for label in column.labels] + [np.nan])
+        return places[np.where(column.codes >= 0, column.codes, len(column.labels))]
+
     def counted(self, counts: dict[str, int] | dict[str, float]) -> np.ndarray:
         """Everyone's count (or sum) from a per-profile tally (0 for those it does not name)."""
         rows, values = self._row_of(), np.zeros(self.n)

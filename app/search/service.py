@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from app.search.superlatives import Order, read_order
 from app.search.understanding import (
     EventReading,
     Vocabulary,
+    age_bands,
     attach_meaning,
     build_vocabulary,
     field_words,
@@ -245,6 +247,14 @@ def _summary(payload: dict[str, Any]) -> str:
     return doc.split("\n", 1)[0][:300]
 
 
+_COMPARED = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+def _within(value: float, bound: dict[str, float]) -> bool:
+    """Whether a number meets a range's bounds ({"gt": 100}, {"gte": 10, "lte": 20})."""
+    return all(_COMPARED[op](value, limit) for op, limit in bound.items() if op in _COMPARED)
+
+
 @dataclass(frozen=True)
 class Meaning:
     """A question read for counting and grouping: the trait conditions it names, and the cut-off for the rest."""
@@ -260,6 +270,8 @@ class Meaning:
     # events of a type about a value ("rated horror movies"), in a time window or not ("in the last month"): read
     # from the event log (`SearchService.about`)
     about: tuple[EventReading, ...] = ()
+    # conditions that only approximate what was asked ("over 40" read as age bands, 35-44 cut through)
+    approximate: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"understood": self.understood, "semantic": self.semantic,
@@ -268,6 +280,8 @@ class Meaning:
                                    "standard deviations above a random customer's (a fixed sample of the index)"}}
         if self.not_held:
             out["not_held"] = list(self.not_held)
+        if self.approximate:
+            out["approximate"] = list(self.approximate)
         return out
 
 
@@ -276,10 +290,12 @@ class SearchService:
                  *, max_limit: int = 100, reference_size: int = 1000, default_mode: SearchMode = "hybrid",
                  wordings: tuple[str, ...] = ("en",), event_labels: Callable[[str], list[str]] | None = None,
                  phrases: PhraseVectorStore | None = None,
-                 population: Callable[[], FacetPopulation | None] | None = None) -> None:
+                 population: Callable[[], FacetPopulation | None] | None = None,
+                 amount_of: Callable[[str], str | None] | None = None) -> None:
         self.encoder = encoder
         self.wordings = wordings  # how a flag's absence is written for matching by meaning ("without", "sin")
         self.event_labels = event_labels  # an event type's names in each wording ("valoraciones", "ratings")
+        self.amount_of = amount_of  # an event type's amount path in its properties ("value", "importe"), if any
         self.default_mode = default_mode
         self.sparse = sparse
         self.index = index
@@ -459,6 +475,7 @@ class SearchService:
         filters, conditions = (understood.filters, understood.conditions) if understood else ([], [])
         not_held = understood.not_held() if understood else ()
         about = understood.events() if understood else ()
+        approximate = understood.approximate() if understood else ()
         text = query
         if understood and (conditions or understood.about):  # "con contrato mensual": the field's own name is no meaning
             named = {w for c in conditions for w in field_words(c.key)}
@@ -466,23 +483,36 @@ class SearchService:
         if not content_words(text).split():
             # nothing but filler is left: the traits named are the whole question ("clientes con ..."), or it
             # names nobody in particular ("¿cuántos clientes hay?": everyone)
-            return Meaning(filters, conditions, "", None, None, None, not_held, about)
+            return Meaning(filters, conditions, "", None, None, None, not_held, about, approximate)
         vector = np.asarray(self.encoder.encode_query(text), dtype=np.float32)
         ref = self._reference_vectors()
         if not len(ref):
-            return Meaning(filters, conditions, text, vector, None, None, not_held, about)
+            return Meaning(filters, conditions, text, vector, None, None, not_held, about, approximate)
         sims = ref @ vector
         threshold = float(sims.mean() + MEANING_Z * sims.std())
         return Meaning(filters, conditions, text, vector, threshold, float((sims >= threshold).mean()), not_held,
-                       about)
+                       about, approximate)
 
     async def about(self, about: Sequence[EventReading]) -> list[Condition]:
         """Who had an event of each type about one of its values ("rated horror movies"; any, where none is
         given), within its time window if it has one ("in the last month"), from the event log the sync keeps
         (redacted properties), as conditions on profile ids: everyone else, where the reading is denied ("never
         bought shoes", "did not buy anything in the last month")."""
-        return [Condition("", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
-            e.etype, e.values, since=e.since, before=e.before, times=e.times)) for e in about]
+        return [await self._amount_condition(e) if e.amount else Condition(
+            "", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
+                e.etype, e.values, since=e.since, before=e.before, times=e.times)) for e in about]
+
+    async def _amount_condition(self, e: EventReading) -> Condition:
+        """"spent more than 100 euros last year": the amounts of the type's events in the window, summed per
+        profile (the event dictionary's value path); where a bound holds 0 ("less than 50"), those with no such
+        event meet it too, so the condition is everyone but those whose sum fails it."""
+        path = (self.amount_of(e.etype) or "") if self.amount_of else ""
+        sums = await self.state.event_sums_about(e.etype, e.values, path.split(".") if path else [], e.since,
+                                                 e.before)
+        bound = e.amount or {}
+        if _within(0.0, bound):
+            return Condition("", "not_ids", [p for p, v in sums.items() if not _within(v, bound)])
+        return Condition("", "ids", [p for p, v in sums.items() if _within(v, bound)])
 
     async def event_counts(self, reading: EventReading) -> dict[str, int]:
         """How many events of a reading's type, about its values and within its window, each profile has."""
@@ -511,6 +541,12 @@ class SearchService:
             return query, None
         found = grouping_field(phrase, vocab)
         return (rest, found) if found is not None else (query, None)
+
+    def band_ages(self, path: str) -> dict[str, float] | None:
+        """Blocking: each value of a field of age bands with the first year it holds ("25-34": 25), where `path`
+        is the data's one such field; None otherwise."""
+        bands = age_bands(self._vocabulary())
+        return {value: low for value, low, _ in bands[1]} if bands is not None and bands[0] == path else None
 
     def order(self, query: str) -> tuple[Order, str] | None:
         """Blocking: the stored number a question asks customers to be ranked by ("who spent the most", "los más

@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.search.understanding import Vocabulary, _age_path, _event_of
+from app.search.understanding import Vocabulary, _age_path, _event_of, age_bands
 from profiles.words import SPANISH_FIELD_WORDS, fold, norm, number_forms
 
 MAX_QUESTION = 1000  # characters read, as for any question
@@ -330,10 +330,12 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
         if path.startswith("counts."):  # "added the most items | to the cart": the event's own words
             b = _through_complement(q, b)
         event = ""
-        if path == SPEND and (spent := _SPENT_ON.match(q, b)) is not None and _about_a_value(spent.group("what"), vocab):
+        if path == SPEND and (spent := _SPENT_ON.match(q, b)) is not None and \
+                (n := _about_a_value(spent.group("what"), vocab)):
             # "spent the most | on shoes": what the purchases were about, summed from the event log ("en España"
-            # names no such value: it stays the group's)
-            b, event = spent.end(), spent.group("what")
+            # names no such value: it stays the group's); only the value's words ("en relojes | el último año")
+            words = list(re.finditer(r"\S+", spent.group("what")))[:n]
+            b, event = spent.start("what") + words[-1].end(), " ".join(w.group() for w in words)
         # "bought the most | this year": counted in it (and spend summed in it)
         if (path.startswith("counts.") or path in (PURCHASES, SPEND)) and (window := _WINDOW.match(q, b)) is not None:
             b = window.end()
@@ -380,6 +382,8 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
         if (m := pattern.search(q)) is not None:
             if age is not None:
                 return found(m.span(), age, descending)
+            if (bands := age_bands(vocab)) is not None:  # "los más jóvenes" where the data holds age bands
+                return found(m.span(), bands[0], descending)
             if m.group(0) in ("oldest", "youngest"):  # "our oldest customers": the longest-standing
                 return found(m.span(), FIRST_SEEN, not descending)
     fallback: tuple[Order, str] | None = None
@@ -424,14 +428,15 @@ _SPENT_ON = re.compile(r"\s+(?:on|for|en)\s+(?P<what>" + _OBJECT_WORD + r"(?: " 
 _SPANISH_SPEND = re.compile(r"gast|pag|mayor|mas")
 
 
-def _about_a_value(words: str, vocab: Vocabulary) -> bool:
-    """Whether the words start with a value events are about ("shoes", "equipo de montaña"), in either number."""
+def _about_a_value(words: str, vocab: Vocabulary) -> int:
+    """How many of the words, from the first, say a value events are about ("shoes", "equipo de montaña"), in
+    either number; 0 where they start with none."""
     said = norm(words).split()
     for n in range(len(said), 0, -1):
         head, last = said[:n - 1], said[n - 1]
         if any(" ".join([*head, form]) in vocab.about_values for form in {last, *number_forms(last)}):
-            return True
-    return False
+            return n
+    return 0
 
 
 _LEAD = re.compile(r"(?<![\w-])(?:with|having|con|que tienen|que tengan) (?:the |el |la |los |las )?$")

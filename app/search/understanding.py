@@ -291,6 +291,9 @@ class Vocabulary:
     # the one event type whose count is every profile's `purchases` (the payload's count of valued events), where
     # one is: "made 2 purchases this year" is that many such events in the window, from the event log
     purchase_type: str | None = None
+    # categorical path -> its values that are age bands, in order, with their years ("65+": 65 up); only where
+    # nearly all its values are (`_age_bands` takes the one whose name says age)
+    bands: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -423,6 +426,10 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]], also_about: Mapping[str
             if key_words & (COUNTRY_KEYS | LANGUAGE_KEYS) else {}
         if len(counts) > (MAX_CODES if coded and all(coded.values()) else MAX_DISTINCT):
             continue
+        texts = [v for v in counts if isinstance(v, str)]
+        bands = sorted(((v, *years) for v in texts if (years := _band_years(v)) is not None), key=lambda b: b[1:])
+        if len(bands) >= 2 and len(bands) * 5 >= len(texts) * 4:  # "25-34", "65+": ages as bands, kept whole
+            vocab.bands[path] = bands
         for value, n in counts.items():
             if not isinstance(value, str):
                 continue
@@ -508,6 +515,8 @@ class EventReading(NamedTuple):
     window: dict[str, str] | None
     denied: bool = False
     times: int = 1  # at least this many such events (fewer, where denied)
+    # a bound on what such events' amounts add up to ("spent more than 100 euros last year": {"gt": 100}), or None
+    amount: dict[str, float] | None = None
 
     @property
     def since(self) -> str | None:
@@ -535,6 +544,8 @@ class Understanding:
     denied: list[bool] = field(default_factory=list)
     # how many such events each of `about` needs at least ("bought at least twice in the last 90 days"); [] is 1
     times: list[int] = field(default_factory=list)
+    # a bound on each of `about`'s amounts summed ("spent more than 100 euros last year"), or None; [] is none
+    amounts: list[dict[str, float] | None] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
@@ -543,8 +554,15 @@ class Understanding:
     def events(self) -> tuple[EventReading, ...]:
         """Each event type of `about` with its values, its time window and whether it is denied."""
         times = self.times or [1] * len(self.about)
-        return tuple(EventReading(etype, values, window, denied, n) for (etype, values), window, denied, n
-                     in zip(self.about, self.windows, self.denied, times, strict=True))
+        amounts = self.amounts or [None] * len(self.about)
+        return tuple(EventReading(etype, values, window, denied, n, amount) for (etype, values), window, denied, n,
+                     amount in zip(self.about, self.windows, self.denied, times, amounts, strict=True))
+
+    def approximate(self) -> tuple[dict[str, Any], ...]:
+        """The conditions that only approximate what was asked: ages read as age bands that the asked ages cut
+        through ("over 40" against 35-44), each with the bands it cut."""
+        return tuple({"filter": r["filter"], "from": r["from"], "partly": r["partly"]} for r in self.read
+                     if "partly" in r)
 
     def not_held(self) -> tuple[dict[str, Any], ...]:
         """The values read as no one's ("the premium plan"), each with its field's values. `read` holds the
@@ -613,6 +631,60 @@ def _band(vocab: Vocabulary, low: float, high: float) -> tuple[str, Any] | None:
 def _age_path(vocab: Vocabulary) -> str | None:
     """The numeric field that holds an age ("age", "edad"), if the data has one."""
     return next((vocab.numbers[k] for k in ("age", "edad") if k in vocab.numbers), None)
+
+
+# an age band as a field holds it: "25-34", "25 to 34", "25 a 34 años", "65+", "65 or over", "65 y más", "under 18",
+# "menos de 18" (values are read after norm(): "25-34" arrives as "25 34", "65+" as "65")
+_BAND = re.compile(r"^(?:(?P<lo>\d{1,3})(?:\s*(?:-|to|a|hasta)\s*|\s+)(?P<hi>\d{1,3})|(?P<up>\d{1,3})\s*(?:\+|or over|or more|or older|"
+                   r"and over|and older|y mas|o mas|plus|or above)?|(?:under|below|menos de|menores de)\s+(?P<below>\d{1,3})|"
+                   r"(?:over|mas de|mayores de)\s+(?P<above>\d{1,3}))(?:\s+(?:years?|anos))?$")
+_AGE_WORDS = frozenset({"age", "ages", "edad", "edades"})
+# who a bare number after them is the age of: "women over 40", "men under 30"
+_PERSONS = frozenset({"women", "men", "females", "males", "adults", "members", "buyers", "shoppers", "subscribers",
+                      "compradores", "suscriptores", "ellas", "ellos"})
+OLDEST_AGE = 100.0  # where an open band ("65+") ends, to weigh how much of it a question takes
+
+
+def _band_years(value: str) -> tuple[float, float] | None:
+    """The ages an age band holds, as [from, to) in years ("25-34" -> 25, 35; "65+" -> 65, OLDEST_AGE)."""
+    m = _BAND.match(norm_value(value))
+    if m is None:
+        return None
+    if m.group("lo"):
+        lo, hi = float(m.group("lo")), float(m.group("hi")) + 1
+    elif m.group("up"):
+        lo, hi = float(m.group("up")), OLDEST_AGE
+    elif m.group("below"):
+        lo, hi = 0.0, float(m.group("below"))
+    else:
+        lo, hi = float(m.group("above")) + 1, OLDEST_AGE
+    return (lo, hi) if lo < hi <= OLDEST_AGE + 20 else None
+
+
+def age_bands(vocab: Vocabulary) -> tuple[str, list[tuple[str, float, float]]] | None:
+    """The categorical field that holds age bands ("franja_edad": "18-24", "25-34", ... "65+"), where the data
+    has no age as a number: its path and each band with its years. Its name says age, and nearly all its values
+    (four in five) read as bands; None where no one field does."""
+    found = [(path, bands) for path, bands in vocab.bands.items() if _naming_words(path) & _AGE_WORDS]
+    return found[0] if len(found) == 1 else None
+
+
+def _bands_within(vocab: Vocabulary, low: float, high: float) -> tuple[str, list[str], list[str]] | None:
+    """The age bands a question's ages [low, high) take: each band more than half inside them ("over 40" takes
+    45-54 and up, not 35-44, of which 41-44 is), and the bands partly inside them, taken or not (what makes the
+    count approximate); None where the data holds no bands."""
+    field = age_bands(vocab)
+    if field is None:
+        return None
+    path, bands = field
+    inside = {v: max(0.0, min(hi, high) - max(lo, low)) / (hi - lo) for v, lo, hi in bands}
+    return path, [v for v, share in inside.items() if share > 0.5], [v for v, share in inside.items() if 0 < share < 1]
+
+
+def _asked_years(op: str, value: float) -> tuple[float, float]:
+    """The whole years a comparison of an age takes, as [from, to): "over 40" is 41 and up, "40 or more" 40."""
+    return {"gt": (value + 1, OLDEST_AGE + 20), "gte": (value, OLDEST_AGE + 20), "lt": (0.0, value),
+            "lte": (0.0, value + 1), "eq": (value, value + 1)}[op]
 
 
 def _years_of_age(unit: QuestionUnit, *values: float) -> bool:
@@ -905,11 +977,18 @@ MAX_EVENT_READINGS = 8
 _AUXILIARY = re.compile(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$")
 
 
+# what a denied verb acted on, said again by a pronoun: "viewed jackets but did not buy them", "vieron chaquetas
+# pero no las compraron" (Spanish puts the pronoun before the verb)
+_PRONOUN_AFTER = frozenset({"them", "it", "those", "these", "one", "any", "either"})
+_PRONOUN_BEFORE = frozenset({"lo", "la", "los", "las"})
+
+
 def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
-             ) -> list[tuple[str, tuple[int, int], float, list[str]]]:
+             ) -> list[tuple[str, tuple[int, int], float, list[str], bool]]:
     """Event types the question says people have none of: (`counts.<type>`, the words read, similarity, the
     values of what such events were about: "never bought shoes" is no purchase of shoes, from the event log; [] for
-    none at all)."""
+    none at all; whether a pronoun says what was acted on, which the event read before it named: "did not buy
+    them")."""
     lexicon = vocab.lexicon
     if lexicon is None or lexicon.empty or not vocab.event_counts:
         return []
@@ -918,12 +997,13 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
     about = {w for c in vocab.context if c not in vocab.event_counts for w in c.split()}
     values_of = {w for c in vocab.about_values if c not in vocab.event_counts and c not in vocab.facets
                  for w in c.split()}
-    out: list[tuple[str, tuple[int, int], float, list[str]]] = []
+    out: list[tuple[str, tuple[int, int], float, list[str], bool]] = []
     tried = 0
     for cue in _NONE_OF.finditer(q):
         clause = _untaken(q, cue.end(), _PARTS.split(q[cue.end():], maxsplit=1)[0], free)
         said = list(re.finditer(r"\S+", clause))[:7]
-        words = [m for m in said if m.group() not in FILLER and m.group() not in _NONE_FILLER]
+        words = [m for m in said if m.group() not in FILLER and m.group() not in _NONE_FILLER
+                 and m.group() not in _PRONOUN_AFTER]
         content = [m for m in words if m.start() <= said[4].start()][:2] if len(said) > 4 else words[:2]
         objects = [m for m in words if m.group() in about or _is_about(m.group(), values_of)]
         if objects:  # "never bought shoes": the words before the values say which events, the values which of them
@@ -937,6 +1017,12 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         if not content or not index:
             continue
         end = cue.end() + content[-1].end()
+        following = [m for m in said if m.start() > content[0].start()][:1]
+        refers = not objects and len(content) == 1 and (
+            bool(said) and said[0].group() in _PRONOUN_BEFORE and said[0].end() < content[0].start()
+            or bool(following) and following[0].group() in _PRONOUN_AFTER)
+        if refers and following and following[0].group() in _PRONOUN_AFTER:
+            end = cue.end() + following[0].end()  # "did not buy them": the pronoun is read with the verb
         trailing = re.match(r"(?:\s+(?:anything|nothing|nada|algo|at all|en absoluto))+", q[end:])
         end += trailing.end() if trailing else 0  # "not bought anything": the whole denial is read
         aux = _AUXILIARY.search(q, max(0, cue.start() - 12), cue.start())
@@ -963,7 +1049,7 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             values: list[str] = []
             if objects:
                 values, end = _about(q, cue.end(), end, vocab)
-            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3), values))
+            out.append((lexicon.targets[index[best]].path, (start, end), round(float(sims[best]), 3), values, refers))
     return out
 
 
@@ -1071,6 +1157,10 @@ _SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|algun
                       r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios|and|y) (?=\S)")
 
 
+# only an article between a verb and what it acted on: "visitaron | la | web", "visited | the | website"
+_STEM_NAMED = re.compile(r"\s+(?:(?:the|a|an|el|la|los|las|un|una)\s+)?")
+
+
 def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool], after: Sequence[int] = (),
              ) -> list[tuple[str, tuple[int, int], float, bool, list[str]]]:
     """Event types the question says people have at least one of: a verb, then "a" / "some" / "something" and
@@ -1132,8 +1222,13 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             continue  # "never bought shoes" stays a meaning: the log answers who did, not who did not
         sims = lexicon.similarity(" ".join(m.group() for m in said), index)[0]
         best = int(sims.argmax())
-        if named and float(lexicon.similarity(q[verb.start():end], index)[0].max()) < AS_ASKED:
-            continue  # a trait's value, unless the words are how the dictionary says the event ("visitaron la web")
+        # a trait's value, unless the words are how the dictionary says the event ("visitaron la web"), or the
+        # value is what the verb acted on and the verb is the event's own name ("visitaron la web" against a
+        # shop's `visita-pagina`; "compraron en la web" keeps the channel)
+        owned = named and not denied and content and _STEM_NAMED.fullmatch(q[verb.end():rest + content[0].start()]) \
+            and _by_stem(verb.group(), lexicon, index) is not None
+        if named and not owned and float(lexicon.similarity(q[verb.start():end], index)[0].max()) < AS_ASKED:
+            continue
         # "something" / "anything" / "algo" say an event happened without saying to what: the verb is all there is
         # to read, so a smaller margin ("did not buy anything": "buy" 0.789 against "bought", a line of 0.79)
         margin = OBJECTLESS_MARGIN if cue_said in ("something", "anything", "algo", "nada") else NONE_MARGIN
@@ -1152,8 +1247,9 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             # anything ("something", "a product") nor a value events hold ("a sofa", "zapatos" over English data):
             # it is left to the meaning, so the count is an estimate among such events, not all of them
             own = _event_words(lexicon, index, path) | vocab.facets
-            specific = [m for m in content if not any(m is o for o in objects) and m.group() not in _ABOUT_LINK
-                        and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)]
+            specific = [] if owned else [
+                m for m in content if not any(m is o for o in objects) and m.group() not in _ABOUT_LINK
+                and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)]
             values: list[str] = []
             if specific:
                 if denied is not None or objects:
@@ -1161,6 +1257,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
                 end = max(verb.end(), rest + len(q[rest:rest + specific[0].start()].rstrip()))
             else:
                 values, end = _about(q, rest, end, vocab)
+                if values:  # "added jackets | to the cart": the event's own words after what it was about
+                    end = _own_words_after(q, end, own, free)
             if objects and not values:
                 continue  # what it was about is no value the events hold: a meaning, as before
             out.append((path, (start, end), round(float(sims[best]), 3), denied is not None, values))
@@ -1252,6 +1350,22 @@ def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], i
     return list(dict.fromkeys(found)), last
 
 
+def _own_words_after(q: str, end: int, own: set[str], free: Callable[[tuple[int, int]], bool]) -> int:
+    """Where an event's reading ends once the words after it up to the clause's end (or another reading's words:
+    a window) are taken, where they are only the event's own words and small ones ("added jackets | to the cart |
+    but ...", "... | to the cart | this week"); else `end`."""
+    stop = _ABOUT_END.search(q, end)
+    clause_end = end + len(_untaken(q, end, q[end:stop.start() if stop else len(q)], free))
+    tail = q[end:clause_end].split()
+    if tail and len(tail) <= MAX_OWN_WORDS and any(w in own or _shares_a_stem(w, own) for w in tail) and \
+            all(w in _ABOUT_LINK or w in own or _shares_a_stem(w, own) for w in tail):
+        return end + len(q[end:clause_end].rstrip())
+    return end
+
+
+MAX_OWN_WORDS = 4
+
+
 def _event_entries(lexicon: Lexicon) -> list[int]:
     """The lexicon's entries that name an event type's count (`counts.<type>`), by position."""
     return [j for j, t in enumerate(lexicon.targets) if t.kind == "number" and t.path.startswith("counts.")]
@@ -1276,6 +1390,24 @@ _IRREGULAR_PAST = {"buy": "bought", "pay": "paid", "spend": "spent", "send": "se
                    "take": "took", "choose": "chose", "win": "won", "find": "found", "go": "went", "come": "came"}
 
 
+# Spanish verbs whose participle (what an event type's name says: "vista-producto", "email-abierto") shares no
+# first five letters with the forms a question uses ("vieron", "abrieron"): the start of a form, the participle's
+_IRREGULAR_PARTICIPLE = (("devolv", "devuelt"), ("resolv", "resuelt"), ("escrib", "escrit"), ("abr", "abiert"),
+                         ("cubr", "cubiert"), ("volv", "vuelt"), ("romp", "rot"), ("pus", "puest"), ("pon", "puest"),
+                         ("vi", "vist"), ("ve", "vist"))
+_FORMS_OF_VER = frozenset({"ver", "ve", "ven", "vea", "vean", "vi", "vio", "vimos", "vieron", "viendo", "visto",
+                           "vista", "vistos", "vistas", "veia", "veian"})
+
+
+def _participle(word: str) -> str | None:
+    """The start of the Spanish participle of an irregular verb's form ("vieron" -> "vist", "abrieron" ->
+    "abiert"), or None."""
+    if word in _FORMS_OF_VER:
+        return "vist"
+    return next((p for start, p in _IRREGULAR_PARTICIPLE if len(start) > 2 and word.startswith(start)
+                 and len(word) > len(start) + 1), None)
+
+
 def _past_forms(word: str) -> set[str]:
     """The past a question's English verb may have in the dictionary's phrases: "buy" / "buying" / "buys" ->
     "bought", "rate" -> "rated", "open" / "opens" -> "opened"."""
@@ -1296,6 +1428,11 @@ def _by_stem(word: str, lexicon: Lexicon, index: list[int]) -> int | None:
     said = {lexicon.targets[j].path: k for k, j in enumerate(index) if lexicon.texts[j].split()[0] in past}
     if len(said) == 1:
         return next(iter(said.values()))
+    if (participle := _participle(word)) is not None:  # "vieron" against "vista producto"
+        forms = [k for k, j in enumerate(index) if any(w.startswith(participle) for w in lexicon.texts[j].split())]
+        if forms:  # several types say it ("paginas vistas", "vistas de producto"): the nearest in meaning
+            sims = lexicon.similarity(word, index)[0]
+            return max(forms, key=lambda k: float(sims[k]))
     if len(word) < 5:
         return None
     found = {lexicon.targets[j].path: k for k, j in enumerate(index)
@@ -1349,10 +1486,24 @@ def _joined(q: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
         all(w in _JOIN or w in _BETWEEN for w in between)
 
 
+# Spanish says a group of women by the feminine of its noun: "¿cuántas clientas compraron bolsos?"
+_FEMININE = re.compile(r"\b(?:clientas|usuarias|compradoras|consumidoras|socias|suscriptoras|abonadas)\b")
+_GENDER_KEYS = frozenset({"gender", "genero", "sex", "sexo"})
+
+
+def _feminine(q: str, vocab: Vocabulary) -> str:
+    """"clientas" as "mujeres" where the data says a gender (read as the gender's value, by meaning, as "mujeres"
+    is), else as "clientes": who they are, said."""
+    if not _FEMININE.search(q):
+        return q
+    gendered = any(norm(last_key(path)) in _GENDER_KEYS for path in vocab.categories())
+    return _FEMININE.sub("mujeres" if gendered else "clientes", q)
+
+
 def understand(query: str, vocab: Vocabulary) -> Understanding:
     # "don't" is a negation: "do not"; a list's commas join as "and" does ("students, programmers or
     # engineers"), while "120,000" keeps its comma
-    q = norm(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query)))
+    q = _feminine(norm(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query))), vocab)
     # "bought for the first time this month": the words are blanked (same length, so every span stays the
     # question's) and read last, as none such before the window
     original = q
@@ -1376,6 +1527,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     about_taken: list[tuple[int, int]] = []
     about_read: list[dict[str, Any]] = []
     listed: dict[int, int] = {}  # a reading of "and" ("bought shoes | and bags") -> the first of its list
+    amounts: dict[int, dict[str, float]] = {}  # a reading of `about` -> a bound on its events' amounts summed
 
     def add_about(etype: str, values: list[str], span: tuple[int, int], denied: bool, times: int = 1,
                   how: str = "meaning", similarity: float | None = None) -> None:
@@ -1411,6 +1563,15 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         read.append(entry)
         if negated:
             negated_ends.append(span[1])
+
+    def add_bands(path: str, values: list[str], partly: list[str], span: tuple[int, int]) -> None:
+        """Ages read as the data's age bands: one of them, or either of several; the bands the ages cut through
+        are said with the reading ("over 40": 35-44 is partly)."""
+        before = len(taken)
+        add(path, Condition(path, "eq", values[0] if len(values) == 1 else values), f"{path}={','.join(values)}",
+            span, "age bands")
+        if partly and len(taken) > before:
+            read[-1]["partly"] = partly
 
     # the latest such event: "whose last purchase was more than 90 days ago", "compraron por última vez hace más de 3
     # meses" is such an event and none since that day; "less than" one since it (from the event log)
@@ -1478,6 +1639,9 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if picked is None:
             if (band := _band(vocab, low, high)) is not None:  # "de 25 a 34 años": the age band "25-34"
                 add(band[0], Condition(band[0], "eq", band[1]), f"{band[0]}={band[1]}", span)
+            elif age_path is None and (low >= 10 and high <= 110 or _years_of_age(unit, low, high)) and \
+                    (within := _bands_within(vocab, min(low, high), max(low, high) + 1)) and within[1]:
+                add_bands(*within, span)  # "entre 25 y 44 años": the bands 25-34 and 35-44
             continue
         number_path, start = picked
         lo, hi = (convert(v, unit, vocab.units.get(number_path, FieldUnit())) for v in (low, high))
@@ -1503,6 +1667,17 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             picked = _numeric_field(q, span, unit, value, vocab, budget)
         if picked is None and age_path and _years_of_age(unit, value):
             picked, unit = (age_path, span[0]), QuestionUnit()
+        if picked is None and age_path is None and (
+                any(q.startswith(c, span[0]) for c in _AGE_COMPARE) or _years_of_age(unit, value) or (
+                    10 <= value < 100 and unit == QuestionUnit(end=unit.end)
+                    and (not said_of or said_of[0] in FILLER or said_of[0] in _PEOPLE or said_of[0] in _PERSONS))):
+            # "over 40", "mayores de 40", "tienen más de 40 años" where the data holds age bands, not ages
+            negated = negation_start(q, span[0], slack=1)
+            if negated is None or op != "eq":
+                asked = _asked_years(_OPPOSITE[op] if negated is not None else op, value)
+                if (within := _bands_within(vocab, *asked)) and within[1]:
+                    add_bands(*within, (negated if negated is not None else span[0], span[1]))
+            continue
         if picked is None:
             continue
         number_path, start = picked
@@ -1589,7 +1764,13 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     events(_some_of(q, vocab, free, after=[_past_names(q, b, names) for _, b in (*taken, *about_taken)]))
     # no events of a type: "never rated a movie" is a count below 1 (an absent count is 0: embeddings/index.py)
     # ("never bought shoes": everyone but those with such an event, from the event log)
-    events([(path, span, similarity, True, values) for path, span, similarity, values in _none_of(q, vocab, free)])
+    denials: list[tuple[str, tuple[int, int], float, bool, list[str]]] = []
+    for path, span, similarity, values, refers in _none_of(q, vocab, free):
+        earlier = [k for k, (_, b) in enumerate(about_taken) if b <= span[0]]
+        if refers and not values and earlier:  # "viewed jackets but did not buy them": no purchase of jackets
+            values = list(about[earlier[-1]][1])
+        denials.append((path, span, similarity, True, values))
+    events(denials)
     for k, start in context:
         a, b = taken[k]
         # up to the nearest words another condition took: "students active in the last 2 weeks" reads "active"
@@ -1604,6 +1785,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         # a field's own name beside a value read by words ("two year contract") is read with it
         key_words = {w for path in used_paths for w in _key_phrase(path).split()}
         open_words = [w for w in words if free((w[0], w[1])) and w[2] not in key_words]
+        by_meaning_from = len(taken)
         for match in sorted(vocab.lexicon.match(q, open_words, frozenset({"flag", "value"})), key=lambda m: m.start):
             target = match.target
             # a negation inside the phrase that the entry shares ("never travel" / "Non-Travel") is the value
@@ -1636,6 +1818,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             else:
                 add(target.path, Condition(target.path, "eq", target.value), f"{target.path}={target.value}",
                     (match.start, match.end), "meaning", match.similarity)
+        # an event said right after a group read by meaning, as after one read by words: "women | bought bags"
+        meant = [b for a, b in taken[by_meaning_from:]]
+        if meant:
+            names = {w for path in used_paths for w in _naming_words(path)}
+            events(_some_of(q, vocab, free, after=[_past_names(q, b, names) for b in meant]))
     # a value no one holds, beside the name of a field whose values are all known ("the premium plan", "nivel
     # diamante"): that value, which counts 0, and the field's values, rather than a meaning that estimates ~20
     for path, word, span in _unheld(q, vocab, free, used_paths):
@@ -1655,8 +1842,17 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
                    and (conditions[i].key.startswith("counts.") or (conditions[i].key == "purchases"
                                                                     and vocab.purchase_type is not None))
                    and _at_least(conditions[i].value) is not None]
+        spent = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(q, e, ds)
+                 and conditions[i].key == "spend_total" and vocab.purchase_type is not None]
         if joined:
             ai = joined[0]
+        elif spent:  # "spent more than 100 euros last year": those purchases' amounts, summed in the window
+            si = spent[0]
+            add_about(str(vocab.purchase_type), [], taken[si], False, 1, read[si]["how"], read[si].get("similarity"))
+            windows.append(None)
+            amounts[len(about) - 1] = dict(conditions[si].value)
+            drop.add(si)
+            ai = len(about) - 1
         elif counted:  # "bought something in the last month": any event of the type, within the window; "did not
             ci = counted[0]  # buy anything in the last month": none in it; "bought at least twice in ...": two
             many, none = _at_least(conditions[ci].value) or (1, False)
@@ -1704,7 +1900,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         for r, (a, b) in zip(read + about_read, taken + about_taken, strict=True):
             r["from"] = original[a:b].strip()
     for k, r in enumerate(about_read):
-        r["filter"] = _event_text(EventReading(*about[k], windows[k], denied_about[k], about_times[k]))
+        r["filter"] = _event_text(EventReading(*about[k], windows[k], denied_about[k], about_times[k],
+                                               amounts.get(k)))
         if r["similarity"] is None:
             del r["similarity"]
     rest = q
@@ -1712,7 +1909,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         rest = rest[:a] + " " + rest[b:]
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
                          read + about_read, _unread(q, taken + about_taken), about, windows, denied_about,
-                         about_times)
+                         about_times, [amounts.get(k) for k in range(len(about))] if amounts else [])
 
 
 def _at_least(bound: Any) -> tuple[int, bool] | None:
@@ -1732,6 +1929,8 @@ def _event_text(e: EventReading) -> str:
     none", "events.compra since 2024-10-02: 2 or more"."""
     text = f"events.{e.etype}" + (f" about {','.join(e.values)}" if e.values else "")
     text += "".join(f" {op} {day}" for op, day in (e.window or {}).items())
+    if e.amount:
+        return text + ": " + _range_text("amount", e.amount)
     if e.denied:
         return text + (": none" if e.times == 1 else f": fewer than {e.times}")
     return text + (f": {e.times} or more" if e.times > 1 else "")

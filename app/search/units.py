@@ -69,7 +69,9 @@ def field_unit(key_words: list[str]) -> FieldUnit:
     return FieldUnit(distance=any(w in DISTANCE for w in key_words))
 
 
-_PERIOD = re.compile(r"^(?:a|an|per|each|every|al|por|cada|the|el)?\s*(day|week|month|year|dia|semana|mes|ano)\b")
+# "100 a month", "90 al mes", "50 el mes"; not "100 euros el año pasado" (last year: a window, `understanding._PREVIOUS`)
+_PERIOD = re.compile(r"^(?:a|an|per|each|every|al|por|cada|the|el)?\s*(day|week|month|year|dia|semana|mes|ano)\b"
+                     r"(?!\s+(?:pasad[oa]|anterior|previo|before|last)\b)")
 
 
 @dataclass(frozen=True)

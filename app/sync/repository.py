@@ -23,6 +23,19 @@ def _day(day: str | None) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+# the number at $6 in an event's properties, as `profiles.paths.as_number` reads one a person wrote ("49,90 €",
+# "1.234,50", "1,234.50"); NULL where it holds none
+_TRIMMED = "btrim(properties #>> $6::text[], E'\u20ac$\u00a3 \u00a0')"
+_AMOUNT = ("CASE WHEN jsonb_typeof(properties #> $6::text[]) = 'number' THEN (properties #>> $6::text[])::float8 "
+           f"WHEN {_TRIMMED} ~ '^[+-]?[0-9]{{1,15}}([.][0-9]{{1,15}})?$' THEN {_TRIMMED}::float8 "
+           f"WHEN {_TRIMMED} ~ '^[+-]?[0-9]{{1,15}},([0-9]{{1,2}}|[0-9]{{4,15}})$' "
+           f"THEN replace({_TRIMMED}, ',', '.')::float8 "
+           f"WHEN {_TRIMMED} ~ '^[+-]?[0-9]{{1,3}}(,[0-9]{{3}}){{1,5}}([.][0-9]{{1,15}})?$' "
+           f"THEN replace({_TRIMMED}, ',', '')::float8 "
+           f"WHEN {_TRIMMED} ~ '^[+-]?[0-9]{{1,3}}([.][0-9]{{3}}){{1,5}}(,[0-9]{{1,15}})?$' "
+           f"THEN replace(replace({_TRIMMED}, '.', ''), ',', '.')::float8 END")
+
+
 class PostgresSyncState:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -137,9 +150,7 @@ class PostgresSyncState:
         their first or last time, or the sum of the number at `value_path`). One pass over the type's rows, bounded
         in time (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
         figure = {"count": "count(*)", "min": "min(time)", "max": "max(time)",  # constants, never input
-                  "sum": "sum(CASE WHEN jsonb_typeof(properties #> $6::text[]) = 'number' "
-                         "OR (properties #>> $6::text[]) ~ '^-?[0-9]{1,15}([.][0-9]{1,15})?$' "
-                         "THEN (properties #>> $6::text[])::float8 END)"}[aggregate]
+                  "sum": f"sum({_AMOUNT})"}[aggregate]
         extra = [value_path or []] if aggregate == "sum" else []
         try:
             async with self.pool.acquire() as conn, conn.transaction():

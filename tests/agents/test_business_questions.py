@@ -638,6 +638,9 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 ("¿cuántos clientes compraron una sola vez?", {p for p, n in bought.items() if n == 1}),
                 ("¿cuántos clientes compraron zapatos pero no bolsos?",
                  who("compra", "categoria", {"zapatos"}) - who("compra", "categoria", {"bolsos"})),
+                # "las": what was viewed; "vieron" names `vista-producto`
+                ("¿cuántos clientes vieron chaquetas pero no las compraron?",
+                 who("vista-producto", "categoria", {"chaquetas"}) - who("compra", "categoria", {"chaquetas"})),
             ]:
                 answer = await tools.count_customers(query=question)
                 assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
@@ -714,6 +717,44 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                                 and datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since)
             assert [r["profile_id"] for r in answer["ranked"]] == sorted(this_year, key=lambda p: (-this_year[p], p))[:3]
             assert [r["value"] for r in answer["ranked"]] == sorted(this_year.values(), reverse=True)[:3]
+            # the youngest where the data holds age bands: by band, ties by id; the value shown is the band
+            young = await tools.rank_customers(query="los 3 clientes más jóvenes de España")
+            first_year = {p: float(r["traits"]["franja_edad"].split("-")[0].rstrip("+")) for p, r in raw.items()
+                          if r["traits"]["pais"] == "ES"}
+            assert [r["profile_id"] for r in young["ranked"]] == sorted(first_year, key=lambda p: (first_year[p], p))[:3]
+            assert {r["value"] for r in young["ranked"]} == {"18-24"} and young["ranked_by"]["bands"][0] == "18-24"
+            # spend on a value in a window: the value's words, then the window ("relojes el último" had been one)
+            watches = await tools.rank_customers(query="¿quién gastó más en relojes el último año?", limit=3)
+            since = datetime.fromisoformat(watches["ranked_by"]["window"]["since"]).replace(tzinfo=UTC)
+            on_watches: Counter[str] = Counter()
+            for e in events:
+                if e["type"] == "compra" and e["properties"].get("categoria") == "relojes" and \
+                        datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since:
+                    on_watches[e["profile"]["id"]] += e["properties"]["importe"]
+            assert [r["profile_id"] for r in watches["ranked"]] == sorted(
+                on_watches, key=lambda p: (-on_watches[p], p))[:3] and watches["exact"]
+            # ages asked of data that holds age bands; a group said in the feminine; spend summed in a window
+            women = {p for p, r in raw.items() if r["data"]["pii"]["gender"] == "female"}
+            for question, expected in [
+                ("¿cuántos clientes tienen más de 40 años?",
+                 {p for p, r in raw.items() if r["traits"]["franja_edad"] in ("45-54", "55-64", "65+")}),
+                ("¿cuántas clientas compraron bolsos?", who("compra", "categoria", {"bolsos"}) & women),
+            ]:
+                answer = await tools.count_customers(query=question)
+                assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
+                assert expected
+            over_40 = await tools.count_customers(query="¿cuántos clientes tienen más de 40 años?")
+            assert over_40["group"]["query"]["approximate"][0]["partly"] == ["35-44"]  # 41-44 of it
+            spent = await tools.count_customers(query="¿cuántos clientes gastaron más de 100 euros este año?")
+            (understood,) = spent["group"]["query"]["understood"]
+            since = datetime.fromisoformat(understood.split(" since ")[1][:10]).replace(tzinfo=UTC)
+            this_year_spend: Counter[str] = Counter()
+            for e in events:
+                if e["type"] == "compra" and datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since:
+                    this_year_spend[e["profile"]["id"]] += e["properties"]["importe"]
+            expected = {p for p, v in this_year_spend.items() if v > 100}
+            assert understood.endswith(": amount>100") and spent["exact"] is True
+            assert spent["count"] == len(expected) > 0
         finally:
             await c.aclose()
 

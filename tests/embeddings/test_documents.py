@@ -52,6 +52,20 @@ def test_document_summarises_the_whole_history() -> None:
     assert len(text.split()) <= 190
 
 
+@pytest.mark.parametrize(("written", "amount"), [("49,90", 49.9), ("49,90 €", 49.9), ("1.234,50", 1234.5),
+                                               ("1,234.50", 1234.5), ("1,234", 1234.0), ("€12.5", 12.5),
+                                               ("1.234.567", 1234567.0), ("n/a", None), ("1e5", None),
+                                               ("nan", None), ("", None)])
+def test_amounts_are_read_as_people_write_them(written: str, amount: float | None) -> None:
+    """A Spanish form sends "49,90": forty-nine ninety, not 4,990 (the comma had been dropped as if it grouped
+    thousands, so one purchase weighed a hundred); text that is no number (nor "nan") spends nothing."""
+    from profiles.paths import as_number
+
+    assert as_number(written) == (pytest.approx(amount) if amount is not None else None)
+    who = person([event(1, "purchase-order", {"value": written})])
+    assert DocumentBuilder().build(who).summary.spend_total == pytest.approx(amount or 0.0)
+
+
 def test_no_contact_details_or_identifiers_in_text_or_payload() -> None:
     evs = [event(1, "ticket-opened", {"subject": f"call me on {PHONE}", "email": EMAIL, "category": "billing"}),
            event(2, "newsletter-signup", {"address": "12 Long Road", "list": "weekly"})]

@@ -155,6 +155,10 @@ def test_spend_on_a_value_in_spanish(tienda: Vocabulary) -> None:
     assert read_order("los 5 clientes que más gastaron en zapatos", tienda) == (
         superlatives.Order("spend_total", True, "que más gastaron en zapatos", event="compraron zapatos"),
         "los 5 clientes")
+    # the value's words only, then the window ("relojes el último" had been read as one value, and the window lost)
+    assert read_order("¿quién gastó más en zapatos el último año?", tienda) == (
+        superlatives.Order("spend_total", True, "gastó más en zapatos el último año",
+                           event="compraron zapatos el ultimo ano"), "¿quién ?")
     found = read_order("los que más gastaron en España", tienda)
     assert found is not None and (found[0].event, found[1]) == ("", "en España")
 
@@ -174,6 +178,16 @@ def test_an_object_no_event_reads_leaves_the_plain_count(encoder: Any) -> None:
 ])
 def test_no_order_where_none_is_asked(shop: Vocabulary, question: str) -> None:
     assert read_order(question, shop) is None
+
+
+def test_youngest_is_by_age_band_where_the_data_holds_bands(encoder: Any) -> None:
+    """"los 3 clientes más jóvenes" had been refused where the data holds "franja_edad": "18-24" and no age."""
+    banded = attach_meaning(build_vocabulary([{"traits": {"franja_edad": b, "plan": p}} for b, p in zip(
+        ["18-24", "25-34", "35-44", "65+"] * 5, ["a", "b"] * 10, strict=True)]), encoder)
+    assert read_order("los 3 clientes más jóvenes", banded) == (
+        superlatives.Order("traits.franja_edad", False, "más jóvenes"), "los 3 clientes")
+    assert read_order("the oldest customers", banded) == (
+        superlatives.Order("traits.franja_edad", True, "oldest"), "the customers")
 
 
 def test_oldest_is_the_longest_standing_where_the_data_holds_no_age(encoder: Any) -> None:

@@ -270,9 +270,12 @@ def test_a_word_beside_a_fields_name_is_no_value_unless_nothing_else_reads_it(qu
 def test_a_range_said_in_words_is_the_band_that_holds_it(question: str) -> None:
     """Ages kept as bands ("25-34"): a range said in words is that band (it had been a meaning, "de 25 a 34
     años" 35 of 1,000 customers where 276 are in the band)."""
-    assert understand(question, build_vocabulary(TIERED)).filters == ["traits.age_band=25-34"]
-    # no band holds 20-30: nothing is read as a range of a field that has none
-    assert understand("customers between 20 and 30", build_vocabulary(TIERED)).filters == []
+    exact = understand(question, build_vocabulary(TIERED))
+    assert exact.filters == ["traits.age_band=25-34"] and exact.approximate() == ()
+    # no band is 20-30: the bands mostly inside it, said to be approximate (it had been left to the meaning)
+    near = understand("customers between 20 and 30", build_vocabulary(TIERED))
+    assert near.filters == ["traits.age_band=18-24,25-34"]
+    assert [a["partly"] for a in near.approximate()] == [["18-24", "25-34"]]
 
 
 def test_a_fields_parent_and_spanish_names_are_its_words() -> None:

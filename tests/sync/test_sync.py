@@ -305,3 +305,27 @@ async def test_who_had_an_event_about_a_value_is_read_from_the_event_log(pg_url:
         ["a", "b", "c"]
     # a value is data, never SQL or a path: quotes and jsonpath syntax find nothing and break nothing
     assert await state.profiles_with_event_about("content-rated", ['") || true || ("', "$.**", "'; drop"]) == []
+
+
+async def test_spend_on_a_value_sums_amounts_as_people_write_them(pg_url: str, tmp_path: Path) -> None:
+    """"who spent the most on shoes" sums each purchase's amount from the event log: a number, or a string as a
+    Spanish form sends it ("49,90 €", "1.234,50") or an English one ("1,234.50"), read as the sync's own
+    `as_number` reads it; text that is no number adds nothing."""
+    from datetime import UTC, datetime
+
+    from app.sync.state import EventRow
+    from profiles.paths import as_number
+
+    db = await Database.connect(pg_url, tmp_path)
+    _open.append(db)
+    state = PostgresSyncState(db.pool)
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    amounts: dict[str, list[Any]] = {"a": [10, "49,90"], "b": ["49,90 €", "1.234,50"], "c": ["1,234.50", "0.5"],
+                                     "d": ["n/a", "1e5"], "e": ["1.234.567", "-3,5"]}
+    events = {who: [EventRow(who, f"{who}-{k}", "purchase-order", at, None, {"category": "shoes", "value": v})
+                    for k, v in enumerate(vs)] for who, vs in amounts.items()}
+    await state.commit_batch([], [], {}, events=events)
+    sums = await state.event_sums_about("purchase-order", ["shoes"], ["value"])
+    assert sums == pytest.approx({"a": 59.9, "b": 1284.4, "c": 1235.0, "d": 0.0, "e": 1234563.5})
+    for who, vs in amounts.items():  # the sync's reading of each amount adds up to the same
+        assert sums[who] == pytest.approx(sum(n for v in vs if (n := as_number(v)) is not None))
