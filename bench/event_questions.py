@@ -115,6 +115,12 @@ def questions(now: date) -> list[tuple[str, str, Callable[[list[Any], dict[str, 
         ("how many customers spent more than 100 euros this year?",
          "¿cuántos clientes gastaron más de 100 euros este año?",
          lambda e, t: sum(p.get("value", 0) for k, day, p in e if k == "purchase-order" and day >= year) > 100),
+        ("how many customers spent more than 50 on shoes?", "¿cuántos clientes gastaron más de 50 euros en zapatos?",
+         lambda e, t: sum(p.get("value", 0) for k, _, p in e if k == "purchase-order" and p.get("category") == "shoes")
+         > 50),
+        ("how many customers under 30 opened a support ticket?",  # 25-29 is half of 25-34, not more: 18-24
+         "¿cuántos clientes menores de 30 años abrieron una incidencia?",
+         lambda e, t: t.get("age_band") == "18-24" and _n(e, "ticket-opened") > 0),
     ]
 
 

@@ -111,6 +111,7 @@ _LIKELY = re.compile(
     r"probably will|(?:at |with (?:a )?)?(?:high |higher |elevated |low |lower |little )?(?:risk|chance|probability) "
     r"(?:of|to)|probablemente|(?:con |en )?(?:alto |mucho |bajo |poco )?riesgo de|"
     r"(?:con )?(?:alta |poca |baja )?probabilidad de|propens[oa]s? a|(?:es )?(?:poco |muy )?probable que|"
+    r"(?:con |en )?riesgo (?:alto |elevado |bajo )de|(?:con )?probabilidad (?:alta |baja )de|"
     r"improbable que|a punto de)\s+(?:se |nos |lo |la |les |los )?(?P<verb>[a-záéíóúñ]+(?: de baja)?)(?![\w-])",
     re.IGNORECASE)
 _GOAL_VERBS = {"churn": ("churn", "leav", "cancel", "quit", "lapse", "unsubscrib", "drop out", "ir", "irse", "vay",
@@ -155,6 +156,12 @@ def likelihood(said: str, rest: str) -> tuple[str, float, str]:
     return "at_least", LIKELY, rest
 
 
+# the goal said as a noun before its risk: "customers with a high churn risk", "high purchase probability"
+_GOAL_RISK = re.compile(r"(?<![\w-])(?:(?:with |at )?(?:a )?(?:high |higher |elevated |low |lower )?)"
+                        r"(?P<verb>churn|purchase|buying|cancellation)\s+(?:risk|probability|likelihood|propensity)"
+                        r"(?![\w-])", re.IGNORECASE)
+
+
 # "why do students churn?", "¿por qué se van los estudiantes?": a why-question names a goal by its bare verb
 _WHY = re.compile(r"(?<![\w-])(?:why|por qu[eé])(?![\w-])", re.IGNORECASE)
 _BARE_GOAL = re.compile(r"(?<![\w-])(?:(?P<churn>churn(?:s|ed|ing)?|leav(?:e|es|ing)|quit(?:s|ting)?|"
@@ -167,11 +174,16 @@ def likely_goal(question: str) -> tuple[str, str, str] | None:
     likelihood: "how many customers are likely to churn" -> ("churn", "likely to churn", "how many customers
     are"), or asks why people do it ("why do students churn?"). None when it names none, or a verb no goal owns
     ("likely to enjoy horror")."""
-    for m in _LIKELY.finditer(question):
+    for m in (*_LIKELY.finditer(question), *_GOAL_RISK.finditer(question)):
         verb = m.group("verb")
         goal = "churn" if fold(verb).lower().endswith(" de baja") else _goal_of(verb)
         if goal is not None:
-            return goal, m.group(0), _cut(question, m)
+            rest = _cut(question, m)
+            # "¿por qué se van los clientes con riesgo de abandono?": the goal's bare verb says it again
+            again = _BARE_GOAL.search(rest) if _WHY.search(rest) else None
+            if again is not None and ("churn" if again.group("churn") else "purchase") == goal:
+                rest = _cut(rest, again)
+            return goal, m.group(0), rest
     bare = _BARE_GOAL.search(question) if _WHY.search(question) else None
     if bare is not None:
         goal = "churn" if bare.group("churn") else "purchase"

@@ -200,14 +200,21 @@ def _deed(name: str) -> str:
 # when customers first / last did something: "the first customers to buy shoes", "who bought most recently",
 # "los primeros en comprar zapatos", "¿quién compró por última vez?"
 _PEOPLE = r"(?:(?:\d{1,4}|few) )?(?:customers |clients |people |users |ones |buyers |shoppers |clientes |usuarios |personas )?"
+# a group said between "which" and the verb, skipped to reach it ("which customers from Spain | bought first"): it
+# stays the group's
+_SKIP = r"(?P<skip>(?:[a-z]+ ){0,6}?)"
 _FIRST_TO = re.compile(_B + r"(?:(?:the |los |las )?(?:very )?(?:first|earliest|primer[oa]s) " + _PEOPLE +
-                       r"(?:to|en|que|in) " + _deed("event") + r"|(?:who|that|which|quien|quienes|que) " +
+                       r"(?:to|en|que|in) " + _deed("event") + r"|(?:who|that|which|quien|quienes|que) " + _SKIP +
                        _deed("deed") + r" (?:the )?(?:first|primero|antes que nadie))(?=$|[\s,.?!])")
 _LAST_TO = re.compile(_B + r"(?:(?:the |los |las )?(?:very )?(?:last|latest|most recent|ultim[oa]s) " + _PEOPLE +
-                      r"(?:to|en|que|in) " + _deed("event") + r"|(?:who|that|which|quien|quienes|que) " +
+                      r"(?:to|en|que|in) " + _deed("event") + r"|(?:who|that|which|quien|quienes|que) " + _SKIP +
                       _deed("deed") + r" (?:the )?(?:most recently|mas recientemente|last(?! (?:month|week|year|quarter|day|\d))|"
                       r"por ultima vez))(?=$|[\s,.?!])")
 _WHEN: tuple[tuple[re.Pattern[str], Literal["first", "last"]], ...] = ((_FIRST_TO, "first"), (_LAST_TO, "last"))
+_GROUP_WORDS = 3  # words after the group's noun tried as its verb ("clientes | de México | compraron")
+# the noun that ends a group said between "which" and its verb ("which pro customers opened ...")
+_GROUP_NOUN = re.compile(r"(?<![\w-])(?:customers|clients|people|users|buyers|shoppers|members|women|men|clientes|"
+                         r"clientas|usuarios|personas|socios|mujeres|hombres)(?![\w-])")
 _NOT_VERBS = frozenset({"with", "having", "has", "have", "had", "is", "are", "was", "were", "be", "by", "of", "at",
                         "con", "the", "and", "or", "who", "that", "which"})
 _MOST_VERB = re.compile(_B + r"(?:que|quienes|los que|las que) (?P<dir>mas|menos) (?:veces )?(?!de |que |probable)(?P<rest>[a-z]+(?: [a-z]+){0,2})"
@@ -368,12 +375,28 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
 
     for pattern, when in _WHEN:
         for asked in pattern.finditer(q):
-            deed = asked.group("event") or asked.group("deed") or ""
-            if deed.split()[0] in _NOT_VERBS or (path := event(deed, deed.split()[0])) is None:
+            deed, start = asked.group("event") or asked.group("deed") or "", asked.start()
+            path = None
+            if asked.group("event"):  # "the first customers to | buy shoes"
+                path = event(deed, deed.split()[0]) if deed.split()[0] not in _NOT_VERBS else None
+            else:
+                # "who | bought shoes first"; "which pro customers | opened a ticket first", "qué clientes de México
+                # | compraron zapatos primero": a group said before the verb stays the group's, and the verb is
+                # one of the next few words
+                people = _GROUP_NOUN.search(deed)
+                after = people.end() if people is not None and people.end() < len(deed) else 0
+                for verb in list(re.finditer(r"\S+", deed[after:]))[:_GROUP_WORDS]:
+                    rest = deed[after + verb.start():]
+                    if verb.group() not in _NOT_VERBS and (path := event(rest, verb.group())) is not None:
+                        deed = rest
+                        if after or verb.start() or asked.group("skip"):
+                            start = asked.start("deed") + after + verb.start()
+                        break
+            if path is None:
                 continue
             # an event's words run on over its complement and window: "the last to add something to the | cart",
             # "the first to buy shoes | this year"
-            a, b, _ = extent(asked.span(), path)
+            a, b, _ = extent((start, asked.end()), path)
             deed += q[asked.end():b]
             return Order(path, when == "last", question[a:b], when, " ".join(deed.split())), without(a, b)
 

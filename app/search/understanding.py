@@ -935,10 +935,14 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
         # a number that counts something ("rated more than 100 movies", "al menos 20 películas") is no age, and
         # may be a count of one type of event; else a bare number in the range of ages is one ("customers over 60")
         counted = after and (after[0] not in FILLER or after[0] in _HEADCOUNT)
-        if counted and after[0] not in _NOT_COUNTED and not after[0].endswith(_GERUND):
+        # a verb right after the number says what its subject did: "customers under 30 | opened a ticket" is an age
+        did = bool(after) and _PAST_VERB.fullmatch(after[0]) is not None and 10 <= value <= 110
+        if counted and not did and after[0] not in _NOT_COUNTED and not after[0].endswith(_GERUND):
             candidates = [(k, p) for k, p in candidates if p != age] + list(vocab.event_counts.items())
         elif age and 10 <= value <= 110:
             return age, False
+        elif did:
+            return None  # an age the data holds as bands, if it does (read where no field is picked)
         if vocab.lexicon is None:
             return None
     if len(candidates) == 1 and kind is not None:
@@ -1390,6 +1394,10 @@ _IRREGULAR_PAST = {"buy": "bought", "pay": "paid", "spend": "spent", "send": "se
                    "take": "took", "choose": "chose", "win": "won", "find": "found", "go": "went", "come": "came"}
 
 
+# a verb in the past, as questions say what people did: "opened", "bought", "compraron", "abrieron"
+_PAST_VERB = re.compile(r"[a-z]{3,}ed|" + "|".join(sorted(set(_IRREGULAR_PAST.values()))) + r"|[a-z]{2,}(?:aron|ieron|yeron)")
+
+
 # Spanish verbs whose participle (what an event type's name says: "vista-producto", "email-abierto") shares no
 # first five letters with the forms a question uses ("vieron", "abrieron"): the start of a form, the participle's
 _IRREGULAR_PARTICIPLE = (("devolv", "devuelt"), ("resolv", "resuelt"), ("escrib", "escrit"), ("abr", "abiert"),
@@ -1710,6 +1718,10 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         age_path = next((vocab.numbers[k] for k in keys if k in vocab.numbers), None)
         if said and age_path and free(said.span()):
             add(age_path, Condition(age_path, "range", dict(bounds)), _range_text(age_path, dict(bounds)), said.span())
+        elif said and free(said.span()) and _age_path(vocab) is None and \
+                (within := _bands_within(vocab, bounds.get("gte", 0.0), bounds.get("lte", OLDEST_AGE + 19) + 1)) \
+                and within[1]:  # "clientes jóvenes" where the data holds age bands
+            add_bands(*within, said.span())
     # at least one event of a type: "opened a support ticket" (before values: "opened an email" is the event,
     # not the channel `email`)
     def events(found: list[tuple[str, tuple[int, int], float, bool, list[str]]]) -> None:
@@ -1832,6 +1844,15 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     # "ever did it" AND "active lately" (a shoe bought a year ago by someone who viewed a page last week)
     windows: list[dict[str, str] | None] = [preset.get(k) for k in range(len(about))]
     drop: set[int] = set()
+    for i, c in enumerate(conditions):  # "spent more than 50 | on shoes": those purchases' amounts, summed
+        if c.key == "spend_total" and c.op == "range" and vocab.purchase_type is not None:
+            values, end = _about(q, taken[i][1], taken[i][1], vocab)
+            if values and end > taken[i][1] and free((taken[i][1], end)):
+                add_about(vocab.purchase_type, values, (taken[i][0], end), False, 1, read[i]["how"],
+                          read[i].get("similarity"))
+                windows.append(None)
+                amounts[len(about) - 1] = dict(c.value)
+                drop.add(i)
     for k, c in enumerate(conditions):
         win = _window(c) if taken[k][1] not in negated_ends else None
         if win is None:
@@ -2053,6 +2074,10 @@ _GROUPING = re.compile(r"\b(?:broken down by|split by|for each|by|per|por cada|p
                        r"(?:the |their |el |la |los |las |su |sus |each |cada )?([a-z0-9 ]{2,40}?)\s*$")
 
 
+# "customers in each country who bought shoes", "clientes de cada país que compraron zapatos": one word, mid-question
+_EACH = re.compile(r"\b(?:de cada|en cada|para cada|for each|in each|from each)\s+([a-z0-9]{2,40})\b")
+
+
 # "which occupation has the most customers?", "¿qué ocupación tiene más clientes?": the count by that field, whose
 # rows come largest first
 _MOST_BY = re.compile(r"^(?:which|what|que|cual|cuales)\s+(?:is |are |es |son )?(?:the |el |la |los |las )?"
@@ -2069,7 +2094,10 @@ def split_grouping(question: str) -> tuple[str, str | None]:
         return (most.group(2) or "").strip(), most.group(1).strip()
     m = _GROUPING.search(q)
     if m is None:
-        return question, None
+        each = _EACH.search(q)  # "¿cuántos clientes de cada país compraron zapatos?": within the question
+        if each is None:
+            return question, None
+        return " ".join((q[:each.start()] + " " + q[each.end():]).split()), each.group(1)
     return q[:m.start()].strip(), m.group(1).strip()
 
 
@@ -2117,6 +2145,8 @@ def grouping_field(phrase: str, vocab: Vocabulary) -> tuple[str, list[Any]] | No
             fields[path].append(value)
     for _, _, path, yes, no in vocab.flags:
         fields.setdefault(path, [v for v in (yes, no) if v is not None])
+    for path, bands in vocab.bands.items():  # age bands in order, "65+" too (no value phrase of its own)
+        fields[path] = [band for band, _, _ in bands]
     words = phrase.split()
     said_number = [p for k, p in vocab.numbers.items() if set(k.split()) <= set(words)
                    or set(k.split()) <= {SPANISH_FIELD_WORDS.get(w, w) for w in words}]

@@ -755,6 +755,14 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             expected = {p for p, v in this_year_spend.items() if v > 100}
             assert understood.endswith(": amount>100") and spent["exact"] is True
             assert spent["count"] == len(expected) > 0
+            # on a value: those purchases' amounts (it had been lifetime spend, and "en zapatos" a meaning)
+            on_shoes = await tools.count_customers(query="¿cuántos clientes gastaron más de 50 euros en zapatos?")
+            shoe_spend: Counter[str] = Counter()
+            for e in events:
+                if e["type"] == "compra" and e["properties"].get("categoria") == "zapatos":
+                    shoe_spend[e["profile"]["id"]] += e["properties"]["importe"]
+            assert on_shoes["group"]["query"]["understood"] == ["events.compra about zapatos: amount>50"]
+            assert on_shoes["exact"] is True and on_shoes["count"] == sum(1 for v in shoe_spend.values() if v > 50) > 0
         finally:
             await c.aclose()
 
@@ -903,6 +911,10 @@ def test_how_many_are_likely_to_do_a_goal_counts_the_models_even_chances(ml: dic
     # a share of the ranking: "el 10 %" had been left as a meaning (an estimate of 16)
     ("how many customers are in the top 10% most likely to churn?", lambda p, pct: pct >= 90.0),
     ("¿cuántos clientes están en el 10 % con más riesgo de abandono?", lambda p, pct: pct >= 90.0),
+    # the risk's adjective after "riesgo", and the goal said as a noun before "risk" (had been meanings)
+    ("¿cuántos clientes tienen riesgo alto de abandono?", lambda p, pct: p >= 0.5),
+    ("how many customers have a high churn risk?", lambda p, pct: p >= 0.5),
+    ("how many customers have a low churn risk?", lambda p, pct: p < 0.5),
 ])
 def test_unlikely_ones_and_a_share_of_the_ranking_are_counted_from_the_predictions(ml: dict[str, Any], question: str,
                                                                                    chosen: Any) -> None:
@@ -920,6 +932,9 @@ def test_a_likelihood_no_goal_owns_stays_a_meaning_and_one_without_a_model_is_re
 
     assert likely_goal("people likely to enjoy horror") is None  # no goal's verb: read by meaning
     assert likely_goal("customers likely to buy again") == ("purchase", "likely to buy", "customers again")
+    # a why-question that names the goal twice: both are the goal, neither is left to the meaning
+    assert likely_goal("¿por qué se van los clientes con riesgo de abandono?") == (
+        "churn", "con riesgo de abandono", "¿por qué los clientes ?")
     with pytest.raises(Exception, match="no active model for goal 'purchase'"):  # said, not guessed by meaning
         ask(ml, "count_customers", {"query": "how many customers will probably buy?"})
 

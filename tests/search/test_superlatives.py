@@ -79,6 +79,11 @@ def test_an_order_is_read_with_what_it_ranks_by_and_the_rest_is_the_group(shop: 
      ""),
     ("pro customers who opened a support ticket first", "counts.ticket-opened", "first", "opened a support ticket",
      "pro customers"),
+    # the group between "which" and the verb stays the group's (it had been read into the event, and dropped)
+    ("which pro customers opened a support ticket first", "counts.ticket-opened", "first", "opened a support ticket",
+     "which pro customers"),
+    ("which customers from Spain bought most recently", "counts.purchase-order", "last", "bought",
+     "which customers from Spain"),
 ])
 def test_who_did_an_event_first_or_last_is_ranked_by_its_time(shop: Vocabulary, question: str, field: str,
                                                              when: str, event: str, rest: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary, understand
+from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary, grouping_field, understand
 from app.search.units import FieldUnit, QuestionUnit, convert, field_unit, parse_number
 
 PAY = ["Bank transfer (automatic)", "Credit card (automatic)", "Electronic check", "Mailed check"]
@@ -259,6 +259,11 @@ BANDED = [{"traits": {"age_band": BANDS[i % 6], "plan": ["free", "pro"][i % 2], 
 FRANJAS = [{"traits": {"franja_edad": BANDS[i % 5], "pais": ["ES", "MX"][i % 2]}} for i in range(50)]
 
 
+def test_a_breakdown_by_age_band_lists_every_band_in_order() -> None:
+    """"65+" has no value phrase of its own (a bare number): the breakdown had counted it as "other"."""
+    assert grouping_field("age band", build_vocabulary(BANDED)) == ("traits.age_band", BANDS)
+
+
 @pytest.mark.parametrize(("rows", "question", "filters", "partly"), [
     (BANDED, "customers over 40", ["traits.age_band=45-54,55-64,65+"], ["35-44"]),  # 41-44 is under half of 35-44
     (BANDED, "customers over 30", ["traits.age_band=35-44,45-54,55-64,65+"], ["25-34"]),
@@ -272,6 +277,9 @@ FRANJAS = [{"traits": {"franja_edad": BANDS[i % 5], "pais": ["ES", "MX"][i % 2]}
     (FRANJAS, "clientes de más de 40 años", ["traits.franja_edad=45-54,55-64"], ["35-44"]),
     (FRANJAS, "clientes mayores de 44 de México", ["traits.franja_edad=45-54,55-64", "traits.pais=MX"], []),
     (FRANJAS, "clientes que tienen menos de 35 años", ["traits.franja_edad=18-24,25-34"], []),
+    # relative words: "young" is 30 and under, "seniors" 60 and over
+    (BANDED, "young customers on the pro plan", ["traits.age_band=18-24,25-34", "traits.plan=pro"], ["25-34"]),
+    (FRANJAS, "clientes jóvenes de México", ["traits.franja_edad=18-24,25-34", "traits.pais=MX"], ["25-34"]),
 ])
 def test_ages_asked_of_data_that_holds_age_bands(rows: list[dict[str, Any]], question: str, filters: list[str],
                                                  partly: list[str]) -> None:
@@ -507,6 +515,9 @@ def test_traits_only_data_has_no_activity_to_ask_about(encoder: Any) -> None:
     # which value has the most: the count by that field, largest first
     ("which occupation has the most women?", "women", "occupation"),
     ("¿qué ocupación tiene más clientes?", "clientes", "ocupacion"),
+    # "de cada" / "in each" within the question: the rest is the group counted in each
+    ("¿cuántos clientes de cada país compraron zapatos?", "cuantos clientes compraron zapatos", "pais"),
+    ("customers in each country who bought shoes", "customers who bought shoes", "country"),
 ])
 def test_a_count_broken_down_by_a_field_is_split_off(question: str, rest: str, phrase: str) -> None:
     from app.search.understanding import split_grouping
@@ -1032,10 +1043,25 @@ def test_spend_in_a_window_is_the_purchases_amounts_summed_in_it(e5: Any) -> Non
          ["events.purchase-order since 2023-01-01 before 2024-01-01: amount>100"]),
         ("customers who spent less than 20 this year", ["events.purchase-order since 2024-01-01: amount<20"]),
         ("customers who spent more than 100 euros", ["spend_total>100"]),  # no window: the lifetime total
+        # on a value events are about: those purchases' amounts (it had been lifetime spend, and "on books" a meaning)
+        ("customers who spent more than 100 on books", ["events.purchase-order about books: amount>100"]),
+        ("customers who spent more than 100 on books this year",
+         ["events.purchase-order about books since 2024-01-01: amount>100"]),
     ]:
         u = understand(question, vocab)
         assert u.filters == filters, question
         assert [e.amount for e in u.events()] == [{"gt": 100} if "100" in question else {"lt": 20}][:len(u.events())]
+
+
+def test_a_number_before_what_people_did_is_their_age(encoder: Any) -> None:
+    """"customers under 30 opened a support ticket": 30 is the customers' age (their band, here), not a count of
+    tickets (it had read "fewer than 30 tickets"); "opened more than 3 tickets" still counts them."""
+    rows = [{**b, "traits": {**cast(dict[str, Any], b["traits"]), "age_band": BANDS[i % 6]}}
+            for i, b in enumerate(TICKETS)]
+    vocab = attach_meaning(build_vocabulary(rows), encoder, ("en",), _named_events("en"))
+    assert understand("customers under 30 opened a support ticket", vocab).filters == [
+        "traits.age_band=18-24", "counts.ticket-opened>=1"]
+    assert understand("customers who opened more than 3 support tickets", vocab).filters == ["counts.ticket-opened>3"]
 
 
 def test_verbs_read_as_events_are_bounded_per_question(encoder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
