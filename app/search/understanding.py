@@ -1161,6 +1161,8 @@ _SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|algun
                       r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios|and|y) (?=\S)")
 
 
+# a preposition right after a verb: what follows is where or how it was done ("compraron | en la web")
+_BY_WAY_OF = re.compile(r"\s+(?:en|on|in|via|by|through|por|desde|from|online)\b")
 # only an article between a verb and what it acted on: "visitaron | la | web", "visited | the | website"
 _STEM_NAMED = re.compile(r"\s+(?:(?:the|a|an|el|la|los|las|un|una)\s+)?")
 
@@ -1231,8 +1233,17 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         # shop's `visita-pagina`; "compraron en la web" keeps the channel)
         owned = named and not denied and content and _STEM_NAMED.fullmatch(q[verb.end():rest + content[0].start()]) \
             and _by_stem(verb.group(), lexicon, index) is not None
-        if named and not owned and float(lexicon.similarity(q[verb.start():end], index)[0].max()) < AS_ASKED:
+        # "compraron | en la web": a value said after a preposition is where or how, not what was acted on; the
+        # verb alone is the event, and the value is read as a value after
+        circumstance = named and not owned and denied is None and bool(content) and \
+            _BY_WAY_OF.match(q, verb.end()) is not None
+        if named and not owned and not circumstance and \
+                float(lexicon.similarity(q[verb.start():end], index)[0].max()) < AS_ASKED:
             continue
+        if circumstance:
+            said, content, objects, end = [verb], [], [], verb.end()
+            sims = lexicon.similarity(verb.group(), index)[0]
+            best = int(sims.argmax())
         # "something" / "anything" / "algo" say an event happened without saying to what: the verb is all there is
         # to read, so a smaller margin ("did not buy anything": "buy" 0.789 against "bought", a line of 0.79)
         margin = OBJECTLESS_MARGIN if cue_said in ("something", "anything", "algo", "nada") else NONE_MARGIN
@@ -1858,12 +1869,18 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if win is None:
             continue
         ds, de = taken[k]
-        joined = [i for i, (_, e) in enumerate(about_taken) if _leads_into(q, e, ds) and windows[i] is None]
-        counted = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(q, e, ds)
+        # a trait's value between an event and its window is no gap: "compraron | en la tienda | este año"
+        gapless = q
+        for i, (a, b) in enumerate(taken):
+            if i != k and i not in drop and conditions[i].op in ("eq", "ne") and not conditions[i].key.startswith(
+                    ("counts.", "events.")):
+                gapless = gapless[:a] + " " * (b - a) + gapless[b:]
+        joined = [i for i, (_, e) in enumerate(about_taken) if _leads_into(gapless, e, ds) and windows[i] is None]
+        counted = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(gapless, e, ds)
                    and (conditions[i].key.startswith("counts.") or (conditions[i].key == "purchases"
                                                                     and vocab.purchase_type is not None))
                    and _at_least(conditions[i].value) is not None]
-        spent = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(q, e, ds)
+        spent = [i for i, (_, e) in enumerate(taken) if i not in drop and _leads_into(gapless, e, ds)
                  and conditions[i].key == "spend_total" and vocab.purchase_type is not None]
         if joined:
             ai = joined[0]

@@ -743,6 +743,12 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 answer = await tools.count_customers(query=question)
                 assert (answer["exact"], answer["count"]) == (True, len(expected)), (question, answer)
                 assert expected
+            # a value after a preposition is where it was done: the purchase in the window, and the channel
+            on_web = await tools.count_customers(query="¿cuántos clientes compraron en la web este año?")
+            web_since = datetime.fromisoformat(
+                on_web["group"]["query"]["understood"][-1].split(" since ")[1][:10]).replace(tzinfo=UTC)
+            assert on_web["exact"] is True and on_web["count"] == len(
+                {p for p in who("compra", since=web_since) if raw[p]["traits"]["preferred_channel"] == "web"}) > 0
             over_40 = await tools.count_customers(query="¿cuántos clientes tienen más de 40 años?")
             assert over_40["group"]["query"]["approximate"][0]["partly"] == ["35-44"]  # 41-44 of it
             spent = await tools.count_customers(query="¿cuántos clientes gastaron más de 100 euros este año?")

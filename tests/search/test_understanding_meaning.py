@@ -1053,6 +1053,22 @@ def test_spend_in_a_window_is_the_purchases_amounts_summed_in_it(e5: Any) -> Non
         assert [e.amount for e in u.events()] == [{"gt": 100} if "100" in question else {"lt": 20}][:len(u.events())]
 
 
+@pytest.mark.parametrize(("question", "filters"), [
+    ("customers who bought on the web", ["counts.purchase-order>=1", "traits.preferred_channel=web"]),
+    # the value between the event and its window is no gap: the purchase is in the window
+    ("customers who bought on the web this year",
+     ["traits.preferred_channel=web", "events.purchase-order since 2024-01-01"]),
+    ("customers who prefer email and bought books", ["traits.preferred_channel=email",
+                                                     "events.purchase-order about books"]),
+])
+def test_a_value_after_a_preposition_is_where_the_event_was_done(encoder: Any, question: str,
+                                                                 filters: list[str]) -> None:
+    """"compraron en la web": the purchase, and the channel as a value (the purchase had been dropped, so the count
+    was an estimate by meaning of "bought")."""
+    vocab = attach_meaning(build_vocabulary(BUYERS), encoder, ("en",), _named_events("en"))
+    assert understand(question, vocab).filters == filters
+
+
 def test_a_number_before_what_people_did_is_their_age(encoder: Any) -> None:
     """"customers under 30 opened a support ticket": 30 is the customers' age (their band, here), not a count of
     tickets (it had read "fewer than 30 tickets"); "opened more than 3 tickets" still counts them."""
