@@ -292,7 +292,7 @@ class Vocabulary:
     # one is: "made 2 purchases this year" is that many such events in the window, from the event log
     purchase_type: str | None = None
     # categorical path -> its values that are age bands, in order, with their years ("65+": 65 up); only where
-    # nearly all its values are (`_age_bands` takes the one whose name says age)
+    # nearly all its values are (`age_bands` takes the one whose name says age)
     bands: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
@@ -983,7 +983,8 @@ _AUXILIARY = re.compile(r"\b(?:did|do|does|have|has|had|ha|han|hayan|haya)\s+$")
 
 # what a denied verb acted on, said again by a pronoun: "viewed jackets but did not buy them", "vieron chaquetas
 # pero no las compraron" (Spanish puts the pronoun before the verb)
-_PRONOUN_AFTER = frozenset({"them", "it", "those", "these", "one", "any", "either"})
+# ("never bought any" is no purchase at all, so "any" is no such pronoun)
+_PRONOUN_AFTER = frozenset({"them", "it", "those", "these"})
 _PRONOUN_BEFORE = frozenset({"lo", "la", "los", "las"})
 
 
@@ -1412,8 +1413,7 @@ _PAST_VERB = re.compile(r"[a-z]{3,}ed|" + "|".join(sorted(set(_IRREGULAR_PAST.va
 # Spanish verbs whose participle (what an event type's name says: "vista-producto", "email-abierto") shares no
 # first five letters with the forms a question uses ("vieron", "abrieron"): the start of a form, the participle's
 _IRREGULAR_PARTICIPLE = (("devolv", "devuelt"), ("resolv", "resuelt"), ("escrib", "escrit"), ("abr", "abiert"),
-                         ("cubr", "cubiert"), ("volv", "vuelt"), ("romp", "rot"), ("pus", "puest"), ("pon", "puest"),
-                         ("vi", "vist"), ("ve", "vist"))
+                         ("cubr", "cubiert"), ("volv", "vuelt"), ("romp", "rot"), ("pus", "puest"), ("pon", "puest"))
 _FORMS_OF_VER = frozenset({"ver", "ve", "ven", "vea", "vean", "vi", "vio", "vimos", "vieron", "viendo", "visto",
                            "vista", "vistos", "vistas", "veia", "veian"})
 
@@ -1423,8 +1423,10 @@ def _participle(word: str) -> str | None:
     "abiert"), or None."""
     if word in _FORMS_OF_VER:
         return "vist"
-    return next((p for start, p in _IRREGULAR_PARTICIPLE if len(start) > 2 and word.startswith(start)
-                 and len(word) > len(start) + 1), None)
+    if word in _MONTHS:  # "abril" is no form of "abrir"
+        return None
+    return next((p for start, p in _IRREGULAR_PARTICIPLE if word.startswith(start) and len(word) > len(start) + 1),
+                None)
 
 
 def _past_forms(word: str) -> set[str]:
