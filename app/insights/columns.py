@@ -275,7 +275,7 @@ class PopulationColumns:
         return None
 
     def ordered(self, path: str, order: dict[str, float]) -> np.ndarray | None:
-        """Everyone's place in an order of a categorical field's values ("25-34": 25, "35-44": 35), NaN where a
+        """Everyone's place in an order of a categorical field's values ("18-24": 0, "25-34": 1), NaN where a
         profile holds another value or none; None where the population holds no such field."""
         column = self.categories.get(path)
         if column is None:

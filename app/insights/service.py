@@ -309,11 +309,11 @@ class InsightService:
         mask, cut = await self._group_mask(everyone, conditions, meaning)
         rows, ranked = await asyncio.to_thread(everyone.ranked, values, mask, order.descending, limit, offset)
         timed = order.field in everyone.times or order.when is not None
-        band_of = {low: band for band, low in (await asyncio.to_thread(self.search.band_ages, order.field) or {}
-                                               ).items()} if "bands" in ranked_by else {}
+        bands: list[str] = ranked_by.get("bands", [])
 
-        def shown(value: float) -> Any:  # a time as ISO, a band as its label, else the number
-            return datetime.fromtimestamp(value, UTC).isoformat() if timed else band_of.get(value, round(value, 4))
+        def shown(value: float) -> Any:  # a time as ISO, a band as its label (ranked by its place), else the number
+            return datetime.fromtimestamp(value, UTC).isoformat() if timed else bands[int(value)] if bands \
+                else round(value, 4)
 
         return {"ranked_by": ranked_by, "group": defined, "customers": everyone.n, "in_group": int(mask.sum()),
                 "ranked_customers": ranked, "exact": meaning is None or meaning.vector is None, "capped": cut,
@@ -327,22 +327,21 @@ class InsightService:
         how the answer says it (`ranked_by`)."""
         field = order.field if everyone.ranking_values(order.field) is not None else f"traits.{order.field}"
         values = everyone.ranking_values(field)
-        bands = await asyncio.to_thread(self.search.band_ages, order.field) if values is None else None
-        if bands:  # "los más jóvenes" where the data holds age bands: by band, ties by id
-            field, values = order.field, everyone.ordered(order.field, bands)
+        bands = await asyncio.to_thread(self.search.band_order, order.field) if values is None else None
+        if bands:  # "los más jóvenes" where the data holds age bands: by the band's place, ties by id
+            field, values = order.field, everyone.ordered(order.field, {band: k for k, band in enumerate(bands)})
         if values is None:  # "age" outright: the trait, where the data holds it
             raise InvalidRequestError.worded("unknown_ranking", field=order.field)
         order = replace(order, field=field)
         ranked_by: dict[str, Any] = {**order.as_dict(), "label": order_label(order.field, self.wording, order.when)}
         if bands:
-            ranked_by["bands"] = sorted(bands, key=lambda band: bands[band])
+            ranked_by["bands"] = bands
         about = await self._counted_about(order)
         if order.field == "spend_total":
-            amount = self.predictions.dictionary.spec(about.etype).value if about is not None else None
-            if about is None or not amount:
+            if about is None or not self.search.amount_path(about.etype):
                 about = None  # a type without an amount: what it was about cannot be summed; total spend, as said
             else:  # "who spent the most on shoes": the amounts of those purchases, from the event log
-                sums = await self.search.event_sums(about, amount.split("."))
+                sums = await self.search.event_sums(about)
                 values = await asyncio.to_thread(everyone.counted, sums)
                 spanish = self.wording == "es"
                 ranked_by["label"] = (("gasto en " if spanish else "spend on ") + ", ".join(about.values)) \

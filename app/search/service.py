@@ -518,9 +518,7 @@ class SearchService:
         """"spent more than 100 euros last year": the amounts of the type's events in the window, summed per
         profile (the event dictionary's value path); where a bound holds 0 ("less than 50"), those with no such
         event meet it too, so the condition is everyone but those whose sum fails it."""
-        path = (self.amount_of(e.etype) or "") if self.amount_of else ""
-        sums = await self.state.event_sums_about(e.etype, e.values, path.split(".") if path else [], e.since,
-                                                 e.before)
+        sums = await self.event_sums(e)
         bound = e.amount or {}
         if _within(0.0, bound):
             return Condition("", "not_ids", [p for p, v in sums.items() if not _within(v, bound)])
@@ -536,11 +534,17 @@ class SearchService:
         return await self.state.event_times_about(reading.etype, reading.values, reading.since, reading.before,
                                                   latest=latest)
 
-    async def event_sums(self, reading: EventReading, value_path: Sequence[str]) -> dict[str, float]:
+    def amount_path(self, etype: str) -> list[str]:
+        """Where an event type's amount is in its properties (the event dictionary's value: ["importe"]); []
+        where the type has none."""
+        path = self.amount_of(etype) if self.amount_of is not None else None
+        return path.split(".") if path else []
+
+    async def event_sums(self, reading: EventReading) -> dict[str, float]:
         """What each profile's events of a reading's type, about its values and within its window, add up to at
-        `value_path` (the event dictionary's value)."""
-        return await self.state.event_sums_about(reading.etype, reading.values, value_path, reading.since,
-                                                 reading.before)
+        the type's amount (`amount_path`; nothing where it has none)."""
+        return await self.state.event_sums_about(reading.etype, reading.values, self.amount_path(reading.etype),
+                                                 reading.since, reading.before)
 
     def grouping(self, query: str) -> tuple[str, tuple[str, list[Any]] | None]:
         """Blocking: a question without the field it is broken down by ("how many customers by gender"), and that
@@ -554,11 +558,11 @@ class SearchService:
         found = grouping_field(phrase, vocab)
         return (rest, found) if found is not None else (query, None)
 
-    def band_ages(self, path: str) -> dict[str, float] | None:
-        """Blocking: each value of a field of age bands with the first year it holds ("25-34": 25), where `path`
+    def band_order(self, path: str) -> list[str] | None:
+        """Blocking: the values of a field of age bands, youngest first ("18-24", "25-34", ... "65+"), where `path`
         is the data's one such field; None otherwise."""
         bands = age_bands(self._vocabulary())
-        return {value: low for value, low, _ in bands[1]} if bands is not None and bands[0] == path else None
+        return [value for value, _, _ in bands[1]] if bands is not None and bands[0] == path else None
 
     def order(self, query: str) -> tuple[Order, str] | None:
         """Blocking: the stored number a question asks customers to be ranked by ("who spent the most", "los más

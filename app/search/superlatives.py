@@ -199,7 +199,8 @@ def _deed(name: str) -> str:
 
 # when customers first / last did something: "the first customers to buy shoes", "who bought most recently",
 # "los primeros en comprar zapatos", "¿quién compró por última vez?"
-_PEOPLE = r"(?:(?:\d{1,4}|few) )?(?:customers |clients |people |users |ones |buyers |shoppers |clientes |usuarios |personas )?"
+_PEOPLE_NOUNS = ("customers", "clients", "people", "users", "buyers", "shoppers", "clientes", "usuarios", "personas")
+_PEOPLE = r"(?:(?:\d{1,4}|few) )?(?:" + "|".join(f"{w} " for w in (*_PEOPLE_NOUNS, "ones")) + ")?"
 # a group said between "which" and the verb, skipped to reach it ("which customers from Spain | bought first"): it
 # stays the group's
 _SKIP = r"(?P<skip>(?:[a-z]+ ){0,6}?)"
@@ -213,8 +214,8 @@ _LAST_TO = re.compile(_B + r"(?:(?:the |los |las )?(?:very )?(?:last|latest|most
 _WHEN: tuple[tuple[re.Pattern[str], Literal["first", "last"]], ...] = ((_FIRST_TO, "first"), (_LAST_TO, "last"))
 _GROUP_WORDS = 3  # words after the group's noun tried as its verb ("clientes | de México | compraron")
 # the noun that ends a group said between "which" and its verb ("which pro customers opened ...")
-_GROUP_NOUN = re.compile(r"(?<![\w-])(?:customers|clients|people|users|buyers|shoppers|members|women|men|clientes|"
-                         r"clientas|usuarios|personas|socios|mujeres|hombres)(?![\w-])")
+_GROUP_NOUN = re.compile(r"(?<![\w-])(?:" + "|".join((*_PEOPLE_NOUNS, "members", "women", "men", "clientas", "socios",
+                                                       "mujeres", "hombres")) + r")(?![\w-])")
 _NOT_VERBS = frozenset({"with", "having", "has", "have", "had", "is", "are", "was", "were", "be", "by", "of", "at",
                         "con", "the", "and", "or", "who", "that", "which"})
 _MOST_VERB = re.compile(_B + r"(?:que|quienes|los que|las que) (?P<dir>mas|menos) (?:veces )?(?!de |que |probable)(?P<rest>[a-z]+(?: [a-z]+){0,2})"

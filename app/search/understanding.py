@@ -1366,6 +1366,9 @@ def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], i
     return list(dict.fromkeys(found)), last
 
 
+MAX_OWN_WORDS = 4  # an event's own words after what it was about ("to the cart"), at most
+
+
 def _own_words_after(q: str, end: int, own: set[str], free: Callable[[tuple[int, int]], bool]) -> int:
     """Where an event's reading ends once the words after it up to the clause's end (or another reading's words:
     a window) are taken, where they are only the event's own words and small ones ("added jackets | to the cart |
@@ -1377,9 +1380,6 @@ def _own_words_after(q: str, end: int, own: set[str], free: Callable[[tuple[int,
             all(w in _ABOUT_LINK or w in own or _shares_a_stem(w, own) for w in tail):
         return end + len(q[end:clause_end].rstrip())
     return end
-
-
-MAX_OWN_WORDS = 4
 
 
 def _event_entries(lexicon: Lexicon) -> list[int]:
