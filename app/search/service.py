@@ -243,15 +243,37 @@ def explain(document: str, query_terms: set[int], terms: Callable[[str], set[int
 
 
 def _evidence(line: str, query_terms: set[int], terms: Callable[[str], set[int]]) -> str:
-    """Only the items of a list line that carry the match ("Favourite genres: Horror 18%" rather than the whole
-    top five), so each hit shows its own evidence instead of one line repeated on every hit."""
+    """Only the items of a list line that carry the match best ("Favourite genres: Horror 18%" rather than the
+    whole top five), so each hit shows its own evidence instead of one line repeated on every hit."""
     head, sep, body = line.partition(": ")
     if not sep:
         return line
     joiner = "; " if "; " in body else ", "
-    items = [x.strip().rstrip(".") for x in body.split(joiner)]
-    kept = [x for x in items if query_terms & terms(x)]
+    items = [x.strip().rstrip(".") for x in _top_level(body, joiner)]
+    shared = [len(query_terms & terms(x)) for x in items]
+    # the items that share the most ("compra (categoria: relojes)" for "compran relojes", not every "compra")
+    kept = [x for x, n in zip(items, shared, strict=True) if n and n == max(shared)]
     return f"{head}: {joiner.join(kept)}" if kept and len(kept) < len(items) else line
+
+
+def _top_level(body: str, joiner: str) -> list[str]:
+    """`body` split at `joiner` outside parentheses: an event's properties are joined by the same "; " as the
+    events ("compra (articulos: 3; categoria: relojes); visita pagina (...)"), and cutting inside one left
+    "compra (articulos: 3" as the evidence. One pass; a stray ")" never drops the depth below zero."""
+    items, depth, start, i = [], 0, 0, 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and body.startswith(joiner, i):
+            items.append(body[start:i])
+            start = i = i + len(joiner)
+            continue
+        i += 1
+    items.append(body[start:])
+    return items
 
 
 def _summary(payload: dict[str, Any]) -> str:

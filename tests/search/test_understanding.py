@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from app.search.schemas import SearchRequest
+from app.search.service import explain
 from app.search.understanding import build_vocabulary, understand
 
 TELCO = [{"traits": {"Contract": c, "SeniorCitizen": sc, "InternetService": i, "StreamingTV": st, "tenure": t},
@@ -297,3 +298,18 @@ def test_values_that_are_nobodys_top_five_come_from_the_population_statistics() 
     assert vocab.about_values["documentary"] == ["Documentary"] and vocab.about_values["sci fi"] == ["Sci-Fi"]
     assert "pro" not in vocab.about_values  # a trait's value stays the trait's
     assert build_vocabulary(payloads).about_values.keys() == {"drama"}
+
+
+def test_evidence_keeps_whole_events_whose_properties_share_the_joiner() -> None:
+    """An event's properties are joined by "; " like the events themselves: the evidence is the whole event that
+    matched, its parentheses closed, never a cut through it ("compra (articulos: 3")."""
+    line = ("Destacado: compra (articulos: 3; categoria: relojes; importe: 93.26); compra (articulos: 4; "
+            "categoria: joyería); email abierto (campana: newsletter-20).")
+    def terms(text: str) -> set[int]:
+        return {hash(w) for w in text.replace("(", " ").replace(")", " ").replace(";", " ").split()}
+    why = explain(line, terms("relojes"), terms)
+    assert why == ["Destacado: compra (articulos: 3; categoria: relojes; importe: 93.26)"]
+    # every purchase shares "compra" with "compra relojes": the one that shares both words is the evidence
+    assert explain(line, terms("compra relojes"), terms) == why
+    # a stray ")" closes nothing: what follows is still split at the top level
+    assert explain("Recientemente: a (x: 1; y: 2)) ; b", terms("b"), terms) == ["Recientemente: b"]
