@@ -64,6 +64,9 @@ _SAME_PERSON = (
     # what a customer is subscribed to or ranked by
     ("newsletter", "boletin", "boletines", "boletin de noticias"),
     ("gold", "oro"), ("silver", "plata"), ("platinum", "platino"), ("bronze", "bronce"),
+    # the channels a customer prefers or came through ("prefieren la tienda" is `preferred_channel=store`)
+    ("store", "shop", "tienda", "tienda fisica"), ("email", "correo", "correo electronico"),
+    ("phone", "telephone", "telefono"), ("mobile", "movil"),
 )
 SYNONYMS: dict[str, frozenset[str]] = {word: frozenset(group) for group in _SAME_PERSON for word in group}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -49,3 +49,35 @@ def code_names(key_words: set[str], value: str) -> tuple[str, ...]:
         code = re.split(r"[-_]", value)[0]
         return _names("languages").get(code.lower(), ()) if 2 <= len(code) <= 3 else ()
     return ()
+
+
+# territories that are no one's country in customer data (pseudo-locales, unions, Spain's own Canarias and Ceuta
+# y Melilla, which a Spanish company's data codes ES) and names that are everyday words or places within other
+# countries before they are countries ("Granada", "Georgia", "Jersey", "reunión")
+_NO_COUNTRY = frozenset({"xa", "xb", "ez", "un", "eu", "qo", "zz", "ic", "ea", "dg", "ta", "cp", "ac"})
+_NOT_BY_NAME = frozenset({"reunion", "granada", "georgia", "jersey", "guadalupe", "dominica", "chad", "jordan"})
+MAX_NAME_WORDS = 4  # "islas turcas y caicos"
+
+
+@cache
+def _countries() -> dict[str, str]:
+    """A country's folded name in either wording -> its code (lower case)."""
+    return {name: code for code, names in _names("territories").items() if code not in _NO_COUNTRY
+            for name in names if name not in _NOT_BY_NAME}
+
+
+def countries_named(words: list[str]) -> list[tuple[int, int, str]]:
+    """(first word, after the last word, code) of each country named in `words` (folded), the longest name at
+    each place first: a dictionary lookup of at most MAX_NAME_WORDS words a place, so linear in the question."""
+    names = _countries()
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):
+            code = names.get(" ".join(words[i:i + n]))
+            if code is not None:
+                out.append((i, i + n, code))
+                i += n - 1
+                break
+        i += 1
+    return out

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 
-from app.search.codes import COUNTRY_KEYS, LANGUAGE_KEYS, code_names
+from app.search.codes import COUNTRY_KEYS, LANGUAGE_KEYS, code_names, countries_named
 from app.search.meaning_match import (
     DISTINCT,
     FILLER,
@@ -57,12 +57,20 @@ MAX_CODES = 300  # ... unless every value is a country or language code (there a
 ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "ultima actividad", "last activity"),
                   "first_seen": ("first seen", "joined", "signed up", "registered", "se unieron", "se registraron",
                                  "registrados", "registradas", "se dieron de alta", "dados de alta", "dadas de alta",
-                                 "primera actividad", "first activity")}
+                                 "primera actividad", "first activity", "new customers", "new clients", "new users",
+                                 "new members", "clientes nuevos", "nuevos clientes", "clientas nuevas",
+                                 "nuevas clientas", "usuarios nuevos", "nuevos usuarios", "socios nuevos",
+                                 "nuevos socios")}
 # "inactive customers", no window said: no activity in the 90 days before the data's latest (a common CRM reading;
 # "inactive in the last 6 months" says its own window)
 INACTIVE_DAYS = 90
 _INACTIVE = re.compile(r"\b(?:inactive|inactivos|inactivas|inactivo|inactiva|dormant|lapsed)\b")
 _ACTIVE = re.compile(r"\b(?:active|activos|activas|activo|activa)\b")  # "active customers": the same window
+# "new customers", no window said: first seen in the 30 days before the data's latest ("new customers this year"
+# says its own window)
+NEW_DAYS = 30
+_NEW = re.compile(r"\bnew\s+(?:customers|clients|users|members)\b|\b(?:clientes|clientas|usuari[oa]s|soci[oa]s)\s+"
+                  r"nuev[oa]s\b|\bnuev[oa]s\s+(?:clientes|clientas|usuari[oa]s|soci[oa]s)\b")
 EVENT_COUNTS = 16  # event types whose per-profile counts a question can compare ("rated more than 100 movies")
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a type an index path can name as it is
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})
@@ -197,7 +205,9 @@ _MONTHS = {name: k + 1 for names in (
     ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
      "diciembre")) for k, name in enumerate(names)} | {"setiembre": 9}
 # "in December", "during March 2024", "en diciembre", "en marzo de 2024" ("may" only with its year: "who may")
-_MONTH = re.compile(r"\b(?:in|during|en|durante)\s+(" + "|".join(m for m in _MONTHS if m != "may") +
+# "since March", "desde enero", "before June": from (or up to) that month's first day, not the month alone
+_MONTH = re.compile(r"\b(?:in|during|en|durante|(?P<since>since|desde|from|after|despues de)|(?P<before>before|"
+                    r"antes de))\s+(" + "|".join(m for m in _MONTHS if m != "may") +
                     r"|may(?=\s+(?:of\s+)?(?:19|20)\d{2}))(?:\s+(?:of\s+|de\s+|del\s+)?((?:19|20)\d{2}))?\b")
 _YEAR = re.compile(r"\b(in|during|since|after|before|en|durante|desde|antes de|despues de)\s+((?:19|20)\d{2})\b")
 
@@ -295,6 +305,9 @@ class Vocabulary:
     # nearly all its values are (`age_bands` takes the one whose name says age)
     bands: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     lexicon: Lexicon | None = None  # the same fields and values by meaning (attach_meaning), else words only
+    # the one field that holds plain country codes ("ES", "mx"), where one does: a country named in a question
+    # that none of its values is ("de Chile") is that code, which counts 0
+    countries: str | None = None
     _phrases: list[tuple[str, list[tuple[re.Pattern[str], str, Any, int]]]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _names_active: bool | None = field(default=None, repr=False)
@@ -426,6 +439,8 @@ def build_vocabulary(payloads: Iterable[dict[str, Any]], also_about: Mapping[str
             if key_words & (COUNTRY_KEYS | LANGUAGE_KEYS) else {}
         if len(counts) > (MAX_CODES if coded and all(coded.values()) else MAX_DISTINCT):
             continue
+        if coded and all(coded.values()) and key_words & COUNTRY_KEYS and all(len(v) == 2 for v in coded):
+            vocab.countries = path if vocab.countries is None else ""  # two such fields: neither is "the" country
         texts = [v for v in counts if isinstance(v, str)]
         bands = sorted(((v, *years) for v in texts if (years := _band_years(v)) is not None), key=lambda b: b[1:])
         if len(bands) >= 2 and len(bands) * 5 >= len(texts) * 4:  # "25-34", "65+": ages as bands, kept whole
@@ -567,8 +582,9 @@ class Understanding:
     def not_held(self) -> tuple[dict[str, Any], ...]:
         """The values read as no one's ("the premium plan"), each with its field's values. `read` holds the
         conditions' readings in their order, then the events' (which no condition has)."""
-        return tuple({"field": c.key, "value": c.value, "from": r["from"], "values": r["values"]}
-                     for c, r in zip(self.conditions, self.read, strict=False) if r["how"] == NOT_HELD)
+        return tuple({"field": c.key, "value": value, "from": r["from"], "values": r["values"]}
+                     for c, r in zip(self.conditions, self.read, strict=False)
+                     for value in ([c.value] if r["how"] == NOT_HELD else r.get("none_hold", ())))
 
 
 def _range_text(path: str, bounds: dict[str, Any]) -> str:
@@ -830,10 +846,13 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
     for m in _MONTH.finditer(q):  # "in December", "en marzo de 2024": that month, the latest one by the clock
         path = _date_field(q, m.start(), vocab)
         now = date.fromisoformat(vocab.clock[path])
-        month = _MONTHS[m.group(1)]
-        year = int(m.group(2)) if m.group(2) else now.year if month <= now.month else now.year - 1
-        after = date(year + month // 12, month % 12 + 1, 1)
-        out.append((path, {"gte": date(year, month, 1).isoformat(), "lt": after.isoformat()}, m.span()))
+        month = _MONTHS[m.group(3)]
+        year = int(m.group(4)) if m.group(4) else now.year if month <= now.month else now.year - 1
+        first, after = date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+        since = after if m.group("since") in ("after", "despues de") else first
+        bound = {"gte": since.isoformat()} if m.group("since") else {"lt": first.isoformat()} if m.group("before") \
+            else {"gte": first.isoformat(), "lt": after.isoformat()}
+        out.append((path, bound, m.span()))
     for m in _YEAR.finditer(q):  # "in 2023", "since 2023", "before 2020"
         path = _date_field(q, m.start(), vocab)
         year, word = int(m.group(2)), m.group(1)
@@ -844,6 +863,11 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
         else:
             bound = {"gte": f"{year}-01-01", "lt": f"{year + 1}-01-01"}
         out.append((path, bound, m.span()))
+    new = _NEW.search(q) if "first_seen" in vocab.clock else None
+    path = _date_field(q, new.end(), vocab) if new is not None else ""
+    if new is not None and not any(p == path for p, _, _ in out):  # "new customers": the default window
+        since = date.fromisoformat(vocab.clock[path]) - timedelta(days=NEW_DAYS)
+        out.append((path, {"gte": since.isoformat()}, new.span()))
     if inactive and not any(p == "last_seen" for p, _, _ in out):  # "inactive customers": the default window
         since = date.fromisoformat(vocab.clock["last_seen"]) - timedelta(days=INACTIVE_DAYS)
         out.append(("last_seen", {"lt": since.isoformat()}, inactive[0].span()))
@@ -1848,6 +1872,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if meant:
             names = {w for path in used_paths for w in _naming_words(path)}
             events(_some_of(q, vocab, free, after=[_past_names(q, b, names) for b in meant]))
+    # a country none of the data's customers is from ("de Chile", "from Argentina or Chile"): its code, which
+    # counts 0, said in `not_held` with the countries held (it had been an estimate by meaning, or left over)
+    if vocab.countries and vocab.countries in vocab.categories():
+        _countries_not_held(q, vocab.countries, vocab.categories()[vocab.countries][1], free, taken, conditions, read,
+                            add)
     # a value no one holds, beside the name of a field whose values are all known ("the premium plan", "nivel
     # diamante"): that value, which counts 0, and the field's values, rather than a meaning that estimates ~20
     for path, word, span in _unheld(q, vocab, free, used_paths):
@@ -2014,6 +2043,37 @@ MAX_LISTED = 12  # a field's values listed beside a value no one holds, commones
 # into a value said before the name ("the premium plan", "on a diamond tier")
 _BEFORE_NAME = frozenset({"el", "la", "los", "las", "un", "una", "del", "al", "de", "con", "en", "su", "sus"})
 _BEFORE_VALUE = frozenset({"the", "a", "an", "on", "in", "with", "of", "their", "its", "at"})
+
+
+_BEFORE_PLACE = frozenset({"from", "in", "de", "del", "en", "desde"})
+
+
+def _countries_not_held(q: str, path: str, held: list[str], free: Callable[[tuple[int, int]], bool],
+                        taken: list[tuple[int, int]], conditions: list[Condition], read: list[dict[str, Any]],
+                        add: Callable[..., None]) -> None:
+    """Each country named after "from" / "de" / "en", or listed with a country read ("Argentina o Chile"), that no
+    value of `path` is: its code as the data writes codes, read as held by none."""
+    words = list(re.finditer(r"\S+", q))
+    upper = all(v.isupper() for v in held)
+    have = {v.lower() for v in held}
+    for i, j, code in countries_named([w.group() for w in words]):
+        span = (words[i].start(), words[j - 1].end())
+        if code in have or not free(span):
+            continue
+        k = next((n for n, c in enumerate(conditions) if c.key == path), None)
+        lead = words[i - 1].group() if i else ""
+        if lead not in _BEFORE_PLACE and (k is None or not _joined(q, taken[k], span)):
+            continue
+        value = code.upper() if upper else code
+        before = len(read)
+        add(path, Condition(path, "eq", value), f"{path}={value}",
+            (words[i - 1].start(), span[1]) if lead in _BEFORE_PLACE else span, NOT_HELD)
+        if len(read) > before:
+            read[-1]["values"] = held[:MAX_LISTED]
+        elif k is not None and conditions[k].op == "eq" and value in (conditions[k].value or ()):
+            # listed with a country some hold: the count is theirs, and this one is said to be no one's
+            read[k].setdefault("none_hold", []).append(value)
+            read[k]["values"] = held[:MAX_LISTED]
 
 
 def _unheld(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],

@@ -197,12 +197,34 @@ SHOP = [{"traits": {"country": c, "newsletter": n, "preferred_channel": ch, "age
     # in Spanish over English values and keys
     ("clientes que no reciben el boletín", ["traits.newsletter=False"]),
     ("clientes que prefieren el email", ["traits.preferred_channel=email"]),
+    ("clientes que prefieren la tienda", ["traits.preferred_channel=store"]),  # had been a meaning: 7 for 363
+    ("clientes que prefieren el correo electrónico", ["traits.preferred_channel=email"]),
     ("clientes que tienen nivel oro", ["traits.loyalty.tier=gold"]),
 ])
 def test_codes_and_the_words_that_lead_into_a_trait(question: str, filters: list[str]) -> None:
     u = understand(question, build_vocabulary(SHOP))
     assert u.filters == filters
     assert not set(u.semantic.split()) - {"customers", "who", "do", "clientes", "que", "estan", "tienen"}
+
+
+@pytest.mark.parametrize(("question", "filters", "none_hold"), [
+    # a country no one here is from counts 0, and says so with the countries held (it had been an estimate)
+    ("customers from Chile", ["traits.country=CL"], ["CL"]),
+    ("¿cuántos clientes de Perú?", ["traits.country=PE"], ["PE"]),
+    # listed with a country some are from: theirs, and the other said to be no one's ("o Chile" had been left over)
+    ("clientes de México o Chile", ["traits.country=MX,CL"], ["CL"]),
+    ("customers from Chile or Spain", ["traits.country=ES,CL"], ["CL"]),
+    ("customers in the United Kingdom or Germany", ["traits.country=DE,GB"], ["GB"]),
+    # a country's name with nothing that says a place, or one that is a place within Spain, stays a meaning
+    ("customers who like chile peppers", [], []),
+    ("clientes de Granada", [], []),
+    ("clientes de Canarias", [], []),
+])
+def test_a_country_no_one_is_from(question: str, filters: list[str], none_hold: list[str]) -> None:
+    u = understand(" ".join(question.split()), build_vocabulary(SHOP))
+    assert u.filters == filters
+    assert [h["value"] for h in u.not_held()] == none_hold
+    assert all(set(h["values"]) == {"MX", "ES", "US", "DE"} for h in u.not_held())
 
 
 # Tracardi 1.x keeps a person's language as `data.pii.language.native` / `.spoken` (its parent names the codes)

@@ -477,13 +477,24 @@ ACTIVE = [{"data": {"job": {"position": ["student", "writer"][i % 2]}}, "traits"
     ("clientes que han tenido actividad en el último mes", ["last_seen>=2024-05-29"]),
     ("customers with activity in the last month", ["last_seen>=2024-05-29"]),
     ("customers who had no activity in the last month", ["last_seen<2024-05-29"]),
+    # "new customers" are first seen in the window (it had been last_seen and "new customers" a meaning), or, no
+    # window said, in the 30 days before the clock
+    ("how many new customers this year?", ["first_seen>=2024-01-01"]),
+    ("¿cuántos clientes nuevos este año?", ["first_seen>=2024-01-01"]),
+    ("how many new customers do we have?", ["first_seen>=2024-05-29"]),
+    ("nuevos clientes estudiantes", ["first_seen>=2024-05-29", "data.job.position=student"]),
+    # "since March" is from its first day on, "before June" up to it (they had been a meaning)
+    ("customers who joined since March", ["first_seen>=2024-03-01"]),
+    ("customers who have not been active since March", ["last_seen<2024-03-01"]),
+    ("¿cuántos clientes no han vuelto desde enero?", ["last_seen<2024-01-01"]),
+    ("clientes que se registraron antes de junio", ["first_seen<2024-06-01"]),
 ])
 def test_activity_dates(encoder: Any, question: str, filters: list[str]) -> None:
     u = understand(question, attach_meaning(build_vocabulary(ACTIVE), encoder))
     assert sorted(u.filters) == sorted(filters)
     # the words that named the date are read
     assert not {"active", "activos", "joined", "signed", "registraron", "dieron", "activity", "actividad", "tenido",
-                "tuvieron", "no", "se"} & set(u.semantic.split())
+                "tuvieron", "no", "se", "new", "nuevos", "since", "desde", "vuelto"} & set(u.semantic.split())
 
 
 def test_a_field_of_the_datas_own_named_active_is_what_active_means(encoder: Any) -> None:
