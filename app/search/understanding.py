@@ -1773,6 +1773,13 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
                 add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
                     negated=denied)
 
+    # "repeat customers", "one-time buyers": how many purchases, where one event type is the purchase
+    if vocab.purchase_type is not None:
+        for m in _BUYERS_BY_TIMES.finditer(q):
+            path = f"counts.{vocab.purchase_type}"
+            bound = {"gte": 2} if m.group("repeat") else {"gte": 1, "lte": 1}
+            if free(m.span()):
+                add(path, Condition(path, "range", bound), _range_text(path, bound), m.span())
     events(_some_of(q, vocab, free))
     # flags, negated or not: "senior citizens", "without internet", "sin permanencia"
     flags = {path: (yes, no) for _, _, path, yes, no in vocab.flags}
@@ -1807,6 +1814,12 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         else:
             add(field_path, Condition(field_path, "eq", field_value), f"{field_path}={field_value}",
                 (_lead_in(q, found.start(), field_path, free), found.end()))
+    # a country none of the data's customers is from ("de Chile", "from Argentina or Chile"): its code, which
+    # counts 0, said in `not_held` with the countries held (it had been an estimate by meaning, or left over);
+    # before the events said after a group ("from Mexico or Chile | bought shoes")
+    if vocab.countries and vocab.countries in vocab.categories():
+        _countries_not_held(q, vocab.countries, vocab.categories()[vocab.countries][1], free, taken, conditions, read,
+                            add)
     # an event said right after what names its subject, without "who": "women from Spain bought books",
     # "clientes con plan empresa compraron joyería"
     names = {w for path in used_paths for w in _naming_words(path)}
@@ -1872,11 +1885,6 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if meant:
             names = {w for path in used_paths for w in _naming_words(path)}
             events(_some_of(q, vocab, free, after=[_past_names(q, b, names) for b in meant]))
-    # a country none of the data's customers is from ("de Chile", "from Argentina or Chile"): its code, which
-    # counts 0, said in `not_held` with the countries held (it had been an estimate by meaning, or left over)
-    if vocab.countries and vocab.countries in vocab.categories():
-        _countries_not_held(q, vocab.countries, vocab.categories()[vocab.countries][1], free, taken, conditions, read,
-                            add)
     # a value no one holds, beside the name of a field whose values are all known ("the premium plan", "nivel
     # diamante"): that value, which counts 0, and the field's values, rather than a meaning that estimates ~20
     for path, word, span in _unheld(q, vocab, free, used_paths):
@@ -2045,6 +2053,13 @@ _BEFORE_NAME = frozenset({"el", "la", "los", "las", "un", "una", "del", "al", "d
 _BEFORE_VALUE = frozenset({"the", "a", "an", "on", "in", "with", "of", "their", "its", "at"})
 
 
+# the everyday names of customers by how often they bought: "repeat customers" (twice or more), "one-time buyers"
+# (once), "clientes recurrentes", "compradores de una sola vez"
+_BUYERS_BY_TIMES = re.compile(
+    r"\b(?:(?P<repeat>(?:repeat|returning)\s+(?:customers|clients|buyers|purchasers|shoppers)|(?:clientes|"
+    r"compradores|compradoras|clientas)\s+(?:recurrentes|habituales|que\s+repiten))|(?:one[\s-]time|single[\s-]"
+    r"purchase)\s+(?:customers|clients|buyers|purchasers|shoppers)|(?:clientes|compradores|compradoras|clientas)\s+"
+    r"de\s+una\s+(?:sola\s+)?(?:vez|compra))\b")
 _BEFORE_PLACE = frozenset({"from", "in", "de", "del", "en", "desde"})
 
 

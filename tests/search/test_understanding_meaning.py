@@ -1034,6 +1034,13 @@ def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any)
                      "clientes que hicieron al menos 2 compras este año"):
         assert understand(question, vocab).filters == ["events.purchase-order since 2024-01-01: 2 or more"]
     assert understand("customers with more than 3 purchases", vocab).filters == ["purchases>3"]  # no window
+    # the everyday names of buyers by how often (they had been a meaning: "repeat customers" 15 of 181)
+    for question in ("how many repeat customers?", "¿cuántos clientes recurrentes hay?"):
+        assert understand(question, vocab).filters == ["counts.purchase-order>=2"]
+    for question in ("how many one-time buyers?", "¿cuántos compradores de una sola vez?"):
+        assert understand(question, vocab).filters == ["counts.purchase-order>=1, counts.purchase-order<=1"]
+    assert understand("repeat customers this year", vocab).filters == [
+        "events.purchase-order since 2024-01-01: 2 or more"]
     # two types whose counts are every buyer's purchases: which one is unknown, so neither
     twins = [{**p, "counts": {**cast(dict[str, int], p["counts"]), "checkout": p["purchases"]}} if p["purchases"]
              else p for p in shop]
