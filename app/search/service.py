@@ -532,9 +532,17 @@ class SearchService:
         given), within its time window if it has one ("in the last month"), from the event log the sync keeps
         (redacted properties), as conditions on profile ids: everyone else, where the reading is denied ("never
         bought shoes", "did not buy anything in the last month")."""
-        return [await self._amount_condition(e) if e.amount else Condition(
+        return [await self._amount_condition(e) if e.amount else await self._unfollowed_condition(e)
+                if e.unfollowed_by else Condition(
             "", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
                 e.etype, e.values, since=e.since, before=e.before, times=e.times)) for e in about]
+
+    async def _unfollowed_condition(self, e: EventReading) -> Condition:
+        """"abandoned their cart this week": whose last such event (in the window) no event of `unfollowed_by`
+        came after, at any time since (a purchase the next week still closes a cart of this week)."""
+        last = await self.event_times(e, latest=True)
+        then = await self.state.event_times_about(str(e.unfollowed_by), [], None, None, latest=True)
+        return Condition("", "ids", [p for p, t in last.items() if p not in then or then[p] < t])
 
     async def _amount_condition(self, e: EventReading) -> Condition:
         """"spent more than 100 euros last year": the amounts of the type's events in the window, summed per

@@ -532,6 +532,9 @@ class EventReading(NamedTuple):
     times: int = 1  # at least this many such events (fewer, where denied)
     # a bound on what such events' amounts add up to ("spent more than 100 euros last year": {"gt": 100}), or None
     amount: dict[str, float] | None = None
+    # an event type none of which came after the last such event ("abandoned their cart": added to the cart, and
+    # no purchase since), or None
+    unfollowed_by: str | None = None
 
     @property
     def since(self) -> str | None:
@@ -561,6 +564,8 @@ class Understanding:
     times: list[int] = field(default_factory=list)
     # a bound on each of `about`'s amounts summed ("spent more than 100 euros last year"), or None; [] is none
     amounts: list[dict[str, float] | None] = field(default_factory=list)
+    # the event type none of which may follow each of `about`'s last event ("abandoned their cart"), or None
+    unfollowed: list[str | None] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
@@ -570,8 +575,10 @@ class Understanding:
         """Each event type of `about` with its values, its time window and whether it is denied."""
         times = self.times or [1] * len(self.about)
         amounts = self.amounts or [None] * len(self.about)
-        return tuple(EventReading(etype, values, window, denied, n, amount) for (etype, values), window, denied, n,
-                     amount in zip(self.about, self.windows, self.denied, times, amounts, strict=True))
+        unfollowed = self.unfollowed or [None] * len(self.about)
+        return tuple(EventReading(etype, values, window, denied, n, amount, then) for (etype, values), window,
+                     denied, n, amount, then in zip(self.about, self.windows, self.denied, times, amounts, unfollowed,
+                                                    strict=True))
 
     def approximate(self) -> tuple[dict[str, Any], ...]:
         """The conditions that only approximate what was asked: ages read as age bands that the asked ages cut
@@ -1573,6 +1580,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     about_read: list[dict[str, Any]] = []
     listed: dict[int, int] = {}  # a reading of "and" ("bought shoes | and bags") -> the first of its list
     amounts: dict[int, dict[str, float]] = {}  # a reading of `about` -> a bound on its events' amounts summed
+    unfollowed: dict[int, str] = {}  # a reading of `about` -> the type none of which came after its last event
 
     def add_about(etype: str, values: list[str], span: tuple[int, int], denied: bool, times: int = 1,
                   how: str = "meaning", similarity: float | None = None) -> None:
@@ -1773,6 +1781,12 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
                 add(path, Condition(path, "range", bound), _range_text(path, bound), span, "meaning", similarity,
                     negated=denied)
 
+    # "abandoned their cart", "carrito abandonado": added to the cart, and no purchase after the last time
+    cart = _cart_type(vocab)
+    for m in _ABANDONED.finditer(q) if cart is not None and vocab.purchase_type is not None else ():
+        if free(m.span()):
+            add_about(str(cart), [], m.span(), False, 1, "words")
+            unfollowed[len(about) - 1] = str(vocab.purchase_type)
     # "repeat customers", "one-time buyers": how many purchases, where one event type is the purchase
     if vocab.purchase_type is not None:
         for m in _BUYERS_BY_TIMES.finditer(q):
@@ -1978,7 +1992,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             r["from"] = original[a:b].strip()
     for k, r in enumerate(about_read):
         r["filter"] = _event_text(EventReading(*about[k], windows[k], denied_about[k], about_times[k],
-                                               amounts.get(k)))
+                                               amounts.get(k), unfollowed.get(k)))
         if r["similarity"] is None:
             del r["similarity"]
     rest = q
@@ -1986,7 +2000,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         rest = rest[:a] + " " + rest[b:]
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
                          read + about_read, _unread(q, taken + about_taken), about, windows, denied_about,
-                         about_times, [amounts.get(k) for k in range(len(about))] if amounts else [])
+                         about_times, [amounts.get(k) for k in range(len(about))] if amounts else [],
+                         [unfollowed.get(k) for k in range(len(about))] if unfollowed else [])
 
 
 def _at_least(bound: Any) -> tuple[int, bool] | None:
@@ -2008,6 +2023,8 @@ def _event_text(e: EventReading) -> str:
     text += "".join(f" {op} {day}" for op, day in (e.window or {}).items())
     if e.amount:
         return text + ": " + _range_text("amount", e.amount)
+    if e.unfollowed_by:
+        return text + f": no events.{e.unfollowed_by} after the last"
     if e.denied:
         return text + (": none" if e.times == 1 else f": fewer than {e.times}")
     return text + (f": {e.times} or more" if e.times > 1 else "")
@@ -2051,6 +2068,22 @@ MAX_LISTED = 12  # a field's values listed beside a value no one holds, commones
 # into a value said before the name ("the premium plan", "on a diamond tier")
 _BEFORE_NAME = frozenset({"el", "la", "los", "las", "un", "una", "del", "al", "de", "con", "en", "su", "sus"})
 _BEFORE_VALUE = frozenset({"the", "a", "an", "on", "in", "with", "of", "their", "its", "at"})
+
+
+# "abandoned their (shopping) cart", "cart abandoners", "abandonaron el carrito", "con carrito abandonado"
+_ABANDONED = re.compile(
+    r"\b(?:abandon(?:ed|s|ing)?\s+(?:(?:their|a|the|an|his|her)\s+)?(?:shopping\s+|online\s+)?(?:carts?|baskets?)|"
+    r"(?:cart|basket)\s+abandon(?:ers?|ment|ed)|abandon(?:aron|o|an|ado|ados)\s+(?:(?:el|su|sus|un|los)\s+)?"
+    r"(?:carritos?|carros?|cestas?)(?:\s+de\s+(?:la\s+)?compra)?|(?:carritos?|carros?|cestas?)(?:\s+de\s+"
+    r"(?:la\s+)?compra)?\s+abandonad[oa]s?)\b")
+_CART_WORDS = frozenset({"cart", "carts", "basket", "baskets", "carrito", "carritos", "carro", "cesta", "cesta"})
+
+
+def _cart_type(vocab: Vocabulary) -> str | None:
+    """The one event type whose name says a cart ("add-to-cart", "anadir-al-carrito"), where one does."""
+    found = {t.removeprefix("counts.") for t in vocab.event_counts.values()
+             if _CART_WORDS & set(norm(t.removeprefix("counts.")).split())}
+    return found.pop() if len(found) == 1 else None
 
 
 # the everyday names of customers by how often they bought: "repeat customers" (twice or more), "one-time buyers"

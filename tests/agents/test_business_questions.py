@@ -680,6 +680,17 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             assert bought_not == f"events.compra since {since.date()}: none"
             abandoned = who("anadir-al-carrito", since=since) - who("compra", since=since)
             assert (cart["exact"], cart["count"]) == (True, len(abandoned)) and abandoned
+            # "abandonaron el carrito": the last time in the cart (in the window) with no purchase after it, ever
+            last: dict[tuple[str, str], str] = {}
+            for e in events:
+                key = (e["profile"]["id"], e["type"])
+                last[key] = max(last.get(key, ""), e["metadata"]["time"]["insert"])
+            left = {p for (p, t), at in last.items() if t == "anadir-al-carrito" and at > last.get((p, "compra"), "")}
+            for question in ("¿cuántos clientes abandonaron el carrito?", "how many customers abandoned their cart?"):
+                answer = await tools.count_customers(query=question)
+                assert answer["group"]["query"]["understood"] == [
+                    "events.anadir-al-carrito: no events.compra after the last"]
+                assert (answer["exact"], answer["count"]) == (True, len(left)) and 0 < len(left) < len(raw)
             # who first by a stored number, ties by profile id: spend, an event's count, what it was about, tenure
             first: dict[str, str] = {}
             for e in sorted(events, key=lambda e: e["metadata"]["time"]["insert"]):

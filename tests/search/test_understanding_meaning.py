@@ -1041,6 +1041,20 @@ def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any)
         assert understand(question, vocab).filters == ["counts.purchase-order>=1, counts.purchase-order<=1"]
     assert understand("repeat customers this year", vocab).filters == [
         "events.purchase-order since 2024-01-01: 2 or more"]
+    # an abandoned cart: the cart type's last event (in the window) with no purchase after it
+    assert "counts.add-to-cart" in vocab.event_counts.values()
+    for question, window in [("how many customers abandoned their cart?", ""),
+                             ("¿cuántos clientes abandonaron el carrito este año?", " since 2024-01-01"),
+                             ("cart abandoners this year", " since 2024-01-01"),
+                             ("clientes con carritos abandonados", "")]:
+        u = understand(question, vocab)
+        assert u.filters == [f"events.add-to-cart{window}: no events.purchase-order after the last"], question
+        assert u.events()[0].unfollowed_by == "purchase-order"
+        assert not {"abandoned", "abandonaron", "cart", "carrito", "carritos", "abandoners"} & set(u.semantic.split())
+    no_cart = [{**p, "counts": {k: n for k, n in cast(dict[str, int], p["counts"]).items() if k != "add-to-cart"}}
+               for p in shop]
+    assert understand("customers who abandoned their cart", attach_meaning(
+        build_vocabulary(no_cart), e5, ("en", "es"), _named_events("multi"))).about == []  # no cart type: not read
     # two types whose counts are every buyer's purchases: which one is unknown, so neither
     twins = [{**p, "counts": {**cast(dict[str, int], p["counts"]), "checkout": p["purchases"]}} if p["purchases"]
              else p for p in shop]
