@@ -2076,7 +2076,7 @@ _ABANDONED = re.compile(
     r"(?:cart|basket)\s+abandon(?:ers?|ment|ed)|abandon(?:aron|o|an|ado|ados)\s+(?:(?:el|su|sus|un|los)\s+)?"
     r"(?:carritos?|carros?|cestas?)(?:\s+de\s+(?:la\s+)?compra)?|(?:carritos?|carros?|cestas?)(?:\s+de\s+"
     r"(?:la\s+)?compra)?\s+abandonad[oa]s?)\b")
-_CART_WORDS = frozenset({"cart", "carts", "basket", "baskets", "carrito", "carritos", "carro", "cesta", "cesta"})
+_CART_WORDS = frozenset({"cart", "carts", "basket", "baskets", "carrito", "carritos", "carro", "carros", "cesta", "cestas"})
 
 
 def _cart_type(vocab: Vocabulary) -> str | None:
