@@ -263,6 +263,11 @@ class PopulationColumns:
             return self.times[path]
         if path in self.numbers and path != "recency_days":
             return self.numbers[path].values
+        if path == "order_value_mean" and "spend_total" in self.numbers and "purchases" in self.numbers:
+            # what an order was worth on average: spend over purchases, unknown for those who never bought
+            bought = self.numbers["purchases"].values
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(bought > 0, self.numbers["spend_total"].values / bought, np.nan)
         counted = self.sets.get("counts")
         if path.startswith("counts.") and counted is not None and counted.numbers is not None:
             name = path.removeprefix("counts.")

@@ -30,12 +30,14 @@ MAX_CANDIDATES = 8  # phrases read by meaning a question (each may encode words)
 
 # the payload's aggregates and the times kept per profile: what a ranking can name without the data's own fields
 SPEND, PURCHASES, EVENTS, ACTIVE_DAYS, RATING = "spend_total", "purchases", "event_count", "active_days", "rating_mean"
+ORDER_VALUE = "order_value_mean"  # spend over purchases: derived from two aggregates, never stored
 FIRST_SEEN, LAST_SEEN = "first_seen", "last_seen"
 AGGREGATES = (SPEND, PURCHASES, EVENTS, ACTIVE_DAYS, RATING)
 TIMES = (FIRST_SEEN, LAST_SEEN)
 
 
-_LABELS = {SPEND: ("total spend", "gasto total"), PURCHASES: ("purchases", "compras"), EVENTS: ("events", "eventos"),
+_LABELS = {SPEND: ("total spend", "gasto total"), ORDER_VALUE: ("average order value", "ticket medio"),
+           PURCHASES: ("purchases", "compras"), EVENTS: ("events", "eventos"),
            ACTIVE_DAYS: ("active days", "días activos"), RATING: ("average rating", "valoración media"),
            FIRST_SEEN: ("first seen", "primera actividad"), LAST_SEEN: ("last seen", "última actividad")}
 
@@ -85,6 +87,7 @@ _SPEND_VERBS = r"(?:spent|spend|spends|spending|paid|pay|pays)"
 _SPEND_ES = r"(?:gastad[oa]s?|gastaron|gastan|gasta|gasto|gastado|pagaron|pagan|paga|pagado)"
 _BUY_VERBS = r"(?:bought|buy|buys|purchased|purchase|purchases|ordered|order|orders|shopped|shop|shops)"
 _BUY_ES = r"(?:compraron|compran|compra|compro|comprado|compradas?|comprados|pidieron|piden|pedido)"
+_PER_ORDER = r"(?: (?:de|por) (?:pedido|compra))?"  # "gasto medio por pedido"
 _NOT_A_COMPARISON = r"(?! (?:de|que|than|likely|probable|recent|recently|reciente|recientemente)\b)"  # nor a time: "bought most recently"
 
 # (pattern, field, descending): specific phrases first, in this order; the first that matches is the order
@@ -101,6 +104,15 @@ _FIXED: list[tuple[re.Pattern[str], str, bool]] = [
         r"(?:llevan?|llevaban?) mas tiempo (?:inactiv[oa]s|sin actividad|sin (?:venir|visitar|entrar|aparecer|volver))",
         r"inactiv[oa]s (?:desde hace )?(?:mas tiempo|hace mas tiempo)",
         r"(?:con )?(?:la )?(?:actividad|ultima actividad|ultima visita) mas antiguas?"), LAST_SEEN, False),
+    # what an order is worth on average: "the highest average order value", "el ticket medio más alto", "AOV"
+    # ("by" / "por" before it is the ranking's too: "top 3 customers by average order value")
+    (_p(r"(?:lowest|smallest) (?:average|mean) (?:order|basket|purchase|ticket|transaction)(?: values?| sizes?)?",
+        r"(?:ticket|gasto|pedido|importe) medio" + _PER_ORDER + r" mas bajo",
+        r"(?:menor|mas bajo) (?:ticket|gasto|pedido|importe) medio" + _PER_ORDER), ORDER_VALUE, False),
+    (_p(r"(?:(?:by|por) (?:the |el |la )?)?(?:(?:highest|largest|biggest|top|best) )?(?:average|mean) "
+        r"(?:order|basket|purchase|ticket|transaction)(?: values?| sizes?)?", r"(?:(?:by|por) )?aov",
+        r"(?:por (?:el |la )?)?(?:ticket|gasto|pedido|importe|valor) medio" + _PER_ORDER + r"(?: mas alto)?",
+        r"(?:mayor|mas alto) (?:ticket|gasto|pedido|importe) medio" + _PER_ORDER), ORDER_VALUE, True),
     # spend
     # (the lowest first: "smallest spenders" before the bare "spenders" of the highest)
     (_p(_SPEND_VERBS + r" (?:the )?least(?: money)?" + _NOT_A_COMPARISON,

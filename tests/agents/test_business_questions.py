@@ -714,6 +714,8 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 ("los 3 clientes que más gastaron en zapatos", 3, {p: sum(
                     e["properties"]["importe"] for e in events if e["profile"]["id"] == p and e["type"] == "compra"
                     and e["properties"].get("categoria") == "zapatos") for p in shoes}, True),
+                # what an order was worth on average: spend over purchases, of those who bought
+                ("los 3 clientes con el ticket medio más alto", 3, {p: spend[p] / n for p, n in bought.items()}, True),
                 ("los 3 clientes que compraron más recientemente", 3, {
                     p: max(datetime.fromisoformat(e["metadata"]["time"]["insert"]).timestamp() for e in events
                            if e["profile"]["id"] == p and e["type"] == "compra") for p in bought}, True),

@@ -61,6 +61,10 @@ def tienda(e5: Any) -> Vocabulary:
     ("who opened the most support tickets", "counts.ticket-opened", True, "who"),
     ("customers who added the most items to the cart", "counts.add-to-cart", True, "customers who"),
     ("customers with the highest average rating", "rating_mean", True, "customers"),
+    # spend over purchases, derived (it had been refused: "say what to rank customers by")
+    ("the 5 customers with the highest average order value", "order_value_mean", True, "the 5 customers"),
+    ("top 3 customers by average order value", "order_value_mean", True, "top 3 customers"),
+    ("who has the lowest average basket size", "order_value_mean", False, "who has the"),
 ])
 def test_an_order_is_read_with_what_it_ranks_by_and_the_rest_is_the_group(shop: Vocabulary, question: str, field: str,
                                                                           descending: bool, rest: str) -> None:
@@ -136,6 +140,8 @@ def test_an_events_object_and_window_stay_with_its_count(shop: Vocabulary, quest
     ("los 5 mejores clientes por gasto", "spend_total", True, "los 5 clientes"),
     ("los 5 mejores clientes por número de compras", "purchases", True, "los 5 clientes"),
     ("¿quiénes son nuestros mejores clientes?", "spend_total", True, "¿quiénes son nuestros ?"),
+    ("los 5 clientes con el ticket medio más alto", "order_value_mean", True, "los 5 clientes"),
+    ("¿quiénes tienen el mayor gasto medio por pedido?", "order_value_mean", True, "¿quiénes tienen el ?"),
 ])
 def test_an_order_is_read_in_spanish(tienda: Vocabulary, question: str, field: str, descending: bool,
                                      rest: str) -> None:
