@@ -916,10 +916,17 @@ def _numeric_field(q: str, span: tuple[int, int], unit: QuestionUnit, value: flo
     return path, start
 
 
+_SAID_TIMES = re.compile(r"\b(?:once|twice|thrice|times|vez|veces)$")
+_TIME_WORDS = frozenset({"this", "last", "past", "previous", "since", "este", "esta", "ultimo", "ultima", "ultimos",
+                         "ultimas", "desde"})
+
+
 def _with_counted(q: str, span: tuple[int, int], path: str) -> tuple[int, int]:
     """A count's span with what it counts ("more than 100 movies", "between 50 and 100 ratings", "more than 100
     employees")."""
     counted = re.match(r"\s*(\S+)(?:\s+(\S+))?", q[span[1]:])
+    if _SAID_TIMES.search(q, span[0], span[1]) or (counted and counted.group(1) in _TIME_WORDS):
+        return span  # "more than twice | this year": how often is said, and a window follows, not what was counted
     if counted and (counted.group(1) in _HEADCOUNT or (
             (path in _COUNTS or path.startswith("counts.")) and counted.group(1) not in FILLER)):
         second = counted.group(2)
@@ -1333,6 +1340,10 @@ _LAST_TIME = re.compile(r"\b(?:(?:last|latest|ultima|ultimo)\s+(?P<what>[a-z]+)|
                         r"(?P<cmp>more than|over|less than|under|within|mas de|menos de)\s+")
 _LESS_AGO = frozenset({"less than", "under", "within", "menos de"})
 _FIRST_TIME = re.compile(r"\b(?:for the first time|for the 1st time|por primera vez|por vez primera)\b")
+_FIRST_PURCHASE = re.compile(r"\b(?:made|make|placed|place|did) (?:(?:their|his|her|a|the) )?(?:very )?first "
+                             r"(?:purchase|order)\b")
+_FIRST_PURCHASE_ES = re.compile(r"\b(?:hicieron|hizo|han hecho|ha hecho|realizaron|realizo) (?:(?:su|una|la) )?"
+                                r"primera (?:compra|pedido)\b")
 _BUT = frozenset({"but", "and", "pero", "y", "yet", "aunque", "sin", "embargo"})
 _AND = re.compile(r"\s+(?:(?:and|y|e)\s+(?:also\s+|tambien\s+)?|(?:but|and|pero|y)\s+(?P<not>not|no)\s+"
                   r"(?:any\s+|ningun[oa]?s?\s+)?)")
@@ -1556,6 +1567,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     # "don't" is a negation: "do not"; a list's commas join as "and" does ("students, programmers or
     # engineers"), while "120,000" keeps its comma
     q = _feminine(norm(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query))), vocab)
+    # "made their first purchase this year" is "bought for the first time this year" (read below)
+    q = _FIRST_PURCHASE_ES.sub("compraron por primera vez", _FIRST_PURCHASE.sub("bought for the first time", q))
     # "bought for the first time this month": the words are blanked (same length, so every span stays the
     # question's) and read last, as none such before the window
     original = q

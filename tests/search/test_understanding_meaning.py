@@ -992,6 +992,15 @@ def test_an_english_verb_in_the_present_meets_its_event_in_the_past(encoder: Any
      ["events.purchase-order since 2024-03-03", "events.purchase-order before 2024-03-03: none"]),
     ("clientes que compraron por primera vez este año",
      ["events.purchase-order since 2024-01-01", "events.purchase-order before 2024-01-01: none"]),
+    ("customers who made their first purchase this year",  # it had been active this year AND bought ever
+     ["events.purchase-order since 2024-01-01", "events.purchase-order before 2024-01-01: none"]),
+    ("clientes que hicieron su primera compra en los últimos 90 días",
+     ["events.purchase-order since 2024-03-03", "events.purchase-order before 2024-03-03: none"]),
+    # how often, then a window: "this" is the window's, not what was counted (it had been 3 purchases ever AND
+    # active this year AND one of books, said exact)
+    ("customers who bought books more than twice this year", ["events.purchase-order about books since 2024-01-01: 3 or more"]),
+    ("customers who bought more than twice this year", ["events.purchase-order since 2024-01-01: 3 or more"]),
+    ("clientes que compraron más de dos veces este año", ["events.purchase-order since 2024-01-01: 3 or more"]),
     # a value between "not" and a window is what is denied, not the activity (it had read "not active this year")
     ("customers who bought books but not music this year",
      ["events.purchase-order about books", "events.purchase-order about music since 2024-01-01: none"]),
