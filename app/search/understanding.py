@@ -1131,7 +1131,9 @@ def _says_an_event(words: str, vocab: Vocabulary, budget: _Budget) -> bool:
     verb of an event type, by meaning or by its stem: then the negation denies that event in the window, not all
     activity."""
     verbs = [w for w in words.split()[1:3] if w not in _BETWEEN and w not in FILLER and w not in _NEGATIONS]
-    return bool(verbs) and budget.take() and _event_of(verbs[0], vocab) is not None
+    # a word's other names too: "ningún correo | en el último mes" denies the emails of `email-abierto`
+    return bool(verbs) and budget.take() and any(_event_of(w, vocab) is not None
+                                                 for w in (verbs[0], *sorted(SYNONYMS.get(verbs[0], ()))[:3]))
 
 
 def _event_of(verb: str, vocab: Vocabulary) -> str | None:
@@ -1196,7 +1198,7 @@ _PARTS_WORDS = frozenset({"and", "or", "but", "nor", "with", "who", "whose", "wh
 _PARTS = re.compile(r"\b(?:" + "|".join(sorted(_PARTS_WORDS, key=len, reverse=True)) + r")\b")
 
 
-_SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|alguna|algunos|algunas|algo|nada)\b"
+_SOME_OF = re.compile(r"\b(?:a|an|any|some|something|anything|un|una|algun|alguna|algunos|algunas|algo|nada|ningun|ninguna|ninguno)\b"
                       r"|\b(?P<who>who|que|quienes|customers|people|users|clientes|personas|usuarios|and|y) (?=\S)")
 
 
@@ -1303,7 +1305,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             own = _event_words(lexicon, index, path) | vocab.facets
             specific = [] if owned else [
                 m for m in content if not any(m is o for o in objects) and m.group() not in _ABOUT_LINK
-                and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)]
+                and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)
+                and not SYNONYMS.get(m.group(), frozenset()) & own]  # "correo" is the event's own "email"
             values: list[str] = []
             if specific:
                 if denied is not None or objects:
@@ -1340,6 +1343,41 @@ _LAST_TIME = re.compile(r"\b(?:(?:last|latest|ultima|ultimo)\s+(?P<what>[a-z]+)|
                         r"(?P<cmp>more than|over|less than|under|within|mas de|menos de)\s+")
 _LESS_AGO = frozenset({"less than", "under", "within", "menos de"})
 _FIRST_TIME = re.compile(r"\b(?:for the first time|for the 1st time|por primera vez|por vez primera)\b")
+_UNIT = r"(days?|weeks?|months?|years?|dias?|semanas?|mes|meses|anos?)"
+# the same question said another way, as the readings below read it (spans are kept as rewritten: `from` says it
+# the way it was read)
+_PARAPHRASES = [
+    # "both shoes and bags", "tanto zapatos como bolsos": each
+    (re.compile(r"\bboth ((?:\S+ ){1,3}?)and\b"), r"\1and"),
+    (re.compile(r"\btanto ((?:\S+ ){1,3}?)como\b"), r"\1y"),
+    # "have ever bought", "alguna vez": what any purchase already says
+    (re.compile(r"\s+(?:ever|alguna vez)\b"), ""),
+    # "no han comprado nunca": "nunca han comprado"
+    (re.compile(r"\bno ((?:han |ha |hemos |habian )?\w+) (?:nunca|jamas)\b"), r"nunca \1"),
+    # "have not bought in over 90 days", "not active for 3 months", "inactive for more than 3 months": in the last
+    (re.compile(r"\b(not \w+|never \w+|inactive|not been active|no activity) (?:in|for) (?:over |more than |the "
+                r"(?:last|past) )?(\d+) " + _UNIT + r"\b"), r"\1 in the last \2 \3"),
+    # "have gone 90 days without buying", "llevan más de 90 días sin comprar", "llevan 6 meses sin actividad"
+    (re.compile(r"\b(?:have |has )?gone (?:more than |over )?(\d+) " + _UNIT + r" without (\w+)"),
+     r"not \3 in the last \1 \2"),
+    (re.compile(r"\b(?:llevan?|llevaban?) (?:mas de )?(\d+) " + _UNIT + r" sin actividad\b"),
+     r"no han tenido actividad en los ultimos \1 \2"),
+    (re.compile(r"\b(?:llevan?|llevaban?) (?:mas de )?(\d+) " + _UNIT + r" sin (\w+)"), r"no \3 en los ultimos \1 \2"),
+    # "no compran desde hace 90 días", "inactivos desde hace 3 meses" (a positive "desde hace" is how long, not when)
+    (re.compile(r"\b(no \w+|inactiv[oa]s?|sin actividad) (?:desde hace|durante|hace) (?:mas de )?(\d+) " + _UNIT +
+                r"\b"), r"\1 en los ultimos \2 \3"),
+]
+
+
+def _plainly(q: str) -> str:
+    """A question's paraphrases said the way the readings read them (`_PARAPHRASES`); "made their first purchase
+    this year" is "bought for the first time this year"."""
+    q = _FIRST_PURCHASE_ES.sub("compraron por primera vez", _FIRST_PURCHASE.sub("bought for the first time", q))
+    for pattern, said in _PARAPHRASES:
+        q = pattern.sub(said, q)
+    return q
+
+
 _FIRST_PURCHASE = re.compile(r"\b(?:made|make|placed|place|did) (?:(?:their|his|her|a|the) )?(?:very )?first "
                              r"(?:purchase|order)\b")
 _FIRST_PURCHASE_ES = re.compile(r"\b(?:hicieron|hizo|han hecho|ha hecho|realizaron|realizo) (?:(?:su|una|la) )?"
@@ -1567,8 +1605,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     # "don't" is a negation: "do not"; a list's commas join as "and" does ("students, programmers or
     # engineers"), while "120,000" keeps its comma
     q = _feminine(norm(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query))), vocab)
-    # "made their first purchase this year" is "bought for the first time this year" (read below)
-    q = _FIRST_PURCHASE_ES.sub("compraron por primera vez", _FIRST_PURCHASE.sub("bought for the first time", q))
+    q = _plainly(q)
     # "bought for the first time this month": the words are blanked (same length, so every span stays the
     # question's) and read last, as none such before the window
     original = q
