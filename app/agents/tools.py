@@ -344,8 +344,11 @@ TOOLS: tuple[ToolSpec, ...] = (
              "customers by gender', 'by age': ranges of a number) also gets the count per value (`by`, `rows`), as "
              "does 'which occupation has the most ...'; 'likely to churn / buy' counts whom the goal's active model "
              "gives a probability of 0.5 or more (`group.likely`; 'unlikely' below it, 'the top 10% most likely' its "
-             "top share). Every answer has `share`, the count over all customers ('what share / percentage of'). Use "
-             "for 'how many ...' questions instead of paging search.",
+             "top share). Every answer has `share`, the count over all customers ('what share / percentage of'). "
+             "'How much' questions ('the average spend of customers from Spain', 'how much did they spend this "
+             "year', 'the average order value', 'la edad media') also get `measure`: the mean, total and median of "
+             "that number over the group, the one asked as `value`. Use for 'how many ...' questions instead of "
+             "paging search.",
              needs="insights"),
     ToolSpec("describe_customers", "Describe a group",
              "What sets a group apart from all customers: the most distinctive traits and behaviour (share in the "

@@ -34,14 +34,16 @@ WORDS: dict[str, dict[str, str]] = {
            "score": "probability / value", "percentile": "percentile", "tier": "tier", "reasons": "reasons",
            "why": "why, by the model {model}", "of_group": "of the group", "median": "median",
            "ranked_by": "ranked by {label}, {order} ({n} of {group} in the group hold it)", "value": "value",
-           "descending": "highest first", "ascending": "lowest first"},
+           "descending": "highest first", "ascending": "lowest first",
+           "measure": "{stat} of {label}: {value} (over {n} customers)", "mean": "mean", "total": "total"},
     "es": {"of": "{n} de {total} clientes", "estimate": " (estimación)", "customers": "clientes", "other": "(otros)",
            "apart": "lo que los distingue", "group": "en el grupo", "everyone": "todos", "lift": "lift",
            "model": "modelo {model} ({quality})", "unknown": "calidad desconocida", "profile": "perfil",
            "score": "probabilidad / valor", "percentile": "percentil", "tier": "nivel", "reasons": "motivos",
            "why": "por qué, según el modelo {model}", "of_group": "del grupo", "median": "mediana",
            "ranked_by": "ordenados por {label}, {order} ({n} de {group} en el grupo lo tienen)", "value": "valor",
-           "descending": "de mayor a menor", "ascending": "de menor a mayor"},
+           "descending": "de mayor a menor", "ascending": "de menor a mayor",
+           "measure": "{stat} de {label}: {value} (sobre {n} clientes)", "mean": "media", "total": "total"},
 }
 
 
@@ -86,6 +88,11 @@ def count(query: Annotated[str | None, typer.Argument(help="who, in words (optio
         out.print(w["of"].format(n=thousands(res["count"], _wording()), total=thousands(res["customers"], _wording()))
                   + f" ({percent(res['share'], _wording())}){'' if res['exact'] else w['estimate']}: {res['method']}",
                   markup=False)
+        if (m := res.get("measure")) is not None:  # "the average spend of ...": the statistic asked
+            value = "-" if m["value"] is None else f"{m['value']:,.2f}"
+            value = value.translate(str.maketrans(",.", ".,")) if _wording() == "es" else value
+            out.print(w["measure"].format(stat=w[m["stat"]], label=m["label"], value=value,
+                                          n=thousands(m["customers"], _wording())), markup=False)
         if "by" in res:  # "... by gender": one row per value
             table = Table(res["by"]["field"], w["customers"])
             for row in res["rows"]:

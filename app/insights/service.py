@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -24,8 +24,9 @@ from app.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.insights.columns import ColumnsBuilder, PopulationColumns
 from app.predictions.service import PredictionService
 from app.search.filters import parse_filters
+from app.search.measures import Measure
 from app.search.service import Meaning, SearchService, asked_count, likelihood, likely_goal, without_ranking
-from app.search.superlatives import Order, as_event, order_label
+from app.search.superlatives import ORDER_VALUE, Order, as_event, order_label
 from app.search.understanding import EventReading
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
@@ -156,13 +157,47 @@ class InsightService:
     # -- count
     async def count(self, query: str | None = None, filters: Any = None, segment: str | None = None,
                     tier: str | None = None) -> dict[str, Any]:
-        by = None
+        by = measure = None
         if query and query.strip():  # "how many customers by gender": the group, then a count per value
             query, by = await asyncio.to_thread(self.search.grouping, query)
+            # "the average spend of customers from Spain": the group, then the statistic over it
+            if query and (found := await asyncio.to_thread(self.search.measure, query)) is not None:
+                measure, query = found
         out, members = await self._count(query, filters, segment, tier)
+        if measure is not None:
+            out["measure"] = await self._measured(measure, members)
         if by is not None:  # the rows an agent's token budget trims first (largest kept)
             out["by"], out["rows"] = await self._breakdown(by, out, members)
         return out
+
+    async def _measured(self, measure: Measure, conditions: list[Condition]) -> dict[str, Any]:
+        """A statistic of one stored number over a group's members, those holding it: its mean, total and
+        median, the one asked as `value`. An order's value is the group's spend over its purchases; spend on a
+        value or in a window is those purchases' amounts, summed from the event log (0 for members with none)."""
+        everyone = await self._population()
+        mask, _ = await self._group_mask(everyone, conditions, None)
+        order = Order(measure.field, True, measure.said, event=measure.event)
+        order, values, ranked_by = await self._ranking(order, everyone)
+
+        def stats() -> dict[str, Any]:
+            held = mask & np.isfinite(values)
+            if measure.field == ORDER_VALUE:  # the group's own: all it spent over all its orders
+                spend, bought = (everyone.ranking_values(f) for f in ("spend_total", "purchases"))
+                assert spend is not None and bought is not None
+                orders = float(np.nansum(bought[held]))
+                mean = float(np.nansum(spend[held])) / orders if orders else None
+                total = None
+            else:
+                mean = float(values[held].mean()) if held.any() else None
+                total = float(values[held].sum()) if held.any() else None
+            median = float(np.median(values[held])) if held.any() else None
+            got = {"mean": mean, "total": total, "median": median}
+            return {**measure.as_dict(), "label": ranked_by["label"],
+                    **{k: ranked_by[k] for k in ("about", "window") if k in ranked_by},
+                    "value": None if got[measure.stat] is None else round(cast(float, got[measure.stat]), 2),
+                    **{k: None if v is None else round(v, 2) for k, v in got.items()}, "customers": int(held.sum())}
+
+        return await asyncio.to_thread(stats)
 
     async def _breakdown(self, by: tuple[str, list[Any]], counted: dict[str, Any],
                          conditions: list[Condition]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

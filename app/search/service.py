@@ -16,6 +16,7 @@ import numpy as np
 
 from app.errors import InvalidRequestError, NotFoundError, UnavailableError
 from app.search.filters import parse_filters
+from app.search.measures import Measure, read_measure
 from app.search.phrase_store import PhraseVectorStore, RememberingEncoder
 from app.search.schemas import (
     ProfileCard,
@@ -593,6 +594,11 @@ class SearchService:
         is the data's one such field; None otherwise."""
         bands = age_bands(self._vocabulary())
         return [value for value, _, _ in bands[1]] if bands is not None and bands[0] == path else None
+
+    def measure(self, query: str) -> tuple[Measure, str] | None:
+        """Blocking: the statistic a question asks of a stored number ("the average spend", "¿cuánto gastaron?")
+        and the question without those words; None when it asks for none (`app/search/measures.py`)."""
+        return read_measure(" ".join(query.split())[:1000], self._vocabulary())
 
     def order(self, query: str) -> tuple[Order, str] | None:
         """Blocking: the stored number a question asks customers to be ranked by ("who spent the most", "los más

@@ -255,7 +255,7 @@ _ORDER_STOP = frozenset({"and", "y", "but", "pero", "who", "that", "which", "que
 _NOT_A_NOUN = _ORDER_STOP | {"than", "de", "of", "to", "a", "at", "por"}
 
 
-def _folded(question: str) -> str:
+def folded(question: str) -> str:
     """Lower-case, accents dropped, same length as `question` (spans found in it are the question's)."""
     out = []
     for ch in question[:MAX_QUESTION]:
@@ -322,7 +322,7 @@ def _event_count_path(words: str, vocab: Vocabulary) -> str | None:
     return _event_of(" ".join(said), vocab) if vocab.event_counts else None
 
 
-def _field_named(noun: str, vocab: Vocabulary, *, counted: bool) -> str | None:
+def field_named(noun: str, vocab: Vocabulary, *, counted: bool) -> str | None:
     """The number a noun phrase names, trying its longest start first: an aggregate, an event type's count
     ("most page views": `counts.page-view`; `counted`: the words follow "most" / "más", a quantity), a numeric
     field of the data's own."""
@@ -338,7 +338,7 @@ def _field_named(noun: str, vocab: Vocabulary, *, counted: bool) -> str | None:
 
 def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
     """The order a question asks for and the question without the words that asked it, or None."""
-    q = _folded(question)
+    q = folded(question)
 
     def extent(span: tuple[int, int], path: str) -> tuple[int, int, str]:
         """Where an order's words start and end around what matched, and for spend, the purchases it sums."""
@@ -349,20 +349,7 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
             a = aux.start()
         if path.startswith("counts."):  # "added the most items | to the cart": the event's own words
             b = _through_complement(q, b)
-        event = ""
-        if path == SPEND and (spent := _SPENT_ON.match(q, b)) is not None and \
-                (n := _about_a_value(spent.group("what"), vocab)):
-            # "spent the most | on shoes": what the purchases were about, summed from the event log ("en España"
-            # names no such value: it stays the group's); only the value's words ("en relojes | el último año")
-            words = list(re.finditer(r"\S+", spent.group("what")))[:n]
-            b, event = spent.start("what") + words[-1].end(), " ".join(w.group() for w in words)
-        # "bought the most | this year": counted in it (and spend summed in it)
-        if (path.startswith("counts.") or path in (PURCHASES, SPEND)) and (window := _WINDOW.match(q, b)) is not None:
-            b = window.end()
-            if path == SPEND:
-                event += window.group(0)
-        if event:  # spend, read as the purchases it sums: "bought shoes this year"
-            event = ("compraron " if _SPANISH_SPEND.search(q, a, b) else "bought ") + " ".join(event.split())
+        b, event = what_and_when(q, a, b, path, vocab)
         return a, b, event
 
     def without(a: int, b: int) -> str:
@@ -378,7 +365,7 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
         if budget[0] <= 0:
             return None
         budget[0] -= 1
-        return _field_named(noun, vocab, counted=counted)
+        return field_named(noun, vocab, counted=counted)
 
     def event(*phrases: str) -> str | None:
         if budget[0] <= 0:
@@ -464,6 +451,27 @@ _SPENT_ON = re.compile(r"\s+(?:on|for|en)\s+(?P<what>" + _OBJECT_WORD + r"(?: " 
 _SPANISH_SPEND = re.compile(r"gast|pag|mayor|mas")
 
 
+def what_and_when(q: str, a: int, b: int, path: str, vocab: Vocabulary) -> tuple[int, str]:
+    """Where the words of a number said at q[a:b] end once what spend was on and the window that follows are
+    read with it, and for spend, the purchases it sums said as an event ("bought shoes this year"; "" where
+    neither is said). `q` folded (`folded`)."""
+    event = ""
+    if path == SPEND and (spent := _SPENT_ON.match(q, b)) is not None and \
+            (n := _about_a_value(spent.group("what"), vocab)):
+        # "spent the most | on shoes": what the purchases were about, summed from the event log ("en España"
+        # names no such value: it stays the group's); only the value's words ("en relojes | el último año")
+        words = list(re.finditer(r"\S+", spent.group("what")))[:n]
+        b, event = spent.start("what") + words[-1].end(), " ".join(w.group() for w in words)
+    # "bought the most | this year": counted in it (and spend summed in it)
+    if (path.startswith("counts.") or path in (PURCHASES, SPEND)) and (window := WINDOW.match(q, b)) is not None:
+        b = window.end()
+        if path == SPEND:
+            event += window.group(0)
+    if event:  # spend, read as the purchases it sums: "bought shoes this year"
+        event = ("compraron " if _SPANISH_SPEND.search(q, a, b) else "bought ") + " ".join(event.split())
+    return b, event
+
+
 def _about_a_value(words: str, vocab: Vocabulary) -> int:
     """How many of the words, from the first, say a value events are about ("shoes", "equipo de montaña"), in
     either number; 0 where they start with none."""
@@ -485,7 +493,7 @@ MAX_COMPLEMENT = 4
 
 
 _UNIT = r"(?:days?|weeks?|months?|years?|quarters?|dias?|semanas?|meses|mes|anos?|trimestres?)"
-_WINDOW = re.compile(r"\s+(?:(?:this|last|past) (?:year|month|week|quarter)|in the (?:last|past) (?:\d{1,4} )?" + _UNIT +
+WINDOW = re.compile(r"\s+(?:(?:this|last|past) (?:year|month|week|quarter)|in the (?:last|past) (?:\d{1,4} )?" + _UNIT +
                      r"|(?:este|esta) (?:ano|mes|semana|trimestre)|(?:el|la) (?:ano|mes|semana|trimestre) pasad[oa]"
                      r"|(?:en )?(?:el|los|las|la) (?:ultimo|ultimos|ultimas|ultima) (?:\d{1,4} )?" + _UNIT +
                      r")(?![\w-])")
@@ -506,7 +514,7 @@ _RANKING_WORDS = re.compile(r"(?<![\w-])(?:(?:the )?(?:most|least|fewest)(?: (?:
 def as_event(said: str) -> str:
     """An event count's words without the ranking ("opened the most tickets" -> "opened tickets"), to be read as
     any question's events are (what they were about, a window)."""
-    return " ".join(_RANKING_WORDS.sub(" ", _folded(said)).split())
+    return " ".join(_RANKING_WORDS.sub(" ", folded(said)).split())
 
 
 def _through_complement(q: str, end: int) -> int:

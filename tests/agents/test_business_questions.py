@@ -723,6 +723,20 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 answer = await tools.rank_customers(query=question)
                 best = sorted(values, key=lambda p: (-values[p] if descending else values[p], p))[:n]
                 assert [r["profile_id"] for r in answer["ranked"]] == best and answer["exact"], (question, answer)
+            # how much: a statistic of a stored number over the group, each against the raw records
+            spain = [p for p, r in raw.items() if r["traits"]["pais"] == "ES"]
+            mean = await tools.count_customers(query="¿cuál es el gasto medio de los clientes de España?")
+            assert mean["count"] == len(spain) and mean["measure"]["stat"] == "mean"
+            assert mean["measure"]["value"] == round(sum(spend[p] for p in spain) / len(spain), 2)
+            repeat = [p for p, n in bought.items() if n >= 2]
+            aov = await tools.count_customers(query="¿cuál es el ticket medio de los clientes recurrentes?")
+            assert aov["measure"]["value"] == round(sum(spend[p] for p in repeat) / sum(bought[p] for p in repeat), 2)
+            total = await tools.count_customers(query="¿cuánto gastaron los clientes de México este año?")
+            since = datetime.fromisoformat(total["measure"]["window"]["since"]).replace(tzinfo=UTC)
+            assert total["measure"]["value"] == round(sum(
+                e["properties"]["importe"] for e in events if e["type"] == "compra"
+                and raw[e["profile"]["id"]]["traits"]["pais"] == "MX"
+                and datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since), 2) > 0
             # counted in the window the question says, on the data's clock
             answer = await tools.rank_customers(query="los 3 clientes que más compraron este año")
             since = datetime.fromisoformat(answer["ranked_by"]["window"]["since"]).replace(tzinfo=UTC)

@@ -212,7 +212,7 @@ def test_oldest_is_the_longest_standing_where_the_data_holds_no_age(encoder: Any
 def test_a_hostile_question_reads_a_bounded_number_of_phrases(shop: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each candidate phrase may be encoded; a question of hundreds of them stops after MAX_CANDIDATES."""
     calls: list[str] = []
-    named, counted = superlatives._field_named, superlatives._event_count_path
+    named, counted = superlatives.field_named, superlatives._event_count_path
 
     def field(noun: str, vocab: Vocabulary, *, counted: bool) -> str | None:
         calls.append(noun)
@@ -222,7 +222,7 @@ def test_a_hostile_question_reads_a_bounded_number_of_phrases(shop: Vocabulary, 
         calls.append(words)
         return counted(words, vocab)
 
-    monkeypatch.setattr(superlatives, "_field_named", field)
+    monkeypatch.setattr(superlatives, "field_named", field)
     monkeypatch.setattr(superlatives, "_event_count_path", event)
     hostile = " ".join(f"with the most zq{i} who glorped the most xv{i}" for i in range(40))[:1000]
     assert read_order(hostile, shop) is None

@@ -1,0 +1,128 @@
+"""What a "how much" question measures over a group: "the average spend of customers from Spain", "how much did
+customers from Mexico spend this year?", "¿cuál es el gasto medio de los clientes de España?", "la edad media de
+los clientes", "the average order value of repeat customers".
+
+`read_measure` finds the statistic asked (a mean, a total, a median) and the stored number it is of, read as a
+ranking reads it (`superlatives.field_named`: an aggregate, a numeric field of the data's own; spend on a value
+or in a window is the purchases' amounts summed from the event log), and returns the question without those
+words: the group, read as any question is. A question that asks how many ("how many customers spent more than
+100 in total?") measures nothing: it is a count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from app.search.superlatives import ORDER_VALUE, SPEND, WINDOW, field_named, folded, what_and_when
+from app.search.understanding import Vocabulary, field_words
+
+Stat = Literal["mean", "total", "median"]
+
+# "how many", "what share": a count, whatever else it says
+# ("how many purchases ... on average" asks a mean of purchases)
+_COUNTS = re.compile(r"(?<![\w-])(?:(?:how many|cuant[oa]s)(?! (?:purchases|orders|events|items|compras|pedidos|eventos|"
+                     r"articulos)(?![\w-]))|what share|what percentage|que porcentaje|que proporcion|"
+                     r"number of (?:customers|clients|people|users)|numero de (?:clientes|personas|usuarios))(?![\w-])")
+_NUMBER_OF = re.compile(r"\s+(?:the )?(?:number of|numero de|cantidad de)(?![\w-])")
+# the statistic, and where a noun before it is what it is of ("gasto medio", "edad media")
+_STATS: list[tuple[Stat, re.Pattern[str]]] = [
+    ("median", re.compile(r"(?<![\w-])(?:median|mediana)(?: of| de(?: la| el| los| las)?)?(?![\w-])")),
+    ("mean", re.compile(r"(?<![\w-])(?:on average|de media|en promedio|(?:the )?(?:average|mean|avg)(?: of)?|"
+                        r"(?:el |la )?(?:media|promedio)(?: de(?: la| el| los| las)?)?|medi[oa]s?|promedio)(?![\w-])")),
+    ("total", re.compile(r"(?<![\w-])(?:in total|en total|altogether|(?:the )?(?:total|sum)(?: of)?|"
+                         r"(?:el |la )?(?:total|suma)(?: de(?: la| el| los| las)?)?|how much|cuant[oa])(?![\w-])")),
+]
+# what an order is worth on average, said as one thing: its own number (spend over purchases)
+_ORDER_VALUE = re.compile(r"(?<![\w-])(?:order value|basket (?:size|value)|aov|ticket(?: medio)?|valor (?:medio )?"
+                          r"(?:del|de los|por) pedidos?|importe (?:medio )?(?:del|por) pedido)(?![\w-])")
+# spend said with its verb: "how much did they spend", "¿cuánto gastaron?"
+_SPEND_VERB = re.compile(r"(?<![\w-])(?:spend|spent|spends|spending|paid|pay|gastaron|gastan|gasta|gasto|gastado|"
+                         r"gastaran|pagaron|pagan|pagado)(?![\w-])")
+_LAST_WINDOW = re.compile(r"(?=\s+\S)(?:" + WINDOW.pattern + r")\s*[?.!]*\s*$")
+_CLAUSE = re.compile(r"(?<![\w-])(?:who|that|which|que|quienes)(?![\w-])")
+_NOUN_WORDS = 3  # words tried as what a statistic is of, on each side of it
+
+
+@dataclass(frozen=True)
+class Measure:
+    stat: Stat
+    field: str  # an aggregate (`spend_total`, `order_value_mean`, ...) or a numeric field of the data's own
+    said: str  # the words that asked for it, as asked
+    event: str = ""  # spend on a value or in a window, said as the purchases it sums ("bought shoes this year")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"stat": self.stat, "field": self.field, "from": self.said}
+
+
+def read_measure(question: str, vocab: Vocabulary) -> tuple[Measure, str] | None:
+    """The statistic a question asks of a stored number and the question without its words, or None."""
+    q = folded(question)
+    if _COUNTS.search(q):
+        return None
+    for stat, pattern in _STATS:
+        for m in pattern.finditer(q):
+            found = _of_what(q, m.start(), m.end(), vocab)
+            if found is None:
+                continue
+            field, spans = found
+            a, b = spans[-1]
+            if field == SPEND:  # "spend | on shoes this year": the purchases it sums
+                b, event = what_and_when(q, a, b, field, vocab)
+                spans[-1] = (a, b)
+                # "¿cuánto gastaron | los clientes de México | este año?": a window said last is the spend's too,
+                # unless a clause of the group's own comes between ("... que compraron zapatos este año")
+                if " " not in event and (window := _LAST_WINDOW.search(q, b)) is not None and \
+                        not _CLAUSE.search(q, b, window.start()):
+                    event = what_and_when(q, a, window.start(), field, vocab)[1]  # from `a`: the verb's language
+                    spans.append((window.start(), window.end()))
+            else:
+                event = ""
+            rest, said, at = [], [], 0
+            for a, b in spans:
+                rest.append(question[at:a])
+                said.append(question[a:b])
+                at = b
+            rest.append(question[at:])
+            return Measure(stat, field, " ".join(" ".join(said).split()), event), " ".join(" ".join(rest).split())
+    return None
+
+
+def _of_what(q: str, start: int, end: int, vocab: Vocabulary) -> tuple[str, list[tuple[int, int]]] | None:
+    """The number a statistic said at q[start:end] is of, and the spans of the words that said both: an order's
+    value near it, the noun after it ("the average | spend"), the noun before it ("el gasto | medio"), or spend
+    said by its verb ("how much | did customers from Spain | spend")."""
+    near = _ORDER_VALUE.search(q, max(0, start - 30), min(len(q), end + 40))
+    if near is not None:
+        return ORDER_VALUE, [(min(start, near.start()), max(end, near.end()))]
+    if (number := _NUMBER_OF.match(q, end)) is not None:  # "the average | number of | purchases"
+        end = number.end()
+    after = [end + w.end() for w in list(re.finditer(r"\S+", q[end:]))[:_NOUN_WORDS]]
+    found = _fewest(lambda n: q[end:after[n - 1]], len(after), vocab)
+    if found is not None:
+        return found[0], [(start, after[found[1] - 1])]
+    before = [w.start() for w in list(re.finditer(r"\S+", q[:start]))[-_NOUN_WORDS:]][::-1]  # nearest first
+    found = _fewest(lambda n: q[before[n - 1]:start], len(before), vocab, after=False)
+    if found is not None:
+        return found[0], [(before[found[1] - 1], end)]
+    verb = _SPEND_VERB.search(q, end)
+    if verb is not None and len(q[end:verb.start()].split()) <= 4:
+        return SPEND, [(start, end), verb.span()]
+    return None
+
+
+def _fewest(words: Callable[[int], str], most: int, vocab: Vocabulary, after: bool = True) -> tuple[str, int] | None:
+    """The number the most words (`words(n)`, n up to `most`; `after`: said after the statistic, else before it)
+    name, and the fewest words that still name it: "age of women" is `age` from one word, so "women" stays the
+    group's; a word of the field's own name is kept ("monthly | charges")."""
+    for n in range(most, 0, -1):
+        field = field_named(words(n), vocab, counted=False)
+        if field is not None:
+            own = field_words(field)  # a word of the field's own name stays ("monthly | charges")
+            while n > 1 and words(n).split()[-1 if after else 0] not in own and \
+                    field_named(words(n - 1), vocab, counted=False) == field:
+                n -= 1
+            return field, n
+    return None

@@ -1,0 +1,79 @@
+"""What a "how much" question measures (app/search/measures.py), over a shop's vocabulary in English (MiniLM)
+and Spanish (multilingual-e5): the statistic, the stored number, and the group left to be read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.search.measures import read_measure
+from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary
+
+SHOP = [{"traits": {"age": 18 + i % 60, "monthly_charges": 10.0 + i * 7 % 90, "country": ["ES", "MX"][i % 2]},
+         "counts": {"purchase-order": 1 + i % 4, "page-view": 3}, "purchases": 1 + i % 4, "spend_total": 20.0 * i,
+         "top": {"category": [["shoes", "bags"][i % 2]]}} for i in range(40)]
+TIENDA = [{"traits": {"edad": 18 + i % 60, "pais": ["ES", "MX"][i % 2]},
+           "counts": {"compra": 1 + i % 4}, "purchases": 1 + i % 4, "spend_total": 20.0 * i,
+           "top": {"categoria": [["zapatos", "bolsos"][i % 2]]}} for i in range(40)]
+
+
+@pytest.fixture(scope="module")
+def shop(encoder: Any) -> Vocabulary:
+    return attach_meaning(build_vocabulary(SHOP), encoder)
+
+
+@pytest.fixture(scope="module")
+def tienda(e5: Any) -> Vocabulary:
+    return attach_meaning(build_vocabulary(TIENDA), e5, ("en", "es"))
+
+
+@pytest.mark.parametrize(("question", "stat", "field", "event", "rest"), [
+    ("what is the average spend of customers from Spain?", "mean", "spend_total", "", "what is of customers from Spain?"),
+    ("what is the total revenue from customers in Mexico?", "total", "spend_total", "", "what is from customers in Mexico?"),
+    ("what is the median spend of customers from Spain?", "median", "spend_total", "", "what is the of customers from Spain?"),
+    # spend by its verb, with what it was on and its window: the purchases it sums
+    ("how much did customers from Spain spend on shoes this year?", "total", "spend_total", "bought shoes this year",
+     "did customers from Spain ?"),
+    ("what is the average order value of customers from Mexico?", "mean", "order_value_mean", "",
+     "what is of customers from Mexico?"),
+    ("what is the average number of purchases of customers from Spain?", "mean", "purchases", "",
+     "what is of customers from Spain?"),
+    # a numeric field of the data's own, from as few words as name it ("age | of customers")
+    ("what is the average age of customers from Spain?", "mean", "traits.age", "", "what is of customers from Spain?"),
+    ("average monthly charges of customers from Mexico", "mean", "traits.monthly_charges", "",
+     "of customers from Mexico"),
+])
+def test_a_statistic_and_what_it_is_of(shop: Vocabulary, question: str, stat: str, field: str, event: str,
+                                       rest: str) -> None:
+    found = read_measure(question, shop)
+    assert found is not None, question
+    measure, left = found
+    assert (measure.stat, measure.field, measure.event, left) == (stat, field, event, rest)
+
+
+@pytest.mark.parametrize(("question", "stat", "field", "window"), [
+    ("¿cuál es el gasto medio de los clientes de España?", "mean", "spend_total", False),
+    ("¿cuánto gastaron los clientes de México este año?", "total", "spend_total", True),  # the window said last
+    ("¿cuál es la edad media de los clientes de México?", "mean", "traits.edad", False),
+    ("¿cuál es el ticket medio de los clientes de España?", "mean", "order_value_mean", False),
+    ("¿cuántas compras hicieron de media los clientes de España?", "mean", "purchases", False),
+])
+def test_a_statistic_in_spanish(tienda: Vocabulary, question: str, stat: str, field: str, window: bool) -> None:
+    found = read_measure(question, tienda)
+    assert found is not None, question
+    measure, left = found
+    assert (measure.stat, measure.field) == (stat, field)
+    assert ("este ano" in measure.event) == window and "este año" not in left
+    assert ("de España" in left or "de México" in left) and "medi" not in left
+
+
+@pytest.mark.parametrize("question", [
+    "how many customers spent more than 100 in total?",  # a count, whatever else it says
+    "¿cuántos clientes gastaron más de 100 euros en total?",
+    "what share of customers bought shoes?",
+    "customers who bought shoes",  # no statistic
+    "the average customer from Spain",  # a statistic of nothing stored
+])
+def test_no_measure_where_none_is_asked(shop: Vocabulary, question: str) -> None:
+    assert read_measure(question, shop) is None
