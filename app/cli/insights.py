@@ -72,6 +72,12 @@ async def _goal_needed() -> None:
     raise InvalidRequestError.worded("goal_needed")
 
 
+def _decimal(value: float | None) -> str:
+    """1,234.50 in English, 1.234,50 in Spanish; "-" for none."""
+    text = "-" if value is None else f"{value:,.2f}"
+    return text.translate(str.maketrans(",.", ".,")) if _wording() == "es" else text
+
+
 def _words() -> dict[str, str]:
     return WORDS.get(_wording(), WORDS["en"])
 
@@ -89,14 +95,14 @@ def count(query: Annotated[str | None, typer.Argument(help="who, in words (optio
                   + f" ({percent(res['share'], _wording())}){'' if res['exact'] else w['estimate']}: {res['method']}",
                   markup=False)
         if (m := res.get("measure")) is not None:  # "the average spend of ...": the statistic asked
-            value = "-" if m["value"] is None else f"{m['value']:,.2f}"
-            value = value.translate(str.maketrans(",.", ".,")) if _wording() == "es" else value
-            out.print(w["measure"].format(stat=w[m["stat"]], label=m["label"], value=value,
+            out.print(w["measure"].format(stat=w[m["stat"]], label=m["label"], value=_decimal(m["value"]),
                                           n=thousands(m["customers"], _wording())), markup=False)
         if "by" in res:  # "... by gender": one row per value
-            table = Table(res["by"]["field"], w["customers"])
+            measured = "measure" in res
+            table = Table(res["by"]["field"], w["customers"], *([w[res["measure"]["stat"]]] if measured else []))
             for row in res["rows"]:
-                table.add_row(str(row["value"]), thousands(row["count"], _wording()))
+                table.add_row(str(row["value"]), thousands(row["count"], _wording()),
+                              *([_decimal(row["measure"])] if measured else []))
             if res["by"]["other"]:
                 table.add_row(w["other"], thousands(res["by"]["other"], _wording()))
             out.print(table)

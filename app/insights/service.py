@@ -168,6 +168,13 @@ class InsightService:
             out["measure"] = await self._measured(measure, members)
         if by is not None:  # the rows an agent's token budget trims first (largest kept)
             out["by"], out["rows"] = await self._breakdown(by, out, members)
+            if measure is not None:  # "the average spend by country": the statistic of each row too
+                for row in out["rows"]:
+                    value = by[1][[str(v.get("label", v)) if isinstance(v, dict) else str(v) for v in by[1]]
+                                  .index(str(row["value"]))]
+                    each = Condition(by[0], "range", {"gte": value["gte"], "lt": value["lt"]}) \
+                        if isinstance(value, dict) else Condition(by[0], "eq", value)
+                    row["measure"] = (await self._measured(measure, [*members, each]))["value"]
         return out
 
     async def _measured(self, measure: Measure, conditions: list[Condition]) -> dict[str, Any]:

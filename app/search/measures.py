@@ -43,6 +43,10 @@ _SPEND_VERB = re.compile(r"(?<![\w-])(?:spend|spent|spends|spending|paid|pay|gas
                          r"gastaran|pagaron|pagan|pagado)(?![\w-])")
 _LAST_WINDOW = re.compile(r"(?=\s+\S)(?:" + WINDOW.pattern + r")\s*[?.!]*\s*$")
 _CLAUSE = re.compile(r"(?<![\w-])(?:who|that|which|que|quienes)(?![\w-])")
+_OURS = re.compile(r"(?<![\w-])(?:(?:did|do|have|has|will) we (?:make|made|get|got|earn|earned|generate|generated|"
+                   r"bring in|have|had|take|took)|we (?:made|earned|generated|got|had|took)|in revenue|in sales|"
+                   r"hicimos|tuvimos|generamos|ganamos|facturamos|ingresamos|hemos (?:hecho|facturado|ingresado|"
+                   r"ganado|generado|tenido))(?![\w-])")
 _NOUN_WORDS = 3  # words tried as what a statistic is of, on each side of it
 
 
@@ -86,7 +90,11 @@ def read_measure(question: str, vocab: Vocabulary) -> tuple[Measure, str] | None
                 said.append(question[a:b])
                 at = b
             rest.append(question[at:])
-            return Measure(stat, field, " ".join(" ".join(said).split()), event), " ".join(" ".join(rest).split())
+            # "how much revenue did we make": the asker's own words name no one
+            left = " ".join(rest)
+            for ours in reversed(list(_OURS.finditer(folded(left)))):  # `folded` keeps every character's place
+                left = left[:ours.start()] + " " + left[ours.end():]
+            return Measure(stat, field, " ".join(" ".join(said).split()), event), " ".join(left.split())
     return None
 
 

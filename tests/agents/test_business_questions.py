@@ -728,6 +728,10 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             mean = await tools.count_customers(query="¿cuál es el gasto medio de los clientes de España?")
             assert mean["count"] == len(spain) and mean["measure"]["stat"] == "mean"
             assert mean["measure"]["value"] == round(sum(spend[p] for p in spain) / len(spain), 2)
+            by_country = await tools.count_customers(query="¿cuál es el gasto medio por país?")
+            for row in by_country["rows"]:
+                held = [p for p, r in raw.items() if r["traits"]["pais"] == row["value"]]
+                assert row["measure"] == round(sum(spend[p] for p in held) / len(held), 2), row
             repeat = [p for p, n in bought.items() if n >= 2]
             aov = await tools.count_customers(query="¿cuál es el ticket medio de los clientes recurrentes?")
             assert aov["measure"]["value"] == round(sum(spend[p] for p in repeat) / sum(bought[p] for p in repeat), 2)

@@ -35,6 +35,8 @@ def tienda(e5: Any) -> Vocabulary:
     # spend by its verb, with what it was on and its window: the purchases it sums
     ("how much did customers from Spain spend on shoes this year?", "total", "spend_total", "bought shoes this year",
      "did customers from Spain ?"),
+    # the asker's own words name no one: everyone's spend in the window
+    ("how much revenue did we make this year?", "total", "spend_total", "bought this year", ""),
     ("what is the average order value of customers from Mexico?", "mean", "order_value_mean", "",
      "what is of customers from Mexico?"),
     ("what is the average number of purchases of customers from Spain?", "mean", "purchases", "",
