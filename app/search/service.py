@@ -170,6 +170,11 @@ _BARE_GOAL = re.compile(r"(?<![\w-])(?:(?P<churn>churn(?:s|ed|ing)?|leav(?:e|es|
                         r"(?P<purchase>buy(?:s|ing)?|purchas(?:e|es|ing)|compran|comprar))(?![\w-])", re.IGNORECASE)
 
 
+_HORIZON = re.compile(r"\s+(?:(?:in |within |over )?(?:the )?next (?:\d{1,3} )?(?:days?|weeks?|months?|quarter|year)|"
+                      r"soon|(?:en |durante )?(?:el|la|los|las) pr[oó]xim[oa]s? (?:\d{1,3} )?(?:d[ií]as|semanas?|"
+                      r"mes(?:es)?|trimestre|año)|pronto)(?![\w-])", re.IGNORECASE)
+
+
 def likely_goal(question: str) -> tuple[str, str, str] | None:
     """(goal, the words that named it, the question without them) where a question names a model's goal as a
     likelihood: "how many customers are likely to churn" -> ("churn", "likely to churn", "how many customers
@@ -179,12 +184,15 @@ def likely_goal(question: str) -> tuple[str, str, str] | None:
         verb = m.group("verb")
         goal = "churn" if fold(verb).lower().endswith(" de baja") else _goal_of(verb)
         if goal is not None:
-            rest = _cut(question, m)
+            # "likely to buy | next month": the model's own horizon, said (its card says how many days it is)
+            horizon = _HORIZON.match(question, m.end())
+            said = question[m.start():horizon.end() if horizon else m.end()]
+            rest = " ".join((question[:m.start()] + " " + question[horizon.end() if horizon else m.end():]).split())
             # "¿por qué se van los clientes con riesgo de abandono?": the goal's bare verb says it again
             again = _BARE_GOAL.search(rest) if _WHY.search(rest) else None
             if again is not None and ("churn" if again.group("churn") else "purchase") == goal:
                 rest = _cut(rest, again)
-            return goal, m.group(0), rest
+            return goal, said, rest
     bare = _BARE_GOAL.search(question) if _WHY.search(question) else None
     if bare is not None:
         goal = "churn" if bare.group("churn") else "purchase"
