@@ -81,6 +81,10 @@ _NO = NO_WORDS | {"0"}
 _NEGATIONS = ("without", "no", "not", "non", "never", "nor", "neither", "except", "excluding", "besides", "sin", "ni",
               "nunca", "distintos", "distintas", "distinto", "distinta", "aparte", "excluyendo", "outside", "fuera",
               "ningun", "ninguna", "excepto", "salvo", "menos")  # "todos menos los estudiantes"
+# negations that leave out a set ("fuera de España", "except students"): they deny what follows them, never a verb
+# said after it
+_EXCLUDING = frozenset({"except", "excluding", "besides", "aparte", "excluyendo", "outside", "fuera", "excepto",
+                        "salvo", "menos", "distintos", "distintas", "distinto", "distinta"})
 # two-word negations, by their last word: "customers other than programmers" had read as programmers
 _NEGATION_PAIRS = {"than": ("other",), "from": ("apart", "aside")}
 _OR = frozenset({"or", "nor", "o", "ni", "u"})  # "don't stream TV or movies": the negation reaches each
@@ -114,15 +118,17 @@ def negation_start(q: str, start: int, key: str = "", slack: int = 0) -> int | N
     words = q[:start].split()
     between = _BETWEEN | set(key.split())
     skipped = 0
+    slipped = False  # a word of its own stands between: "fuera de | España | compraron" denies España, not the verb
     while words and skipped < 4 and (words[-1] in between or (slack > 0 and words[-1] not in _NEGATIONS)) \
             and not (len(words) > 1 and words[-2] in _NEGATION_PAIRS.get(words[-1], ())):  # "apart from" is one
         if words[-1] not in between:
             slack -= 1
+            slipped = True
         words.pop()
         skipped += 1
     if len(words) > 1 and words[-1] in _NEGATION_PAIRS and words[-2] in _NEGATION_PAIRS[words[-1]]:
         words.pop()  # the pair starts at its first word
-    elif not words or words[-1] not in _NEGATIONS:
+    elif not words or words[-1] not in _NEGATIONS or (slipped and words[-1] in _EXCLUDING):
         return None
     return len(" ".join(words[:-1])) + (1 if len(words) > 1 else 0)
 # relative words -> (which numeric field, by its key words; the range)
