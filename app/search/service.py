@@ -542,9 +542,17 @@ class SearchService:
         (redacted properties), as conditions on profile ids: everyone else, where the reading is denied ("never
         bought shoes", "did not buy anything in the last month")."""
         return [await self._amount_condition(e) if e.amount else await self._unfollowed_condition(e)
-                if e.unfollowed_by else Condition(
+                if e.unfollowed_by else await self._single_condition(e) if e.single else Condition(
             "", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
                 e.etype, e.values, since=e.since, before=e.before, times=e.times)) for e in about]
+
+    async def _single_condition(self, e: EventReading) -> Condition:
+        """"made a purchase over 100": whose largest such event's amount meets the bound ("under 20": whose
+        smallest does), in the window."""
+        bound = e.single or {}
+        extremes = await self.state.event_extremes_about(e.etype, e.values, self.amount_path(e.etype), e.since,
+                                                         e.before, largest=not ({"lt", "lte"} & set(bound)))
+        return Condition("", "ids", [p for p, v in extremes.items() if _within(v, bound)])
 
     async def _unfollowed_condition(self, e: EventReading) -> Condition:
         """"abandoned their cart this week": whose last such event (in the window) no event of `unfollowed_by`

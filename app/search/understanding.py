@@ -541,6 +541,8 @@ class EventReading(NamedTuple):
     # an event type none of which came after the last such event ("abandoned their cart": added to the cart, and
     # no purchase since), or None
     unfollowed_by: str | None = None
+    # a bound one such event's amount meets ("made a purchase over 100": {"gt": 100}), or None
+    single: dict[str, float] | None = None
 
     @property
     def since(self) -> str | None:
@@ -572,6 +574,8 @@ class Understanding:
     amounts: list[dict[str, float] | None] = field(default_factory=list)
     # the event type none of which may follow each of `about`'s last event ("abandoned their cart"), or None
     unfollowed: list[str | None] = field(default_factory=list)
+    # a bound one of each of `about`'s events' amount meets ("a purchase over 100"), or None; [] is none
+    singles: list[dict[str, float] | None] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
@@ -582,9 +586,10 @@ class Understanding:
         times = self.times or [1] * len(self.about)
         amounts = self.amounts or [None] * len(self.about)
         unfollowed = self.unfollowed or [None] * len(self.about)
-        return tuple(EventReading(etype, values, window, denied, n, amount, then) for (etype, values), window,
-                     denied, n, amount, then in zip(self.about, self.windows, self.denied, times, amounts, unfollowed,
-                                                    strict=True))
+        singles = self.singles or [None] * len(self.about)
+        return tuple(EventReading(etype, values, window, denied, n, amount, then, one) for (etype, values), window,
+                     denied, n, amount, then, one in zip(self.about, self.windows, self.denied, times, amounts,
+                                                         unfollowed, singles, strict=True))
 
     def approximate(self) -> tuple[dict[str, Any], ...]:
         """The conditions that only approximate what was asked: ages read as age bands that the asked ages cut
@@ -1637,6 +1642,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     listed: dict[int, int] = {}  # a reading of "and" ("bought shoes | and bags") -> the first of its list
     amounts: dict[int, dict[str, float]] = {}  # a reading of `about` -> a bound on its events' amounts summed
     unfollowed: dict[int, str] = {}  # a reading of `about` -> the type none of which came after its last event
+    singles: dict[int, dict[str, float]] = {}  # a reading of `about` -> a bound one of its events' amount meets
 
     def add_about(etype: str, values: list[str], span: tuple[int, int], denied: bool, times: int = 1,
                   how: str = "meaning", similarity: float | None = None) -> None:
@@ -1843,6 +1849,11 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
         if free(m.span()):
             add_about(str(cart), [], m.span(), False, 1, "words")
             unfollowed[len(about) - 1] = str(vocab.purchase_type)
+    # "made a purchase over 100", "una compra de más de 100 euros": one such purchase's amount, from the event log
+    for m in _ONE_ORDER.finditer(q) if vocab.purchase_type is not None else ():
+        if free(m.span()) and negation_start(q, m.start(), slack=1) is None:
+            add_about(str(vocab.purchase_type), [], m.span(), False, 1, "words")
+            singles[len(about) - 1] = {_ORDER_BOUND[m.group("cmp")]: float(m.group("n").replace(",", "."))}
     # "repeat customers", "one-time buyers": how many purchases, where one event type is the purchase
     if vocab.purchase_type is not None:
         for m in _BUYERS_BY_TIMES.finditer(q):
@@ -2048,7 +2059,7 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
             r["from"] = original[a:b].strip()
     for k, r in enumerate(about_read):
         r["filter"] = _event_text(EventReading(*about[k], windows[k], denied_about[k], about_times[k],
-                                               amounts.get(k), unfollowed.get(k)))
+                                               amounts.get(k), unfollowed.get(k), singles.get(k)))
         if r["similarity"] is None:
             del r["similarity"]
     rest = q
@@ -2057,7 +2068,8 @@ def understand(query: str, vocab: Vocabulary) -> Understanding:
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
                          read + about_read, _unread(q, taken + about_taken), about, windows, denied_about,
                          about_times, [amounts.get(k) for k in range(len(about))] if amounts else [],
-                         [unfollowed.get(k) for k in range(len(about))] if unfollowed else [])
+                         [unfollowed.get(k) for k in range(len(about))] if unfollowed else [],
+                         [singles.get(k) for k in range(len(about))] if singles else [])
 
 
 def _at_least(bound: Any) -> tuple[int, bool] | None:
@@ -2081,6 +2093,8 @@ def _event_text(e: EventReading) -> str:
         return text + ": " + _range_text("amount", e.amount)
     if e.unfollowed_by:
         return text + f": no events.{e.unfollowed_by} after the last"
+    if e.single:
+        return text + ": one with " + _range_text("amount", e.single)
     if e.denied:
         return text + (": none" if e.times == 1 else f": fewer than {e.times}")
     return text + (f": {e.times} or more" if e.times > 1 else "")
@@ -2140,6 +2154,19 @@ def _cart_type(vocab: Vocabulary) -> str | None:
     found = {t.removeprefix("counts.") for t in vocab.event_counts.values()
              if _CART_WORDS & set(norm(t.removeprefix("counts.")).split())}
     return found.pop() if len(found) == 1 else None
+
+
+# "made a purchase over 100", "an order of more than 200 euros", "una compra de más de 100 euros", "algún pedido
+# superior a 200": one purchase's amount, not what they add up to
+_ORDER_BOUND = {"over": "gt", "above": "gt", "more than": "gt", "greater than": "gt", "exceeding": "gt",
+                "mas de": "gt", "superior a": "gt", "superiores a": "gt", "mayor de": "gt", "mayor que": "gt",
+                "por encima de": "gt", "at least": "gte", "al menos": "gte", "under": "lt", "below": "lt",
+                "less than": "lt", "menos de": "lt", "inferior a": "lt", "menor de": "lt", "menor que": "lt"}
+_ONE_ORDER = re.compile(
+    r"\b(?:(?:made|placed|did|had|has|have|hicieron|hizo|realizaron|tuvieron|tienen|con|with)\s+)?"
+    r"(?:a|an|any|one|una|un|algun|alguna)\s+(?:single\s+)?(?:purchase|order|transaction|compra|pedido|transaccion)"
+    r"(?:\s+(?:of|de|por))?\s+(?P<cmp>" + "|".join(sorted(_ORDER_BOUND, key=len, reverse=True)) +
+    r")\s+(?P<n>\d{1,9}(?:[.,]\d{1,2})?)(?:\s*(?:euros?|eur|dollars?|usd|pesos?|pounds?|libras?))?\b")
 
 
 # the everyday names of customers by how often they bought: "repeat customers" (twice or more), "one-time buyers"

@@ -143,15 +143,25 @@ class PostgresSyncState:
         return {p: float(v or 0.0) for p, v in (await self._per_profile(
             "sum", event_type, values, since, before, 1, list(value_path))).items()}
 
-    async def _per_profile(self, aggregate: Literal["count", "min", "max", "sum"], event_type: str,
+    async def event_extremes_about(self, event_type: str, values: Sequence[str], value_path: Sequence[str],
+                                   since: str | None = None, before: str | None = None, largest: bool = True
+                                   ) -> dict[str, float]:
+        """Each profile's largest (or smallest) number at `value_path` among its such events: "made a purchase
+        over 100" asks whether one of them is. Profiles whose events hold no number there are left out."""
+        return {p: float(v) for p, v in (await self._per_profile(
+            "largest" if largest else "smallest", event_type, values, since, before, 1, list(value_path))).items()
+            if v is not None}
+
+    async def _per_profile(self, aggregate: Literal["count", "min", "max", "sum", "largest", "smallest"],
+                           event_type: str,
                            values: Sequence[str], since: str | None, before: str | None, times: int,
                            value_path: list[str] | None = None) -> dict[str, Any]:
         """One figure per profile over its events of a type about the values in the window (`aggregate`: how many,
         their first or last time, or the sum of the number at `value_path`). One pass over the type's rows, bounded
         in time (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
         figure = {"count": "count(*)", "min": "min(time)", "max": "max(time)",  # constants, never input
-                  "sum": f"sum({_AMOUNT})"}[aggregate]
-        extra = [value_path or []] if aggregate == "sum" else []
+                  "sum": f"sum({_AMOUNT})", "largest": f"max({_AMOUNT})", "smallest": f"min({_AMOUNT})"}[aggregate]
+        extra = [value_path or []] if aggregate in ("sum", "largest", "smallest") else []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant

@@ -620,6 +620,9 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 ("¿cuántos clientes de España compraron libros o bolsos?",
                  {p for p in who("compra", "categoria", {"libros", "bolsos"}) if raw[p]["traits"]["pais"] == "ES"}),
                 ("¿cuántos clientes nunca compraron joyería?", set(raw) - who("compra", "categoria", {"joyería"})),
+                # one purchase's amount, not what they add up to (it had been a meaning: an estimate of 7)
+                ("¿cuántos clientes hicieron una compra de más de 100 euros?",
+                 {e["profile"]["id"] for e in events if e["type"] == "compra" and e["properties"]["importe"] > 100}),
                 # "fuera de" leaves out España, not the purchase (it had been "never bought", said exact)
                 ("¿cuántos clientes fuera de España compraron algo?",
                  {p for p in who("compra") if raw[p]["traits"]["pais"] != "ES"}),

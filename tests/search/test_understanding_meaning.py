@@ -1069,6 +1069,14 @@ def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any)
         assert understand(question, vocab).filters == ["counts.purchase-order>=1, counts.purchase-order<=1"]
     assert understand("repeat customers this year", vocab).filters == [
         "events.purchase-order since 2024-01-01: 2 or more"]
+    # one purchase's amount ("a purchase over 100", "una compra de más de 100 euros"), not their sum
+    for question, window in [("customers who made a purchase over 100", ""),
+                             ("clientes que hicieron una compra de más de 100 euros este año", " since 2024-01-01"),
+                             ("customers with an order of more than 100 euros", "")]:
+        u = understand(question, vocab)
+        assert u.filters == [f"events.purchase-order{window}: one with amount>100"], question
+        assert u.events()[0].single == {"gt": 100.0}
+    assert understand("customers who never made a purchase over 100", vocab).about == []  # not read as made one
     # an abandoned cart: the cart type's last event (in the window) with no purchase after it
     assert "counts.add-to-cart" in vocab.event_counts.values()
     for question, window in [("how many customers abandoned their cart?", ""),

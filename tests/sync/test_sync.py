@@ -329,3 +329,8 @@ async def test_spend_on_a_value_sums_amounts_as_people_write_them(pg_url: str, t
     assert sums == pytest.approx({"a": 59.9, "b": 1284.4, "c": 1235.0, "d": 0.0, "e": 1234563.5})
     for who, vs in amounts.items():  # the sync's reading of each amount adds up to the same
         assert sums[who] == pytest.approx(sum(n for v in vs if (n := as_number(v)) is not None))
+    # "made a purchase over 100": each profile's largest (or smallest) one, read the same way; none without one
+    largest = await state.event_extremes_about("purchase-order", ["shoes"], ["value"])
+    assert largest == pytest.approx({"a": 49.9, "b": 1234.5, "c": 1234.5, "e": 1234567.0})
+    smallest = await state.event_extremes_about("purchase-order", [], ["value"], largest=False)
+    assert smallest == pytest.approx({"a": 10.0, "b": 49.9, "c": 0.5, "e": -3.5})
