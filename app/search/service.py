@@ -230,7 +230,8 @@ def ranked_goal(question: str) -> str | None:
 def without_ranking(question: str) -> str:
     """A question to a model's ranking without its ranking words: "students most likely to churn" -> "students";
     a share of the ranking ("in the top 10%", "el 10 % con más riesgo") is the ranking's too."""
-    return " ".join(_RANKING.sub(" ", _SHARE_ALONE.sub(" ", without_asking(question))).split())
+    asked = _HORIZON.sub(" ", " " + without_asking(question))  # "most likely to buy | next month": the model's
+    return " ".join(_RANKING.sub(" ", _SHARE_ALONE.sub(" ", asked)).split())
 
 
 def content_words(query: str) -> str:

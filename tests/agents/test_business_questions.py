@@ -395,6 +395,9 @@ def test_the_asking_words_are_dropped_in_both_languages() -> None:
     assert without_ranking("¿Cuáles son los programadores más probables de darse de baja?") == "los programadores"
     assert without_ranking("top 10 students at risk of churning") == "students"  # a number is no meaning
     assert without_ranking("¿qué mujeres tienen más probabilidad de irse?") == "mujeres"
+    # the model's horizon said after the goal is the ranking's too ("month" had been left as a meaning)
+    assert without_ranking("the 3 students most likely to buy next month") == "the 3 students"
+    assert without_ranking("los 5 clientes con más riesgo de irse en los próximos 30 días") == "los 5 clientes"
     assert without_ranking("los 10 primeros estudiantes con mayor probabilidad de abandonar") == "estudiantes"
     assert without_ranking("ingenieros más propensos a darse de baja") == "ingenieros"
     assert without_ranking("students with the highest chance of churning") == "students"
