@@ -1509,6 +1509,22 @@ _FORMS_OF_VER = frozenset({"ver", "ve", "ven", "vea", "vean", "vi", "vio", "vimo
                            "vista", "vistos", "vistas", "veia", "veian"})
 
 
+# a question's verb (by its start) -> how the other language starts the words of the same event's name: "bought"
+# meets `compra`, "compraron" `purchase-order`; commerce's own verbs only, each form long enough to be no other word
+_SAME_VERB: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("bought", ("compr",)), ("buy", ("compr",)), ("purchas", ("compr",)), ("ordered", ("pedid", "compr")),
+    ("opened", ("abiert", "abrir")), ("open", ("abiert", "abrir")), ("viewed", ("vist",)), ("view", ("vist",)),
+    ("visited", ("visit",)), ("visit", ("visit",)), ("added", ("anad", "agreg")), ("rated", ("valor", "puntu")),
+    ("rate", ("valor", "puntu")), ("reviewed", ("resen", "valor")), ("clicked", ("clic",)), ("subscribed", ("suscri",)),
+    ("returned", ("devol", "devuelt")), ("cancel", ("cancel",)), ("searched", ("busc", "busqu")),
+    ("registered", ("registr",)), ("signed up", ("registr",)), ("paid", ("pag",)),
+    ("compr", ("purchase", "bought", "buy", "order")), ("abr", ("open",)), ("abiert", ("open",)), ("vier", ("view",)),
+    ("vist", ("view",)), ("visit", ("visit",)), ("anad", ("add", "cart")), ("agreg", ("add", "cart")),
+    ("valor", ("rat", "review")), ("puntu", ("rat", "scor")), ("devol", ("return", "refund")), ("busc", ("search",)),
+    ("registr", ("regist", "sign")), ("suscri", ("subscri",)), ("cancel", ("cancel",)), ("pagar", ("pa",)),
+    ("pagaron", ("pa",)))
+
+
 def _participle(word: str) -> str | None:
     """The start of the Spanish participle of an irregular verb's form ("vieron" -> "vist", "abrieron" ->
     "abiert"), or None."""
@@ -1545,10 +1561,16 @@ def _by_stem(word: str, lexicon: Lexicon, index: list[int]) -> int | None:
         if forms:  # several types say it ("paginas vistas", "vistas de producto"): the nearest in meaning
             sims = lexicon.similarity(word, index)[0]
             return max(forms, key=lambda k: float(sims[k]))
-    if len(word) < 5:
-        return None
+    if len(word) >= 5:
+        found = {lexicon.targets[j].path: k for k, j in enumerate(index)
+                 if len(first := lexicon.texts[j].split()[0]) >= 5 and first[:5] == word[:5]}
+        if len(found) == 1:
+            return next(iter(found.values()))
+    # the same verb in the other language ("bought" over a Spanish shop's `compra`, "abrieron" over
+    # `email-opened`): where meaning falls short across languages on a bare verb
+    stems = next((other for start, other in _SAME_VERB if word.startswith(start)), ())
     found = {lexicon.targets[j].path: k for k, j in enumerate(index)
-             if len(first := lexicon.texts[j].split()[0]) >= 5 and first[:5] == word[:5]}
+             if any(w.startswith(stems) for w in lexicon.texts[j].split())} if stems else {}
     return next(iter(found.values())) if len(found) == 1 else None
 
 

@@ -775,6 +775,33 @@ def test_at_least_one_event_in_spanish(e5: Any) -> None:
         "events.email-opened since 2024-03-03: none"]
 
 
+# a Spanish shop's own event types ("compra", "visita-pagina"), asked about in English: an agent may ask in either
+TIENDA = [{**b, "counts": {{"page-view": "visita-pagina", "product-view": "vista-producto", "add-to-cart":
+                            "anadir-al-carrito", "purchase-order": "compra", "email-opened": "email-abierto",
+                            "ticket-opened": "incidencia-abierta"}[t]: n for t, n in cast(dict[str, int], b["counts"]).items()}}
+          for b in BUYERS]
+
+
+@pytest.mark.parametrize(("question", "filters"), [
+    # a bare English verb over a Spanish shop's types: meaning falls short across languages, the verb's other
+    # language's words read it (`_SAME_VERB`; each had been a meaning, or nothing)
+    ("customers who bought something", ["counts.compra>=1"]),
+    ("customers who bought in the last 90 days", ["events.compra since 2024-03-03"]),
+    ("customers who have not bought in the last 90 days", ["events.compra since 2024-03-03: none"]),
+    ("customers who viewed a product", ["counts.vista-producto>=1"]),
+])
+def test_an_event_asked_in_the_other_language(e5: Any, question: str, filters: list[str]) -> None:
+    vocab = attach_meaning(build_vocabulary(TIENDA), e5, ("en", "es"), _named_events("multi"))
+    assert understand(question, vocab).filters == filters
+
+
+def test_a_spanish_verb_meets_an_english_shops_types(e5: Any) -> None:
+    vocab = attach_meaning(build_vocabulary(BUYERS), e5, ("en", "es"), _named_events("multi"))
+    assert understand("clientes que compraron en los últimos 90 días", vocab).filters == [
+        "events.purchase-order since 2024-03-03"]
+    assert understand("clientes que no abrieron ningún email", vocab).filters == ["counts.email-opened<1"]
+
+
 TICKETS = [{**b, "top": {**cast(dict[str, Any], b["top"]), "topic": [["refund", "delivery"][i % 2]]}}
            for i, b in enumerate(BUYERS)]
 
