@@ -121,6 +121,21 @@ def questions(now: date) -> list[tuple[str, str, Callable[[list[Any], dict[str, 
         ("how many customers under 30 opened a support ticket?",  # 25-29 is half of 25-34, not more: 18-24
          "¿cuántos clientes menores de 30 años abrieron una incidencia?",
          lambda e, t: t.get("age_band") == "18-24" and _n(e, "ticket-opened") > 0),
+        # the everyday names of buyers, one purchase's amount, a set left out, paraphrases (added 2026-12-06)
+        ("how many repeat customers are there?", "¿cuántos clientes recurrentes hay?", lambda e, t: _n(e) >= 2),
+        ("how many new customers this year?", "¿cuántos clientes nuevos este año?",
+         lambda e, t: bool(e) and min(day for _, day, _ in e) >= year),
+        ("how many customers made their first purchase this year?",
+         "¿cuántos clientes hicieron su primera compra este año?",
+         lambda e, t: _n(e, since=year) > 0 and _n(e, before=year) == 0),
+        ("how many customers made a purchase over 100?", "¿cuántos clientes hicieron una compra de más de 100 euros?",
+         lambda e, t: any(k == "purchase-order" and p.get("value", 0) > 100 for k, _, p in e)),
+        ("how many customers outside Spain bought something?", "¿cuántos clientes fuera de España compraron algo?",
+         lambda e, t: t.get("country") != "ES" and _n(e) > 0),
+        ("how many customers have gone 90 days without buying?", "¿cuántos clientes llevan más de 90 días sin comprar?",
+         lambda e, t: _n(e, since=d90) == 0),
+        ("how many customers bought both shoes and bags?", "¿cuántos clientes compraron tanto zapatos como bolsos?",
+         lambda e, t: _n(e, category="shoes") > 0 and _n(e, category="bags") > 0),
     ]
 
 
