@@ -2,13 +2,15 @@
 
 - Attributes: the share of members holding a flag vs the share of all profiles (lift), and a number's
   member mean vs the population in standard deviations.
-- Words: weighted log-odds with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008) of each
-  document term in the segment vs the rest, so frequent-everywhere words do not win.
+- Words: the log-odds of a document holding each word in the segment vs the rest, with an informative prior (as
+  in Monroe, Colaresi & Quinn 2008, over documents: a segment of short documents is not named by the words every
+  document has), so frequent-everywhere words do not win.
 The name joins the two or three most distinguishing labels; names are made unique across the segmentation.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +54,7 @@ DATE_WORDS = ["january", "february", "march", "april", "may", "june", "july", "a
 # Spanish function words (scikit-learn ships English ones only), and our own Spanish scaffolding
 SPANISH_STOP_WORDS = frozenset(["a", "al", "algo", "algunas", "algunos", "ante", "antes", "como", "con", "contra", "cual", "cuando", "de", "del", "desde", "donde", "durante", "e", "el", "ella", "ellas", "ellos", "en", "entre", "era", "eran", "es", "esa", "esas", "ese", "eso", "esos", "esta", "estaba", "estas", "este", "esto", "estos", "fue", "fueron", "ha", "han", "hasta", "hay", "la", "las", "le", "les", "lo", "los", "mas", "más", "me", "mi", "mis", "mucho", "muy", "nada", "ni", "no", "nos", "o", "os", "otra", "otras", "otro", "otros", "para", "pero", "poco", "por", "porque", "que", "qué", "quien", "se", "sea", "ser", "si", "sí", "sin", "sobre", "su", "sus", "también", "tan", "te", "tiene", "tienen", "todo", "todos", "tu", "tus", "un", "una", "uno", "unos", "unas", "y", "ya", "actividad", "eventos", "días", "perfil", "favoritos", "frecuentes", "recientemente", "destacado", "valoró", "compró", "vio"])
 MIN_SHARE = 0.15
+MAX_DOC_SHARE = 0.9  # a word in more of all documents than this is no group's word
 
 
 @dataclass
@@ -140,25 +143,30 @@ def _contrastive_terms(docs: Sequence[str], labels: np.ndarray, k: int, top: int
 
     # both languages' function words: data in a Spanish deployment is often mixed
     stop = sorted(ENGLISH_STOP_WORDS.union(DATE_WORDS).union(SPANISH_STOP_WORDS))
+    # a word nearly every document has (a field's name on every profile line: "channel", "nivel") names no group;
+    # a group of short documents only holds it more densely
     vec = CountVectorizer(stop_words=stop, token_pattern=r"(?u)\b[^\W\d_][^\W\d_]{2,}\b",
-                          min_df=max(2, int(0.005 * len(docs))), binary=True, max_features=20000)
+                          min_df=max(2, int(0.005 * len(docs))), max_df=MAX_DOC_SHARE if len(docs) >= 20 else 1.0,
+                          binary=True, max_features=20000)
     try:
         D = vec.fit_transform(docs)
     except ValueError:  # no vocabulary at all
         return [[] for _ in range(k)]
     terms = vec.get_feature_names_out()
-    total = np.asarray(D.sum(axis=0)).ravel().astype(float)
-    a0 = total.sum()
-    alpha = total / a0 * 100.0 + 0.01  # informative prior: the corpus frequencies, 100 pseudo-counts
-    alpha0 = alpha.sum()
+    total = np.asarray(D.sum(axis=0)).ravel().astype(float)  # documents holding each word
+    n = float(D.shape[0])
+    prior = total / n  # informative prior: each word's share of all documents, as 10 pseudo-documents
     out = []
     for c in range(k):
-        yi = np.asarray(D[labels == c].sum(axis=0)).ravel().astype(float)
+        member = labels == c
+        yi = np.asarray(D[member].sum(axis=0)).ravel().astype(float)  # the group's documents holding it
         yj = total - yi
-        ni, nj = yi.sum(), yj.sum()
-        delta = (np.log((yi + alpha) / (ni + alpha0 - yi - alpha))
-                 - np.log((yj + alpha) / (nj + alpha0 - yj - alpha)))
-        var = 1.0 / (yi + alpha) + 1.0 / (yj + alpha)
+        ni, nj = float(member.sum()), n - float(member.sum())
+        # the log-odds of a document holding the word, in the group against the rest, over documents rather than
+        # words: a group of short documents holds every common word more densely, and had been named by them
+        a, b = 10.0 * prior + 0.01, 10.0 * (1 - prior) + 0.01
+        delta = np.log((yi + a) / (ni - yi + b)) - np.log((yj + a) / (nj - yj + b))
+        var = 1.0 / (yi + a) + 1.0 / (ni - yi + b) + 1.0 / (yj + a) + 1.0 / (nj - yj + b)
         z = delta / np.sqrt(var)
         best = np.argsort(-z)[:top]
         out.append([{"term": str(terms[i]), "z": round(float(z[i]), 2)} for i in best if z[i] > 2.0])
@@ -183,10 +191,15 @@ def _name(features: list[dict[str, Any]], terms: list[dict[str, Any]], taken: se
     return f"{' · '.join(labels[:2])} ({i})"
 
 
-def _sentence(f: dict[str, Any], phrases: dict[str, str]) -> str:
+def _sentence(f: dict[str, Any], phrases: dict[str, str], wording: str = "en") -> str:
     if f["kind"] == "flag":
-        return phrases["flag"].format(label=f["label"], share=f["share"], pop=f["population_share"], lift=f["lift"])
-    return phrases["number"].format(label=f["label"], mean=f["mean"], pop=f["population_mean"])
+        text = phrases["flag"].format(label=f["label"], share=f["share"], pop=f["population_share"], lift=f["lift"])
+    else:
+        text = phrases["number"].format(label=f["label"], mean=f["mean"], pop=f["population_mean"])
+    if wording == "es":  # the figures after the label with a decimal comma: "(media 2,51 frente a 0,58)"
+        head, sep, figures = text.rpartition(" (")
+        text = head + sep + re.sub(r"(?<=\d)\.(?=\d)", ",", figures)
+    return text
 
 
 def describe_segments(labels: np.ndarray, table: AttributeTable, documents: Sequence[str] | None = None,
@@ -213,7 +226,7 @@ def describe_segments(labels: np.ndarray, table: AttributeTable, documents: Sequ
             count, pct = count.replace(",", "."), pct.replace(".", ",")
         parts = [phrases["size"].format(size=count, share=pct)]
         if feats:
-            parts.append(phrases["stand_out"] + "; ".join(_sentence(f, phrases) for f in feats[:5]) + ".")
+            parts.append(phrases["stand_out"] + "; ".join(_sentence(f, phrases, wording) for f in feats[:5]) + ".")
         if terms:
             parts.append(phrases["words"] + ", ".join(t["term"] for t in terms[:6]) + ".")
         if not feats and not terms:

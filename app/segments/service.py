@@ -473,10 +473,19 @@ class SegmentService:
         definition = self._audience_definition(req)
         rows, size = await self._audience(definition)  # sized (and refused) before anything is saved
         sid = "pred-" + hashlib.sha1(req.name.strip().lower().encode()).hexdigest()[:10]
-        rule = {"tier": f"tier {definition['value']}", "top_percent": f"top {definition['value']:g}%",
-                "min_score": f"score at least {definition['value']:g}",
-                "capture": f"{definition['value']:.0%} of expected outcomes"}[definition["rule"]]
-        await self.repo.upsert_saved(sid, req.name, f"{definition['goal']}: {rule}", "prediction", definition)
+        value = definition["value"]
+        if self.wording == "es":  # the audience's description in the deployment's words, as discovered ones are
+            shown = str(value).replace(".", ",") if isinstance(value, float) else str(value)
+            rule = {"tier": f"nivel {value}", "top_percent": f"el {shown} % con más probabilidad",
+                    "min_score": f"probabilidad de al menos {shown}",
+                    "capture": f"el {value:.0%} de los resultados esperados".replace("%", " %")}[definition["rule"]]
+            goal = {"churn": "abandono", "purchase": "compra", "ltv": "valor de vida"}.get(definition["goal"],
+                                                                                         definition["goal"])
+        else:
+            rule = {"tier": f"tier {value}", "top_percent": f"top {value:g}%", "min_score": f"score at least {value:g}",
+                    "capture": f"{value:.0%} of expected outcomes"}[definition["rule"]]
+            goal = definition["goal"]
+        await self.repo.upsert_saved(sid, req.name, f"{goal}: {rule}", "prediction", definition)
         row = await self._row(sid)
         await self.repo.replace_members(sid, row.version, rows, {**definition, "size": size.model_dump()})
         return await self.show(sid)

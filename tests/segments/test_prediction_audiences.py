@@ -71,6 +71,7 @@ async def test_within_filters_and_kept_current_on_rescoring(scored: Any) -> None
     pros = [p for p in ranked(scores) if plan[p] == "pro"]
     members = {m.profile_id for m in (await c.segments.members(seg.segment_id, limit=N)).members}
     assert seg.kind == "prediction" and members == set(pros[: -(-len(pros) * 20 // 100)])
+    assert seg.description == "churn: top 20%"
     await c.usecases.publish_segment(seg.segment_id, holdout=0.2)
     # a new scoring (here an import of the opposite order) moves members in and out
     flipped = {p: round(1 - s, 4) for p, s in scores.items()}
@@ -85,6 +86,11 @@ async def test_within_filters_and_kept_current_on_rescoring(scored: Any) -> None
     within = await c.segments.size_audience(PredictionAudienceRequest(
         name="d", goal="churn", tier="top 10%", segment_id=seg.segment_id))
     assert within.pool == len(after)
+    c.segments.wording = "es"  # a Spanish deployment describes it in its words, as its discovered segments
+    es = await c.segments.create_audience(PredictionAudienceRequest(name="Riesgo de abandono", goal="churn",
+                                                                    capture=0.5))
+    assert es.description == "abandono: el 50 % de los resultados esperados"
+    c.segments.wording = "en"
 
 
 async def test_refusals_are_one_line_and_save_nothing(scored: Any) -> None:
