@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -164,47 +164,54 @@ class InsightService:
             if query and (found := await asyncio.to_thread(self.search.measure, query)) is not None:
                 measure, query = found
         out, members = await self._count(query, filters, segment, tier)
-        if measure is not None:
-            out["measure"] = await self._measured(measure, members)
         if by is not None:  # the rows an agent's token budget trims first (largest kept)
             out["by"], out["rows"] = await self._breakdown(by, out, members)
-            if measure is not None:  # "the average spend by country": the statistic of each row too
-                for row in out["rows"]:
-                    value = by[1][[str(v.get("label", v)) if isinstance(v, dict) else str(v) for v in by[1]]
-                                  .index(str(row["value"]))]
-                    each = Condition(by[0], "range", {"gte": value["gte"], "lt": value["lt"]}) \
-                        if isinstance(value, dict) else Condition(by[0], "eq", value)
-                    row["measure"] = (await self._measured(measure, [*members, each]))["value"]
+        if measure is not None:  # "the average spend (by country)": the statistic over the group, and each row
+            out["measure"], each = await self._measured(measure, members, by, out.get("rows", []))
+            for row, value in zip(out.get("rows", []), each, strict=True):
+                row["measure"] = value
         return out
 
-    async def _measured(self, measure: Measure, conditions: list[Condition]) -> dict[str, Any]:
+    async def _measured(self, measure: Measure, conditions: list[Condition], by: tuple[str, list[Any]] | None,
+                        rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[float | None]]:
         """A statistic of one stored number over a group's members, those holding it: its mean, total and
-        median, the one asked as `value`. An order's value is the group's spend over its purchases; spend on a
-        value or in a window is those purchases' amounts, summed from the event log (0 for members with none)."""
+        median, the one asked as `value`; and the asked one of each breakdown row (`by`, `rows`). An order's value
+        is the group's spend over its purchases; spend on a value or in a window is those purchases' amounts,
+        summed from the event log once (0 for members with none)."""
         everyone = await self._population()
         mask, _ = await self._group_mask(everyone, conditions, None)
         order = Order(measure.field, True, measure.said, event=measure.event)
         order, values, ranked_by = await self._ranking(order, everyone)
+        masks = []
+        if by is not None:
+            path, listed = by
+            for row in rows:  # a row's value, or a number's bin by its label
+                bin_ = next((v for v in listed if isinstance(v, dict) and v.get("label") == row["value"]), None)
+                each = Condition(path, "range", {"gte": bin_["gte"], "lt": bin_["lt"]}) if bin_ is not None \
+                    else Condition(path, "eq", row["value"])
+                masks.append(mask & (await self._group_mask(everyone, [*conditions, each], None))[0])
 
-        def stats() -> dict[str, Any]:
-            held = mask & np.isfinite(values)
+        def stats(group: np.ndarray) -> dict[str, float | None]:
+            held = group & np.isfinite(values)
+            if not held.any():
+                return {"mean": None, "total": None, "median": None}
             if measure.field == ORDER_VALUE:  # the group's own: all it spent over all its orders
                 spend, bought = (everyone.ranking_values(f) for f in ("spend_total", "purchases"))
                 assert spend is not None and bought is not None
                 orders = float(np.nansum(bought[held]))
-                mean = float(np.nansum(spend[held])) / orders if orders else None
-                total = None
+                mean, total = (float(np.nansum(spend[held])) / orders if orders else None), None
             else:
-                mean = float(values[held].mean()) if held.any() else None
-                total = float(values[held].sum()) if held.any() else None
-            median = float(np.median(values[held])) if held.any() else None
-            got = {"mean": mean, "total": total, "median": median}
-            return {**measure.as_dict(), "label": ranked_by["label"],
-                    **{k: ranked_by[k] for k in ("about", "window") if k in ranked_by},
-                    "value": None if got[measure.stat] is None else round(cast(float, got[measure.stat]), 2),
-                    **{k: None if v is None else round(v, 2) for k, v in got.items()}, "customers": int(held.sum())}
+                mean, total = float(values[held].mean()), float(values[held].sum())
+            return {"mean": mean, "total": total, "median": float(np.median(values[held]))}
 
-        return await asyncio.to_thread(stats)
+        def answer() -> tuple[dict[str, Any], list[float | None]]:
+            got = {k: None if v is None else round(v, 2) for k, v in stats(mask).items()}
+            per_row = [None if (v := stats(m)[measure.stat]) is None else round(v, 2) for m in masks]
+            return {**measure.as_dict(), "label": ranked_by["label"],
+                    **{k: ranked_by[k] for k in ("about", "window") if k in ranked_by}, "value": got[measure.stat],
+                    **got, "customers": int((mask & np.isfinite(values)).sum())}, per_row
+
+        return await asyncio.to_thread(answer)
 
     async def _breakdown(self, by: tuple[str, list[Any]], counted: dict[str, Any],
                          conditions: list[Condition]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
