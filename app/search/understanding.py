@@ -1512,17 +1512,18 @@ _FORMS_OF_VER = frozenset({"ver", "ve", "ven", "vea", "vean", "vi", "vio", "vimo
 # a question's verb (by its start) -> how the other language starts the words of the same event's name: "bought"
 # meets `compra`, "compraron" `purchase-order`; commerce's own verbs only, each form long enough to be no other word
 _SAME_VERB: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # English verbs over a Spanish shop's types
     ("bought", ("compr",)), ("buy", ("compr",)), ("purchas", ("compr",)), ("ordered", ("pedid", "compr")),
-    ("opened", ("abiert", "abrir")), ("open", ("abiert", "abrir")), ("viewed", ("vist",)), ("view", ("vist",)),
-    ("visited", ("visit",)), ("visit", ("visit",)), ("added", ("anad", "agreg")), ("rated", ("valor", "puntu")),
-    ("rate", ("valor", "puntu")), ("reviewed", ("resen", "valor")), ("clicked", ("clic",)), ("subscribed", ("suscri",)),
-    ("returned", ("devol", "devuelt")), ("cancel", ("cancel",)), ("searched", ("busc", "busqu")),
-    ("registered", ("registr",)), ("signed up", ("registr",)), ("paid", ("pag",)),
-    ("compr", ("purchase", "bought", "buy", "order")), ("abr", ("open",)), ("abiert", ("open",)), ("vier", ("view",)),
-    ("vist", ("view",)), ("visit", ("visit",)), ("anad", ("add", "cart")), ("agreg", ("add", "cart")),
-    ("valor", ("rat", "review")), ("puntu", ("rat", "scor")), ("devol", ("return", "refund")), ("busc", ("search",)),
-    ("registr", ("regist", "sign")), ("suscri", ("subscri",)), ("cancel", ("cancel",)), ("pagar", ("pa",)),
-    ("pagaron", ("pa",)))
+    ("open", ("abiert", "abrir")), ("view", ("vist",)), ("visit", ("visit",)), ("added", ("anad", "agreg")),
+    ("rate", ("valor", "puntu")), ("reviewed", ("resen", "valor")), ("clicked", ("clic",)),
+    ("subscribed", ("suscri",)), ("returned", ("devol", "devuelt")), ("cancel", ("cancel",)),
+    ("searched", ("busc", "busqu")), ("registered", ("registr",)), ("paid", ("pag",)),
+    # Spanish verbs over an English shop's types ("vieron", not "vier": "viernes" is a day; months never get here)
+    ("compr", ("purchase", "bought", "buy", "order")), ("abrieron", ("open",)), ("abrio", ("open",)),
+    ("abiert", ("open",)), ("vieron", ("view",)), ("vist", ("view",)), ("anad", ("add", "cart")),
+    ("agreg", ("add", "cart")), ("valor", ("rat", "review")), ("puntu", ("rat", "scor")),
+    ("devol", ("return", "refund")), ("busc", ("search",)), ("registr", ("regist", "sign")),
+    ("suscri", ("subscri",)), ("pagaron", ("pay", "paid")), ("pagar", ("pay", "paid")))
 
 
 def _participle(word: str) -> str | None:
@@ -1568,7 +1569,7 @@ def _by_stem(word: str, lexicon: Lexicon, index: list[int]) -> int | None:
             return next(iter(found.values()))
     # the same verb in the other language ("bought" over a Spanish shop's `compra`, "abrieron" over
     # `email-opened`): where meaning falls short across languages on a bare verb
-    stems = next((other for start, other in _SAME_VERB if word.startswith(start)), ())
+    stems = next((other for start, other in _SAME_VERB if word.startswith(start)), ()) if word not in _MONTHS else ()
     found = {lexicon.targets[j].path: k for k, j in enumerate(index)
              if any(w.startswith(stems) for w in lexicon.texts[j].split())} if stems else {}
     return next(iter(found.values())) if len(found) == 1 else None
