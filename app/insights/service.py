@@ -173,7 +173,7 @@ class InsightService:
         return out
 
     async def _measured(self, measure: Measure, conditions: list[Condition], by: tuple[str, list[Any]] | None,
-                        rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[float | None]]:
+                        rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Any]]:
         """A statistic of one stored number over a group's members, those holding it: its mean, total and
         median, the one asked as `value`; and the asked one of each breakdown row (`by`, `rows`). An order's value
         is the group's spend over its purchases; spend on a value or in a window is those purchases' amounts,
@@ -191,10 +191,17 @@ class InsightService:
                     else Condition(path, "eq", row["value"])
                 masks.append(mask & (await self._group_mask(everyone, [*conditions, each], None))[0])
 
-        def stats(group: np.ndarray) -> dict[str, float | None]:
+        bands: list[str] = ranked_by.get("bands", [])
+        middles = np.asarray(await asyncio.to_thread(self.search.band_middles, order.field) or [], dtype=float)
+
+        def stats(group: np.ndarray) -> dict[str, Any]:
             held = group & np.isfinite(values)
             if not held.any():
                 return {"mean": None, "total": None, "median": None}
+            if bands:  # ages held as bands: the median band, and a mean from the bands' middle ages (estimated)
+                places = values[held].astype(int)
+                return {"mean": float(middles[places].mean()) if len(middles) == len(bands) else None,
+                        "total": None, "median": bands[int(np.median(places))]}
             if measure.field == ORDER_VALUE:  # the group's own: all it spent over all its orders
                 spend, bought = (everyone.ranking_values(f) for f in ("spend_total", "purchases"))
                 assert spend is not None and bought is not None
@@ -204,12 +211,17 @@ class InsightService:
                 mean, total = float(values[held].mean()), float(values[held].sum())
             return {"mean": mean, "total": total, "median": float(np.median(values[held]))}
 
-        def answer() -> tuple[dict[str, Any], list[float | None]]:
-            got = {k: None if v is None else round(v, 2) for k, v in stats(mask).items()}
-            per_row = [None if (v := stats(m)[measure.stat]) is None else round(v, 2) for m in masks]
+        def shown(v: Any) -> Any:
+            return round(v, 2) if isinstance(v, float) else v
+
+        def answer() -> tuple[dict[str, Any], list[Any]]:
+            got = {k: shown(v) for k, v in stats(mask).items()}
+            per_row = [shown(stats(m)[measure.stat]) for m in masks]
+            estimated = {"estimated_from": "the bands' middle ages"} if bands and measure.stat == "mean" else {}
             return {**measure.as_dict(), "label": ranked_by["label"],
-                    **{k: ranked_by[k] for k in ("about", "window") if k in ranked_by}, "value": got[measure.stat],
-                    **got, "customers": int((mask & np.isfinite(values)).sum())}, per_row
+                    **{k: ranked_by[k] for k in ("about", "window", "bands") if k in ranked_by},
+                    "value": got[measure.stat], **got, **estimated,
+                    "customers": int((mask & np.isfinite(values)).sum())}, per_row
 
         return await asyncio.to_thread(answer)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.search.superlatives import ORDER_VALUE, SPEND, WINDOW, field_named, folded, what_and_when
-from app.search.understanding import Vocabulary, field_words
+from app.search.understanding import Vocabulary, age_bands, field_words
 
 Stat = Literal["mean", "total", "median"]
 
@@ -47,6 +47,7 @@ _OURS = re.compile(r"(?<![\w-])(?:(?:did|do|have|has|will) we (?:make|made|get|g
                    r"bring in|have|had|take|took)|we (?:made|earned|generated|got|had|took)|in revenue|in sales|"
                    r"hicimos|tuvimos|generamos|ganamos|facturamos|ingresamos|hemos (?:hecho|facturado|ingresado|"
                    r"ganado|generado|tenido))(?![\w-])")
+_AGE = frozenset({"age", "ages", "edad", "edades"})
 _NOUN_WORDS = 3  # words tried as what a statistic is of, on each side of it
 
 
@@ -118,6 +119,14 @@ def _of_what(q: str, start: int, end: int, vocab: Vocabulary) -> tuple[str, list
     verb = _SPEND_VERB.search(q, end)
     if verb is not None and len(q[end:verb.start()].split()) <= 4:
         return SPEND, [(start, end), verb.span()]
+    # "la edad media" where the data holds age bands, not ages: the band field (its answer says it estimates)
+    bands = age_bands(vocab)
+    if bands is not None:
+        named = field_words(bands[0]) | _AGE
+        by_name = [w for w in re.finditer(r"\S+", q) if w.group() in named and
+                (0 <= start - w.end() <= 12 or 0 <= w.start() - end <= 12)]
+        if by_name:
+            return bands[0], [(min(start, by_name[0].start()), max(end, by_name[0].end()))]
     return None
 
 

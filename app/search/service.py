@@ -33,6 +33,7 @@ from app.search.understanding import (
     Vocabulary,
     age_bands,
     attach_meaning,
+    band_midpoints,
     build_vocabulary,
     field_words,
     grouping_field,
@@ -611,6 +612,12 @@ class SearchService:
         is the data's one such field; None otherwise."""
         bands = age_bands(self._vocabulary())
         return [value for value, _, _ in bands[1]] if bands is not None and bands[0] == path else None
+
+    def band_middles(self, path: str) -> list[float] | None:
+        """Blocking: the middle age of each band of `path`, in `band_order`'s order (`band_midpoints`); None where
+        `path` is not the data's field of age bands."""
+        bands = age_bands(self._vocabulary())
+        return band_midpoints(bands[1]) if bands is not None and bands[0] == path else None
 
     def measure(self, query: str) -> tuple[Measure, str] | None:
         """Blocking: the statistic a question asks of a stored number ("the average spend", "¿cuánto gastaron?")

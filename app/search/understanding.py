@@ -703,6 +703,15 @@ def age_bands(vocab: Vocabulary) -> tuple[str, list[tuple[str, float, float]]] |
     return found[0] if len(found) == 1 else None
 
 
+def band_midpoints(bands: list[tuple[str, float, float]]) -> list[float]:
+    """Each band's middle age, in the bands' order; an open band ("65+", "under 18") as wide as the closed ones
+    are (their median width), so "65+" is about 70, not 82. What an average over bands can only estimate."""
+    closed = sorted(hi - lo for _, lo, hi in bands if lo > 0 and hi < OLDEST_AGE) or [10.0]
+    width = closed[len(closed) // 2]
+    return [(lo + width / 2 if hi >= OLDEST_AGE else hi - width / 2 if lo <= 0 else (lo + hi) / 2)
+            for _, lo, hi in bands]
+
+
 def _bands_within(vocab: Vocabulary, low: float, high: float) -> tuple[str, list[str], list[str]] | None:
     """The age bands a question's ages [low, high) take: each band more than half inside them ("over 40" takes
     45-54 and up, not 35-44, of which 41-44 is), and the bands partly inside them, taken or not (what makes the

@@ -741,6 +741,14 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             for row in by_country["rows"]:
                 held = [p for p, r in raw.items() if r["traits"]["pais"] == row["value"]]
                 assert row["measure"] == round(sum(spend[p] for p in held) / len(held), 2), row
+            # ages held as bands: the median band, and the mean estimated from the bands' middle ages
+            age = await tools.count_customers(query="¿cuál es la edad media de los clientes de España?")
+            middle = {"18-24": 21.5, "25-34": 30.0, "35-44": 40.0, "45-54": 50.0, "55-64": 60.0, "65+": 70.0}
+            assert age["measure"]["value"] == round(sum(middle[raw[p]["traits"]["franja_edad"]] for p in spain)
+                                                    / len(spain), 2) and age["measure"]["estimated_from"]
+            bands_of = sorted(raw[p]["traits"]["franja_edad"] for p in spain)
+            assert age["measure"]["median"] == bands_of[(len(bands_of) - 1) // 2] or \
+                age["measure"]["median"] == bands_of[len(bands_of) // 2]
             repeat = [p for p, n in bought.items() if n >= 2]
             aov = await tools.count_customers(query="¿cuál es el ticket medio de los clientes recurrentes?")
             assert aov["measure"]["value"] == round(sum(spend[p] for p in repeat) / sum(bought[p] for p in repeat), 2)

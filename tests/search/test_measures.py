@@ -70,6 +70,21 @@ def test_a_statistic_in_spanish(tienda: Vocabulary, question: str, stat: str, fi
     assert ("de España" in left or "de México" in left) and "medi" not in left
 
 
+def test_an_age_said_over_age_bands_is_the_band_field(e5: Any) -> None:
+    """Where the data holds age bands, not ages, "la edad media" is the bands' field (its answer estimates the mean
+    from the bands' middle ages; it had been an estimate of some customers by meaning)."""
+    from app.search.understanding import band_midpoints
+
+    banded = [{**p, "traits": {"franja_edad": ["18-24", "25-34", "65+"][i % 3], "pais": ["ES", "MX"][i % 2]}}
+              for i, p in enumerate(TIENDA)]
+    vocab = attach_meaning(build_vocabulary(banded), e5, ("en", "es"))
+    for question in ("¿cuál es la edad media de los clientes de España?", "what is the average age of customers"):
+        found = read_measure(question, vocab)
+        assert found is not None and found[0].field == "traits.franja_edad", question
+    # an open band is as wide as the closed ones: "65+" about 70, not halfway to 100
+    assert band_midpoints([("18-24", 18, 25), ("25-34", 25, 35), ("65+", 65, 100)]) == [21.5, 30.0, 70.0]
+
+
 @pytest.mark.parametrize("question", [
     "how many customers spent more than 100 in total?",  # a count, whatever else it says
     "¿cuántos clientes gastaron más de 100 euros en total?",
