@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from app.search.superlatives import ORDER_VALUE, SPEND, WINDOW, field_named, folded, what_and_when
+from app.search.superlatives import ORDER_VALUE, RATING, SPEND, WINDOW, field_named, folded, what_and_when
 from app.search.understanding import Vocabulary, age_bands, field_words
 
 Stat = Literal["mean", "total", "median"]
@@ -48,6 +48,8 @@ _OURS = re.compile(r"(?<![\w-])(?:(?:did|do|have|has|will) we (?:make|made|get|g
                    r"hicimos|tuvimos|generamos|ganamos|facturamos|ingresamos|hemos (?:hecho|facturado|ingresado|"
                    r"ganado|generado|tenido))(?![\w-])")
 _AGE = frozenset({"age", "ages", "edad", "edades"})
+_NAMED_WITH_STAT = frozenset({RATING})  # numbers whose name holds the statistic: "average rating", "nota media"
+_BY_WHOM = re.compile(r"\s*(?:by|among|por|entre)\s+(?=\S)", re.IGNORECASE)
 _NOUN_WORDS = 3  # words tried as what a statistic is of, on each side of it
 
 
@@ -91,6 +93,8 @@ def read_measure(question: str, vocab: Vocabulary) -> tuple[Measure, str] | None
                 said.append(question[a:b])
                 at = b
             rest.append(question[at:])
+            if (by := _BY_WHOM.match(rest[-1])) is not None:  # "movies rated | by women": the group
+                rest[-1] = rest[-1][by.end():]
             # "how much revenue did we make": the asker's own words name no one
             left = " ".join(rest)
             for ours in reversed(list(_OURS.finditer(folded(left)))):  # `folded` keeps every character's place
@@ -109,6 +113,11 @@ def _of_what(q: str, start: int, end: int, vocab: Vocabulary) -> tuple[str, list
     if (number := _NUMBER_OF.match(q, end)) is not None:  # "the average | number of | purchases"
         end = number.end()
     after = [end + w.end() for w in list(re.finditer(r"\S+", q[end:]))[:_NOUN_WORDS]]
+    # the statistic's own word may be part of the number's name ("the average | rating": `rating_mean`, not how
+    # many ratings)
+    for stop in after:
+        if (own := field_named(q[start:stop], vocab, counted=False)) in _NAMED_WITH_STAT:
+            return str(own), [(start, stop)]
     found = _fewest(lambda n: q[end:after[n - 1]], len(after), vocab)
     if found is not None:
         return found[0], [(start, after[found[1] - 1])]
@@ -137,9 +146,10 @@ def _fewest(words: Callable[[int], str], most: int, vocab: Vocabulary, after: bo
     for n in range(most, 0, -1):
         field = field_named(words(n), vocab, counted=False)
         if field is not None:
-            own = field_words(field)  # a word of the field's own name stays ("monthly | charges")
-            while n > 1 and words(n).split()[-1 if after else 0] not in own and \
-                    field_named(words(n - 1), vocab, counted=False) == field:
-                n -= 1
+            # a word of the field's own name stays ("monthly | charges"); one more word of another sort goes, and
+            # what the rest names is the field ("purchases | by customers": `purchases`)
+            while n > 1 and words(n).split()[-1 if after else 0] not in field_words(field) and \
+                    (fewer := field_named(words(n - 1), vocab, counted=False)) is not None:
+                field, n = fewer, n - 1
             return field, n
     return None

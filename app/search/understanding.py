@@ -60,7 +60,7 @@ ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "
                                  "primera actividad", "first activity", "new customers", "new clients", "new users",
                                  "new members", "clientes nuevos", "nuevos clientes", "clientas nuevas",
                                  "nuevas clientas", "usuarios nuevos", "nuevos usuarios", "socios nuevos",
-                                 "nuevos socios")}
+                                 "nuevos socios", "are new", "were new", "son nuevos", "son nuevas")}
 # "inactive customers", no window said: no activity in the 90 days before the data's latest (a common CRM reading;
 # "inactive in the last 6 months" says its own window)
 INACTIVE_DAYS = 90
@@ -70,7 +70,8 @@ _ACTIVE = re.compile(r"\b(?:active|activos|activas|activo|activa)\b")  # "active
 # says its own window)
 NEW_DAYS = 30
 _NEW = re.compile(r"\bnew\s+(?:customers|clients|users|members)\b|\b(?:clientes|clientas|usuari[oa]s|soci[oa]s)\s+"
-                  r"nuev[oa]s\b|\bnuev[oa]s\s+(?:clientes|clientas|usuari[oa]s|soci[oa]s)\b")
+                  r"nuev[oa]s\b|\bnuev[oa]s\s+(?:clientes|clientas|usuari[oa]s|soci[oa]s)\b|\b(?:are|were)\s+new\b|"
+                  r"\bson\s+nuev[oa]s\b")
 EVENT_COUNTS = 16  # event types whose per-profile counts a question can compare ("rated more than 100 movies")
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a type an index path can name as it is
 _GENERIC_KEY_WORDS = frozenset({"service", "services", "flag", "status", "enabled", "is", "has", "type", "level"})

@@ -45,6 +45,10 @@ def tienda(e5: Any) -> Vocabulary:
     ("what is the average age of customers from Spain?", "mean", "traits.age", "", "what is of customers from Spain?"),
     ("average monthly charges of customers from Mexico", "mean", "traits.monthly_charges", "",
      "of customers from Mexico"),
+    # a number whose name holds the statistic: the average rating, not how many ratings
+    ("what is the average rating of customers from Spain?", "mean", "rating_mean", "", "what is of customers from Spain?"),
+    # "by" before the group is the group's: "the average number of purchases | by customers from Spain"
+    ("the average number of purchases by customers from Spain", "mean", "purchases", "", "customers from Spain"),
 ])
 def test_a_statistic_and_what_it_is_of(shop: Vocabulary, question: str, stat: str, field: str, event: str,
                                        rest: str) -> None:

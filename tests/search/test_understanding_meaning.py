@@ -482,6 +482,7 @@ ACTIVE = [{"data": {"job": {"position": ["student", "writer"][i % 2]}}, "traits"
     ("how many new customers this year?", ["first_seen>=2024-01-01"]),
     ("¿cuántos clientes nuevos este año?", ["first_seen>=2024-01-01"]),
     ("how many new customers do we have?", ["first_seen>=2024-05-29"]),
+    ("how many users are new this year?", ["first_seen>=2024-01-01"]),
     ("nuevos clientes estudiantes", ["first_seen>=2024-05-29", "data.job.position=student"]),
     # "since March" is from its first day on, "before June" up to it (they had been a meaning)
     ("customers who joined since March", ["first_seen>=2024-03-01"]),
