@@ -136,13 +136,15 @@ _FIXED: list[tuple[re.Pattern[str], str, bool]] = [
         PURCHASES, False),
     # an average rating: "rated the highest" (where "rated the most" counts ratings)
     # (a "score" is the data's own field where it has one: "the highest score" is read below)
-    (_p(r"(?:rate|rates|rated|rating|give|gives|gave) (?:the )?(?:highest|most generously|best)(?: ratings?)?",
+    (_p(r"(?:rate|rates|rated|rating|give|gives|gave) (?:the )?(?:highest|most generously|best)"
+        r"(?: (?:average |mean )?ratings?)?",
         r"(?:the )?(?:highest|best|most generous) (?:ratings?|raters?)",
         r"(?:the )?(?:highest|best) (?:average|mean) (?:ratings?|scores?)",
         r"most generous", r"(?:con )?(?:la )?(?:valoracion|nota|puntuacion) media mas alta",
         r"(?:con )?(?:la )?(?:mejor|mayor) (?:valoracion|nota|puntuacion) media",
         r"(?:valoran|puntuan|califican|valoraron|puntuaron|calificaron) mas alto"), RATING, True),
-    (_p(r"(?:rate|rates|rated|rating|give|gives|gave) (?:the )?(?:lowest|most harshly|worst)(?: ratings?)?",
+    (_p(r"(?:rate|rates|rated|rating|give|gives|gave) (?:the )?(?:lowest|most harshly|worst)"
+        r"(?: (?:average |mean )?ratings?)?",
         r"(?:the )?(?:lowest|worst|harshest) (?:ratings?|raters?|critics)",
         r"(?:the )?(?:lowest|worst) (?:average|mean) (?:ratings?|scores?)", r"harshest",
         r"(?:con )?(?:la )?(?:valoracion|nota|puntuacion) media mas baja",

@@ -61,6 +61,7 @@ def tienda(e5: Any) -> Vocabulary:
     ("who opened the most support tickets", "counts.ticket-opened", True, "who"),
     ("customers who added the most items to the cart", "counts.add-to-cart", True, "customers who"),
     ("customers with the highest average rating", "rating_mean", True, "customers"),
+    ("which women gave the highest average rating", "rating_mean", True, "which women"),  # "average rating" too
     # spend over purchases, derived (it had been refused: "say what to rank customers by")
     ("the 5 customers with the highest average order value", "order_value_mean", True, "the 5 customers"),
     ("top 3 customers by average order value", "order_value_mean", True, "top 3 customers"),
