@@ -23,6 +23,7 @@ from app.cli.common import (
 from app.errors import InvalidRequestError
 from app.insights.service import percent, thousands
 from app.search.service import ranked_goal
+from profiles.wording import Wording
 
 FilterOpt = Annotated[list[str] | None, typer.Option("--filter", help="KEY=VALUE, KEY!=VALUE, KEY>=N, KEY<=DATE")]
 SegmentOpt = Annotated[str | None, typer.Option("--segment", help="only this segment's members")]
@@ -73,9 +74,8 @@ async def _goal_needed() -> None:
 
 
 def _decimal(value: float | None) -> str:
-    """1,234.50 in English, 1.234,50 in Spanish; "-" for none."""
-    text = "-" if value is None else f"{value:,.2f}"
-    return text.translate(str.maketrans(",.", ".,")) if _wording() == "es" else text
+    """1,234.50 in English, 1.234,50 in Spanish (the documents' own `Wording.money`); "-" for none."""
+    return "-" if value is None else Wording(_wording()).money(value)
 
 
 def _words() -> dict[str, str]:

@@ -192,7 +192,8 @@ class InsightService:
                 masks.append(mask & (await self._group_mask(everyone, [*conditions, each], None))[0])
 
         bands: list[str] = ranked_by.get("bands", [])
-        middles = np.asarray(await asyncio.to_thread(self.search.band_middles, order.field) or [], dtype=float)
+        middles = np.asarray((await asyncio.to_thread(self.search.band_middles, order.field) if bands else None)
+                             or [], dtype=float)
 
         def stats(group: np.ndarray) -> dict[str, Any]:
             held = group & np.isfinite(values)

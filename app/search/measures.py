@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.search.superlatives import ORDER_VALUE, RATING, SPEND, WINDOW, field_named, folded, what_and_when
-from app.search.understanding import Vocabulary, age_bands, field_words
+from app.search.understanding import AGE_WORDS, Vocabulary, age_bands, field_words
 
 Stat = Literal["mean", "total", "median"]
 
@@ -47,7 +47,6 @@ _OURS = re.compile(r"(?<![\w-])(?:(?:did|do|have|has|will) we (?:make|made|get|g
                    r"bring in|have|had|take|took)|we (?:made|earned|generated|got|had|took)|in revenue|in sales|"
                    r"hicimos|tuvimos|generamos|ganamos|facturamos|ingresamos|hemos (?:hecho|facturado|ingresado|"
                    r"ganado|generado|tenido))(?![\w-])")
-_AGE = frozenset({"age", "ages", "edad", "edades"})
 _NAMED_WITH_STAT = frozenset({RATING})  # numbers whose name holds the statistic: "average rating", "nota media"
 _BY_WHOM = re.compile(r"\s*(?:by|among|por|entre)\s+(?=\S)", re.IGNORECASE)
 _NOUN_WORDS = 3  # words tried as what a statistic is of, on each side of it
@@ -131,7 +130,7 @@ def _of_what(q: str, start: int, end: int, vocab: Vocabulary) -> tuple[str, list
     # "la edad media" where the data holds age bands, not ages: the band field (its answer says it estimates)
     bands = age_bands(vocab)
     if bands is not None:
-        named = field_words(bands[0]) | _AGE
+        named = field_words(bands[0]) | AGE_WORDS
         by_name = [w for w in re.finditer(r"\S+", q) if w.group() in named and
                 (0 <= start - w.end() <= 12 or 0 <= w.start() - end <= 12)]
         if by_name:

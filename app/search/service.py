@@ -543,10 +543,19 @@ class SearchService:
         given), within its time window if it has one ("in the last month"), from the event log the sync keeps
         (redacted properties), as conditions on profile ids: everyone else, where the reading is denied ("never
         bought shoes", "did not buy anything in the last month")."""
-        return [await self._amount_condition(e) if e.amount else await self._unfollowed_condition(e)
-                if e.unfollowed_by else await self._single_condition(e) if e.single else Condition(
-            "", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
-                e.etype, e.values, since=e.since, before=e.before, times=e.times)) for e in about]
+        return [await self._condition(e) for e in about]
+
+    async def _condition(self, e: EventReading) -> Condition:
+        """One event reading as a condition on profile ids, by what it bounds: a sum of amounts, the absence of
+        a later event, one event's amount, else how many such events."""
+        if e.amount:
+            return await self._amount_condition(e)
+        if e.unfollowed_by:
+            return await self._unfollowed_condition(e)
+        if e.single:
+            return await self._single_condition(e)
+        return Condition("", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
+            e.etype, e.values, since=e.since, before=e.before, times=e.times))
 
     async def _single_condition(self, e: EventReading) -> Condition:
         """"made a purchase over 100": whose largest such event's amount meets the bound ("under 20": whose
@@ -560,7 +569,7 @@ class SearchService:
         """"abandoned their cart this week": whose last such event (in the window) no event of `unfollowed_by`
         came after, at any time since (a purchase the next week still closes a cart of this week)."""
         last = await self.event_times(e, latest=True)
-        then = await self.state.event_times_about(str(e.unfollowed_by), [], None, None, latest=True)
+        then = await self.event_times(EventReading(str(e.unfollowed_by), [], None), latest=True)
         return Condition("", "ids", [p for p, t in last.items() if p not in then or then[p] < t])
 
     async def _amount_condition(self, e: EventReading) -> Condition:

@@ -673,7 +673,7 @@ def _age_path(vocab: Vocabulary) -> str | None:
 _BAND = re.compile(r"^(?:(?P<lo>\d{1,3})(?:\s*(?:-|to|a|hasta)\s*|\s+)(?P<hi>\d{1,3})|(?P<up>\d{1,3})\s*(?:\+|or over|or more|or older|"
                    r"and over|and older|y mas|o mas|plus|or above)?|(?:under|below|menos de|menores de)\s+(?P<below>\d{1,3})|"
                    r"(?:over|mas de|mayores de)\s+(?P<above>\d{1,3}))(?:\s+(?:years?|anos))?$")
-_AGE_WORDS = frozenset({"age", "ages", "edad", "edades"})
+AGE_WORDS = frozenset({"age", "ages", "edad", "edades"})  # words that name an age field
 # who a bare number after them is the age of: "women over 40", "men under 30"
 _PERSONS = frozenset({"women", "men", "females", "males", "adults", "members", "buyers", "shoppers", "subscribers",
                       "compradores", "suscriptores", "ellas", "ellos"})
@@ -700,7 +700,7 @@ def age_bands(vocab: Vocabulary) -> tuple[str, list[tuple[str, float, float]]] |
     """The categorical field that holds age bands ("franja_edad": "18-24", "25-34", ... "65+"), where the data
     has no age as a number: its path and each band with its years. Its name says age, and nearly all its values
     (four in five) read as bands; None where no one field does."""
-    found = [(path, bands) for path, bands in vocab.bands.items() if _naming_words(path) & _AGE_WORDS]
+    found = [(path, bands) for path, bands in vocab.bands.items() if _naming_words(path) & AGE_WORDS]
     return found[0] if len(found) == 1 else None
 
 
