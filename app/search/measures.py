@@ -41,7 +41,7 @@ _ORDER_VALUE = re.compile(r"(?<![\w-])(?:order value|basket (?:size|value)|aov|t
 # spend said with its verb: "how much did they spend", "¿cuánto gastaron?"
 _SPEND_VERB = re.compile(r"(?<![\w-])(?:spend|spent|spends|spending|paid|pay|gastaron|gastan|gasta|gasto|gastado|"
                          r"gastaran|pagaron|pagan|pagado)(?![\w-])")
-_LAST_WINDOW = re.compile(r"(?=\s+\S)(?:" + WINDOW.pattern + r")\s*[?.!]*\s*$")
+_WINDOW_WORDS = 7  # the words a window said last may take ("en los últimos 90 días", "in the last 12 months")
 _CLAUSE = re.compile(r"(?<![\w-])(?:who|that|which|que|quienes)(?![\w-])")
 _OURS = re.compile(r"(?<![\w-])(?:(?:did|do|have|has|will) we (?:make|made|get|got|earn|earned|generate|generated|"
                    r"bring in|have|had|take|took)|we (?:made|earned|generated|got|had|took)|in revenue|in sales|"
@@ -80,10 +80,10 @@ def read_measure(question: str, vocab: Vocabulary) -> tuple[Measure, str] | None
                 spans[-1] = (a, b)
                 # "¿cuánto gastaron | los clientes de México | este año?": a window said last is the spend's too,
                 # unless a clause of the group's own comes between ("... que compraron zapatos este año")
-                if " " not in event and (window := _LAST_WINDOW.search(q, b)) is not None and \
-                        not _CLAUSE.search(q, b, window.start()):
-                    event = what_and_when(q, a, window.start(), field, vocab)[1]  # from `a`: the verb's language
-                    spans.append((window.start(), window.end()))
+                if " " not in event and (window := _last_window(q, b)) is not None and \
+                        not _CLAUSE.search(q, b, window):
+                    event = what_and_when(q, a, window, field, vocab)[1]  # from `a`: the verb's language
+                    spans.append((window, len(q)))
             else:
                 event = ""
             rest, said, at = [], [], 0
@@ -99,6 +99,19 @@ def read_measure(question: str, vocab: Vocabulary) -> tuple[Measure, str] | None
             for ours in reversed(list(_OURS.finditer(folded(left)))):  # `folded` keeps every character's place
                 left = left[:ours.start()] + " " + left[ours.end():]
             return Measure(stat, field, " ".join(" ".join(said).split()), event), " ".join(left.split())
+    return None
+
+
+def _last_window(q: str, b: int) -> int | None:
+    """Where a window said last in q[b:] starts ("... de México | este año?"), or None. Only the last few words
+    are tried, each once, so a long question (or a long run of spaces) costs no more than the words it has."""
+    end = b + len(q[b:].rstrip(" \t\n?.!"))
+    for w in list(re.finditer(r"\S+", q[b:end]))[-_WINDOW_WORDS:]:  # the longest window first
+        start = b + w.start()
+        while start > b and q[start - 1].isspace():  # WINDOW starts with the spaces before its first word
+            start -= 1
+        if start < b + w.start() and WINDOW.fullmatch(q, start, end):
+            return start
     return None
 
 

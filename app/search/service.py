@@ -171,7 +171,7 @@ _BARE_GOAL = re.compile(r"(?<![\w-])(?:(?P<churn>churn(?:s|ed|ing)?|leav(?:e|es|
                         r"(?P<purchase>buy(?:s|ing)?|purchas(?:e|es|ing)|compran|comprar))(?![\w-])", re.IGNORECASE)
 
 
-_HORIZON = re.compile(r"\s+(?:(?:in |within |over )?(?:the )?next (?:\d{1,3} )?(?:days?|weeks?|months?|quarter|year)|"
+_HORIZON = re.compile(r"(?<!\s)\s+(?:(?:in |within |over )?(?:the )?next (?:\d{1,3} )?(?:days?|weeks?|months?|quarter|year)|"
                       r"soon|(?:en |durante )?(?:el|la|los|las) pr[oó]xim[oa]s? (?:\d{1,3} )?(?:d[ií]as|semanas?|"
                       r"mes(?:es)?|trimestre|año)|pronto)(?![\w-])", re.IGNORECASE)
 

@@ -1372,7 +1372,7 @@ _PARAPHRASES = [
     (re.compile(r"\bboth ((?:\S+ ){1,3}?)and\b"), r"\1and"),
     (re.compile(r"\btanto ((?:\S+ ){1,3}?)como\b"), r"\1y"),
     # "have ever bought", "alguna vez": what any purchase already says
-    (re.compile(r"\s+(?:ever|alguna vez)\b"), ""),
+    (re.compile(r"(?<!\s)\s+(?:ever|alguna vez)\b"), ""),
     # "no han comprado nunca": "nunca han comprado"
     (re.compile(r"\bno ((?:han |ha |hemos |habian )?\w+) (?:nunca|jamas)\b"), r"nunca \1"),
     # "have not bought in over 90 days", "not active for 3 months", "inactive for more than 3 months": in the last
