@@ -40,8 +40,13 @@ def _n(events: list[tuple[str, date, dict[str, Any]]], etype: str = "purchase-or
                and (category is None or p.get("category") == category))
 
 
-def questions(now: date) -> list[tuple[str, str, Callable[[list[Any], dict[str, Any]], bool]]]:
-    """(English, Spanish, rule over one profile's events and traits), the windows counted back from `now`."""
+def _spent(events: list[tuple[str, date, dict[str, Any]]], since: date = date.min) -> float:
+    return float(sum(p.get("value", 0) for k, day, p in events if k == "purchase-order" and day >= since))
+
+
+def questions(now: date, mean_spend: float = 0.0) -> list[tuple[str, str, Callable[[list[Any], dict[str, Any]], bool]]]:
+    """(English, Spanish, rule over one profile's events and traits), the windows counted back from `now`;
+    `mean_spend`: everyone's average spend, rounded to cents as answers say it."""
     year, month = now.replace(month=1, day=1), now.replace(day=1)
     week = now - timedelta(days=now.weekday())
     d90, d30, m6 = (now - timedelta(days=d) for d in (90, 30, 182))
@@ -136,6 +141,18 @@ def questions(now: date) -> list[tuple[str, str, Callable[[list[Any], dict[str, 
          lambda e, t: _n(e, since=d90) == 0),
         ("how many customers bought both shoes and bags?", "¿cuántos clientes compraron tanto zapatos como bolsos?",
          lambda e, t: _n(e, category="shoes") > 0 and _n(e, category="bags") > 0),
+        # a day, "also", a decimal, the average, buyers said with a verb (added 2026-12-06, seventh stop)
+        ("how many customers visited the website yesterday?", "¿cuántos clientes visitaron la web ayer?",
+         lambda e, t: _n(e, "page-view", since=now - timedelta(days=1), before=now) > 0),
+        ("how many customers who bought shoes also bought bags?",
+         "¿cuántos clientes que compraron zapatos también compraron bolsos?",
+         lambda e, t: _n(e, category="shoes") > 0 and _n(e, category="bags") > 0),
+        ("how many customers spent more than 100.50 this year?",
+         "¿cuántos clientes gastaron más de 100,50 euros este año?", lambda e, t: _spent(e, year) > 100.5),
+        ("how many customers spent more than the average?", "¿cuántos clientes gastaron más que la media?",
+         lambda e, t: _spent(e) > mean_spend),
+        ("what share of customers are repeat buyers?", "¿qué proporción de clientes son recurrentes?",
+         lambda e, t: _n(e) >= 2),
     ]
 
 
@@ -177,7 +194,7 @@ def main() -> None:
             events[profile["id"]].append((e["type"], date.fromisoformat(e["metadata"]["time"]["insert"][:10]),
                                           e["properties"]))
     now = max(day for history in events.values() for _, day, _ in history)
-    asked = questions(now)
+    asked = questions(now, round(sum(_spent(events[pid]) for pid in traits) / len(traits), 2))
     truth = [sum(1 for pid in traits if rule(events[pid], traits[pid])) for *_, rule in asked]
     with tempfile.TemporaryDirectory() as tmp:
         for language, column, spanish in (("en", 0, False), ("multi", 1, True)):

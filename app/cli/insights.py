@@ -36,7 +36,9 @@ WORDS: dict[str, dict[str, str]] = {
            "why": "why, by the model {model}", "of_group": "of the group", "median": "median",
            "ranked_by": "ranked by {label}, {order} ({n} of {group} in the group hold it)", "value": "value",
            "descending": "highest first", "ascending": "lowest first",
-           "measure": "{stat} of {label}: {value} (over {n} customers)", "mean": "mean", "total": "total"},
+           "measure": "{stat} of {label}: {value} (over {n} customers)", "mean": "mean", "total": "total",
+           "average": "the average {label}: {value} (over {n} customers)",
+           "within": "{share} of the {n} {of}"},
     "es": {"of": "{n} de {total} clientes", "estimate": " (estimación)", "customers": "clientes", "other": "(otros)",
            "apart": "lo que los distingue", "group": "en el grupo", "everyone": "todos", "lift": "lift",
            "model": "modelo {model} ({quality})", "unknown": "calidad desconocida", "profile": "perfil",
@@ -44,7 +46,9 @@ WORDS: dict[str, dict[str, str]] = {
            "why": "por qué, según el modelo {model}", "of_group": "del grupo", "median": "mediana",
            "ranked_by": "ordenados por {label}, {order} ({n} de {group} en el grupo lo tienen)", "value": "valor",
            "descending": "de mayor a menor", "ascending": "de menor a mayor",
-           "measure": "{stat} de {label}: {value} (sobre {n} clientes)", "mean": "media", "total": "total"},
+           "measure": "{stat} de {label}: {value} (sobre {n} clientes)", "mean": "media", "total": "total",
+           "average": "la media de {label}: {value} (sobre {n} clientes)",
+           "within": "el {share} de los {n} {of}"},
 }
 
 
@@ -94,6 +98,13 @@ def count(query: Annotated[str | None, typer.Argument(help="who, in words (optio
         out.print(w["of"].format(n=thousands(res["count"], _wording()), total=thousands(res["customers"], _wording()))
                   + f" ({percent(res['share'], _wording())}){'' if res['exact'] else w['estimate']}: {res['method']}",
                   markup=False)
+        if (of := res.get("within")) is not None:  # "what percentage of customers from Spain ...": of them
+            out.print(w["within"].format(share=percent(of["share"], _wording()), n=thousands(of["customers"],
+                                                                                          _wording()), of=of["of"])
+                      + ("" if of["exact"] else w["estimate"]), markup=False)
+        if (a := res["group"].get("average")) and a.get("mean") is not None:  # "spent more than the average"
+            out.print(w["average"].format(label=a["label"], value=_decimal(a["mean"]),
+                                          n=thousands(a["customers"], _wording())), markup=False)
         if (m := res.get("measure")) is not None:  # "the average spend of ...": the statistic asked
             out.print(w["measure"].format(stat=w[m["stat"]], label=m["label"], value=_decimal(m["value"]),
                                           n=thousands(m["customers"], _wording())), markup=False)

@@ -138,6 +138,8 @@ class InsightService:
             conditions.append(Condition("", "ids", ids))
             key = {"top": "top_percent", "below": "probability_below", "at_least": "probability_at_least"}[how]
             defined["likely"] = {"goal": goal, "model_id": model_id, "from": said, key: bound, "members": len(ids)}
+        if query and (versus := await asyncio.to_thread(self.search.versus_average, query)) is not None:
+            query, defined["average"] = await self._at_average(query, *versus)
         meaning = None
         if query and query.strip():
             meaning = await asyncio.to_thread(self.search.meaning, query)
@@ -145,6 +147,20 @@ class InsightService:
             conditions.extend(await self.search.about(meaning.about))  # "rated horror movies": the event log's
             defined["query"] = {"text": query[:200], **meaning.as_dict()}
         return conditions, defined, meaning
+
+    async def _at_average(self, query: str, template: str, path: str, said: str) -> tuple[str, dict[str, Any]]:
+        """"spent more than the average": the question with everyone's mean of the number in the average's place
+        (over those who hold it; a count of events is 0 for those with none), and how the answer says it. The
+        question unchanged where the population holds no such number."""
+        everyone = await self._population()
+        values = everyone.ranking_values(path) if path not in everyone.times else None
+        held = values[np.isfinite(values)] if values is not None else np.zeros(0)
+        if not len(held):
+            return query, {"field": path, "from": said, "mean": None}
+        mean = round(float(held.mean()), 2)
+        return template.format(n=f"{mean:.2f}".rstrip("0").rstrip(".")), \
+            {"field": path, "label": order_label(path, self.wording), "from": said, "mean": mean,
+             "customers": int(len(held))}
 
     async def _members(self, conditions: list[Condition], meaning: Meaning | None) -> tuple[list[str], bool]:
         """The ids of a group, and whether the list was cut at MATCH_LIMIT (only a meaning is cut: it is matched
@@ -164,6 +180,12 @@ class InsightService:
             if query and (found := await asyncio.to_thread(self.search.measure, query)) is not None:
                 measure, query = found
         out, members = await self._count(query, filters, segment, tier)
+        if query and by is None and (base := await asyncio.to_thread(self.search.share_base, query)) is not None:
+            # "what percentage of customers from Spain bought shoes?": the share of the group it is of
+            of, _ = await self._count(base, filters, segment, tier)
+            out["within"] = {"of": base, "customers": of["count"], "exact": bool(of["exact"] and out["exact"]),
+                             "share": round(out["count"] / of["count"], 4) if of["count"] else 0.0,
+                             "understood": of["group"].get("query", {}).get("understood", [])}
         if by is not None:  # the rows an agent's token budget trims first (largest kept)
             out["by"], out["rows"] = await self._breakdown(by, out, members)
         if measure is not None:  # "the average spend (by country)": the statistic over the group, and each row

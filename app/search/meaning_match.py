@@ -65,6 +65,8 @@ FILLER = frozenset({
     "ha", "han", "he", "hemos", "hay", "haya", "hayan", "habia", "habian", "fue", "fueron", "sido", "era",
     "eran", "sea", "sean", "tiene", "tienen", "nada", "nothing", "anything", "algo",
     "without", "except", "excluding", "never", "nor", "nunca", "excepto", "salvo", "tampoco",
+    # adding one thing to another names neither ("also" had read as the plan "plus")
+    "also", "too", "tambien", "ademas", "additionally", "again",
     # what people feel about the rest of the question ("people who love documentaries") names no field
     "love", "loves", "like", "likes", "enjoy", "enjoys", "fans", "fan", "lovers", "lover", "prefer", "prefers",
     "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "aficionados", "aficionado", "amantes",

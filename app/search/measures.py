@@ -52,6 +52,49 @@ _BY_WHOM = re.compile(r"\s*(?:by|among|por|entre)\s+(?=\S)", re.IGNORECASE)
 _NOUN_WORDS = 3  # words tried as what a statistic is of, on each side of it
 
 
+# a comparison with the average ("spent more than the average", "older than average", "above the average age",
+# "bought more often than average", "gastaron más que la media", "por encima de la media", "más veces que el
+# promedio"): the comparison kept, the average a number put in its place (`versus_average`)
+_VERSUS_AVERAGE = re.compile(
+    r"(?<![\w-])(?:(?P<cmp>(?:more|less|fewer|higher|lower|greater|bigger|larger|older|younger))(?P<what>(?: \w+){0,2}?)"
+    r" than|(?P<side>above|below|over|under)|(?P<mas>mas|menos|mayores|menores)(?P<que>(?: \w+){0,2}?) que|"
+    r"(?P<por>por (?:encima|debajo)) (?:de la|de el|del|de)|(?P<sup>(?:superior|inferior)(?:es)?) (?:a la|a el|al|a))"
+    r"[ -](?:(?:the|la|el|lo) )?(?:(?:cliente|comprador|usuario)s? )?(?:average|mean|media|medio|promedio)"
+    r"(?: (?:customer|client|buyer|shopper|person|user|cliente|comprador|usuario)s?)?"
+    r"(?P<of>(?: (?:of|in|de|del|en))? \w+)?(?![\w-])")
+_MORE = {"more": "more than", "higher": "more than", "greater": "more than", "bigger": "more than",
+         "larger": "more than", "above": "above", "over": "over", "less": "less than", "lower": "less than",
+         "fewer": "fewer than", "below": "below", "under": "under", "older": "older than", "younger": "younger than",
+         "mas": "mas de", "menos": "menos de", "mayores": "mayores que", "menores": "menores que"}
+_OFTEN = {"often": "times", "frequently": "times"}
+
+
+def versus_average(question: str, vocab: Vocabulary) -> tuple[str, str] | None:
+    """A question that compares a number with the average as a template with `{n}` where the average goes
+    ("customers who spent more than {n}"; "above the average age" -> "age above {n}"), and the words that said
+    it; None where it compares with none. The caller reads which number the comparison is about and puts
+    everyone's mean of it in."""
+    q = folded(question)
+    m = _VERSUS_AVERAGE.search(q)
+    if m is None:
+        return None
+    word = m.group("cmp") or m.group("side") or m.group("mas")
+    bound = _MORE[word] if word else m.group("por") + " de" if m.group("por") else m.group("sup") + " a"
+    what = (m.group("what") or m.group("que") or "").split()
+    what = [_OFTEN.get(w, w) for w in what]
+    named = m.group("of")
+    if named and field_named(named.split()[-1], vocab, counted=False) is not None:
+        # "above the average age": the number's name before the comparison, where the reading looks for it
+        said = f"{named.split()[-1]} {bound} {{n}} {' '.join(what)}"
+        end = m.end()
+    else:
+        said = f"{bound} {{n}} {' '.join(what)}"
+        end = m.end("of") - len(named) if named else m.end()
+    template = question[:m.start()].replace("{", "(").replace("}", ")") + " " + said + " " + \
+        question[end:].replace("{", "(").replace("}", ")")
+    return " ".join(template.split()), question[m.start():end]
+
+
 @dataclass(frozen=True)
 class Measure:
     stat: Stat
@@ -66,7 +109,7 @@ class Measure:
 def read_measure(question: str, vocab: Vocabulary) -> tuple[Measure, str] | None:
     """The statistic a question asks of a stored number and the question without its words, or None."""
     q = folded(question)
-    if _COUNTS.search(q):
+    if _COUNTS.search(q) or _VERSUS_AVERAGE.search(q):  # "spent more than the average": a group, not a statistic
         return None
     for stat, pattern in _STATS:
         for m in pattern.finditer(q):

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.errors import InvalidRequestError, NotFoundError, UnavailableError
 from app.search.filters import parse_filters
-from app.search.measures import Measure, read_measure
+from app.search.measures import Measure, read_measure, versus_average
 from app.search.phrase_store import PhraseVectorStore, RememberingEncoder
 from app.search.schemas import (
     ProfileCard,
@@ -38,6 +38,7 @@ from app.search.understanding import (
     field_words,
     grouping_field,
     norm,
+    share_base,
     split_grouping,
     understand,
 )
@@ -56,7 +57,7 @@ _WORD = re.compile(r"\w+")
 # words that say who is wanted ("people who love ...", "clientes a los que les gustan ...") rather than what:
 # every document would share them. Accents are stripped before the comparison.
 _FILLER = frozenset(["the", "a", "an", "and", "but", "pero", "or", "of", "to", "in", "on", "for", "from", "do", "does", "did", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea", "our", "my", "nuestros", "nuestras", "nuestro", "nuestra", "mis", "whose", "cuya", "cuyo", "cuyas", "cuyos", "se", "something", "anything", "algo", "been", "being", "members", "member", "miembros", "miembro", "socios",
-                    "socio"])
+                    "socio", "today", "hoy", "now", "ahora", "currently", "actualmente", "spenders", "gastadores"])
 
 
 # the asking itself, in a question for counting or grouping ("how many ... are there", "¿cuántas ... hay?",
@@ -83,6 +84,9 @@ ASKING_PHRASES = (
 )
 _ASKING = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(ASKING_PHRASES, key=len, reverse=True)) + r")(?![\w-])",
                      re.IGNORECASE)
+
+
+_AVERAGE_MARK = 987654.0  # the average's place while the number compared with it is read (no data holds it)
 
 
 def without_asking(question: str) -> str:
@@ -632,6 +636,29 @@ class SearchService:
         """Blocking: the statistic a question asks of a stored number ("the average spend", "¿cuánto gastaron?")
         and the question without those words; None when it asks for none (`app/search/measures.py`)."""
         return read_measure(" ".join(query.split())[:1000], self._vocabulary())
+
+    def versus_average(self, query: str) -> tuple[str, str, str] | None:
+        """Blocking: a question that compares a stored number with the average ("spent more than the average",
+        "más veces que la media") as a template with `{n}` in the average's place, the number's path and the words
+        that said it; None where it compares with none, or the number compared is not one the index holds (a
+        count in a window is read from the event log, which keeps no average)."""
+        vocab = self._vocabulary()
+        found = versus_average(" ".join(query.split())[:1000], vocab) if not vocab.empty else None
+        if found is None:
+            return None
+        template, said = found
+        asked = template.format(n=_AVERAGE_MARK)
+        read = understand(without_asking(asked) or asked, vocab)
+        path = next((c.key for c in read.conditions if c.op == "range" and isinstance(c.value, dict) and
+                     any(abs(float(v) - _AVERAGE_MARK) <= 1 for v in c.value.values()
+                         if isinstance(v, int | float))), None)
+        return (template, path, said) if path is not None else None
+
+    def share_base(self, query: str) -> str | None:
+        """Blocking: the group a share is asked of ("what percentage of customers from Spain bought shoes?":
+        "customers from spain"), None where none or everyone (`understanding.share_base`)."""
+        vocab = self._vocabulary()
+        return share_base(" ".join(query.split())[:1000], vocab) if not vocab.empty else None
 
     def order(self, query: str) -> tuple[Order, str] | None:
         """Blocking: the stored number a question asks customers to be ranked by ("who spent the most", "los más

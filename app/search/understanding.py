@@ -46,7 +46,16 @@ from app.search.units import (
 )
 from embeddings.index import Condition
 from profiles.paths import flatten_addressable, last_key
-from profiles.words import NO_WORDS, SPANISH_FIELD_WORDS, SYNONYMS, YES_WORDS, norm, number_forms, split_camel
+from profiles.words import (
+    NO_WORDS,
+    SPANISH_FIELD_WORDS,
+    SYNONYMS,
+    YES_WORDS,
+    fold,
+    norm,
+    number_forms,
+    split_camel,
+)
 
 log = logging.getLogger(__name__)
 MAX_DISTINCT = 60  # a field with more distinct values than this is not categorical (names, free text)
@@ -158,7 +167,8 @@ _GERUND = ("ing", "ando", "iendo")  # "women over 40 watching comedies": what th
 # staff counted after a number are a headcount, never an age: "companies with more than 100 employees" (the people a
 # question is about are not: "over-40 customers" is an age)
 _HEADCOUNT = frozenset({"employees", "employee", "staff", "workers", "empleados", "trabajadores", "plantilla"})
-_PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "gastaron", "gasto", "gastado"),
+_PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "spenders", "gastaron", "gasto", "gastado", "gasta",
+                                   "gastadores"),
                     "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
                     "active_days": ("active days", "dias activos"),
                     "rating_mean": ("average rating", "mean rating", "rating average", "valoracion media",
@@ -206,6 +216,12 @@ _THIS = re.compile(r"\b(?:this|este|esta)\s+(year|month|week|ano|mes|semana)\b")
 # 365 days before the clock, `_RECENT`)
 _PREVIOUS = re.compile(r"(?<!\bthe )(?<!\bpast )\b(?:last|previous)\s+(year|month|week)\b"
                        r"|\b(?:el|la)\s+(ano|mes|semana)\s+pasad[oa]\b")
+# "yesterday", "ayer", "today", "hoy": that one day of the data's clock; "today" not where it says when a state
+# holds ("how many customers do we have today", "¿cuántos clientes hay hoy?")
+_DAY = re.compile(r"\b(yesterday|ayer|today|hoy)\b")
+_STATE_NOW = re.compile(r"\b(?:have|has|are there|is there|tenemos|tiene|tienen|hay|existen|son|are)\b|^\W*(?:(?:how|many|"
+                        r"cuant[oa]s|our|nuestr[oa]s|the|los|las)\s+)*(?:(?:customers|clients|users|members|clientes|"
+                        r"clientas|usuari[oa]s|soci[oa]s)\W*)?$")  # one \W* at a place: linear on a run of spaces
 _MONTHS = {name: k + 1 for names in (
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
      "december"),
@@ -871,6 +887,13 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
         this = _period_start(date.fromisoformat(vocab.clock[path]), period)
         last = _period_start(this - timedelta(days=1), period)
         out.append((path, {"gte": last.isoformat(), "lt": this.isoformat()}, m.span()))
+    for m in _DAY.finditer(q):
+        if m.group(1) in ("today", "hoy") and _STATE_NOW.search(q[:m.start()]):
+            continue
+        path = _date_field(q, m.start(), vocab)
+        now = date.fromisoformat(vocab.clock[path])
+        day = now - timedelta(days=1) if m.group(1) in ("yesterday", "ayer") else now
+        out.append((path, {"gte": day.isoformat(), "lt": (day + timedelta(days=1)).isoformat()}, m.span()))
     for m in _MONTH.finditer(q):  # "in December", "en marzo de 2024": that month, the latest one by the clock
         path = _date_field(q, m.start(), vocab)
         now = date.fromisoformat(vocab.clock[path])
@@ -1371,6 +1394,10 @@ _PARAPHRASES = [
     # "both shoes and bags", "tanto zapatos como bolsos": each
     (re.compile(r"\bboth ((?:\S+ ){1,3}?)and\b"), r"\1and"),
     (re.compile(r"\btanto ((?:\S+ ){1,3}?)como\b"), r"\1y"),
+    # "bought shoes also bought bags", "y también compraron": one more thing they did, as "and" says it
+    (re.compile(r"\b(who|that|which|que|quienes) (?:also|tambien)\b"), r"\1"),
+    (re.compile(r"(?<!\bwho )(?<!\bthat )(?<!\bwhich )(?:\band )?\balso\b"), "and"),
+    (re.compile(r"(?<!\bque )(?<!\bquienes )(?:\by )?\btambien\b"), "y"),
     # "have ever bought", "alguna vez": what any purchase already says
     (re.compile(r"(?<!\s)\s+(?:ever|alguna vez)\b"), ""),
     # "no han comprado nunca": "nunca han comprado"
@@ -1645,11 +1672,76 @@ def _feminine(q: str, vocab: Vocabulary) -> str:
     return _FEMININE.sub("mujeres" if gendered else "clientes", q)
 
 
+def _norm_question(text: str) -> str:
+    """`norm`, a number's separators kept ("40.16", "120,000", "1.234,56": `parse_number` reads them; "40 16"
+    had been two numbers)."""
+    return " ".join(re.findall(r"\d+(?:[.,]\d+)+|[a-z0-9]+", fold(str(text)).lower()))
+
+
+def _read_form(query: str, vocab: Vocabulary) -> str:
+    """A question as the readings read it: "don't" is a negation, "do not"; a list's commas join as "and" does
+    ("students, programmers or engineers"), while "120,000" keeps its comma; the feminine and paraphrases said
+    plainly."""
+    q = _feminine(_norm_question(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query))), vocab)
+    return _plainly(q)
+
+
+# "what percentage of customers from Spain | bought shoes": where what is asked of the group starts (a verb of
+# its own, not one of a clause of the group's: "customers who bought shoes | also bought bags")
+_RELATIVE = frozenset({"who", "that", "which", "whose", "que", "quienes", "cuyo", "cuya", "cuyos", "cuyas"})
+_PREDICATE = frozenset({"are", "is", "were", "was", "have", "has", "had", "did", "do", "does", "will", "would",
+                        "also", "son", "es", "eran", "fueron", "estan", "esta", "han", "ha", "habian", "tienen",
+                        "tiene", "tambien", "hicieron", "hizo"})
+_NO_VERB = frozenset({"with", "con", "more", "less", "fewer", "over", "under", "at", "mas", "menos", "of", "de", "del",
+                      "en", "in", "on", "por", "a", "an", "the", "el", "la", "los", "las", "un", "una", "sin",
+                      "without", "no", "not", "never", "nunca"})
+_EVERYONE = frozenset({"customers", "customer", "clients", "client", "clientes", "cliente", "users", "usuarios",
+                       "people", "personas", "members", "socios", "our", "the", "all", "los", "las", "nuestros",
+                       "nuestras", "todos", "todas", "of", "de"})
+_OF_SHARE = re.compile(r"\b(?:share|percentage|percent|proportion|fraction|porcentaje|proporcion|parte|tanto por "
+                       r"ciento)\s+(?:of|de)\b")
+
+
+def share_base(question: str, vocab: Vocabulary) -> str | None:
+    """What a share is of ("what percentage of | customers from Spain | bought shoes?": "customers from spain"),
+    in the readings' words; None where the question asks no share, or asks it of everyone ("what share of
+    customers are women")."""
+    plain = _norm_question(question)
+    of = _OF_SHARE.search(plain)
+    if of is None:
+        return None
+    words = plain[of.end():].split()
+    also = next((k for k, w in enumerate(words) if w in ("also", "tambien")), None)
+    if also:  # "of customers who bought shoes | also bought bags"
+        base = " ".join(words[:also - 1] if words[also - 1] in ("and", "y") else words[:also])
+        return base if set(base.split()) - _EVERYONE else None
+    q = _read_form(question, vocab)
+    of = _OF_SHARE.search(q)
+    if of is None:
+        return None
+    starts = [m.start() for m in re.finditer(r"\S+", q[of.end():])]
+    words = q[of.end():].split()
+    read = understand(q[of.end():], vocab)
+    # where an event was read from a verb ("compró", "bought shoes"); not a count said after "with" / "more than"
+    verbs = {of.end() + q[of.end():].find(r["from"]) for k, r in enumerate(read.read)
+             if r["from"] and (k >= len(read.conditions) or r["filter"].startswith(("counts.", "events.")))
+             and r["from"].split()[0] not in _NO_VERB}
+    inside = False  # within a clause of the group's own ("who bought shoes")
+    for k, word in enumerate(words):
+        prev = words[k - 1] if k else ""
+        at = of.end() + starts[k]
+        if prev in _RELATIVE or (inside and prev in _PREDICATE):
+            inside = True
+            continue
+        if (word in _PREDICATE or at in verbs) and k:
+            base = " ".join(words[:k])
+            return base if set(base.split()) - _EVERYONE else None
+        inside = inside and not (word in _PREDICATE or at in verbs)
+    return None
+
+
 def understand(query: str, vocab: Vocabulary) -> Understanding:
-    # "don't" is a negation: "do not"; a list's commas join as "and" does ("students, programmers or
-    # engineers"), while "120,000" keeps its comma
-    q = _feminine(norm(re.sub(r",\s+", " and ", re.sub(r"n['’]t\b", " not", query))), vocab)
-    q = _plainly(q)
+    q = _read_form(query, vocab)
     # "bought for the first time this month": the words are blanked (same length, so every span stays the
     # question's) and read last, as none such before the window
     original = q
@@ -2205,8 +2297,11 @@ _ONE_ORDER = re.compile(
 # the everyday names of customers by how often they bought: "repeat customers" (twice or more), "one-time buyers"
 # (once), "clientes recurrentes", "compradores de una sola vez"
 _BUYERS_BY_TIMES = re.compile(
-    r"\b(?:(?P<repeat>(?:repeat|returning)\s+(?:customers|clients|buyers|purchasers|shoppers)|(?:clientes|"
-    r"compradores|compradoras|clientas)\s+(?:recurrentes|habituales|que\s+repiten))|(?:one[\s-]time|single[\s-]"
+    r"\b(?:(?P<repeat>(?:repeat|returning)\s+(?:customers|clients|buyers|purchasers|shoppers)|(?:customers|clients|"
+    r"buyers|shoppers)\s+(?:who|that)\s+(?:have\s+)?(?:bought|purchased|ordered|shopped)\s+again|(?:(?:clientes|"
+    r"compradores|compradoras|clientas)\s+(?:que\s+)?|\b(?:son|sean|eran)\s+)(?:(?:son|sean|eran)\s+)?(?:recurrentes|"
+    r"habituales)|(?:clientes|compradores|compradoras|clientas)\s+(?:que\s+)?(?:repiten|(?:volvieron|han\s+vuelto|"
+    r"vuelven)\s+a\s+comprar))|(?:one[\s-]time|single[\s-]"
     r"purchase)\s+(?:customers|clients|buyers|purchasers|shoppers)|(?:clientes|compradores|compradoras|clientas)\s+"
     r"de\s+una\s+(?:sola\s+)?(?:vez|compra))\b")
 _BEFORE_PLACE = frozenset({"from", "in", "de", "del", "en", "desde"})

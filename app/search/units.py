@@ -125,18 +125,20 @@ def convert(value: float, said: QuestionUnit, unit: FieldUnit) -> float | None:
     return value
 
 
-_NUMBER = re.compile(r"\b(\d{1,3}(?:[ ,.]\d{3})+|\d+(?:[.,]\d+)?)(\s*k\b)?")
+_NUMBER = re.compile(r"\b(\d{1,3}(?:[ ,.]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(\s*k\b)?")
 
 
 def parse_number(text: str) -> tuple[float, int] | None:
-    """The number at the start of `text` and where it ends: "120,000", "10.000", "2.5", "60k", "five", "a"."""
+    """The number at the start of `text` and where it ends: "120,000", "10.000", "2.5", "40,16", "1,234.5",
+    "1.234,56", "60k", "five", "a"."""
     m = _NUMBER.match(text)
     if m is not None:
         raw = m.group(1)
-        if re.fullmatch(r"\d{1,3}(?:[ ,.]\d{3})+", raw):  # thousands grouped: 120,000 / 10.000 / 10 000
+        if re.fullmatch(r"\d{1,3}(?:([ ,.])\d{3})(?:\1\d{3})*", raw):  # thousands grouped: 120,000 / 10.000 / 10 000
             value = float(re.sub(r"[ ,.]", "", raw))
-        else:
-            value = float(raw.replace(",", "."))
+        else:  # the last separator is the decimal one ("1.234,56", "40.16"); any before it group thousands
+            last = max(raw.rfind(","), raw.rfind("."))
+            value = float(re.sub(r"[ ,.]", "", raw[:last]) + "." + raw[last + 1:]) if last >= 0 else float(raw)
         return (value * 1000 if m.group(2) else value), m.end()
     word = text.split(" ", 1)[0]
     if word in NUMBER_WORDS:

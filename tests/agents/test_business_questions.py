@@ -758,6 +758,27 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 e["properties"]["importe"] for e in events if e["type"] == "compra"
                 and raw[e["profile"]["id"]]["traits"]["pais"] == "MX"
                 and datetime.fromisoformat(e["metadata"]["time"]["insert"]) >= since), 2) > 0
+            # a comparison with the average: everyone's mean spend in its place, said with the answer
+            above = await tools.count_customers(query="¿cuántos clientes gastaron más que la media?")
+            mean_spend = round(sum(spend.values()) / len(raw), 2)
+            assert above["group"]["average"] == {"field": "spend_total", "label": "gasto total",
+                                                 "from": "más que la media", "mean": mean_spend, "customers": len(raw)}
+            assert (above["exact"], above["count"]) == (True, sum(1 for p in raw if spend[p] > mean_spend))
+            # a share of the group it is asked of, not of everyone
+            share = await tools.count_customers(query="¿qué porcentaje de clientes de España compró zapatos?")
+            shoes_es = who("compra", "categoria", {"zapatos"}) & set(spain)
+            assert (share["exact"], share["count"]) == (True, len(shoes_es)) and shoes_es
+            assert share["within"]["customers"] == len(spain) and share["within"]["exact"]
+            assert share["within"]["share"] == round(len(shoes_es) / len(spain), 4)
+            # yesterday on the data's clock; "recurrentes" said with a verb
+            visited = await tools.count_customers(query="¿cuántos clientes visitaron la web ayer?")
+            (understood,) = visited["group"]["query"]["understood"]
+            day = datetime.fromisoformat(understood.split(" since ")[1][:10]).replace(tzinfo=UTC)
+            after = datetime.fromisoformat(understood.split(" before ")[1][:10]).replace(tzinfo=UTC)
+            assert (visited["exact"], visited["count"]) == (True, len(who("visita-pagina", since=day)
+                                                                         - who("visita-pagina", since=after)))
+            again = await tools.count_customers(query="¿qué proporción de clientes son recurrentes?")
+            assert (again["exact"], again["count"]) == (True, sum(1 for n in bought.values() if n >= 2))
             # counted in the window the question says, on the data's clock
             answer = await tools.rank_customers(query="los 3 clientes que más compraron este año")
             since = datetime.fromisoformat(answer["ranked_by"]["window"]["since"]).replace(tzinfo=UTC)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from app.search.measures import read_measure
-from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary
+from app.search.measures import read_measure, versus_average
+from app.search.understanding import Vocabulary, attach_meaning, build_vocabulary, understand
 
 SHOP = [{"traits": {"age": 18 + i % 60, "monthly_charges": 10.0 + i * 7 % 90, "country": ["ES", "MX"][i % 2]},
          "counts": {"purchase-order": 1 + i % 4, "page-view": 3}, "purchases": 1 + i % 4, "spend_total": 20.0 * i,
@@ -98,3 +98,31 @@ def test_an_age_said_over_age_bands_is_the_band_field(e5: Any) -> None:
 ])
 def test_no_measure_where_none_is_asked(shop: Vocabulary, question: str) -> None:
     assert read_measure(question, shop) is None
+
+
+@pytest.mark.parametrize(("vocab", "question", "said", "bound"), [
+    ("shop", "customers who spent more than the average", "more than the average", "spend_total>42.5"),
+    ("shop", "how many customers from Spain spent less than the average?", "less than the average",
+     "spend_total<42.5"),
+    ("shop", "customers older than average", "older than average", "traits.age>42.5"),
+    ("shop", "customers above the average age", "above the average age", "traits.age>42.5"),
+    ("shop", "customers with more page views than average", "more page views than average", "counts.page-view>42.5"),
+    ("shop", "above-average spenders", "above-average", "spend_total>42.5"),
+    ("tienda", "¿cuántos clientes gastaron más que la media?", "más que la media", "spend_total>42.5"),
+    ("tienda", "clientes que gastan más que el cliente medio", "más que el cliente medio", "spend_total>42.5"),
+    ("tienda", "clientes con un gasto por encima de la media", "por encima de la media", "spend_total>42.5"),
+    ("tienda", "clientes con una edad superior al promedio", "superior al promedio", "traits.edad>42.5"),
+])
+def test_a_comparison_with_the_average_puts_a_number_in_its_place(request: pytest.FixtureRequest, vocab: str,
+                                                                  question: str, said: str, bound: str) -> None:
+    """"spent more than the average" had been read as the statistic "average" (or left to meaning: an estimate
+    of 1 for 277): it is a bound, at everyone's mean of the number compared (the caller puts it in `{n}`), and
+    no statistic is asked."""
+    words: Vocabulary = request.getfixturevalue(vocab)
+    found = versus_average(question, words)
+    assert found is not None, question
+    template, said_as = found
+    assert said_as == said and "{n}" in template
+    assert bound in understand(template.format(n=42.5), words).filters, template
+    assert read_measure(question, words) is None
+    assert versus_average("what is the average spend of customers from Spain?", words) is None

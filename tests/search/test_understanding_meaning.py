@@ -1075,15 +1075,21 @@ def test_a_number_of_times_is_at_least_or_fewer_than() -> None:
     assert _at_least({"gte": 0}) is None and _at_least({"gte": 2, "lte": 4}) is None
 
 
-def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any) -> None:
-    """"made at least 2 purchases this year" had read as 2 purchases ever AND active this year, said exact. The
-    type whose count is every buyer's `purchases` is the purchase type, and the window is its events'."""
+def _shop() -> list[dict[str, Any]]:
+    """TICKETS where the purchase type's count is every buyer's `purchases` (a count no other type has)."""
     shop = []
     for i, b in enumerate(TICKETS):
         counts = dict(cast(dict[str, int], b["counts"]))
         if "purchase-order" in counts:
-            counts["purchase-order"] = 100 + i  # a count no other type has
+            counts["purchase-order"] = 100 + i
         shop.append({**b, "counts": counts, "purchases": counts.get("purchase-order", 0)})
+    return shop
+
+
+def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any) -> None:
+    """"made at least 2 purchases this year" had read as 2 purchases ever AND active this year, said exact. The
+    type whose count is every buyer's `purchases` is the purchase type, and the window is its events'."""
+    shop = _shop()
     vocab = attach_meaning(build_vocabulary(shop), e5, ("en", "es"), _named_events("multi"))
     assert vocab.purchase_type == "purchase-order"
     for question in ("customers who made at least 2 purchases this year",
@@ -1124,6 +1130,45 @@ def test_a_number_of_purchases_in_a_window_is_that_many_purchase_events(e5: Any)
              else p for p in shop]
     assert build_vocabulary(twins).purchase_type is None
     assert build_vocabulary(TICKETS).purchase_type is None  # no purchases in the payloads
+
+
+def test_buyers_again_a_day_one_more_purchase_and_what_a_share_is_of(e5: Any) -> None:
+    """Everyday words the readings had missed: "son recurrentes" / "volvieron a comprar" (estimates), "ayer" /
+    "yesterday" (left to meaning: "visitaron la web ayer" had counted every visitor, said exact), "also bought"
+    ("also" had read as the plan "plus"; "bought books also bought music" as either), a decimal ("40.16" had read
+    as 40, and 16 left over); and the group a share is asked of."""
+    from app.search.understanding import share_base
+
+    vocab = attach_meaning(build_vocabulary(_shop()), e5, ("en", "es"), _named_events("multi"))
+    for question in ("¿qué proporción de clientes son recurrentes?", "clientes que volvieron a comprar",
+                     "customers who bought again", "¿cuántos son habituales?"):
+        assert understand(question, vocab).filters == ["counts.purchase-order>=2"], question
+    # a day of the data's clock (2024-06-01): yesterday, today; "today" said of how many there are is no window
+    for question in ("customers who bought yesterday", "¿cuántos clientes compraron ayer?"):
+        assert understand(question, vocab).filters == ["events.purchase-order since 2024-05-31 before 2024-06-01"]
+    assert understand("customers who bought today", vocab).filters == [
+        "events.purchase-order since 2024-06-01 before 2024-06-02"]
+    for question in ("how many customers do we have today", "customers today", "¿cuántos clientes hay hoy?"):
+        assert understand(question, vocab).filters == [], question
+    for question in ("customers who bought books also bought music", "customers who bought books and also bought music"):
+        assert understand(question, vocab).filters == ["events.purchase-order about books",
+                                                       "events.purchase-order about music"], question
+    assert understand("customers who also bought music", vocab).filters == ["events.purchase-order about music"]
+    # a number's decimals, either separator, and thousands grouped
+    for question, bound in [("customers who spent more than 40.16", "spend_total>40.16"),
+                            ("clientes que gastaron más de 100,5 euros", "spend_total>100.5"),
+                            ("customers who spent more than 1,234.5", "spend_total>1234.5"),
+                            ("clientes que gastaron más de 1.234,5 euros", "spend_total>1234.5")]:
+        assert understand(question, vocab).filters == [bound], question
+    # what a share is of: the words before what is asked of them ("who ..." is the group's own clause)
+    for question, base in [("what percentage of customers on a pro plan bought books?", "customers on a pro plan"),
+                           ("what percentage of customers who bought books also bought music?",
+                            "customers who bought books"),
+                           ("¿qué porcentaje de clientes del plan pro compró libros?", "clientes del plan pro"),
+                           ("what share of customers are repeat buyers?", None),  # of everyone
+                           ("what percentage of customers bought books", None),
+                           ("how many customers on a pro plan bought books?", None)]:
+        assert share_base(question, vocab) == base, question
 
 
 def test_spend_in_a_window_is_the_purchases_amounts_summed_in_it(e5: Any) -> None:

@@ -88,15 +88,20 @@ def test_question_patterns_are_linear_on_runs_of_spaces_and_marks() -> None:
     """Questions are cut at 1,000 characters before they are read, but the patterns that read them must not rely
     on it: a pattern that starts with spaces and is searched (a window said last, a horizon after a goal, "ever")
     had tried every place of a run of spaces to its end, minutes on 100,000 of them."""
-    from app.search.measures import _last_window
+    from app.search.measures import _VERSUS_AVERAGE, _last_window
     from app.search.service import without_ranking
-    from app.search.understanding import _plainly
+    from app.search.understanding import _STATE_NOW, _norm_question, _plainly
 
-    texts = [" " * N + "x", " " * N, "this year " * (N // 10) + "?" * N, "in the next " * (N // 12)]
+    texts = [" " * N + "x", " " * N, "this year " * (N // 10) + "?" * N, "in the next " * (N // 12),
+             "more than more " * (N // 15) + "x", "how many " * (N // 9) + "x", "1,2" * (N // 3) + ".",
+             "who also " * (N // 9), "mas que " * (N // 8) + "average"]
     t0 = time.perf_counter()
     for text in texts:
         _last_window(text, 0)
         without_ranking(text)
         _plainly(text)
+        _VERSUS_AVERAGE.search(text)
+        _STATE_NOW.search(text)
+        _norm_question(text)
     took = time.perf_counter() - t0
     assert took < 30, f"{len(texts)} questions took {took:.1f} s"
