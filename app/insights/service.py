@@ -27,7 +27,7 @@ from app.search.filters import parse_filters
 from app.search.measures import Measure
 from app.search.service import Meaning, SearchService, asked_count, likelihood, likely_goal, without_ranking
 from app.search.superlatives import ORDER_VALUE, Order, as_event, order_label
-from app.search.understanding import EventReading
+from app.search.understanding import EventReading, abandonment
 from app.segments.repository import record_from_text
 from app.segments.service import SegmentService
 from embeddings.index import Condition, VectorIndex, matching_ids
@@ -382,6 +382,9 @@ class InsightService:
             if found is None:
                 raise InvalidRequestError.worded("order_needed")
             order, query = found
+            if (abandoned := abandonment(order.said)) is not None:
+                # "who abandoned their cart most recently": by the cart's last time, among those who abandoned it
+                query = f"{query} {abandoned}"
             if descending is not None:
                 order = replace(order, descending=descending)
         if query:

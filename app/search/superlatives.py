@@ -205,6 +205,12 @@ _VERB_MOST = re.compile(_B + r"(?P<verb>[a-z]+) (?:the )?(?P<dir>most|least|fewe
                         r"(?: (?:often|times|frequently))?(?: (?P<noun>" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD +
                         r")?))?" + _E)
 
+# "¿quién compró más zapatos este año?": the verb before "más" and its object, as "bought the most shoes"
+_ES_CLAUSE = ("y", "pero", "que", "quien", "quienes", "en", "de", "del", "desde", "este", "esta", "el", "la", "los",
+              "las", "durante", "antes", "despues", "con", "entre", "veces", "vez", "recientemente", "tarde", "pronto")
+_VERB_MAS = re.compile(_B + r"(?P<verb>[a-z]+) (?P<dir>mas|menos) (?P<noun>(?!(?:" + "|".join(_ES_CLAUSE) +
+                       r")\b)[a-z]+)" + _E)
+
 
 def _deed(name: str) -> str:
     """An event's words after "the first to" / "who": a verb and up to four more, none that starts a clause."""
@@ -226,6 +232,12 @@ _LAST_TO = re.compile(_B + r"(?:(?:the |los |las )?(?:very )?(?:last|latest|most
                       _deed("deed") + r" (?:the )?(?:most recently|mas recientemente|last(?! (?:month|week|year|quarter|day|\d))|"
                       r"por ultima vez))(?=$|[\s,.?!])")
 _WHEN: tuple[tuple[re.Pattern[str], Literal["first", "last"]], ...] = ((_FIRST_TO, "first"), (_LAST_TO, "last"))
+# the longest since customers last did something: "who has not bought for the longest time", "the longest without
+# buying", "¿quién lleva más tiempo sin comprar?": by when each last did it, earliest first
+_LONGEST_SINCE = re.compile(
+    _B + r"(?:(?:(?:has|have|had) )?not (?P<deed>[a-z]+(?: [a-z]+)?) (?:for|in) (?:the )?longest(?: time| while)?|"
+    r"(?:the )?longest (?:time |while )?(?:without|since) (?:(?:a|their|his|her|the) (?:last )?)?(?P<noun>[a-z]+)|"
+    r"(?:llevan?|llevaban?) mas tiempo sin (?P<sin>[a-z]+)|hace mas tiempo que no (?P<que>[a-z]+))(?=$|[\s,.?!])")
 _GROUP_WORDS = 3  # words after the group's noun tried as its verb ("clientes | de México | compraron")
 # the noun that ends a group said between "which" and its verb ("which pro customers opened ...")
 _GROUP_NOUN = re.compile(r"(?<![\w-])(?:" + "|".join((*_PEOPLE_NOUNS, "members", "women", "men", "clientas", "socios",
@@ -402,6 +414,11 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
             deed += q[asked.end():b]
             return Order(path, when == "last", question[a:b], when, " ".join(deed.split())), without(a, b)
 
+    for asked in _LONGEST_SINCE.finditer(q):
+        deed = next(g for g in asked.groups() if g)
+        if (path := event(deed, deed.split()[0])) is not None:  # "sin venir" names no event: last seen, below
+            return Order(path, False, question[asked.start():asked.end()], "last", deed), \
+                without(*asked.span())
     age = _age_path(vocab)
     for pattern, descending in ((_OLDEST, True), (_YOUNGEST, False)):
         if (m := pattern.search(q)) is not None:
@@ -435,6 +452,12 @@ def read_order(question: str, vocab: Vocabulary) -> tuple[Order, str] | None:
         path = event(said, m.group("verb"))
         if path is not None:
             return found(m.span(), path, m.group("dir") == "most")
+    for m in _VERB_MAS.finditer(q):
+        if m.group("verb") in _FILLER or m.group("verb") in _NOT_VERBS:
+            continue
+        path = event(f"{m.group('verb')} {m.group('noun')}", m.group("verb"))
+        if path is not None:
+            return found(m.span(), path, m.group("dir") == "mas")
     for m in _MOST_VERB.finditer(q):
         path = event(m.group("rest"), m.group("rest").split()[-1])
         if path is not None:

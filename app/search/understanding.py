@@ -2271,6 +2271,14 @@ _ABANDONED = re.compile(
     r"(?:cart|basket)\s+abandon(?:ers?|ment|ed)|abandon(?:aron|o|an|ado|ados)\s+(?:(?:el|su|sus|un|los)\s+)?"
     r"(?:carritos?|carros?|cestas?)(?:\s+de\s+(?:la\s+)?compra)?|(?:carritos?|carros?|cestas?)(?:\s+de\s+"
     r"(?:la\s+)?compra)?\s+abandonad[oa]s?)\b")
+
+
+def abandonment(text: str) -> str | None:
+    """The words that say a cart was abandoned ("abandoned their cart", "abandonó el carrito"), or None."""
+    m = _ABANDONED.search(norm(text))
+    return m.group(0) if m is not None else None
+
+
 _CART_WORDS = frozenset({"cart", "carts", "basket", "baskets", "carrito", "carritos", "carro", "carros", "cesta", "cestas"})
 
 

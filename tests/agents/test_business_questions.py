@@ -728,6 +728,13 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
                 ("los 3 clientes que compraron más recientemente", 3, {
                     p: max(datetime.fromisoformat(e["metadata"]["time"]["insert"]).timestamp() for e in events
                            if e["profile"]["id"] == p and e["type"] == "compra") for p in bought}, True),
+                # the longest since the last purchase (it had been refused), among those who bought
+                ("¿quién lleva más tiempo sin comprar?", 10, {
+                    p: datetime.fromisoformat(last[(p, "compra")]).timestamp() for p in bought}, False),
+                # the last carts left, among those who left one (it had ranked every cart)
+                ("¿quién abandonó el carrito más recientemente?", 10, {
+                    p: datetime.fromisoformat(last[(p, "anadir-al-carrito")]).timestamp() for p in left}, True),
+                ("¿quién compró más zapatos?", 10, dict(shoes), True),  # had been all purchases
             ]:
                 answer = await tools.rank_customers(query=question)
                 best = sorted(values, key=lambda p: (-values[p] if descending else values[p], p))[:n]

@@ -110,6 +110,36 @@ def test_who_did_an_event_first_or_last_in_spanish(tienda: Vocabulary, question:
     assert found is not None and (found[0].field, found[0].when) == (field, when), (question, found)
 
 
+@pytest.mark.parametrize(("vocab", "question", "field", "rest"), [
+    # "who has not bought for the longest time" had ranked by first seen among those who never bought
+    ("shop", "who has not bought for the longest time?", "counts.purchase-order", "who ?"),
+    ("shop", "which customers have not purchased in the longest time", "counts.purchase-order", "which customers"),
+    ("shop", "the customers with the longest time since their last purchase", "counts.purchase-order",
+     "the customers with"),
+    ("tienda", "¿quién lleva más tiempo sin comprar?", "counts.compra", "¿quién ?"),  # had been refused
+    ("tienda", "clientes que hace más tiempo que no compran", "counts.compra", "clientes que"),
+])
+def test_the_longest_since_customers_did_something_is_by_its_last_time(request: pytest.FixtureRequest, vocab: str,
+                                                                        question: str, field: str, rest: str) -> None:
+    found = read_order(question, request.getfixturevalue(vocab))
+    assert found is not None, question
+    assert (found[0].field, found[0].when, found[0].descending, found[1]) == (field, "last", False, rest)
+    # a deed no event names is activity: the last time seen
+    order = read_order("clientes que llevan más tiempo sin venir", request.getfixturevalue("tienda"))
+    assert order is not None and order[0].field == "last_seen"
+
+
+@pytest.mark.parametrize(("question", "said"), [
+    ("¿quién compró más zapatos este año?", "compró más zapatos este año"),  # had been all purchases
+    ("¿quiénes compraron más bolsos?", "compraron más bolsos"),
+    ("¿qué clientes abrieron más incidencias?", "abrieron más incidencias"),
+])
+def test_a_spanish_verb_before_mas_counts_its_object(tienda: Vocabulary, question: str, said: str) -> None:
+    found = read_order(question, tienda)
+    assert found is not None and found[0].said == said and found[0].descending, question
+    assert found[0].field.startswith("counts.")
+
+
 @pytest.mark.parametrize(("question", "said"), [
     ("who bought the most shoes", "bought the most shoes"),  # an event's count, with what it was about
     ("customers who bought the most this year", "bought the most this year"),  # counted in the window
