@@ -79,7 +79,21 @@ def questions(now: datetime) -> list[tuple[str, str, int, bool, Rule]]:
                           default=None)),
         ("the 10 customers who bought most recently", "los 10 clientes que compraron más recientemente", 10, True,
          lambda e, t: max((at.timestamp() for k, at, _ in e if k == "purchase-order"), default=None)),
+        # the longest since the last purchase, the last carts abandoned, a verb before "más" (added 2026-12-06)
+        ("the 10 customers who have not bought for the longest time", "los 10 clientes que llevan más tiempo sin comprar",
+         10, False, lambda e, t: max((at.timestamp() for k, at, _ in e if k == "purchase-order"), default=None)),
+        ("the 10 customers who abandoned their cart most recently",
+         "los 10 clientes que abandonaron el carrito más recientemente", 10, True, _abandoned_at),
+        ("the 10 customers who bought the most bags this year", "los 10 clientes que compraron más bolsos este año", 10,
+         True, lambda e, t: _n(e, since=year, category="bags")),
     ]
+
+
+def _abandoned_at(e: list[Event], t: dict[str, Any]) -> float | None:
+    """The last cart event's time, where no purchase came after it."""
+    cart = max((at for k, at, _ in e if k == "add-to-cart"), default=None)
+    bought = max((at for k, at, _ in e if k == "purchase-order"), default=None)
+    return cart.timestamp() if cart is not None and (bought is None or bought < cart) else None
 
 
 def main() -> None:
