@@ -51,6 +51,8 @@ def questions(now: date, mean_spend: float = 0.0) -> list[tuple[str, str, Callab
     week = now - timedelta(days=now.weekday())
     d90, d30, m6 = (now - timedelta(days=d) for d in (90, 30, 182))
     december = date(now.year if now.month == 12 else now.year - 1, 12, 1)
+    november = date(december.year, 11, 1) if now.month >= 11 else date(now.year - 1, 11, 1)
+    last_month = (month - timedelta(days=1)).replace(day=1)
     return [
         ("how many customers bought shoes and bags?", "¿cuántos clientes compraron zapatos y bolsos?",
          lambda e, t: _n(e, category="shoes") > 0 and _n(e, category="bags") > 0),
@@ -153,6 +155,13 @@ def questions(now: date, mean_spend: float = 0.0) -> list[tuple[str, str, Callab
          lambda e, t: _spent(e) > mean_spend),
         ("what share of customers are repeat buyers?", "¿qué proporción de clientes son recurrentes?",
          lambda e, t: _n(e) >= 2),
+        ("how many customers bought shoes last month but not this month?",
+         "¿cuántos clientes compraron zapatos el mes pasado pero no este mes?",
+         lambda e, t: _n(e, since=last_month, before=month, category="shoes") > 0
+         and _n(e, since=month, category="shoes") == 0),
+        ("how many customers bought in November and in December?", "¿cuántos clientes compraron en noviembre y en diciembre?",
+         lambda e, t: _n(e, since=november, before=december) > 0
+         and _n(e, since=december, before=date(december.year + 1, 1, 1)) > 0),
     ]
 
 

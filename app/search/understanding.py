@@ -1740,8 +1740,45 @@ def share_base(question: str, vocab: Vocabulary) -> str | None:
     return None
 
 
-def understand(query: str, vocab: Vocabulary) -> Understanding:
+# one event in two windows: "bought shoes last month but not this month", "compraron en noviembre y en diciembre"
+_MONTH_NAMES = "|".join(m for m in _MONTHS if m != "may")
+_A_WINDOW = (r"(?:(?:this|last|previous|este|esta)\s+(?:year|month|week|ano|mes|semana)|(?:el|la)\s+(?:ano|mes|semana)"
+             r"\s+pasad[oa]|yesterday|ayer|today|hoy|(?:(?:in|en|during|durante)\s+)?(?:" + _MONTH_NAMES +
+             r")(?:\s+(?:of\s+|de\s+)?(?:19|20)\d{2})?|(?:in|en|during|durante)\s+(?:19|20)\d{2})")
+_TWO_WINDOWS = re.compile(r"^(?P<head>\S.*?)\s(?P<w1>" + _A_WINDOW + r")\s+(?P<join>but\s+not|and\s+not|but|and|pero\s+no|"
+                          r"y\s+no|pero|y|ni)\s+(?P<w2>" + _A_WINDOW + r")(?P<tail>\s.*)?$")
+_NOT_JOIN = frozenset({"but not", "and not", "pero no", "y no", "ni"})
+
+
+def _two_windows(q: str, vocab: Vocabulary) -> Understanding | None:
+    """An event said once in two windows ("bought shoes last month but not this month"): the first window read
+    as said, and the same event in the second (none of it, after "but not" / "pero no"); None where the question
+    is not so, or names no event in the second window."""
+    m = _TWO_WINDOWS.match(q)
+    if m is None:
+        return None
+    head, tail, w1, w2 = m.group("head"), m.group("tail") or "", m.group("w1"), m.group("w2")
+    if w2.split()[0] in _MONTHS and w1.split()[0] not in _MONTHS:  # "in November and December": "in" is both's
+        w2 = f"{w1.split()[0]} {w2}"
+    first = understand(f"{head} {w1}{tail}", vocab, two_windows=False)  # each half once: no split within a half
+    second = [e for e in understand(f"{head} {w2}{tail}", vocab, two_windows=False).events() if e.window is not None]
+    if not first.about or not second:
+        return None
+    negate = " ".join(m.group("join").split()) in _NOT_JOIN
+    extra = [e._replace(denied=not e.denied) if negate else e for e in second]
+    said = q[m.start("join"):m.end("w2")]
+    events = [*first.events(), *extra]
+    return Understanding(first.conditions, first.filters + [_event_text(e) for e in extra], first.semantic,
+                         first.read + [{"filter": _event_text(e), "from": said, "how": "words"} for e in extra],
+                         first.by_meaning, [(e.etype, e.values) for e in events], [e.window for e in events],
+                         [e.denied for e in events], [e.times for e in events], [e.amount for e in events],
+                         [e.unfollowed_by for e in events], [e.single for e in events])
+
+
+def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Understanding:
     q = _read_form(query, vocab)
+    if two_windows and (two := _two_windows(q, vocab)) is not None:
+        return two
     # "bought for the first time this month": the words are blanked (same length, so every span stays the
     # question's) and read last, as none such before the window
     original = q

@@ -784,6 +784,14 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             after = datetime.fromisoformat(understood.split(" before ")[1][:10]).replace(tzinfo=UTC)
             assert (visited["exact"], visited["count"]) == (True, len(who("visita-pagina", since=day)
                                                                          - who("visita-pagina", since=after)))
+            # one event in two windows: last month, and none this month
+            last_not_this = await tools.count_customers(query="¿cuántos clientes compraron el mes pasado pero no este mes?")
+            then, none_now = last_not_this["group"]["query"]["understood"]
+            start = datetime.fromisoformat(then.split(" since ")[1][:10]).replace(tzinfo=UTC)
+            end = datetime.fromisoformat(then.split(" before ")[1][:10]).replace(tzinfo=UTC)
+            assert none_now == f"events.compra since {end.date()}: none"
+            expected = who("compra", since=start) - who("compra", since=end)
+            assert (last_not_this["exact"], last_not_this["count"]) == (True, len(expected)) and expected
             again = await tools.count_customers(query="¿qué proporción de clientes son recurrentes?")
             assert (again["exact"], again["count"]) == (True, sum(1 for n in bought.values() if n >= 2))
             # counted in the window the question says, on the data's clock

@@ -1160,6 +1160,19 @@ def test_buyers_again_a_day_one_more_purchase_and_what_a_share_is_of(e5: Any) ->
                             ("customers who spent more than 1,234.5", "spend_total>1234.5"),
                             ("clientes que gastaron más de 1.234,5 euros", "spend_total>1234.5")]:
         assert understand(question, vocab).filters == [bound], question
+    # one event in two windows (the second had been left to meaning, or read as last seen)
+    for question, filters in [
+        ("customers who bought books last month but not this month",
+         ["events.purchase-order about books since 2024-05-01 before 2024-06-01",
+          "events.purchase-order about books since 2024-06-01: none"]),
+        ("clientes que compraron en abril y en mayo", ["events.purchase-order since 2024-04-01 before 2024-05-01",
+                                                      "events.purchase-order since 2024-05-01 before 2024-06-01"]),
+        ("customers who bought in march and april", ["events.purchase-order since 2024-03-01 before 2024-04-01",
+                                                     "events.purchase-order since 2024-04-01 before 2024-05-01"]),
+    ]:
+        u = understand(question, vocab)
+        assert u.filters == filters and set(u.semantic.split()) <= {"customers", "who", "clientes", "que"}, question
+        assert [e.denied for e in u.events()] == [False, "not" in question]
     # what a share is of: the words before what is asked of them ("who ..." is the group's own clause)
     for question, base in [("what percentage of customers on a pro plan bought books?", "customers on a pro plan"),
                            ("what percentage of customers who bought books also bought music?",
