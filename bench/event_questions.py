@@ -162,6 +162,11 @@ def questions(now: date, mean_spend: float = 0.0) -> list[tuple[str, str, Callab
         ("how many customers bought in November and in December?", "¿cuántos clientes compraron en noviembre y en diciembre?",
          lambda e, t: _n(e, since=november, before=december) > 0
          and _n(e, since=december, before=date(december.year + 1, 1, 1)) > 0),
+        ("how many customers haven't opened an email in 3 months?",
+         "¿cuántos clientes no han abierto ningún correo en 3 meses?",
+         lambda e, t: _n(e, "email-opened", since=now - timedelta(days=91)) == 0),
+        ("how many customers made more than one purchase?", "¿cuántos clientes hicieron más de una compra?",
+         lambda e, t: _n(e) > 1),
     ]
 
 

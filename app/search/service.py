@@ -57,7 +57,7 @@ _WORD = re.compile(r"\w+")
 # words that say who is wanted ("people who love ...", "clientes a los que les gustan ...") rather than what:
 # every document would share them. Accents are stripped before the comparison.
 _FILLER = frozenset(["the", "a", "an", "and", "but", "pero", "or", "of", "to", "in", "on", "for", "from", "do", "does", "did", "who", "that", "with", "people", "customers", "customer", "users", "user", "fans", "fan", "love", "loves", "like", "likes", "are", "is", "were", "was", "their", "they", "them", "those", "these", "which", "what", "have", "has", "had", "about", "very", "much", "enjoy", "enjoys", "lovers", "lover", "los", "las", "el", "la", "les", "lo", "un", "una", "unos", "unas", "y", "o", "de", "del", "al", "a", "en", "con", "por", "para", "que", "quien", "quienes", "personas", "persona", "clientes", "cliente", "usuarios", "usuario", "aficionados", "aficionado", "fans", "amantes", "amante", "gusta", "gustan", "encanta", "encantan", "disfrutan", "disfruta", "son", "es", "muy", "mucho", "mucha", "sus", "su", "tienen", "tiene", "tengan", "tenga", "han", "ha", "estan", "están", "sean", "sea", "our", "my", "nuestros", "nuestras", "nuestro", "nuestra", "mis", "whose", "cuya", "cuyo", "cuyas", "cuyos", "se", "something", "anything", "algo", "been", "being", "members", "member", "miembros", "miembro", "socios",
-                    "socio", "today", "hoy", "now", "ahora", "currently", "actualmente", "spenders", "gastadores"])
+                    "socio", "today", "hoy", "now", "ahora", "currently", "actualmente", "spenders", "gastadores", "among", "amongst"])
 
 
 # the asking itself, in a question for counting or grouping ("how many ... are there", "¿cuántas ... hay?",
@@ -149,10 +149,23 @@ def _goal_of(verb: str) -> str | None:
                  if any(verb == s or (len(s) > 2 and verb.startswith(s)) for s in stems)), None)
 
 
+# a likelihood's own bound: "a churn risk above 70%", "probabilidad de compra superior al 80 %", "over 0.7"
+_BOUND = re.compile(r"(?<![\w-])(?:(?P<up>above|over|more than|greater than|higher than|at least|of at least|"
+                    r"superior (?:al|a)|mayor (?:al|del|de|que)|por encima del?|(?:de )?m[aá]s del?|al menos(?: del?)?)|"
+                    r"(?P<down>below|under|less than|lower than|inferior (?:al|a)|menor (?:al|del|de|que)|"
+                    r"por debajo del?|(?:de )?menos del?))\s+(?:the |el |un )?(?P<n>\d{1,3}(?:[.,]\d+)?)\s?"
+                    r"(?P<pct>%|percent|por ?ciento)?(?![\w-])", re.IGNORECASE)
+
+
 def likelihood(said: str, rest: str) -> tuple[str, float, str]:
     """How the words of a likelihood choose people, and the rest of the question without them: ("top", a
     percent of the ranking, ...) for "el 10 % con más riesgo de irse", ("below", LIKELY, ...) for "unlikely to
     churn", else ("at_least", LIKELY, ...)."""
+    if (bound := _BOUND.search(rest)) is not None:  # "a churn risk above 70%": that probability, not an even chance
+        value = float(bound.group("n").replace(",", "."))
+        value = value / 100 if bound.group("pct") or value > 1 else value
+        if 0 < value <= 1:
+            return ("below" if bound.group("down") else "at_least"), round(value, 4), _cut(rest, bound)
     if _LOW.search(said):
         return "below", LIKELY, rest
     share = _SHARE.search(rest)

@@ -169,10 +169,14 @@ _GERUND = ("ing", "ando", "iendo")  # "women over 40 watching comedies": what th
 _HEADCOUNT = frozenset({"employees", "employee", "staff", "workers", "empleados", "trabajadores", "plantilla"})
 _PAYLOAD_NUMBERS = {"spend_total": ("spent", "spend", "spending", "spenders", "gastaron", "gasto", "gastado", "gasta",
                                    "gastadores"),
-                    "event_count": ("events", "eventos", "actions"), "purchases": ("purchases", "compras", "orders"),
+                    "event_count": ("events", "eventos", "actions"),
+                    "purchases": ("purchases", "compras", "orders", "pedidos"),
                     "active_days": ("active days", "dias activos"),
                     "rating_mean": ("average rating", "mean rating", "rating average", "valoracion media",
                                     "nota media", "puntuacion media")}
+# a number's noun said after it in the singular ("more than one purchase", "más de una compra"); before it, these
+# words are the verb's ("made a purchase over 100": one purchase's amount)
+_PAYLOAD_AFTER = {"purchases": ("purchase", "compra", "order", "pedido")}
 _COMPARE = re.compile(r"\b(older than|younger than|mas jovenes que|mas mayores que|mayores que|menores que|"
                       r"over|more than|longer than|above|at least|greater than|mas de|mayores de|mayor de|"
                       r"por encima de|under|less than|shorter than|below|at most|fewer than|menos de|menores de|"
@@ -1009,7 +1013,7 @@ def _pick_numeric(q: str, span: tuple[int, int], unit: QuestionUnit, value: floa
     if kind is None:
         after = q[span[1]:].split()[:2]
         for path, words in _PAYLOAD_NUMBERS.items():
-            if any(w in said for w in words) or any(w in words for w in after):
+            if any(w in said for w in words) or any(w in words or w in _PAYLOAD_AFTER.get(path, ()) for w in after):
                 return path, True  # the words that named it are read with it
         age = _age_path(vocab)
         if age and any(w in before for w in ("aged", "age", "edad", "older", "younger", "mayores", "menores")):
@@ -1423,7 +1427,15 @@ def _plainly(q: str) -> str:
     q = _FIRST_PURCHASE_ES.sub("compraron por primera vez", _FIRST_PURCHASE.sub("bought for the first time", q))
     for pattern, said in _PARAPHRASES:
         q = pattern.sub(said, q)
+    if _DENIED_ANY.search(q):  # "haven't opened an email in 3 months": within the last 3 months
+        q = _IN_A_STRETCH.sub(lambda m: "in the last " if m.group(1) in ("in", "within") else "en los ultimos ", q)
     return q
+
+
+_DENIED_ANY = re.compile(r"\b(?:not|no|never|nunca|without|sin)\b")
+_IN_A_STRETCH = re.compile(r"\b(in|within|en) (?=(?:\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|dos|tres|"
+                           r"cuatro|cinco|seis|siete|ocho|nueve|diez|doce) (?:days|weeks|months|years|dias|semanas|"
+                           r"meses|anos)\b)")
 
 
 _FIRST_PURCHASE = re.compile(r"\b(?:made|make|placed|place|did) (?:(?:their|his|her|a|the) )?(?:very )?first "

@@ -1008,6 +1008,10 @@ def test_how_many_are_likely_to_do_a_goal_counts_the_models_even_chances(ml: dic
     # the model's horizon said after the goal (it had been left over as a meaning: an estimate of 0)
     ("how many customers are likely to churn in the next 30 days?", lambda p, pct: p >= 0.5),
     ("¿cuántos clientes tienen riesgo de irse el próximo mes?", lambda p, pct: p >= 0.5),
+    # the likelihood's own bound (it had been an even chance, with "above 70%" left to meaning)
+    ("how many customers have a churn risk above 70%?", lambda p, pct: p >= 0.7),
+    ("how many customers with a churn probability below 0.2?", lambda p, pct: p < 0.2),
+    ("¿cuántos clientes tienen un riesgo de abandono superior al 70 %?", lambda p, pct: p >= 0.7),
 ])
 def test_unlikely_ones_and_a_share_of_the_ranking_are_counted_from_the_predictions(ml: dict[str, Any], question: str,
                                                                                    chosen: Any) -> None:

@@ -1160,6 +1160,13 @@ def test_buyers_again_a_day_one_more_purchase_and_what_a_share_is_of(e5: Any) ->
                             ("customers who spent more than 1,234.5", "spend_total>1234.5"),
                             ("clientes que gastaron más de 1.234,5 euros", "spend_total>1234.5")]:
         assert understand(question, vocab).filters == [bound], question
+    # a stretch after a denied event is the last one ("in 3 months" had been left to meaning, and "ningún
+    # correo" read as not the channel email)
+    for question in ("customers who haven't opened an email in 3 months",
+                     "¿cuántos clientes no han abierto ningún correo en 3 meses?"):
+        (reading,) = understand(question, vocab).filters
+        assert reading.startswith("events.email-opened since 2024-03") and reading.endswith(": none"), question
+    assert understand("customers who made more than one purchase", vocab).filters == ["purchases>1"]
     # one event in two windows (the second had been left to meaning, or read as last seen)
     for question, filters in [
         ("customers who bought books last month but not this month",
