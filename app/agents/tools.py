@@ -126,7 +126,8 @@ class CustomerTools:
         t = time.perf_counter()
         limit = max(1, min(int(limit), self.max_results))
         res = await self.search.search(SearchRequest(query=query, limit=limit, filters=filters or None))
-        out = {"query": res.query, "understood": res.understood, "cutoff": res.cutoff, "results": [
+        out = {"query": res.query, "understood": res.understood, "understood_matches": res.understood_matches,
+               "cutoff": res.cutoff, "results": [
             {"profile_id": h.profile_id, "relevance": h.relevance, "score": h.score, "why": h.why, "summary": h.summary,
              "traits": h.traits, "segments": h.segments, "event_count": h.event_count, "last_seen": h.last_seen}
             for h in res.results]}
@@ -321,7 +322,8 @@ class ToolSpec:
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("search_customers", "Search customers",
              "Find customers by meaning: describe behaviour, tastes or situation in words. Returns profile ids, a "
-             "relevance (0-1, comparable across questions), how the question was understood and why each matched. "
+             "relevance (0-1, comparable across questions), how the question was understood and why each matched; "
+             "`understood_matches`: how many meet everything read (they come first, the closest others after). "
              "Use first, then get_customer. For 'who spent the most', 'the newest customers', 'the most active' use "
              "rank_customers (exact); for 'how many' count_customers."),
     ToolSpec("get_customer", "Customer card",

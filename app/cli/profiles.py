@@ -18,6 +18,7 @@ from app.cli.common import (
     _setup_logging,
     _sync,
     _with_container,
+    _wording,
     app,
     err,
     out,
@@ -50,10 +51,28 @@ def sync(source: SourceOpt = None, full: Annotated[bool, typer.Option("--full")]
     _emit(as_json, result, render)
 
 
-def _print_hits(results: list[dict[str, Any]]) -> None:
+WHY_CHARS = 240  # the reasons shown a hit: whole lines, as many as fit
+
+
+def _why(lines: list[str]) -> str:
+    shown: list[str] = []
+    for line in lines:
+        if shown and len(" | ".join([*shown, line])) > WHY_CHARS:
+            break
+        shown.append(line)
+    return " | ".join(shown)[:WHY_CHARS]
+
+
+def _print_hits(results: list[dict[str, Any]], matches: int | None = None) -> None:
+    if matches is not None:  # the hits that meet everything read come first; the closest others follow
+        spanish = _wording() == "es"
+        said = (("1 cliente cumple", "{n} clientes cumplen") if spanish else ("1 customer meets", "{n} customers meet")
+                )[matches != 1].format(n=matches)
+        out.print(said + (" todo lo leído en la pregunta" if spanish else " every condition read from the question"),
+                  markup=False)
     table = Table("#", "profile", "score", "why it matched", show_lines=False)
     for i, r in enumerate(results, 1):
-        table.add_row(str(i), r["profile_id"], f"{r['score']:.3f}", " | ".join(r.get("why") or [])[:160])
+        table.add_row(str(i), r["profile_id"], f"{r['score']:.3f}", _why(r.get("why") or []))
     out.print(table)
 
 
@@ -78,7 +97,7 @@ def search(query: str, limit: Annotated[int, typer.Option("--limit")] = 10,
             await c.aclose()
 
     res = _run(go)
-    _emit(as_json, res, lambda: _print_hits(res["results"]))
+    _emit(as_json, res, lambda: _print_hits(res["results"], res.get("understood_matches")))
 
 
 @app.command()

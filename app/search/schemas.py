@@ -50,6 +50,9 @@ class SearchResponse(BaseModel):
                                               "filtered matches come first")
     cutoff: dict[str, Any] | None = Field(None, description="where relevance drops: hits and estimated customers "
                                                             "above the suggested relevance")
+    understood_matches: int | None = Field(None, description="how many customers meet every condition read from "
+                                                             "the question (and the filters), counted exactly; the "
+                                                             "hits that do come first, each saying what it matches")
 
 
 class ProfileCard(BaseModel):

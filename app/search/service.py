@@ -417,8 +417,10 @@ class SearchService:
             seen = {h.point_id for h in first}
             rest = [] if len(first) >= k else [h for h in await asyncio.to_thread(run, []) if h.point_id not in seen]
             hits = (first + rest)[req.offset:k]
+            # how many meet all of it: the hits after them are the closest others, not more of the same
+            matches = await asyncio.to_thread(self.index.count, conditions + boost) if understood else None
         else:
-            seen = set()
+            seen, matches = set(), None
             hits = (await asyncio.to_thread(run, []))[req.offset:k]
         relevance, cutoff = await asyncio.to_thread(self._relevance, dense, hits)
         wanted = self._terms(content_words(query), query=True)
@@ -426,7 +428,8 @@ class SearchService:
         results = [self._hit(h, wanted, r, matched if h.point_id in seen else [])
                    for h, r in zip(hits, relevance, strict=True)]
         return SearchResponse(query=query, mode=mode, results=results,
-                              understood=understood.as_dict() if understood else None, cutoff=cutoff)
+                              understood=understood.as_dict() if understood else None, cutoff=cutoff,
+                              understood_matches=matches)
 
     def _vocabulary(self) -> Vocabulary:
         """The synced data's own words (trait values, flags, numeric fields, what events are about), from a

@@ -10,6 +10,7 @@ import pytest
 from app.search.schemas import SearchRequest
 from app.search.service import explain
 from app.search.understanding import build_vocabulary, understand
+from embeddings.index import Condition
 
 TELCO = [{"traits": {"Contract": c, "SeniorCitizen": sc, "InternetService": i, "StreamingTV": st, "tenure": t},
           "data": {"pii": {"gender": g}}}
@@ -112,6 +113,12 @@ def test_why_it_matched_is_each_hits_own_evidence(movielens_container: Any) -> N
     assert all("Horror" in w for w in whys[:5]) and all(len(w) < 120 for w in whys)  # the items that match only
     students = c.run(c.search.search(SearchRequest(query="students who like westerns", limit=3)))
     assert all(h.why[0] == "matches data.job.position=student" for h in students.results)
+    # how many meet everything read is said, so the closest others after them are not taken for more of them
+    assert students.understood_matches == c.index.count([Condition("data.job.position", "eq", "student")]) == 196
+    few = c.run(c.search.search(SearchRequest(query="female lawyers over 60", limit=10)))
+    assert few.understood_matches is not None and few.understood_matches < 10
+    assert [h.why[0].startswith("matches ") for h in few.results] == [True] * few.understood_matches + [False] * (
+        len(few.results) - few.understood_matches)
 
 
 def test_levels_abbreviations_and_what_must_not_match() -> None:
