@@ -173,13 +173,18 @@ class InsightService:
     # -- count
     async def count(self, query: str | None = None, filters: Any = None, segment: str | None = None,
                     tier: str | None = None) -> dict[str, Any]:
-        by = measure = None
+        by = measure = average = None
         if query and query.strip():  # "how many customers by gender": the group, then a count per value
             query, by = await asyncio.to_thread(self.search.grouping, query)
+            # "spent more than the average": everyone's mean in its place, before the share and the statistic
+            if query and (versus := await asyncio.to_thread(self.search.versus_average, query)) is not None:
+                query, average = await self._at_average(query, *versus)
             # "the average spend of customers from Spain": the group, then the statistic over it
             if query and (found := await asyncio.to_thread(self.search.measure, query)) is not None:
                 measure, query = found
         out, members = await self._count(query, filters, segment, tier)
+        if average is not None:
+            out["group"]["average"] = average
         if query and by is None and (base := await asyncio.to_thread(self.search.share_base, query)) is not None:
             # "what percentage of customers from Spain bought shoes?": the share of the group it is of
             of, _ = await self._count(base, filters, segment, tier)

@@ -1704,6 +1704,10 @@ _RELATIVE = frozenset({"who", "that", "which", "whose", "que", "quienes", "cuyo"
 _PREDICATE = frozenset({"are", "is", "were", "was", "have", "has", "had", "did", "do", "does", "will", "would",
                         "also", "son", "es", "eran", "fueron", "estan", "esta", "han", "ha", "habian", "tienen",
                         "tiene", "tambien", "hicieron", "hizo"})
+# a verb in the past that no group's description uses ("compraron", "bought"; not "-ed": "retired", "married")
+_FINITE_PAST = re.compile(r"[a-z]{2,}(?:aron|ieron|yeron)|" + "|".join(sorted(set(_IRREGULAR_PAST.values()))))
+_VERB_FORM = re.compile(r"[a-z]{3,}(?:ed|aron|ieron|yeron|an|en|o|io)|spent|bought|paid|made|did|gave|took|got|"
+                        r"spend|buy|pay|make|gasta|compra|paga")
 _NO_VERB = frozenset({"with", "con", "more", "less", "fewer", "over", "under", "at", "mas", "menos", "of", "de", "del",
                       "en", "in", "on", "por", "a", "an", "the", "el", "la", "los", "las", "un", "una", "sin",
                       "without", "no", "not", "never", "nunca"})
@@ -1712,6 +1716,17 @@ _EVERYONE = frozenset({"customers", "customer", "clients", "client", "clientes",
                        "nuestras", "todos", "todas", "of", "de"})
 _OF_SHARE = re.compile(r"\b(?:share|percentage|percent|proportion|fraction|porcentaje|proporcion|parte|tanto por "
                        r"ciento)\s+(?:of|de)\b")
+
+
+def _named_base(words: list[str]) -> str | None:
+    """A share's group without its leading article ("los clientes recurrentes" -> "clientes recurrentes"); None
+    where it names no one in particular."""
+    while words and words[0] in _LEADING:
+        words = words[1:]
+    return " ".join(words) if set(words) - _EVERYONE else None
+
+
+_LEADING = frozenset({"the", "our", "all", "los", "las", "el", "la", "nuestros", "nuestras", "todos", "todas"})
 
 
 def share_base(question: str, vocab: Vocabulary) -> str | None:
@@ -1725,8 +1740,7 @@ def share_base(question: str, vocab: Vocabulary) -> str | None:
     words = plain[of.end():].split()
     also = next((k for k, w in enumerate(words) if w in ("also", "tambien")), None)
     if also:  # "of customers who bought shoes | also bought bags"
-        base = " ".join(words[:also - 1] if words[also - 1] in ("and", "y") else words[:also])
-        return base if set(base.split()) - _EVERYONE else None
+        return _named_base(words[:also - 1] if words[also - 1] in ("and", "y") else words[:also])
     q = _read_form(question, vocab)
     of = _OF_SHARE.search(q)
     if of is None:
@@ -1734,10 +1748,12 @@ def share_base(question: str, vocab: Vocabulary) -> str | None:
     starts = [m.start() for m in re.finditer(r"\S+", q[of.end():])]
     words = q[of.end():].split()
     read = understand(q[of.end():], vocab)
-    # where an event was read from a verb ("compró", "bought shoes"); not a count said after "with" / "more than"
+    # where an event (or spend, a count of purchases) was read from a verb ("compró", "bought shoes", "spent more
+    # than"); not a count said after "with" / "more than", nor a group named by how often ("clientes recurrentes")
     verbs = {of.end() + q[of.end():].find(r["from"]) for k, r in enumerate(read.read)
-             if r["from"] and (k >= len(read.conditions) or r["filter"].startswith(("counts.", "events.")))
-             and r["from"].split()[0] not in _NO_VERB}
+             if r["from"] and r["from"].split()[0] not in _NO_VERB and (
+                 k >= len(read.conditions) or r["filter"].startswith(("counts.", "events.", *_PAYLOAD_NUMBERS))
+                 and _VERB_FORM.fullmatch(r["from"].split()[0]))}
     inside = False  # within a clause of the group's own ("who bought shoes")
     for k, word in enumerate(words):
         prev = words[k - 1] if k else ""
@@ -1745,9 +1761,8 @@ def share_base(question: str, vocab: Vocabulary) -> str | None:
         if prev in _RELATIVE or (inside and prev in _PREDICATE):
             inside = True
             continue
-        if (word in _PREDICATE or at in verbs) and k:
-            base = " ".join(words[:k])
-            return base if set(base.split()) - _EVERYONE else None
+        if (word in _PREDICATE or at in verbs or _FINITE_PAST.fullmatch(word)) and k:
+            return _named_base(words[:k])
         inside = inside and not (word in _PREDICATE or at in verbs)
     return None
 

@@ -777,6 +777,9 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             assert (share["exact"], share["count"]) == (True, len(shoes_es)) and shoes_es
             assert share["within"]["customers"] == len(spain) and share["within"]["exact"]
             assert share["within"]["share"] == round(len(shoes_es) / len(spain), 4)
+            above_es = await tools.count_customers(query="¿qué porcentaje de clientes de España gastó más que la media?")
+            assert above_es["count"] == sum(1 for p in spain if spend[p] > mean_spend)
+            assert above_es["within"]["customers"] == len(spain) and above_es["group"]["average"]["mean"] == mean_spend
             # yesterday on the data's clock; "recurrentes" said with a verb
             visited = await tools.count_customers(query="¿cuántos clientes visitaron la web ayer?")
             (understood,) = visited["group"]["query"]["understood"]

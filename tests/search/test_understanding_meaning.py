@@ -1185,6 +1185,8 @@ def test_buyers_again_a_day_one_more_purchase_and_what_a_share_is_of(e5: Any) ->
                            ("what percentage of customers who bought books also bought music?",
                             "customers who bought books"),
                            ("¿qué porcentaje de clientes del plan pro compró libros?", "clientes del plan pro"),
+                           ("¿qué porcentaje de los clientes recurrentes compraron libros?", "clientes recurrentes"),
+                           ("what percentage of customers on a pro plan spent more than 40?", "customers on a pro plan"),
                            ("what share of customers are repeat buyers?", None),  # of everyone
                            ("what percentage of customers bought books", None),
                            ("how many customers on a pro plan bought books?", None)]:
