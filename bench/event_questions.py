@@ -10,6 +10,8 @@ through the agent tool `count_customers`; it scores when the answer says exact a
 count over the raw records ("this year" from the first day of the latest event's year, "in the last 90 days" from
 that many days before the latest event's day, and so on, as the product reads them). Reported: per language, the
 questions exact and equal to the export, and those that said exact but counted something else.
+A third pass asks the English questions over the Spanish shop (`multi`): an English-speaking agent over a Spanish
+company's data.
 Run: .venv/bin/python bench/event_questions.py [--profiles 1000]
 """
 
@@ -211,19 +213,21 @@ def main() -> None:
     asked = questions(now, round(sum(_spent(events[pid]) for pid in traits) / len(traits), 2))
     truth = [sum(1 for pid in traits if rule(events[pid], traits[pid])) for *_, rule in asked]
     with tempfile.TemporaryDirectory() as tmp:
-        for language, column, spanish in (("en", 0, False), ("multi", 1, True)):
+        # the third: an English-speaking agent over the Spanish company's data ("bought shoes" over `zapatos`)
+        for run, (label, language, column, spanish) in enumerate((("en", "en", 0, False), ("multi", "multi", 1, True),
+                                                                  ("multi, English questions", "multi", 0, True))):
             export = Path(tmp) / f"export-{language}"
-            write_large_export(export, a.profiles, 20.0, seed=11, spanish=spanish)
-            answers = asyncio.run(ask(export, Path(tmp) / f"data-{language}", language,
-                                      [q[column] for q in asked]))
+            if not export.exists():
+                write_large_export(export, a.profiles, 20.0, seed=11, spanish=spanish)
+            answers = asyncio.run(ask(export, Path(tmp) / f"data-{run}", language, [q[column] for q in asked]))
             score: Counter[str] = Counter()
             for q, answer, expected in zip(asked, answers, truth, strict=True):
                 exact = answer.get("exact") is True
                 verdict = "ok" if exact and answer["count"] == expected else "exact but wrong" if exact else "estimate"
                 score[verdict] += 1
-                print(f"[{language}] {q[column]!r}: {answer['count']:,} ({verdict}; export {expected:,}; read as "
+                print(f"[{label}] {q[column]!r}: {answer['count']:,} ({verdict}; export {expected:,}; read as "
                       f"{answer['group']['query'].get('understood')})")
-            print(f"{language}: {score['ok']} of {len(asked)} exact and equal to the export; "
+            print(f"{label}: {score['ok']} of {len(asked)} exact and equal to the export; "
                   f"{score['exact but wrong']} said exact and counted something else; {score['estimate']} estimates")
 
 

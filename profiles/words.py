@@ -67,6 +67,8 @@ _SAME_PERSON = (
     # the channels a customer prefers or came through ("prefieren la tienda" is `preferred_channel=store`)
     ("store", "shop", "tienda", "tienda fisica"), ("email", "correo", "correo electronico"),
     ("phone", "telephone", "telefono"), ("mobile", "movil"),
+    # where a shop keeps what is about to be bought ("added jackets to the cart" over `anadir-al-carrito`)
+    ("cart", "basket", "carrito", "cesta", "carro"),
 )
 SYNONYMS: dict[str, frozenset[str]] = {word: frozenset(group) for group in _SAME_PERSON for word in group}
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -1356,11 +1356,15 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
                 and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)
                 and not SYNONYMS.get(m.group(), frozenset()) & own]  # "correo" is the event's own "email"
             values: list[str] = []
-            if specific:
+            if specific and lexicon.across:  # "bought watches" where the events say "relojes"
+                values, across_end = _about_across(q, verb.end(), vocab)
+                if values:
+                    end = _own_words_after(q, across_end, own, free)
+            if specific and not values:
                 if denied is not None or objects:
                     continue  # "did not buy a sofa" is not "bought nothing": a meaning, as before
                 end = max(verb.end(), rest + len(q[rest:rest + specific[0].start()].rstrip()))
-            else:
+            elif not specific:
                 values, end = _about(q, rest, end, vocab)
                 if values:  # "added jackets | to the cart": the event's own words after what it was about
                     end = _own_words_after(q, end, own, free)
@@ -1503,7 +1507,31 @@ def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], i
     tail = q[last:clause_end].split()
     if found and len(tail) == 1 and tail[0] not in _ABOUT_LINK and tail[0] not in FILLER:
         last = clause_end  # the clause's last word is what was acted on: "rated a thriller or a war movie"
+    if not found and vocab.lexicon is not None and vocab.lexicon.across:
+        return _about_across(q, end, vocab)
     return list(dict.fromkeys(found)), last
+
+
+_OBJECT = re.compile(r"\s+(?:(?:a|an|the|some|any|el|la|los|las|un|una|unos|unas)\s+)?(?P<w>[a-z]+)(?:\s(?P<w2>[a-z]+))?")
+
+
+def _about_across(q: str, end: int, vocab: Vocabulary) -> tuple[list[str], int]:
+    """What was acted on right after q[:end], said in the other language than the events say it ("bought
+    shoes" over `zapatos`): the object's words matched to what events are about by meaning, where one leads
+    clearly (`Lexicon.across_languages`); none, and `end` unchanged, otherwise."""
+    stop = _ABOUT_END.search(q, end)
+    obj = _OBJECT.match(q, end, stop.start() if stop else len(q))
+    assert vocab.lexicon is not None
+    if obj is None or obj.group("w") in FILLER or obj.group("w") in _ANYTHING or obj.group("w") in _TIME_WORDS:
+        return [], end
+    second = obj.group("w2")
+    tries = [(f"{obj.group('w')} {second}", obj.end("w2"))] if second and second not in FILLER and \
+        second not in _TIME_WORDS and second not in _CLAUSE else []
+    for words, said_end in [*tries, (obj.group("w"), obj.end("w"))]:
+        phrase = vocab.lexicon.across_languages(words, list(vocab.about_values))
+        if phrase is not None:
+            return list(vocab.about_values[phrase]), said_end
+    return [], end
 
 
 MAX_OWN_WORDS = 4  # an event's own words after what it was about ("to the cart"), at most
@@ -1516,8 +1544,11 @@ def _own_words_after(q: str, end: int, own: set[str], free: Callable[[tuple[int,
     stop = _ABOUT_END.search(q, end)
     clause_end = end + len(_untaken(q, end, q[end:stop.start() if stop else len(q)], free))
     tail = q[end:clause_end].split()
-    if tail and len(tail) <= MAX_OWN_WORDS and any(w in own or _shares_a_stem(w, own) for w in tail) and \
-            all(w in _ABOUT_LINK or w in own or _shares_a_stem(w, own) for w in tail):
+    def owns(w: str) -> bool:  # the event's own word, in either language ("cart" for `anadir-al-carrito`)
+        return w in own or _shares_a_stem(w, own) or bool(SYNONYMS.get(w, frozenset()) & own)
+
+    if tail and len(tail) <= MAX_OWN_WORDS and any(owns(w) for w in tail) and \
+            all(w in _ABOUT_LINK or w in ("to", "into", "al") or owns(w) for w in tail):
         return end + len(q[end:clause_end].rstrip())
     return end
 

@@ -1193,6 +1193,30 @@ def test_buyers_again_a_day_one_more_purchase_and_what_a_share_is_of(e5: Any) ->
         assert share_base(question, vocab) == base, question
 
 
+CATEGORIAS = ["zapatos", "bolsos", "relojes", "joyería", "libros", "chaquetas", "cocina", "jardín", "electrónica",
+              "juguetes"]
+
+
+def test_what_was_acted_on_said_in_the_other_language(e5: Any) -> None:
+    """English questions over a Spanish shop ("bought shoes" where the events say `zapatos`) had left the object
+    to meaning (an estimate among buyers). With both languages read, the object is matched to what the events are
+    about by meaning where one value leads clearly; where none does ("watches" against "relojes" and "juguetes",
+    "furniture", which no value is), it stays a meaning; a deployment of one language never guesses."""
+    tienda = [{"traits": {"pais": ["ES", "MX"][i % 2]}, "counts": {"compra": 1 + i % 3, "visita-pagina": 2},
+               "purchases": 1 + i % 3, "top": {"categoria": [CATEGORIAS[i % len(CATEGORIAS)]]}} for i in range(40)]
+    vocab = attach_meaning(build_vocabulary(tienda), e5, ("en", "es"), _named_events("multi"))
+    for question, value in [("customers who bought shoes", "zapatos"), ("customers from Spain who bought books",
+                                                                        "libros"),
+                            ("how many customers bought kitchen items?", "cocina")]:
+        u = understand(question, vocab)
+        assert f"events.compra about {value}" in u.filters, (question, u.filters)
+        assert not {"shoes", "books", "kitchen"} & set(u.semantic.split())
+    for question in ("customers who bought furniture", "customers who bought something"):
+        assert not any(" about " in f for f in understand(question, vocab).filters), question
+    one = attach_meaning(build_vocabulary(tienda), e5, ("es",), _named_events("multi"))
+    assert not any(" about " in f for f in understand("customers who bought shoes", one).filters)
+
+
 def test_spend_in_a_window_is_the_purchases_amounts_summed_in_it(e5: Any) -> None:
     """"spent more than 100 euros last year" had read as lifetime spend over 100 AND active last year (in
     Spanish, "100 euros el año" as 100 a year, so not at all): it is the purchases' amounts in that year, summed."""
