@@ -150,22 +150,23 @@ def _goal_of(verb: str) -> str | None:
 
 
 # a likelihood's own bound: "a churn risk above 70%", "probabilidad de compra superior al 80 %", "over 0.7"
-_BOUND = re.compile(r"(?<![\w-])(?:(?P<up>above|over|more than|greater than|higher than|at least|of at least|"
-                    r"superior (?:al|a)|mayor (?:al|del|de|que)|por encima del?|(?:de )?m[aá]s del?|al menos(?: del?)?)|"
-                    r"(?P<down>below|under|less than|lower than|inferior (?:al|a)|menor (?:al|del|de|que)|"
-                    r"por debajo del?|(?:de )?menos del?))\s+(?:the |el |un )?(?P<n>\d{1,3}(?:[.,]\d+)?)\s?"
-                    r"(?P<pct>%|percent|por ?ciento)?(?![\w-])", re.IGNORECASE)
+_BOUND_WORDS = (r"(?:(?P<up>above|over|more than|greater than|higher than|at least|of at least|superior (?:al|a)|"
+                r"mayor (?:al|del|de|que)|por encima del?|(?:de )?m[aá]s del?|al menos(?: del?)?)|(?P<down>below|under|"
+                r"less than|lower than|inferior (?:al|a)|menor (?:al|del|de|que)|por debajo del?|(?:de )?menos del?))"
+                r"\s+(?:the |el |un )?(?P<n>\d{1,3}(?:[.,]\d+)?)\s?(?P<pct>%|percent|por ?ciento)?(?![\w-])")
+_BOUND = re.compile(r"(?<![\w-])" + _BOUND_WORDS, re.IGNORECASE)
+_BOUND_AFTER = re.compile(r"\s+(?:of\s+)?" + _BOUND_WORDS, re.IGNORECASE)
 
 
 def likelihood(said: str, rest: str) -> tuple[str, float, str]:
     """How the words of a likelihood choose people, and the rest of the question without them: ("top", a
     percent of the ranking, ...) for "el 10 % con más riesgo de irse", ("below", LIKELY, ...) for "unlikely to
     churn", else ("at_least", LIKELY, ...)."""
-    if (bound := _BOUND.search(rest)) is not None:  # "a churn risk above 70%": that probability, not an even chance
+    if (bound := _BOUND.search(said)) is not None:  # "a churn risk above 70%": that probability, not an even chance
         value = float(bound.group("n").replace(",", "."))
         value = value / 100 if bound.group("pct") or value > 1 else value
         if 0 < value <= 1:
-            return ("below" if bound.group("down") else "at_least"), round(value, 4), _cut(rest, bound)
+            return ("below" if bound.group("down") else "at_least"), round(value, 4), rest
     if _LOW.search(said):
         return "below", LIKELY, rest
     share = _SHARE.search(rest)
@@ -204,8 +205,11 @@ def likely_goal(question: str) -> tuple[str, str, str] | None:
         if goal is not None:
             # "likely to buy | next month": the model's own horizon, said (its card says how many days it is)
             horizon = _HORIZON.match(question, m.end())
-            said = question[m.start():horizon.end() if horizon else m.end()]
-            rest = " ".join((question[:m.start()] + " " + question[horizon.end() if horizon else m.end():]).split())
+            stop = horizon.end() if horizon else m.end()
+            # "a churn risk | above 70%": the likelihood's own bound, said right after it (not "over 40" elsewhere)
+            stop = bound.end() if (bound := _BOUND_AFTER.match(question, stop)) is not None else stop
+            said = question[m.start():stop]
+            rest = " ".join((question[:m.start()] + " " + question[stop:]).split())
             # "¿por qué se van los clientes con riesgo de abandono?": the goal's bare verb says it again
             again = _BARE_GOAL.search(rest) if _WHY.search(rest) else None
             if again is not None and ("churn" if again.group("churn") else "purchase") == goal:

@@ -223,7 +223,7 @@ _PREVIOUS = re.compile(r"(?<!\bthe )(?<!\bpast )\b(?:last|previous)\s+(year|mont
 # "yesterday", "ayer", "today", "hoy": that one day of the data's clock; "today" not where it says when a state
 # holds ("how many customers do we have today", "¿cuántos clientes hay hoy?")
 _DAY = re.compile(r"\b(yesterday|ayer|today|hoy)\b")
-_STATE_NOW = re.compile(r"\b(?:have|has|are there|is there|tenemos|tiene|tienen|hay|existen|son|are)\b|^\W*(?:(?:how|many|"
+_STATE_NOW = re.compile(r"\b(?:have|has|are there|is there|tenemos|tiene|tienen|hay|existen)\b|^\W*(?:(?:how|many|"
                         r"cuant[oa]s|our|nuestr[oa]s|the|los|las)\s+)*(?:(?:customers|clients|users|members|clientes|"
                         r"clientas|usuari[oa]s|soci[oa]s)\W*)?$")  # one \W* at a place: linear on a run of spaces
 _MONTHS = {name: k + 1 for names in (

@@ -1032,6 +1032,15 @@ def test_a_likelihood_no_goal_owns_stays_a_meaning_and_one_without_a_model_is_re
 
     assert likely_goal("people likely to enjoy horror") is None  # no goal's verb: read by meaning
     assert likely_goal("customers likely to buy again") == ("purchase", "likely to buy", "customers again")
+    # a likelihood's own bound is said right after it; a number elsewhere stays the group's ("over 40")
+    from app.search.service import likelihood
+
+    assert likely_goal("customers with a churn risk above 70%") == ("churn", "with a churn risk above 70%",
+                                                                      "customers")
+    goal, said, rest = likely_goal("how many customers over 40 are likely to churn") or ("", "", "")
+    assert (said, rest) == ("likely to churn", "how many customers over 40 are")
+    assert likelihood(said, rest) == ("at_least", 0.5, rest)
+    assert likelihood("riesgo de abandono superior al 70 %", "clientes")[:2] == ("at_least", 0.7)
     # a why-question that names the goal twice: both are the goal, neither is left to the meaning
     assert likely_goal("¿por qué se van los clientes con riesgo de abandono?") == (
         "churn", "con riesgo de abandono", "¿por qué los clientes ?")
