@@ -138,8 +138,9 @@ class InsightService:
             conditions.append(Condition("", "ids", ids))
             key = {"top": "top_percent", "below": "probability_below", "at_least": "probability_at_least"}[how]
             defined["likely"] = {"goal": goal, "model_id": model_id, "from": said, key: bound, "members": len(ids)}
-        if query and (versus := await asyncio.to_thread(self.search.versus_average, query)) is not None:
-            query, defined["average"] = await self._at_average(query, *versus)
+        query, average = await self._at_average(query)
+        if average is not None:
+            defined["average"] = average
         meaning = None
         if query and query.strip():
             meaning = await asyncio.to_thread(self.search.meaning, query)
@@ -148,10 +149,14 @@ class InsightService:
             defined["query"] = {"text": query[:200], **meaning.as_dict()}
         return conditions, defined, meaning
 
-    async def _at_average(self, query: str, template: str, path: str, said: str) -> tuple[str, dict[str, Any]]:
+    async def _at_average(self, query: str | None) -> tuple[str | None, dict[str, Any] | None]:
         """"spent more than the average": the question with everyone's mean of the number in the average's place
-        (over those who hold it; a count of events is 0 for those with none), and how the answer says it. The
-        question unchanged where the population holds no such number."""
+        (over those who hold it; a count of events is 0 for those with none), and how the answer says it; the
+        question unchanged where it compares with no average (None), or the population holds no such number."""
+        versus = await asyncio.to_thread(self.search.versus_average, query) if query else None
+        if versus is None:
+            return query, None
+        template, path, said = versus
         everyone = await self._population()
         values = everyone.ranking_values(path) if path not in everyone.times else None
         held = values[np.isfinite(values)] if values is not None else np.zeros(0)
@@ -177,8 +182,7 @@ class InsightService:
         if query and query.strip():  # "how many customers by gender": the group, then a count per value
             query, by = await asyncio.to_thread(self.search.grouping, query)
             # "spent more than the average": everyone's mean in its place, before the share and the statistic
-            if query and (versus := await asyncio.to_thread(self.search.versus_average, query)) is not None:
-                query, average = await self._at_average(query, *versus)
+            query, average = await self._at_average(query)
             # "the average spend of customers from Spain": the group, then the statistic over it
             if query and (found := await asyncio.to_thread(self.search.measure, query)) is not None:
                 measure, query = found

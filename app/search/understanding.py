@@ -1764,7 +1764,7 @@ def share_base(question: str, vocab: Vocabulary) -> str | None:
     """What a share is of ("what percentage of | customers from Spain | bought shoes?": "customers from spain"),
     in the readings' words; None where the question asks no share, or asks it of everyone ("what share of
     customers are women")."""
-    plain = _norm_question(question)
+    plain = _norm_question(question)  # before the paraphrases, which say "also" as "and"
     of = _OF_SHARE.search(plain)
     if of is None:
         return None
@@ -1794,7 +1794,6 @@ def share_base(question: str, vocab: Vocabulary) -> str | None:
             continue
         if (word in _PREDICATE or at in verbs or _FINITE_PAST.fullmatch(word)) and k:
             return _named_base(words[:k])
-        inside = inside and not (word in _PREDICATE or at in verbs)
     return None
 
 
