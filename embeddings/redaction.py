@@ -7,7 +7,8 @@ Three layers, because each alone leaks:
    identifier, in English or Spanish. A bare "name" is personal unless it names a thing (`product.name`).
 3. Values are checked for shapes: e-mail (also `jane(at)example(dot)com`), phone numbers (also `612 345 678`,
    `0171/1234567`), IBAN, card numbers, DNI/NIE/CIF, UK NI, SSN, IPv4/IPv6, MAC, UUID, device and CRM ids
-   (Android ids, Salesforce ids, `crm-123456`). In structured data a short value with such a shape is
+   (Android ids, Salesforce ids, `crm-123456`), street addresses (`Calle Mayor 5, 2º B`, `C/ Gran Vía 12`,
+   `Carrera 7 # 45-10`, `221B Baker Street`). In structured data a short value with such a shape is
    dropped; free text (four words or more) is kept with the shape masked.
 A boolean or a yes/no word never carries a contact detail, so `email_opt_in: true` and
 `PhoneService: "Yes"` stay. `allow` adds dotted paths back.
@@ -31,7 +32,7 @@ DESCRIPTIVE_DATA = (
 )
 
 # Words that make a key personal on their own (lower case, accents stripped), English then Spanish.
-PII_WORDS = frozenset(["email", "emails", "mail", "mailto", "emailaddress", "phone", "phones", "phonenumber", "mobile", "mobilephone", "cell", "cellphone", "telephone", "tel", "fax", "msisdn", "whatsapp", "telegram", "wechat", "viber", "skype", "discord", "twitter", "facebook", "instagram", "linkedin", "tiktok", "snapchat", "address", "addresses", "addr", "street", "streetaddress", "postcode", "postalcode", "zip", "zipcode", "town", "city", "county", "geo", "geolocation", "lat", "lng", "lon", "latitude", "longitude", "coordinates", "gps", "ip", "ipv4", "ipv6", "ipaddress", "clientip", "remoteip", "remoteaddr", "useragent", "firstname", "lastname", "surname", "surnames", "fullname", "givenname", "familyname", "displayname", "nickname", "middlename", "maidenname", "username", "birthday", "birthdate", "dob", "ssn", "nino", "nin", "passport", "driverslicense", "drivinglicence", "licensenumber", "badge", "iban", "bic", "swift", "creditcard", "cardnumber", "cvv", "cvc", "token", "password", "passwd", "pwd", "secret", "apikey", "coupon", "coupons", "identifier", "identifiers", "id", "ids", "uuid", "guid", "pk", "deviceid", "imei", "idfa", "idfv", "gaid", "aaid", "adid", "udid", "macaddress", "fingerprint", "cookie", "cookies", "sessionid", "sfid", "vatnumber", "vatid", "taxid", "tin", "accountnumber", "contact", "contacts", "apellido", "apellidos", "direccion", "direcciones", "domicilio", "calle", "avenida", "codigopostal", "cp", "telefono", "telefonos", "tlf", "tfno", "movil", "celular", "correo", "correos", "correoelectronico", "nacimiento", "fechanacimiento", "fechadenacimiento", "pasaporte", "numerotarjeta", "numerodetarjeta", "contrasena", "usuario", "identificador", "documento", "ciudad", "localidad", "poblacion", "municipio", "nif", "nie", "dni", "cif", "nss", "curp", "rfc", "cuit", "cuil", "rut", "cpf", "cnpj", "cedula", "ruc", "cuentabancaria", "iban", "numerodecuenta", "seguridadsocial", "contacto", "contactos"])
+PII_WORDS = frozenset(["email", "emails", "mail", "mailto", "emailaddress", "phone", "phones", "phonenumber", "mobile", "mobilephone", "cell", "cellphone", "telephone", "tel", "fax", "msisdn", "whatsapp", "telegram", "wechat", "viber", "skype", "discord", "twitter", "facebook", "instagram", "linkedin", "tiktok", "snapchat", "address", "addresses", "addr", "street", "streetaddress", "postcode", "postalcode", "zip", "zipcode", "town", "city", "county", "geo", "geolocation", "lat", "lng", "lon", "latitude", "longitude", "coordinates", "gps", "ip", "ipv4", "ipv6", "ipaddress", "clientip", "remoteip", "remoteaddr", "useragent", "firstname", "lastname", "surname", "surnames", "fullname", "givenname", "familyname", "displayname", "nickname", "middlename", "maidenname", "username", "birthday", "birthdate", "dob", "ssn", "nino", "nin", "passport", "driverslicense", "drivinglicence", "licensenumber", "badge", "iban", "bic", "swift", "creditcard", "cardnumber", "cvv", "cvc", "token", "password", "passwd", "pwd", "secret", "apikey", "coupon", "coupons", "identifier", "identifiers", "id", "ids", "uuid", "guid", "pk", "deviceid", "imei", "idfa", "idfv", "gaid", "aaid", "adid", "udid", "macaddress", "fingerprint", "cookie", "cookies", "sessionid", "sfid", "vatnumber", "vatid", "taxid", "tin", "accountnumber", "contact", "contacts", "apellido", "apellidos", "direccion", "direcciones", "domicilio", "calle", "avenida", "codigopostal", "cp", "telefono", "telefonos", "tlf", "tfno", "movil", "celular", "correo", "correos", "correoelectronico", "nacimiento", "fechanacimiento", "fechadenacimiento", "pasaporte", "numerotarjeta", "numerodetarjeta", "contrasena", "usuario", "identificador", "documento", "ciudad", "localidad", "poblacion", "municipio", "nif", "nie", "dni", "cif", "nss", "curp", "rfc", "cuit", "cuil", "rut", "cpf", "cnpj", "cedula", "ruc", "cuentabancaria", "iban", "numerodecuenta", "seguridadsocial", "contacto", "contactos", "identificacion", "telf", "tlfno", "ccc", "cuentacorriente", "matricula", "tarjetacredito", "tarjetadecredito"])
 # A bare name word is personal unless a word of the key or of a parent names a thing.
 NAME_WORDS = frozenset({"name", "names", "nombre", "nombres"})
 THING_WORDS = frozenset(["product", "products", "item", "items", "page", "pages", "category", "categories", "campaign", "campaigns", "plan", "plans", "brand", "brands", "content", "movie", "movies", "film", "films", "title", "article", "articles", "offer", "offers", "event", "events", "store", "stores", "shop", "shops", "course", "courses", "song", "songs", "artist", "artists", "album", "genre", "genres", "book", "books", "sku", "service", "services", "game", "games", "team", "teams", "league", "app", "apps", "tier", "level", "segment", "segments", "list", "lists", "tag", "tags", "feature", "features", "promo", "promotion", "show", "shows", "series", "channel", "channels", "source", "sources", "subscription", "subscriptions", "membership", "program", "programme", "menu", "dish", "restaurant", "hotel", "venue", "destination", "file", "plataforma", "platform", "company", "employer", "organisation", "organization", "job", "department", "producto", "productos", "articulo", "articulos", "categoria", "categorias", "campana", "campanas", "marca", "marcas", "contenido", "pelicula", "peliculas", "titulo", "oferta", "ofertas", "evento", "eventos", "tienda", "tiendas", "curso", "cursos", "cancion", "artista", "libro", "libros", "servicio", "servicios", "juego", "equipo", "nivel", "segmento", "lista", "etiqueta", "promocion", "serie", "canal", "fuente", "suscripcion", "programa", "plato", "empresa", "departamento"])
@@ -85,6 +86,7 @@ VIEWS: dict[str, tuple[bytes, bytes]] = {
 }
 
 
+_WORDS_VIEW = bytes(b if chr(b).isalnum() or b == ord("_") else ord(" ") for b in range(128)).lower() + b" " * 128
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # the only characters past ASCII that a gate's classes match, besides Unicode digits: these four match ASCII
 # letters under IGNORECASE (tests/embeddings/test_redaction_gates.py checks every code point)
@@ -99,6 +101,7 @@ class AsciiViews:
     def __init__(self, raw: bytes) -> None:
         self._raw = raw
         self._made: dict[str, bytes] = {}
+        self._words: frozenset[bytes] | None = None
 
     @classmethod
     def of(cls, text: str) -> AsciiViews | None:
@@ -116,6 +119,13 @@ class AsciiViews:
             seen = self._made[view] = self._raw.translate(table, delete)
         return any(n in seen for n in needles)
 
+    def words(self) -> frozenset[bytes]:
+        """The text's words in lower case: runs of ASCII letters, digits and "_" (every other character, those past
+        ASCII included, parts them), so a word a pattern takes whole between `(?<!\w)` and `(?!\w)` is one."""
+        if self._words is None:
+            self._words = frozenset(self._raw.translate(_WORDS_VIEW).split())
+        return self._words
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -130,10 +140,14 @@ class Shape:
     gate: re.Pattern[str] | None = None
     # a necessary condition of the gate on an ASCII text: one of these substrings in that view (see VIEWS)
     ascii_need: tuple[str, tuple[bytes, ...]] | None = None
+    # a necessary condition on an ASCII text: one of these whole words in it (see AsciiViews.words)
+    ascii_words: frozenset[bytes] | None = None
 
     def spans(self, text: str, views: AsciiViews | None = None) -> list[tuple[int, int]]:
         """Where the shape is in `text`; `views` (of this very text) let most texts skip the regexes."""
         if views is not None and self.ascii_need is not None and not views.holds(*self.ascii_need):
+            return []
+        if views is not None and self.ascii_words is not None and views.words().isdisjoint(self.ascii_words):
             return []
         if self.gate is not None and self.gate.search(text) is None:
             return []
@@ -153,6 +167,16 @@ def _ip(s: str) -> bool:
 
 
 _I = re.IGNORECASE
+# Street words that come before a street's name (Spanish, Catalan, Galician, Portuguese) and after it (English),
+# each taken whole; then the words the ASCII word view shows them as (a character past ASCII parts words there).
+_STREET_BEFORE = (r"(?:calle|avda|avd|avenida|av|plaza|pza|pl|paseo|camino|carretera|ctra|ronda|traves[ií]a|travessa|"
+                  r"glorieta|rambla|callej[oó]n|pasaje|carrera|cra|cl|diagonal|transversal|carrer|avinguda|plaça|"
+                  r"passeig|r[uú]a|praça)(?!\w)\.?|c/|p[º°](?!\w)")
+_STREET_BEFORE_WORDS = frozenset(b"calle avda avd avenida av plaza pza pl paseo camino carretera ctra ronda traves "
+                                 b"travesia travessa glorieta rambla callej callejon pasaje carrera cra cl diagonal "
+                                 b"transversal carrer avinguda pla passeig rua r pra c p".split())
+_STREET_AFTER = (r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|square|sq|"
+                 r"terrace|close|crescent|highway|hwy|parkway|pkwy|gardens|grove|row|mews")
 # Order matters: the most specific first, so an IBAN is not half-masked as a phone number.
 SHAPES: tuple[Shape, ...] = (
     # Linear time on any input (anyone can send an event): a repeated class starts only where its run starts
@@ -196,6 +220,26 @@ SHAPES: tuple[Shape, ...] = (
           gate=re.compile(r"[-_]\d{5}"), ascii_need=("digits", (b"-00000",))),
     Shape("number", re.compile(r"\b(?:\d[ -]?){12,19}\b"), "[number]",
           gate=re.compile(r"\d(?:[ -]?\d){11}"), ascii_need=("digit runs", (b"0" * 12,))),  # cards, accounts
+    # A street address: a street word, a name that starts with a capital and a house number ("Calle Mayor 5",
+    # "C/ Gran Vía 12", "Avda. de la Constitución 1", "Calle 72 # 10-34"), or a number, one to four capitalised
+    # words and a street word ("221B Baker Street", "1600 Pennsylvania Avenue"). The capital and the number are
+    # what tell an address from "un paseo de 30 minutos" or "Calle 13"; the name is at most 40 characters and the
+    # words are taken whole, so every start costs a bounded scan.
+    Shape("address", re.compile(
+        rf"(?<!\w)(?i:{_STREET_BEFORE})\s*+(?:(?:de|del|de la|de las|de los|la|el|do|da|dos|das|of|the)\s++)?"
+        r"(?:[A-ZÁÉÍÓÚÑÜÇ][^\d\n,;:()]{0,40}?,?\s*(?:(?i:n[º°o]|num|núm|número)\.?\s*)?\d{1,4}"
+        r"|\d{1,3}[A-Z]?\s*(?:#|(?i:n[º°o]|no)\.?)\s*\d{1,3}(?:\s*-\s*\d{1,3})?)(?!\d)"
+        # then a floor and door ("3º B") and a postcode with its town ("28013 Madrid"), if they follow
+        r"(?:\s*+,?\s*+(?:\d{1,2}\s*[º°ª](?:\s*(?:[A-Za-z](?!\w)|(?i:izq|izda|izquierda|dcha|dch|derecha)\.?))?"
+        r"|\d{5}(?!\d)(?:\s++[A-ZÁÉÍÓÚÑ][\w]*+){0,2}))*+"),
+        "[address]", ascii_words=_STREET_BEFORE_WORDS),
+    Shape("address", re.compile(
+        rf"(?<![\w.,/-])\d{{1,5}}[A-Za-z]?,?\s++(?:[A-Z][\w'.-]*+\s++){{1,4}}(?i:{_STREET_AFTER})\b"
+        # then a quarter ("NW"), a town, a state and a ZIP code ("Springfield, IL 62704"), if they follow
+        r"(?:\s++(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+        r"(?:(?:,?\s++[A-Z]\w*+(?:\s++[A-Z]\w*+)?)?,?\s++(?:[A-Z]{2}\s++)?\d{5}(?:-\d{4})?(?!\d))?"),
+        "[address]", gate=re.compile(r"\d[A-Za-z]?\s+[A-Z]"),
+        ascii_words=frozenset(w.encode() for w in _STREET_AFTER.split("|"))),
     # nine or more digits in one run of phone punctuation: a phone number, not a year or a score
     Shape("phone", re.compile(r"(?<![\w/])\+?\(?\d[\d ().\-/]{6,}\d(?![\w/])"), "[phone]", _digits(9),
           gate=re.compile(r"\d[\d ().\-/]{6,}\d"), ascii_need=("phone", (b"0" * 8,))),

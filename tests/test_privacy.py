@@ -49,6 +49,10 @@ SHAPED = {
     "Salesforce id": "0035g00000XyZabAAB",
     "MAC": "00:1A:2B:3C:4D:5E",
     "CRM id": "crm-7788991",
+    "spanish street address": "Calle de Alcalá 45, 3º B",
+    "abbreviated street address": "C/ Gran Vía 12",
+    "colombian street address": "Carrera 7 # 45-10",
+    "english street address": "742 Evergreen Terrace",
 }
 # Keys that are personal by their name, in the styles real deployments use; their values have no telltale
 # shape (a first name, a postcode), so only the key can give them away.
@@ -60,6 +64,7 @@ KEYED = {
     "Dirección_Envío": "Avenida Diagonal 640", "telefono": "91123", "correo": "maxi.etx", "dni": "DNIMAXI",
     "nif": "NIFMAXI", "codigo_postal": "28911", "codigoPostal": "08021", "fechaNacimiento": "1984-07-19",
     "first_name": "Bartholomew", "home-address": "221B Baker Street", "zipCode": "SW1A 1AA",
+    "numero_identificacion": "IDMAXI", "telf": "91123",
 }
 DESCRIPTIVE = {"plan": "gold", "favouriteGenre": "Comedy", "age": 41, "preferred_language": "es",
                "loyaltyCardTier": "platinum", "email_opt_in": True, "last_login": "2024-05-01",
@@ -101,7 +106,9 @@ def test_value_shapes_are_recognised_alone_and_inside_text(name: str) -> None:
 
 @pytest.mark.parametrize("text", ["Drama", "rated 5/5", "10:30:00", "2023-01-15", "1999-2005", "at home tonight",
                                   "bought 3 x Shoes for 120.50 EUR", "Toy Story (1995)", "iPhone 15 Pro", "COVID-19",
-                                  "SKU-12", "Comedia romántica"])
+                                  "SKU-12", "Comedia romántica", "Calle 13", "dimos un paseo de 30 minutos",
+                                  "Miracle on 34th Street (1947)", "visitó la plaza 3 veces", "5 Star Hotel",
+                                  "compró en la tienda de Plaza Norte", "top 3 Way to save"])
 def test_ordinary_values_are_not_mistaken_for_personal_data(text: str) -> None:
     assert find_shapes(text) == [] and Redactor().scrub_text(text) == text
 

@@ -19,7 +19,9 @@ from embeddings.redaction import SHAPES, AsciiViews
 UNGATED = tuple(dataclasses.replace(s, gate=None) for s in SHAPES)
 PIECES = [*"0123456789", *"áéñÜ", "\u0663\u0664", "\u212a", "\u017f", "\u00a0", *"abcdefABCDEF", *"xyzXYZ", *"@.:-_ /()[]{}<>+\n", " at ", " arroba ", " dot ",
           " punto ", "(at)", "[dot]", "es", "ES91", "2100", "0418", "4502", "fe80", "::", "192.168.", "-", "12345",
-          "612 345 678", "+34", "X1234567L", "12345678Z", "AB123456C", "123-45-6789", "jane", "example", "com"]
+          "612 345 678", "+34", "X1234567L", "12345678Z", "AB123456C", "123-45-6789", "jane", "example", "com",
+          "Calle", "calle", "C/", "Av.", "Pº", "p°", "Rúa", " de ", "Mayor", "º", "#", " No. ", "Street", "St", " ",
+          "Baker", "221B", "\u2019", "\t", "_", "NW", "28013"]
 
 
 def _same(text: str) -> None:
@@ -44,7 +46,8 @@ def test_gates_agree_on_real_documents(movielens_export: Path) -> None:
     for sample in ("write to jane.doe@example.com or jane (at) example [dot] com, jane at example dot com",
                    "IBAN ES91 2100 0418 4502 0005 1332, card 4111 1111 1111 1111, call +34 612 345 678",
                    "mac 00:1a:2b:3c:4d:5e ip 192.168.1.20 fe80::1 uuid 123e4567-e89b-12d3-a456-426614174000",
-                   "DNI 12345678Z NIE X1234567L CIF B12345674 NI AB123456C SSN 123-45-6789 crm-123456 a1b2c3d4e5f6"):
+                   "DNI 12345678Z NIE X1234567L CIF B12345674 NI AB123456C SSN 123-45-6789 crm-123456 a1b2c3d4e5f6",
+                   "envíalo a C/ Gran Vía 12, 3º B, 28013 Madrid o a 221B Baker Street, London"):
         _same(sample)
         assert any(s.spans(sample) for s in SHAPES)
 

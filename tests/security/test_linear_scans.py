@@ -19,7 +19,8 @@ from tests.tracardi_emulator.generate import make_profiles
 N = 100_000
 # runs that each shape's prefix accepts, ended by a character that makes the match fail at the last moment
 UNITS = ["a1", "1", "1 ", "at ", "a@", "a.", "ab12", "a:", "1(", "a (at) ", "1-", "a at ", "1.", "AB12 ",
-         "a@b . c", "a1@. -(:", "a_1", "+1 (", "a [at] b [dot] ", "a at b dot ", "00:1A:", "ES12 "]
+         "a@b . c", "a1@. -(:", "a_1", "+1 (", "a [at] b [dot] ", "a at b dot ", "00:1A:", "ES12 ",
+         "calle A", "calle de Ab ", "1 Ab ", "1 A B C D ", "Calle 1 # ", "calle 5, 2º ", "1 Ab Street, "]
 TAILS = ["", "x", "@", "/"]
 
 
