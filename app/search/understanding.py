@@ -1295,6 +1295,8 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             # the count's, whose verb it reads once the passes are done
             continue
         content = [m for m in list(re.finditer(r"\S+", clause))[:3] if m.group() not in FILLER][:2]
+        if len(content) == 2 and _FINITE_PAST.fullmatch(content[1].group()):
+            content = content[:1]  # "who bought shoes | bought bags": a second verb starts its own clause
         said = content if verb.group() in _LIGHT_VERBS else [verb, *content]  # "made a purchase": the purchase
         if not index or not said or _is_about(verb.group(), about):
             continue
