@@ -780,9 +780,9 @@ def test_a_spanish_shops_own_names_are_read_and_its_questions_counted_exactly(e5
             # a group said by its own clause and a second verb: both events, of those who did the first
             both = await tools.count_customers(query="¿qué porcentaje de los clientes que compraron zapatos compraron "
                                                      "bolsos?")
-            shoes, bags = who("compra", "categoria", {"zapatos"}), who("compra", "categoria", {"bolsos"})
-            assert (both["exact"], both["count"]) == (True, len(shoes & bags))
-            assert (both["within"]["customers"], both["within"]["exact"]) == (len(shoes), True) and shoes
+            shoe_buyers, bag_buyers = who("compra", "categoria", {"zapatos"}), who("compra", "categoria", {"bolsos"})
+            assert (both["exact"], both["count"]) == (True, len(shoe_buyers & bag_buyers))
+            assert (both["within"]["customers"], both["within"]["exact"]) == (len(shoe_buyers), True) and shoe_buyers
             above_es = await tools.count_customers(query="¿qué porcentaje de clientes de España gastó más que la media?")
             assert above_es["count"] == sum(1 for p in spain if spend[p] > mean_spend)
             assert above_es["within"]["customers"] == len(spain) and above_es["group"]["average"]["mean"] == mean_spend
