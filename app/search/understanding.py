@@ -34,6 +34,7 @@ from app.search.meaning_match import (
     PhraseEncoder,
     build_lexicon,
 )
+from app.search.spelling import spelled_like
 from app.search.units import (
     MONEY_VERBS,
     TIME_UNITS,
@@ -310,6 +311,10 @@ def _named(phrase: str, abbreviations: int = 0, others: list[str] | None = None,
                                                              *(_pattern(o) for o in others))))
 
 
+SPELLED_MEMO = 4096  # words whose spelling against what events are about is remembered (per vocabulary)
+SPELLING_CANDIDATES = 200  # values of its first letters and length a word's spelling is compared with, at most
+
+
 @dataclass
 class Vocabulary:
     values: list[tuple[re.Pattern[str], str, str, Any, int]] = field(default_factory=list)  # pattern, phrase, path, value, n
@@ -339,6 +344,8 @@ class Vocabulary:
     _by_prefix: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _names_active: bool | None = field(default=None, repr=False)
     _categories: dict[str, tuple[frozenset[str], list[str]]] | None = field(default=None, repr=False)
+    _about_spellings: dict[tuple[str, int], list[str]] | None = field(default=None, repr=False)
+    _spelled: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def names_active(self) -> bool:
         """Whether a field of the data's own is named "active" (a flag, a status value): once per vocabulary,
@@ -372,6 +379,27 @@ class Vocabulary:
                     self._by_prefix.setdefault(first, []).append(k)
         hits = sorted({k for w in set(q.split()) for k in self._by_prefix.get(w[:3], ())})
         return [self._phrases[k] for k in hits]
+
+    def spelled_about(self, word: str) -> str | None:
+        """The one value of what events are about that `word` spells another way ("jewelry" for `jewellery`,
+        "electronis"; `spelling.spelled_like`), among those of its first two letters and a length within reach
+        (indexed once per vocabulary; answers remembered, at most SPELLED_MEMO words)."""
+        if word in self._spelled:
+            return self._spelled[word]
+        if self._about_spellings is None:
+            index: dict[tuple[str, int], list[str]] = defaultdict(list)
+            for phrase in self.about_values:
+                if phrase.isalpha():
+                    index[(phrase[:2], len(phrase))].append(phrase)
+            self._about_spellings = dict(index)
+        near = [] if word in self.about_values else [
+            p for n in range(len(word) - 2, len(word) + 3) for p in self._about_spellings.get((word[:2], n), ())]
+        # the commonest first, and so many at most: values come from events, which anyone can send
+        found = spelled_like(word, near[:SPELLING_CANDIDATES]) if near else None
+        if len(self._spelled) >= SPELLED_MEMO:
+            self._spelled.clear()
+        self._spelled[word] = found
+        return found
 
     @property
     def empty(self) -> bool:
@@ -1096,7 +1124,8 @@ def _none_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
         words = [m for m in said if m.group() not in FILLER and m.group() not in _NONE_FILLER
                  and m.group() not in _PRONOUN_AFTER]
         content = [m for m in words if m.start() <= said[4].start()][:2] if len(said) > 4 else words[:2]
-        objects = [m for m in words if m.group() in about or _is_about(m.group(), values_of)]
+        objects = [m for m in words if m.group() in about or _is_about(m.group(), values_of)
+                   or vocab.spelled_about(m.group())]
         if objects:  # "never bought shoes": the words before the values say which events, the values which of them
             lead = [m for m in words if m.start() < objects[0].start()][:3]
             if lead and _about(q, cue.end(), cue.end() + lead[-1].end(), vocab)[0]:
@@ -1302,7 +1331,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             continue
         # what the event was about ("rated horror movies"): the verb and the rest read the event type, and the
         # value which events (answered from the event log)
-        objects = [m for m in content if _is_about(m.group(), about)]
+        objects = [m for m in content if _is_about(m.group(), about) or vocab.spelled_about(m.group())]
         said = [m for m in said if not any(m is o for o in objects)]
         if not said:
             continue
@@ -1358,7 +1387,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
                 and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)
                 and not SYNONYMS.get(m.group(), frozenset()) & own]  # "correo" is the event's own "email"
             values: list[str] = []
-            if specific and lexicon.across:  # "bought watches" where the events say "relojes"
+            if specific:  # "bought watches" where the events say "relojes", "jewelry" where they say "jewellery"
                 values, across_end = _about_across(q, verb.end(), vocab)
                 if values:
                     end = _own_words_after(q, across_end, own, free)
@@ -1486,6 +1515,9 @@ def _either_number(phrase: str) -> re.Pattern[str]:
     return re.compile(r"\b" + "".join(re.escape(w) + r"\s+" for w in head) + f"(?:{tail})" + r"\b")
 
 
+_LONG_WORD = re.compile(r"\b[^\W\d_]{5,40}\b")
+
+
 def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], int]:
     """The values of what events are about said in the clause of an event read up to `end` ("horror" in "rated
     horror movies", "refunds" in "opened a support ticket about refunds"): within what was read, or after it
@@ -1498,6 +1530,9 @@ def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], i
             continue
         said.extend((m.start(), m.end(), phrase) for m in _either_number(phrase).finditer(q, rest, clause_end)
                     if not any(m.start() < b and a < m.end() for a, b, _ in said))
+    for m in _LONG_WORD.finditer(q, rest, clause_end):  # spelled another way: "jewelry" for `jewellery`
+        if not any(m.start() < b and a < m.end() for a, b, _ in said) and (spelled := vocab.spelled_about(m.group())):
+            said.append((m.start(), m.end(), spelled))
     found: list[str] = []
     last = end
     for a, b, phrase in sorted(said):  # in the order said: each joined to what was read by small words only
@@ -1509,7 +1544,7 @@ def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], i
     tail = q[last:clause_end].split()
     if found and len(tail) == 1 and tail[0] not in _ABOUT_LINK and tail[0] not in FILLER:
         last = clause_end  # the clause's last word is what was acted on: "rated a thriller or a war movie"
-    if not found and vocab.lexicon is not None and vocab.lexicon.across:
+    if not found:
         return _about_across(q, end, vocab)
     return list(dict.fromkeys(found)), last
 
@@ -1518,19 +1553,21 @@ _OBJECT = re.compile(r"\s+(?:(?:a|an|the|some|any|el|la|los|las|un|una|unos|unas
 
 
 def _about_across(q: str, end: int, vocab: Vocabulary) -> tuple[list[str], int]:
-    """What was acted on right after q[:end], said in the other language than the events say it ("bought
-    shoes" over `zapatos`): the object's words matched to what events are about by meaning, where one leads
-    clearly (`Lexicon.across_languages`); none, and `end` unchanged, otherwise."""
+    """What was acted on right after q[:end], spelled another way than the events spell it ("bought jewelry" over
+    `jewellery`, "electronis": `spelling.spelled_like`) or said in the other language ("bought shoes" over
+    `zapatos`: the object's words matched to what events are about by meaning, where one leads clearly,
+    `Lexicon.across_languages`); none, and `end` unchanged, otherwise."""
     stop = _ABOUT_END.search(q, end)
     obj = _OBJECT.match(q, end, stop.start() if stop else len(q))
-    assert vocab.lexicon is not None
     if obj is None or obj.group("w") in FILLER or obj.group("w") in _ANYTHING or obj.group("w") in _TIME_WORDS:
         return [], end
     second = obj.group("w2")
     tries = [(f"{obj.group('w')} {second}", obj.end("w2"))] if second and second not in FILLER and \
         second not in _TIME_WORDS and second not in _CLAUSE else []
     for words, said_end in [*tries, (obj.group("w"), obj.end("w"))]:
-        phrase = vocab.lexicon.across_languages(words, list(vocab.about_values))
+        phrase = vocab.spelled_about(words) if " " not in words else None
+        if phrase is None and vocab.lexicon is not None and vocab.lexicon.across:
+            phrase = vocab.lexicon.across_languages(words, list(vocab.about_values))
         if phrase is not None:
             return list(vocab.about_values[phrase]), said_end
     return [], end
@@ -1968,6 +2005,8 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
         picked: tuple[str, int] | None
         if age_path and q.startswith(("aged", "ages", "edades"), span[0]):
             picked, unit = (age_path, span[0]), QuestionUnit()
+        elif q.startswith(("aged", "ages", "edades"), span[0]):
+            picked = None  # where the data holds age bands: a band, never a number said later ("spent over 200")
         else:
             picked = _numeric_field(q, span, unit, low, vocab, budget)
         if picked is None and age_path and _years_of_age(unit, low, high):

@@ -820,6 +820,11 @@ TICKETS = [{**b, "top": {**cast(dict[str, Any], b["top"]), "topic": [["refund", 
     ("customers who never opened a support ticket about refunds", [("ticket-opened", ["refund"])], []),
     # a value no event holds is no reading of the event log
     ("customers who bought a sofa", [], ["counts.purchase-order>=1"]),
+    # a value spelled another way or mistyped is the value (`app/search/spelling.py`); another word is not
+    ("customers who bought bokos", [("purchase-order", ["books"])], []),
+    ("customers who never bought gardn", [("purchase-order", ["garden"])], []),
+    ("customers who opened a support ticket about refnd", [("ticket-opened", ["refund"])], []),
+    ("customers who bought boots", [], ["counts.purchase-order>=1"]),
 ])
 def test_an_event_about_a_value_is_read_for_the_event_log(encoder: Any, question: str,
                                                           about: list[tuple[str, list[str]]],
