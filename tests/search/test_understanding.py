@@ -214,6 +214,14 @@ def test_codes_and_the_words_that_lead_into_a_trait(question: str, filters: list
     assert not set(u.semantic.split()) - {"customers", "who", "do", "clientes", "que", "estan", "tienen"}
 
 
+def test_aged_names_the_age_band_not_a_number_said_later() -> None:
+    """"aged 25-34 spent over 200" had read 25-34 as a range of spend, and "over 200" was lost."""
+    vocab = build_vocabulary([{**p, "spend_total": 40.0 + 30 * i} for i, p in enumerate(SHOP)])
+    assert sorted(understand("how many customers aged 25-34 spent over 200?", vocab).filters) == [
+        "spend_total>200", "traits.age_band=25-34"]
+    assert understand("customers who spent between 25 and 34", vocab).filters == ["spend_total>=25, spend_total<=34"]
+
+
 @pytest.mark.parametrize(("question", "filters", "none_hold"), [
     # a country no one here is from counts 0, and says so with the countries held (it had been an estimate)
     ("customers from Chile", ["traits.country=CL"], ["CL"]),
