@@ -66,7 +66,7 @@ _SAME_PERSON = (
     ("gold", "oro"), ("silver", "plata"), ("platinum", "platino"), ("bronze", "bronce"),
     # the channels a customer prefers or came through ("prefieren la tienda" is `preferred_channel=store`)
     ("store", "shop", "tienda", "tienda fisica"), ("email", "correo", "correo electronico"),
-    ("phone", "telephone", "telefono"), ("mobile", "movil"),
+    ("phone", "telephone", "telefono"), ("mobile", "movil"), ("web", "website", "sitio web", "pagina web"),
     # where a shop keeps what is about to be bought ("added jackets to the cart" over `anadir-al-carrito`)
     ("cart", "basket", "carrito", "cesta", "carro"),
 )

@@ -200,6 +200,7 @@ SHOP = [{"traits": {"country": c, "newsletter": n, "preferred_channel": ch, "age
     ("customers not subscribed to the newsletter", ["traits.newsletter=False"]),
     ("clientes que no están suscritos a la newsletter", ["traits.newsletter=False"]),
     ("customers who prefer email", ["traits.preferred_channel=email"]),
+    ("customers who prefer the website", ["traits.preferred_channel=web"]),  # the channel's other name
     ("customers aged 25-34", ["traits.age_band=25-34"]),
     # in Spanish over English values and keys
     ("clientes que no reciben el boletín", ["traits.newsletter=False"]),
