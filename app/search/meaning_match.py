@@ -64,7 +64,8 @@ FILLER = frozenset({
     "se", "muy", "mucho", "personas", "persona", "employees", "employee", "staff", "empleados", "empleado",
     # Spanish auxiliaries name nothing either ("nunca han valorado" had read "nunca han" as "no hombre")
     "ha", "han", "he", "hemos", "hay", "haya", "hayan", "habia", "habian", "fue", "fueron", "sido", "era",
-    "eran", "sea", "sean", "tiene", "tienen", "nada", "nothing", "anything", "algo",
+    "eran", "sea", "sean", "tiene", "tienen", "tuvo", "tuvieron", "tenia", "tenian", "nada", "nothing", "anything",
+    "algo",
     "without", "except", "excluding", "never", "nor", "nunca", "excepto", "salvo", "tampoco",
     # adding one thing to another names neither ("also" had read as the plan "plus")
     "also", "too", "tambien", "ademas", "additionally", "again",

@@ -2280,6 +2280,11 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
             windows.append(None)
             drop.add(ci)
             ai = len(about) - 1
+        elif _any_activity(read[k]["from"], win):  # "active in November": an event of any type in it
+            add_about(ANY_EVENT, [], taken[k], False, 1, read[k]["how"], read[k].get("similarity"))
+            windows.append(win)
+            drop.add(k)
+            continue
         else:
             continue
         first = listed.get(ai, ai)
@@ -2347,7 +2352,8 @@ def _at_least(bound: Any) -> tuple[int, bool] | None:
 def _event_text(e: EventReading) -> str:
     """An event reading as the user could have written it: "events.purchase-order about shoes since 2024-11-01:
     none", "events.compra since 2024-10-02: 2 or more"."""
-    text = f"events.{e.etype}" + (f" about {','.join(e.values)}" if e.values else "")
+    text = (f"events.{e.etype}" if e.etype != ANY_EVENT else "events") + (f" about {','.join(e.values)}" if e.values
+                                                                            else "")
     text += "".join(f" {op} {day}" for op, day in (e.window or {}).items())
     if e.amount:
         return text + ": " + _range_text("amount", e.amount)
@@ -2366,6 +2372,20 @@ def _past_names(q: str, end: int, names: set[str]) -> int:
     while (word := _WORD.match(q, end + len(q[end:]) - len(q[end:].lstrip()))) and word.group() in names:
         end = word.end()
     return end
+
+
+ANY_EVENT = ""  # an event reading of any type ("active in November"); no event type is empty (schemas.parse_event)
+_ACTIVE_WORDS = frozenset({"active", "activos", "activas", "activo", "activa", "activity", "actividad"})
+_LAST_WORDS = frozenset({"last", "latest", "recent", "recently", "seen", "ultima", "ultimo", "reciente", "visto",
+                         "vistos", "vista", "vistas"})
+
+
+def _any_activity(said: str, win: dict[str, str]) -> bool:
+    """Whether a window on the activity date is activity within it: "active in November", "activos en marzo" is any
+    event in it (someone active then and since was last seen since). Not "last active in November" (the last
+    activity), nor a window open to now ("active in the last 30 days": the last activity answers that alone)."""
+    words = set(norm(said).split())
+    return bool(words & _ACTIVE_WORDS) and not words & _LAST_WORDS and "before" in win
 
 
 def _window(c: Condition) -> dict[str, str] | None:

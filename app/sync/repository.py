@@ -156,7 +156,8 @@ class PostgresSyncState:
                            event_type: str,
                            values: Sequence[str], since: str | None, before: str | None, times: int,
                            value_path: list[str] | None = None) -> dict[str, Any]:
-        """One figure per profile over its events of a type about the values in the window (`aggregate`: how many,
+        """One figure per profile over its events of a type (any, where `event_type` is ""; no type is empty) about
+        the values in the window (`aggregate`: how many,
         their first or last time, or the sum of the number at `value_path`). One pass over the type's rows, bounded
         in time (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
         figure = {"count": "count(*)", "min": "min(time)", "max": "max(time)",  # constants, never input
@@ -166,7 +167,7 @@ class PostgresSyncState:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant
                 rows = await conn.fetch(
-                    f"SELECT profile_id, {figure} AS n FROM profile_ai.events WHERE type = $1 "
+                    f"SELECT profile_id, {figure} AS n FROM profile_ai.events WHERE ($1 = '' OR type = $1) "
                     "AND (jsonb_array_length($2::jsonb) = 0 "
                     "     OR jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))) "
                     "AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4) "

@@ -318,6 +318,23 @@ def test_how_many_were_active_lately_counts_from_the_datas_clock(ml: dict[str, A
     half_year = datetime.combine(now.date() - timedelta(days=6 * 30.4375), datetime.min.time(), now.tzinfo)
     lapsed = ask(ml, "count_customers", {"query": "customers inactive in the last 6 months"})
     assert lapsed["count"] == sum(1 for t in last.values() if datetime.fromisoformat(t) < half_year) > 0
+    # active in a month that has ended: any event in it ("active in March" had been last seen in March, which
+    # leaves out everyone active then and since); "last active in March" stays the last activity
+    month = (now.replace(day=1) - timedelta(days=1)).replace(day=1)
+    active: set[str] = set()
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["metadata"]["time"]["insert"][:7] == month.strftime("%Y-%m"):
+            active.add(event["profile"]["id"])
+    in_english = month.strftime("%B")  # the C locale's names
+    in_spanish = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+                  "noviembre", "diciembre"][month.month - 1]
+    for question in (f"how many customers were active in {in_english}?",
+                     f"¿cuántos clientes estuvieron activos en {in_spanish}?"):
+        answer = ask(ml, "count_customers", {"query": question})
+        assert (answer["exact"], answer["count"]) == (True, len(active)), question
+    last_active = ask(ml, "count_customers", {"query": f"how many customers were last active in {in_english}?"})
+    assert last_active["count"] == sum(1 for t in last.values() if t[:7] == month.strftime("%Y-%m")) < len(active)
 
 
 def test_how_many_by_a_field_counts_each_value(ml: dict[str, Any]) -> None:
