@@ -89,9 +89,20 @@ _ASKING = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(ASKING_PHRASES, key=len,
 _AVERAGE_MARK = 987654.0  # the average's place while the number compared with it is read (no data holds it)
 
 
+_TOTALS = frozenset({"in total", "in all", "altogether", "overall", "en total", "en conjunto"})
+_NUMBER_BEFORE = re.compile(r"\d(?:\s*(?:euros?|eur|dollars?|usd|pesos?|pounds?|libras?|€|\$))?\s+$", re.IGNORECASE)
+
+
 def without_asking(question: str) -> str:
-    """A question without the words that only ask it: "how many women over 40 are there" -> "women over 40"."""
-    return " ".join(_ASKING.sub(" ", question).replace("¿", " ").replace("?", " ").split())
+    """A question without the words that only ask it: "how many women over 40 are there" -> "women over 40"; a
+    total said after an amount is the amount's ("spent more than 100 in total")."""
+    def asking(m: re.Match[str]) -> str:
+        said = " ".join(m.group().lower().split())
+        if said in _TOTALS and _NUMBER_BEFORE.search(question, max(0, m.start() - 24), m.start()):
+            return m.group()
+        return " "
+
+    return " ".join(_ASKING.sub(asking, question).replace("¿", " ").replace("?", " ").split())
 
 
 # ranking words, in a question put to a model's ranking ("students most likely to churn", "top at risk",

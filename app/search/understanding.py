@@ -1915,7 +1915,9 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
 
     def add(path: str, condition: Condition, text: str, span: tuple[int, int], how: str = "words",
             similarity: float | None = None, negated: bool = False) -> None:
-        if path in used_paths:
+        # a second window on the activity date may be a second event's ("opened an email in November and bought in
+        # December"): kept, to be joined to its event below
+        if path in used_paths and not (path == "last_seen" and condition.op == "range" and _window(condition)):
             k = next(i for i, c in enumerate(conditions) if c.key == path)
             prev = conditions[k]
             if condition.op == prev.op and condition.op in ("eq", "ne") and _joined(q, taken[k], span):
@@ -2114,6 +2116,16 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
         if free(m.span()) and negation_start(q, m.start(), slack=1) is None:
             add_about(str(vocab.purchase_type), [], m.span(), False, 1, "words")
             singles[len(about) - 1] = {_ORDER_BOUND[m.group("cmp")]: float(m.group("n").replace(",", "."))}
+    for m in _BOUGHT_FOR.finditer(q) if vocab.purchase_type is not None else ():
+        values, end = _about(q, m.start("obj"), m.start("obj"), vocab)
+        if values and end == m.start("obj") + len(m.group("obj").rstrip()) and free(m.span()) and \
+                negation_start(q, m.start(), slack=1) is None:
+            add_about(str(vocab.purchase_type), values, m.span(), False, 1, "words")
+            bound = {_ORDER_BOUND[m.group("cmp")]: float(m.group("n").replace(",", "."))}
+            if m.group("total"):
+                amounts[len(about) - 1] = bound
+            else:
+                singles[len(about) - 1] = bound
     # "repeat customers", "one-time buyers": how many purchases, where one event type is the purchase
     if vocab.purchase_type is not None:
         for m in _BUYERS_BY_TIMES.finditer(q):
@@ -2286,6 +2298,8 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
             drop.add(k)
             continue
         else:
+            if any(c2.key == "last_seen" for c2 in conditions[:k]):
+                drop.add(k)  # a second window no event takes ("bought shoes in November or in December"): a meaning
             continue
         first = listed.get(ai, ai)
         for li in range(len(about)):  # "bought shoes and bags this year": each of the list in it
@@ -2383,9 +2397,10 @@ _LAST_WORDS = frozenset({"last", "latest", "recent", "recently", "seen", "ultima
 def _any_activity(said: str, win: dict[str, str]) -> bool:
     """Whether a window on the activity date is activity within it: "active in November", "activos en marzo" is any
     event in it (someone active then and since was last seen since). Not "last active in November" (the last
-    activity), nor a window open to now ("active in the last 30 days": the last activity answers that alone)."""
+    activity), nor a window open at either end ("active in the last 30 days", "not active since March": the last
+    activity answers those alone)."""
     words = set(norm(said).split())
-    return bool(words & _ACTIVE_WORDS) and not words & _LAST_WORDS and "before" in win
+    return bool(words & _ACTIVE_WORDS) and not words & _LAST_WORDS and "since" in win and "before" in win
 
 
 def _window(c: Condition) -> dict[str, str] | None:
@@ -2455,6 +2470,14 @@ _ONE_ORDER = re.compile(
     r"(?:a|an|any|one|una|un|algun|alguna)\s+(?:single\s+)?(?:purchase|order|transaction|compra|pedido|transaccion)"
     r"(?:\s+(?:of|de|por))?\s+(?P<cmp>" + "|".join(sorted(_ORDER_BOUND, key=len, reverse=True)) +
     r")\s+(?P<n>\d{1,9}(?:[.,]\d{1,2})?)(?:\s*(?:euros?|eur|dollars?|usd|pesos?|pounds?|libras?))?\b")
+
+# "bought a watch for more than 100", "compraron zapatos por más de 50 euros": a purchase of those values whose
+# amount meets the bound ("in total" / "en total": what such purchases add up to); the object is checked by `_about`
+_BOUGHT_FOR = re.compile(
+    r"\b(?:bought|purchased|ordered|compraron|compro|adquirieron|pidieron)\s+(?P<obj>(?:[^\W\d_]+\s+){1,4}?)"
+    r"(?:for|por|at|a|de)\s+(?P<cmp>" + "|".join(sorted(_ORDER_BOUND, key=len, reverse=True)) +
+    r")\s+(?P<n>\d{1,9}(?:[.,]\d{1,2})?)(?:\s*(?:euros?|eur|dollars?|usd|pesos?|pounds?|libras?))?"
+    r"(?P<total>\s+(?:in total|en total|altogether|overall|in all))?\b")
 
 
 # the everyday names of customers by how often they bought: "repeat customers" (twice or more), "one-time buyers"

@@ -1186,6 +1186,21 @@ def test_buyers_again_a_day_one_more_purchase_and_what_a_share_is_of(e5: Any) ->
         u = understand(question, vocab)
         assert u.filters == filters and set(u.semantic.split()) <= {"customers", "who", "clientes", "que"}, question
         assert [e.denied for e in u.events()] == [False, "not" in question]
+    # two events, each in its own window (the second window had been dropped: "bought something in" and a meaning)
+    u = understand("customers who opened a support ticket in march and bought something in april", vocab)
+    assert u.filters == ["events.ticket-opened since 2024-03-01 before 2024-04-01",
+                         "events.purchase-order since 2024-04-01 before 2024-05-01"]
+    # a second window no event takes is left to meaning, never read as last seen in it
+    u = understand("customers who bought books in march or in april", vocab)
+    assert u.filters == ["events.purchase-order about books since 2024-03-01 before 2024-04-01"]
+    assert "april" in u.semantic
+    # a purchase of some things for an amount: one such purchase's, or ("in total") their sum
+    assert understand("customers who bought books for more than 100", vocab).filters == [
+        "events.purchase-order about books: one with amount>100"]
+    assert understand("customers who bought a book for less than 20 euros", vocab).filters == [
+        "events.purchase-order about books: one with amount<20"]
+    assert understand("customers who bought books for more than 100 in total", vocab).filters == [
+        "events.purchase-order about books: amount>100"]
     # what a share is of: the words before what is asked of them ("who ..." is the group's own clause)
     for question, base in [("what percentage of customers on a pro plan bought books?", "customers on a pro plan"),
                            ("what percentage of customers who bought books also bought music?",
