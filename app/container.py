@@ -147,7 +147,8 @@ class Container:
                                event_labels=event_labels(settings, builder.dictionary),
                                phrases=PhraseVectorStore(data_dir / "cache", encoder.model_id),
                                population=lambda: builder.population,
-                               amount_of=lambda etype: builder.dictionary.spec(etype).value)
+                               amount_of=lambda etype: builder.dictionary.spec(etype).value,
+                               rating_of=lambda etype: (builder.dictionary.spec(etype).rating or {}).get("property"))
         erasures = ErasureRepository(database.pool)
         segments = SegmentService(index, encoder, SegmentRepository(database.pool), enqueue,
                                   wording=settings.lang.wording, erasures_since=erasures.erasures_since,

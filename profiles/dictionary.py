@@ -112,8 +112,9 @@ class EventDictionary:
 
     def learn(self, learned: Mapping[str, Mapping[str, Any]]) -> None:
         """Read what was learned from the data (profiles/facet_discovery.py) too, in place of anything learned
-        before: per event type, more facets ({"facets": [paths]}) and, for a purchase the dictionary gives no value,
-        its value and currency ({"value": path, "currency": path})."""
+        before: per event type, more facets ({"facets": [paths]}), for a purchase the dictionary gives no value,
+        its value and currency ({"value": path, "currency": path}), and for a rating it gives no score, where the
+        score is ({"rating": {"property": key, "scale": n, "liked": n}})."""
         self.learned = {t: dict(v) for t, v in learned.items() if v}
         effective = dict(self._specs)
         for etype, more in self.learned.items():
@@ -121,7 +122,9 @@ class EventDictionary:
             paths = [str(p) for p in more.get("facets") or () if p not in base.facets]
             value = base.value or (str(more["value"]) if more.get("value") else None)
             currency = base.currency or (str(more["currency"]) if more.get("currency") and value else None)
-            effective[etype] = replace(base, facets=base.facets + tuple(paths), value=value, currency=currency)
+            rating = base.rating or (dict(more["rating"]) if isinstance(more.get("rating"), Mapping) else None)
+            effective[etype] = replace(base, facets=base.facets + tuple(paths), value=value, currency=currency,
+                                       rating=rating)
         self._effective = effective
 
     def spec(self, etype: str) -> EventSpec:

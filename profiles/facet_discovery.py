@@ -21,6 +21,12 @@ a cancellation or a refund) and nearly all its events (MIN_LABEL_SHARE, at least
 negative, under a money word (value, amount, total, importe, monto, precio ...): that property is its value, and
 a three-letter code under `currency` / `moneda` / `divisa` its currency.
 
+A rating the dictionary does not know (`valoracion-contenido` with `puntuacion`) would count no average rating and
+no liked items, and "valoraron con 5 estrellas" could not be read. So a type is read as a rating when its name says
+so (rating, review, score, valoracion, resena, puntuacion, calificacion ...) and nearly all its events hold a
+number from 0 to 10 under a score word (rating, score, stars, puntuacion, valoracion, nota ...): that is its
+score, on a scale of 5 where none is above 5, else 10.
+
 The result is frozen with the population statistics, so every process and every later sync reads the same. Events are redacted before they get
 here (contact details are never a category). One pass over the sample, bounded per event and per path:
 anyone can send an event, with as many properties as they like.
@@ -108,10 +114,12 @@ def _walk(props: dict[str, Any]) -> Iterable[tuple[str, Any]]:
 
 def learn(histories: Sequence[Sequence[Event]], dictionary: EventDictionary) -> dict[str, dict[str, Any]]:
     """What `histories` (each a profile's redacted events) say about event types the dictionary does not: per
-    type, {"facets": [paths]} and, for a purchase, {"value": path, "currency": path}."""
+    type, {"facets": [paths]}, for a purchase {"value": path, "currency": path}, for a rating {"rating": {...}}."""
     out: dict[str, dict[str, Any]] = {t: {"facets": paths} for t, paths in learn_facets(histories, dictionary).items()}
     for etype, money in learn_money(histories, dictionary).items():
         out.setdefault(etype, {}).update(money)
+    for etype, rating in learn_ratings(histories, dictionary).items():
+        out.setdefault(etype, {})["rating"] = rating
     return out
 
 
@@ -227,4 +235,47 @@ def learn_money(histories: Iterable[Sequence[Event]], dictionary: EventDictionar
         said = currency.get(etype, Counter()).most_common(1)
         if said and said[0][1] >= MIN_LABEL_SHARE * counts[0]:
             out[etype]["currency"] = said[0][0]
+    return out
+
+
+# what a rating is called, in English and Spanish; and the keys its score is under, the first found in this order
+_RATING_WORDS = frozenset({"rating", "ratings", "rated", "rate", "review", "reviews", "reviewed", "score", "scored",
+                           "stars", "valoracion", "valoraciones", "valorado", "valorada", "resena", "resenas",
+                           "puntuacion", "puntuaciones", "calificacion", "calificaciones", "opinion", "opiniones"})
+_SCORE_KEYS = ("rating", "score", "stars", "puntuacion", "valoracion", "calificacion", "nota", "estrellas", "puntos")
+MAX_SCALE = 10
+
+
+def learn_ratings(histories: Iterable[Sequence[Event]], dictionary: EventDictionary) -> dict[str, dict[str, Any]]:
+    """Per rating type the dictionary gives no rating (`valoracion-contenido` with `puntuacion`: its name says a
+    rating, and nearly all its events hold a number from 0 to 10 under a score word): {"property": key, "scale": 5
+    or 10, "liked": 4 or 8}, so averages, liked items and "rated a movie 5 stars" read it as the dictionary's own."""
+    seen: dict[str, list[int]] = {}  # type -> [events, events with a score under each key...]
+    top: dict[str, list[float]] = {}  # type -> the highest score under each key
+    candidates: dict[str, bool] = {}
+    for events in histories:
+        for ev in events:
+            ok = candidates.get(ev.type)
+            if ok is None:
+                if len(candidates) >= MAX_TYPES:
+                    continue
+                words = set(norm(split_camel(ev.type)).split())
+                ok = candidates[ev.type] = bool(words & _RATING_WORDS) and not dictionary.spec(ev.type).rating
+            if not ok:
+                continue
+            counts = seen.setdefault(ev.type, [0] * (1 + len(_SCORE_KEYS)))
+            highest = top.setdefault(ev.type, [0.0] * len(_SCORE_KEYS))
+            counts[0] += 1
+            for k, key in enumerate(_SCORE_KEYS):
+                v = ev.properties.get(key)
+                if isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= MAX_SCALE:
+                    counts[k + 1] += 1
+                    highest[k] = max(highest[k], float(v))
+    out: dict[str, dict[str, Any]] = {}
+    for etype, counts in sorted(seen.items()):
+        at = next((k for k in range(len(_SCORE_KEYS)) if counts[0] >= MIN_EVENTS
+                   and counts[k + 1] >= MIN_LABEL_SHARE * counts[0]), None)
+        if at is not None:
+            scale = 5 if top[etype][at] <= 5 else MAX_SCALE
+            out[etype] = {"property": _SCORE_KEYS[at], "scale": scale, "liked": 4 if scale == 5 else 8}
     return out

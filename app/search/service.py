@@ -368,11 +368,13 @@ class SearchService:
                  wordings: tuple[str, ...] = ("en",), event_labels: Callable[[str], list[str]] | None = None,
                  phrases: PhraseVectorStore | None = None,
                  population: Callable[[], FacetPopulation | None] | None = None,
-                 amount_of: Callable[[str], str | None] | None = None) -> None:
+                 amount_of: Callable[[str], str | None] | None = None,
+                 rating_of: Callable[[str], str | None] | None = None) -> None:
         self.encoder = encoder
         self.wordings = wordings  # how a flag's absence is written for matching by meaning ("without", "sin")
         self.event_labels = event_labels  # an event type's names in each wording ("valoraciones", "ratings")
         self.amount_of = amount_of  # an event type's amount path in its properties ("value", "importe"), if any
+        self.rating_of = rating_of  # an event type's rating path in its properties ("rating"), if any
         self.default_mode = default_mode
         self.sparse = sparse
         self.index = index
@@ -461,6 +463,10 @@ class SearchService:
                     break
             stats = self.population() if self.population is not None else None
             vocab = build_vocabulary(payloads, stats.shares if stats is not None else None)
+            if self.rating_of is not None:  # the one event type the dictionary gives a rating, if one
+                rated = [t.removeprefix("counts.") for t in dict.fromkeys(vocab.event_counts.values())
+                         if self.rating_of(t.removeprefix("counts."))]
+                vocab.rating_type = rated[0] if len(rated) == 1 else None
             try:  # the same fields and values by meaning; without it, questions are read by their words
                 self._attach_meaning(vocab, generation)
             except Exception as exc:  # noqa: BLE001 - an encoder failure costs the synonyms, never search
@@ -589,6 +595,10 @@ class SearchService:
             return await self._unfollowed_condition(e)
         if e.single:
             return await self._single_condition(e)
+        if e.scored:  # "rated a movie 5 stars": such events whose rating meets the bound
+            path = self.rating_of(e.etype) if self.rating_of is not None else None
+            return Condition("", "ids", list(await self.state.event_counts_scored(
+                e.etype, e.values, path.split(".") if path else [], e.scored, e.since, e.before, e.times)))
         return Condition("", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
             e.etype, e.values, since=e.since, before=e.before, times=e.times))
 

@@ -333,6 +333,8 @@ class Vocabulary:
     # the one event type whose count is every profile's `purchases` (the payload's count of valued events), where
     # one is: "made 2 purchases this year" is that many such events in the window, from the event log
     purchase_type: str | None = None
+    # the one event type the event dictionary gives a rating ("rated a movie 5 stars"), set by the search service
+    rating_type: str | None = None
     # categorical path -> its values that are age bands, in order, with their years ("65+": 65 up); only where
     # nearly all its values are (`age_bands` takes the one whose name says age)
     bands: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
@@ -592,6 +594,8 @@ class EventReading(NamedTuple):
     unfollowed_by: str | None = None
     # a bound one such event's amount meets ("made a purchase over 100": {"gt": 100}), or None
     single: dict[str, float] | None = None
+    # a bound such events' rating meets, each counted ("rated a movie 5 stars": {"gte": 5, "lte": 5}), or None
+    scored: dict[str, float] | None = None
 
     @property
     def since(self) -> str | None:
@@ -625,6 +629,8 @@ class Understanding:
     unfollowed: list[str | None] = field(default_factory=list)
     # a bound one of each of `about`'s events' amount meets ("a purchase over 100"), or None; [] is none
     singles: list[dict[str, float] | None] = field(default_factory=list)
+    # a bound each of `about`'s events' rating meets ("rated a movie 5 stars"), or None; [] is none
+    scored: list[dict[str, float] | None] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"filters": self.filters, "semantic": self.semantic, "read": self.read,
@@ -636,9 +642,11 @@ class Understanding:
         amounts = self.amounts or [None] * len(self.about)
         unfollowed = self.unfollowed or [None] * len(self.about)
         singles = self.singles or [None] * len(self.about)
-        return tuple(EventReading(etype, values, window, denied, n, amount, then, one) for (etype, values), window,
-                     denied, n, amount, then, one in zip(self.about, self.windows, self.denied, times, amounts,
-                                                         unfollowed, singles, strict=True))
+        scored = self.scored or [None] * len(self.about)
+        return tuple(EventReading(etype, values, window, denied, n, amount, then, one, score)
+                     for (etype, values), window, denied, n, amount, then, one, score in zip(
+                         self.about, self.windows, self.denied, times, amounts, unfollowed, singles, scored,
+                         strict=True))
 
     def approximate(self) -> tuple[dict[str, Any], ...]:
         """The conditions that only approximate what was asked: ages read as age bands that the asked ages cut
@@ -1868,7 +1876,7 @@ def _two_windows(q: str, vocab: Vocabulary) -> Understanding | None:
                          first.read + [{"filter": _event_text(e), "from": said, "how": "words"} for e in extra],
                          first.by_meaning, [(e.etype, e.values) for e in events], [e.window for e in events],
                          [e.denied for e in events], [e.times for e in events], [e.amount for e in events],
-                         [e.unfollowed_by for e in events], [e.single for e in events])
+                         [e.unfollowed_by for e in events], [e.single for e in events], [e.scored for e in events])
 
 
 def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Understanding:
@@ -1901,6 +1909,7 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
     amounts: dict[int, dict[str, float]] = {}  # a reading of `about` -> a bound on its events' amounts summed
     unfollowed: dict[int, str] = {}  # a reading of `about` -> the type none of which came after its last event
     singles: dict[int, dict[str, float]] = {}  # a reading of `about` -> a bound one of its events' amount meets
+    scored: dict[int, dict[str, float]] = {}  # a reading of `about` -> a bound its events' rating meets
 
     def add_about(etype: str, values: list[str], span: tuple[int, int], denied: bool, times: int = 1,
                   how: str = "meaning", similarity: float | None = None) -> None:
@@ -2116,6 +2125,17 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
         if free(m.span()) and negation_start(q, m.start(), slack=1) is None:
             add_about(str(vocab.purchase_type), [], m.span(), False, 1, "words")
             singles[len(about) - 1] = {_ORDER_BOUND[m.group("cmp")]: float(m.group("n").replace(",", "."))}
+    # "rated a movie 5 stars", "gave a rating below 3", "valoraron con 5 estrellas": such events whose rating meets it
+    for m in _RATED.finditer(q) if vocab.rating_type is not None else ():
+        obj = m.group("obj") or ""
+        values, end = _about(q, m.start("obj"), m.start("obj"), vocab) if obj.strip() else ([], m.start("obj"))
+        leftover = [w for w in q[end:m.start("obj") + len(obj)].split() if w not in FILLER and w not in _ANYTHING
+                    and w not in _RATED_THINGS]
+        score = float(m.group("n").replace(",", "."))
+        if leftover or not free(m.span()) or score > 10 or negation_start(q, m.start(), slack=1) is not None:
+            continue
+        add_about(str(vocab.rating_type), values, m.span(), False, 1, "words")
+        scored[len(about) - 1] = _score_bound(m.group("cmp"), m.group("or"), score)
     for m in _BOUGHT_FOR.finditer(q) if vocab.purchase_type is not None else ():
         values, end = _about(q, m.start("obj"), m.start("obj"), vocab)
         if values and end == m.start("obj") + len(m.group("obj").rstrip()) and free(m.span()) and \
@@ -2338,7 +2358,7 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
             r["from"] = original[a:b].strip()
     for k, r in enumerate(about_read):
         r["filter"] = _event_text(EventReading(*about[k], windows[k], denied_about[k], about_times[k],
-                                               amounts.get(k), unfollowed.get(k), singles.get(k)))
+                                               amounts.get(k), unfollowed.get(k), singles.get(k), scored.get(k)))
         if r["similarity"] is None:
             del r["similarity"]
     rest = q
@@ -2348,7 +2368,8 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
                          read + about_read, _unread(q, taken + about_taken), about, windows, denied_about,
                          about_times, [amounts.get(k) for k in range(len(about))] if amounts else [],
                          [unfollowed.get(k) for k in range(len(about))] if unfollowed else [],
-                         [singles.get(k) for k in range(len(about))] if singles else [])
+                         [singles.get(k) for k in range(len(about))] if singles else [],
+                         [scored.get(k) for k in range(len(about))] if scored else [])
 
 
 def _at_least(bound: Any) -> tuple[int, bool] | None:
@@ -2375,6 +2396,8 @@ def _event_text(e: EventReading) -> str:
         return text + f": no events.{e.unfollowed_by} after the last"
     if e.single:
         return text + ": one with " + _range_text("amount", e.single)
+    if e.scored:
+        return text + ": " + _range_text("rating", e.scored) + (f", {e.times} or more" if e.times > 1 else "")
     if e.denied:
         return text + (": none" if e.times == 1 else f": fewer than {e.times}")
     return text + (f": {e.times} or more" if e.times > 1 else "")
@@ -2470,6 +2493,36 @@ _ONE_ORDER = re.compile(
     r"(?:a|an|any|one|una|un|algun|alguna)\s+(?:single\s+)?(?:purchase|order|transaction|compra|pedido|transaccion)"
     r"(?:\s+(?:of|de|por))?\s+(?P<cmp>" + "|".join(sorted(_ORDER_BOUND, key=len, reverse=True)) +
     r")\s+(?P<n>\d{1,9}(?:[.,]\d{1,2})?)(?:\s*(?:euros?|eur|dollars?|usd|pesos?|pounds?|libras?))?\b")
+
+# "rated a movie 5 stars", "rated something below 3", "gave a 5-star rating", "gave a rating of 4 or more",
+# "valoraron una película con 5 estrellas", "dieron una puntuación inferior a 3": a score said of a rating event
+_SCORE_CMP = {"below": "lt", "under": "lt", "less than": "lt", "lower than": "lt", "above": "gt", "over": "gt",
+              "more than": "gt", "higher than": "gt", "at least": "gte", "at most": "lte", "menos de": "lt",
+              "por debajo de": "lt", "inferior a": "lt", "mas de": "gt", "por encima de": "gt", "superior a": "gt",
+              "al menos": "gte", "como mucho": "lte", "como maximo": "lte"}
+_RATED_THINGS = frozenset({"movie", "movies", "film", "films", "product", "products", "item", "items", "title",
+                           "titles", "show", "shows", "book", "books", "it", "them", "one", "pelicula", "peliculas",
+                           "producto", "productos", "articulo", "articulos", "libro", "libros", "titulo", "algun",
+                           "alguna", "content", "contenido", "contenidos", "video", "videos", "song", "songs",
+                           "cancion", "canciones", "episode", "episodes", "episodio", "episodios", "series", "serie"})
+_RATED = re.compile(
+    r"\b(?:(?:rated|scored|valoraron|valoro|puntuaron|puntuo|calificaron|califico)(?P<obj>(?:\s+[^\W\d_]+){0,4}?)"
+    r"|(?:gave|left|dieron|dejaron|dio|dejo|pusieron|puso)(?:\s+(?:a|an|una|un))?"
+    r"(?:\s+(?:rating|score|review|valoracion|puntuacion|calificacion|nota|resena))?)"
+    r"\s+(?:(?:of|with|con|de)\s+)?(?:(?P<cmp>" + "|".join(sorted(_SCORE_CMP, key=len, reverse=True)) + r")\s+)?"
+    r"(?P<n>\d{1,2}(?:[.,]5)?)(?!\d)(?:\s*-?\s*(?:stars?|estrellas?|points?|puntos?)|\s*/\s*(?:5|10)|\s+out of (?:5|10)"
+    r"|\s+sobre (?:5|10))?(?P<or>\s+(?:or (?:more|less|higher|lower|above|below)|o (?:mas|menos)))?"
+    r"(?:\s+(?:ratings?|reviews?|valoraciones?|puntuaciones?))?\b")
+
+
+def _score_bound(cmp: str | None, either: str | None, score: float) -> dict[str, float]:
+    """A score as said: "5" (exactly), "below 3", "4 or more"."""
+    if cmp:
+        return {_SCORE_CMP[cmp]: score}
+    if either:
+        return {"gte": score} if either.split()[-1] in ("more", "higher", "above", "mas") else {"lte": score}
+    return {"gte": score, "lte": score}
+
 
 # "bought a watch for more than 100", "compraron zapatos por más de 50 euros": a purchase of those values whose
 # amount meets the bound ("in total" / "en total": what such purchases add up to); the object is checked by `_about`

@@ -36,6 +36,9 @@ _AMOUNT = ("CASE WHEN jsonb_typeof(properties #> $6::text[]) = 'number' THEN (pr
            f"THEN replace(replace({_TRIMMED}, '.', ''), ',', '.')::float8 END")
 
 
+_BOUND_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}  # a bound's operators, as SQL (constants)
+
+
 class PostgresSyncState:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -143,6 +146,14 @@ class PostgresSyncState:
         return {p: float(v or 0.0) for p, v in (await self._per_profile(
             "sum", event_type, values, since, before, 1, list(value_path))).items()}
 
+    async def event_counts_scored(self, event_type: str, values: Sequence[str], value_path: Sequence[str],
+                                  bound: dict[str, float], since: str | None = None, before: str | None = None,
+                                  times: int = 1) -> dict[str, int]:
+        """How many such events each profile has whose number at `value_path` (a rating) meets `bound` ({"gte": 5,
+        "lte": 5}: exactly 5; {"lt": 3}: below 3), for those with at least `times`: "rated a movie 5 stars"."""
+        return {p: int(n) for p, n in (await self._per_profile("count", event_type, values, since, before, times,
+                                                               list(value_path), bound)).items()}
+
     async def event_extremes_about(self, event_type: str, values: Sequence[str], value_path: Sequence[str],
                                    since: str | None = None, before: str | None = None, largest: bool = True
                                    ) -> dict[str, float]:
@@ -155,14 +166,20 @@ class PostgresSyncState:
     async def _per_profile(self, aggregate: Literal["count", "min", "max", "sum", "largest", "smallest"],
                            event_type: str,
                            values: Sequence[str], since: str | None, before: str | None, times: int,
-                           value_path: list[str] | None = None) -> dict[str, Any]:
+                           value_path: list[str] | None = None, bound: dict[str, float] | None = None
+                           ) -> dict[str, Any]:
         """One figure per profile over its events of a type (any, where `event_type` is ""; no type is empty) about
         the values in the window (`aggregate`: how many,
         their first or last time, or the sum of the number at `value_path`). One pass over the type's rows, bounded
         in time (EVENT_SCAN_TIMEOUT): a log too large to read in that time is refused, never waited for."""
         figure = {"count": "count(*)", "min": "min(time)", "max": "max(time)",  # constants, never input
                   "sum": f"sum({_AMOUNT})", "largest": f"max({_AMOUNT})", "smallest": f"min({_AMOUNT})"}[aggregate]
-        extra = [value_path or []] if aggregate in ("sum", "largest", "smallest") else []
+        extra: list[Any] = [value_path or []] if aggregate in ("sum", "largest", "smallest") or bound else []
+        scored = ""
+        if bound:  # only events whose number meets the bound: the operators are constants, the limits parameters
+            extra += [bound.get(op) for op in _BOUND_OPS]
+            scored = "AND " + " AND ".join(f"(${7 + k}::float8 IS NULL OR {_AMOUNT} {sql} ${7 + k})"
+                                           for k, sql in enumerate(_BOUND_OPS.values())) + " "
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL statement_timeout = '{EVENT_SCAN_TIMEOUT_MS}ms'")  # a constant
@@ -171,7 +188,7 @@ class PostgresSyncState:
                     "AND (jsonb_array_length($2::jsonb) = 0 "
                     "     OR jsonb_path_exists(properties, '$.** ? (@ == $v[*])', jsonb_build_object('v', $2::jsonb))) "
                     "AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4) "
-                    "GROUP BY profile_id HAVING count(*) >= $5",
+                    f"{scored}GROUP BY profile_id HAVING count(*) >= $5",
                     event_type, list(values), _day(since), _day(before), max(1, int(times)), *extra)
         except asyncpg.QueryCanceledError:
             raise UnavailableError.worded("event_log_too_slow", type=event_type[:60],

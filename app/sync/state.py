@@ -82,6 +82,10 @@ class SyncState(Protocol):
     async def event_sums_about(self, event_type: str, values: Sequence[str], value_path: Sequence[str],
                                since: str | None = None, before: str | None = None) -> dict[str, float]: ...
 
+    async def event_counts_scored(self, event_type: str, values: Sequence[str], value_path: Sequence[str],
+                                  bound: dict[str, float], since: str | None = None, before: str | None = None,
+                                  times: int = 1) -> dict[str, int]: ...
+
     async def event_extremes_about(self, event_type: str, values: Sequence[str], value_path: Sequence[str],
                                    since: str | None = None, before: str | None = None, largest: bool = True
                                    ) -> dict[str, float]: ...

@@ -186,6 +186,26 @@ def test_how_many_did_an_event_about_a_value_is_counted_from_the_event_log(ml: d
     assert women["count"] == sum(1 for who in raters if _gender(raw[who]) == "female")
 
 
+@pytest.mark.parametrize(("question", "score", "genres"), [
+    ("how many customers rated a movie 5 stars?", lambda r: r == 5, None),
+    ("how many customers gave a rating below 2?", lambda r: r < 2, None),
+    ("how many customers rated a horror movie 1 star?", lambda r: r == 1, {"Horror"}),
+    ("¿cuántos clientes valoraron una película con 4 estrellas o más?", lambda r: r >= 4, None),
+])
+def test_how_many_gave_a_score_counts_the_ratings_that_meet_it(ml: dict[str, Any], movielens_export: Path,
+                                                               question: str, score: Any, genres: set[str] | None) -> None:
+    """"rated a movie 5 stars" is who gave at least one such rating, at the dictionary's rating property, from the
+    event log (it had read nothing: an estimate of the words)."""
+    raters: set[str] = set()
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "content-rated" and score(event["properties"]["rating"]) and (
+                genres is None or genres & set(event["properties"].get("genres") or [])):
+            raters.add(event["profile"]["id"])
+    answer = ask(ml, "count_customers", {"query": question})
+    assert (answer["exact"], answer["count"]) == (True, len(raters)) and raters, answer["group"]["query"]
+
+
 @pytest.mark.parametrize(("question", "genres"), [("how many customers rated a movie in the last month?", None),
                                                 ("how many customers rated a horror movie in the last month?",
                                                  {"Horror"})])

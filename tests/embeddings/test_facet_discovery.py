@@ -8,7 +8,7 @@ from typing import Any
 
 from embeddings.documents import DocumentBuilder
 from profiles.dictionary import EventDictionary
-from profiles.facet_discovery import learn, learn_facets, learn_money
+from profiles.facet_discovery import learn, learn_facets, learn_money, learn_ratings
 from profiles.model import Event, Profile, ProfileWithEvents
 from profiles.population import FacetPopulation
 
@@ -121,3 +121,25 @@ def test_a_purchase_the_dictionary_does_not_know_gets_its_value_and_currency() -
     # what the dictionary says stays: a known purchase's value is not replaced
     assert learn_money([[Event(id=f"p{i}", type="purchase-order", time=T0, properties={"importe": 3.0})
                          for i in range(30)]], dictionary) == {}
+
+
+def test_a_rating_the_dictionary_does_not_know_gets_its_score_and_scale() -> None:
+    """`valoracion-contenido` with `puntuacion` (1-5): its average, liked items and "valoraron con 5 estrellas" read it
+    as the dictionary's own `content-rated`; a 10-point score is on a scale of 10; a type whose name says no rating
+    (a purchase's `importe`), whose scores mostly lack a number, or that the dictionary rates already, is none."""
+    rnd = random.Random(5)
+    histories = _shop()
+    for k, h in enumerate(histories):
+        h.append(Event(id=f"v{k}", type="valoracion-contenido", time=T0,
+                       properties={"genero": rnd.choice(["drama", "comedia"]), "puntuacion": rnd.randint(1, 5)}))
+        h.append(Event(id=f"r{k}", type="product-review", time=T0, properties={"score": rnd.randint(0, 10)}))
+        h.append(Event(id=f"o{k}", type="opinion-tienda", time=T0, properties={"nota": "buena" if k % 3 else 4}))
+        h.append(Event(id=f"c{k}", type="content-rated", time=T0, properties={"puntuacion": 3}))
+    dictionary = EventDictionary.load(None, "es")
+    assert learn_ratings(histories, dictionary) == {
+        "valoracion-contenido": {"property": "puntuacion", "scale": 5, "liked": 4},
+        "product-review": {"property": "score", "scale": 10, "liked": 8}}
+    dictionary.learn(learn(histories, dictionary))
+    assert dictionary.spec("valoracion-contenido").rating == {"property": "puntuacion", "scale": 5, "liked": 4}
+    assert dictionary.spec("compra").rating is None and dictionary.spec("opinion-tienda").rating is None
+    assert dictionary.spec("content-rated").rating == {"property": "rating", "scale": 5, "liked": 4}  # its own

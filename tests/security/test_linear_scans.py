@@ -91,11 +91,14 @@ def test_question_patterns_are_linear_on_runs_of_spaces_and_marks() -> None:
     had tried every place of a run of spaces to its end, minutes on 100,000 of them."""
     from app.search.measures import _VERSUS_AVERAGE, _last_window
     from app.search.service import without_ranking
-    from app.search.understanding import _STATE_NOW, _norm_question, _plainly
+    from app.search.service import without_asking
+    from app.search.understanding import _BOUGHT_FOR, _LONG_WORD, _RATED, _STATE_NOW, _norm_question, _plainly
 
     texts = [" " * N + "x", " " * N, "this year " * (N // 10) + "?" * N, "in the next " * (N // 12),
              "more than more " * (N // 15) + "x", "how many " * (N // 9) + "x", "1,2" * (N // 3) + ".",
-             "who also " * (N // 9), "mas que " * (N // 8) + "average"]
+             "who also " * (N // 9), "mas que " * (N // 8) + "average", "rated a b c d " * (N // 14) + "5 stars",
+             "gave a rating of below " * (N // 23), "bought a b c for more than " * (N // 27) + "x",
+             "100 in total " * (N // 13), "a" * N]
     t0 = time.perf_counter()
     for text in texts:
         _last_window(text, 0)
@@ -104,5 +107,9 @@ def test_question_patterns_are_linear_on_runs_of_spaces_and_marks() -> None:
         _VERSUS_AVERAGE.search(text)
         _STATE_NOW.search(text)
         _norm_question(text)
+        _RATED.search(text)
+        _BOUGHT_FOR.search(text)
+        list(_LONG_WORD.finditer(text))
+        without_asking(text)
     took = time.perf_counter() - t0
     assert took < 30, f"{len(texts)} questions took {took:.1f} s"
