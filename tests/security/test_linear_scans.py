@@ -90,8 +90,7 @@ def test_question_patterns_are_linear_on_runs_of_spaces_and_marks() -> None:
     on it: a pattern that starts with spaces and is searched (a window said last, a horizon after a goal, "ever")
     had tried every place of a run of spaces to its end, minutes on 100,000 of them."""
     from app.search.measures import _VERSUS_AVERAGE, _last_window
-    from app.search.service import without_ranking
-    from app.search.service import without_asking
+    from app.search.service import without_asking, without_ranking
     from app.search.understanding import _BOUGHT_FOR, _LONG_WORD, _RATED, _STATE_NOW, _norm_question, _plainly
 
     texts = [" " * N + "x", " " * N, "this year " * (N // 10) + "?" * N, "in the next " * (N // 12),
