@@ -169,6 +169,21 @@ def questions(now: date, mean_spend: float = 0.0) -> list[tuple[str, str, Callab
          lambda e, t: _n(e, "email-opened", since=now - timedelta(days=91)) == 0),
         ("how many customers made more than one purchase?", "¿cuántos clientes hicieron más de una compra?",
          lambda e, t: _n(e) > 1),
+        ("how many customers were active in November?", "¿cuántos clientes estuvieron activos en noviembre?",
+         lambda e, t: any(november <= day < december for _, day, _ in e)),
+        ("how many customers who opened an email in November bought something in December?",
+         "¿cuántos clientes que abrieron un correo en noviembre compraron algo en diciembre?",
+         lambda e, t: _n(e, "email-opened", since=november, before=december) > 0
+         and _n(e, since=december, before=date(december.year + 1, 1, 1)) > 0),
+        ("how many customers bought shoes for more than 50?", "¿cuántos clientes compraron zapatos por más de 50 euros?",
+         lambda e, t: any(k == "purchase-order" and p.get("category") == "shoes" and p.get("value", 0) > 50
+                          for k, _, p in e)),
+        ("how many customers gave a rating of 5?", "¿cuántos clientes dieron una puntuación de 5?",
+         lambda e, t: any(k == "content-rated" and p.get("rating") == 5 for k, _, p in e)),
+        ("how many customers rated something below 3?", "¿cuántos clientes valoraron algo con menos de 3 estrellas?",
+         lambda e, t: any(k == "content-rated" and p.get("rating", 5) < 3 for k, _, p in e)),
+        ("how many customers who bought shoes bought bags?", "¿cuántos clientes que compraron zapatos compraron bolsos?",
+         lambda e, t: _n(e, category="shoes") > 0 and _n(e, category="bags") > 0),
     ]
 
 

@@ -199,6 +199,7 @@ _AGE_COMPARE = {"older than", "younger than", "mas jovenes que", "mas mayores qu
 # of people, "mayores de 30" is an age, whatever comes after it ("clientes mayores de 30 que valoraron ..."); of
 # anything else ("pagos mayores de 100") it is not
 _AGE_OF = {"mayores de", "menores de", "mayor de", "menor de"}
+_PRICE_LEAD = frozenset({"for", "por", "costing", "worth", "priced"})  # a number after them is a price
 _PEOPLE = frozenset({"hombres", "mujeres", "gente", "socios", "miembros", "chicos", "chicas", "adultos"})
 # a range: "between 25 and 35", "aged 25 to 35", "entre 25 y 35 años"
 _RANGE = re.compile(r"\b(between|aged|from|entre|de)\s+(\d+(?:[.,]\d+)?)\s*(?:and|to|-|y|a)\s*(?=\d)"
@@ -1957,6 +1958,32 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
         if partly and len(taken) > before:
             read[-1]["partly"] = partly
 
+    # "rated a movie 5 stars", "gave a rating below 3", "valoraron con 5 estrellas": such events whose rating meets it;
+    # read before counts and ages, which "con menos de 3 estrellas" or "for more than 50" would otherwise be
+    for m in _RATED.finditer(q) if vocab.rating_type is not None else ():
+        obj = m.group("obj") or ""
+        values, end = _about(q, m.start("obj"), m.start("obj"), vocab) if obj.strip() else ([], m.start("obj"))
+        leftover = [w for w in q[end:m.start("obj") + len(obj)].split() if w not in FILLER and w not in _ANYTHING
+                    and w not in _RATED_THINGS]
+        score = float(m.group("n").replace(",", "."))
+        after = _WORD.match(q, m.end() + len(q[m.end():]) - len(q[m.end():].lstrip()))
+        if not (m.group("word") or m.group("unit") or m.group("kind")) and after is not None and \
+                after.group() not in FILLER and after.group() not in _TIME_WORDS:
+            continue  # "rated more than 3 movies": how many, not a score
+        if leftover or not free(m.span()) or score > 10 or negation_start(q, m.start(), slack=1) is not None:
+            continue
+        add_about(str(vocab.rating_type), values, m.span(), False, 1, "words")
+        scored[len(about) - 1] = _score_bound(m.group("cmp"), m.group("or"), score)
+    for m in _BOUGHT_FOR.finditer(q) if vocab.purchase_type is not None else ():
+        values, end = _about(q, m.start("obj"), m.start("obj"), vocab)
+        if values and end == m.start("obj") + len(m.group("obj").rstrip()) and free(m.span()) and \
+                negation_start(q, m.start(), slack=1) is None:
+            add_about(str(vocab.purchase_type), values, m.span(), False, 1, "words")
+            bound = {_ORDER_BOUND[m.group("cmp")]: float(m.group("n").replace(",", "."))}
+            if m.group("total"):
+                amounts[len(about) - 1] = bound
+            else:
+                singles[len(about) - 1] = bound
     # the latest such event: "whose last purchase was more than 90 days ago", "compraron por última vez hace más de 3
     # meses" is such an event and none since that day; "less than" one since it (from the event log)
     preset: dict[int, dict[str, str]] = {}  # an event reading's window, given before the windows are read
@@ -2045,6 +2072,8 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
         if not free(span):
             continue
         said_of = q[:span[0]].split()[-1:]
+        if said_of and said_of[0] in _PRICE_LEAD:
+            said_of = ["<price>"]  # "bought shoes for more than 50": what they cost, never an age
         if age_path and (any(q.startswith(c, span[0]) for c in _AGE_COMPARE) or (  # "older than 40": an age
                 10 <= value < 100 and any(q.startswith(c, span[0]) for c in _AGE_OF)
                 and (not said_of or said_of[0] in FILLER or said_of[0] in _PEOPLE))):
@@ -2125,27 +2154,6 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
         if free(m.span()) and negation_start(q, m.start(), slack=1) is None:
             add_about(str(vocab.purchase_type), [], m.span(), False, 1, "words")
             singles[len(about) - 1] = {_ORDER_BOUND[m.group("cmp")]: float(m.group("n").replace(",", "."))}
-    # "rated a movie 5 stars", "gave a rating below 3", "valoraron con 5 estrellas": such events whose rating meets it
-    for m in _RATED.finditer(q) if vocab.rating_type is not None else ():
-        obj = m.group("obj") or ""
-        values, end = _about(q, m.start("obj"), m.start("obj"), vocab) if obj.strip() else ([], m.start("obj"))
-        leftover = [w for w in q[end:m.start("obj") + len(obj)].split() if w not in FILLER and w not in _ANYTHING
-                    and w not in _RATED_THINGS]
-        score = float(m.group("n").replace(",", "."))
-        if leftover or not free(m.span()) or score > 10 or negation_start(q, m.start(), slack=1) is not None:
-            continue
-        add_about(str(vocab.rating_type), values, m.span(), False, 1, "words")
-        scored[len(about) - 1] = _score_bound(m.group("cmp"), m.group("or"), score)
-    for m in _BOUGHT_FOR.finditer(q) if vocab.purchase_type is not None else ():
-        values, end = _about(q, m.start("obj"), m.start("obj"), vocab)
-        if values and end == m.start("obj") + len(m.group("obj").rstrip()) and free(m.span()) and \
-                negation_start(q, m.start(), slack=1) is None:
-            add_about(str(vocab.purchase_type), values, m.span(), False, 1, "words")
-            bound = {_ORDER_BOUND[m.group("cmp")]: float(m.group("n").replace(",", "."))}
-            if m.group("total"):
-                amounts[len(about) - 1] = bound
-            else:
-                singles[len(about) - 1] = bound
     # "repeat customers", "one-time buyers": how many purchases, where one event type is the purchase
     if vocab.purchase_type is not None:
         for m in _BUYERS_BY_TIMES.finditer(q):
@@ -2508,11 +2516,11 @@ _RATED_THINGS = frozenset({"movie", "movies", "film", "films", "product", "produ
 _RATED = re.compile(
     r"\b(?:(?:rated|scored|valoraron|valoro|puntuaron|puntuo|calificaron|califico)(?P<obj>(?:\s+[^\W\d_]+){0,4}?)"
     r"|(?:gave|left|dieron|dejaron|dio|dejo|pusieron|puso)(?:\s+(?:a|an|una|un))?"
-    r"(?:\s+(?:rating|score|review|valoracion|puntuacion|calificacion|nota|resena))?)"
+    r"(?:\s+(?P<word>rating|score|review|valoracion|puntuacion|calificacion|nota|resena))?)"
     r"\s+(?:(?:of|with|con|de)\s+)?(?:(?P<cmp>" + "|".join(sorted(_SCORE_CMP, key=len, reverse=True)) + r")\s+)?"
-    r"(?P<n>\d{1,2}(?:[.,]5)?)(?!\d)(?:\s*-?\s*(?:stars?|estrellas?|points?|puntos?)|\s*/\s*(?:5|10)|\s+out of (?:5|10)"
-    r"|\s+sobre (?:5|10))?(?P<or>\s+(?:or (?:more|less|higher|lower|above|below)|o (?:mas|menos)))?"
-    r"(?:\s+(?:ratings?|reviews?|valoraciones?|puntuaciones?))?\b")
+    r"(?P<n>\d{1,2}(?:[.,]5)?)(?!\d)(?P<unit>\s*-?\s*(?:stars?|estrellas?|points?|puntos?)|\s*/\s*(?:5|10)"
+    r"|\s+out of (?:5|10)|\s+sobre (?:5|10))?(?P<or>\s+(?:or (?:more|less|higher|lower|above|below)|o (?:mas|menos)))?"
+    r"(?P<kind>\s+(?:ratings?|reviews?|valoraciones?|puntuaciones?))?\b")
 
 
 def _score_bound(cmp: str | None, either: str | None, score: float) -> dict[str, float]:
