@@ -74,7 +74,12 @@ ACTIVITY_DATES = {"last_seen": ("last active", "active", "activos", "activas", "
 # "inactive customers", no window said: no activity in the 90 days before the data's latest (a common CRM reading;
 # "inactive in the last 6 months" says its own window)
 INACTIVE_DAYS = 90
-_INACTIVE = re.compile(r"\b(?:inactive|inactivos|inactivas|inactivo|inactiva|dormant|lapsed)\b")
+_INACTIVE = re.compile(r"\b(?:inactive|inactivos|inactivas|inactivo|inactiva|dormant|lapsed|"
+                       # "haven't come back (in 6 months)", "no han vuelto (desde hace 6 meses)"; not "no han vuelto a
+                       # comprar", which is the purchases'
+                       r"(?:have|has|had|did)\s+not\s+(?:come\s+back|been\s+back|returned|return)|"
+                       r"no\s+(?:han\s+|ha\s+)?(?:vuelto|regresado|volvieron|regresaron)(?!\s+a\s))\b")
+_INACTIVE_LINK = frozenset({"in", "for", "since", "during", "en", "desde", "durante"})
 _ACTIVE = re.compile(r"\b(?:active|activos|activas|activo|activa)\b")  # "active customers": the same window
 # "new customers", no window said: first seen in the 30 days before the data's latest ("new customers this year"
 # says its own window)
@@ -913,7 +918,8 @@ def _date_ranges(q: str, vocab: Vocabulary) -> list[tuple[str, dict[str, str], t
     inactive = list(_INACTIVE.finditer(q)) if "last_seen" in vocab.clock else []
     for value, unit, span in _recent(q):  # "in the last 6 months", "en el último año"
         assert unit.days is not None
-        said = next((m for m in inactive if 0 <= span[0] - m.end() <= 3), None)  # "inactive in the last 6 months"
+        said = next((m for m in inactive if m.end() <= span[0] and set(q[m.end():span[0]].split()) <= _INACTIVE_LINK),
+                    None)  # "inactive in the last 6 months", "no han vuelto desde hace 6 meses"
         path = "last_seen" if said else _date_field(q, span[0], vocab)
         since = date.fromisoformat(vocab.clock[path]) - timedelta(days=value * unit.days)
         out.append((path, {"lt": since.isoformat()}, (said.start(), span[1])) if said else
@@ -1460,7 +1466,8 @@ _PARAPHRASES = [
      r"no han tenido actividad en los ultimos \1 \2"),
     (re.compile(r"\b(?:llevan?|llevaban?) (?:mas de )?(\d+) " + _UNIT + r" sin (\w+)"), r"no \3 en los ultimos \1 \2"),
     # "no compran desde hace 90 días", "inactivos desde hace 3 meses" (a positive "desde hace" is how long, not when)
-    (re.compile(r"\b(no \w+|inactiv[oa]s?|sin actividad) (?:desde hace|durante|hace) (?:mas de )?(\d+) " + _UNIT +
+    (re.compile(r"\b(no (?:han |ha |hemos )?\w+|inactiv[oa]s?|sin actividad) (?:desde hace|durante|hace) (?:mas de )?(\d+) "
+                + _UNIT +
                 r"\b"), r"\1 en los ultimos \2 \3"),
 ]
 

@@ -493,6 +493,9 @@ ACTIVE = [{"data": {"job": {"position": ["student", "writer"][i % 2]}}, "traits"
     ("customers inactive for 3 months", ["last_seen<2024-03-29"]),
     ("clientes inactivos desde hace 3 meses", ["last_seen<2024-03-29"]),
     ("clientes que llevan más de 3 meses sin actividad", ["last_seen<2024-03-29"]),
+    # not come back for a while (it had been the opposite, last seen within it, or nothing)
+    ("customers who haven't come back in 3 months", ["last_seen<2024-03-29"]),
+    ("clientes que no han vuelto desde hace 3 meses", ["last_seen<2024-03-29"]),
 ])
 def test_activity_dates(encoder: Any, question: str, filters: list[str]) -> None:
     u = understand(question, attach_meaning(build_vocabulary(ACTIVE), encoder))
