@@ -35,8 +35,8 @@ from app.search.understanding import (
     attach_meaning,
     band_midpoints,
     build_vocabulary,
-    field_words,
     grouping_field,
+    naming_words,
     norm,
     share_base,
     split_grouping,
@@ -564,7 +564,7 @@ class SearchService:
         approximate = understood.approximate() if understood else ()
         text = query
         if understood and (conditions or understood.about):  # "con contrato mensual": the field's own name is no meaning
-            named = {w for c in conditions for w in field_words(c.key)}
+            named = {w for c in conditions for w in naming_words(c.key)}
             text = " ".join(w for w in understood.semantic.split() if norm(w) not in named)
         if not content_words(text).split():
             # nothing but filler is left: the traits named are the whole question ("clientes con ..."), or it

@@ -265,7 +265,13 @@ def field_words(path: str) -> set[str]:
     # and its parent's ("platinum loyalty" for `traits.loyalty.tier`: the word left over had made a count of 0)
     words = set(_key_phrase(path).split()) | set(norm(split_camel(last_key(path))).split()) | set(_parent_words(path))
     return words | {w + "s" for w in words} | {w + "es" for w in words} | {w[:-1] + "ies" for w in words} | \
-        {es for es, en in SPANISH_FIELD_WORDS.items() if en in words}
+        {es for es, en in SPANISH_FIELD_WORDS.items() if en in words} | \
+        {en for es, en in SPANISH_FIELD_WORDS.items() if es in words}  # "level" for a Spanish shop's `nivel`
+
+
+def naming_words(path: str) -> frozenset[str]:
+    """The words that name a field or one of its kind in a question, in either language (`_naming_words`)."""
+    return _naming_words(path)
 
 
 def _naming_words(path: str) -> frozenset[str]:

@@ -324,6 +324,11 @@ def test_a_fields_parent_and_spanish_names_are_its_words() -> None:
 
     assert {"tier", "loyalty", "fidelidad"} <= field_words("traits.loyalty.tier")
     assert {"plan", "tarifa"} <= field_words("traits.plan")
+    # a Spanish shop's keys in English too: "gold tier customers" over `fidelidad.nivel` leaves nothing to meaning
+    from app.search.understanding import naming_words
+
+    assert {"loyalty", "level"} <= field_words("traits.fidelidad.nivel")
+    assert "tier" in naming_words("traits.fidelidad.nivel")
 
 
 def test_values_that_are_nobodys_top_five_come_from_the_population_statistics() -> None:
