@@ -452,6 +452,8 @@ class InsightService:
             ranked_by["about"] = about.values
             if about.window:
                 ranked_by["window"] = about.window
+            if about.scored:  # "the most 5-star ratings": only those whose score meets it
+                ranked_by["rating"] = about.scored
         return order, values, ranked_by
 
     async def _top_group(self, query: str | None) -> tuple[str | None, Condition | None, dict[str, Any] | None]:
@@ -489,7 +491,7 @@ class InsightService:
             meaning = await asyncio.to_thread(self.search.meaning, text)
             # "bought the most this year": the purchases are the events the verb names, counted in the window
             found = next((e for e in meaning.about if (e.etype == etype or not counted) and not e.denied
-                          and (e.values or e.window)), None)
+                          and (e.values or e.window or e.scored)), None)
             if found is not None:
                 return found
         return None

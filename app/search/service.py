@@ -596,9 +596,8 @@ class SearchService:
         if e.single:
             return await self._single_condition(e)
         if e.scored:  # "rated a movie 5 stars": such events whose rating meets the bound
-            path = self.rating_of(e.etype) if self.rating_of is not None else None
             return Condition("", "ids", list(await self.state.event_counts_scored(
-                e.etype, e.values, path.split(".") if path else [], e.scored, e.since, e.before, e.times)))
+                e.etype, e.values, self._rating_path(e.etype), e.scored, e.since, e.before, e.times)))
         return Condition("", "not_ids" if e.denied else "ids", await self.state.profiles_with_event_about(
             e.etype, e.values, since=e.since, before=e.before, times=e.times))
 
@@ -628,7 +627,11 @@ class SearchService:
         return Condition("", "ids", [p for p, v in sums.items() if _within(v, bound)])
 
     async def event_counts(self, reading: EventReading) -> dict[str, int]:
-        """How many events of a reading's type, about its values and within its window, each profile has."""
+        """How many events of a reading's type, about its values and within its window (and whose rating meets
+        its score, "5-star ratings"), each profile has."""
+        if reading.scored:
+            return await self.state.event_counts_scored(reading.etype, reading.values, self._rating_path(reading.etype),
+                                                        reading.scored, reading.since, reading.before)
         return await self.state.event_counts_about(reading.etype, reading.values, reading.since, reading.before)
 
     async def event_times(self, reading: EventReading, latest: bool = False) -> dict[str, datetime]:
@@ -636,6 +639,11 @@ class SearchService:
         its window."""
         return await self.state.event_times_about(reading.etype, reading.values, reading.since, reading.before,
                                                   latest=latest)
+
+    def _rating_path(self, etype: str) -> list[str]:
+        """Where an event type's rating is in its properties (the dictionary's, or one learned: ["puntuacion"])."""
+        path = self.rating_of(etype) if self.rating_of is not None else None
+        return path.split(".") if path else []
 
     def amount_path(self, etype: str) -> list[str]:
         """Where an event type's amount is in its properties (the event dictionary's value: ["importe"]); []

@@ -202,8 +202,11 @@ _CLAUSE_WORDS = ("and", "but", "who", "that", "which", "in", "from", "this", "la
                  "ever", "during", "over", "before", "after")
 _OBJECT_WORD = r"(?!(?:" + "|".join(_CLAUSE_WORDS) + r")\b)[a-z]+"
 _VERB_MOST = re.compile(_B + r"(?P<verb>[a-z]+) (?:the )?(?P<dir>most|least|fewest)(?! likely| at risk| probabl| recent)"
-                        r"(?: (?:often|times|frequently))?(?: (?P<noun>" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD +
-                        r")?))?" + _E)
+                        r"(?: (?:often|times|frequently))?(?: \d{1,2}(?:[.,]5)?[- ]?stars?)?"  # "the most 5-star ratings"
+                        r"(?: (?P<noun>" + _OBJECT_WORD + r"(?: " + _OBJECT_WORD + r")?))?" + _E)
+# a score said after a rating count ("rated the most dramas | 5 stars", "más valoraciones | de 5 estrellas")
+_SCORE_AFTER = re.compile(r"\s+(?:(?:with|con|de|of)\s+)?(?:(?:more than|less than|below|above|at least|mas de|menos de|"
+                          r"al menos)\s+)?\d{1,2}(?:[.,]5)?\s*-?\s*(?:stars?|estrellas?)\b")
 
 # "¿quién compró más zapatos este año?": the verb before "más" and its object, as "bought the most shoes"
 _ES_CLAUSE = ("y", "pero", "que", "quien", "quienes", "en", "de", "del", "desde", "este", "esta", "el", "la", "los",
@@ -487,6 +490,9 @@ def what_and_when(q: str, a: int, b: int, path: str, vocab: Vocabulary) -> tuple
         # names no such value: it stays the group's); only the value's words ("en relojes | el último año")
         words = list(re.finditer(r"\S+", spent.group("what")))[:n]
         b, event = spent.start("what") + words[-1].end(), " ".join(w.group() for w in words)
+    if vocab.rating_type is not None and path == f"counts.{vocab.rating_type}" and \
+            (score := _SCORE_AFTER.match(q, b)) is not None:
+        b = score.end()  # "rated the most dramas | 5 stars": read with the event, as its score
     # "bought the most | this year": counted in it (and spend summed in it)
     if (path.startswith("counts.") or path in (PURCHASES, SPEND)) and (window := WINDOW.match(q, b)) is not None:
         b = window.end()

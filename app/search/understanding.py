@@ -2529,7 +2529,8 @@ _RATED_THINGS = frozenset({"movie", "movies", "film", "films", "product", "produ
 _RATED = re.compile(
     r"\b(?:(?:rated|scored|valoraron|valoro|puntuaron|puntuo|calificaron|califico)(?P<obj>(?:\s+[^\W\d_]+){0,4}?)"
     r"|(?:gave|left|dieron|dejaron|dio|dejo|pusieron|puso)(?:\s+(?:a|an|una|un))?"
-    r"(?:\s+(?P<word>rating|score|review|valoracion|puntuacion|calificacion|nota|resena))?)"
+    r"(?:\s+(?P<word>ratings?|scores?|reviews?|valoracion(?:es)?|puntuacion(?:es)?|calificacion(?:es)?|notas?|"
+    r"resenas?))?)"
     r"\s+(?:(?:of|with|con|de)\s+)?(?:(?P<cmp>" + "|".join(sorted(_SCORE_CMP, key=len, reverse=True)) + r")\s+)?"
     r"(?P<n>\d{1,2}(?:[.,]5)?)(?!\d)(?P<unit>\s*-?\s*(?:stars?|estrellas?|points?|puntos?)|\s*/\s*(?:5|10)"
     r"|\s+out of (?:5|10)|\s+sobre (?:5|10))?(?P<or>\s+(?:or (?:more|less|higher|lower|above|below)|o (?:mas|menos)))?"

@@ -206,6 +206,26 @@ def test_how_many_gave_a_score_counts_the_ratings_that_meet_it(ml: dict[str, Any
     assert (answer["exact"], answer["count"]) == (True, len(raters)) and raters, answer["group"]["query"]
 
 
+@pytest.mark.parametrize(("question", "score", "genre"), [("who gave the most 5-star ratings?", 5, None),
+                                                         ("which customers gave the most 2-star ratings?", 2, None),
+                                                         ("who rated the most horror movies 1 star?", 1, "Horror")])
+def test_who_gave_the_most_ratings_of_a_score_is_ranked_by_those_ratings(ml: dict[str, Any], movielens_export: Path,
+                                                                         question: str, score: int,
+                                                                         genre: str | None) -> None:
+    """"who gave the most 5-star ratings" counts only those ratings (it had asked what to rank by); "rated the most
+    horror movies 1 star" only those of the genre."""
+    counted: Counter[str] = Counter()
+    for line in (movielens_export / "events.ndjson").read_text().splitlines():
+        event = json.loads(line)
+        if event["type"] == "content-rated" and event["properties"]["rating"] == score and (
+                genre is None or genre in (event["properties"].get("genres") or [])):
+            counted[event["profile"]["id"]] += 1
+    answer = ask(ml, "rank_customers", {"query": question, "limit": 5})
+    expected = sorted((-n, pid) for pid, n in counted.items())[:5]
+    assert [(r["profile_id"], r["value"]) for r in answer["ranked"]] == [(pid, -n) for n, pid in expected]
+    assert answer["ranked_by"]["rating"] == {"gte": score, "lte": score}
+
+
 @pytest.mark.parametrize(("question", "genres"), [("how many customers rated a movie in the last month?", None),
                                                 ("how many customers rated a horror movie in the last month?",
                                                  {"Horror"})])
