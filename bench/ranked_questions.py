@@ -86,6 +86,9 @@ def questions(now: datetime) -> list[tuple[str, str, int, bool, Rule]]:
          "los 10 clientes que abandonaron el carrito más recientemente", 10, True, _abandoned_at),
         ("the 10 customers who bought the most bags this year", "los 10 clientes que compraron más bolsos este año", 10,
          True, lambda e, t: _n(e, since=year, category="bags")),
+        # ratings of a score (added 2026-12-07; the Spanish shop's rating type is learned from its events)
+        ("the 10 customers who gave the most 5-star ratings", "los 10 clientes que dieron más valoraciones de 5 estrellas",
+         10, True, lambda e, t: float(sum(1 for k, _, p in e if k == "content-rated" and p.get("rating") == 5)) or None),
     ]
 
 
