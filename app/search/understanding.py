@@ -1345,8 +1345,9 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
             # the count's, whose verb it reads once the passes are done
             continue
         content = [m for m in list(re.finditer(r"\S+", clause))[:3] if m.group() not in FILLER][:2]
-        if len(content) == 2 and _FINITE_PAST.fullmatch(content[1].group()):
-            content = content[:1]  # "who bought shoes | bought bags": a second verb starts its own clause
+        if len(content) == 2 and (_FINITE_PAST.fullmatch(content[1].group()) or (
+                _PAST_VERB.fullmatch(content[1].group()) and _is_about(content[0].group(), about))):
+            content = content[:1]  # "who bought shoes | bought bags", "viewed bags | added": a verb starts a clause
         said = content if verb.group() in _LIGHT_VERBS else [verb, *content]  # "made a purchase": the purchase
         if not index or not said or _is_about(verb.group(), about):
             continue
@@ -1460,6 +1461,15 @@ _PARAPHRASES = [
     (re.compile(r"(?<!\bque )(?<!\bquienes )(?:\by )?\btambien\b"), "y"),
     # "have ever bought", "alguna vez": what any purchase already says
     (re.compile(r"(?<!\s)\s+(?:ever|alguna vez)\b"), ""),
+    # a number of times said bare ("bought shoes twice", "bought 2 times", "compraron dos veces"): exactly that many,
+    # as "only twice" is; not after a comparison ("at least twice", "más de 2 veces") nor a rate ("twice a month")
+    (re.compile(r"(?<!than )(?<!least )(?<!most )(?<!over )(?<!under )(?<!exactly )(?<!only )(?<!just )(?<!solo )"
+                r"(?<!de )(?<!menos )(?<!mucho )(?<!and )(?<! y )(?<!or )(?<! o )(?<!solamente )(?<!unicamente )"
+                r"\b((?:twice|thrice|once|(?:\d{1,3}|two|three|four|five|dos|tres|cuatro|cinco) (?:times|veces))"
+                r"(?!\s+(?:a|an|per|every|each|al|por|cada|o|or)\b))"), r"only \1"),
+    (re.compile(r"\b(?:have |has )?spent nothing\b"), "did not buy anything"),  # "spent nothing": no purchase
+    (re.compile(r"\bno (?:han )?gastado nada\b|\bno gastaron nada\b"), "no compraron nada"),
+    (re.compile(r"\bnon[- ]?buyers\b"), "customers who never bought"),  # "how many non-buyers"
     # "no han comprado nunca": "nunca han comprado"
     (re.compile(r"\bno ((?:han |ha |hemos |habian )?\w+) (?:nunca|jamas)\b"), r"nunca \1"),
     # "have not bought in over 90 days", "not active for 3 months", "inactive for more than 3 months": in the last
@@ -2127,6 +2137,15 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
                 add_about(number_path.removeprefix("counts."), values, (min(start, span[0]), span[1]), times[1],
                           times[0], "words")
                 continue
+        if number_path.startswith("counts.") and op == "eq" and 1 <= converted <= 1000 and \
+                (verb := _WORD.match(q, start)) is not None and free((start, span[1])):
+            values, _ = _about(q, verb.end(), verb.end(), vocab)
+            if values:  # "bought shoes twice": two purchases of shoes, and fewer than three (both share a window)
+                etype, n = number_path.removeprefix("counts."), int(converted)
+                add_about(etype, values, (min(start, span[0]), span[1]), False, n, "words")
+                listed[len(about)] = listed.get(len(about) - 1, len(about) - 1)
+                add_about(etype, values, (span[1], span[1]), True, n + 1, "words")
+                continue
         before = len(taken)
         add(number_path, Condition(number_path, "range", bound), _range_text(number_path, bound), span, how,
             negated=negated is not None)
@@ -2384,7 +2403,8 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
             del r["similarity"]
     rest = q
     for a, b in sorted(taken + about_taken, reverse=True):
-        rest = rest[:a] + " " + rest[b:]
+        if b > a:  # a reading said by another's words ("fewer than 3" of "twice") takes none of its own
+            rest = rest[:a] + " " + rest[b:]
     return Understanding(conditions, filters + [r["filter"] for r in about_read], " ".join(rest.split()),
                          read + about_read, _unread(q, taken + about_taken), about, windows, denied_about,
                          about_times, [amounts.get(k) for k in range(len(about))] if amounts else [],

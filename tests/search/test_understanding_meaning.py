@@ -1204,6 +1204,18 @@ def test_buyers_again_a_day_one_more_purchase_and_what_a_share_is_of(e5: Any) ->
         "events.purchase-order about books: one with amount<20"]
     assert understand("customers who bought books for more than 100 in total", vocab).filters == [
         "events.purchase-order about books: amount>100"]
+    # a number of times said bare is exactly that many ("bought books twice" had read nothing); a rate is not
+    assert understand("customers who bought twice", vocab).filters == ["counts.purchase-order>=2, counts.purchase-order<=2"]
+    for question in ("customers who bought books twice", "clientes que compraron libros dos veces"):
+        assert understand(question, vocab).filters == ["events.purchase-order about books: 2 or more",
+                                                       "events.purchase-order about books: fewer than 3"], question
+    assert "counts.purchase-order>=2, counts.purchase-order<=2" not in understand(
+        "customers who buy twice a month", vocab).filters
+    for question in ("customers who spent nothing", "how many non-buyers"):
+        assert understand(question, vocab).filters == ["counts.purchase-order<1"], question
+    # a verb after an object starts its own clause ("viewed books | never added": the view had been lost)
+    assert sorted(understand("customers who viewed books never added anything to the cart", vocab).filters) == [
+        "counts.add-to-cart<1", "events.page-view about books"]
     # what a share is of: the words before what is asked of them ("who ..." is the group's own clause)
     for question, base in [("what percentage of customers on a pro plan bought books?", "customers on a pro plan"),
                            ("what percentage of customers who bought books also bought music?",
