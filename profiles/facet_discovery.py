@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -197,33 +197,41 @@ _MONEY_KEYS = ("value", "amount", "total", "revenue", "importe", "monto", "valor
 _CURRENCY_KEYS = ("currency", "moneda", "divisa")
 
 
+def _events_named(histories: Iterable[Sequence[Event]], named: Callable[[str, set[str]], bool]) -> Iterator[Event]:
+    """The events whose type `named` accepts, asked once per type with the words of its name (`compra`,
+    `valoracion-contenido`); at most MAX_TYPES types are asked (anyone can send an event of a new type)."""
+    asked: dict[str, bool] = {}
+    for events in histories:
+        for ev in events:
+            ok = asked.get(ev.type)
+            if ok is None:
+                if len(asked) >= MAX_TYPES:
+                    continue
+                ok = asked[ev.type] = named(ev.type, set(norm(split_camel(ev.type)).split()))
+            if ok:
+                yield ev
+
+
 def learn_money(histories: Iterable[Sequence[Event]], dictionary: EventDictionary) -> dict[str, dict[str, str]]:
     """Per purchase type the dictionary gives no value: {"value": path, "currency": path (where one is said)}."""
     seen: dict[str, list[int]] = {}  # type -> [events, events with each money key...]
     currency: dict[str, Counter[str]] = {}
-    candidates: dict[str, bool] = {}
-    for events in histories:
-        for ev in events:
-            ok = candidates.get(ev.type)
-            if ok is None:
-                if len(candidates) >= MAX_TYPES:
-                    continue
-                words = set(norm(split_camel(ev.type)).split())
-                ok = candidates[ev.type] = bool(words & _PURCHASE_WORDS) and not words & _UNDONE_WORDS and \
-                    not dictionary.spec(ev.type).value
-            if not ok:
-                continue
-            counts = seen.setdefault(ev.type, [0] * (1 + len(_MONEY_KEYS)))
-            counts[0] += 1
-            props = ev.properties
-            for k, key in enumerate(_MONEY_KEYS, 1):
-                v = props.get(key)
-                if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0:
-                    counts[k] += 1
-            for key in _CURRENCY_KEYS:
-                c = props.get(key)
-                if isinstance(c, str) and len(c.strip()) == 3 and c.strip().isalpha():
-                    currency.setdefault(ev.type, Counter())[key] += 1
+
+    def purchase(etype: str, words: set[str]) -> bool:
+        return bool(words & _PURCHASE_WORDS) and not words & _UNDONE_WORDS and not dictionary.spec(etype).value
+
+    for ev in _events_named(histories, purchase):
+        counts = seen.setdefault(ev.type, [0] * (1 + len(_MONEY_KEYS)))
+        counts[0] += 1
+        props = ev.properties
+        for k, key in enumerate(_MONEY_KEYS, 1):
+            v = props.get(key)
+            if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0:
+                counts[k] += 1
+        for key in _CURRENCY_KEYS:
+            c = props.get(key)
+            if isinstance(c, str) and len(c.strip()) == 3 and c.strip().isalpha():
+                currency.setdefault(ev.type, Counter())[key] += 1
     out: dict[str, dict[str, str]] = {}
     for etype, counts in sorted(seen.items()):
         if counts[0] < MIN_EVENTS:
@@ -252,25 +260,19 @@ def learn_ratings(histories: Iterable[Sequence[Event]], dictionary: EventDiction
     or 10, "liked": 4 or 8}, so averages, liked items and "rated a movie 5 stars" read it as the dictionary's own."""
     seen: dict[str, list[int]] = {}  # type -> [events, events with a score under each key...]
     top: dict[str, list[float]] = {}  # type -> the highest score under each key
-    candidates: dict[str, bool] = {}
-    for events in histories:
-        for ev in events:
-            ok = candidates.get(ev.type)
-            if ok is None:
-                if len(candidates) >= MAX_TYPES:
-                    continue
-                words = set(norm(split_camel(ev.type)).split())
-                ok = candidates[ev.type] = bool(words & _RATING_WORDS) and not dictionary.spec(ev.type).rating
-            if not ok:
-                continue
-            counts = seen.setdefault(ev.type, [0] * (1 + len(_SCORE_KEYS)))
-            highest = top.setdefault(ev.type, [0.0] * len(_SCORE_KEYS))
-            counts[0] += 1
-            for k, key in enumerate(_SCORE_KEYS):
-                v = ev.properties.get(key)
-                if isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= MAX_SCALE:
-                    counts[k + 1] += 1
-                    highest[k] = max(highest[k], float(v))
+
+    def rating(etype: str, words: set[str]) -> bool:
+        return bool(words & _RATING_WORDS) and not dictionary.spec(etype).rating
+
+    for ev in _events_named(histories, rating):
+        counts = seen.setdefault(ev.type, [0] * (1 + len(_SCORE_KEYS)))
+        highest = top.setdefault(ev.type, [0.0] * len(_SCORE_KEYS))
+        counts[0] += 1
+        for k, key in enumerate(_SCORE_KEYS):
+            v = ev.properties.get(key)
+            if isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= MAX_SCALE:
+                counts[k + 1] += 1
+                highest[k] = max(highest[k], float(v))
     out: dict[str, dict[str, Any]] = {}
     for etype, counts in sorted(seen.items()):
         at = next((k for k in range(len(_SCORE_KEYS)) if counts[0] >= MIN_EVENTS

@@ -327,6 +327,12 @@ def _summary(payload: dict[str, Any]) -> str:
 _COMPARED = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 
 
+def _property_path(lookup: Callable[[str], str | None] | None, etype: str) -> list[str]:
+    """An event type's property path as `lookup` (the dictionary) gives it, split: ["importe"]; [] for none."""
+    path = lookup(etype) if lookup is not None else None
+    return path.split(".") if path else []
+
+
 def _within(value: float, bound: dict[str, float]) -> bool:
     """Whether a number meets a range's bounds ({"gt": 100}, {"gte": 10, "lte": 20})."""
     return all(_COMPARED[op](value, limit) for op, limit in bound.items() if op in _COMPARED)
@@ -642,14 +648,12 @@ class SearchService:
 
     def _rating_path(self, etype: str) -> list[str]:
         """Where an event type's rating is in its properties (the dictionary's, or one learned: ["puntuacion"])."""
-        path = self.rating_of(etype) if self.rating_of is not None else None
-        return path.split(".") if path else []
+        return _property_path(self.rating_of, etype)
 
     def amount_path(self, etype: str) -> list[str]:
         """Where an event type's amount is in its properties (the event dictionary's value: ["importe"]); []
         where the type has none."""
-        path = self.amount_of(etype) if self.amount_of is not None else None
-        return path.split(".") if path else []
+        return _property_path(self.amount_of, etype)
 
     async def event_sums(self, reading: EventReading) -> dict[str, float]:
         """What each profile's events of a reading's type, about its values and within its window, add up to at

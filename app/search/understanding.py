@@ -270,11 +270,6 @@ def field_words(path: str) -> set[str]:
 
 
 def naming_words(path: str) -> frozenset[str]:
-    """The words that name a field or one of its kind in a question, in either language (`_naming_words`)."""
-    return _naming_words(path)
-
-
-def _naming_words(path: str) -> frozenset[str]:
     """`field_words`, and the words of the same kind of field in either language ("nivel" for a `tier`)."""
     words = field_words(path)
     kin = {k for w in words for k in _KIN.get(w, ())}
@@ -376,7 +371,7 @@ class Vocabulary:
             values: dict[str, list[tuple[int, str]]] = defaultdict(list)
             for _, _, path, value, n in self.values:
                 values[path].append((n, str(value)))
-            self._categories = {path: (_naming_words(path), [v for _, v in sorted(found, key=lambda nv: (-nv[0], nv[1]))])
+            self._categories = {path: (naming_words(path), [v for _, v in sorted(found, key=lambda nv: (-nv[0], nv[1]))])
                                 for path, found in values.items() if len(found) >= 2}
         return self._categories
 
@@ -768,7 +763,7 @@ def age_bands(vocab: Vocabulary) -> tuple[str, list[tuple[str, float, float]]] |
     """The categorical field that holds age bands ("franja_edad": "18-24", "25-34", ... "65+"), where the data
     has no age as a number: its path and each band with its years. Its name says age, and nearly all its values
     (four in five) read as bands; None where no one field does."""
-    found = [(path, bands) for path, bands in vocab.bands.items() if _naming_words(path) & AGE_WORDS]
+    found = [(path, bands) for path, bands in vocab.bands.items() if naming_words(path) & AGE_WORDS]
     return found[0] if len(found) == 1 else None
 
 
@@ -1409,7 +1404,7 @@ def _some_of(q: str, vocab: Vocabulary, free: Callable[[tuple[int, int]], bool],
                 and not _is_about(m.group(), own) and not _shares_a_stem(m.group(), own)
                 and not SYNONYMS.get(m.group(), frozenset()) & own]  # "correo" is the event's own "email"
             values: list[str] = []
-            if specific:  # "bought watches" where the events say "relojes", "jewelry" where they say "jewellery"
+            if specific and lexicon.across:  # "bought watches" where the events say "relojes"
                 values, across_end = _about_across(q, verb.end(), vocab)
                 if values:
                     end = _own_words_after(q, across_end, own, free)
@@ -1576,7 +1571,7 @@ def _about(q: str, rest: int, end: int, vocab: Vocabulary) -> tuple[list[str], i
     tail = q[last:clause_end].split()
     if found and len(tail) == 1 and tail[0] not in _ABOUT_LINK and tail[0] not in FILLER:
         last = clause_end  # the clause's last word is what was acted on: "rated a thriller or a war movie"
-    if not found:
+    if not found and vocab.lexicon is not None and vocab.lexicon.across:
         return _about_across(q, end, vocab)
     return list(dict.fromkeys(found)), last
 
@@ -1585,21 +1580,20 @@ _OBJECT = re.compile(r"\s+(?:(?:a|an|the|some|any|el|la|los|las|un|una|unos|unas
 
 
 def _about_across(q: str, end: int, vocab: Vocabulary) -> tuple[list[str], int]:
-    """What was acted on right after q[:end], spelled another way than the events spell it ("bought jewelry" over
-    `jewellery`, "electronis": `spelling.spelled_like`) or said in the other language ("bought shoes" over
-    `zapatos`: the object's words matched to what events are about by meaning, where one leads clearly,
-    `Lexicon.across_languages`); none, and `end` unchanged, otherwise."""
+    """What was acted on right after q[:end], said in the other language than the events say it ("bought
+    shoes" over `zapatos`): the object's words matched to what events are about by meaning, where one leads
+    clearly (`Lexicon.across_languages`); none, and `end` unchanged, otherwise. (A value spelled another way is
+    read by `_about` itself, in either kind of deployment.)"""
     stop = _ABOUT_END.search(q, end)
     obj = _OBJECT.match(q, end, stop.start() if stop else len(q))
+    assert vocab.lexicon is not None
     if obj is None or obj.group("w") in FILLER or obj.group("w") in _ANYTHING or obj.group("w") in _TIME_WORDS:
         return [], end
     second = obj.group("w2")
     tries = [(f"{obj.group('w')} {second}", obj.end("w2"))] if second and second not in FILLER and \
         second not in _TIME_WORDS and second not in _CLAUSE else []
     for words, said_end in [*tries, (obj.group("w"), obj.end("w"))]:
-        phrase = vocab.spelled_about(words) if " " not in words else None
-        if phrase is None and vocab.lexicon is not None and vocab.lexicon.across:
-            phrase = vocab.lexicon.across_languages(words, list(vocab.about_values))
+        phrase = vocab.lexicon.across_languages(words, list(vocab.about_values))
         if phrase is not None:
             return list(vocab.about_values[phrase]), said_end
     return [], end
@@ -2235,7 +2229,7 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
                             add)
     # an event said right after what names its subject, without "who": "women from Spain bought books",
     # "clientes con plan empresa compraron joyería"
-    names = {w for path in used_paths for w in _naming_words(path)}
+    names = {w for path in used_paths for w in naming_words(path)}
     events(_some_of(q, vocab, free, after=[_past_names(q, b, names) for _, b in (*taken, *about_taken)]))
     # no events of a type: "never rated a movie" is a count below 1 (an absent count is 0: embeddings/index.py)
     # ("never bought shoes": everyone but those with such an event, from the event log)
@@ -2296,7 +2290,7 @@ def understand(query: str, vocab: Vocabulary, *, two_windows: bool = True) -> Un
         # an event said right after a group read by meaning, as after one read by words: "women | bought bags"
         meant = [b for a, b in taken[by_meaning_from:]]
         if meant:
-            names = {w for path in used_paths for w in _naming_words(path)}
+            names = {w for path in used_paths for w in naming_words(path)}
             events(_some_of(q, vocab, free, after=[_past_names(q, b, names) for b in meant]))
     # a value no one holds, beside the name of a field whose values are all known ("the premium plan", "nivel
     # diamante"): that value, which counts 0, and the field's values, rather than a meaning that estimates ~20
